@@ -1,0 +1,131 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using RegService.Api.Infrastructure;
+using RegService.Api.Storage;
+using RegService.Numerics.Data;
+
+namespace RegService.Api.Datasets;
+
+/// <summary>/v1/datasets: upload, list, read and delete data sets.</summary>
+public static class DatasetsApi
+{
+    public static RouteGroupBuilder MapDatasets(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/datasets").WithTags("Datasets");
+
+        group.MapPost("/", Upload)
+            .WithName("UploadDataset")
+            .WithSummary("Upload a data set (CSV with a header row, or JSON columns)")
+            .WithDescription("""
+                text/csv: RFC 4180 with a header row (quoted names such as "GNP.deflator" are fine), LF or CRLF,
+                numbers in invariant culture; optional ?name=. application/json: {"name": "...", "columns": {"x1": [...], "y": [...]}}.
+                The body is parsed as a stream and stored as float64, column-major, with a per-column summary.
+                Any bad cell, ragged row, NaN/Infinity, empty body, header without rows, duplicate or empty name,
+                or JSON column of another length answers 400 naming the line and column, and nothing is stored.
+                Bodies above Datasets:MaxUploadBytes (default 1 GiB) answer 413.
+                """)
+            .Accepts<string>("text/csv", "application/json")
+            .DisableAntiforgery();
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first");
+        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries");
+        group.MapDelete("/{id}", Delete).WithName("DeleteDataset")
+            .WithSummary("Delete a data set (409 while a queued or running fit reads it)");
+        return group;
+    }
+
+    public static async Task<Results<Created<Dataset>, ValidationProblem, ProblemHttpResult>> Upload(
+        HttpContext http, DatasetStore store, IOptions<DatasetOptions> options, ILoggerFactory loggers, string? name = null)
+    {
+        var limit = options.Value.MaxUploadBytes;
+        if (http.Request.ContentLength > limit)
+            return TooLarge(http.Request.ContentLength.Value, limit);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            size.MaxRequestBodySize = limit;
+
+        var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (mediaType is not ("text/csv" or "application/json"))
+            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"send text/csv (a header row, then numeric rows) or application/json (columns form); got '{http.Request.ContentType ?? "none"}'");
+        if (name is { Length: > 200 })
+            return Problems.Invalid("name", $"is {name.Length} characters long; at most 200 are accepted", "The data set is invalid");
+
+        var body = new LimitedReadStream(http.Request.Body, limit);
+        try
+        {
+            ColumnTable table;
+            if (mediaType == "text/csv")
+            {
+                table = await CsvTableReader.ReadAsync(body, http.RequestAborted);
+            }
+            else
+            {
+                (var jsonName, table) = await JsonColumnsReader.ReadAsync(body, http.RequestAborted);
+                name ??= jsonName;
+            }
+            var dataset = await store.AddAsync(string.IsNullOrWhiteSpace(name) ? "dataset" : name, table, http.RequestAborted);
+            loggers.CreateLogger("Datasets").LogInformation("Stored data set {DatasetId}: {Rows} rows x {Columns} columns",
+                dataset.Id, dataset.Rows, dataset.ColumnCount);
+            return TypedResults.Created($"/v1/datasets/{dataset.Id}", dataset);
+        }
+        catch (DataFormatException ex)
+        {
+            var extensions = new Dictionary<string, object?>();
+            if (ex.Line is { } line) extensions["line"] = line;
+            if (ex.Column is { } column) extensions["column"] = column;
+            if (ex.ColumnIndex is { } index) extensions["columnIndex"] = index;
+            return Problems.Status(StatusCodes.Status400BadRequest, "The data set could not be read", ex.Message, extensions);
+        }
+        catch (UploadTooLargeException)
+        {
+            return TooLarge(null, limit);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(null, limit);
+        }
+    }
+
+    public static Results<Ok<DatasetPage>, ValidationProblem> List(DatasetStore store, string? offset = null, string? limit = null)
+    {
+        var (skip, take, errors) = Paging.Parse(offset, limit);
+        if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
+        return TypedResults.Ok(store.List(skip, take));
+    }
+
+    public static Results<Ok<Dataset>, ProblemHttpResult> Get(string id, DatasetStore store) =>
+        store.Get(id) is { } dataset ? TypedResults.Ok(dataset) : Problems.NotFound("Data set", id, "id");
+
+    public static Results<NoContent, ProblemHttpResult> Delete(string id, DatasetStore store, FitStore fits)
+    {
+        if (store.Get(id) is null) return Problems.NotFound("Data set", id, "id");
+        int active = fits.CountActiveFor(id);
+        if (active > 0)
+            return Problems.Status(StatusCodes.Status409Conflict, "Data set in use",
+                $"{active} queued or running fit(s) read data set {id}; cancel them or wait, then delete");
+        return store.Delete(id) ? TypedResults.NoContent() : Problems.NotFound("Data set", id, "id");
+    }
+
+    private static ProblemHttpResult TooLarge(long? length, long limit) =>
+        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Upload too large",
+            length is { } n
+                ? $"the body has {n} bytes; the limit (Datasets:MaxUploadBytes) is {limit}"
+                : $"the body is larger than the limit (Datasets:MaxUploadBytes) of {limit} bytes");
+}
+
+/// <summary>offset/limit query parameters, parsed here so a bad value gets a message naming it.</summary>
+public static class Paging
+{
+    public const int DefaultLimit = 50, MaxLimit = 500;
+
+    public static (int Offset, int Limit, Dictionary<string, string[]>? Errors) Parse(string? offset, string? limit)
+    {
+        var errors = new Dictionary<string, string[]>();
+        int skip = 0, take = DefaultLimit;
+        if (offset is not null && (!int.TryParse(offset, out skip) || skip < 0))
+            errors["offset"] = [$"must be a whole number >= 0; got '{offset}'"];
+        if (limit is not null && (!int.TryParse(limit, out take) || take < 1 || take > MaxLimit))
+            errors["limit"] = [$"must be a whole number from 1 to {MaxLimit}; got '{limit}'"];
+        return (skip, take, errors.Count > 0 ? errors : null);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+
+namespace RegService.Api.Extensions;
+
+/// <summary>The OpenAPI document (/openapi/v1.json) with the objective, parameter mappings and examples; Swagger UI at /swagger.</summary>
+public static class OpenApiExtensions
+{
+    private const string Overview = """
+        RegService fits regularized linear models as background jobs.
+
+        **Objective** (glmnet's), for n rows, lambda >= 0 and l1Ratio in [0, 1]:
+
+            gaussian: (1/2n) sum_i (y_i - b0 - x_i.b)^2 + lambda * P(b)
+            P(b) = sum_j [ (1 - l1Ratio)/2 * b_j^2 + l1Ratio * |b_j| ]
+
+        The intercept b0 is never penalized. With standardize (default) each feature is scaled to unit variance
+        (1/n) for the fit, and coefficients are returned on the original and the standardized scale.
+
+        **Mapping**: scikit-learn `Ridge(alpha=a)` is lambda = a/n; `ElasticNet(alpha=lambda, l1_ratio=l1Ratio)` on
+        standardized data; `LogisticRegression(C=c)` is lambda = 1/(c n). R glmnet: the same lambda and alpha = l1Ratio
+        (glmnet scales y to unit variance internally for gaussian fits, so for l1Ratio < 1 it solves this objective
+        exactly only when y has unit variance).
+
+        **Flow**: POST /v1/datasets (CSV or JSON) -> POST /v1/fits (202 + Location) -> GET /v1/fits/{id} until
+        status is succeeded, failed or canceled. Errors are RFC 9457 problem details naming the field, line or column.
+        """;
+
+    private static readonly Dictionary<string, (string? Request, string Status, string Response)> Examples = new()
+    {
+        ["UploadDataset"] = ("\"GNP.deflator\",GNP,Employed\n83,234.289,60.323\n88.5,259.426,61.122\n88.2,258.054,60.171\n", "201",
+            """{"id":"0195f3a2c1d84e7b9a6f5c3d2e1f0a9b","name":"longley","rows":3,"columnCount":3,"sizeBytes":72,"createdAt":"2026-11-22T10:00:00+00:00","columns":[{"name":"GNP.deflator","mean":86.566,"stdDev":2.5,"min":83,"max":88.5}]}"""),
+        ["SubmitFit"] = ("""{"datasetId":"0195f3a2c1d84e7b9a6f5c3d2e1f0a9b","target":"Employed","penalty":"ridge","lambdas":[1,0.1,0.01],"validation":{"method":"holdout","holdoutFraction":0.25,"seed":7}}""", "202",
+            """{"id":"0195f3a3d0a87c11b2e4f6a8c0d2e4f6","datasetId":"0195f3a2c1d84e7b9a6f5c3d2e1f0a9b","status":"queued","progress":{"fraction":0,"stage":null},"attempts":0,"createdAt":"2026-11-22T10:00:01+00:00"}"""),
+        ["GetFit"] = (null, "200",
+            """{"id":"0195f3a3d0a87c11b2e4f6a8c0d2e4f6","status":"succeeded","progress":{"fraction":1,"stage":"done"},"result":{"status":"converged","family":"gaussian","penalty":"ridge","lambda":0.01,"intercept":51.2,"coefficients":{"GNP.deflator":0.02,"GNP":0.03},"sparsity":{"nonZero":2,"total":2,"fractionZero":0,"selected":["GNP.deflator","GNP"]},"metrics":{"train":{"rows":16,"mse":0.21,"rmse":0.46,"mae":0.37,"r2":0.96}}}}"""),
+        ["CancelFit"] = (null, "202",
+            """{"id":"0195f3a3d0a87c11b2e4f6a8c0d2e4f6","status":"running","cancelRequested":true}"""),
+        ["ListFits"] = (null, "200", """{"items":[],"total":0,"offset":0,"limit":50}"""),
+        ["ListDatasets"] = (null, "200", """{"items":[],"total":0,"offset":0,"limit":50}"""),
+        ["GetDataset"] = (null, "200",
+            """{"id":"0195f3a2c1d84e7b9a6f5c3d2e1f0a9b","name":"longley","rows":16,"columnCount":7,"sizeBytes":896,"columns":[{"name":"GNP","mean":387.7,"stdDev":96.0,"min":234.289,"max":554.894}]}"""),
+    };
+
+    public static WebApplicationBuilder AddApiDocs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo { Title = "RegService", Version = "v1", Description = Overview };
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, _, _) =>
+            {
+                if (operation.OperationId is not { } id || !Examples.TryGetValue(id, out var example)) return Task.CompletedTask;
+                if (example.Request is { } request && operation.RequestBody?.Content is { } content)
+                {
+                    foreach (var (mediaType, media) in content)
+                        media.Example = mediaType == "text/csv" ? JsonValue.Create(request) : mediaType == "application/json" && id != "UploadDataset"
+                            ? JsonNode.Parse(request)
+                            : media.Example;
+                    if (id == "UploadDataset" && content.TryGetValue("application/json", out var json))
+                        json.Example = JsonNode.Parse("""{"name":"small","columns":{"x1":[1,2,3,4],"y":[1.1,1.9,3.2,3.9]}}""");
+                }
+                if (operation.Responses?.TryGetValue(example.Status, out var response) == true && response.Content is { } responseContent)
+                    foreach (var media in responseContent.Values)
+                        media.Example = JsonNode.Parse(example.Response);
+                return Task.CompletedTask;
+            });
+        });
+        return builder;
+    }
+
+    public static WebApplication MapApiDocs(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "RegService v1");
+            o.RoutePrefix = "swagger";
+            o.DocumentTitle = "RegService";
+        });
+        return app;
+    }
+}

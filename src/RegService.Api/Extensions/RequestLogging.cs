@@ -1,0 +1,28 @@
+using System.Diagnostics;
+
+namespace RegService.Api.Extensions;
+
+/// <summary>One log event per request (method, path, status, elapsed) inside a RequestId scope.</summary>
+public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = context.TraceIdentifier });
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var level = context.Response.StatusCode >= 500 ? LogLevel.Error : LogLevel.Information;
+            logger.Log(level, "HTTP {Method} {Path} responded {StatusCode} in {Elapsed:F1} ms",
+                context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.Elapsed.TotalMilliseconds);
+        }
+    }
+}
+
+public static class RequestLoggingExtensions
+{
+    public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app) => app.UseMiddleware<RequestLoggingMiddleware>();
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using RegService.Api.Infrastructure;
+using RegService.Api.Jobs;
+using RegService.Api.Storage;
+
+namespace RegService.Api.Fits;
+
+/// <summary>/v1/fits: submit fits as background jobs, watch them, cancel them.</summary>
+public static class FitsApi
+{
+    public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/fits").WithTags("Fits");
+
+        group.MapPost("/", Submit)
+            .WithName("SubmitFit")
+            .WithSummary("Submit a fit; answers 202 with the queued job and its Location")
+            .WithDescription("""
+                Minimizes glmnet's objective (1/2n) sum (y - b0 - x.b)^2 + lambda * sum_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|]
+                on standardized features (standardize, default true); coefficients come back on both scales.
+                This version fits the gaussian family with penalty ridge (closed form: Cholesky for one lambda,
+                one eigendecomposition for a list) or none. scikit-learn: Ridge(alpha=a) is lambda = a/n on the same
+                (standardized) data; ElasticNet(alpha=lambda, l1_ratio=l1Ratio). glmnet: glmnet(x, y, alpha=0, lambda=...)
+                solves the same objective when y has unit variance (glmnet scales y internally).
+                Errors: 400 names the field at fault, 404 an unknown datasetId, 429 (with Retry-After) a full queue.
+                """)
+            .Accepts<FitRequest>("application/json");
+        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status");
+        group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
+        group.MapDelete("/{id}", Cancel).WithName("CancelFit")
+            .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202)");
+        return group;
+    }
+
+    public static async Task<Results<Accepted<FitJob>, ValidationProblem, ProblemHttpResult>> Submit(
+        HttpContext http, DatasetStore datasets, FitStore fits, FitQueueSignal signal, JsonSerializerOptionsProvider json,
+        IOptions<JobsOptions> options, ILoggerFactory loggers)
+    {
+        if (http.Request.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) != true)
+            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"send the fit request as application/json; got '{http.Request.ContentType ?? "none"}'");
+
+        FitRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<FitRequest>(http.Request.Body, json.Options, http.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            var where = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
+            return Problems.Invalid(field, $"{Explain(ex)}{where}", "The fit request is not valid JSON");
+        }
+        if (request is null) return Problems.Invalid("body", "must be a JSON object, not null", "The fit request is invalid");
+
+        // Every fault in one answer: shape errors, then (when the data set exists) column errors.
+        var errors = FitPlanner.CheckShape(request);
+        var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(request.DatasetId);
+        if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
+        if (dataset is not null)
+            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0).Errors)
+                errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
+        if (errors.Count > 0 || dataset is null) return Problems.Invalid(errors, "The fit request is invalid");
+
+        var settings = options.Value;
+        var id = Guid.CreateVersion7().ToString("N");
+        if (!fits.TryEnqueue(id, dataset.Id, JsonSerializer.Serialize(request, json.Options), settings.QueueCapacity))
+        {
+            http.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Status(StatusCodes.Status429TooManyRequests, "The fit queue is full",
+                $"{settings.QueueCapacity} fits are already queued (Jobs:QueueCapacity); retry after {settings.RetryAfterSeconds} s",
+                new Dictionary<string, object?> { ["retryAfterSeconds"] = settings.RetryAfterSeconds });
+        }
+        signal.Notify();
+        loggers.CreateLogger("Fits").LogInformation("Queued fit {JobId} on data set {DatasetId}", id, dataset.Id);
+        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(id)!, json, includeResult: false));
+    }
+
+    public static Results<Ok<FitJobPage>, ValidationProblem> List(
+        FitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? offset = null, string? limit = null)
+    {
+        var (skip, take, errors) = Datasets.Paging.Parse(offset, limit);
+        JobStatus? filter = null;
+        if (status is not null)
+        {
+            if (Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _)) filter = parsed;
+            else (errors ??= [])["status"] = [$"must be one of queued, running, succeeded, failed, canceled; got '{status}'"];
+        }
+        if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
+        var (items, total) = fits.List(filter, skip, take);
+        return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
+    }
+
+    public static Results<Ok<FitJob>, ProblemHttpResult> Get(string id, FitStore fits, JsonSerializerOptionsProvider json) =>
+        fits.Get(id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+
+    public static Results<Ok<FitJob>, Accepted<FitJob>, ProblemHttpResult> Cancel(
+        string id, FitStore fits, RunningFits running, JsonSerializerOptionsProvider json)
+    {
+        if (fits.CancelQueued(id)) return TypedResults.Ok(ToJob(fits.Get(id)!, json, includeResult: false));
+        if (fits.RequestCancel(id))
+        {
+            running.Cancel(id);
+            return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(id)!, json, includeResult: false));
+        }
+        var record = fits.Get(id);
+        if (record is null) return Problems.NotFound("Fit", id, "id");
+        return Problems.Status(StatusCodes.Status409Conflict, "Fit already finished",
+            $"fit {id} is {FitStore.Name(record.Status)}; only queued or running fits can be canceled");
+    }
+
+    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult)
+    {
+        double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
+        double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
+        return new FitJob
+        {
+            Id = r.Id,
+            DatasetId = r.DatasetId,
+            Status = r.Status,
+            Progress = new JobProgress(r.Progress, r.Stage),
+            Attempts = r.Attempts,
+            CreatedAt = r.CreatedAt,
+            StartedAt = r.StartedAt,
+            FinishedAt = r.FinishedAt,
+            Timings = new JobTimings(queued, run),
+            CancelRequested = r.CancelRequested,
+            Request = JsonSerializer.Deserialize<FitRequest>(r.RequestJson, json.Options)!,
+            Result = includeResult && r.ResultJson is { } result ? JsonSerializer.Deserialize<FitResultDocument>(result, json.Options) : null,
+            Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
+        };
+    }
+
+    /// <summary>The serializer's complaint in the client's terms, without .NET type names.</summary>
+    private static string Explain(JsonException ex)
+    {
+        var message = ex.Message;
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+            return "is not a field of a fit request (check the spelling; fields are camelCase)";
+        if (message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+            return "has a value of the wrong type (for example a string where a number or a known name is expected)";
+        int cut = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return "malformed JSON: " + (cut > 0 ? message[..cut] : message);
+    }
+}

@@ -1,0 +1,45 @@
+namespace RegService.Api.Infrastructure;
+
+/// <summary>Where the embedded store keeps its files (configuration section <c>Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary>Directory holding <c>regservice.db</c> (SQLite, WAL) and <c>datasets/</c>. Default <c>./data</c>.</summary>
+    public string DataDirectory { get; set; } = "./data";
+}
+
+/// <summary>The fit queue and its workers (configuration section <c>Jobs</c>).</summary>
+public sealed class JobsOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>Concurrent fits in this process; default the processor count. 0 accepts fits but runs none.</summary>
+    public int? Workers { get; set; }
+
+    /// <summary>Most fits waiting in the queue; beyond it POST /v1/fits answers 429.</summary>
+    public int QueueCapacity { get; set; } = 1000;
+
+    /// <summary>Attempts a fit gets when the process dies under it before it is marked failed.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Seconds given in Retry-After when the queue is full.</summary>
+    public int RetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>How often an idle worker looks at the store even without a signal, in milliseconds.</summary>
+    public int PollMilliseconds { get; set; } = 1000;
+
+    /// <summary>Threads a single fit's kernels may use; 0 means all processors.</summary>
+    public int ThreadsPerFit { get; set; }
+
+    public int EffectiveWorkers => Workers ?? Environment.ProcessorCount;
+}
+
+/// <summary>Data set uploads (configuration section <c>Datasets</c>).</summary>
+public sealed class DatasetOptions
+{
+    public const string Section = "Datasets";
+
+    /// <summary>Largest upload body in bytes; larger ones answer 413. Default 1 GiB.</summary>
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+}

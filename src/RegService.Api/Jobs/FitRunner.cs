@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using RegService.Api.Fits;
+using RegService.Api.Infrastructure;
+using RegService.Api.Storage;
+using RegService.Numerics.Fitting;
+
+namespace RegService.Api.Jobs;
+
+/// <summary>A fit that cannot finish, with a reason to show the client.</summary>
+public sealed class FitFailedException(string title, string detail) : Exception(detail)
+{
+    public string Title { get; } = title;
+}
+
+/// <summary>Runs one claimed fit to a result document. Replaced in tests to control timing.</summary>
+public interface IFitRunner
+{
+    Task<FitResultDocument> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct);
+}
+
+/// <summary>Loads the data set, plans the fit and calls the engine on a thread-pool thread.</summary>
+public sealed class EngineFitRunner(DatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
+{
+    public async Task<FitResultDocument> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
+    {
+        var dataset = datasets.Get(job.DatasetId)
+            ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
+        var (spec, errors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit);
+        if (spec is null)
+            throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
+
+        return await Task.Run(() =>
+        {
+            progress.Report(new FitProgress(0, "loading data set"));
+            var load = Stopwatch.StartNew();
+            var x = datasets.LoadMatrix(dataset);
+            double loadSeconds = load.Elapsed.TotalSeconds;
+            ct.ThrowIfCancellationRequested();
+            var result = FitEngine.Fit(x, spec, progress, ct);
+            return ResultMapper.ToDocument(request, spec, result, loadSeconds);
+        }, ct);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using RegService.Api.Datasets;
+using RegService.Numerics.Data;
+
+namespace RegService.Api.Storage;
+
+/// <summary>Data sets: metadata rows in SQLite, matrices as files named by id.</summary>
+public sealed class DatasetStore(Store store, ILogger<DatasetStore> logger)
+{
+    /// <summary>
+    /// Stores a parsed table: the matrix goes to a temporary file first, then is renamed into place,
+    /// then the metadata row is inserted, so a failure at any step leaves nothing half-stored.
+    /// </summary>
+    public async Task<Dataset> AddAsync(string name, ColumnTable table, CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7().ToString("N");
+        var path = store.DatasetPath(id);
+        var temporary = path + ".tmp";
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                table.WriteColumnMajor(file);
+                await file.FlushAsync(ct);
+            }
+            File.Move(temporary, path);
+            var columns = table.Summaries.Select(s => new ColumnStats(s.Name, s.Mean, s.StdDev, s.Min, s.Max)).ToList();
+            var dataset = new Dataset(id, name, table.Rows, table.Names.Count, (long)table.Rows * table.Names.Count * sizeof(double),
+                DateTimeOffset.UtcNow, columns);
+            using var connection = store.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO datasets (id, name, rows, columns, size_bytes, created_at, summary_json)
+                VALUES ($id, $name, $rows, $columns, $size, $created, $summary)
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$rows", dataset.Rows);
+            command.Parameters.AddWithValue("$columns", dataset.ColumnCount);
+            command.Parameters.AddWithValue("$size", dataset.SizeBytes);
+            command.Parameters.AddWithValue("$created", dataset.CreatedAt.ToString("O"));
+            command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(columns));
+            command.ExecuteNonQuery();
+            return dataset;
+        }
+        catch
+        {
+            TryDelete(temporary);
+            TryDelete(path);
+            throw;
+        }
+    }
+
+    public Dataset? Get(string id)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, rows, columns, size_bytes, created_at, summary_json FROM datasets WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    public DatasetPage List(int offset, int limit)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, name, rows, columns, size_bytes, created_at, summary_json FROM datasets
+            ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;
+            """;
+        command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$offset", offset);
+        var items = new List<Dataset>();
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) items.Add(Read(reader));
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM datasets";
+        return new DatasetPage(items, Convert.ToInt32(count.ExecuteScalar()), offset, limit);
+    }
+
+    /// <summary>Deletes the metadata row, then the file. False when there was no such data set.</summary>
+    public bool Delete(string id)
+    {
+        using var connection = store.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM datasets WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        if (command.ExecuteNonQuery() == 0) return false;
+        TryDelete(store.DatasetPath(id));
+        return true;
+    }
+
+    /// <summary>Reads a stored matrix into memory.</summary>
+    public DenseMatrix LoadMatrix(Dataset dataset) => MatrixFile.Read(store.DatasetPath(dataset.Id), dataset.Rows, dataset.ColumnCount);
+
+    /// <summary>Removes files that no metadata row names (left by a crash between the two steps).</summary>
+    public int RemoveOrphans()
+    {
+        var known = new HashSet<string>();
+        using (var connection = store.Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT id FROM datasets";
+            using var reader = command.ExecuteReader();
+            while (reader.Read()) known.Add(reader.GetString(0));
+        }
+        int removed = 0;
+        foreach (var file in Directory.EnumerateFiles(store.DatasetsDirectory))
+        {
+            var name = Path.GetFileName(file);
+            var id = name.EndsWith(".f64", StringComparison.Ordinal) ? name[..^4] : null;
+            if (id is null || !known.Contains(id))
+            {
+                TryDelete(file);
+                removed++;
+            }
+        }
+        if (removed > 0) logger.LogInformation("Removed {Count} orphaned data set files", removed);
+        return removed;
+    }
+
+    private static Dataset Read(SqliteDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt64(4),
+        DateTimeOffset.Parse(reader.GetString(5), System.Globalization.CultureInfo.InvariantCulture),
+        JsonSerializer.Deserialize<List<ColumnStats>>(reader.GetString(6))!);
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            if (File.Exists(path)) File.Delete(path);
+        }
+        catch (IOException ex)
+        {
+            logger.LogWarning(ex, "Could not delete {Path}", path);
+        }
+    }
+}

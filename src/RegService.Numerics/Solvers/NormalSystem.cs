@@ -1,0 +1,124 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Metrics;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// The ridge normal equations on the standardized scale, <c>(A + lambda I) beta = c</c> with
+/// <c>A = Z'Z/n</c> and <c>c = Z'y/n</c>, built from a shifted Gram matrix of [features, target].
+/// Features with zero variance (when an intercept is fitted) are left out: their coefficient is 0.
+/// </summary>
+internal sealed class NormalSystem
+{
+    private readonly int[] _active;      // indices (into the features) that enter the system
+    private readonly double[] _a;        // active x active, row-major
+    private readonly double[] _c;
+    private readonly double _yMean;
+
+    private NormalSystem(int[] active, double[] a, double[] c, double[] means, double[] scales, double yMean, List<string> warnings)
+    {
+        _active = active;
+        _a = a;
+        _c = c;
+        FeatureMeans = means;
+        Scales = scales;
+        _yMean = yMean;
+        Warnings = warnings;
+    }
+
+    public double[] FeatureMeans { get; }
+    public double[] Scales { get; }
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>
+    /// From <c>G = (X - s)'(X - s)</c> and <c>S = sum(X - s)</c> over <paramref name="n"/> rows:
+    /// mean = s + S/n and the centered cross-products <c>C = G - S S'/n</c> (exact algebra; the shift
+    /// keeps the subtraction from cancelling). Without an intercept the shift is zero and C = G.
+    /// Scales follow glmnet: the standard deviation (1/n) with an intercept, the root mean square without.
+    /// </summary>
+    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, FitSpec spec)
+    {
+        int k = sums.Length, p = k - 1;
+        var cross = new double[k * k];
+        var mean = new double[k];
+        for (int a = 0; a < k; a++)
+            mean[a] = spec.FitIntercept ? shift[a] + sums[a] / n : 0.0;
+        for (int a = 0; a < k; a++)
+            for (int b = 0; b < k; b++)
+                cross[a * k + b] = spec.FitIntercept ? gram[a * k + b] - sums[a] * sums[b] / n : gram[a * k + b];
+
+        var warnings = new List<string>();
+        var scales = new double[p];
+        var active = new List<int>(p);
+        for (int j = 0; j < p; j++)
+        {
+            double variance = Math.Max(cross[j * k + j] / n, 0.0);
+            bool constant = variance <= 1e-26 * Math.Max(1.0, mean[j] * mean[j]);
+            if (constant && spec.FitIntercept)
+            {
+                scales[j] = 1.0;
+                warnings.Add($"feature '{spec.FeatureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                continue;
+            }
+            scales[j] = spec.Standardize ? Math.Sqrt(variance) : 1.0;
+            if (scales[j] == 0) scales[j] = 1.0;
+            active.Add(j);
+        }
+
+        int q = active.Count;
+        var aMatrix = new double[q * q];
+        var c = new double[q];
+        for (int u = 0; u < q; u++)
+        {
+            int ju = active[u];
+            c[u] = cross[ju * k + p] / (n * scales[ju]);
+            for (int v = 0; v < q; v++)
+            {
+                int jv = active[v];
+                aMatrix[u * q + v] = cross[ju * k + jv] / (n * scales[ju] * scales[jv]);
+            }
+        }
+        return new NormalSystem([.. active], aMatrix, c, mean[..p], scales, mean[p], warnings);
+    }
+
+    /// <summary>beta for one lambda, by Cholesky of A + lambda I.</summary>
+    public double[] Solve(double lambda)
+    {
+        var beta = new double[_c.Length];
+        SymmetricSolve.RidgeSolve(_a, _c, lambda, beta);
+        return beta;
+    }
+
+    /// <summary>One eigendecomposition of A serving every lambda.</summary>
+    public EigenRidgePath Eigen() => new(_a, _c.Length);
+
+    public double[] Solve(EigenRidgePath eigen, double lambda)
+    {
+        var beta = new double[_c.Length];
+        eigen.Solve(_c, lambda, beta);
+        return beta;
+    }
+
+    /// <summary>The model at <paramref name="lambda"/> on both scales, scored on the held-out rows if given.</summary>
+    public PathPoint Point(double lambda, double[] beta, int[]? validationRows, DenseMatrix x, FitSpec spec)
+    {
+        int p = Scales.Length;
+        var standardized = new double[p];
+        var original = new double[p];
+        double intercept = _yMean;
+        int nonZero = 0;
+        for (int u = 0; u < _active.Length; u++)
+        {
+            int j = _active[u];
+            standardized[j] = beta[u];
+            original[j] = beta[u] / Scales[j];
+            intercept -= FeatureMeans[j] * original[j];
+            if (beta[u] != 0) nonZero++;
+        }
+        var validation = validationRows is null
+            ? null
+            : RegressionMetrics.Compute(x, spec.FeatureColumns, spec.TargetColumn, intercept, original, validationRows);
+        return new PathPoint(lambda, intercept, original, standardized, nonZero, validation);
+    }
+}
