@@ -2,6 +2,8 @@ using RegService.Api.Datasets;
 using RegService.Api.Extensions;
 using RegService.Api.Fits;
 
+if (HealthProbe.Requested(args)) return HealthProbe.Run();   // the container's HEALTHCHECK
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddSettingsBesideBinary();  // appsettings.json from the build output
@@ -23,6 +25,7 @@ app.MapDatasets();                // /v1/datasets
 app.MapFits();                    // /v1/fits
 
 app.Run();
+return 0;
 
 /// <summary>The entry point, visible to the test host.</summary>
 public partial class Program;
