@@ -1,0 +1,257 @@
+using System.Runtime.Intrinsics;
+using RegService.Numerics.Data;
+using RegService.Numerics.Kernels;
+using Path = RegService.Numerics.Kernels.GramKernel.KernelPath;
+
+namespace RegService.Numerics.Tests.Kernels;
+
+public class GramKernelTests
+{
+    // Column counts: every k up to two zmm vectors + 1, then around a 24-column tile and beyond.
+    public static TheoryData<int> ColumnCounts()
+    {
+        var data = new TheoryData<int>();
+        for (int k = 1; k <= 2 * Vector512<double>.Count + 1; k++)
+            data.Add(k);
+        foreach (int k in new[] { 23, 24, 25, 33, 49 })
+            data.Add(k);
+        return data;
+    }
+
+    // Row counts: empty, tiny, around the default row block, a few thousand.
+    private static readonly int[] RowCounts =
+    [
+        0, 1, 7, GramKernel.DefaultBlockRows - 1, GramKernel.DefaultBlockRows, GramKernel.DefaultBlockRows + 1, 3001,
+    ];
+
+    [Theory]
+    [MemberData(nameof(ColumnCounts))]
+    public void PublicEntryMatchesScalarTwin(int k)
+    {
+        var rng = new Random(1000 + k);
+        foreach (int n in RowCounts)
+        {
+            var (x, cols, shift) = RandomProblem(rng, n, k);
+            foreach (int[]? rows in new[] { null, RandomSubset(rng, n, shuffled: false), RandomSubset(rng, n, shuffled: true) })
+            {
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    var (gram, sums) = Run((g, s) => GramKernel.ShiftedGram(x, cols, shift, rows, g, s, threads), k);
+                    AssertMatchesScalar(x, cols, shift, rows, gram, sums, $"k={k} n={n} rows={(rows is null ? "all" : rows.Length.ToString())} threads={threads}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Every instruction-set path, exactly 1 or 2 threads, default and tiny row blocks (many blocks, ragged ends).</summary>
+    [Theory]
+    [MemberData(nameof(ColumnCounts))]
+    public void EveryPathMatchesScalarTwin(int k)
+    {
+        var rng = new Random(2000 + k);
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Scalar })
+        {
+            foreach (int n in new[] { 1, 7, GramKernel.DefaultBlockRows + 1, 3001 })
+            {
+                var (x, cols, shift) = RandomProblem(rng, n, k);
+                foreach (int[]? rows in new[] { null, RandomSubset(rng, n, shuffled: true) })
+                {
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        foreach (int blockRows in new[] { 0, 8, 40 })
+                        {
+                            var (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, cols, shift, rows, g, s, threads, default, path, blockRows, forceThreads: true), k);
+                            AssertMatchesScalar(x, cols, shift, rows, gram, sums, $"path={path} k={k} n={n} rows={(rows is null ? "all" : rows.Length.ToString())} threads={threads} block={blockRows}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void TinyCaseIsExact()
+    {
+        // col0 = [1, 2, 3], col1 = [4, 0, 2], shift 1 -> [0, 1, 2] and [3, -1, 1].
+        var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
+        foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Scalar })
+        {
+            var (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, [0, 1], [1.0, 1.0], null, g, s, 2, default, path, 0, forceThreads: true), 2);
+            Assert.Equal([5.0, 1.0, 1.0, 11.0], gram);
+            Assert.Equal([3.0, 3.0], sums);
+
+            // Rows 2, 0, 2 (a repeat, not ascending): [2, 0, 2] and [1, 3, 1]; columns (1, 0, 1) with a repeat.
+            (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, [1, 0, 1], [1.0, 1.0, 1.0], [2, 0, 2], g, s, 1, default, path, 0, forceThreads: false), 3);
+            Assert.Equal([11.0, 4.0, 11.0, 4.0, 8.0, 4.0, 11.0, 4.0, 11.0], gram);
+            Assert.Equal([5.0, 4.0, 5.0], sums);
+        }
+
+        var (gs, ss) = Run((g, s) => GramKernel.ShiftedGramScalar(x, [0, 1], [1.0, 1.0], null, g, s), 2);
+        Assert.Equal([5.0, 1.0, 1.0, 11.0], gs);
+        Assert.Equal([3.0, 3.0], ss);
+    }
+
+    [Fact]
+    public void ExactMeansGiveCenteredGram()
+    {
+        var rng = new Random(7);
+        var (x, cols, _) = RandomProblem(rng, 1000, 5);
+        double[] means = cols.Select(c => x.Column(c).ToArray().Average()).ToArray();
+        var (gram, sums) = Run((g, s) => GramKernel.ShiftedGram(x, cols, means, null, g, s), 5);
+        for (int a = 0; a < 5; a++)
+        {
+            Assert.True(Math.Abs(sums[a]) < 1e-9, $"sum {a} = {sums[a]}");
+            double[] ca = x.Column(cols[a]).ToArray();
+            double variance = ca.Sum(v => (v - means[a]) * (v - means[a]));
+            Assert.Equal(variance, gram[a * 5 + a], variance * 1e-12);
+        }
+    }
+
+    [Fact]
+    public void RowOrderDoesNotChangeTheResult()
+    {
+        var rng = new Random(11);
+        var (x, cols, shift) = RandomProblem(rng, 5000, 19);
+        int[] sorted = RandomSubset(rng, 5000, shuffled: false);
+        int[] shuffled = (int[])sorted.Clone();
+        rng.Shuffle(shuffled);
+        int[] shuffledCopy = (int[])shuffled.Clone();
+        var (g1, s1) = Run((g, s) => GramKernel.ShiftedGram(x, cols, shift, sorted, g, s, 2), 19);
+        var (g2, s2) = Run((g, s) => GramKernel.ShiftedGram(x, cols, shift, shuffled, g, s, 2), 19);
+        Assert.Equal(g1, g2);
+        Assert.Equal(s1, s2);
+        Assert.Equal(shuffledCopy, shuffled); // the caller's array is not reordered
+    }
+
+    [Fact]
+    public void RepeatedCallsAreBitwiseIdentical()
+    {
+        var rng = new Random(12);
+        var (x, cols, shift) = RandomProblem(rng, 20_000, 40);
+        var (g1, s1) = Run((g, s) => GramKernel.ShiftedGram(x, cols, shift, null, g, s, 2), 40);
+        var (g2, s2) = Run((g, s) => GramKernel.ShiftedGram(x, cols, shift, null, g, s, 2), 40);
+        Assert.Equal(g1, g2);
+        Assert.Equal(s1, s2);
+    }
+
+    [Fact]
+    public void OnlyTheFirstKSquaredValuesAreWritten()
+    {
+        var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
+        var gram = Enumerable.Repeat(-7.0, 6).ToArray();
+        var sums = Enumerable.Repeat(-7.0, 3).ToArray();
+        GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], null, gram, sums);
+        Assert.Equal([5.0, 1.0, 1.0, 11.0, -7.0, -7.0], gram);
+        Assert.Equal([3.0, 3.0, -7.0], sums);
+    }
+
+    [Fact]
+    public void EmptyRowSetGivesZeros()
+    {
+        var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
+        var gram = Enumerable.Repeat(-7.0, 4).ToArray();
+        var sums = Enumerable.Repeat(-7.0, 2).ToArray();
+        GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], [], gram, sums);
+        Assert.All(gram, v => Assert.Equal(0.0, v));
+        Assert.All(sums, v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void PreCanceledTokenThrows()
+    {
+        var rng = new Random(3);
+        var (x, cols, shift) = RandomProblem(rng, 1000, 10);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var gram = new double[100];
+        var sums = new double[10];
+        Assert.ThrowsAny<OperationCanceledException>(() => GramKernel.ShiftedGram(x, cols, shift, null, gram, sums, 2, cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => GramKernel.ShiftedGram(x, cols, shift, [1, 2, 3], gram, sums, 1, cts.Token));
+    }
+
+    [Fact]
+    public void InvalidArgumentsAreRejected()
+    {
+        var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
+        var gram = new double[4];
+        var sums = new double[2];
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0], null, gram, sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 2], [1.0, 1.0], null, gram, sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, -1], [1.0, 1.0], null, gram, sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], [0, 3], gram, sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], [-1], gram, sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], null, new double[3], sums));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], null, gram, new double[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GramKernel.ShiftedGram(x, [0, 1], [1.0, 1.0], null, gram, sums, -1));
+        Assert.Throws<ArgumentException>(() => GramKernel.ShiftedGramScalar(x, [0, 1], [1.0, 1.0], [3], gram, sums));
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Data with non-zero column means; columns are a shuffled selection with a repeat; the shift is the mean
+    /// plus noise (as when the means come from a summary of a superset of the rows).
+    /// </summary>
+    private static (DenseMatrix X, int[] Cols, double[] Shift) RandomProblem(Random rng, int n, int k)
+    {
+        int p = k + 3;
+        var x = new DenseMatrix(n, p);
+        for (int j = 0; j < p; j++)
+        {
+            double mean = 5 * rng.NextDouble() - 2, scale = 0.1 + 3 * rng.NextDouble();
+            Span<double> c = x.Column(j);
+            for (int i = 0; i < n; i++)
+                c[i] = mean + scale * (2 * rng.NextDouble() - 1);
+        }
+        int[] all = Enumerable.Range(0, p).ToArray();
+        rng.Shuffle(all);
+        int[] cols = all[..k];
+        if (k > 2)
+            cols[k - 1] = cols[0];
+        double[] shift = cols.Select(c => (n > 0 ? x.Column(c).ToArray().Average() : 0) + 0.1 * (2 * rng.NextDouble() - 1)).ToArray();
+        return (x, cols, shift);
+    }
+
+    private static int[] RandomSubset(Random rng, int n, bool shuffled)
+    {
+        int[] rows = Enumerable.Range(0, n).Where(_ => rng.NextDouble() < 0.8).ToArray();
+        if (shuffled)
+            rng.Shuffle(rows);
+        return rows;
+    }
+
+    private delegate void GramCall(Span<double> gram, Span<double> sums);
+
+    private static (double[] Gram, double[] Sums) Run(GramCall call, int k)
+    {
+        // Poison the outputs: everything must be overwritten.
+        var gram = Enumerable.Repeat(double.NaN, k * k).ToArray();
+        var sums = Enumerable.Repeat(double.NaN, k).ToArray();
+        call(gram, sums);
+        return (gram, sums);
+    }
+
+    /// <summary>
+    /// Agreement with the scalar twin to 1e-12 relative to the natural scale of each entry: sqrt(G[a,a]·G[b,b])
+    /// for G[a,b] (a bound on Σ|x_a·x_b|) and sqrt(|R|·G[a,a]) for sums[a] (a bound on Σ|x_a|).
+    /// </summary>
+    private static void AssertMatchesScalar(DenseMatrix x, int[] cols, double[] shift, int[]? rows, double[] gram, double[] sums, string label)
+    {
+        int k = cols.Length;
+        int count = rows?.Length ?? x.Rows;
+        var (expected, expectedSums) = Run((g, s) => GramKernel.ShiftedGramScalar(x, cols, shift, rows, g, s), k);
+        for (int a = 0; a < k; a++)
+        {
+            double scaleSum = Math.Sqrt(count * expected[a * k + a]);
+            Assert.True(Math.Abs(sums[a] - expectedSums[a]) <= 1e-12 * scaleSum,
+                $"{label}: sums[{a}] = {sums[a]}, scalar {expectedSums[a]}");
+            for (int b = 0; b < k; b++)
+            {
+                double scale = Math.Sqrt(expected[a * k + a] * expected[b * k + b]);
+                Assert.True(Math.Abs(gram[a * k + b] - expected[a * k + b]) <= 1e-12 * scale,
+                    $"{label}: gram[{a},{b}] = {gram[a * k + b]}, scalar {expected[a * k + b]}");
+                Assert.Equal(gram[a * k + b], gram[b * k + a]);
+            }
+        }
+    }
+}
