@@ -73,6 +73,26 @@ internal sealed class ChunkedColumn(ChunkAllocator allocator)
         }
     }
 
+    /// <summary>
+    /// Reserves the next <paramref name="count"/> values of the column without writing them,
+    /// adding where they go to <paramref name="placements"/>; the caller fills them before the
+    /// column is read.
+    /// </summary>
+    public void Reserve(int count, int column, List<(int Column, ArraySegment<double> Destination, int Source)> placements)
+    {
+        int source = 0;
+        while (count > 0)
+        {
+            if (_position == _end) NewChunk();
+            int n = Math.Min(count, _end - _position);
+            placements.Add((column, new ArraySegment<double>(_current, _position, n), source));
+            _position += n;
+            Count += n;
+            source += n;
+            count -= n;
+        }
+    }
+
     private void NewChunk()
     {
         if (Count > int.MaxValue - ChunkRows)

@@ -25,6 +25,8 @@ internal sealed class CsvBlock
     public int TrailingBlankLine = -1;
     public CsvChunkError? Error;
     public ColumnStats[] Stats = [];
+    /// <summary>Where the values go in the table's columns: (column, destination, first row in this block).</summary>
+    public readonly List<(int Column, ArraySegment<double> Destination, int Source)> Placements = [];
 
     public ReadOnlySpan<double> Column(int j) => Data.AsSpan(j * Capacity, Rows);
 }

@@ -286,6 +286,7 @@ public static class CsvTableReader
         private async Task WorkerAsync()
         {
             var parser = new CsvChunkParser(_names);
+            var ready = new List<CsvBlock>();
             try
             {
                 await foreach (var job in _jobs.Reader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
@@ -294,7 +295,7 @@ public static class CsvTableReader
                     block.Sequence = job.Sequence;
                     parser.Parse(job.Buffer, job.Length, job.Sentinel, block);
                     if (job.Buffer.Length == _bufferSize + Padding) _buffers.Add(job.Buffer);
-                    Commit(block);
+                    Commit(block, ready);
                 }
             }
             catch (OperationCanceledException) when (_cts.IsCancellationRequested)
@@ -306,10 +307,16 @@ public static class CsvTableReader
             }
         }
 
-        private void Commit(CsvBlock block)
+        /// <summary>
+        /// Appends every block that is next in order. Under the lock only the bookkeeping is
+        /// done (errors, line numbers, statistics, and the places in the columns that each
+        /// block's values go to); the values are copied after the lock is released, so that
+        /// the copying, and the first touch of fresh column memory, runs on both workers.
+        /// </summary>
+        private void Commit(CsvBlock block, List<CsvBlock> ready)
         {
-            int released = 0;
             ExceptionDispatchInfo? failure = null;
+            ready.Clear();
             lock (_commitLock)
             {
                 if (_failure != null) return;
@@ -325,13 +332,19 @@ public static class CsvTableReader
                         failure = ExceptionDispatchInfo.Capture(e);
                         break;
                     }
-                    _blocks.Add(b);
+                    ready.Add(b);
                     _nextToCommit++;
-                    released++;
                 }
             }
+            foreach (var b in ready)
+            {
+                foreach (var (column, destination, source) in b.Placements)
+                    b.Column(column).Slice(source, destination.Count).CopyTo(destination);
+                b.Placements.Clear();
+                _blocks.Add(b);
+            }
             if (failure != null) Fail(failure);
-            else if (released > 0) _slots.Release(released);
+            else if (ready.Count > 0) _slots.Release(ready.Count);
         }
 
         /// <summary>Appends the next block in order; called under the commit lock.</summary>
@@ -342,9 +355,10 @@ public static class CsvTableReader
             if (b.Error != null) throw b.Error.Create(_lineOffset + b.Error.LocalLine + 1);
             if ((long)_rows + b.Rows > int.MaxValue - ChunkedColumn.ChunkRows)
                 throw new DataFormatException($"the CSV has more than {int.MaxValue - ChunkedColumn.ChunkRows} rows, which is not supported");
+            b.Placements.Clear();
             for (int j = 0; j < _columns.Length; j++)
             {
-                _columns[j].AddRange(b.Column(j));
+                _columns[j].Reserve(b.Rows, j, b.Placements);
                 _stats[j].Merge(b.Stats[j]);
             }
             _rows += b.Rows;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RegService.Numerics.Data;
 
@@ -59,17 +60,16 @@ internal static unsafe class DecimalParser
         }
 
         // Digits are accumulated while the mantissa cannot overflow; past that the fast path
-        // is impossible anyway (the mantissa would exceed 2^53), so the flag sends the number
-        // to the fallback.
+        // is impossible anyway (the mantissa would exceed 2^53), so it saturates and the number
+        // goes to the fallback.
         ulong mantissa = 0;
-        bool tooManyDigits = false;
         uint d;
 
         byte* digits = p;
         int n;
         do
         {
-            n = DigitRun(p, ref mantissa, ref tooManyDigits);
+            n = DigitRun(p, ref mantissa);
             p += n;
         }
         while (n == 8);
@@ -82,7 +82,7 @@ internal static unsafe class DecimalParser
             byte* fraction = p;
             do
             {
-                n = DigitRun(p, ref mantissa, ref tooManyDigits);
+                n = DigitRun(p, ref mantissa);
                 p += n;
             }
             while (n == 8);
@@ -125,7 +125,7 @@ internal static unsafe class DecimalParser
             p = e;
         }
 
-        if (!tooManyDigits && mantissa <= MaxExactMantissa && (uint)(exponent + 22) <= 44)
+        if (mantissa <= MaxExactMantissa && (uint)(exponent + 22) <= 44)
         {
             double v = mantissa;
             v = exponent < 0 ? v / PowersOfTen[-exponent] : v * PowersOfTen[exponent];
@@ -142,11 +142,11 @@ internal static unsafe class DecimalParser
     /// <summary>
     /// Consumes the run of up to eight ASCII digits at <paramref name="p"/> into
     /// <paramref name="mantissa"/> without a branch per digit and returns its length. Once the
-    /// mantissa is too large to take eight more digits it stops growing and
-    /// <paramref name="tooManyDigits"/> is set.
+    /// mantissa is too large to take eight more digits it saturates at <see cref="ulong.MaxValue"/>,
+    /// which is above 2^53 and so sends the number to the fallback.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DigitRun(byte* p, ref ulong mantissa, ref bool tooManyDigits)
+    private static int DigitRun(byte* p, ref ulong mantissa)
     {
         ulong w = BitConverter.IsLittleEndian ? Unsafe.ReadUnaligned<ulong>(p) : BinaryPrimitivesReverse(Unsafe.ReadUnaligned<ulong>(p));
         // A byte of t is non-zero where w's byte is not a digit (exact up to the first non-digit;
@@ -160,8 +160,9 @@ internal static unsafe class DecimalParser
         x = (x * 10) + (x >> 8);
         x = (((x & 0x000000FF000000FFUL) * (100 + (1000000UL << 32))) +
              (((x >> 16) & 0x000000FF000000FFUL) * (1 + (10000UL << 32)))) >> 32;
-        if (mantissa < 100_000_000_000UL) mantissa = mantissa * IntegerPowersOfTen[n] + x;
-        else tooManyDigits = true;
+        mantissa = mantissa < 100_000_000_000UL
+            ? mantissa * Unsafe.Add(ref MemoryMarshal.GetReference(IntegerPowersOfTen), n) + x
+            : ulong.MaxValue;
         return n;
     }
 
