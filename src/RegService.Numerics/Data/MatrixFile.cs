@@ -1,0 +1,75 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace RegService.Numerics.Data;
+
+/// <summary>
+/// Stored matrices: raw float64 little-endian, column-major, no header (as written by
+/// <see cref="ColumnTable.WriteColumnMajor"/>); the shape is kept elsewhere.
+/// </summary>
+public static class MatrixFile
+{
+    private const int MaxDoublesPerRead = 1 << 27; // 1 GiB
+
+    /// <summary>
+    /// Reads a <paramref name="rows"/> x <paramref name="columns"/> matrix straight into the
+    /// matrix's array. Throws <see cref="InvalidDataException"/> when the file length is not
+    /// <c>rows * columns * 8</c> bytes.
+    /// </summary>
+    public static DenseMatrix Read(string path, int rows, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        long count = (long)rows * columns;
+        if (count > Array.MaxLength) throw new ArgumentException($"a {rows} x {columns} matrix is too large for one array");
+        long expected = count * sizeof(double);
+
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        long length = RandomAccess.GetLength(handle);
+        if (length != expected)
+            throw new InvalidDataException($"'{path}' has {length} bytes but a {rows} x {columns} float64 matrix needs {expected}");
+
+        double[] data = LargeArrays.Allocate((int)count);
+        long fileOffset = 0;
+        for (int start = 0; start < data.Length; start += MaxDoublesPerRead)
+        {
+            Span<byte> window = MemoryMarshal.AsBytes(data.AsSpan(start, Math.Min(MaxDoublesPerRead, data.Length - start)));
+            while (!window.IsEmpty)
+            {
+                int n = RandomAccess.Read(handle, window, fileOffset);
+                if (n == 0) throw new InvalidDataException($"'{path}' ended early at byte {fileOffset} of {expected}");
+                window = window[n..];
+                fileOffset += n;
+            }
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            var bits = MemoryMarshal.Cast<double, long>(data.AsSpan());
+            BinaryPrimitives.ReverseEndianness(bits, bits);
+        }
+        return new DenseMatrix(rows, columns, data);
+    }
+
+    /// <summary>Writes <paramref name="matrix"/> in the stored format (float64 little-endian, column-major).</summary>
+    public static void Write(string path, DenseMatrix matrix)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(matrix);
+        using var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, (long)matrix.Data.Length * sizeof(double));
+        long fileOffset = 0;
+        double[]? swapped = BitConverter.IsLittleEndian ? null : new double[Math.Min(MaxDoublesPerRead, matrix.Data.Length)];
+        for (int start = 0; start < matrix.Data.Length; start += MaxDoublesPerRead)
+        {
+            ReadOnlySpan<double> values = matrix.Data.AsSpan(start, Math.Min(MaxDoublesPerRead, matrix.Data.Length - start));
+            if (swapped != null)
+            {
+                BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<double, long>(values), MemoryMarshal.Cast<double, long>(swapped.AsSpan(0, values.Length)));
+                values = swapped.AsSpan(0, values.Length);
+            }
+            var bytes = MemoryMarshal.AsBytes(values);
+            RandomAccess.Write(handle, bytes, fileOffset);
+            fileOffset += bytes.Length;
+        }
+    }
+}
