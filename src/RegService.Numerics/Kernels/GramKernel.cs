@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -16,15 +17,20 @@ namespace RegService.Numerics.Kernels;
 /// (Goto &amp; van de Geijn, "Anatomy of high-performance matrix multiplication", ACM TOMS 2008):
 /// each thread takes a block of rows, packs it (subtracting the shift, gathering the selected rows)
 /// into panels of 8 columns in which one row of a panel is one 64-byte cache line, and runs a
-/// register-blocked FMA micro-kernel over the tiles of the upper triangle (a SYRK update), accumulating
-/// into a per-thread k x k buffer. The thread buffers are added in thread order at the end and the
-/// triangle is mirrored, so the result is exactly symmetric and, for a given thread count, bitwise
-/// reproducible. While the kernels of one block run, they prefetch the source lines of the next block
-/// into L2, so the memory traffic of packing overlaps the arithmetic.
+/// register-blocked FMA micro-kernel over the tiles of the upper triangle (a SYRK update). While the
+/// kernels of one block run, they prefetch the source lines of the next block into L2, so the memory
+/// traffic of packing overlaps the arithmetic.
 /// </para>
 /// <para>
-/// Memory: per thread, one packed block (a few hundred rows x k, rounded up to a multiple of 8 columns)
-/// and one k x k accumulator, allocated once per call outside the managed heap.
+/// The rows are cut into at most 16 segments, a number that depends only on the problem size. Threads
+/// claim segments dynamically (so a thread slowed down by other load on its core simply does fewer),
+/// each segment accumulates into its own k x k buffer, and finished segments are added to the total in
+/// segment order. The triangle is mirrored at the end, so the result is exactly symmetric and bitwise
+/// reproducible whatever the thread count and scheduling.
+/// </para>
+/// <para>
+/// Memory, allocated once per call outside the managed heap: per thread one packed block (a few hundred
+/// rows x k rounded up to a multiple of 8), and up to threads + 3 accumulators of k x k (rounded likewise).
 /// </para>
 /// <para>
 /// Row indices that are not in ascending order are sorted (on a copy) first so that the data is read
@@ -41,6 +47,9 @@ public static class GramKernel
 
     /// <summary>Packed bytes per block the block-size heuristic aims for (kept well inside L2).</summary>
     private const long PackedBlockBudgetBytes = 512 * 1024;
+
+    /// <summary>At most this many row segments (each with its own accumulator while in flight).</summary>
+    private const int MaxSegments = 16;
 
     /// <summary>Below this many multiply-adds per thread, extra threads are not worth starting.</summary>
     private const long MinMultiplyAddsPerThread = 1L << 22;
@@ -74,7 +83,7 @@ public static class GramKernel
     /// matrix; with any other shift, the matrix centered at the means over R is <c>gram[a,b] − sums[a]·sums[b]/|R|</c>
     /// (an exact identity; with a shift close to the means the correction is small and loses little precision). Vectorized and multi-threaded code adds the terms in another order
     /// than <see cref="ShiftedGramScalar"/> (and uses fused multiply-adds), so the last bits can differ from the
-    /// scalar twin; for a fixed thread count the result is reproducible.
+    /// scalar twin. The result does not depend on <paramref name="maxThreads"/>: repeated calls give identical bits.
     /// </remarks>
     /// <exception cref="ArgumentException">Length mismatches or indices out of range.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was canceled.</exception>
@@ -166,16 +175,21 @@ public static class GramKernel
         int mb = blockRows > 0 ? (blockRows + 7) & ~7 : ChooseBlockRows(kp);
         mb = Math.Min(mb, (count + 7) & ~7);
 
-        int threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
+        // Fixed row segments, scheduled dynamically over the threads and folded in segment order: the result does
+        // not depend on the thread count or on which thread ran what, and a thread slowed down by other load on
+        // its core just ends up with fewer segments.
         long blocks = (count + (long)mb - 1) / mb;
-        threads = (int)Math.Min(threads, blocks);
+        int segments = (int)Math.Clamp((blocks + 1) / 2, 1, MaxSegments);
+
+        int threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
+        threads = Math.Min(threads, segments);
         if (!forceThreads)
         {
             long work = (long)count * kp * kp / 2;
             threads = (int)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
         }
 
-        var job = new GramJob(x, cols, shift, rows, count, kp, mb, threads, path, ct);
+        var job = new GramJob(x, cols, shift, rows, count, kp, mb, segments, threads, path, ct);
         try
         {
             job.Allocate();
@@ -271,30 +285,46 @@ public static class GramKernel
         return (int)Math.Clamp(rowsInBudget & ~7L, 64, DefaultBlockRows);
     }
 
-    /// <summary>State of one call: inputs, per-thread native buffers and the per-thread worker.</summary>
+    /// <summary>
+    /// State of one call: inputs, native buffers, and the workers. The rows are cut into fixed segments; a worker
+    /// claims the next segment, accumulates it into a segment buffer, and the finished segments are added to the
+    /// total strictly in segment order (buffers of segments that finish early wait in <c>_pending</c>).
+    /// </summary>
     private sealed unsafe class GramJob
     {
         private readonly double[] _data;
         private readonly int[]? _rows;
         private readonly long[] _colOffset;   // kp entries; -1 marks a padding column
         private readonly double[] _shift;     // kp entries; 0 for padding columns
-        private readonly int _count, _k, _kp, _panels, _mb, _threads;
+        private readonly int _k, _kp, _panels, _mb, _segments, _threads, _maxBuffers;
         private readonly KernelPath _path;
         private readonly CancellationToken _ct;
-        private readonly int[] _chunkStart;
-        private readonly nint[] _packed, _acc, _sums, _zero;
+        private readonly int[] _segmentStart;
+        private readonly nint[] _packed, _zero;   // per thread
+
+        private readonly object _gate = new();
+        private readonly Dictionary<int, SegmentBuffers> _pending = [];
+        private readonly Stack<SegmentBuffers> _free = new();
+        private readonly List<nint> _allocations = [];
+        private int _nextSegment, _nextToFold, _buffersCreated;
+        private bool _aborted;
+        private SegmentBuffers _total;
+
+        /// <summary>Accumulator (kp x kp: entry b*kp + a holds G[a, b] for panel(a) ≤ panel(b)) and column sums (kp).</summary>
+        private readonly record struct SegmentBuffers(nint Acc, nint Sums);
 
         public GramJob(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int count,
-                       int kp, int mb, int threads, KernelPath path, CancellationToken ct)
+                       int kp, int mb, int segments, int threads, KernelPath path, CancellationToken ct)
         {
             _data = x.Data;
             _rows = rows;
-            _count = count;
             _k = cols.Length;
             _kp = kp;
             _panels = kp / PanelWidth;
             _mb = mb;
+            _segments = segments;
             _threads = threads;
+            _maxBuffers = threads + 2;
             _path = path;
             _ct = ct;
             _colOffset = new long[kp];
@@ -305,14 +335,12 @@ public static class GramKernel
                 _shift[c] = c < _k ? shift[c] : 0.0;
             }
 
-            // Contiguous row chunks, boundaries on multiples of 8 so that only the last block of a chunk is ragged.
-            _chunkStart = new int[threads + 1];
-            for (int t = 1; t < threads; t++)
-                _chunkStart[t] = (int)((long)count * t / threads) & ~7;
-            _chunkStart[threads] = count;
+            // Segment boundaries on multiples of 8, so that only the last block of a segment is ragged.
+            _segmentStart = new int[segments + 1];
+            for (int s = 1; s < segments; s++)
+                _segmentStart[s] = (int)((long)count * s / segments) & ~7;
+            _segmentStart[segments] = count;
             _packed = new nint[threads];
-            _acc = new nint[threads];
-            _sums = new nint[threads];
             _zero = new nint[threads];
         }
 
@@ -320,34 +348,83 @@ public static class GramKernel
         {
             for (int t = 0; t < _threads; t++)
             {
-                _packed[t] = (nint)NativeMemory.AlignedAlloc((nuint)_mb * (nuint)_kp * sizeof(double), 64);
-                _acc[t] = (nint)NativeMemory.AlignedAlloc((nuint)_kp * (nuint)_kp * sizeof(double), 64);
-                _sums[t] = (nint)NativeMemory.AlignedAlloc((nuint)_kp * sizeof(double), 64);
-                _zero[t] = (nint)NativeMemory.AlignedAlloc((nuint)_mb * sizeof(double), 64);
-                NativeMemory.Clear((void*)_acc[t], (nuint)_kp * (nuint)_kp * sizeof(double));
-                NativeMemory.Clear((void*)_sums[t], (nuint)_kp * sizeof(double));
-                NativeMemory.Clear((void*)_zero[t], (nuint)_mb * sizeof(double));
+                _packed[t] = Alloc((nuint)_mb * (nuint)_kp, clear: false);
+                _zero[t] = Alloc((nuint)_mb, clear: true);
             }
+            _total = new SegmentBuffers(Alloc((nuint)_kp * (nuint)_kp, clear: true), Alloc((nuint)_kp, clear: true));
         }
 
         public void Free()
         {
-            for (int t = 0; t < _threads; t++)
+            lock (_gate)
             {
-                NativeMemory.AlignedFree((void*)_packed[t]);
-                NativeMemory.AlignedFree((void*)_acc[t]);
-                NativeMemory.AlignedFree((void*)_sums[t]);
-                NativeMemory.AlignedFree((void*)_zero[t]);
-                _packed[t] = _acc[t] = _sums[t] = _zero[t] = 0;
+                foreach (nint p in _allocations)
+                    NativeMemory.AlignedFree((void*)p);
+                _allocations.Clear();
             }
         }
 
-        /// <summary>Processes the row chunk of thread <paramref name="t"/> block by block.</summary>
+        /// <summary>Worker <paramref name="t"/>: claims and processes segments until none is left or the call is canceled.</summary>
         public void Run(int t)
         {
+            try
+            {
+                while (true)
+                {
+                    int s;
+                    SegmentBuffers buffers;
+                    lock (_gate)
+                    {
+                        // Waiting happens before a segment is claimed, so the segment to fold next is always
+                        // held by a running worker or not yet claimed (then nothing is pending): no deadlock.
+                        while (!_aborted && _nextSegment < _segments && _free.Count == 0 && _buffersCreated >= _maxBuffers)
+                            Monitor.Wait(_gate);
+                        if (_aborted || _nextSegment >= _segments)
+                            return;
+                        s = _nextSegment++;
+                        if (!_free.TryPop(out buffers))
+                        {
+                            buffers = new SegmentBuffers(Alloc((nuint)_kp * (nuint)_kp, clear: false), Alloc((nuint)_kp, clear: false));
+                            _buffersCreated++;
+                        }
+                    }
+
+                    NativeMemory.Clear((void*)buffers.Acc, (nuint)_kp * (nuint)_kp * sizeof(double));
+                    NativeMemory.Clear((void*)buffers.Sums, (nuint)_kp * sizeof(double));
+                    if (!ProcessRows(t, _segmentStart[s], _segmentStart[s + 1], (double*)buffers.Acc, (double*)buffers.Sums))
+                    {
+                        Abort();
+                        return;
+                    }
+
+                    lock (_gate)
+                    {
+                        _pending.Add(s, buffers);
+                        while (_pending.Remove(_nextToFold, out SegmentBuffers done))
+                        {
+                            int n = _kp * _kp;
+                            var total = new Span<double>((void*)_total.Acc, n);
+                            TensorPrimitives.Add(total, new ReadOnlySpan<double>((void*)done.Acc, n), total);
+                            var totalSums = new Span<double>((void*)_total.Sums, _kp);
+                            TensorPrimitives.Add(totalSums, new ReadOnlySpan<double>((void*)done.Sums, _kp), totalSums);
+                            _free.Push(done);
+                            _nextToFold++;
+                        }
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+            }
+            catch
+            {
+                Abort();
+                throw;
+            }
+        }
+
+        /// <summary>Adds rows [start, end) of the row set into the segment accumulators; false when canceled.</summary>
+        private bool ProcessRows(int t, int start, int end, double* acc, double* sums)
+        {
             double* packed = (double*)_packed[t];
-            double* acc = (double*)_acc[t];
-            double* sums = (double*)_sums[t];
             double* zero = (double*)_zero[t];
             fixed (double* data = _data)
             fixed (int* rows = _rows)
@@ -355,10 +432,10 @@ public static class GramKernel
             fixed (double* shift = _shift)
             {
                 var prefetcher = new Prefetcher(data, colOffset, _k);
-                for (int start = _chunkStart[t], end = _chunkStart[t + 1]; start < end; start += _mb)
+                for (; start < end; start += _mb)
                 {
                     if (_ct.IsCancellationRequested)
-                        return;
+                        return false;
                     int m = Math.Min(_mb, end - start);
 
                     // The AVX-512 kernels of this block prefetch the source lines of the next block. A sparse row
@@ -393,32 +470,44 @@ public static class GramKernel
                     }
                 }
             }
+            return true;
         }
 
-        /// <summary>Adds the thread buffers in thread order and writes the full symmetric matrix and the sums.</summary>
+        /// <summary>Writes the full symmetric matrix and the sums from the folded total.</summary>
         public void Reduce(int k, Span<double> gram, Span<double> sums)
         {
-            for (int a = 0; a < k; a++)
-            {
-                double s = 0;
-                for (int t = 0; t < _threads; t++)
-                    s += ((double*)_sums[t])[a];
-                sums[a] = s;
-            }
-
-            // Accumulator layout: acc[b * kp + a] holds G[a, b] for panel(a) <= panel(b), in particular for a <= b.
+            double* acc = (double*)_total.Acc;
+            new ReadOnlySpan<double>((void*)_total.Sums, k).CopyTo(sums);
             for (int b = 0; b < k; b++)
             {
                 for (int a = 0; a <= b; a++)
                 {
-                    long i = (long)b * _kp + a;
-                    double g = 0;
-                    for (int t = 0; t < _threads; t++)
-                        g += ((double*)_acc[t])[i];
+                    double g = acc[(long)b * _kp + a];
                     gram[a * k + b] = g;
                     gram[b * k + a] = g;
                 }
             }
+        }
+
+        private void Abort()
+        {
+            lock (_gate)
+            {
+                _aborted = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>64-byte aligned native doubles, recorded for <see cref="Free"/>.</summary>
+        private nint Alloc(nuint doubles, bool clear)
+        {
+            nuint bytes = Math.Max(doubles, 1) * sizeof(double);
+            var p = (nint)NativeMemory.AlignedAlloc(bytes, 64);
+            lock (_gate)
+                _allocations.Add(p);
+            if (clear)
+                NativeMemory.Clear((void*)p, bytes);
+            return p;
         }
     }
 

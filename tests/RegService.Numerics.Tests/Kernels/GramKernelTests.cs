@@ -134,6 +134,29 @@ public class GramKernelTests
         Assert.Equal(s1, s2);
     }
 
+    [Theory]
+    [InlineData("Vector512")]
+    [InlineData("Vector256")]
+    [InlineData("Scalar")]
+    public void ThreadCountDoesNotChangeTheResult(string pathName)
+    {
+        var path = Enum.Parse<Path>(pathName);
+        var rng = new Random(13);
+        var (x, cols, shift) = RandomProblem(rng, 9000, 27);
+        int[] subset = RandomSubset(rng, 9000, shuffled: false);
+        foreach (int[]? rows in new[] { null, subset })
+        {
+            // Row blocks of 40 give dozens of blocks and the maximum number of segments.
+            var (g1, s1) = Run((g, s) => GramKernel.ShiftedGramCore(x, cols, shift, rows, g, s, 1, default, path, 40, forceThreads: true), 27);
+            foreach (int threads in new[] { 2, 3, 5 })
+            {
+                var (g2, s2) = Run((g, s) => GramKernel.ShiftedGramCore(x, cols, shift, rows, g, s, threads, default, path, 40, forceThreads: true), 27);
+                Assert.Equal(g1, g2);
+                Assert.Equal(s1, s2);
+            }
+        }
+    }
+
     [Fact]
     public void OnlyTheFirstKSquaredValuesAreWritten()
     {
@@ -167,6 +190,29 @@ public class GramKernelTests
         var sums = new double[10];
         Assert.ThrowsAny<OperationCanceledException>(() => GramKernel.ShiftedGram(x, cols, shift, null, gram, sums, 2, cts.Token));
         Assert.ThrowsAny<OperationCanceledException>(() => GramKernel.ShiftedGram(x, cols, shift, [1, 2, 3], gram, sums, 1, cts.Token));
+    }
+
+    [Fact]
+    public void CancellationDuringTheRunThrows()
+    {
+        // The scalar path on 200000 x 64 takes far longer than the 20 ms before cancellation. The token is
+        // canceled from a dedicated thread: a timer callback could be delayed by a busy thread pool.
+        var rng = new Random(4);
+        var (x, cols, shift) = RandomProblem(rng, 200_000, 64);
+        using var cts = new CancellationTokenSource();
+        var gram = new double[64 * 64];
+        var sums = new double[64];
+        var task = Task.Run(() => GramKernel.ShiftedGramCore(x, cols, shift, null, gram, sums, 3, cts.Token, Path.Scalar, 64, forceThreads: true));
+        var canceler = new Thread(() =>
+        {
+            Thread.Sleep(20);
+            cts.Cancel();
+        });
+        canceler.Start();
+        Assert.True(((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "canceled call did not return");
+        var e = Assert.ThrowsAny<OperationCanceledException>(() => task.GetAwaiter().GetResult());
+        Assert.Equal(cts.Token, e.CancellationToken);
+        canceler.Join();
     }
 
     [Fact]
