@@ -67,12 +67,22 @@ internal static unsafe class DecimalParser
 
         byte* digits = p;
         int n;
-        do
+        uint d0 = (uint)(*p - '0');
+        if (d0 <= 9 && p[1] == (byte)'.')
         {
-            n = DigitRun(p, ref mantissa);
-            p += n;
+            // The most common shape, "d.ddd": one integer digit.
+            mantissa = d0;
+            p++;
         }
-        while (n == 8);
+        else
+        {
+            do
+            {
+                n = DigitRun(p, ref mantissa);
+                p += n;
+            }
+            while (n == 8);
+        }
         long digitCount = p - digits;
         int exponent = 0;
 
@@ -127,8 +137,11 @@ internal static unsafe class DecimalParser
 
         if (mantissa <= MaxExactMantissa && (uint)(exponent + 22) <= 44)
         {
-            double v = mantissa;
-            v = exponent < 0 ? v / PowersOfTen[-exponent] : v * PowersOfTen[exponent];
+            // mantissa <= 2^53 fits a long exactly, and a signed conversion is one instruction;
+            // the exponent is within [-22, 22], so the table reads need no bounds checks.
+            double v = (long)mantissa;
+            ref double powers = ref MemoryMarshal.GetReference(PowersOfTen);
+            v = exponent < 0 ? v / Unsafe.Add(ref powers, -exponent) : v * Unsafe.Add(ref powers, exponent);
             value = negative ? -v : v;
             return p;
         }
