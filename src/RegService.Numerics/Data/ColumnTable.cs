@@ -32,14 +32,6 @@ public sealed class ColumnTable
         Summaries = Array.AsReadOnly(summaries);
     }
 
-    /// <summary>Builds a table from columns whose statistics have not been computed yet.</summary>
-    internal static ColumnTable Create(string[] names, ChunkedColumn[] columns)
-    {
-        var stats = new ColumnStats[columns.Length];
-        for (int j = 0; j < columns.Length; j++) stats[j] = columns[j].ComputeStats();
-        return new ColumnTable(names, columns, stats);
-    }
-
     /// <summary>Column names, in file order.</summary>
     public IReadOnlyList<string> Names { get; }
 
