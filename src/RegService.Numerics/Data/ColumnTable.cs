@@ -4,16 +4,15 @@ using System.Runtime.InteropServices;
 namespace RegService.Numerics.Data;
 
 /// <summary>
-/// A parsed data set: named float64 columns of equal length. Each column is held in
-/// fixed-size chunks (no contiguous copy of the whole table exists until
-/// <see cref="ToMatrix"/> is called), and the per-column summaries are computed once when the
+/// A parsed data set: named float64 columns of equal length. Each column is held in chunks
+/// of 128 KiB (after a few smaller first ones) carved from large shared slabs, so a column grows
+/// without copying and no contiguous copy of the whole table exists until
+/// <see cref="ToMatrix"/> is called. The per-column summaries are computed once, when the
 /// table is built.
 /// </summary>
 public sealed class ColumnTable
 {
-    private readonly string[] _names;
     private readonly ChunkedColumn[] _columns;
-    private readonly ColumnSummary[] _summaries;
 
     internal ColumnTable(string[] names, ChunkedColumn[] columns, ColumnStats[] stats)
     {
@@ -25,29 +24,22 @@ public sealed class ColumnTable
         {
             if (c.Count != rows) throw new ArgumentException("all columns must have the same length", nameof(columns));
         }
-        _names = names;
         _columns = columns;
         Rows = rows;
-        _summaries = new ColumnSummary[names.Length];
-        for (int j = 0; j < names.Length; j++) _summaries[j] = stats[j].ToSummary(names[j]);
-    }
-
-    /// <summary>Builds a table from columns whose statistics have not been computed yet.</summary>
-    internal static ColumnTable Create(string[] names, ChunkedColumn[] columns)
-    {
-        var stats = new ColumnStats[columns.Length];
-        for (int j = 0; j < columns.Length; j++) stats[j] = columns[j].ComputeStats();
-        return new ColumnTable(names, columns, stats);
+        var summaries = new ColumnSummary[names.Length];
+        for (int j = 0; j < names.Length; j++) summaries[j] = stats[j].ToSummary(names[j]);
+        Names = Array.AsReadOnly(names);
+        Summaries = Array.AsReadOnly(summaries);
     }
 
     /// <summary>Column names, in file order.</summary>
-    public IReadOnlyList<string> Names => _names;
+    public IReadOnlyList<string> Names { get; }
 
     /// <summary>Number of data rows.</summary>
     public int Rows { get; }
 
     /// <summary>Mean, standard deviation (1/n), min and max of each column, in column order.</summary>
-    public IReadOnlyList<ColumnSummary> Summaries => _summaries;
+    public IReadOnlyList<ColumnSummary> Summaries { get; }
 
     /// <summary>Copies column <paramref name="column"/> into <paramref name="destination"/> (length at least <see cref="Rows"/>).</summary>
     public void CopyColumnTo(int column, Span<double> destination)

@@ -51,19 +51,23 @@ internal sealed unsafe class CsvChunkParser(string[] names)
         if (buffer.Length < length + DecimalParser.Padding) throw new ArgumentException("the chunk buffer needs padding after the data", nameof(buffer));
         int columns = _names.Length;
         int lines = buffer.AsSpan(0, length).Count((byte)'\n');
-        long needed = (long)lines * columns;
+        // A complete row takes at least 2 bytes per column ("1," ... "1\n"), so a chunk of mostly
+        // blank or short lines cannot make the block large; one more row is room for the
+        // values written before an error is found in a row.
+        int capacity = (int)Math.Min(lines, length / (2L * columns) + 1);
+        long needed = (long)capacity * columns;
         if (block.Data.Length < needed)
         {
             if (needed > Array.MaxLength) throw new DataFormatException("a chunk of the CSV has too many values");
             block.Data = GC.AllocateUninitializedArray<double>((int)needed);
         }
-        block.Capacity = lines;
+        block.Capacity = capacity;
         block.Error = null;
         block.TrailingBlankLine = -1;
 
         int rows = 0, line = 0, firstBlank = -1;
         int last = columns - 1;
-        nint stride = lines;
+        nint stride = capacity;
         CsvChunkError? error = null;
 
         fixed (byte* b0 = buffer)

@@ -27,7 +27,7 @@ public static class CsvTableReader
 {
     internal const int DefaultBufferSize = 4 << 20;
 
-    /// <summary>Slack after each buffer's usable part: room for a final '\n' and for the number parser's 8-byte reads.</summary>
+    /// <summary>Slack after each buffer's usable part: room for a final '\n' and for the number parser's reads past the data.</summary>
     private const int Padding = DecimalParser.Padding + 8;
 
     /// <summary>Parses the CSV in <paramref name="input"/>; see the type's remarks for the format.</summary>

@@ -207,4 +207,21 @@ public class CsvChunkBoundaryTests
         Assert.Equal(3002, e.Line);
         Assert.Contains("unterminated quote", e.Message);
     }
+
+    [Fact]
+    public async Task Many_blank_lines_under_a_wide_header_stay_small()
+    {
+        // 3 MB of blank lines under 2000 columns: sizing blocks by line count alone would ask for
+        // 3M x 2000 doubles.
+        string header = string.Join(",", Enumerable.Range(0, 2000).Select(j => $"c{j}"));
+        string row = string.Join(",", Enumerable.Range(0, 2000).Select(j => (j % 10).ToString(CultureInfo.InvariantCulture)));
+        string trailing = header + "\n" + row + "\n" + new string('\n', 3_000_000);
+        var t = await CsvTableReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(trailing)));
+        Assert.Equal(1, t.Rows);
+        Assert.Equal(9.0, Csv.Column(t, 1999)[0]);
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
+            CsvTableReader.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(trailing + row + "\n"))));
+        Assert.Equal(3, e.Line);
+    }
 }
