@@ -113,6 +113,19 @@ public sealed class FitLifecycleTests
             datasetId = id, target = "y", lambdas, validation = new { method = "holdout", holdoutFraction = 0.25, seed = 11 },
         }));
         Assert.Equal(result["path"]!["validationMse"]!.ToJsonString(), again["result"]!["path"]!["validationMse"]!.ToJsonString());
+
+        // The one-standard-error rule returns the model at lambda1se: within one SE of the minimum, the largest lambda.
+        var oneSe = (await Http.WaitForFit(client, await Http.Submit(client, new
+        {
+            datasetId = id, target = "y", lambdas, validation = new { method = "holdout", holdoutFraction = 0.25, seed = 11, rule = "oneStandardError" },
+        })))["result"]!;
+        double lambda1se = oneSe["path"]!["lambda1se"]!.GetValue<double>();
+        Assert.Equal(lambda1se, oneSe["lambda"]!.GetValue<double>());
+        var se = oneSe["path"]!["validationStandardError"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        int at = Array.IndexOf(lambdas, lambda1se);
+        Assert.True(mse[at] <= mse[best] + se[best], "lambda1se must be within one standard error of the minimum");
+        for (int l = 0; l < lambdas.Length; l++)
+            if (lambdas[l] > lambda1se) Assert.True(mse[l] > mse[best] + se[best], $"lambda {lambdas[l]} is larger and also within one SE");
     }
 
     [Fact]

@@ -15,7 +15,6 @@ public static class ResultMapper
         foreach (var (key, value) in result.Timings) timings[key] = value;
 
         bool holdout = spec.Holdout is not null;
-        int chosen = Array.FindIndex(result.Path, p => p.Lambda == result.Lambda);
         var path = new PathDocument(
             result.Path.Select(p => p.Lambda).ToList(),
             result.Path.Select(p => p.NonZero).ToList(),
@@ -23,8 +22,8 @@ public static class ResultMapper
             result.Path.Select(p => (IReadOnlyDictionary<string, double>)ByName(names, p.Coefficients)).ToList(),
             holdout ? result.Path.Select(p => p.Validation!.Mse).ToList() : null,
             holdout ? result.Path.Select(p => Finite(p.Validation!.MseStandardError) ?? 0).ToList() : null,
-            holdout ? LambdaMin(result.Path) : null,
-            holdout ? Lambda1se(result.Path) : null);
+            result.LambdaMin,
+            result.Lambda1se);
 
         return new FitResultDocument(
             Status: result.Status == FitStatus.Converged ? "converged" : "notConverged",
@@ -58,20 +57,4 @@ public static class ResultMapper
         m is null ? null : new(m.Rows, m.Mse, m.Rmse, m.Mae, Finite(m.R2));
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
-
-    private static double LambdaMin(PathPoint[] path)
-    {
-        var best = path[0];
-        foreach (var p in path)
-            if (p.Validation!.Mse < best.Validation!.Mse || (p.Validation.Mse == best.Validation.Mse && p.Lambda > best.Lambda)) best = p;
-        return best.Lambda;
-    }
-
-    private static double Lambda1se(PathPoint[] path)
-    {
-        double min = LambdaMin(path);
-        var best = path.First(p => p.Lambda == min);
-        double bound = best.Validation!.Mse + (Finite(best.Validation.MseStandardError) ?? 0);
-        return path.Where(p => p.Validation!.Mse <= bound).Max(p => p.Lambda);
-    }
 }

@@ -24,6 +24,9 @@ public sealed record FitResult
     public required RegressionMetrics TrainMetrics { get; init; }
     public RegressionMetrics? ValidationMetrics { get; init; }
     public required PathPoint[] Path { get; init; }
+    /// <summary>With validation: the lambda of least validation loss, and the largest within one standard error of it.</summary>
+    public double? LambdaMin { get; init; }
+    public double? Lambda1se { get; init; }
     public int TrainRows { get; init; }
     public int ValidationRows { get; init; }
     public int Iterations { get; init; }

@@ -66,13 +66,15 @@ public static class ClosedFormRidge
         var warnings = new List<string>();
         PathPoint[] path;
         int chosen;
+        (int Min, int OneSe)? selection = null;
         watch.Restart();
         if (validationRows is not null)
         {
             // Every lambda fitted on the training rows, scored on the held-out rows.
             var system = NormalSystem.From(gramTrain!, sumsTrain!, shift, trainRows!.Length, spec);
             path = SolvePath(system, spec, x, validationRows, progress, ct, 0.1, 0.8);
-            chosen = Choose(path, spec.Rule);
+            selection = Select(path);
+            chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
             timings["path"] = watch.Elapsed.TotalSeconds;
         }
         else
@@ -112,6 +114,8 @@ public static class ClosedFormRidge
             TrainMetrics = train,
             ValidationMetrics = path[chosen].Validation,
             Path = path,
+            LambdaMin = selection is { } s1 ? path[s1.Min].Lambda : null,
+            Lambda1se = selection is { } s2 ? path[s2.OneSe].Lambda : null,
             TrainRows = trainRows?.Length ?? x.Rows,
             ValidationRows = validationRows?.Length ?? 0,
             Iterations = 0,
@@ -139,8 +143,11 @@ public static class ClosedFormRidge
         return points;
     }
 
-    /// <summary>Index of the lambda with the least validation MSE; ties go to the larger lambda.</summary>
-    private static int Choose(PathPoint[] path, SelectionRule rule)
+    /// <summary>
+    /// Indices of the lambda with the least validation MSE (ties go to the larger lambda) and of the
+    /// largest lambda whose validation MSE is within one standard error of that minimum.
+    /// </summary>
+    private static (int Min, int OneSe) Select(PathPoint[] path)
     {
         int best = 0;
         for (int l = 1; l < path.Length; l++)
@@ -148,15 +155,11 @@ public static class ClosedFormRidge
             double mse = path[l].Validation!.Mse, bestMse = path[best].Validation!.Mse;
             if (mse < bestMse || (mse == bestMse && path[l].Lambda > path[best].Lambda)) best = l;
         }
-        if (rule == SelectionRule.OneStandardError)
-        {
-            // The largest lambda whose validation loss is within one standard error of the minimum.
-            double bound = path[best].Validation!.Mse + path[best].Validation!.MseStandardError;
-            int pick = best;
-            for (int l = 0; l < path.Length; l++)
-                if (path[l].Validation!.Mse <= bound && path[l].Lambda > path[pick].Lambda) pick = l;
-            best = pick;
-        }
-        return best;
+        double se = path[best].Validation!.MseStandardError;
+        double bound = path[best].Validation!.Mse + (double.IsFinite(se) ? se : 0);
+        int oneSe = best;
+        for (int l = 0; l < path.Length; l++)
+            if (path[l].Validation!.Mse <= bound && path[l].Lambda > path[oneSe].Lambda) oneSe = l;
+        return (best, oneSe);
     }
 }
