@@ -134,6 +134,7 @@ public static class FitPlanner
             Lambdas = request.Lambdas ?? [request.Lambda ?? 0.0],
             Standardize = request.Standardize,
             FitIntercept = request.FitIntercept,
+            Validation = holdout is null ? ValidationMethod.None : ValidationMethod.Holdout,
             Holdout = holdout,
             Rule = request.Validation?.Rule == RuleName.OneStandardError ? SelectionRule.OneStandardError : SelectionRule.Min,
             ColumnShift = [.. dataset.Columns.Select(c => c.Mean)],

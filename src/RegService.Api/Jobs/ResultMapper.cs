@@ -20,8 +20,8 @@ public static class ResultMapper
             result.Path.Select(p => p.NonZero).ToList(),
             result.Path.Select(p => p.Intercept).ToList(),
             result.Path.Select(p => (IReadOnlyDictionary<string, double>)ByName(names, p.Coefficients)).ToList(),
-            holdout ? result.Path.Select(p => p.Validation!.Mse).ToList() : null,
-            holdout ? result.Path.Select(p => Finite(p.Validation!.MseStandardError) ?? 0).ToList() : null,
+            holdout ? result.Path.Select(p => p.Validation!.Loss).ToList() : null,
+            holdout ? result.Path.Select(p => Finite(p.Validation!.LossStandardError) ?? 0).ToList() : null,
             result.LambdaMin,
             result.Lambda1se);
 
@@ -37,7 +37,7 @@ public static class ResultMapper
             FeatureMeans: ByName(names, result.FeatureMeans),
             FeatureScales: ByName(names, result.FeatureScales),
             Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
-            Metrics: new MetricsDocument(Metrics(result.TrainMetrics)!, Metrics(result.ValidationMetrics)),
+            Metrics: new MetricsDocument(Metrics(result.TrainMetrics as RegressionMetrics)!, Metrics(result.ValidationMetrics as RegressionMetrics)),
             Path: path,
             Validation: spec.Holdout is { } h
                 ? new ValidationDocument("holdout", h.Fraction, h.Seed, FitPlanner.Camel(request.Validation!.Rule), result.TrainRows, result.ValidationRows)

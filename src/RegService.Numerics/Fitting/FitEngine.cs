@@ -27,9 +27,9 @@ public static class FitEngine
             throw new ArgumentException("one name per feature column is needed");
         foreach (var c in spec.FeatureColumns.Append(spec.TargetColumn))
             if ((uint)c >= (uint)x.Columns) throw new ArgumentException($"column {c} is outside the matrix's {x.Columns} columns");
-        foreach (var lambda in spec.Lambdas)
+        foreach (var lambda in spec.Lambdas ?? [])
             if (!double.IsFinite(lambda) || lambda < 0) throw new ArgumentException($"lambda {lambda} is not a finite non-negative number");
-        if (spec.Penalty == Penalty.None && spec.Lambdas.Any(l => l != 0))
+        if (spec.Penalty == Penalty.None && (spec.Lambdas ?? []).Any(l => l != 0))
             throw new ArgumentException("penalty none takes lambda 0 only");
     }
 }

@@ -2,14 +2,38 @@ using RegService.Numerics.Metrics;
 
 namespace RegService.Numerics.Fitting;
 
-/// <summary>The model at one lambda.</summary>
+/// <summary>The model at one lambda, with how its solve went.</summary>
 public sealed record PathPoint(
     double Lambda,
     double Intercept,
     double[] Coefficients,
     double[] StandardizedCoefficients,
     int NonZero,
-    RegressionMetrics? Validation);
+    IFitMetrics? Validation)
+{
+    /// <summary>Fraction of the null deviance explained on the rows fitted (glmnet's dev.ratio).</summary>
+    public double DevianceRatio { get; init; } = double.NaN;
+
+    /// <summary>False when the solver stopped at its iteration limit before meeting the tolerance.</summary>
+    public bool Converged { get; init; } = true;
+
+    /// <summary>Coordinate-descent passes (or Newton steps for the binomial family) spent at this lambda.</summary>
+    public int Iterations { get; init; }
+
+    /// <summary>Duality gap of the solution, relative to the null deviance per row; null when not computed.</summary>
+    public double? DualityGap { get; init; }
+
+    /// <summary>Features the strong rule left out of the coordinate-descent passes at this lambda.</summary>
+    public int ScreenedOut { get; init; }
+}
+
+/// <summary>
+/// Validation loss per lambda: <paramref name="Measure"/> is "mse" (gaussian) or "deviance"
+/// (binomial: mean of -2 log-likelihood per row, cv.glmnet's). For k-fold, Mean weights each fold's mean
+/// loss by its size and StandardError is the weighted sd of the fold means over sqrt(K - 1), as cv.glmnet.
+/// For a holdout, StandardError is the sd of the per-row losses over sqrt(rows).
+/// </summary>
+public sealed record ValidationCurve(string Measure, double[] Mean, double[] StandardError);
 
 /// <summary>What a fit returns. Coefficients are on the original scale, in FitSpec.FeatureNames order.</summary>
 public sealed record FitResult
@@ -21,22 +45,35 @@ public sealed record FitResult
     public required double[] Coefficients { get; init; }
     public required double[] StandardizedCoefficients { get; init; }
     public required string[] FeatureNames { get; init; }
-    public required RegressionMetrics TrainMetrics { get; init; }
-    public RegressionMetrics? ValidationMetrics { get; init; }
+    public required IFitMetrics TrainMetrics { get; init; }
+    public IFitMetrics? ValidationMetrics { get; init; }
+
+    /// <summary>Every lambda fitted on all rows, in order (when validation refits only the chosen lambda,
+    /// the path is the validation fits' lambdas with the all-rows models).</summary>
     public required PathPoint[] Path { get; init; }
+
+    /// <summary>Validation loss per path lambda (holdout, k-fold, leave-one-out or GCV).</summary>
+    public ValidationCurve? Curve { get; init; }
+
     /// <summary>With validation: the lambda of least validation loss, and the largest within one standard error of it.</summary>
     public double? LambdaMin { get; init; }
     public double? Lambda1se { get; init; }
+
+    /// <summary>K-fold: the fold label of every row (as given, or 1..K when generated).</summary>
+    public int[]? FoldIds { get; init; }
     public int TrainRows { get; init; }
     public int ValidationRows { get; init; }
+
+    /// <summary>Total iterations over the final path (passes, or Newton steps).</summary>
     public int Iterations { get; init; }
     public double? DualityGap { get; init; }
+    public double NullDeviance { get; init; } = double.NaN;
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
     /// <summary>Feature means and scales used for standardization (scale 1 when standardize is off).</summary>
     public required double[] FeatureMeans { get; init; }
     public required double[] FeatureScales { get; init; }
 
-    /// <summary>Named timings in seconds (gram, solve, metrics, total).</summary>
+    /// <summary>Named timings in seconds (gram, path, cv, solve, metrics, total).</summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
 }

@@ -7,7 +7,7 @@ public enum Family { Gaussian, Binomial }
 public enum Penalty { None, Ridge, Lasso, ElasticNet }
 
 /// <summary>How the penalty strength is chosen when several lambdas are fitted.</summary>
-public enum ValidationMethod { None, Holdout }
+public enum ValidationMethod { None, Holdout, KFold, LeaveOneOut, Gcv }
 
 /// <summary>Selection rule over the validation curve.</summary>
 public enum SelectionRule { Min, OneStandardError }
@@ -19,12 +19,30 @@ public enum FitStatus { Converged, NotConverged, Canceled }
 public sealed record HoldoutSpec(double Fraction, int Seed);
 
 /// <summary>
+/// K-fold cross-validation: <paramref name="Folds"/> seeded random folds (stratified by class for the
+/// binomial family), or explicit <paramref name="FoldIds"/>: one integer label per row, each distinct
+/// label a fold (glmnet's foldid; any labels, for example 1..K).
+/// </summary>
+public sealed record KFoldSpec(int Folds = 10, int Seed = 0, int[]? FoldIds = null);
+
+/// <summary>
+/// A lambda path of <paramref name="Count"/> values, geometric from lambda_max (the smallest lambda at
+/// which every penalized coefficient is zero) down to <c>MinRatio * lambda_max</c>. MinRatio defaults to
+/// 1e-4 when rows exceed features, else 1e-2 (glmnet's lambda.min.ratio). Like glmnet, a generated path
+/// stops early once the deviance ratio passes 0.999 or gains less than 1e-5 (relative) per step.
+/// </summary>
+public sealed record LambdaPathSpec(int Count = 100, double? MinRatio = null);
+
+/// <summary>
 /// One fit, as the engine sees it. Columns are indices into the data set's matrix.
 /// The objective (glmnet's), for n rows:
 /// <code>
 /// gaussian: (1/2n) sum_i (y_i - b0 - x_i.b)^2 + lambda * P(b)
-/// P(b) = sum_j [ (1 - l1Ratio)/2 * b_j^2 + l1Ratio * |b_j| ]
+/// binomial: -(1/n) sum_i [y_i eta_i - log(1 + e^eta_i)] + lambda * P(b),  eta_i = b0 + x_i.b
+/// P(b) = sum_j v_j [ (1 - l1Ratio)/2 * b_j^2 + l1Ratio * |b_j| ]
 /// </code>
+/// with penalty factors v_j rescaled to sum to the number of features, on standardized features when
+/// <see cref="Standardize"/> is on.
 /// </summary>
 public sealed record FitSpec
 {
@@ -33,14 +51,33 @@ public sealed record FitSpec
     public required int TargetColumn { get; init; }
     public Family Family { get; init; } = Family.Gaussian;
     public Penalty Penalty { get; init; } = Penalty.Ridge;
+
+    /// <summary>Mixing between ridge (0) and lasso (1). Lasso is 1, ridge and none 0.</summary>
     public double L1Ratio { get; init; }
 
-    /// <summary>Penalty strengths, fitted in the order given.</summary>
-    public required double[] Lambdas { get; init; }
+    /// <summary>Penalty strengths, fitted in the order given (no early stop). Null when <see cref="Path"/> is given.</summary>
+    public double[]? Lambdas { get; init; }
+
+    /// <summary>A generated path from lambda_max down, instead of <see cref="Lambdas"/>.</summary>
+    public LambdaPathSpec? Path { get; init; }
+
+    /// <summary>Per-feature penalty factors (>= 0, 0 = never penalized), in feature order; null means all 1.</summary>
+    public double[]? PenaltyFactors { get; init; }
+
     public bool Standardize { get; init; } = true;
     public bool FitIntercept { get; init; } = true;
+
+    public ValidationMethod Validation { get; init; } = ValidationMethod.None;
     public HoldoutSpec? Holdout { get; init; }
+    public KFoldSpec? KFold { get; init; }
     public SelectionRule Rule { get; init; } = SelectionRule.Min;
+
+    /// <summary>Convergence threshold of iterative solvers: the largest weighted squared coefficient change
+    /// in a full pass, relative to the null deviance per row (glmnet's thresh).</summary>
+    public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>Limit on coordinate-descent passes (over all lambdas of one path), as glmnet's maxit.</summary>
+    public int MaxIterations { get; init; } = 100_000;
 
     /// <summary>
     /// Per-column shift used to center the Gram pass (for example the data set's column means);

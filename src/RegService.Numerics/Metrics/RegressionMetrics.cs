@@ -9,8 +9,14 @@ namespace RegService.Numerics.Metrics;
 /// <param name="Mae">Mean absolute error.</param>
 /// <param name="R2">1 - SSE/SST with SST about the mean of the same rows (scikit-learn's r2_score).</param>
 /// <param name="MseStandardError">Standard error of <paramref name="Mse"/>: sd of the squared errors / sqrt(rows).</param>
-public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double Mae, double R2, double MseStandardError)
+public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double Mae, double R2, double MseStandardError) : IFitMetrics
 {
+    double IFitMetrics.Loss => Mse;
+    double IFitMetrics.LossStandardError => MseStandardError;
+
+    /// <summary>For the gaussian family the deviance ratio is R^2.</summary>
+    public double DevianceRatio => R2;
+
     /// <summary>Metrics of predictions <c>b0 + X[rows, features] b</c> against <c>y</c>.</summary>
     public static RegressionMetrics Compute(
         DenseMatrix x, ReadOnlySpan<int> features, int target, double intercept, ReadOnlySpan<double> coef, int[]? rows)

@@ -29,7 +29,7 @@ public static class ClosedFormRidge
     {
         if (spec.Family != Family.Gaussian) throw new ArgumentException("closed-form ridge fits the gaussian family only");
         if (spec.Penalty is not (Penalty.Ridge or Penalty.None)) throw new ArgumentException("closed-form ridge fits the ridge penalty (or none) only");
-        if (spec.Lambdas.Length == 0) throw new ArgumentException("at least one lambda is needed");
+        if (spec.Lambdas is not { Length: > 0 }) throw new ArgumentException("at least one lambda is needed");
 
         var total = Stopwatch.StartNew();
         var timings = new Dictionary<string, double>();
@@ -130,7 +130,7 @@ public static class ClosedFormRidge
         NormalSystem system, FitSpec spec, DenseMatrix x, int[]? validationRows,
         IProgress<FitProgress>? progress, CancellationToken ct, double from, double to)
     {
-        var lambdas = spec.Lambdas;
+        var lambdas = spec.Lambdas!;
         var points = new PathPoint[lambdas.Length];
         EigenRidgePath? eigen = lambdas.Length > 1 ? system.Eigen() : null;
         for (int l = 0; l < lambdas.Length; l++)
@@ -152,14 +152,14 @@ public static class ClosedFormRidge
         int best = 0;
         for (int l = 1; l < path.Length; l++)
         {
-            double mse = path[l].Validation!.Mse, bestMse = path[best].Validation!.Mse;
+            double mse = path[l].Validation!.Loss, bestMse = path[best].Validation!.Loss;
             if (mse < bestMse || (mse == bestMse && path[l].Lambda > path[best].Lambda)) best = l;
         }
-        double se = path[best].Validation!.MseStandardError;
-        double bound = path[best].Validation!.Mse + (double.IsFinite(se) ? se : 0);
+        double se = path[best].Validation!.LossStandardError;
+        double bound = path[best].Validation!.Loss + (double.IsFinite(se) ? se : 0);
         int oneSe = best;
         for (int l = 0; l < path.Length; l++)
-            if (path[l].Validation!.Mse <= bound && path[l].Lambda > path[oneSe].Lambda) oneSe = l;
+            if (path[l].Validation!.Loss <= bound && path[l].Lambda > path[oneSe].Lambda) oneSe = l;
         return (best, oneSe);
     }
 }

@@ -1,0 +1,43 @@
+namespace RegService.Numerics.Paths;
+
+/// <summary>glmnet's lambda sequences and path-stopping rule.</summary>
+public static class LambdaGrid
+{
+    /// <summary>glmnet's lambda.min.ratio default: 1e-4 when rows exceed features, else 1e-2.</summary>
+    public static double DefaultMinRatio(int rows, int features) => rows > features ? 1e-4 : 1e-2;
+
+    /// <summary>Geometric: <c>lambdaMax * minRatio^(l / (count - 1))</c> for l = 0..count-1.</summary>
+    public static double[] Geometric(double lambdaMax, int count, double minRatio)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (!(minRatio > 0 && minRatio < 1)) throw new ArgumentOutOfRangeException(nameof(minRatio), "minRatio must be in (0, 1)");
+        var lambdas = new double[count];
+        if (count == 1) { lambdas[0] = lambdaMax; return lambdas; }
+        double step = Math.Log(minRatio) / (count - 1);
+        for (int l = 0; l < count; l++) lambdas[l] = lambdaMax * Math.Exp(step * l);
+        return lambdas;
+    }
+
+    /// <summary>
+    /// glmnet's early stop of a generated path, checked after the fit at 0-based index <paramref name="l"/>:
+    /// from the fifth lambda on, stop once the deviance ratio exceeds 0.999 or grew by less than 1e-5 of itself.
+    /// </summary>
+    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio) =>
+        l + 1 >= Math.Min(5, count) && (devRatio - previousDevRatio < 1e-5 * devRatio || devRatio > 0.999);
+
+    /// <summary>
+    /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of
+    /// features. All ones when <paramref name="factors"/> is null.
+    /// </summary>
+    public static double[] RescalePenaltyFactors(double[]? factors, int features)
+    {
+        var v = new double[features];
+        if (factors is null) { Array.Fill(v, 1.0); return v; }
+        if (factors.Length != features) throw new ArgumentException($"{factors.Length} penalty factors for {features} features");
+        double sum = 0;
+        for (int j = 0; j < features; j++) sum += v[j] = Math.Max(0, factors[j]);
+        if (sum <= 0) throw new ArgumentException("every penalty factor is 0: nothing is penalized");
+        for (int j = 0; j < features; j++) v[j] *= features / sum;
+        return v;
+    }
+}

@@ -1,0 +1,44 @@
+using RegService.Numerics.Fitting;
+
+namespace RegService.Numerics.Paths;
+
+/// <summary>How one solution path is fitted: penalty, lambdas and solver settings, family-independent.</summary>
+public sealed record PathSettings
+{
+    /// <summary>l1Ratio: 1 lasso, 0 ridge, between elastic net.</summary>
+    public required double Alpha { get; init; }
+
+    /// <summary>Penalty factors per feature, already rescaled to sum to the number of features.</summary>
+    public required double[] PenaltyFactors { get; init; }
+
+    /// <summary>Explicit lambdas, fitted in order without early stop; or null to generate <see cref="Generate"/>.</summary>
+    public double[]? Lambdas { get; init; }
+    public LambdaPathSpec? Generate { get; init; }
+    public bool Standardize { get; init; } = true;
+    public bool FitIntercept { get; init; } = true;
+
+    /// <summary>glmnet's thresh: the largest weighted squared coefficient change per pass, relative to the null deviance per row.</summary>
+    public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>Limit on passes over the whole path (glmnet's maxit).</summary>
+    public int MaxIterations { get; init; } = 100_000;
+    public int MaxThreads { get; init; }
+}
+
+/// <summary>A fitted path on one set of rows. Points carry original-scale coefficients and no validation.</summary>
+public sealed class PathFit
+{
+    public required double[] Lambdas { get; init; }
+    public required PathPoint[] Points { get; init; }
+    public required double[] FeatureMeans { get; init; }
+    public required double[] FeatureScales { get; init; }
+
+    /// <summary>Null deviance per row (gaussian: the target's variance about its mean; binomial: -2/n log-likelihood of the intercept-only model).</summary>
+    public required double NullDeviance { get; init; }
+    public required int Rows { get; init; }
+    public List<string> Warnings { get; init; } = [];
+
+    /// <summary>True when a generated path stopped before its count (deviance ratio saturated or stalled).</summary>
+    public bool StoppedEarly { get; init; }
+    public int Iterations => Points.Sum(p => p.Iterations);
+}
