@@ -19,7 +19,8 @@
 //               the objective check: FILE is written by
 //                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
 //               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
-//               lasso_path_500_10k and logit_enet_path_50k_200). The engine is fitted, untimed, at
+//               lasso_path_500_10k and logit_enet_path_50k_200; an optional third argument THRESH,
+//               e.g. 1e-12, fits glmnet tighter for a near-exact reference). The engine is fitted, untimed, at
 //               glmnet's lambdas with the default tolerance, glmnet's objective is evaluated on its
 //               coefficients, and KEY_objective_rel_diff is the max over lambdas of
 //               (ours - glmnet) / |glmnet| (negative: ours is lower). Ridge is left out: for alpha < 1

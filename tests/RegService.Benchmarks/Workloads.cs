@@ -80,7 +80,7 @@ internal static class Describe
 internal static class ObjectiveCheck
 {
     /// <summary>One workload of anchor_objectives.R's output.</summary>
-    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes);
+    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes, double Thresh);
 
     public static Dictionary<string, Anchor> Read(string path)
     {
@@ -94,7 +94,8 @@ internal static class ObjectiveCheck
                 e.GetProperty("alpha").GetDouble(),
                 [.. e.GetProperty("lambda").EnumerateArray().Select(v => v.GetDouble())],
                 [.. e.GetProperty("objective").EnumerateArray().Select(v => v.GetDouble())],
-                e.GetProperty("npasses").GetInt32());
+                e.GetProperty("npasses").GetInt32(),
+                e.TryGetProperty("thresh", out var thresh) ? thresh.GetDouble() : 1e-7);
         }
         return anchors;
     }
@@ -144,7 +145,7 @@ internal static class ObjectiveCheck
         report[key + "_objective_rel_diff"] = worst;
         report[key + "_objective_rel_diff_min"] = best;
         report[key + "_objective_worst_lambda"] = $"{worstAt + 1} of {anchor.Lambdas.Length}: {anchor.Lambdas[worstAt].ToString("G6", CultureInfo.InvariantCulture)}";
-        report[key + "_objective_iterations"] = $"{result.Iterations} (glmnet npasses {anchor.Passes})";
+        report[key + "_objective_iterations"] = $"{result.Iterations} (glmnet npasses {anchor.Passes} at thresh {anchor.Thresh.ToString("G3", CultureInfo.InvariantCulture)})";
         report[key + "_objective_converged"] = result.Status == FitStatus.Converged;
     }
 
