@@ -25,6 +25,9 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public abstract IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows);
 
+    /// <summary>A validation curve that needs no folds (ridge's leave-one-out and GCV); null when the source has none.</summary>
+    public virtual ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct) => null;
+
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
     public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta);
 
@@ -142,6 +145,16 @@ internal sealed class GramSource : PathSource
     public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
 
     public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
+
+    public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
+    {
+        if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
+        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept);
+        var eigen = system.Eigen();
+        return Spec.Validation == ValidationMethod.Gcv
+            ? RidgeCriteria.Gcv(system, eigen, lambdas, X.Rows, Spec.FitIntercept)
+            : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
+    }
 
     public override double[] FoldLoss(PathFit fit, int fold)
     {
