@@ -94,8 +94,9 @@ public static class FitEngine
                 throw new ArgumentException($"{ids.Length} fold ids for {x.Rows} rows");
             case ValidationMethod.KFold when spec.KFold.FoldIds is null && (spec.KFold.Folds < 2 || spec.KFold.Folds > x.Rows):
                 throw new ArgumentException($"folds must be in [2, {x.Rows}]");
-            case ValidationMethod.LeaveOneOut or ValidationMethod.Gcv:
-                throw new ArgumentException("leave-one-out and GCV are not available yet");
+            case ValidationMethod.LeaveOneOut or ValidationMethod.Gcv
+                when spec.Family != Family.Gaussian || spec.Penalty is not (Penalty.Ridge or Penalty.None) || spec.PenaltyFactors is not null:
+                throw new ArgumentException("leave-one-out and GCV are for gaussian ridge without penalty factors");
         }
     }
 }

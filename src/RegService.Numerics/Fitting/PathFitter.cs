@@ -80,6 +80,15 @@ internal static class PathFitter
                 : OutOfFold(x, spec, source, folds, fits, chosen);
         }
 
+        if (folds is null && source.Criterion(lambdas, threads, ct) is { } criterion)
+        {
+            watch.Restart();
+            curve = criterion;
+            selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
+            chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
+            timings["validation"] = watch.Elapsed.TotalSeconds;
+        }
+
         var final = points[chosen];
         watch.Restart();
         progress?.Report(new FitProgress(0.95, "metrics"));

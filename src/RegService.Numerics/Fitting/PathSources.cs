@@ -25,6 +25,9 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public abstract IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows);
 
+    /// <summary>A validation curve that needs no folds (ridge's leave-one-out and GCV); null when the source has none.</summary>
+    public virtual ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct) => null;
+
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
     public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta);
 
@@ -97,11 +100,17 @@ internal sealed class GramSource : PathSource
         int foldCount = folds?.Rows.Length ?? 0;
         _gramFold = new double[foldCount][];
         _sumsFold = new double[foldCount][];
+        // K-fold: one pass deals the rows into a compact block per fold, so each fold's Gram runs on contiguous rows.
+        var blocks = folds is { IsHoldout: false } ? Deal(x, cols, folds) : null;
+        var compactCols = Enumerable.Range(0, k).ToArray();
         for (int f = 0; f < foldCount; f++)
         {
             _gramFold[f] = new double[k * k];
             _sumsFold[f] = new double[k];
-            GramKernel.ShiftedGram(x, cols, _shift, folds!.Rows[f], _gramFold[f], _sumsFold[f], threads, ct);
+            if (blocks is not null)
+                GramKernel.ShiftedGram(blocks[f], compactCols, _shift, null, _gramFold[f], _sumsFold[f], threads, ct);
+            else
+                GramKernel.ShiftedGram(x, cols, _shift, folds!.Rows[f], _gramFold[f], _sumsFold[f], threads, ct);
         }
         if (folds is null || folds.IsHoldout)
         {
@@ -118,6 +127,29 @@ internal sealed class GramSource : PathSource
     }
 
     public override string Solver => _closedForm ? ClosedFormRidge.SolverName : GaussianPath.SolverName;
+
+    /// <summary>Copies columns <paramref name="cols"/> of every row into its fold's block, reading each column once in order.</summary>
+    private static DenseMatrix[] Deal(DenseMatrix x, int[] cols, Folds folds)
+    {
+        int n = x.Rows, count = folds.Rows.Length;
+        var blocks = folds.Rows.Select(r => new DenseMatrix(r.Length, cols.Length)).ToArray();
+        var position = new int[n];
+        var fill = new int[count];
+        for (int i = 0; i < n; i++) position[i] = fill[folds.FoldOfRow[i]]++;
+        for (int c = 0; c < cols.Length; c++)
+        {
+            var source = x.Column(cols[c]);
+            var data = blocks.Select(b => b.Data).ToArray();
+            var offset = blocks.Select(b => c * b.Rows).ToArray();
+            var fold = folds.FoldOfRow;
+            for (int i = 0; i < n; i++)
+            {
+                int f = fold[i];
+                data[f][offset[f] + position[i]] = source[i];
+            }
+        }
+        return blocks;
+    }
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
@@ -143,6 +175,16 @@ internal sealed class GramSource : PathSource
 
     public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
 
+    public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
+    {
+        if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
+        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept);
+        var eigen = system.Eigen();
+        return Spec.Validation == ValidationMethod.Gcv
+            ? RidgeCriteria.Gcv(system, eigen, lambdas, X.Rows, Spec.FitIntercept)
+            : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
+    }
+
     public override double[] FoldLoss(PathFit fit, int fold)
     {
         if (Folds!.IsHoldout) return base.FoldLoss(fit, fold);
@@ -150,6 +192,7 @@ internal sealed class GramSource : PathSource
         var g = _gramFold[fold];
         var s = _sumsFold[fold];
         var z = new double[k];
+        var nonZero = new List<int>(k);
         var loss = new double[fit.Points.Length];
         for (int l = 0; l < fit.Points.Length; l++)
         {
@@ -161,12 +204,13 @@ internal sealed class GramSource : PathSource
                 kappa -= _shift[j] * point.Coefficients[j];
             }
             z[p] = 1;
+            nonZero.Clear();
+            for (int a = 0; a < k; a++) if (z[a] != 0) nonZero.Add(a);
             double zgz = 0, zs = 0;
-            for (int a = 0; a < k; a++)
+            foreach (int a in nonZero)
             {
-                if (z[a] == 0) continue;
                 double row = 0;
-                for (int b = 0; b < k; b++) row += g[a * k + b] * z[b];
+                foreach (int b in nonZero) row += g[a * k + b] * z[b];
                 zgz += z[a] * row;
                 zs += z[a] * s[a];
             }

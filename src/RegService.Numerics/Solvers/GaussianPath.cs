@@ -47,23 +47,22 @@ public static class GaussianPath
         {
             var col = x.Column(featureCols[j]);
             double mean = 0;
-            if (settings.FitIntercept)
-            {
-                for (int i = 0; i < n; i++) mean += col[i];
-                mean /= n;
-            }
+            for (int i = 0; i < n; i++) mean += col[i];
+            mean /= n;
             double ss = 0;
             for (int i = 0; i < n; i++) ss += (col[i] - mean) * (col[i] - mean);
             double variance = ss / n;
-            means[j] = mean;
-            if (settings.FitIntercept && variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            double center = settings.FitIntercept ? mean : 0.0;
+            means[j] = center;
+            if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
             {
                 scales[j] = 1.0;
                 warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
                 continue;
             }
-            variances[j] = variance;
-            scales[j] = settings.Standardize && variance > 0 ? Math.Sqrt(variance) : 1.0;
+            // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
+            variances[j] = settings.FitIntercept ? variance : variance + mean * mean;
+            scales[j] = settings.Standardize ? Math.Sqrt(variance) : 1.0;
             active.Add(j);
         }
 
@@ -102,7 +101,9 @@ public static class GaussianPath
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, "naive");
-        return Drive(core, problem, settings, progress, ct);
+        var fit = Drive(core, problem, settings, progress, ct);
+        if (Environment.GetEnvironmentVariable("REGSERVICE_DEBUG") == "1") Console.Error.WriteLine($"naive: gradients computed {core.GradientsComputed} of {(long)q * fit.Points.Length}");
+        return fit;
     }
 
     /// <summary>What the path driver needs to know besides the solver: the standardized problem's data.</summary>

@@ -26,6 +26,9 @@ public sealed class NaiveCd : ICdCore
     private readonly int _threads;
     private readonly double[] _u;
     private double _t;
+    private readonly double[] _rRef;
+    private readonly double[] _gRef;
+    private readonly List<int> _candidates = [];
     private readonly bool[] _inStrong;
     private readonly bool[] _inActive;
     private readonly List<int> _active = [];
@@ -59,7 +62,12 @@ public sealed class NaiveCd : ICdCore
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
         ComputeGradients(null);
         C = (double[])Gradient.Clone();
+        _rRef = (double[])_u.Clone();
+        _gRef = (double[])Gradient.Clone();
     }
+
+    /// <summary>Gradients computed exactly in KKT checks so far (the rest were settled by the bound).</summary>
+    public long GradientsComputed { get; private set; }
 
     public double[] Beta { get; }
     public double[] Gradient { get; }
@@ -103,10 +111,11 @@ public sealed class NaiveCd : ICdCore
                 passes++;
             }
             FoldOffset();
-            ComputeGradients(_inStrong);
+            CheckOutside(lambda);
             if (change >= tolerance)
             {
                 foreach (int j in strong) Gradient[j] = GradientOf(j);
+                if (_refPending) MoveReference();
                 return new CdOutcome(false, passes, screenedOut, violations);
             }
             double bound = lambda * _alpha;
@@ -124,6 +133,7 @@ public sealed class NaiveCd : ICdCore
         }
         // The strong set's gradients date from before the last pass's updates: refresh them.
         foreach (int j in strong) Gradient[j] = GradientOf(j);
+        if (_refPending) MoveReference();
         return new CdOutcome(true, passes, screenedOut, violations);
     }
 
@@ -155,6 +165,68 @@ public sealed class NaiveCd : ICdCore
             }
         }
         return largest;
+    }
+
+    /// <summary>
+    /// Gradients of the features outside the strong set, for the KKT check. Since
+    /// |g_j - gRef_j| = |z_j'(r - rRef)|/n ≤ sqrt(z_j'z_j/n) ||r - rRef|| / sqrt(n), a feature whose bound
+    /// |gRef_j| + that radius stays within lambda alpha v_j cannot violate KKT and is not recomputed: its
+    /// Gradient entry holds the bound (an upper bound of |g_j|, which keeps the next strong rule safe).
+    /// When many features need recomputing, all are, and the reference moves to the current residual.
+    /// </summary>
+    private void CheckOutside(double lambda)
+    {
+        int q = Beta.Length;
+        double shift = 0;
+        for (int i = 0; i < _n; i++)
+        {
+            double d = _u[i] - _rRef[i];
+            shift += d * d;
+        }
+        double radius = Math.Sqrt(shift / _n);
+        double bound = lambda * _alpha;
+        _candidates.Clear();
+        for (int j = 0; j < q; j++)
+        {
+            if (_inStrong[j]) continue;
+            double upper = Math.Abs(_gRef[j]) + Math.Sqrt(_diagonal[j]) * radius;
+            if (upper > bound * _v[j]) _candidates.Add(j);
+            else Gradient[j] = upper;
+        }
+        if (_candidates.Count * 2 > q)
+        {
+            ComputeGradients(_inStrong);
+            GradientsComputed += q;
+            _refPending = true;
+            return;
+        }
+        GradientsComputed += _candidates.Count;
+        ComputeGradientsOf(_candidates);
+        _refPending = false;
+    }
+
+    private bool _refPending;
+
+    /// <summary>Makes the current residual and gradients the reference of the bound (all gradients must be exact).</summary>
+    private void MoveReference()
+    {
+        _u.CopyTo(_rRef, 0);
+        Gradient.CopyTo(_gRef, 0);
+        _refPending = false;
+    }
+
+    private void ComputeGradientsOf(List<int> features)
+    {
+        if (_threads == 1 || (long)features.Count * _n < 1_000_000)
+        {
+            foreach (int j in features) Gradient[j] = GradientOf(j);
+            return;
+        }
+        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+        {
+            int from = (int)((long)features.Count * t / _threads), to = (int)((long)features.Count * (t + 1) / _threads);
+            for (int s = from; s < to; s++) Gradient[features[s]] = GradientOf(features[s]);
+        });
     }
 
     /// <summary>z_j'r/n with r = u + t.</summary>

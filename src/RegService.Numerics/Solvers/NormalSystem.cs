@@ -60,27 +60,34 @@ public sealed class NormalSystem
         int k = sums.Length, p = k - 1;
         var cross = new double[k * k];
         var mean = new double[k];
+        var actual = new double[k];
         for (int a = 0; a < k; a++)
-            mean[a] = fitIntercept ? shift[a] + sums[a] / n : 0.0;
+        {
+            actual[a] = shift[a] + sums[a] / n;
+            mean[a] = fitIntercept ? actual[a] : 0.0;
+        }
         for (int a = 0; a < k; a++)
             for (int b = 0; b < k; b++)
                 cross[a * k + b] = fitIntercept ? gram[a * k + b] - sums[a] * sums[b] / n : gram[a * k + b];
 
+        // As glmnet: a constant feature is left out (with or without an intercept), and the scale is the
+        // feature's standard deviation about its mean (1/n) even when no intercept is fitted.
         var warnings = new List<string>();
         var scales = new double[p];
         var active = new List<int>(p);
         for (int j = 0; j < p; j++)
         {
-            double variance = Math.Max(cross[j * k + j] / n, 0.0);
-            bool constant = variance <= 1e-26 * Math.Max(1.0, mean[j] * mean[j]);
-            if (constant && fitIntercept)
+            double variance = fitIntercept
+                ? Math.Max(cross[j * k + j] / n, 0.0)
+                : Math.Max(cross[j * k + j] / n - actual[j] * actual[j], 0.0);
+            bool constant = variance <= 1e-26 * Math.Max(1.0, actual[j] * actual[j]);
+            if (constant)
             {
                 scales[j] = 1.0;
                 warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
                 continue;
             }
             scales[j] = standardize ? Math.Sqrt(variance) : 1.0;
-            if (scales[j] == 0) scales[j] = 1.0;
             active.Add(j);
         }
 
