@@ -163,7 +163,7 @@ internal sealed class LogisticPathSolver
                 (converged, steps, screenedOut) = SolveLambda(lambda, previousLambda, all);
             }
             double ratio = 1 - _loss / _nullLoss;
-            bool saturated = _wsum <= (1 + ProbabilityFloor) * ProbabilityFloor * (1 - ProbabilityFloor);
+            bool saturated = Saturated;
             if (saturated && !generated) converged = false;
             points.Add(Point(lambda, ratio, converged, steps, screenedOut));
             progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
@@ -214,6 +214,9 @@ internal sealed class LogisticPathSolver
             StoppedEarly = stoppedEarly,
         };
     }
+
+    /// <summary>glmnet's test: the weights sum to at most pmin(1 - pmin)(1 + pmin) per row; every probability is within pmin of 0 or 1.</summary>
+    private bool Saturated => _wsum <= (1 + ProbabilityFloor) * ProbabilityFloor * (1 - ProbabilityFloor);
 
     private PathPoint Point(double lambda, double ratio, bool converged, int steps, int screenedOut)
     {
@@ -271,6 +274,8 @@ internal sealed class LogisticPathSolver
             screenedInside = outcome.ScreenedOut;
             measure = Apply(idx, newBeta, d0, lambda, measure);
             steps++;
+            if (Saturated)
+                return (false, steps, candidates - _set.Count + screenedInside);
             if (!outcome.Converged)
                 return (false, steps, candidates - _set.Count + screenedInside);
             if (measure < _thr)
@@ -518,12 +523,21 @@ internal sealed class LogisticPathSolver
             newBeta[a] = cd.Beta[a];
             double d = newBeta[a] - start[a];
             ud += h.U[a] * d;
-            measure = Math.Max(measure, h.Xv[a] * d * d);
+            measure = Math.Max(measure, MeasureWeight(h.Xv[a], idx[a]) * d * d);
         }
         double d0 = _intercept && h.W > 0 ? (_g0 - ud) / h.W : 0.0;
-        measure = Math.Max(measure, h.W * d0 * d0);
+        measure = Math.Max(measure, Math.Max(h.W, WeightFloor) * d0 * d0);
         return (outcome, d0, measure);
     }
+
+    /// <summary>
+    /// The weight of a coefficient change in the convergence measure: H_jj, but as if every w_i were at least
+    /// <see cref="WeightFloor"/> (glmnet floors the probabilities), so that vanishing weights (separation) cannot pass
+    /// a large step off as converged.
+    /// </summary>
+    private double MeasureWeight(double xv, int j) => Math.Max(xv, WeightFloor * _d.Norms[j] * _d.Norms[j]);
+
+    private const double WeightFloor = 1e-5;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BuildHessian(int[] idx)
@@ -657,10 +671,10 @@ internal sealed class LogisticPathSolver
         for (int a = 0; a < q; a++)
         {
             double d = newBeta[a] - _beta[idx[a]];
-            measure = Math.Max(measure, _xv[idx[a]] * d * d);
+            measure = Math.Max(measure, MeasureWeight(_xv[idx[a]], idx[a]) * d * d);
         }
         double step0 = b0 - _b0;
-        measure = Math.Max(measure, total * step0 * step0);
+        measure = Math.Max(measure, Math.Max(total, WeightFloor) * step0 * step0);
         return (new CdOutcome(converged, passes, 0, 0), step0, measure);
     }
 
