@@ -132,6 +132,118 @@ public static class GramKernel
         }
     }
 
+    /// <summary>
+    /// Weighted twin of <see cref="ShiftedGram"/>: <c>gram[a*k + b] = Σ_i w_i (X[r_i, cols[a]] − shift[a]) (X[r_i, cols[b]] − shift[b])</c>
+    /// and <c>sums[a] = Σ_i w_i (X[r_i, cols[a]] − shift[a])</c>, where <c>r_i</c> is the i-th row of <paramref name="rows"/>
+    /// (row i when it is null) and <c>w_i = weights[i]</c>. This is the Hessian block <c>X'WX</c> of a weighted
+    /// least-squares or Newton step, in one pass.
+    /// </summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices, each in <c>[0, x.Columns)</c>; repeats are allowed.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="weights">One finite weight ≥ 0 per selected row, by position in <paramref name="rows"/> (or per row of
+    /// <paramref name="x"/> when <paramref name="rows"/> is null).</param>
+    /// <param name="rows">The row indices, in any order, repeats allowed; <see langword="null"/> means all rows.</param>
+    /// <param name="gram">Receives the k x k row-major symmetric matrix.</param>
+    /// <param name="sums">Receives the k weighted shifted column sums.</param>
+    /// <param name="maxThreads">Upper bound on the threads used; 0 means <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="ct">Checked between row blocks.</param>
+    /// <remarks>
+    /// Each packed row is scaled by <c>sqrt(w_i)</c> and the same SYRK kernels run, so the cost is that of
+    /// <see cref="ShiftedGram"/>. With the weighted means as shift the sums are ~0; otherwise the weighted centered
+    /// matrix is <c>gram[a,b] − sums[a]·sums[b]/Σw</c>. The result does not depend on <paramref name="maxThreads"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Length mismatches, indices out of range, or a negative or non-finite weight.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was canceled.</exception>
+    public static void WeightedShiftedGram(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
+                                           int[]? rows, Span<double> gram, Span<double> sums, int maxThreads = 0, CancellationToken ct = default)
+        => WeightedShiftedGramCore(x, cols, shift, weights, rows, gram, sums, maxThreads, ct, KernelPath.Auto, blockRows: 0, forceThreads: false);
+
+    /// <summary>Plain scalar twin of <see cref="WeightedShiftedGram"/>: one thread, one term at a time in row order. For tests.</summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="weights">One weight per selected row.</param>
+    /// <param name="rows">The row indices, or <see langword="null"/> for all rows.</param>
+    /// <param name="gram">Receives the k x k row-major symmetric matrix.</param>
+    /// <param name="sums">Receives the k weighted shifted column sums.</param>
+    public static void WeightedShiftedGramScalar(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
+                                                 int[]? rows, Span<double> gram, Span<double> sums)
+    {
+        int k = Validate(x, cols, shift, gram, sums);
+        if (rows is not null)
+            ValidateRows(rows, x.Rows, out _);
+        int count = rows?.Length ?? x.Rows;
+        ValidateWeights(weights, count);
+        for (int a = 0; a < k; a++)
+        {
+            ReadOnlySpan<double> ca = x.Column(cols[a]);
+            double sa = shift[a];
+            double s = 0;
+            for (int i = 0; i < count; i++)
+                s += weights[i] * (ca[rows is null ? i : rows[i]] - sa);
+            sums[a] = s;
+            for (int b = a; b < k; b++)
+            {
+                ReadOnlySpan<double> cb = x.Column(cols[b]);
+                double sb = shift[b];
+                double g = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    int r = rows is null ? i : rows[i];
+                    g += weights[i] * (ca[r] - sa) * (cb[r] - sb);
+                }
+                gram[a * k + b] = g;
+                gram[b * k + a] = g;
+            }
+        }
+    }
+
+    /// <summary>Implementation of <see cref="WeightedShiftedGram"/> with the knobs of <see cref="ShiftedGramCore"/>.</summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="weights">One weight per selected row.</param>
+    /// <param name="rows">The row indices, or <see langword="null"/> for all rows.</param>
+    /// <param name="gram">Receives the k x k row-major symmetric matrix.</param>
+    /// <param name="sums">Receives the k weighted shifted column sums.</param>
+    /// <param name="maxThreads">Upper bound on the threads; 0 means <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="ct">Checked between row blocks.</param>
+    /// <param name="path">Instruction-set path.</param>
+    /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
+    /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads.</param>
+    internal static void WeightedShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
+                                                 int[]? rows, Span<double> gram, Span<double> sums, int maxThreads, CancellationToken ct,
+                                                 KernelPath path, int blockRows, bool forceThreads)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (rows is not null)
+            ValidateRows(rows, x.Rows, out _);
+        int count = rows?.Length ?? x.Rows;
+        ValidateWeights(weights, count);
+        var sqrtWeights = new double[count];
+        for (int i = 0; i < count; i++)
+            sqrtWeights[i] = Math.Sqrt(weights[i]);
+        if (rows is not null)
+        {
+            // Read the data front to back: sort the rows, and their weights with them (on copies).
+            rows = (int[])rows.Clone();
+            Array.Sort(rows, sqrtWeights);
+        }
+        ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
+    }
+
+    private static void ValidateWeights(ReadOnlySpan<double> weights, int count)
+    {
+        if (weights.Length != count)
+            throw new ArgumentException($"weights has {weights.Length} values but there are {count} rows", nameof(weights));
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!(weights[i] >= 0) || double.IsPositiveInfinity(weights[i]))
+                throw new ArgumentException($"weights[{i}] = {weights[i]} is not a finite number >= 0", nameof(weights));
+        }
+    }
+
     /// <summary>Implementation of <see cref="ShiftedGram"/> with the knobs tests and tuning need.</summary>
     /// <param name="x">The column-major data.</param>
     /// <param name="cols">The column indices.</param>
@@ -144,9 +256,10 @@ public static class GramKernel
     /// <param name="path">Instruction-set path; a path the hardware lacks falls back to the next one.</param>
     /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
     /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads (as far as there are blocks), ignoring the small-problem heuristic.</param>
+    /// <param name="sqrtWeights">Square roots of the row weights by position (rows already ascending), or null for no weights.</param>
     internal static void ShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows,
                                          Span<double> gram, Span<double> sums, int maxThreads, CancellationToken ct,
-                                         KernelPath path, int blockRows, bool forceThreads)
+                                         KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
         ArgumentOutOfRangeException.ThrowIfNegative(blockRows);
@@ -189,7 +302,7 @@ public static class GramKernel
             threads = (int)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
         }
 
-        var job = new GramJob(x, cols, shift, rows, count, kp, mb, segments, threads, path, ct);
+        var job = new GramJob(x, cols, shift, rows, count, kp, mb, segments, threads, path, ct, sqrtWeights);
         try
         {
             job.Allocate();
@@ -296,6 +409,7 @@ public static class GramKernel
         private readonly int[]? _rows;
         private readonly long[] _colOffset;   // kp entries; -1 marks a padding column
         private readonly double[] _shift;     // kp entries; 0 for padding columns
+        private readonly double[]? _sqrtWeights; // by position in the row set; null when unweighted
         private readonly int _k, _kp, _panels, _mb, _segments, _threads, _maxBuffers;
         private readonly KernelPath _path;
         private readonly CancellationToken _ct;
@@ -314,9 +428,10 @@ public static class GramKernel
         private readonly record struct SegmentBuffers(nint Acc, nint Sums);
 
         public GramJob(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int count,
-                       int kp, int mb, int segments, int threads, KernelPath path, CancellationToken ct)
+                       int kp, int mb, int segments, int threads, KernelPath path, CancellationToken ct, double[]? sqrtWeights)
         {
             _data = x.Data;
+            _sqrtWeights = sqrtWeights;
             _rows = rows;
             _k = cols.Length;
             _kp = kp;
@@ -430,6 +545,7 @@ public static class GramKernel
             fixed (int* rows = _rows)
             fixed (long* colOffset = _colOffset)
             fixed (double* shift = _shift)
+            fixed (double* sqrtWeights = _sqrtWeights)
             {
                 var prefetcher = new Prefetcher(data, colOffset, _k);
                 for (; start < end; start += _mb)
@@ -451,7 +567,14 @@ public static class GramKernel
                     }
                     prefetcher.Reset(lo, hi);
 
-                    if (_rows is null && _path == KernelPath.Vector512)
+                    if (sqrtWeights is not null)
+                    {
+                        if (_rows is null && _path == KernelPath.Vector512)
+                            Pack.FullRows512Weighted(data, colOffset, shift, zero, sqrtWeights, start, m, _panels, packed, sums);
+                        else
+                            Pack.GatherWeighted(data, colOffset, shift, _k, rows, sqrtWeights, start, m, _panels, packed, sums);
+                    }
+                    else if (_rows is null && _path == KernelPath.Vector512)
                         Pack.FullRows512(data, colOffset, shift, zero, start, m, _panels, packed, sums);
                     else
                         Pack.Gather(data, colOffset, shift, _k, rows, start, m, _panels, packed, sums);
@@ -968,6 +1091,129 @@ public static class GramKernel
                         }
                         sums[c0 + c] += acc;
                     }
+                }
+            }
+        }
+        /// <summary>
+        /// As <see cref="FullRows512"/>, each row scaled by its <c>sqrt(w)</c>; the sums receive <c>Σ w (x − shift)</c>
+        /// (the packed values times <c>sqrt(w)</c> once more), accumulated per column before the transpose.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static unsafe void FullRows512Weighted(double* data, long* colOffset, double* shift, double* zero, double* sqrtWeights,
+                                                      int start, int m, int panels, double* packed, double* sums)
+        {
+            double* sw = sqrtWeights + start;
+            for (int p = 0; p < panels; p++)
+            {
+                long* off = colOffset + p * PanelWidth;
+                double* sh = shift + p * PanelWidth;
+                double* s0 = off[0] >= 0 ? data + off[0] + start : zero;
+                double* s1 = off[1] >= 0 ? data + off[1] + start : zero;
+                double* s2 = off[2] >= 0 ? data + off[2] + start : zero;
+                double* s3 = off[3] >= 0 ? data + off[3] + start : zero;
+                double* s4 = off[4] >= 0 ? data + off[4] + start : zero;
+                double* s5 = off[5] >= 0 ? data + off[5] + start : zero;
+                double* s6 = off[6] >= 0 ? data + off[6] + start : zero;
+                double* s7 = off[7] >= 0 ? data + off[7] + start : zero;
+                Vector512<double> h0 = Vector512.Create(sh[0]), h1 = Vector512.Create(sh[1]), h2 = Vector512.Create(sh[2]), h3 = Vector512.Create(sh[3]);
+                Vector512<double> h4 = Vector512.Create(sh[4]), h5 = Vector512.Create(sh[5]), h6 = Vector512.Create(sh[6]), h7 = Vector512.Create(sh[7]);
+                Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                double* dst = packed + (nint)p * m * PanelWidth;
+                int r = 0;
+                for (; r <= m - 8; r += 8)
+                {
+                    Vector512<double> q = Vector512.Load(sw + r);
+                    Vector512<double> v0 = (Vector512.Load(s0 + r) - h0) * q;
+                    Vector512<double> v1 = (Vector512.Load(s1 + r) - h1) * q;
+                    Vector512<double> v2 = (Vector512.Load(s2 + r) - h2) * q;
+                    Vector512<double> v3 = (Vector512.Load(s3 + r) - h3) * q;
+                    Vector512<double> v4 = (Vector512.Load(s4 + r) - h4) * q;
+                    Vector512<double> v5 = (Vector512.Load(s5 + r) - h5) * q;
+                    Vector512<double> v6 = (Vector512.Load(s6 + r) - h6) * q;
+                    Vector512<double> v7 = (Vector512.Load(s7 + r) - h7) * q;
+                    a0 = Vector512.FusedMultiplyAdd(v0, q, a0); a1 = Vector512.FusedMultiplyAdd(v1, q, a1);
+                    a2 = Vector512.FusedMultiplyAdd(v2, q, a2); a3 = Vector512.FusedMultiplyAdd(v3, q, a3);
+                    a4 = Vector512.FusedMultiplyAdd(v4, q, a4); a5 = Vector512.FusedMultiplyAdd(v5, q, a5);
+                    a6 = Vector512.FusedMultiplyAdd(v6, q, a6); a7 = Vector512.FusedMultiplyAdd(v7, q, a7);
+
+                    Vector512<double> t0 = Avx512F.UnpackLow(v0, v1), t1 = Avx512F.UnpackHigh(v0, v1);
+                    Vector512<double> t2 = Avx512F.UnpackLow(v2, v3), t3 = Avx512F.UnpackHigh(v2, v3);
+                    Vector512<double> t4 = Avx512F.UnpackLow(v4, v5), t5 = Avx512F.UnpackHigh(v4, v5);
+                    Vector512<double> t6 = Avx512F.UnpackLow(v6, v7), t7 = Avx512F.UnpackHigh(v6, v7);
+                    Vector512<double> u0 = Avx512F.Shuffle4x128(t0, t2, 0x88), u1 = Avx512F.Shuffle4x128(t0, t2, 0xDD);
+                    Vector512<double> u2 = Avx512F.Shuffle4x128(t1, t3, 0x88), u3 = Avx512F.Shuffle4x128(t1, t3, 0xDD);
+                    Vector512<double> u4 = Avx512F.Shuffle4x128(t4, t6, 0x88), u5 = Avx512F.Shuffle4x128(t4, t6, 0xDD);
+                    Vector512<double> u6 = Avx512F.Shuffle4x128(t5, t7, 0x88), u7 = Avx512F.Shuffle4x128(t5, t7, 0xDD);
+                    Vector512<double> w0 = Avx512F.Shuffle4x128(u0, u4, 0x88), w4 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
+                    Vector512<double> w2 = Avx512F.Shuffle4x128(u1, u5, 0x88), w6 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+                    Vector512<double> w1 = Avx512F.Shuffle4x128(u2, u6, 0x88), w5 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
+                    Vector512<double> w3 = Avx512F.Shuffle4x128(u3, u7, 0x88), w7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+
+                    double* d = dst + r * PanelWidth;
+                    Vector512.StoreAligned(w0, d);
+                    Vector512.StoreAligned(w1, d + 8);
+                    Vector512.StoreAligned(w2, d + 16);
+                    Vector512.StoreAligned(w3, d + 24);
+                    Vector512.StoreAligned(w4, d + 32);
+                    Vector512.StoreAligned(w5, d + 40);
+                    Vector512.StoreAligned(w6, d + 48);
+                    Vector512.StoreAligned(w7, d + 56);
+                }
+                double* sp = sums + p * PanelWidth;
+                double e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0, e5 = 0, e6 = 0, e7 = 0;
+                for (; r < m; r++)
+                {
+                    double q = sw[r];
+                    double* d = dst + r * PanelWidth;
+                    d[0] = (s0[r] - sh[0]) * q; e0 += d[0] * q;
+                    d[1] = (s1[r] - sh[1]) * q; e1 += d[1] * q;
+                    d[2] = (s2[r] - sh[2]) * q; e2 += d[2] * q;
+                    d[3] = (s3[r] - sh[3]) * q; e3 += d[3] * q;
+                    d[4] = (s4[r] - sh[4]) * q; e4 += d[4] * q;
+                    d[5] = (s5[r] - sh[5]) * q; e5 += d[5] * q;
+                    d[6] = (s6[r] - sh[6]) * q; e6 += d[6] * q;
+                    d[7] = (s7[r] - sh[7]) * q; e7 += d[7] * q;
+                }
+                sp[0] += Vector512.Sum(a0) + e0; sp[1] += Vector512.Sum(a1) + e1; sp[2] += Vector512.Sum(a2) + e2; sp[3] += Vector512.Sum(a3) + e3;
+                sp[4] += Vector512.Sum(a4) + e4; sp[5] += Vector512.Sum(a5) + e5; sp[6] += Vector512.Sum(a6) + e6; sp[7] += Vector512.Sum(a7) + e7;
+            }
+        }
+
+        /// <summary>
+        /// As <see cref="Gather"/>, each row scaled by <c>sqrt(w)</c> (by position: <c>sqrtWeights[start + i]</c>);
+        /// the sums receive <c>Σ w (x − shift)</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static unsafe void GatherWeighted(double* data, long* colOffset, double* shift, int k, int* rows, double* sqrtWeights,
+                                                 int start, int m, int panels, double* packed, double* sums)
+        {
+            double* sw = sqrtWeights + start;
+            for (int p = 0; p < panels; p++)
+            {
+                double* dst = packed + (nint)p * m * PanelWidth;
+                int c0 = p * PanelWidth;
+                int nc = Math.Min(PanelWidth, k - c0);
+                for (int c = 0; c < PanelWidth; c++)
+                {
+                    double* d = dst + c;
+                    if (c >= nc)
+                    {
+                        for (int i = 0; i < m; i++)
+                            d[i * PanelWidth] = 0;
+                        continue;
+                    }
+                    double* s = data + colOffset[c0 + c];
+                    double h = shift[c0 + c];
+                    double acc = 0;
+                    for (int i = 0; i < m; i++)
+                    {
+                        nint r = rows is null ? start + i : rows[start + i];
+                        double q = sw[i];
+                        double v = (s[r] - h) * q;
+                        d[i * PanelWidth] = v;
+                        acc += v * q;
+                    }
+                    sums[c0 + c] += acc;
                 }
             }
         }
