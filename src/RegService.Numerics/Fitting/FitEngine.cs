@@ -30,7 +30,8 @@ public static class FitEngine
                 new GramSource(x, spec, folds, closedForm: true, threads, ct),
             (Family.Gaussian, _) when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
             (Family.Gaussian, _) => new NaiveSource(x, spec, folds),
-            _ => throw new ArgumentException($"no solver for family {spec.Family} yet"),
+            (Family.Binomial, _) => new BinomialSource(x, spec, folds),
+            _ => throw new ArgumentException($"no solver for family {spec.Family}"),
         };
         double setup = watch.Elapsed.TotalSeconds;
 
