@@ -18,13 +18,17 @@ public static class FitsApi
             .WithName("SubmitFit")
             .WithSummary("Submit a fit; answers 202 with the queued job and its Location")
             .WithDescription("""
-                Minimizes glmnet's objective (1/2n) sum (y - b0 - x.b)^2 + lambda * sum_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|]
-                on standardized features (standardize, default true); coefficients come back on both scales.
-                This version fits the gaussian family with penalty ridge (closed form: Cholesky for one lambda,
-                one eigendecomposition for a list) or none. scikit-learn: Ridge(alpha=a) is lambda = a/n on the same
-                (standardized) data; ElasticNet(alpha=lambda, l1_ratio=l1Ratio). glmnet: glmnet(x, y, alpha=0, lambda=...)
-                solves the same objective when y has unit variance (glmnet scales y internally).
-                Errors: 400 names the field at fault, 404 an unknown datasetId, 429 (with Retry-After) a full queue.
+                Minimizes glmnet's objective on standardized features (standardize, default true); coefficients come back on both scales:
+                gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)] (eta = b0 + x.b), plus
+                lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] with penalty factors v_j (penaltyFactors, default 1).
+                penalty: none, ridge (l1Ratio 0), lasso (l1Ratio 1), elasticNet (l1Ratio in (0, 1), default 0.5 as scikit-learn).
+                Give one of lambda, lambdas or path {count (100), minRatio (1e-4 when rows > features, else 1e-2)};
+                a penalized fit with none of them gets the default path, as glmnet. validation: holdout, kfold (folds, seed
+                or foldIds), loo and gcv (gaussian ridge only); rule min or oneStandardError picks lambdaMin or lambda1se.
+                scikit-learn: Ridge(alpha=a) is lambda = a/n; ElasticNet(alpha=lambda, l1_ratio=l1Ratio);
+                LogisticRegression(C=c) is lambda = 1/(c n). glmnet: glmnet(x, y, alpha=l1Ratio, lambda=...) solves the same
+                objective (for gaussian l1Ratio < 1 only when y has unit variance: glmnet scales y internally).
+                Errors: 400 names every field at fault under "errors", 404 an unknown datasetId, 429 (with Retry-After) a full queue.
                 """)
             .Accepts<FitRequest>("application/json");
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status");
@@ -60,7 +64,7 @@ public static class FitsApi
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         if (dataset is not null)
-            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0).Errors)
+            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0, c => datasets.ReadColumn(dataset, c)).Errors)
                 errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
         if (errors.Count > 0 || dataset is null) return Problems.Invalid(errors, "The fit request is invalid");
 
