@@ -35,6 +35,20 @@ public static class FitsApi
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
         group.MapDelete("/{id}", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202)");
+        group.MapPost("/{id}/predict", PredictApi.Predict)
+            .WithName("PredictFit")
+            .WithSummary("Predict with a succeeded fit: fitted values (gaussian) or probabilities of class 1 (binomial)")
+            .WithDescription("""
+                The body holds the rows, as a data set upload does: text/csv with a header row, or application/json
+                {"columns": {"x1": [...], ...}}. The columns must be exactly the fit's features, in any order: a missing
+                or extra column (the target included) is a 400 naming it under "errors" as columns.<name>.
+                ?lambda= picks a point of the fit's path (equal to one of path.lambdas to a relative 1e-9); the default
+                is the fit's returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
+                413 above Datasets:MaxUploadBytes.
+                """)
+            .Accepts<string>("text/csv", "application/json")
+            .DisableAntiforgery();
         return group;
     }
 
