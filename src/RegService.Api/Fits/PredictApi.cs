@@ -38,7 +38,7 @@ public static class PredictApi
         if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
                 $"fit {id} is {FitStore.Name(record.Status)}; only a succeeded fit can predict",
-                new Dictionary<string, object?> { ["status"] = FitStore.Name(record.Status) });
+                new Dictionary<string, object?> { ["fitStatus"] = FitStore.Name(record.Status) });
         var result = JsonSerializer.Deserialize<FitResultDocument>(record.ResultJson, json.Options)!;
         var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
 
