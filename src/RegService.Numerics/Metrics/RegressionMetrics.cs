@@ -25,7 +25,14 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
         if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         var prediction = new double[m];
         Predict(x, features, intercept, coef, rows, prediction);
-        var y = x.Column(target);
+        return FromPredictions(x.Column(target), prediction, rows);
+    }
+
+    /// <summary>Metrics of <paramref name="prediction"/> (one per scored row; overwritten) against y[rows] (all of y when rows is null).</summary>
+    public static RegressionMetrics FromPredictions(ReadOnlySpan<double> y, double[] prediction, int[]? rows = null)
+    {
+        int m = prediction.Length;
+        if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         double mean = 0;
         for (int i = 0; i < m; i++) mean += y[rows is null ? i : rows[i]];
         mean /= m;

@@ -23,7 +23,7 @@ public readonly record struct CdOutcome(bool Converged, int Passes, int Screened
 /// below the tolerance, then a full pass confirms; finally the KKT conditions |g_j| ≤ lambda alpha v_j are
 /// checked over the features left out, and any violators join and the solve goes on.
 /// </remarks>
-public sealed class CovarianceCd
+public sealed class CovarianceCd : ICdCore
 {
     private readonly double[] _a;
     private readonly double[] _c;

@@ -1,6 +1,4 @@
-using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
-using RegService.Numerics.Metrics;
 
 namespace RegService.Numerics.Solvers;
 
@@ -9,7 +7,7 @@ namespace RegService.Numerics.Solvers;
 /// <c>A = Z'Z/n</c> and <c>c = Z'y/n</c>, built from a shifted Gram matrix of [features, target].
 /// Features with zero variance (when an intercept is fitted) are left out: their coefficient is 0.
 /// </summary>
-internal sealed class NormalSystem
+public sealed class NormalSystem
 {
     private readonly int[] _active;      // indices (into the features) that enter the system
     private readonly double[] _a;        // active x active, row-major
@@ -31,38 +29,65 @@ internal sealed class NormalSystem
     public double[] Scales { get; }
     public IReadOnlyList<string> Warnings { get; }
 
+    /// <summary>Features (indices into the feature list) that enter the system; the others have zero variance.</summary>
+    public int[] Active => _active;
+
+    /// <summary>A = Z'Z/n over the active features, row-major.</summary>
+    public double[] A => _a;
+
+    /// <summary>c = Z'y/n over the active features.</summary>
+    public double[] C => _c;
+    public double TargetMean => _yMean;
+
+    /// <summary>(1/n) sum (y - mean)^2, or (1/n) sum y^2 without an intercept: the null deviance per row.</summary>
+    public double TargetVariance { get; private init; }
+
+    /// <summary>Diagonal of A before standardization: 1 for standardized features, else the variance.</summary>
+    public double Diagonal(int u) => _a[u * _c.Length + u];
+
     /// <summary>
     /// From <c>G = (X - s)'(X - s)</c> and <c>S = sum(X - s)</c> over <paramref name="n"/> rows:
     /// mean = s + S/n and the centered cross-products <c>C = G - S S'/n</c> (exact algebra; the shift
     /// keeps the subtraction from cancelling). Without an intercept the shift is zero and C = G.
     /// Scales follow glmnet: the standard deviation (1/n) with an intercept, the root mean square without.
     /// </summary>
-    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, FitSpec spec)
+    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, FitSpec spec) =>
+        From(gram, sums, shift, n, spec.FeatureNames, spec.Standardize, spec.FitIntercept);
+
+    /// <summary>As <see cref="From(double[], double[], double[], int, FitSpec)"/>, with the settings spelled out.</summary>
+    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept)
     {
         int k = sums.Length, p = k - 1;
         var cross = new double[k * k];
         var mean = new double[k];
+        var actual = new double[k];
         for (int a = 0; a < k; a++)
-            mean[a] = spec.FitIntercept ? shift[a] + sums[a] / n : 0.0;
+        {
+            actual[a] = shift[a] + sums[a] / n;
+            mean[a] = fitIntercept ? actual[a] : 0.0;
+        }
         for (int a = 0; a < k; a++)
             for (int b = 0; b < k; b++)
-                cross[a * k + b] = spec.FitIntercept ? gram[a * k + b] - sums[a] * sums[b] / n : gram[a * k + b];
+                cross[a * k + b] = fitIntercept ? gram[a * k + b] - sums[a] * sums[b] / n : gram[a * k + b];
 
+        // As glmnet: a constant feature is left out (with or without an intercept), and the scale is the
+        // feature's standard deviation about its mean (1/n) even when no intercept is fitted.
         var warnings = new List<string>();
         var scales = new double[p];
         var active = new List<int>(p);
         for (int j = 0; j < p; j++)
         {
-            double variance = Math.Max(cross[j * k + j] / n, 0.0);
-            bool constant = variance <= 1e-26 * Math.Max(1.0, mean[j] * mean[j]);
-            if (constant && spec.FitIntercept)
+            double variance = fitIntercept
+                ? Math.Max(cross[j * k + j] / n, 0.0)
+                : Math.Max(cross[j * k + j] / n - actual[j] * actual[j], 0.0);
+            bool constant = variance <= 1e-26 * Math.Max(1.0, actual[j] * actual[j]);
+            if (constant)
             {
                 scales[j] = 1.0;
-                warnings.Add($"feature '{spec.FeatureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
                 continue;
             }
-            scales[j] = spec.Standardize ? Math.Sqrt(variance) : 1.0;
-            if (scales[j] == 0) scales[j] = 1.0;
+            scales[j] = standardize ? Math.Sqrt(variance) : 1.0;
             active.Add(j);
         }
 
@@ -79,7 +104,10 @@ internal sealed class NormalSystem
                 aMatrix[u * q + v] = cross[ju * k + jv] / (n * scales[ju] * scales[jv]);
             }
         }
-        return new NormalSystem([.. active], aMatrix, c, mean[..p], scales, mean[p], warnings);
+        return new NormalSystem([.. active], aMatrix, c, mean[..p], scales, mean[p], warnings)
+        {
+            TargetVariance = Math.Max(cross[p * k + p] / n, 0.0),
+        };
     }
 
     /// <summary>beta for one lambda, by Cholesky of A + lambda I.</summary>
@@ -100,8 +128,8 @@ internal sealed class NormalSystem
         return beta;
     }
 
-    /// <summary>The model at <paramref name="lambda"/> on both scales, scored on the held-out rows if given.</summary>
-    public PathPoint Point(double lambda, double[] beta, int[]? validationRows, DenseMatrix x, FitSpec spec)
+    /// <summary>The model at <paramref name="lambda"/> on both scales.</summary>
+    public PathPoint Point(double lambda, double[] beta)
     {
         int p = Scales.Length;
         var standardized = new double[p];
@@ -116,9 +144,6 @@ internal sealed class NormalSystem
             intercept -= FeatureMeans[j] * original[j];
             if (beta[u] != 0) nonZero++;
         }
-        var validation = validationRows is null
-            ? null
-            : RegressionMetrics.Compute(x, spec.FeatureColumns, spec.TargetColumn, intercept, original, validationRows);
-        return new PathPoint(lambda, intercept, original, standardized, nonZero, validation);
+        return new PathPoint(lambda, intercept, original, standardized, nonZero, null);
     }
 }

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using RegService.Numerics.Data;
+using RegService.Numerics.Metrics;
+using RegService.Numerics.Paths;
+using RegService.Numerics.Selection;
+
+namespace RegService.Numerics.Fitting;
+
+/// <summary>
+/// Runs a fit the way cv.glmnet does: the path on all rows fixes the lambdas; with validation, each
+/// fold's path is fitted on the other rows at those lambdas and scored on the fold; the curve gives
+/// lambda.min and lambda.1se, and the returned model is the all-rows path's point at the chosen lambda.
+/// </summary>
+internal static class PathFitter
+{
+    public static FitResult Fit(DenseMatrix x, FitSpec spec, PathSource source, Folds? folds, IProgress<FitProgress>? progress, CancellationToken ct)
+    {
+        var total = Stopwatch.StartNew();
+        var timings = new Dictionary<string, double>();
+        int threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
+        var settings = Settings(spec, threads);
+
+        var watch = Stopwatch.StartNew();
+        double share = folds is null ? 0.9 : 0.3;
+        var full = source.Fit(-1, settings, Scale(progress, 0.05, share, "path"), ct);
+        timings["path"] = watch.Elapsed.TotalSeconds;
+        var lambdas = full.Lambdas;
+        var warnings = new List<string>(full.Warnings);
+        var notConverged = full.Points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
+        if (notConverged.Count > 0)
+            warnings.Add($"coordinate descent did not converge within {spec.MaxIterations} passes at lambda {Join(notConverged)}; those coefficients are the last iterate");
+        if (full.StoppedEarly)
+            warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? 100} lambdas: the deviance ratio reached {full.Points[^1].DevianceRatio:G4} and grew by less than 1e-5 (glmnet's rule)");
+
+        int chosen = full.Points.Length - 1;
+        ValidationCurve? curve = null;
+        (int Min, int OneSe)? selection = null;
+        IFitMetrics? validationMetrics = null;
+        var points = full.Points;
+        if (folds is not null)
+        {
+            watch.Restart();
+            var foldSettings = settings with { Lambdas = lambdas, Generate = null, MaxThreads = 1 };
+            int foldCount = folds.Rows.Length;
+            var fits = new PathFit[foldCount];
+            var losses = new double[foldCount][];
+            int done = 0;
+            Parallel.For(0, foldCount, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, k =>
+            {
+                fits[k] = source.Fit(k, foldSettings, null, ct);
+                losses[k] = source.FoldLoss(fits[k], k);
+                int finished = Interlocked.Increment(ref done);
+                progress?.Report(new FitProgress(share + (0.9 - share) * finished / foldCount, $"fold {finished} of {foldCount}"));
+            });
+            timings["validation"] = watch.Elapsed.TotalSeconds;
+            var foldNotConverged = fits.SelectMany(f => f.Points.Where(p => !p.Converged).Select(p => p.Lambda)).Distinct().ToList();
+            if (foldNotConverged.Count > 0)
+                warnings.Add($"a validation fit did not converge at lambda {Join(foldNotConverged)}");
+            foreach (var w in fits.SelectMany(f => f.Warnings).Distinct())
+                if (!warnings.Contains(w)) warnings.Add($"validation fit: {w}");
+
+            string measure = spec.Family == Family.Gaussian ? "mse" : "deviance";
+            if (folds.IsHoldout)
+            {
+                // Per lambda: the training fit's metrics on the held-out rows.
+                var rows = folds.Rows[0];
+                var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
+                curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
+                points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
+            }
+            else
+            {
+                var (mean, se) = SelectionRules.KFoldCurve(losses, [.. folds.Rows.Select(r => r.Length)]);
+                curve = new ValidationCurve(measure, mean, se);
+            }
+            selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
+            chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
+            validationMetrics = folds.IsHoldout
+                ? points[chosen].Validation
+                : OutOfFold(x, spec, source, folds, fits, chosen);
+        }
+
+        if (folds is null && source.Criterion(lambdas, threads, ct) is { } criterion)
+        {
+            watch.Restart();
+            curve = criterion;
+            selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
+            chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
+            timings["validation"] = watch.Elapsed.TotalSeconds;
+        }
+
+        var final = points[chosen];
+        watch.Restart();
+        progress?.Report(new FitProgress(0.95, "metrics"));
+        var train = source.Metrics(final.Intercept, final.Coefficients, null);
+        timings["metrics"] = watch.Elapsed.TotalSeconds;
+        timings["total"] = total.Elapsed.TotalSeconds;
+
+        return new FitResult
+        {
+            Status = notConverged.Count > 0 ? FitStatus.NotConverged : FitStatus.Converged,
+            Solver = source.Solver,
+            Lambda = final.Lambda,
+            Intercept = final.Intercept,
+            Coefficients = final.Coefficients,
+            StandardizedCoefficients = final.StandardizedCoefficients,
+            FeatureNames = spec.FeatureNames,
+            TrainMetrics = train,
+            ValidationMetrics = validationMetrics,
+            Path = points,
+            Curve = curve,
+            LambdaMin = selection is { } s1 ? lambdas[s1.Min] : null,
+            Lambda1se = selection is { } s2 ? lambdas[s2.OneSe] : null,
+            FoldIds = folds is { IsHoldout: false } ? folds.RowLabels() : null,
+            TrainRows = folds is { IsHoldout: true } ? x.Rows - folds.Rows[0].Length : x.Rows,
+            ValidationRows = folds is { IsHoldout: true } ? folds.Rows[0].Length : 0,
+            Iterations = full.Iterations,
+            DualityGap = final.DualityGap,
+            NullDeviance = full.NullDeviance,
+            Warnings = warnings,
+            FeatureMeans = full.FeatureMeans,
+            FeatureScales = full.FeatureScales,
+            Timings = timings,
+        };
+    }
+
+    /// <summary>The engine's path settings for a spec.</summary>
+    public static PathSettings Settings(FitSpec spec, int threads) => new()
+    {
+        Alpha = spec.Penalty switch
+        {
+            Penalty.Lasso => 1.0,
+            Penalty.ElasticNet => spec.L1Ratio,
+            _ => 0.0,
+        },
+        PenaltyFactors = LambdaGrid.RescalePenaltyFactors(spec.PenaltyFactors, spec.FeatureColumns.Length),
+        Lambdas = spec.Penalty == Penalty.None ? [0.0] : spec.Lambdas,
+        Generate = spec.Lambdas is null && spec.Penalty != Penalty.None ? spec.Path ?? new LambdaPathSpec() : null,
+        Standardize = spec.Standardize,
+        FitIntercept = spec.FitIntercept,
+        Tolerance = spec.Tolerance,
+        MaxIterations = spec.MaxIterations,
+        MaxThreads = threads,
+    };
+
+    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    private static IFitMetrics OutOfFold(DenseMatrix x, FitSpec spec, PathSource source, Folds folds, PathFit[] fits, int chosen)
+    {
+        var eta = new double[x.Rows];
+        for (int k = 0; k < folds.Rows.Length; k++)
+        {
+            var point = fits[k].Points[chosen];
+            var foldRows = folds.Rows[k];
+            var part = new double[foldRows.Length];
+            RegressionMetrics.Predict(x, spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
+            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
+        }
+        return source.FromPredictions(x.Column(spec.TargetColumn), eta);
+    }
+
+    private static IProgress<FitProgress>? Scale(IProgress<FitProgress>? progress, double from, double to, string stage) =>
+        progress is null ? null : new Progress(p => progress.Report(new FitProgress(from + (to - from) * p.Fraction, $"{stage}: {p.Stage}")));
+
+    private static string Join(List<double> lambdas) =>
+        string.Join(", ", lambdas.Take(10).Select(l => l.ToString("G6", System.Globalization.CultureInfo.InvariantCulture))) + (lambdas.Count > 10 ? $" and {lambdas.Count - 10} more" : "");
+
+    private sealed class Progress(Action<FitProgress> report) : IProgress<FitProgress>
+    {
+        public void Report(FitProgress value) => report(value);
+    }
+}

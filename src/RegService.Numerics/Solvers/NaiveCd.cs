@@ -1,0 +1,260 @@
+using System.Numerics.Tensors;
+using RegService.Numerics.Kernels;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// Coordinate descent with naive residual updates (Friedman, Hastie &amp; Tibshirani 2010), for p &gt; n:
+/// the same problem and the same strong-rule / active-set / KKT scheme as <see cref="CovarianceCd"/>,
+/// but each update reads its feature column: g_j = z_j'r/n, then r -= Δb_j z_j.
+/// </summary>
+/// <remarks>
+/// The standardized column z_j = (x_j - m_j)/s_j is never formed. The residual is kept as r = u + t
+/// (a vector and a scalar), so an update is one dot product and one axpy over the raw column:
+/// z_j'r = (x_j'u + t n m_j)/s_j (r sums to zero), and r -= d z_j is u -= (d/s_j) x_j, t += d m_j/s_j.
+/// The KKT check computes every gradient, split across threads; it also feeds the next strong rule.
+/// </remarks>
+public sealed class NaiveCd : ICdCore
+{
+    private readonly ReadOnlyMemory<double>[] _columns;
+    private readonly double[] _means;
+    private readonly double[] _scales;
+    private readonly double[] _diagonal;
+    private readonly double[] _v;
+    private readonly double _alpha;
+    private readonly int _n;
+    private readonly int _threads;
+    private readonly double[] _u;
+    private double _t;
+    private readonly double[] _rRef;
+    private readonly double[] _gRef;
+    private readonly List<int> _candidates = [];
+    private readonly bool[] _inStrong;
+    private readonly bool[] _inActive;
+    private readonly List<int> _active = [];
+
+    /// <param name="columns">Raw feature columns (length n each).</param>
+    /// <param name="means">Column means (0 without an intercept).</param>
+    /// <param name="scales">Column scales s_j (1 when not standardizing).</param>
+    /// <param name="variances">(1/n) sum (x_j - m_j)^2, so z_j'z_j/n = variance / s_j^2.</param>
+    /// <param name="centeredTarget">y - mean(y) (or y without an intercept); copied.</param>
+    /// <param name="penaltyFactors">v_j, rescaled.</param>
+    /// <param name="alpha">l1Ratio.</param>
+    /// <param name="threads">Threads for the gradient sweeps of the KKT check.</param>
+    public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
+        double[] penaltyFactors, double alpha, int threads)
+    {
+        int q = columns.Length;
+        _columns = columns;
+        _means = means;
+        _scales = scales;
+        _v = penaltyFactors;
+        _alpha = alpha;
+        _n = centeredTarget.Length;
+        _threads = Math.Max(1, threads);
+        _u = (double[])centeredTarget.Clone();
+        Beta = new double[q];
+        Gradient = new double[q];
+        _inStrong = new bool[q];
+        _inActive = new bool[q];
+        _diagonal = new double[q];
+        for (int j = 0; j < q; j++)
+            _diagonal[j] = variances[j] / (scales[j] * scales[j]);
+        ComputeGradients(null);
+        C = (double[])Gradient.Clone();
+        _rRef = (double[])_u.Clone();
+        _gRef = (double[])Gradient.Clone();
+    }
+
+    /// <summary>Gradients computed exactly in KKT checks so far (the rest were settled by the bound).</summary>
+    public long GradientsComputed { get; private set; }
+
+    public double[] Beta { get; }
+    public double[] Gradient { get; }
+
+    /// <summary>c = Z'y/n, the gradient at b = 0.</summary>
+    public double[] C { get; }
+
+    /// <summary>z_j'z_j/n: 1 for standardized features.</summary>
+    public double Diagonal(int j) => _diagonal[j];
+
+    public CdOutcome Solve(double lambda, double previousLambda, double tolerance, int maxPasses, CancellationToken ct = default)
+    {
+        int q = Beta.Length;
+        var strong = new List<int>(q);
+        double screen = _alpha * Math.Max(2 * lambda - previousLambda, 0);
+        Array.Clear(_inStrong);
+        for (int j = 0; j < q; j++)
+        {
+            if (Beta[j] != 0 || _v[j] == 0 || Math.Abs(Gradient[j]) >= screen * _v[j])
+            {
+                _inStrong[j] = true;
+                strong.Add(j);
+            }
+        }
+        int screenedOut = q - strong.Count, violations = 0, passes = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            double change = Pass(strong, lambda);
+            passes++;
+            while (change >= tolerance && passes < maxPasses)
+            {
+                do
+                {
+                    ct.ThrowIfCancellationRequested();
+                    change = Pass(_active, lambda);
+                    passes++;
+                } while (change >= tolerance && passes < maxPasses);
+                if (passes >= maxPasses) break;
+                change = Pass(strong, lambda);
+                passes++;
+            }
+            FoldOffset();
+            CheckOutside(lambda);
+            if (change >= tolerance)
+            {
+                foreach (int j in strong) Gradient[j] = GradientOf(j);
+                if (_refPending) MoveReference();
+                return new CdOutcome(false, passes, screenedOut, violations);
+            }
+            double bound = lambda * _alpha;
+            int added = 0;
+            for (int j = 0; j < q; j++)
+            {
+                if (_inStrong[j] || Math.Abs(Gradient[j]) <= bound * _v[j]) continue;
+                _inStrong[j] = true;
+                strong.Add(j);
+                added++;
+            }
+            if (added == 0) break;
+            violations += added;
+            screenedOut -= added;
+        }
+        // The strong set's gradients date from before the last pass's updates: refresh them.
+        foreach (int j in strong) Gradient[j] = GradientOf(j);
+        if (_refPending) MoveReference();
+        return new CdOutcome(true, passes, screenedOut, violations);
+    }
+
+    private double Pass(List<int> set, double lambda)
+    {
+        double largest = 0;
+        double l1 = lambda * _alpha, l2 = lambda * (1 - _alpha);
+        for (int s = 0; s < set.Count; s++)
+        {
+            int j = set[s];
+            double ajj = _diagonal[j];
+            double den = ajj + l2 * _v[j];
+            if (den <= 0) continue;
+            double g = GradientOf(j);
+            double bj = Beta[j];
+            double u = g + ajj * bj;
+            double t = l1 * _v[j];
+            double nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
+            if (nb == bj) continue;
+            double d = nb - bj;
+            Beta[j] = nb;
+            Vec.Axpy(-d / _scales[j], _columns[j].Span, _u);
+            _t += d * _means[j] / _scales[j];
+            largest = Math.Max(largest, ajj * d * d);
+            if (!_inActive[j])
+            {
+                _inActive[j] = true;
+                _active.Add(j);
+            }
+        }
+        return largest;
+    }
+
+    /// <summary>
+    /// Gradients of the features outside the strong set, for the KKT check. Since
+    /// |g_j - gRef_j| = |z_j'(r - rRef)|/n ≤ sqrt(z_j'z_j/n) ||r - rRef|| / sqrt(n), a feature whose bound
+    /// |gRef_j| + that radius stays within lambda alpha v_j cannot violate KKT and is not recomputed: its
+    /// Gradient entry holds the bound (an upper bound of |g_j|, which keeps the next strong rule safe).
+    /// When many features need recomputing, all are, and the reference moves to the current residual.
+    /// </summary>
+    private void CheckOutside(double lambda)
+    {
+        int q = Beta.Length;
+        double shift = 0;
+        for (int i = 0; i < _n; i++)
+        {
+            double d = _u[i] - _rRef[i];
+            shift += d * d;
+        }
+        double radius = Math.Sqrt(shift / _n);
+        double bound = lambda * _alpha;
+        _candidates.Clear();
+        for (int j = 0; j < q; j++)
+        {
+            if (_inStrong[j]) continue;
+            double upper = Math.Abs(_gRef[j]) + Math.Sqrt(_diagonal[j]) * radius;
+            if (upper > bound * _v[j]) _candidates.Add(j);
+            else Gradient[j] = upper;
+        }
+        if (_candidates.Count * 2 > q)
+        {
+            ComputeGradients(_inStrong);
+            GradientsComputed += q;
+            _refPending = true;
+            return;
+        }
+        GradientsComputed += _candidates.Count;
+        ComputeGradientsOf(_candidates);
+        _refPending = false;
+    }
+
+    private bool _refPending;
+
+    /// <summary>Makes the current residual and gradients the reference of the bound (all gradients must be exact).</summary>
+    private void MoveReference()
+    {
+        _u.CopyTo(_rRef, 0);
+        Gradient.CopyTo(_gRef, 0);
+        _refPending = false;
+    }
+
+    private void ComputeGradientsOf(List<int> features)
+    {
+        if (_threads == 1 || (long)features.Count * _n < 1_000_000)
+        {
+            foreach (int j in features) Gradient[j] = GradientOf(j);
+            return;
+        }
+        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+        {
+            int from = (int)((long)features.Count * t / _threads), to = (int)((long)features.Count * (t + 1) / _threads);
+            for (int s = from; s < to; s++) Gradient[features[s]] = GradientOf(features[s]);
+        });
+    }
+
+    /// <summary>z_j'r/n with r = u + t.</summary>
+    private double GradientOf(int j) =>
+        (TensorPrimitives.Dot<double>(_columns[j].Span, _u) + _t * _n * _means[j]) / (_n * _scales[j]);
+
+    private void FoldOffset()
+    {
+        if (_t == 0) return;
+        TensorPrimitives.Add(_u, _t, _u);
+        _t = 0;
+    }
+
+    /// <summary>Gradients of every coordinate not flagged in <paramref name="skip"/>, split across threads.</summary>
+    private void ComputeGradients(bool[]? skip)
+    {
+        int q = Beta.Length;
+        if (_threads == 1 || (long)q * _n < 1_000_000)
+        {
+            for (int j = 0; j < q; j++)
+                if (skip is null || !skip[j]) Gradient[j] = GradientOf(j);
+            return;
+        }
+        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+        {
+            int from = (int)((long)q * t / _threads), to = (int)((long)q * (t + 1) / _threads);
+            for (int j = from; j < to; j++)
+                if (skip is null || !skip[j]) Gradient[j] = GradientOf(j);
+        });
+    }
+}

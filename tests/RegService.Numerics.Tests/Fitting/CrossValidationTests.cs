@@ -1,0 +1,85 @@
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Selection;
+using RegService.Numerics.Tests.Solvers;
+
+namespace RegService.Numerics.Tests.Fitting;
+
+public class CrossValidationTests
+{
+    [Fact]
+    public void GramFoldsMatchFittingEachFoldOnItsGatheredRows()
+    {
+        const int n = 240, p = 12;
+        var x = SyntheticData.Gaussian(n, p, seed: 29);
+        var ids = Enumerable.Range(0, n).Select(i => (i * 7) % 5 + 1).ToArray();
+        var spec = SyntheticData.Spec(p, Penalty.Lasso) with
+        {
+            Validation = ValidationMethod.KFold,
+            KFold = new KFoldSpec(FoldIds: ids),
+            ColumnShift = Enumerable.Range(0, p + 1).Select(j => j * 0.1).ToArray(),
+            Rule = SelectionRule.OneStandardError,
+        };
+        var folds = Folds.FromIds(ids);
+        var gram = PathFitter.Fit(x, spec, new GramSource(x, spec, folds, closedForm: false, 2, default), folds, null, default);
+        var naive = PathFitter.Fit(x, spec, new NaiveSource(x, spec, folds), folds, null, default);
+        Assert.Equal(gram.Path.Length, naive.Path.Length);
+        for (int l = 0; l < gram.Path.Length; l++)
+        {
+            Assert.Equal(naive.Curve!.Mean[l], gram.Curve!.Mean[l], 1e-8 * naive.Curve.Mean[l]);
+            Assert.Equal(naive.Curve.StandardError[l], gram.Curve.StandardError[l], 1e-6 * naive.Curve.StandardError[l] + 1e-12);
+        }
+        Assert.Equal(naive.LambdaMin!.Value, gram.LambdaMin!.Value, 1e-12 * gram.LambdaMin.Value);
+        Assert.Equal(naive.Lambda1se!.Value, gram.Lambda1se!.Value, 1e-12 * gram.Lambda1se.Value);
+        Assert.Equal(gram.Lambda1se, gram.Lambda);
+        Assert.True(gram.Lambda1se >= gram.LambdaMin);
+        Assert.Equal(ids, gram.FoldIds);
+
+        // cv.glmnet's definitions, recomputed here from independent fold fits.
+        int l0 = gram.Path.Length / 2;
+        var foldMeans = new double[5];
+        var sizes = new int[5];
+        for (int k = 0; k < 5; k++)
+        {
+            var train = Enumerable.Range(0, n).Where(i => ids[i] != k + 1).ToArray();
+            var test = Enumerable.Range(0, n).Where(i => ids[i] == k + 1).ToArray();
+            var sub = new Numerics.Data.DenseMatrix(train.Length, p + 1);
+            for (int j = 0; j <= p; j++) for (int i = 0; i < train.Length; i++) sub[i, j] = x[train[i], j];
+            var fit = CoordinateDescentTests.Run(sub, spec with { Lambdas = [gram.Path[l0].Lambda], Path = null, Validation = ValidationMethod.None }, naive: false);
+            var point = fit.Points[0];
+            foldMeans[k] = test.Average(i =>
+            {
+                double e = x[i, p] - point.Intercept - Enumerable.Range(0, p).Sum(j => x[i, j] * point.Coefficients[j]);
+                return e * e;
+            });
+            sizes[k] = test.Length;
+        }
+        double cvm = Enumerable.Range(0, 5).Sum(k => sizes[k] * foldMeans[k]) / n;
+        double cvsd = Math.Sqrt(Enumerable.Range(0, 5).Sum(k => sizes[k] * Math.Pow(foldMeans[k] - cvm, 2)) / n / 4);
+        Assert.Equal(cvm, gram.Curve!.Mean[l0], 1e-7 * cvm);
+        Assert.Equal(cvsd, gram.Curve.StandardError[l0], 1e-5 * cvsd);
+    }
+
+    [Fact]
+    public void RandomFoldsAreBalancedSeededAndStratified()
+    {
+        var strata = Enumerable.Range(0, 103).Select(i => i % 4 == 0 ? 1.0 : 0.0).ToArray();
+        var a = Folds.Random(103, 10, seed: 5, strata);
+        var b = Folds.Random(103, 10, seed: 5, strata);
+        Assert.Equal(a.FoldOfRow, b.FoldOfRow);
+        Assert.NotEqual(a.FoldOfRow, Folds.Random(103, 10, seed: 6, strata).FoldOfRow);
+        Assert.All(a.Rows, r => Assert.InRange(r.Length, 10, 11));
+        Assert.All(a.Rows, r => Assert.InRange(r.Count(i => strata[i] == 1), 2, 3));
+        Assert.Equal(Enumerable.Range(1, 10), a.Labels);
+    }
+
+    [Fact]
+    public void SelectionRulesFollowCvGlmnet()
+    {
+        double[] lambdas = [5, 4, 3, 2, 1];
+        double[] mean = [10, 6, 5, 5, 7];
+        double[] se = [1, 1, 1.2, 0.5, 1];
+        var (min, oneSe) = SelectionRules.Select(lambdas, mean, se);
+        Assert.Equal(2, min);     // tie at 5: the larger lambda
+        Assert.Equal(1, oneSe);   // 6 <= 5 + 1.2
+    }
+}

@@ -1,0 +1,194 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Kernels;
+using RegService.Numerics.Paths;
+using RegService.Numerics.Solvers;
+
+namespace RegService.Numerics.Tests.Solvers;
+
+public class CoordinateDescentTests
+{
+    /// <summary>Columns with mean 0 and (1/n) variance 1 that are mutually orthogonal (a scaled Hadamard design).</summary>
+    private static DenseMatrix Orthogonal(int n, int p, Random rng)
+    {
+        var x = new DenseMatrix(n, p + 1);
+        for (int j = 0; j < p; j++)
+            for (int i = 0; i < n; i++)
+                x[i, j] = (System.Numerics.BitOperations.PopCount((uint)(i & (j + 1))) % 2 == 0) ? 1.0 : -1.0;
+        for (int i = 0; i < n; i++) x[i, p] = 2 * x[i, 0] - x[i, 1] + 0.3 * x[i, 2] + 0.5 * SyntheticData.Normal(rng) + 4;
+        return x;
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    [InlineData(0.1)]
+    public void OrthogonalDesignGivesSoftThresholdedLeastSquares(double alpha)
+    {
+        const int n = 64, p = 7;
+        var x = Orthogonal(n, p, new Random(3));
+        var lambdas = new[] { 1.5, 0.8, 0.3, 0.05, 0.0 };
+        var spec = SyntheticData.Spec(p, alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet, alpha, lambdas);
+        foreach (bool naive in new[] { false, true })
+        {
+            var fit = Run(x, spec, naive);
+            double yMean = Enumerable.Range(0, n).Average(i => x[i, p]);
+            for (int l = 0; l < lambdas.Length; l++)
+            {
+                for (int j = 0; j < p; j++)
+                {
+                    double c = Enumerable.Range(0, n).Sum(i => x[i, j] * x[i, p]) / n;
+                    double soft = Math.Sign(c) * Math.Max(Math.Abs(c) - lambdas[l] * alpha, 0);
+                    double expected = soft / (1 + lambdas[l] * (1 - alpha));
+                    Assert.Equal(expected, fit.Points[l].Coefficients[j], 1e-10);
+                }
+                Assert.Equal(yMean, fit.Points[l].Intercept, 1e-10);
+            }
+        }
+    }
+
+    [Fact]
+    public void GeneratedPathStartsAtLambdaMaxWithAllZerosAndDecreases()
+    {
+        var x = SyntheticData.Gaussian(150, 12, seed: 5);
+        var spec = SyntheticData.Spec(12, Penalty.Lasso);
+        var fit = Run(x, spec, naive: false);
+        Assert.All(fit.Points[0].Coefficients, b => Assert.Equal(0.0, b));
+        Assert.True(fit.Points[1].NonZero >= 1);
+        for (int l = 1; l < fit.Lambdas.Length; l++) Assert.True(fit.Lambdas[l] < fit.Lambdas[l - 1]);
+        // lambda_max = max_j |z_j'y|/n: the first feature to enter has |g_j| equal to it.
+        var stats = Standardization(x, spec);
+        double lambdaMax = Enumerable.Range(0, 12).Max(j =>
+            Math.Abs(Enumerable.Range(0, 150).Sum(i => (x[i, j] - stats.Means[j]) * x[i, 12]) / (150 * stats.Scales[j])));
+        Assert.Equal(lambdaMax, fit.Lambdas[0], 1e-10 * lambdaMax);
+        Assert.Equal(lambdaMax * 1e-4, LambdaGrid.Geometric(lambdaMax, 100, 1e-4)[^1], 1e-12 * lambdaMax);
+
+        // Just above lambda_max, an explicit lambda gives all zeros too.
+        var above = Run(x, spec with { Lambdas = [lambdaMax * 1.0001], Path = null }, naive: true);
+        Assert.All(above.Points[0].Coefficients, b => Assert.Equal(0.0, b));
+    }
+
+    public static TheoryData<string, int, int, bool, bool, bool, double> KktCases => new()
+    {
+        // name, n, p, naive, standardize, intercept, alpha
+        { "covariance lasso", 200, 30, false, true, true, 1.0 },
+        { "covariance enet unstandardized", 200, 30, false, false, true, 0.5 },
+        { "covariance enet no intercept", 120, 10, false, true, false, 0.3 },
+        { "naive lasso p>n", 50, 120, true, true, true, 1.0 },
+        { "naive enet p>n unstandardized", 40, 90, true, false, true, 0.6 },
+        { "naive lasso no intercept", 60, 80, true, true, false, 1.0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(KktCases))]
+    public void KktConditionsHoldAtEveryLambdaOfThePath(string name, int n, int p, bool naive, bool standardize, bool intercept, double alpha)
+    {
+        var x = SyntheticData.Gaussian(n, p, seed: name.Length);
+        var factors = Enumerable.Range(0, p).Select(j => j == 2 ? 0.0 : j % 3 == 0 ? 2.0 : 1.0).ToArray();
+        var spec = SyntheticData.Spec(p, alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet, alpha) with
+        {
+            Standardize = standardize,
+            FitIntercept = intercept,
+            PenaltyFactors = factors,
+        };
+        var fit = Run(x, spec, naive);
+        var v = LambdaGrid.RescalePenaltyFactors(factors, p);
+        double sdY = Math.Sqrt(fit.NullDeviance);
+        Assert.True(fit.Points.Length >= 5, $"{name}: {fit.Points.Length} lambdas");
+        foreach (var point in fit.Points)
+        {
+            Assert.True(point.Converged);
+            double violation = SyntheticData.KktViolation(x, spec, fit.FeatureMeans, fit.FeatureScales, v, point);
+            Assert.True(violation < 1e-6 * sdY, $"{name}: KKT violated by {violation:G3} at lambda {point.Lambda:G4}");
+            Assert.True(point.DualityGap is null or < 1e-6, $"{name}: duality gap {point.DualityGap:G3} at lambda {point.Lambda:G4}");
+        }
+        // The unpenalized feature is in the model from the first lambda on.
+        Assert.NotEqual(0.0, fit.Points[0].Coefficients[2]);
+    }
+
+    [Fact]
+    public void CovarianceAndNaiveFormsAgree()
+    {
+        var x = SyntheticData.Gaussian(300, 25, seed: 11);
+        var spec = SyntheticData.Spec(25, Penalty.ElasticNet, 0.7);
+        var covariance = Run(x, spec, naive: false);
+        var naive = Run(x, spec with { Lambdas = covariance.Lambdas, Path = null }, naive: true);
+        for (int l = 0; l < covariance.Points.Length; l++)
+        {
+            for (int j = 0; j < 25; j++)
+                Assert.Equal(covariance.Points[l].Coefficients[j], naive.Points[l].Coefficients[j], 1e-8);
+            Assert.Equal(covariance.Points[l].Intercept, naive.Points[l].Intercept, 1e-8);
+            Assert.Equal(covariance.Points[l].DevianceRatio, naive.Points[l].DevianceRatio, 1e-9);
+        }
+    }
+
+    [Fact]
+    public void ElasticNetNearZeroL1RatioApproachesTheRidgeClosedForm()
+    {
+        var x = SyntheticData.Gaussian(200, 15, seed: 13);
+        var lambdas = new[] { 2.0, 0.5, 0.1 };
+        var ridge = Run(x, SyntheticData.Spec(15, Penalty.Ridge, 0, lambdas), naive: false, closedForm: true);
+        double previous = double.PositiveInfinity;
+        foreach (var alpha in new[] { 1e-2, 1e-4, 1e-6 })
+        {
+            var enet = Run(x, SyntheticData.Spec(15, Penalty.ElasticNet, alpha, lambdas), naive: false);
+            double gap = 0;
+            for (int l = 0; l < lambdas.Length; l++)
+                for (int j = 0; j < 15; j++)
+                    gap = Math.Max(gap, Math.Abs(enet.Points[l].Coefficients[j] - ridge.Points[l].Coefficients[j]));
+            Assert.True(gap < previous / 10, $"l1Ratio {alpha}: distance {gap:G3} did not shrink from {previous:G3}");
+            previous = gap;
+        }
+        Assert.True(previous < 1e-5);
+    }
+
+    [Fact]
+    public void PathStopsEarlyWhenTheDevianceRatioSaturates()
+    {
+        // p > n: the path reaches a perfect fit and glmnet's rule ends it.
+        var x = SyntheticData.Gaussian(30, 60, seed: 17, noise: 0.01);
+        var fit = Run(x, SyntheticData.Spec(60, Penalty.Lasso), naive: true);
+        Assert.True(fit.StoppedEarly);
+        Assert.True(fit.Points.Length < 100);
+        Assert.True(fit.Points[^1].DevianceRatio > 0.999 || fit.Points[^1].DevianceRatio - fit.Points[^2].DevianceRatio < 1e-5 * fit.Points[^1].DevianceRatio);
+    }
+
+    [Fact]
+    public void IterationLimitIsReportedNotHidden()
+    {
+        var x = SyntheticData.Gaussian(200, 40, seed: 19, rho: 0.95);
+        var spec = SyntheticData.Spec(40, Penalty.Lasso) with { MaxIterations = 2 };
+        var fit = Run(x, spec, naive: false);
+        Assert.Contains(fit.Points, p => !p.Converged);
+    }
+
+    internal static PathFit Run(DenseMatrix x, FitSpec spec, bool naive, bool closedForm = false)
+    {
+        var settings = PathFitter.Settings(spec, 2);
+        if (naive) return GaussianPath.Naive(x, spec.FeatureColumns, spec.TargetColumn, spec.FeatureNames, settings);
+        int k = spec.FeatureColumns.Length + 1;
+        var cols = spec.FeatureColumns.Append(spec.TargetColumn).ToArray();
+        var shift = new double[k];
+        if (spec.FitIntercept)
+            for (int a = 0; a < k; a++) shift[a] = Enumerable.Range(0, x.Rows).Average(i => x[i, cols[a]]);
+        var gram = new double[k * k];
+        var sums = new double[k];
+        GramKernel.ShiftedGram(x, cols, shift, null, gram, sums, 2);
+        return closedForm
+            ? ClosedFormRidge.FromGram(gram, sums, shift, x.Rows, spec.FeatureNames, settings)
+            : GaussianPath.FromGram(gram, sums, shift, x.Rows, spec.FeatureNames, settings);
+    }
+
+    private static (double[] Means, double[] Scales) Standardization(DenseMatrix x, FitSpec spec)
+    {
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        var means = new double[p];
+        var scales = new double[p];
+        for (int j = 0; j < p; j++)
+        {
+            means[j] = Enumerable.Range(0, n).Average(i => x[i, j]);
+            scales[j] = Math.Sqrt(Enumerable.Range(0, n).Sum(i => (x[i, j] - means[j]) * (x[i, j] - means[j])) / n);
+        }
+        return (means, scales);
+    }
+}
