@@ -53,6 +53,8 @@ public sealed class PathFitTests : IAsyncLifetime
         Assert.Equal(foldIds, result["validation"]!["foldIds"]!.AsArray().Select(f => f!.GetValue<int>()));
         Assert.Equal("kfold", result["validation"]!["method"]!.GetValue<string>());
         Assert.Equal(5, result["validation"]!["folds"]!.GetValue<int>());
+        Assert.Equal(data.Rows, result["validation"]!["validationRows"]!.GetValue<int>());
+        Assert.Equal(data.Rows, result["metrics"]!["validation"]!["rows"]!.GetValue<int>());
         var path = result["path"]!;
         var lambdas = Doubles(path["lambdas"]);
         double lambdaMin = path["lambdaMin"]!.GetValue<double>(), lambda1se = path["lambda1se"]!.GetValue<double>();
@@ -119,6 +121,20 @@ public sealed class PathFitTests : IAsyncLifetime
         Assert.NotEqual(0.0, first["c"]!.GetValue<double>());
         foreach (var name in new[] { "a", "b", "d", "e" }) Assert.Equal(0.0, first[name]!.GetValue<double>());
         Assert.Equal(1, result["path"]!["nonZero"]![0]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task RidgeLeaveOneOutScoresEveryLambdaAndPicksTheLeastLoss()
+    {
+        var data = Synthetic.Gaussian(80, seed: 6);
+        double[] lambdas = [1, 0.1, 0.01, 0.001];
+        var result = await Fit(data, new { penalty = "ridge", lambdas, validation = new { method = "loo" } });
+        Assert.Equal("loo", result["validation"]!["method"]!.GetValue<string>());
+        Assert.Equal(data.Rows, result["validation"]!["validationRows"]!.GetValue<int>());
+        var mean = Doubles(result["path"]!["validation"]!["mean"]);
+        Assert.Equal(lambdas.Length, mean.Length);
+        Assert.Equal(lambdas[Array.IndexOf(mean, mean.Min())], result["path"]!["lambdaMin"]!.GetValue<double>());
+        Assert.Equal(result["path"]!["lambdaMin"]!.GetValue<double>(), result["lambda"]!.GetValue<double>());
     }
 
     private async Task<JsonNode> Fit(Synthetic data, object settings) => (await FitWithId(data, settings)).Result;

@@ -10,7 +10,7 @@ namespace RegService.Api.Fits;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "family")]
 [JsonDerivedType(typeof(GaussianMetricsDocument), "gaussian")]
 [JsonDerivedType(typeof(BinomialMetricsDocument), "binomial")]
-public abstract record MetricsSetDocument([property: Description("Rows scored")] int Rows);
+public abstract record MetricsSetDocument([property: Description("Rows scored")] [property: JsonPropertyOrder(-1)] int Rows);
 
 /// <summary>Gaussian metrics. r2 = 1 - SSE/SST about those rows' own mean (scikit-learn's r2_score); devianceRatio equals r2.</summary>
 public sealed record GaussianMetricsDocument(
@@ -73,8 +73,8 @@ public sealed record ValidationDocument(
     [property: Description("holdout: the fraction held out")] double? HoldoutFraction,
     [property: Description("holdout and generated k-fold folds: the shuffle's seed")] int? Seed,
     [property: Description("min or oneStandardError")] string Rule,
-    [property: Description("Rows the scored models were trained on (k-fold: all rows, each fold trained on the others)")] int TrainRows,
-    [property: Description("Rows scored")] int ValidationRows,
+    [property: Description("holdout: rows the scored models were trained on; kfold, loo and gcv: all rows (each fold's model trains on the rows outside it)")] int TrainRows,
+    [property: Description("Rows scored out of sample: the held-out rows (holdout), every row once (kfold, loo), 0 for gcv (a criterion, not a score)")] int ValidationRows,
     [property: Description("kfold: number of folds")] int? Folds = null,
     [property: Description("kfold: the fold label of every row, in row order (as given, or 1..K when generated)")] IReadOnlyList<int>? FoldIds = null);
 

@@ -77,10 +77,11 @@ public static class ResultMapper
         return spec.Validation switch
         {
             ValidationMethod.Holdout => new ValidationDocument("holdout", spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),
+            // K-fold and leave-one-out score every row once, out of fold.
             ValidationMethod.KFold => new ValidationDocument("kfold", null, spec.KFold!.FoldIds is null ? spec.KFold.Seed : null, rule,
-                result.TrainRows, result.ValidationRows, Folds: spec.KFold.Folds,
+                result.TrainRows, result.ValidationMetrics?.Rows ?? result.TrainRows, Folds: spec.KFold.Folds,
                 FoldIds: result.FoldIds ?? spec.KFold.FoldIds),
-            ValidationMethod.LeaveOneOut => new ValidationDocument("loo", null, null, rule, result.TrainRows, result.ValidationRows),
+            ValidationMethod.LeaveOneOut => new ValidationDocument("loo", null, null, rule, result.TrainRows, result.TrainRows),
             ValidationMethod.Gcv => new ValidationDocument("gcv", null, null, rule, result.TrainRows, result.ValidationRows),
             _ => null,
         };
