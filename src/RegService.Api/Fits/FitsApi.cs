@@ -48,6 +48,10 @@ public static class FitsApi
                 413 above Datasets:MaxUploadBytes.
                 """)
             .Accepts<string>("text/csv", "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery();
         return group;
     }

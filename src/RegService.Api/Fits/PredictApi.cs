@@ -31,7 +31,8 @@ public static class PredictApi
     public const double LambdaTolerance = 1e-9;
 
     public static async Task<Results<Ok<PredictionDocument>, ValidationProblem, ProblemHttpResult>> Predict(
-        string id, HttpContext http, FitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options, string? lambda = null)
+        string id, HttpContext http, FitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
+        [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null)
     {
         var record = fits.Get(id);
         if (record is null) return Problems.NotFound("Fit", id, "id");
