@@ -1,85 +1,153 @@
 // RegService benchmark runner: times the engine on the anchor workloads (../shared/anchors/gen.py)
 // and the upload of a CSV through HTTP, and prints one JSON object of medians.
 //
-//   dotnet run -c Release --project tests/RegService.Benchmarks -- --data /tmp/anchors [--reps 3] [--skip-upload]
+//   dotnet run -c Release --project tests/RegService.Benchmarks -- --data /tmp/anchors [--reps 3]
+//       [--skip-upload] [--only key1,key2] [--objectives anchor_objectives.json]
 //
-// Keys: engine seconds per workload, data loading excluded (as the anchor scripts report),
-// plus upload seconds, the server's peak resident memory, and the fit's objective value.
-using System.Diagnostics;
+// Keys: engine seconds per workload (the keys of ../shared/anchors/README.md), data loading excluded
+// as the anchor scripts report, plus upload seconds, the server's peak resident memory, and X'X alone.
+// Beside every workload KEY: KEY_lambdas, KEY_solver, KEY_iterations (passes over the all-rows path),
+// KEY_converged, KEY_timings (FitResult.Timings of the last run), and for cross-validation
+// KEY_lambda_min / KEY_lambda_1se. A workload the engine cannot fit yet (an ArgumentException, for
+// example no binomial solver) gets KEY: {"error": ...} and the run goes on.
+//
+//   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
+//               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200,
+//               logit_enet_path_50k_200); only the CSVs they need are read.
+//   --reps 0    no timing (with --objectives: the objective check alone).
+//   --objectives FILE
+//               the objective check: FILE is written by
+//                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
+//               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
+//               lasso_path_500_10k and logit_enet_path_50k_200; an optional third argument THRESH,
+//               e.g. 1e-12, fits glmnet tighter for a near-exact reference). The engine is fitted, untimed, at
+//               glmnet's lambdas with the default tolerance, glmnet's objective is evaluated on its
+//               coefficients, and KEY_objective_rel_diff is the max over lambdas of
+//               (ours - glmnet) / |glmnet| (negative: ours is lower). Ridge is left out: for alpha < 1
+//               glmnet scales y to unit variance, so its lambda is not ours (docs/benchmarks.md).
 using System.Globalization;
 using System.Text.Json;
 using RegService.Benchmarks;
-using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
 
 var options = BenchOptions.Parse(args);
-var report = new SortedDictionary<string, object>(StringComparer.Ordinal)
+var report = new SortedDictionary<string, object?>(StringComparer.Ordinal)
 {
     ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, " +
                   $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}",
     ["reps"] = options.Reps,
 };
+var anchors = options.Objectives is { } objectivesFile ? ObjectiveCheck.Read(objectivesFile) : null;
+bool timed = options.Reps > 0;
 
-var ridgeCsv = Path.Combine(options.Data, "ridge_200k_200.csv");
-if (File.Exists(ridgeCsv))
+string Csv(string name) => Path.Combine(options.Data, name + ".csv");
+bool Missing(string name, params string[] keys)
 {
-    if (!options.SkipUpload)
+    if (File.Exists(Csv(name))) return false;
+    foreach (var key in keys)
+        report[key] = new Dictionary<string, string> { ["error"] = $"{Csv(name)} not found: run /usr/bin/python3 ../shared/anchors/gen.py {options.Data}" };
+    return true;
+}
+
+// ridge_200k_200.csv: the upload, X'X alone, ridge at one lambda and glmnet's alpha = 0 path.
+string[] ridgeKeys = [.. new[] { "upload_ridge_200k_200", "gram_200k_200", "ridge_200k_200", "ridge_path_200k_200" }.Where(options.Wants)];
+if (timed && ridgeKeys.Length > 0 && !Missing("ridge_200k_200", ridgeKeys))
+{
+    if (!options.SkipUpload && options.Wants("upload_ridge_200k_200"))
     {
-        var upload = await UploadBench.RunAsync(ridgeCsv, options.Reps);
+        var upload = await UploadBench.RunAsync(Csv("ridge_200k_200"), options.Reps);
         foreach (var (key, value) in upload) report[key] = value;
     }
 
-    Console.Error.WriteLine("reading ridge_200k_200.csv for the engine benchmarks ...");
-    ColumnTable table;
-    await using (var file = File.OpenRead(ridgeCsv)) table = await CsvTableReader.ReadAsync(file);
-    var x = table.ToMatrix();
-    var means = table.Summaries.Select(s => s.Mean).ToArray();
-    int p = x.Columns - 1;
-    report["matrix_mb"] = Math.Round(x.Data.LongLength * 8 / 1e6, 1);
-
-    // X'X alone: the kernel against the machine's FLOP bound (n k (k+1) flops using symmetry).
-    var cols = Enumerable.Range(0, x.Columns).ToArray();
-    var gram = new double[cols.Length * cols.Length];
-    var sums = new double[cols.Length];
-    double gramSeconds = Bench.Median(options.Reps, () => GramKernel.ShiftedGram(x, cols, means, null, gram, sums));
-    report["gram_200k_200"] = gramSeconds;
-    report["gram_200k_200_gflops"] = Math.Round((double)x.Rows * cols.Length * (cols.Length + 1) / gramSeconds / 1e9, 1);
-
-    var spec = new FitSpec
+    if (ridgeKeys.Any(k => k != "upload_ridge_200k_200"))
     {
-        FeatureColumns = Enumerable.Range(0, p).ToArray(),
-        FeatureNames = table.Names.Take(p).ToArray(),
-        TargetColumn = p,
-        Penalty = Penalty.Ridge,
-        Lambdas = [1.0],
-        ColumnShift = means,
-    };
-    FitResult? one = null;
-    report["ridge_200k_200"] = Bench.Median(options.Reps, () => one = FitEngine.Fit(x, spec));
-    report["ridge_200k_200_solve_seconds"] = one!.Timings["gram"] + one.Timings["solve"];
-    report["ridge_200k_200_objective"] = Objective.Gaussian(x, spec, one);
+        var w = await Workload.LoadAsync(options.Data, "ridge_200k_200");
+        var x = w.X;
+        report["matrix_mb"] = Math.Round(x.Data.LongLength * 8 / 1e6, 1);
 
-    // glmnet's alpha = 0 path: 100 lambdas, log-spaced over 4 decades.
-    var path = spec with { Lambdas = Enumerable.Range(0, 100).Select(i => 100.0 * Math.Pow(1e-4, i / 99.0)).ToArray() };
-    report["ridge_path_200k_200"] = Bench.Median(options.Reps, () => FitEngine.Fit(x, path));
+        if (options.Wants("gram_200k_200"))
+        {
+            // X'X alone: the kernel against the machine's FLOP bound (n k (k+1) flops using symmetry).
+            var cols = Enumerable.Range(0, x.Columns).ToArray();
+            var gram = new double[cols.Length * cols.Length];
+            var sums = new double[cols.Length];
+            double gramSeconds = Bench.Median(options.Reps, () => GramKernel.ShiftedGram(x, cols, w.Means, null, gram, sums));
+            report["gram_200k_200"] = gramSeconds;
+            report["gram_200k_200_gflops"] = Math.Round((double)x.Rows * cols.Length * (cols.Length + 1) / gramSeconds / 1e9, 1);
+        }
+
+        var spec = w.BaseSpec() with { Penalty = Penalty.Ridge, Lambdas = [1.0] };
+        if (options.Wants("ridge_200k_200"))
+        {
+            FitResult? one = null;
+            report["ridge_200k_200"] = Bench.Median(options.Reps, () => one = FitEngine.Fit(x, spec));
+            // Gram + Cholesky: the ridge runs through the path fitter, whose solve is timed as "path".
+            report["ridge_200k_200_solve_seconds"] = Math.Round(one!.Timings["gram"] + one.Timings["path"], 4);
+            report["ridge_200k_200_objective"] = Objective.Gaussian(x, spec, one);
+            Describe.Fit(report, "ridge_200k_200", one);
+        }
+
+        if (options.Wants("ridge_path_200k_200"))
+        {
+            // glmnet(X, y, alpha = 0): the generated path, 100 lambdas from max_j |x_j'y|/n / 1e-3 down by 1e-4.
+            var path = spec with { Lambdas = null, Path = new LambdaPathSpec() };
+            FitResult? fit = null;
+            report["ridge_path_200k_200"] = Bench.Median(options.Reps, () => fit = FitEngine.Fit(x, path));
+            Describe.Fit(report, "ridge_path_200k_200", fit!);
+        }
+    }
 }
-else
+
+// The lasso, cross-validation and binomial paths, one CSV at a time.
+foreach (var workload in PathWorkload.All)
 {
-    report["error"] = $"{ridgeCsv} not found: run /usr/bin/python3 ../shared/anchors/gen.py {options.Data}";
+    var anchor = workload.ObjectiveCheck && anchors is not null && anchors.TryGetValue(workload.Key, out var a) ? a : null;
+    if (!options.Wants(workload.Key) || (!timed && anchor is null) || Missing(workload.Data, workload.Key)) continue;
+    var w = await Workload.LoadAsync(options.Data, workload.Data);
+    var spec = workload.Shape(w.BaseSpec());
+    if (timed)
+    {
+        Console.Error.WriteLine($"{workload.Key}: {workload.AnchorCall}, {options.Reps} reps after a warm-up ...");
+        FitResult? fit = null;
+        try
+        {
+            report[workload.Key] = Bench.Median(options.Reps, () => fit = FitEngine.Fit(w.X, spec));
+            Describe.Fit(report, workload.Key, fit!);
+        }
+        catch (ArgumentException e)
+        {
+            report[workload.Key] = Describe.Error(e);
+        }
+    }
+    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor);
 }
+if (anchors is not null)
+    foreach (var key in anchors.Keys.Where(k => !PathWorkload.All.Any(p => p.Key == k && p.ObjectiveCheck)))
+        report[key + "_objective_rel_diff"] = new Dictionary<string, string> { ["error"] = "not a workload of the objective check" };
 
 Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
 
 namespace RegService.Benchmarks
 {
-    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload)
+    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload, HashSet<string>? Only, string? Objectives)
     {
+        public static readonly string[] Keys =
+        [
+            "upload_ridge_200k_200", "gram_200k_200", "ridge_200k_200", "ridge_path_200k_200",
+            .. PathWorkload.All.Select(w => w.Key),
+        ];
+
+        public bool Wants(string key) => Only is null || Only.Contains(key);
+
         public static BenchOptions Parse(string[] args)
         {
+            const string usage = "use --data DIR [--reps N] [--skip-upload] [--only key1,key2] [--objectives FILE]";
             string data = "/tmp/anchors";
             int reps = 3;
             bool skipUpload = false;
+            HashSet<string>? only = null;
+            string? objectives = null;
             for (int i = 0; i < args.Length; i++)
             {
                 switch (args[i])
@@ -87,10 +155,17 @@ namespace RegService.Benchmarks
                     case "--data": data = args[++i]; break;
                     case "--reps": reps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--skip-upload": skipUpload = true; break;
-                    default: throw new ArgumentException($"unknown argument {args[i]}; use --data DIR [--reps N] [--skip-upload]");
+                    case "--only":
+                        only = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal);
+                        foreach (var key in only)
+                            if (!Keys.Contains(key)) throw new ArgumentException($"unknown workload {key}; the keys are {string.Join(", ", Keys)}");
+                        break;
+                    case "--objectives": objectives = args[++i]; break;
+                    default: throw new ArgumentException($"unknown argument {args[i]}; {usage}");
                 }
             }
-            return new BenchOptions(data, reps, skipUpload);
+            if (reps < 0) throw new ArgumentException($"--reps {reps}: use 0 (no timing) or more");
+            return new BenchOptions(data, reps, skipUpload, only, objectives);
         }
     }
 
@@ -103,7 +178,7 @@ namespace RegService.Benchmarks
             var times = new double[reps];
             for (int r = 0; r < reps; r++)
             {
-                var watch = Stopwatch.StartNew();
+                var watch = System.Diagnostics.Stopwatch.StartNew();
                 action();
                 times[r] = watch.Elapsed.TotalSeconds;
             }
@@ -115,7 +190,7 @@ namespace RegService.Benchmarks
     internal static class Objective
     {
         /// <summary>(1/2n) ||y - b0 - Xb||^2 + lambda/2 ||beta_std||^2, the value glmnet's objective takes.</summary>
-        public static double Gaussian(DenseMatrix x, FitSpec spec, FitResult result)
+        public static double Gaussian(RegService.Numerics.Data.DenseMatrix x, FitSpec spec, FitResult result)
         {
             var prediction = new double[x.Rows];
             RegService.Numerics.Metrics.RegressionMetrics.Predict(x, spec.FeatureColumns, result.Intercept, result.Coefficients, null, prediction);

@@ -93,7 +93,7 @@ public sealed class CovarianceCd : ICdCore
         {
             double change = Pass(strong, lambda);
             passes++;
-            while (change >= tolerance && passes < maxPasses)
+            while ((change >= tolerance || (passes == 1 && change > 0)) && passes < maxPasses)
             {
                 // Settle the active set before another full pass.
                 do

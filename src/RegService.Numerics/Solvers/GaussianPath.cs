@@ -101,9 +101,7 @@ public static class GaussianPath
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, "naive");
-        var fit = Drive(core, problem, settings, progress, ct);
-        if (Environment.GetEnvironmentVariable("REGSERVICE_DEBUG") == "1") Console.Error.WriteLine($"naive: gradients computed {core.GradientsComputed} of {(long)q * fit.Points.Length}");
-        return fit;
+        return Drive(core, problem, settings, progress, ct);
     }
 
     /// <summary>What the path driver needs to know besides the solver: the standardized problem's data.</summary>

@@ -98,7 +98,7 @@ public sealed class NaiveCd : ICdCore
             ct.ThrowIfCancellationRequested();
             double change = Pass(strong, lambda);
             passes++;
-            while (change >= tolerance && passes < maxPasses)
+            while ((change >= tolerance || (passes == 1 && change > 0)) && passes < maxPasses)
             {
                 do
                 {
