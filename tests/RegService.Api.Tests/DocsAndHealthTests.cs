@@ -22,8 +22,13 @@ public sealed class DocsAndHealthTests : IDisposable
         Assert.Equal("SubmitFit", submit["operationId"]!.GetValue<string>());
         Assert.NotNull(submit["requestBody"]!["content"]!["application/json"]!["example"]);
         Assert.NotNull(submit["responses"]!["202"]!["content"]!["application/json"]!["example"]);
-        foreach (var path in new[] { "/v1/datasets", "/v1/datasets/{id}", "/v1/fits", "/v1/fits/{id}" })
+        foreach (var path in new[] { "/v1/datasets", "/v1/datasets/{id}", "/v1/fits", "/v1/fits/{id}", "/v1/fits/{id}/predict" })
             Assert.NotNull(doc["paths"]![path]);
+        Assert.Contains("LogisticRegression(C=c)", description);
+        var predict = doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!;
+        Assert.Equal("PredictFit", predict["operationId"]!.GetValue<string>());
+        Assert.NotNull(predict["requestBody"]!["content"]!["text/csv"]);
+        Assert.NotNull(predict["requestBody"]!["content"]!["application/json"]!["example"]);
     }
 
     [Fact]

@@ -7,12 +7,14 @@ public sealed class FitValidationTests : IAsyncLifetime
 {
     private readonly ApiFactory _factory = new(workers: 0);
     private HttpClient _client = null!;
-    private string _longley = "";
+    private string _longley = "", _binary = "", _threeClasses = "";
 
     public async Task InitializeAsync()
     {
         _client = _factory.CreateClient();
         _longley = await Http.UploadCsv(_client, await File.ReadAllTextAsync(Http.DataFile("longley.csv")));
+        _binary = await Http.UploadCsv(_client, "x1,x2,y\n1,2,0\n2,1,1\n3,5,0\n4,3,1\n5,8,1\n6,2,0\n");
+        _threeClasses = await Http.UploadCsv(_client, "x1,y\n1,0\n2,1\n3,2\n4,1\n5,0\n");
     }
 
     public Task DisposeAsync()
@@ -23,7 +25,8 @@ public sealed class FitValidationTests : IAsyncLifetime
 
     private async Task<JsonNode> PostExpecting(HttpStatusCode expected, string json)
     {
-        var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits", json.Replace("DS", _longley));
+        var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits",
+            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses));
         Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {body?.ToJsonString()}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         return body!;
@@ -39,17 +42,11 @@ public sealed class FitValidationTests : IAsyncLifetime
         { """{"datasetId":"DS","target":"Employed","lambda":"NaN"}""", "lambda", "finite" },
         { """{"datasetId":"DS","target":"Employed","lambdas":[1,"Infinity"]}""", "lambdas[1]", "finite" },
         { """{"datasetId":"DS","target":"Employed","lambdas":[]}""", "lambdas", "at least one" },
-        { """{"datasetId":"DS","target":"Employed"}""", "lambda", "is required" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"lambdas":[1]}""", "lambda", "not several" },
-        { """{"datasetId":"DS","target":"Employed","lambda":1,"penalty":"lasso"}""", "penalty", "lasso is not supported yet" },
-        { """{"datasetId":"DS","target":"Employed","lambda":1,"family":"binomial"}""", "family", "binomial is not supported yet" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"l1Ratio":0.5}""", "l1Ratio", "ridge has l1Ratio 0" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"l1Ratio":2}""", "l1Ratio", "[0, 1]" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"validation":{"method":"holdout","holdoutFraction":1.5}}""", "validation.holdoutFraction", "(0, 1)" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"validation":{"method":"holdout","holdoutFraction":0.01}}""", "validation.holdoutFraction", "holds out 0" },
-        { """{"datasetId":"DS","target":"Employed","lambda":1,"validation":{"method":"kfold"}}""", "validation.method", "kfold" },
-        { """{"datasetId":"DS","target":"Employed","lambda":1,"penaltyFactors":{"GNP":0}}""", "penaltyFactors", "not supported yet" },
-        { """{"datasetId":"DS","target":"Employed","lambda":1,"path":{"count":10}}""", "path", "give lambda or lambdas" },
         { """{"target":"Employed","lambda":1}""", "datasetId", "is required" },
         { """{"datasetId":"DS","target":"Employed","lamda":1}""", "lamda", "is not a field" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"penalty":"lassso"}""", "penalty", "wrong type" },
@@ -57,6 +54,55 @@ public sealed class FitValidationTests : IAsyncLifetime
         { """{"datasetId":"DS","target":"Employed","lambda":1""", "lambda", "malformed JSON" },
         { """[1,2]""", "body", "wrong type" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"tolerance":0}""", "tolerance", "positive" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"maxIterations":0}""", "maxIterations", "positive; got 0" },
+
+        // l1Ratio and the penalty
+        { """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","l1Ratio":1.5}""", "l1Ratio", "must be in [0, 1]; got 1.5" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","l1Ratio":-0.1}""", "l1Ratio", "must be in [0, 1]; got -0.1" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","l1Ratio":"NaN"}""", "l1Ratio", "must be in [0, 1]; got NaN" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","l1Ratio":0.3}""", "l1Ratio", "lasso has l1Ratio 1; got 0.3" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","l1Ratio":1}""", "l1Ratio", "elasticNet takes l1Ratio in (0, 1); got 1 (use lasso for 1)" },
+
+        // lambda, lambdas, path
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","path":{"count":0}}""", "path.count", "must be from 1 to 1000; got 0" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","path":{"count":1001}}""", "path.count", "must be from 1 to 1000; got 1001" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","path":{"minRatio":1}}""", "path.minRatio", "must be in (0, 1)" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","lambda":1,"path":{}}""", "lambda", "not several" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"none","path":{}}""", "path", "penalty none has no penalty strength to vary" },
+
+        // penalty factors
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"GNPP":0}}""", "penaltyFactors.GNPP", "'GNPP' is not a column of data set" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"GNP":-1}}""", "penaltyFactors.GNP", "must be a finite number >= 0 (0 leaves 'GNP' unpenalized); got -1" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"Employed":0}}""", "penaltyFactors.Employed", "'Employed' is the target, not a feature" },
+        { """{"datasetId":"DS","target":"Employed","features":["GNP","Year"],"penalty":"lasso","penaltyFactors":{"Population":0}}""", "penaltyFactors.Population", "'Population' is not among the features of this fit ('GNP', 'Year')" },
+        { """{"datasetId":"DS","target":"Employed","features":["GNP","Year"],"penalty":"lasso","penaltyFactors":{"GNP":0,"Year":0}}""", "penaltyFactors", "every feature has factor 0, so nothing is penalized" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"none","penaltyFactors":{"GNP":2}}""", "penaltyFactors", "penalty none has no penalty to weigh" },
+
+        // validation
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","foldIds":[1,2,1,2]}}""", "validation.foldIds", "has 4 labels but data set DS has 16 rows; give one fold label per row" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","foldIds":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}}""", "validation.foldIds", "has 1 distinct label; k-fold needs at least 2" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","folds":3,"foldIds":[1,2,1,2,1,2,1,2,1,2,1,2,1,2,1,2]}}""", "validation.folds", "is 3 but foldIds has 2 distinct labels" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","folds":20}}""", "validation.folds", "20 folds of 16 rows would leave a fold empty; folds must be from 2 to 16" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","folds":1}}""", "validation.folds", "must be at least 2; got 1" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","holdoutFraction":0.2}}""", "validation.holdoutFraction", "applies to method holdout only; method is kfold" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"holdout","folds":5}}""", "validation.folds", "applies to method kfold only; method is holdout" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"loo"}}""", "validation.method", "loo is for gaussian ridge without penaltyFactors only" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"ridge","penaltyFactors":{"GNP":0},"validation":{"method":"gcv"}}""", "validation.method", "gcv is for gaussian ridge without penaltyFactors only" },
+        { """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1],"validation":{"method":"loo","seed":3}}""", "validation.seed", "applies to methods holdout and kfold only; method is loo" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","lambda":0.1,"validation":{"method":"kfold"}}""", "validation.method", "kfold chooses among several lambdas, but lambda gives one (0.1)" },
+        { """{"datasetId":"DS","target":"Employed","lambdas":[0.1],"validation":{"method":"holdout"}}""", "validation.method", "holdout chooses among several lambdas, but lambdas holds one (0.1)" },
+        { """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1],"validation":{"method":"none","rule":"oneStandardError"}}""", "validation.rule", "needs validation" },
+
+        // solver
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","solver":"closedForm"}""", "solver", "closedForm fits gaussian ridge or none without penaltyFactors; this request is gaussian lasso" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","solver":"proximalNewton"}""", "solver", "proximalNewton fits the binomial family" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"solver":"coordinateDescent"}""", "solver", "gaussian ridge is solved exactly in closed form" },
+        { """{"datasetId":"BIN","target":"y","family":"binomial","penalty":"lasso","solver":"coordinateDescent"}""", "solver", "binomial fits use proximalNewton" },
+        { """{"datasetId":"BIN","target":"y","family":"binomial","lambdas":[1,0.1],"validation":{"method":"loo"}}""", "validation.method", "this request is binomial ridge" },
+
+        // binomial targets
+        { """{"datasetId":"DS","target":"Employed","family":"binomial","penalty":"lasso"}""", "target", "'Employed' takes values 60.171, 60.323, 61.122, 61.187, 63.221 (and more); binomial needs a target whose values are all 0 or 1" },
+        { """{"datasetId":"THREE","target":"y","family":"binomial","penalty":"lasso"}""", "target", "'y' takes values 0, 1, 2; binomial needs a target whose values are all 0 or 1" },
     };
 
     [Theory]
@@ -66,8 +112,30 @@ public sealed class FitValidationTests : IAsyncLifetime
         var body = await PostExpecting(HttpStatusCode.BadRequest, json);
         var errors = body["errors"]!.AsObject();
         Assert.True(errors.ContainsKey(field), $"no error for '{field}': {body.ToJsonString()}");
-        Assert.Contains(message, Http.Messages(errors[field]));
+        Assert.Contains(message.Replace("DS", _longley), Http.Messages(errors[field]));
         await AssertNoFitQueued();
+    }
+
+    public static TheoryData<string> Valid => new()
+    {
+        """{"datasetId":"DS","target":"Employed","penalty":"lasso"}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","path":{"count":20,"minRatio":0.01}}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"elasticNet","l1Ratio":0.3,"lambdas":[1,0.1],"tolerance":1e-9,"maxIterations":500}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"GNP":0,"Year":2.5},"solver":"coordinateDescent"}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","folds":4,"seed":3,"rule":"oneStandardError"}}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","folds":2,"foldIds":[1,2,1,2,1,2,1,2,1,2,1,2,1,2,1,2]}}""",
+        """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1,0.01],"validation":{"method":"loo"}}""",
+        """{"datasetId":"DS","target":"Employed","path":{},"solver":"closedForm","validation":{"method":"gcv"}}""",
+        """{"datasetId":"BIN","target":"y","family":"binomial","penalty":"elasticNet","solver":"proximalNewton","validation":{"method":"kfold","folds":3}}""",
+    };
+
+    [Theory]
+    [MemberData(nameof(Valid))]
+    public async Task AValidFitRequestIsQueued(string json)
+    {
+        var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits",
+            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses));
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {body?.ToJsonString()}");
     }
 
     [Fact]

@@ -1,9 +1,7 @@
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
-using RegService.Numerics.Data;
 
 namespace RegService.Api.Datasets;
 
@@ -38,53 +36,18 @@ public static class DatasetsApi
         HttpContext http, DatasetStore store, IOptions<DatasetOptions> options, ILoggerFactory loggers, string? name = null)
     {
         var limit = options.Value.MaxUploadBytes;
-        if (http.Request.ContentLength > limit)
-            return TooLarge(http.Request.ContentLength.Value, limit);
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-            size.MaxRequestBodySize = limit;
-
-        var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        if (mediaType is not ("text/csv" or "application/json"))
-            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"send text/csv (a header row, then numeric rows) or application/json (columns form); got '{http.Request.ContentType ?? "none"}'");
+        if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
         if (name is { Length: > 200 })
             return Problems.Invalid("name", $"is {name.Length} characters long; at most 200 are accepted", "The data set is invalid");
 
         ReclaimEarlierUploads(http.Request.ContentLength);
-        var body = new LimitedReadStream(http.Request.Body, limit);
-        try
-        {
-            ColumnTable table;
-            if (mediaType == "text/csv")
-            {
-                table = await CsvTableReader.ReadAsync(body, http.RequestAborted);
-            }
-            else
-            {
-                (var jsonName, table) = await JsonColumnsReader.ReadAsync(body, http.RequestAborted);
-                name ??= jsonName;
-            }
-            var dataset = await store.AddAsync(string.IsNullOrWhiteSpace(name) ? "dataset" : name, table, http.RequestAborted);
-            loggers.CreateLogger("Datasets").LogInformation("Stored data set {DatasetId}: {Rows} rows x {Columns} columns",
-                dataset.Id, dataset.Rows, dataset.ColumnCount);
-            return TypedResults.Created($"/v1/datasets/{dataset.Id}", dataset);
-        }
-        catch (DataFormatException ex)
-        {
-            var extensions = new Dictionary<string, object?>();
-            if (ex.Line is { } line) extensions["line"] = line;
-            if (ex.Column is { } column) extensions["column"] = column;
-            if (ex.ColumnIndex is { } index) extensions["columnIndex"] = index;
-            return Problems.Status(StatusCodes.Status400BadRequest, "The data set could not be read", ex.Message, extensions);
-        }
-        catch (UploadTooLargeException)
-        {
-            return TooLarge(null, limit);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge(null, limit);
-        }
+        var (table, jsonName, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The data set could not be read");
+        if (unreadable is not null) return unreadable;
+        name ??= jsonName;
+        var dataset = await store.AddAsync(string.IsNullOrWhiteSpace(name) ? "dataset" : name, table!, http.RequestAborted);
+        loggers.CreateLogger("Datasets").LogInformation("Stored data set {DatasetId}: {Rows} rows x {Columns} columns",
+            dataset.Id, dataset.Rows, dataset.ColumnCount);
+        return TypedResults.Created($"/v1/datasets/{dataset.Id}", dataset);
     }
 
     public static Results<Ok<DatasetPage>, ValidationProblem> List(DatasetStore store, string? offset = null, string? limit = null)
@@ -117,12 +80,6 @@ public static class DatasetsApi
         if (contentLength is null or >= 64L << 20)
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
     }
-
-    private static ProblemHttpResult TooLarge(long? length, long limit) =>
-        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Upload too large",
-            length is { } n
-                ? $"the body has {n} bytes; the limit (Datasets:MaxUploadBytes) is {limit}"
-                : $"the body is larger than the limit (Datasets:MaxUploadBytes) of {limit} bytes");
 }
 
 /// <summary>offset/limit query parameters, parsed here so a bad value gets a message naming it.</summary>

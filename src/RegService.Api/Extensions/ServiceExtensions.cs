@@ -86,7 +86,8 @@ public static class ServiceExtensions
             if (problem.Status == StatusCodes.Status415UnsupportedMediaType && problem.Detail is null)
             {
                 var path = context.HttpContext.Request.Path;
-                var accepted = path.StartsWithSegments("/v1/datasets") ? "text/csv or application/json" : "application/json";
+                var table = path.StartsWithSegments("/v1/datasets") || path.Value?.EndsWith("/predict", StringComparison.Ordinal) == true;
+                var accepted = table ? "text/csv or application/json" : "application/json";
                 problem.Detail = $"{path} accepts {accepted}; got '{context.HttpContext.Request.ContentType ?? "no Content-Type"}'";
             }
         });

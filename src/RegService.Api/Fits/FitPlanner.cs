@@ -1,5 +1,7 @@
+using System.Globalization;
 using RegService.Api.Datasets;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Paths;
 using RegService.Numerics.Selection;
 
 namespace RegService.Api.Fits;
@@ -11,6 +13,12 @@ namespace RegService.Api.Fits;
 public static class FitPlanner
 {
     public const double DefaultHoldoutFraction = 0.2;
+    public const int DefaultFolds = 10;
+    public const int DefaultPathCount = 100;
+    public const int MaxPathCount = 1000;
+
+    /// <summary>scikit-learn's ElasticNet default, used when elasticNet comes without l1Ratio.</summary>
+    public const double DefaultElasticNetL1Ratio = 0.5;
 
     /// <summary>Field checks that need no data set.</summary>
     public static Dictionary<string, string[]> CheckShape(FitRequest request)
@@ -18,58 +26,22 @@ public static class FitPlanner
         var errors = new Errors();
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add("datasetId", "is required: the id returned by POST /v1/datasets");
         if (string.IsNullOrWhiteSpace(request.Target)) errors.Add("target", "is required: the name of the target column");
-        if (request.Family != FamilyName.Gaussian)
-            errors.Add("family", $"{Camel(request.Family)} is not supported yet; this version fits the gaussian family");
-        if (request.Penalty is not (PenaltyName.Ridge or PenaltyName.None))
-            errors.Add("penalty", $"{Camel(request.Penalty)} is not supported yet; this version fits ridge (closed form) or none");
-        if (request.L1Ratio is { } ratio)
-        {
-            if (!double.IsFinite(ratio) || ratio < 0 || ratio > 1) errors.Add("l1Ratio", $"must be in [0, 1]; got {ratio}");
-            else if (request.Penalty is PenaltyName.Ridge or PenaltyName.None && ratio != 0)
-                errors.Add("l1Ratio", $"{Camel(request.Penalty)} has l1Ratio 0; got {ratio}");
-        }
-
-        int given = (request.Lambda is null ? 0 : 1) + (request.Lambdas is null ? 0 : 1) + (request.Path is null ? 0 : 1);
-        if (given > 1) errors.Add("lambda", "give one of lambda, lambdas or path, not several");
-        if (request.Path is not null) errors.Add("path", "lambda paths arrive with coordinate descent; give lambda or lambdas");
-        if (request.Lambda is { } lambda) CheckLambda(errors, "lambda", lambda, request.Penalty);
-        if (request.Lambdas is { } lambdas)
-        {
-            if (lambdas.Length == 0) errors.Add("lambdas", "must hold at least one lambda");
-            if (lambdas.Length > 10_000) errors.Add("lambdas", $"holds {lambdas.Length} lambdas; at most 10000 are accepted");
-            for (int i = 0; i < lambdas.Length; i++) CheckLambda(errors, $"lambdas[{i}]", lambdas[i], request.Penalty);
-        }
-        if (given == 0 && request.Penalty != PenaltyName.None)
-            errors.Add("lambda", "is required: give lambda (one value) or lambdas (a list); penalty none needs neither");
-
-        if (request.PenaltyFactors is not null)
-            errors.Add("penaltyFactors", "are not supported yet by the closed-form ridge");
-        if (request.Tolerance is { } tol && (!double.IsFinite(tol) || tol <= 0)) errors.Add("tolerance", $"must be a positive number; got {tol}");
+        CheckL1Ratio(errors, request);
+        CheckLambdas(errors, request);
+        CheckPenaltyFactors(errors, request);
+        if (request.Tolerance is { } tol && (!double.IsFinite(tol) || tol <= 0)) errors.Add("tolerance", $"must be a positive number; got {Show(tol)}");
         if (request.MaxIterations is { } max && max <= 0) errors.Add("maxIterations", $"must be positive; got {max}");
-
-        if (request.Validation is { } v)
-        {
-            switch (v.Method)
-            {
-                case ValidationMethodName.Kfold:
-                    errors.Add("validation.method", "kfold arrives with coordinate descent; use holdout or none");
-                    break;
-                case ValidationMethodName.None when v.HoldoutFraction is not null:
-                    errors.Add("validation.holdoutFraction", "applies to method holdout only");
-                    break;
-                case ValidationMethodName.None when v.Rule != RuleName.Min:
-                    errors.Add("validation.rule", "needs validation (method holdout) to choose among lambdas");
-                    break;
-            }
-            if (v.HoldoutFraction is { } f && (!double.IsFinite(f) || f <= 0 || f >= 1))
-                errors.Add("validation.holdoutFraction", $"must be in (0, 1); got {f}");
-            if (v.Folds is not null) errors.Add("validation.folds", "applies to kfold, which arrives with coordinate descent");
-        }
+        CheckSolver(errors, request);
+        if (request.Validation is { } v) CheckValidation(errors, request, v);
         return errors.ToDictionary();
     }
 
-    /// <summary>Checks against the data set and builds the engine spec. Returns errors or a spec.</summary>
-    public static (FitSpec? Spec, Dictionary<string, string[]> Errors) Plan(FitRequest request, Dataset dataset, int maxThreads)
+    /// <summary>
+    /// Checks against the data set and builds the engine spec. Returns errors or a spec.
+    /// <paramref name="readColumn"/> reads one stored column (for the binomial target's values).
+    /// </summary>
+    public static (FitSpec? Spec, Dictionary<string, string[]> Errors) Plan(
+        FitRequest request, Dataset dataset, int maxThreads, Func<int, double[]> readColumn)
     {
         var errors = new Errors();
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -81,7 +53,9 @@ public static class FitPlanner
             if (!index.TryGetValue(targetName, out target))
                 errors.Add("target", $"'{targetName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
             else if (dataset.Columns[target].StdDev == 0)
-                errors.Add("target", $"column '{targetName}' is constant (every value is {dataset.Columns[target].Min}); there is nothing to fit");
+                errors.Add("target", $"column '{targetName}' is constant (every value is {Show(dataset.Columns[target].Min)}); there is nothing to fit");
+            else if (request.Family == FamilyName.Binomial && NotBinary(readColumn(target)) is { } values)
+                errors.Add("target", $"'{targetName}' takes values {values}; binomial needs a target whose values are all 0 or 1");
         }
 
         var features = new List<int>();
@@ -110,16 +84,40 @@ public static class FitPlanner
                 errors.Add("features", $"data set {dataset.Id} has no column besides the target '{request.Target}'");
         }
 
+        var factors = PenaltyFactors(errors, request, dataset, index, target, features);
+
         if (dataset.Rows < 2) errors.Add("datasetId", $"data set {dataset.Id} has {dataset.Rows} row; a fit needs at least 2");
         HoldoutSpec? holdout = null;
-        if (request.Validation is { Method: ValidationMethodName.Holdout } v)
+        KFoldSpec? kfold = null;
+        switch (request.Validation)
         {
-            double fraction = v.HoldoutFraction ?? DefaultHoldoutFraction;
-            int held = Splits.HeldOutCount(dataset.Rows, fraction);
-            if (fraction > 0 && fraction < 1 && (held < 1 || dataset.Rows - held < 2))
-                errors.Add("validation.holdoutFraction",
-                    $"{fraction} of {dataset.Rows} rows holds out {held} and trains on {dataset.Rows - held}; at least 1 held out and 2 to train are needed");
-            holdout = new HoldoutSpec(fraction, v.Seed ?? 0);
+            case { Method: ValidationMethodName.Holdout } v:
+            {
+                double fraction = v.HoldoutFraction ?? DefaultHoldoutFraction;
+                int held = Splits.HeldOutCount(dataset.Rows, fraction);
+                if (fraction > 0 && fraction < 1 && (held < 1 || dataset.Rows - held < 2))
+                    errors.Add("validation.holdoutFraction",
+                        $"{Show(fraction)} of {dataset.Rows} rows holds out {held} and trains on {dataset.Rows - held}; at least 1 held out and 2 to train are needed");
+                holdout = new HoldoutSpec(fraction, v.Seed ?? 0);
+                break;
+            }
+            case { Method: ValidationMethodName.Kfold } v:
+            {
+                int folds = v.Folds ?? DefaultFolds;
+                if (v.FoldIds is { } ids)
+                {
+                    folds = ids.Distinct().Count();
+                    if (ids.Length != dataset.Rows)
+                        errors.Add("validation.foldIds", $"has {ids.Length} labels but data set {dataset.Id} has {dataset.Rows} rows; give one fold label per row");
+                }
+                else if (folds >= 2 && folds > dataset.Rows)
+                {
+                    errors.Add("validation.folds",
+                        $"{folds} folds of {dataset.Rows} rows would leave a fold empty; folds must be from 2 to {dataset.Rows} (the data set's rows)");
+                }
+                kfold = new KFoldSpec(folds, v.Seed ?? 0, v.FoldIds);
+                break;
+            }
         }
 
         if (errors.Count > 0) return (null, errors.ToDictionary());
@@ -128,27 +126,232 @@ public static class FitPlanner
             FeatureColumns = [.. features],
             FeatureNames = [.. features.Select(c => dataset.Columns[c].Name)],
             TargetColumn = target,
-            Family = Family.Gaussian,
-            Penalty = request.Penalty == PenaltyName.None ? Penalty.None : Penalty.Ridge,
-            L1Ratio = 0,
-            Lambdas = request.Lambdas ?? [request.Lambda ?? 0.0],
+            Family = request.Family == FamilyName.Binomial ? Family.Binomial : Family.Gaussian,
+            Penalty = request.Penalty switch
+            {
+                PenaltyName.None => Penalty.None,
+                PenaltyName.Lasso => Penalty.Lasso,
+                PenaltyName.ElasticNet => Penalty.ElasticNet,
+                _ => Penalty.Ridge,
+            },
+            L1Ratio = L1Ratio(request),
+            Lambdas = request.Lambdas ?? (request.Lambda is { } lambda ? [lambda] : request.Penalty == PenaltyName.None ? [0.0] : null),
+            Path = LambdaPath(request, dataset.Rows, features.Count),
+            PenaltyFactors = factors,
             Standardize = request.Standardize,
             FitIntercept = request.FitIntercept,
-            Validation = holdout is null ? ValidationMethod.None : ValidationMethod.Holdout,
+            Validation = request.Validation?.Method switch
+            {
+                ValidationMethodName.Holdout => ValidationMethod.Holdout,
+                ValidationMethodName.Kfold => ValidationMethod.KFold,
+                ValidationMethodName.Loo => ValidationMethod.LeaveOneOut,
+                ValidationMethodName.Gcv => ValidationMethod.Gcv,
+                _ => ValidationMethod.None,
+            },
             Holdout = holdout,
+            KFold = kfold,
             Rule = request.Validation?.Rule == RuleName.OneStandardError ? SelectionRule.OneStandardError : SelectionRule.Min,
             ColumnShift = [.. dataset.Columns.Select(c => c.Mean)],
             MaxThreads = maxThreads,
         };
+        if (request.Tolerance is { } tolerance) spec = spec with { Tolerance = tolerance };
+        if (request.MaxIterations is { } maxIterations) spec = spec with { MaxIterations = maxIterations };
         return (spec, []);
+    }
+
+    /// <summary>The l1Ratio a (valid) request fits with: implied by the penalty, or given for elasticNet.</summary>
+    public static double L1Ratio(FitRequest request) => request.Penalty switch
+    {
+        PenaltyName.Lasso => 1,
+        PenaltyName.ElasticNet => request.L1Ratio ?? DefaultElasticNetL1Ratio,
+        _ => 0,
+    };
+
+    /// <summary>The generated path, if any: the one asked for, or the default one for a penalized fit given no lambda.</summary>
+    private static LambdaPathSpec? LambdaPath(FitRequest request, int rows, int features)
+    {
+        var path = request.Path;
+        if (path is null && request.Lambda is null && request.Lambdas is null && request.Penalty != PenaltyName.None)
+            path = new PathRequest();
+        return path is null
+            ? null
+            : new LambdaPathSpec(path.Count ?? DefaultPathCount, path.MinRatio ?? LambdaGrid.DefaultMinRatio(rows, features));
+    }
+
+    private static void CheckL1Ratio(Errors errors, FitRequest request)
+    {
+        if (request.L1Ratio is not { } ratio) return;
+        var penalty = Camel(request.Penalty);
+        if (!double.IsFinite(ratio) || ratio < 0 || ratio > 1)
+            errors.Add("l1Ratio", $"must be in [0, 1]; got {Show(ratio)}");
+        else if (request.Penalty is PenaltyName.Ridge or PenaltyName.None && ratio != 0)
+            errors.Add("l1Ratio", $"{penalty} has l1Ratio 0; got {Show(ratio)} (use elasticNet for a mix)");
+        else if (request.Penalty == PenaltyName.Lasso && ratio != 1)
+            errors.Add("l1Ratio", $"lasso has l1Ratio 1; got {Show(ratio)} (use elasticNet for a mix)");
+        else if (request.Penalty == PenaltyName.ElasticNet && ratio is 0 or 1)
+            errors.Add("l1Ratio", $"elasticNet takes l1Ratio in (0, 1); got {Show(ratio)} (use {(ratio == 0 ? "ridge" : "lasso")} for {Show(ratio)})");
+    }
+
+    private static void CheckLambdas(Errors errors, FitRequest request)
+    {
+        int given = (request.Lambda is null ? 0 : 1) + (request.Lambdas is null ? 0 : 1) + (request.Path is null ? 0 : 1);
+        if (given > 1) errors.Add("lambda", "give one of lambda, lambdas or path, not several");
+        if (request.Lambda is { } lambda) CheckLambda(errors, "lambda", lambda, request.Penalty);
+        if (request.Lambdas is { } lambdas)
+        {
+            if (lambdas.Length == 0) errors.Add("lambdas", "must hold at least one lambda");
+            if (lambdas.Length > 10_000) errors.Add("lambdas", $"holds {lambdas.Length} lambdas; at most 10000 are accepted");
+            for (int i = 0; i < lambdas.Length; i++) CheckLambda(errors, $"lambdas[{i}]", lambdas[i], request.Penalty);
+        }
+        if (request.Path is { } path)
+        {
+            if (request.Penalty == PenaltyName.None)
+                errors.Add("path", "penalty none has no penalty strength to vary; give no lambda (or lambda 0)");
+            if (path.Count is { } count && (count < 1 || count > MaxPathCount))
+                errors.Add("path.count", $"must be from 1 to {MaxPathCount}; got {count}");
+            if (path.MinRatio is { } ratio && !(double.IsFinite(ratio) && ratio > 0 && ratio < 1))
+                errors.Add("path.minRatio", $"must be in (0, 1): the smallest lambda as a fraction of lambda_max; got {Show(ratio)}");
+        }
     }
 
     private static void CheckLambda(Errors errors, string field, double lambda, PenaltyName penalty)
     {
-        if (!double.IsFinite(lambda)) errors.Add(field, $"must be a finite number; got {lambda}");
-        else if (lambda < 0) errors.Add(field, $"must be >= 0; got {lambda}");
-        else if (penalty == PenaltyName.None && lambda != 0) errors.Add(field, $"penalty none takes no lambda (or 0); got {lambda}");
+        if (!double.IsFinite(lambda)) errors.Add(field, $"must be a finite number; got {Show(lambda)}");
+        else if (lambda < 0) errors.Add(field, $"must be >= 0; got {Show(lambda)}");
+        else if (penalty == PenaltyName.None && lambda != 0) errors.Add(field, $"penalty none takes no lambda (or 0); got {Show(lambda)}");
     }
+
+    private static void CheckPenaltyFactors(Errors errors, FitRequest request)
+    {
+        if (request.PenaltyFactors is not { } factors) return;
+        if (request.Penalty == PenaltyName.None)
+            errors.Add("penaltyFactors", "penalty none has no penalty to weigh; drop penaltyFactors or choose a penalty");
+        foreach (var (name, factor) in factors)
+            if (!double.IsFinite(factor) || factor < 0)
+                errors.Add($"penaltyFactors.{name}", $"must be a finite number >= 0 (0 leaves '{name}' unpenalized); got {Show(factor)}");
+    }
+
+    /// <summary>Penalty factors in feature order (null when none are given), checking every name against the features.</summary>
+    private static double[]? PenaltyFactors(
+        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features)
+    {
+        if (request.PenaltyFactors is not { } given || request.Penalty == PenaltyName.None) return null;
+        var position = new Dictionary<int, int>();
+        for (int j = 0; j < features.Count; j++) position[features[j]] = j;
+        var factors = new double[features.Count];
+        Array.Fill(factors, 1.0);
+        foreach (var (name, factor) in given)
+        {
+            var field = $"penaltyFactors.{name}";
+            if (!index.TryGetValue(name, out int c))
+                errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+            else if (c == target)
+                errors.Add(field, $"'{name}' is the target, not a feature");
+            else if (!position.TryGetValue(c, out int j))
+                errors.Add(field, $"'{name}' is not among the features of this fit ({string.Join(", ", request.Features?.Select(f => $"'{f}'") ?? [])})");
+            else
+                factors[j] = factor;
+        }
+        if (features.Count > 0 && factors.All(f => f == 0))
+            errors.Add("penaltyFactors", "every feature has factor 0, so nothing is penalized; give at least one feature a positive factor (unlisted features get 1)");
+        return factors;
+    }
+
+    private static void CheckSolver(Errors errors, FitRequest request)
+    {
+        bool gaussian = request.Family == FamilyName.Gaussian;
+        bool closedFormFits = gaussian && request.Penalty is PenaltyName.Ridge or PenaltyName.None && request.PenaltyFactors is null;
+        var what = Describe(request);
+        switch (request.Solver)
+        {
+            case SolverName.ClosedForm when !closedFormFits:
+                errors.Add("solver", $"closedForm fits gaussian ridge or none without penaltyFactors; this request is {what}");
+                break;
+            case SolverName.CoordinateDescent when !gaussian:
+                errors.Add("solver", "coordinateDescent fits the gaussian family; binomial fits use proximalNewton (or auto)");
+                break;
+            case SolverName.CoordinateDescent when closedFormFits:
+                errors.Add("solver", $"{what} is solved exactly in closed form (closedForm or auto); coordinateDescent fits lasso, elasticNet, or ridge with penaltyFactors");
+                break;
+            case SolverName.ProximalNewton when gaussian:
+                errors.Add("solver", $"proximalNewton fits the binomial family; this request is {what}");
+                break;
+        }
+    }
+
+    private static void CheckValidation(Errors errors, FitRequest request, ValidationRequest v)
+    {
+        var method = Camel(v.Method);
+        bool holdout = v.Method == ValidationMethodName.Holdout, kfold = v.Method == ValidationMethodName.Kfold;
+        if (v.HoldoutFraction is { } f)
+        {
+            if (!holdout) errors.Add("validation.holdoutFraction", $"applies to method holdout only; method is {method}");
+            else if (!double.IsFinite(f) || f <= 0 || f >= 1) errors.Add("validation.holdoutFraction", $"must be in (0, 1); got {Show(f)}");
+        }
+        if (v.Folds is { } folds)
+        {
+            if (!kfold) errors.Add("validation.folds", $"applies to method kfold only; method is {method}");
+            else if (folds < 2) errors.Add("validation.folds", $"must be at least 2; got {folds}");
+        }
+        if (v.FoldIds is { } ids)
+        {
+            int labels = ids.Distinct().Count();
+            if (!kfold) errors.Add("validation.foldIds", $"applies to method kfold only; method is {method}");
+            else if (labels < 2) errors.Add("validation.foldIds", $"has {labels} distinct label{(labels == 1 ? "" : "s")}; k-fold needs at least 2");
+            else if (v.Folds is { } k && k != labels)
+                errors.Add("validation.folds", $"is {k} but foldIds has {labels} distinct labels; give one of them, or both agreeing");
+            if (kfold && v.Seed is not null)
+                errors.Add("validation.seed", "applies to generated folds; foldIds fix the folds already");
+        }
+        if (v.Seed is not null && !holdout && !kfold)
+            errors.Add("validation.seed", $"applies to methods holdout and kfold only; method is {method}");
+
+        switch (v.Method)
+        {
+            case ValidationMethodName.None:
+                if (v.Rule != RuleName.Min) errors.Add("validation.rule", "needs validation (holdout, kfold, loo or gcv) to choose among lambdas");
+                return;
+            case ValidationMethodName.Loo or ValidationMethodName.Gcv
+                when request.Family != FamilyName.Gaussian || request.Penalty != PenaltyName.Ridge || request.PenaltyFactors is not null:
+                errors.Add("validation.method",
+                    $"{method} is for gaussian ridge without penaltyFactors only (exact from the closed form); this request is {Describe(request)}: use kfold or holdout");
+                break;
+        }
+
+        // Validation chooses a lambda: it needs several to choose among.
+        string? single = request.Lambda is { } one ? $"lambda gives one ({Show(one)})"
+            : request.Lambdas is { Length: 1 } list ? $"lambdas holds one ({Show(list[0])})"
+            : request.Path is { Count: 1 } ? "a path of count 1 is one lambda"
+            : request.Penalty == PenaltyName.None ? "penalty none has one (lambda 0)"
+            : null;
+        if (single is not null)
+            errors.Add("validation.method", $"{method} chooses among several lambdas, but {single}: give lambdas or a path, or use method none");
+    }
+
+    private static string Describe(FitRequest request)
+    {
+        var what = $"{Camel(request.Family)} {Camel(request.Penalty)}";
+        return request.PenaltyFactors is null ? what : what + " with penaltyFactors";
+    }
+
+    /// <summary>Null when every value is 0 or 1; else the distinct values, smallest first (a few of them).</summary>
+    private static string? NotBinary(double[] values)
+    {
+        const int Shown = 5, Kept = 64;
+        bool binary = true, more = false;
+        var distinct = new SortedSet<double>();
+        foreach (double y in values)
+        {
+            if (y != 0 && y != 1) binary = false;
+            if (distinct.Count < Kept) distinct.Add(y);
+            else if (!distinct.Contains(y)) more = true;
+        }
+        if (binary) return null;
+        var shown = string.Join(", ", distinct.Take(Shown).Select(Show));
+        return distinct.Count > Shown || more ? shown + " (and more)" : shown;
+    }
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string List(Dataset dataset)
     {

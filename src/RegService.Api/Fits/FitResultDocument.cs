@@ -3,37 +3,91 @@ using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
 
-/// <summary>Regression metrics on a set of rows. r2 = 1 - SSE/SST about those rows' own mean.</summary>
-public sealed record RegressionMetricsDocument(int Rows, double Mse, double Rmse, double Mae, double? R2);
+/// <summary>
+/// Metrics of a model on a set of rows; the fields depend on the family (named by <c>family</c>).
+/// A value that is not defined on those rows (NaN, for example r2 of a constant target) is null.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "family")]
+[JsonDerivedType(typeof(GaussianMetricsDocument), "gaussian")]
+[JsonDerivedType(typeof(BinomialMetricsDocument), "binomial")]
+public abstract record MetricsSetDocument([property: Description("Rows scored")] [property: JsonPropertyOrder(-1)] int Rows);
+
+/// <summary>Gaussian metrics. r2 = 1 - SSE/SST about those rows' own mean (scikit-learn's r2_score); devianceRatio equals r2.</summary>
+public sealed record GaussianMetricsDocument(
+    int Rows,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Mse,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Rmse,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Mae,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? R2,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? DevianceRatio) : MetricsSetDocument(Rows);
+
+/// <summary>Binomial metrics: mean log loss (scikit-learn's log_loss), accuracy at probability 0.5, ROC AUC,
+/// mean deviance per row (cv.glmnet's binomial deviance, 2 x log loss) and 1 - deviance / null deviance.</summary>
+public sealed record BinomialMetricsDocument(
+    int Rows,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? LogLoss,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Accuracy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Auc,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Deviance,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? DevianceRatio) : MetricsSetDocument(Rows);
 
 public sealed record MetricsDocument(
-    [property: Description("The returned model on the rows it was fitted to (all rows)")] RegressionMetricsDocument Train,
-    [property: Description("The model fitted on the training rows at the chosen lambda, on the held-out rows")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RegressionMetricsDocument? Validation);
+    [property: Description("The returned model on the rows it was fitted to (all rows)")] MetricsSetDocument Train,
+    [property: Description("Out-of-sample metrics at the chosen lambda: the training-rows model on the held-out rows (holdout), or as the engine reports for k-fold, loo and gcv")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MetricsSetDocument? Validation);
 
 public sealed record SparsityDocument(int NonZero, int Total, double FractionZero, IReadOnlyList<string> Selected);
 
-/// <summary>Every lambda fitted, in request order.</summary>
+/// <summary>Validation loss per path lambda, as cv.glmnet's cvm and cvsd.</summary>
+public sealed record ValidationCurveDocument(
+    [property: Description("mse (gaussian) or deviance (binomial: mean of -2 log-likelihood per row)")] string Measure,
+    [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size)")] IReadOnlyList<double?> Mean,
+    [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1))")] IReadOnlyList<double?> StandardError);
+
+/// <summary>Every lambda fitted on all rows, in the order fitted (a generated path: from lambda_max down).</summary>
 public sealed record PathDocument(
     IReadOnlyList<double> Lambdas,
-    IReadOnlyList<int> NonZero,
+    [property: Description("Nonzero coefficients per lambda (glmnet's df)")] IReadOnlyList<int> NonZero,
     IReadOnlyList<double> Intercepts,
     [property: Description("Original-scale coefficients per lambda, by feature name")] IReadOnlyList<IReadOnlyDictionary<string, double>> Coefficients,
-    [property: Description("Validation MSE per lambda (holdout only)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationMse,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationStandardError,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se);
+    [property: Description("Fraction of the null deviance explained per lambda (glmnet's dev.ratio); null when not computed")]
+    IReadOnlyList<double?>? DevianceRatio = null,
+    [property: Description("Whether each lambda's solve met the tolerance")] IReadOnlyList<bool>? Converged = null,
+    [property: Description("Coordinate-descent passes (binomial: Newton steps) per lambda; 0 for the closed form")] IReadOnlyList<int>? Iterations = null,
+    [property: Description("Features the strong rule left out of the passes, per lambda")] IReadOnlyList<int>? ScreenedOut = null,
+    [property: Description("Duality gap per lambda, relative to the null deviance per row; null where not computed")] IReadOnlyList<double?>? DualityGap = null,
+    [property: Description("Validation loss per lambda (with validation)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationCurveDocument? Validation = null,
+    [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationMse = null,
+    [property: Description("Standard error of validationMse per lambda (the same as validation.standardError)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationStandardError = null,
+    [property: Description("The lambda of least validation loss (cv.glmnet's lambda.min)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin = null,
+    [property: Description("The largest lambda within one standard error of the least loss (cv.glmnet's lambda.1se)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se = null);
 
-public sealed record ValidationDocument(string Method, double? HoldoutFraction, int? Seed, string Rule, int TrainRows, int ValidationRows);
+/// <summary>How the lambda was chosen.</summary>
+public sealed record ValidationDocument(
+    [property: Description("holdout, kfold, loo or gcv")] string Method,
+    [property: Description("holdout: the fraction held out")] double? HoldoutFraction,
+    [property: Description("holdout and generated k-fold folds: the shuffle's seed")] int? Seed,
+    [property: Description("min or oneStandardError")] string Rule,
+    [property: Description("holdout: rows the scored models were trained on; kfold, loo and gcv: all rows (each fold's model trains on the rows outside it)")] int TrainRows,
+    [property: Description("Rows scored out of sample: the held-out rows (holdout), every row once (kfold, loo), 0 for gcv (a criterion, not a score)")] int ValidationRows,
+    [property: Description("kfold: number of folds")] int? Folds = null,
+    [property: Description("kfold: the fold label of every row, in row order (as given, or 1..K when generated)")] IReadOnlyList<int>? FoldIds = null);
 
 public sealed record DiagnosticsDocument(
-    string Solver,
-    int Iterations,
-    bool Converged,
+    [property: Description("The solver the engine used")] string Solver,
+    [property: Description("Iterations over the whole path: coordinate-descent passes, or Newton steps")] int Iterations,
+    [property: Description("True when every lambda's solve met the tolerance")] bool Converged,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? DualityGap,
     IReadOnlyList<string> Warnings,
-    [property: Description("Seconds per stage: load, gram, path, solve, metrics, total")] IReadOnlyDictionary<string, double> Timings);
+    [property: Description("Seconds per stage: load, gram, path, cv, solve, metrics, total")] IReadOnlyDictionary<string, double> Timings,
+    [property: Description("Lambdas whose solve stopped at maxIterations before meeting the tolerance")] IReadOnlyList<double>? NotConvergedLambdas = null,
+    [property: Description("Deviance per row of the intercept-only model (gaussian: the target's variance)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? NullDeviance = null);
 
 /// <summary>The result of a finished fit.</summary>
 public sealed record FitResultDocument(

@@ -18,19 +18,41 @@ public static class FitsApi
             .WithName("SubmitFit")
             .WithSummary("Submit a fit; answers 202 with the queued job and its Location")
             .WithDescription("""
-                Minimizes glmnet's objective (1/2n) sum (y - b0 - x.b)^2 + lambda * sum_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|]
-                on standardized features (standardize, default true); coefficients come back on both scales.
-                This version fits the gaussian family with penalty ridge (closed form: Cholesky for one lambda,
-                one eigendecomposition for a list) or none. scikit-learn: Ridge(alpha=a) is lambda = a/n on the same
-                (standardized) data; ElasticNet(alpha=lambda, l1_ratio=l1Ratio). glmnet: glmnet(x, y, alpha=0, lambda=...)
-                solves the same objective when y has unit variance (glmnet scales y internally).
-                Errors: 400 names the field at fault, 404 an unknown datasetId, 429 (with Retry-After) a full queue.
+                Minimizes glmnet's objective on standardized features (standardize, default true); coefficients come back on both scales:
+                gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)] (eta = b0 + x.b), plus
+                lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] with penalty factors v_j (penaltyFactors, default 1).
+                penalty: none, ridge (l1Ratio 0), lasso (l1Ratio 1), elasticNet (l1Ratio in (0, 1), default 0.5 as scikit-learn).
+                Give one of lambda, lambdas or path {count (100), minRatio (1e-4 when rows > features, else 1e-2)};
+                a penalized fit with none of them gets the default path, as glmnet. validation: holdout, kfold (folds, seed
+                or foldIds), loo and gcv (gaussian ridge only); rule min or oneStandardError picks lambdaMin or lambda1se.
+                scikit-learn: Ridge(alpha=a) is lambda = a/n; ElasticNet(alpha=lambda, l1_ratio=l1Ratio);
+                LogisticRegression(C=c) is lambda = 1/(c n). glmnet: glmnet(x, y, alpha=l1Ratio, lambda=...) solves the same
+                objective (for gaussian l1Ratio < 1 only when y has unit variance: glmnet scales y internally).
+                Errors: 400 names every field at fault under "errors", 404 an unknown datasetId, 429 (with Retry-After) a full queue.
                 """)
             .Accepts<FitRequest>("application/json");
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
         group.MapDelete("/{id}", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202)");
+        group.MapPost("/{id}/predict", PredictApi.Predict)
+            .WithName("PredictFit")
+            .WithSummary("Predict with a succeeded fit: fitted values (gaussian) or probabilities of class 1 (binomial)")
+            .WithDescription("""
+                The body holds the rows, as a data set upload does: text/csv with a header row, or application/json
+                {"columns": {"x1": [...], ...}}. The columns must be exactly the fit's features, in any order: a missing
+                or extra column (the target included) is a 400 naming it under "errors" as columns.<name>.
+                ?lambda= picks a point of the fit's path (equal to one of path.lambdas to a relative 1e-9); the default
+                is the fit's returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
+                413 above Datasets:MaxUploadBytes.
+                """)
+            .Accepts<string>("text/csv", "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .DisableAntiforgery();
         return group;
     }
 
@@ -60,7 +82,7 @@ public static class FitsApi
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         if (dataset is not null)
-            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0).Errors)
+            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0, c => datasets.ReadColumn(dataset, c)).Errors)
                 errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
         if (errors.Count > 0 || dataset is null) return Problems.Invalid(errors, "The fit request is invalid");
 

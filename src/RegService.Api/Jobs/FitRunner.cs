@@ -26,7 +26,7 @@ public sealed class EngineFitRunner(DatasetStore datasets, IOptions<JobsOptions>
     {
         var dataset = datasets.Get(job.DatasetId)
             ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
-        var (spec, errors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit);
+        var (spec, errors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
         if (spec is null)
             throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
 
@@ -37,7 +37,16 @@ public sealed class EngineFitRunner(DatasetStore datasets, IOptions<JobsOptions>
             var x = datasets.LoadMatrix(dataset);
             double loadSeconds = load.Elapsed.TotalSeconds;
             ct.ThrowIfCancellationRequested();
-            var result = FitEngine.Fit(x, spec, progress, ct);
+            FitResult result;
+            try
+            {
+                result = FitEngine.Fit(x, spec, progress, ct);
+            }
+            catch (ArgumentException ex)
+            {
+                // The engine rejects specs it cannot fit (the planner has checked the request's own consistency).
+                throw new FitFailedException("Fit not supported", ex.Message);
+            }
             return ResultMapper.ToDocument(request, spec, result, loadSeconds);
         }, ct);
     }

@@ -10,21 +10,30 @@ public static class ResultMapper
     public static FitResultDocument ToDocument(FitRequest request, FitSpec spec, FitResult result, double loadSeconds)
     {
         var names = result.FeatureNames;
+        var points = result.Path;
         var selected = names.Where((_, j) => result.Coefficients[j] != 0).ToList();
         var timings = new Dictionary<string, double> { ["load"] = loadSeconds };
         foreach (var (key, value) in result.Timings) timings[key] = value;
 
-        bool holdout = spec.Holdout is not null;
+        var curve = Curve(result);
+        bool mse = curve?.Measure == "mse";
         var path = new PathDocument(
-            result.Path.Select(p => p.Lambda).ToList(),
-            result.Path.Select(p => p.NonZero).ToList(),
-            result.Path.Select(p => p.Intercept).ToList(),
-            result.Path.Select(p => (IReadOnlyDictionary<string, double>)ByName(names, p.Coefficients)).ToList(),
-            holdout ? result.Path.Select(p => p.Validation!.Loss).ToList() : null,
-            holdout ? result.Path.Select(p => Finite(p.Validation!.LossStandardError) ?? 0).ToList() : null,
-            result.LambdaMin,
-            result.Lambda1se);
+            Lambdas: points.Select(p => p.Lambda).ToList(),
+            NonZero: points.Select(p => p.NonZero).ToList(),
+            Intercepts: points.Select(p => p.Intercept).ToList(),
+            Coefficients: points.Select(p => (IReadOnlyDictionary<string, double>)ByName(names, p.Coefficients)).ToList(),
+            DevianceRatio: points.Select(p => Finite(p.DevianceRatio)).ToList(),
+            Converged: points.Select(p => p.Converged).ToList(),
+            Iterations: points.Select(p => p.Iterations).ToList(),
+            ScreenedOut: points.Select(p => p.ScreenedOut).ToList(),
+            DualityGap: points.Select(p => p.DualityGap is { } gap ? Finite(gap) : null).ToList(),
+            Validation: curve is null ? null : new ValidationCurveDocument(curve.Measure, curve.Mean.Select(Finite).ToList(), curve.StandardError.Select(Finite).ToList()),
+            ValidationMse: mse ? curve!.Mean : null,
+            ValidationStandardError: mse ? curve!.StandardError.Select(se => Finite(se) ?? 0).ToList() : null,
+            LambdaMin: result.LambdaMin,
+            Lambda1se: result.Lambda1se);
 
+        var notConverged = points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
         return new FitResultDocument(
             Status: result.Status == FitStatus.Converged ? "converged" : "notConverged",
             Family: FitPlanner.Camel(request.Family),
@@ -37,13 +46,45 @@ public static class ResultMapper
             FeatureMeans: ByName(names, result.FeatureMeans),
             FeatureScales: ByName(names, result.FeatureScales),
             Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
-            Metrics: new MetricsDocument(Metrics(result.TrainMetrics as RegressionMetrics)!, Metrics(result.ValidationMetrics as RegressionMetrics)),
+            Metrics: new MetricsDocument(Metrics(result.TrainMetrics)!, Metrics(result.ValidationMetrics)),
             Path: path,
-            Validation: spec.Holdout is { } h
-                ? new ValidationDocument("holdout", h.Fraction, h.Seed, FitPlanner.Camel(request.Validation!.Rule), result.TrainRows, result.ValidationRows)
-                : null,
-            Diagnostics: new DiagnosticsDocument(result.Solver, result.Iterations, result.Status == FitStatus.Converged,
-                result.DualityGap, result.Warnings, timings));
+            Validation: Validation(request, spec, result),
+            Diagnostics: new DiagnosticsDocument(
+                Solver: result.Solver,
+                Iterations: result.Iterations,
+                Converged: result.Status == FitStatus.Converged && notConverged.Count == 0,
+                DualityGap: result.DualityGap is { } gap ? Finite(gap) : null,
+                Warnings: result.Warnings,
+                Timings: timings,
+                NotConvergedLambdas: notConverged,
+                NullDeviance: Finite(result.NullDeviance)));
+    }
+
+    /// <summary>The validation curve: the engine's, or (from solvers that score each point) the points' own losses.</summary>
+    private static ValidationCurve? Curve(FitResult result)
+    {
+        if (result.Curve is { } curve) return curve;
+        if (result.Path.Length == 0 || result.Path.Any(p => p.Validation is null)) return null;
+        var measure = result.Path[0].Validation is RegressionMetrics ? "mse" : "deviance";
+        return new ValidationCurve(measure,
+            [.. result.Path.Select(p => p.Validation!.Loss)],
+            [.. result.Path.Select(p => p.Validation!.LossStandardError)]);
+    }
+
+    private static ValidationDocument? Validation(FitRequest request, FitSpec spec, FitResult result)
+    {
+        var rule = FitPlanner.Camel(request.Validation?.Rule ?? RuleName.Min);
+        return spec.Validation switch
+        {
+            ValidationMethod.Holdout => new ValidationDocument("holdout", spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),
+            // K-fold and leave-one-out score every row once, out of fold.
+            ValidationMethod.KFold => new ValidationDocument("kfold", null, spec.KFold!.FoldIds is null ? spec.KFold.Seed : null, rule,
+                result.TrainRows, result.ValidationMetrics?.Rows ?? result.TrainRows, Folds: spec.KFold.Folds,
+                FoldIds: result.FoldIds ?? spec.KFold.FoldIds),
+            ValidationMethod.LeaveOneOut => new ValidationDocument("loo", null, null, rule, result.TrainRows, result.TrainRows),
+            ValidationMethod.Gcv => new ValidationDocument("gcv", null, null, rule, result.TrainRows, result.ValidationRows),
+            _ => null,
+        };
     }
 
     private static Dictionary<string, double> ByName(string[] names, double[] values)
@@ -53,8 +94,12 @@ public static class ResultMapper
         return map;
     }
 
-    private static RegressionMetricsDocument? Metrics(RegressionMetrics? m) =>
-        m is null ? null : new(m.Rows, m.Mse, m.Rmse, m.Mae, Finite(m.R2));
+    private static MetricsSetDocument? Metrics(IFitMetrics? metrics) => metrics switch
+    {
+        null => null,
+        RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
+        _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
+    };
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }

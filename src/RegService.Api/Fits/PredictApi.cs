@@ -1,0 +1,112 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using RegService.Api.Datasets;
+using RegService.Api.Infrastructure;
+using RegService.Api.Storage;
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Metrics;
+
+namespace RegService.Api.Fits;
+
+/// <summary>Predictions of a fitted model on the rows posted.</summary>
+public sealed record PredictionDocument(
+    string FitId,
+    [property: Description("The lambda whose model predicted")] double Lambda,
+    int Rows,
+    string Family,
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial)")]
+    IReadOnlyList<double> Predictions,
+    [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<int>? Classes);
+
+/// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows.</summary>
+public static class PredictApi
+{
+    /// <summary>How close a requested lambda must be to a path lambda (relative).</summary>
+    public const double LambdaTolerance = 1e-9;
+
+    public static async Task<Results<Ok<PredictionDocument>, ValidationProblem, ProblemHttpResult>> Predict(
+        string id, HttpContext http, FitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
+        [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null)
+    {
+        var record = fits.Get(id);
+        if (record is null) return Problems.NotFound("Fit", id, "id");
+        if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
+            return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
+                $"fit {id} is {FitStore.Name(record.Status)}; only a succeeded fit can predict",
+                new Dictionary<string, object?> { ["fitStatus"] = FitStore.Name(record.Status) });
+        var result = JsonSerializer.Deserialize<FitResultDocument>(record.ResultJson, json.Options)!;
+        var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
+
+        var (chosen, lambdaError) = Choose(result, lambda);
+        if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");
+
+        var limit = options.Value.MaxUploadBytes;
+        if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
+        var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The rows could not be read");
+        if (unreadable is not null) return unreadable;
+
+        var features = result.Coefficients.Keys.ToArray();
+        var columns = MatchColumns(table!, features, request.Target);
+        if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
+
+        // The features, in the fit's order, as one column-major matrix.
+        var x = new DenseMatrix(table!.Rows, features.Length);
+        for (int j = 0; j < features.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
+        var (intercept, coefficients) = chosen is { } l
+            ? (result.Path.Intercepts[l], result.Path.Coefficients[l])
+            : (result.Intercept, result.Coefficients);
+        var coef = features.Select(f => coefficients[f]).ToArray();
+        bool binomial = result.Family == "binomial";
+        var predictions = Prediction.Predict(x, [.. Enumerable.Range(0, features.Length)], intercept, coef,
+            binomial ? Family.Binomial : Family.Gaussian);
+
+        return TypedResults.Ok(new PredictionDocument(
+            id, chosen is { } at ? result.Path.Lambdas[at] : result.Lambda, table.Rows, result.Family, predictions,
+            binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
+    }
+
+    /// <summary>The path index of the requested lambda (null: the fit's returned model), or why it cannot be used.</summary>
+    private static (int? Index, string? Error) Choose(FitResultDocument result, string? lambda)
+    {
+        if (lambda is null) return (null, null);
+        var lambdas = result.Path.Lambdas;
+        if (!double.TryParse(lambda, NumberStyles.Float, CultureInfo.InvariantCulture, out double wanted) || !double.IsFinite(wanted))
+            return (null, $"must be a number; got '{lambda}'");
+        for (int l = 0; l < lambdas.Count; l++)
+            if (Math.Abs(lambdas[l] - wanted) <= LambdaTolerance * Math.Abs(lambdas[l]) || lambdas[l] == wanted)
+                return (l, null);
+        if (lambdas.Count == 0) return (null, "this fit has no path to choose from; omit lambda");
+        string Show(double v) => v.ToString("G10", CultureInfo.InvariantCulture);
+        return (null, lambdas.Count == 1
+            ? $"must be the fit's one lambda, {Show(lambdas[0])}; got {lambda}"
+            : $"must be one of the fit's {lambdas.Count} path lambdas (from {Show(lambdas.Max())} down to {Show(lambdas.Min())}, " +
+              $"matched to a relative 1e-9; see path.lambdas); got {lambda}");
+    }
+
+    /// <summary>Where each feature is among the posted columns; every missing or extra column is an error named by it.</summary>
+    private static (int[] Index, Dictionary<string, string[]> Errors) MatchColumns(ColumnTable table, string[] features, string? target)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var posted = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < table.Names.Count; c++) posted[table.Names[c]] = c;
+        var index = new int[features.Length];
+        var expected = string.Join(", ", features.Take(20).Select(f => $"'{f}'")) + (features.Length > 20 ? $" and {features.Length - 20} more" : "");
+        for (int j = 0; j < features.Length; j++)
+        {
+            if (posted.TryGetValue(features[j], out int c)) index[j] = c;
+            else errors[$"columns.{features[j]}"] = [$"'{features[j]}' is missing: the columns must be exactly the fit's features ({expected})"];
+        }
+        var known = new HashSet<string>(features, StringComparer.Ordinal);
+        foreach (var name in table.Names.Where(n => !known.Contains(n)))
+            errors[$"columns.{name}"] = [name == target
+                ? $"'{name}' is the fit's target, so it is an extra column here: send only the features ({expected})"
+                : $"'{name}' is an extra column, not a feature of the fit; the columns must be exactly its features ({expected})"];
+        return (index, errors);
+    }
+}
