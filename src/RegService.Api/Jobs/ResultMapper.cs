@@ -98,6 +98,7 @@ public static class ResultMapper
     {
         null => null,
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
+        ClassificationMetrics c => new BinomialMetricsDocument(c.Rows, Finite(c.LogLoss), Finite(c.Accuracy), Finite(c.Auc), Finite(c.Deviance), Finite(c.DevianceRatio)),
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
     };
 
