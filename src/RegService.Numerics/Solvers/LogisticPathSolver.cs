@@ -39,6 +39,7 @@ internal sealed class LogisticPathSolver
     private readonly bool _intercept;
     private readonly bool _naive;
     private readonly int _threads;
+    private readonly int _candidates;   // features not excluded
     private readonly CancellationToken _ct;
 
     // The current point and what a pass computed there.
@@ -93,7 +94,7 @@ internal sealed class LogisticPathSolver
         _intercept = settings.FitIntercept;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         _ct = ct;
-        int candidates = Enumerable.Range(0, _p).Count(j => !data.Excluded[j]);
+        int candidates = _candidates = Enumerable.Range(0, _p).Count(j => !data.Excluded[j]);
         _naive = mode switch
         {
             BinomialPath.SubproblemMode.Gram => false,
@@ -136,6 +137,7 @@ internal sealed class LogisticPathSolver
             var (converged, _, _) = SolveLambda(0, 0, unpenalized);
             if (!converged)
                 _warnings.Add("the fit of the unpenalized features alone did not converge; the path starts from its last iterate");
+            if (!_exactPoint) Evaluate();
         }
         FullRefresh(all);
         double lambdaMax = 0;
@@ -301,7 +303,7 @@ internal sealed class LogisticPathSolver
             passes += outcome.Passes;
             CdPasses += outcome.Passes;
             screenedInside = outcome.ScreenedOut;
-            if (!_naive && ModelFinish && _exactPoint && outcome.Converged && measure < _thr && Outer(candidate).Count == 0)
+            if (!_naive && ModelFinish && _exactPoint && outcome.Converged && measure < _thr && _set.Count == _candidates)
             {
                 // The last step of this lambda, from a point whose pass is exact: nothing outside the working set to
                 // check, so its deviance and gradient come from the quadratic model and the next pass (the next
