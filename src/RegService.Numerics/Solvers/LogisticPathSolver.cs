@@ -58,6 +58,7 @@ internal sealed class LogisticPathSolver
     private readonly bool[] _inSet;
     private Hessian? _h;
     private bool _hStale;
+    private double[]? _naiveResidual, _naiveWeight;   // buffers of the naive mode
 
     private double _nullLoss, _thr;
     private bool _exactPoint;           // the current point's probabilities, gradient and loss come from a pass
@@ -433,6 +434,7 @@ internal sealed class LogisticPathSolver
     private int[]? _refSnapshot;
     private int _epoch;            // bumped by every pass: the point moved
     private int _nextSnapshotId;
+    private double[]? _spareSnapshot;   // the retired snapshot's buffer, reused
 
     private sealed class Snapshot(int id, double[] prob, int epoch)
     {
@@ -446,7 +448,8 @@ internal sealed class LogisticPathSolver
     /// <summary>An upper bound on |g_j| at the current point (feature outside the working set).</summary>
     private double Bound(int j)
     {
-        var snap = _refSnapshot is null ? null : _snapshots.Find(s => s.Id == _refSnapshot[j]);
+        if (_refSnapshot is null) return double.PositiveInfinity;
+        var snap = SnapshotById(_refSnapshot[j]);
         if (snap is null) return double.PositiveInfinity;
         if (snap.DeltaEpoch != _epoch)
         {
@@ -470,12 +473,23 @@ internal sealed class LogisticPathSolver
         }
     }
 
+    /// <summary>A live snapshot by id (the live ones have consecutive ids), or null.</summary>
+    private Snapshot? SnapshotById(int id)
+    {
+        if (_snapshots.Count == 0) return null;
+        int index = id - _snapshots[0].Id;
+        return (uint)index < (uint)_snapshots.Count ? _snapshots[index] : null;
+    }
+
     /// <summary>The snapshot of the current probabilities, taken if not yet; the oldest is retired beyond <see cref="MaxSnapshots"/>.</summary>
     private Snapshot CurrentSnapshot()
     {
         _refSnapshot ??= Enumerable.Repeat(-1, _p).ToArray();
         if (_snapshots.Count > 0 && _snapshots[^1].Epoch == _epoch) return _snapshots[^1];
-        var snap = new Snapshot(_nextSnapshotId++, (double[])_prob.Clone(), _epoch) { DeltaEpoch = _epoch, Delta = 0 };
+        var buffer = _spareSnapshot ?? new double[_n];
+        _spareSnapshot = null;
+        _prob.CopyTo(buffer, 0);
+        var snap = new Snapshot(_nextSnapshotId++, buffer, _epoch) { DeltaEpoch = _epoch, Delta = 0 };
         _snapshots.Add(snap);
         if (_snapshots.Count > MaxSnapshots)
         {
@@ -488,6 +502,7 @@ internal sealed class LogisticPathSolver
                 _gRef[todo[k]] = values[k];
                 _refSnapshot[todo[k]] = snap.Id;
             }
+            _spareSnapshot = _snapshots[0].Prob;
             _snapshots.RemoveAt(0);
         }
         return snap;
@@ -511,9 +526,19 @@ internal sealed class LogisticPathSolver
             values[k] = LogisticKernels.DotShifted(_d.Column(j), _d.Means[j], _resid) / (_n * _d.Scales[j]);
         }
         if (_threads > 1 && features.Length > 1 && (long)features.Length * _n >= 1L << 20)
-            Parallel.For(0, features.Length, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _ct }, One);
+        {
+            // Chunks of about 64K values each, so short columns do not drown in scheduling.
+            int perChunk = (int)Math.Clamp((1L << 16) / _n, 1, features.Length);
+            int chunks = (features.Length + perChunk - 1) / perChunk;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _ct }, c =>
+            {
+                for (int k = c * perChunk, end = Math.Min(features.Length, k + perChunk); k < end; k++) One(k);
+            });
+        }
         else
+        {
             for (int k = 0; k < features.Length; k++) One(k);
+        }
         ExactGradientCount += features.Length;
         OuterSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         return values;
@@ -606,7 +631,9 @@ internal sealed class LogisticPathSolver
         }
         double total = _wsum * _n;
         bool center = _intercept && total > 0;
-        var h = new Hessian(idx, new double[q * q], new double[q], total / _n, new double[q], (double[])_weight.Clone(), total);
+        var weightRef = _h?.WeightRef ?? new double[_n];
+        _weight.CopyTo(weightRef, 0);
+        var h = new Hessian(idx, new double[q * q], new double[q], total / _n, new double[q], weightRef, total);
         for (int a = 0; a < q; a++)
         {
             double sa = _d.Scales[idx[a]];
@@ -643,8 +670,8 @@ internal sealed class LogisticPathSolver
     private (CdOutcome Outcome, double D0, double Measure) NaiveStep(int[] idx, double[] newBeta, double lambda, int budget)
     {
         int q = idx.Length;
-        var r = new double[_n];
-        var vw = new double[_n];
+        var r = _naiveResidual ??= new double[_n];
+        var vw = _naiveWeight ??= new double[_n];
         for (int i = 0; i < _n; i++)
         {
             r[i] = _resid[i] / _n;
