@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -217,20 +218,34 @@ public static class GramKernel
                                                  KernelPath path, int blockRows, bool forceThreads)
     {
         ArgumentNullException.ThrowIfNull(x);
+        bool ascending = true;
         if (rows is not null)
-            ValidateRows(rows, x.Rows, out _);
+            ValidateRows(rows, x.Rows, out ascending);
         int count = rows?.Length ?? x.Rows;
-        ValidateWeights(weights, count);
-        var sqrtWeights = new double[count];
-        for (int i = 0; i < count; i++)
-            sqrtWeights[i] = Math.Sqrt(weights[i]);
-        if (rows is not null)
+        if (weights.Length != count)
+            throw new ArgumentException($"weights has {weights.Length} values but there are {count} rows", nameof(weights));
+        double[] sqrtWeights = ArrayPool<double>.Shared.Rent(Math.Max(count, 1));
+        try
         {
-            // Read the data front to back: sort the rows, and their weights with them (on copies).
-            rows = (int[])rows.Clone();
-            Array.Sort(rows, sqrtWeights);
+            for (int i = 0; i < count; i++)
+            {
+                double w = weights[i];
+                if (!(w >= 0 && w <= double.MaxValue))
+                    throw new ArgumentException($"weights[{i}] = {w} is not a finite number >= 0", nameof(weights));
+                sqrtWeights[i] = Math.Sqrt(w);
+            }
+            if (rows is not null && !ascending)
+            {
+                // Read the data front to back: sort the rows, and their weights with them (on copies).
+                rows = (int[])rows.Clone();
+                Array.Sort(rows, sqrtWeights, 0, count);
+            }
+            ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
         }
-        ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
+        finally
+        {
+            ArrayPool<double>.Shared.Return(sqrtWeights);
+        }
     }
 
     private static void ValidateWeights(ReadOnlySpan<double> weights, int count)

@@ -35,6 +35,82 @@ public static class LogisticKernels
             Unsafe.Add(ref yr, i) += a * Unsafe.Add(ref xr, i);
     }
 
+    /// <summary>Σ (a_i − b_i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumDifference(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("a and b differ in length");
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        ref double br = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            Vector512<double> s0 = default, s1 = default;
+            for (; i <= n - 16; i += 16)
+            {
+                s0 += Vector512.LoadUnsafe(ref ar, (nuint)i) - Vector512.LoadUnsafe(ref br, (nuint)i);
+                s1 += Vector512.LoadUnsafe(ref ar, (nuint)i + 8) - Vector512.LoadUnsafe(ref br, (nuint)i + 8);
+            }
+            sum = Vector512.Sum(s0 + s1);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref ar, i) - Unsafe.Add(ref br, i);
+        return sum;
+    }
+
+    /// <summary>Σ (a_i − b_i − c)².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double CenteredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double c)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("a and b differ in length");
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        ref double br = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var vc = Vector512.Create(c);
+            Vector512<double> s0 = default, s1 = default;
+            for (; i <= n - 16; i += 16)
+            {
+                var d0 = Vector512.LoadUnsafe(ref ar, (nuint)i) - Vector512.LoadUnsafe(ref br, (nuint)i) - vc;
+                var d1 = Vector512.LoadUnsafe(ref ar, (nuint)i + 8) - Vector512.LoadUnsafe(ref br, (nuint)i + 8) - vc;
+                s0 = Vector512.FusedMultiplyAdd(d0, d0, s0);
+                s1 = Vector512.FusedMultiplyAdd(d1, d1, s1);
+            }
+            sum = Vector512.Sum(s0 + s1);
+        }
+        for (; i < n; i++)
+        {
+            double d = Unsafe.Add(ref ar, i) - Unsafe.Add(ref br, i) - c;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    /// <summary>Σ |a_i − b_i|.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double AbsoluteDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("a and b differ in length");
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        ref double br = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            Vector512<double> s0 = default, s1 = default;
+            for (; i <= n - 16; i += 16)
+            {
+                s0 += Vector512.Abs(Vector512.LoadUnsafe(ref ar, (nuint)i) - Vector512.LoadUnsafe(ref br, (nuint)i));
+                s1 += Vector512.Abs(Vector512.LoadUnsafe(ref ar, (nuint)i + 8) - Vector512.LoadUnsafe(ref br, (nuint)i + 8));
+            }
+            sum = Vector512.Sum(s0 + s1);
+        }
+        for (; i < n; i++) sum += Math.Abs(Unsafe.Add(ref ar, i) - Unsafe.Add(ref br, i));
+        return sum;
+    }
+
     /// <summary>Σ (x_i − m) r_i.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double DotShifted(ReadOnlySpan<double> x, double m, ReadOnlySpan<double> r)
@@ -222,6 +298,35 @@ public static class LogisticKernels
             Unsafe.Add(ref wr, i) = e * inv * inv;   // p(1 - p) = e^-|eta| / (1 + e^-|eta|)^2, no cancellation
             Unsafe.Add(ref rr, i) = yi - pi;
             loss += (t > 0 ? t : 0) - yi * t + Math.Log(1 + e);
+        }
+        return loss;
+    }
+
+    /// <summary>Σ [log(1 + e^eta) − y eta]: the negative log-likelihood alone (see <see cref="Link"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double Loss(ReadOnlySpan<double> eta, ReadOnlySpan<double> y)
+    {
+        int n = eta.Length;
+        if (y.Length != n) throw new ArgumentException("eta and y differ in length");
+        ref double er = ref MemoryMarshal.GetReference(eta);
+        ref double yr = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        double loss = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var zero = Vector512<double>.Zero;
+            var acc = Vector512<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var t = Vector512.LoadUnsafe(ref er, (nuint)i);
+                acc += Vector512.Max(t, zero) - Vector512.LoadUnsafe(ref yr, (nuint)i) * t + Log1pUnit(ExpNonPositive(-Vector512.Abs(t)));
+            }
+            loss = Vector512.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            double t = Unsafe.Add(ref er, i);
+            loss += (t > 0 ? t : 0) - Unsafe.Add(ref yr, i) * t + Math.Log(1 + Math.Exp(-Math.Abs(t)));
         }
         return loss;
     }

@@ -25,6 +25,9 @@ internal sealed class LogisticPathSolver
 
     /// <summary>A working-set feature is added ahead of the strong rule when |g_j| ≥ alpha v_j (lambda - k (lambda_prev - lambda)).</summary>
     internal double LookaheadSteps { get; init; } = 3;
+
+    /// <summary>End a lambda on the quadratic model when nothing is outside the working set (saves the last pass).</summary>
+    internal bool ModelFinish { get; init; } = true;
     /// <summary>The Gram-mode coordinate descent (cheap passes) solves the quadratic model to this fraction of the threshold.</summary>
     internal double InnerFactor { get; set; } = 0.01;
 
@@ -36,6 +39,7 @@ internal sealed class LogisticPathSolver
     private readonly bool _intercept;
     private readonly bool _naive;
     private readonly int _threads;
+    private readonly int _candidates;   // features not excluded
     private readonly CancellationToken _ct;
 
     // The current point and what a pass computed there.
@@ -54,8 +58,13 @@ internal sealed class LogisticPathSolver
     private readonly bool[] _inSet;
     private Hessian? _h;
     private bool _hStale;
+    private double[]? _naiveResidual, _naiveWeight;   // buffers of the naive mode
 
     private double _nullLoss, _thr;
+    private bool _exactPoint;           // the current point's probabilities, gradient and loss come from a pass
+    private Predictor? _shadow;         // a point ended on the model, whose exact loss the next pass computes
+    private readonly List<PathPoint> _points = [];
+    private readonly List<int> _pending = [];   // points whose deviance came from the model
     private readonly List<string> _warnings;
 
     // Diagnostics for tuning and tests.
@@ -66,7 +75,13 @@ internal sealed class LogisticPathSolver
     internal double GramSeconds { get; private set; }
     internal double CdSeconds { get; private set; }
     internal double OuterSeconds { get; private set; }
-    internal int ExactGradients { get; private set; }
+    internal int ExactGradientCount { get; private set; }
+    internal int ModelSteps { get; private set; }
+    internal double ExtendSeconds { get; private set; }
+    internal int WidePasses { get; private set; }
+    internal double WideSeconds { get; private set; }
+    internal double KktSeconds { get; private set; }
+    internal double StepSeconds { get; private set; }
     internal int FullRefreshes { get; private set; }
 
     public LogisticPathSolver(LogisticData data, PathSettings settings, BinomialPath.SubproblemMode mode, CancellationToken ct)
@@ -80,7 +95,7 @@ internal sealed class LogisticPathSolver
         _intercept = settings.FitIntercept;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         _ct = ct;
-        int candidates = Enumerable.Range(0, _p).Count(j => !data.Excluded[j]);
+        int candidates = _candidates = Enumerable.Range(0, _p).Count(j => !data.Excluded[j]);
         _naive = mode switch
         {
             BinomialPath.SubproblemMode.Gram => false,
@@ -123,6 +138,7 @@ internal sealed class LogisticPathSolver
             var (converged, _, _) = SolveLambda(0, 0, unpenalized);
             if (!converged)
                 _warnings.Add("the fit of the unpenalized features alone did not converge; the path starts from its last iterate");
+            if (!_exactPoint) Evaluate();
         }
         FullRefresh(all);
         double lambdaMax = 0;
@@ -144,7 +160,7 @@ internal sealed class LogisticPathSolver
                 : new double[Math.Min(spec.Count, 1)];
         }
 
-        var points = new List<PathPoint>(lambdas.Length);
+        var points = _points;
         bool stoppedEarly = false, warnedSaturated = false;
         double previousLambda = generated ? lambdaMax : Math.Max(lambdaMax, lambdas[0]), previousRatio = 0;
         for (int l = 0; l < lambdas.Length; l++)
@@ -162,10 +178,12 @@ internal sealed class LogisticPathSolver
             {
                 (converged, steps, screenedOut) = SolveLambda(lambda, previousLambda, all);
             }
+            if (points.Count > 0) previousRatio = points[^1].DevianceRatio;
             double ratio = 1 - _loss / _nullLoss;
             bool saturated = Saturated;
             if (saturated && !generated) converged = false;
             points.Add(Point(lambda, ratio, converged, steps, screenedOut));
+            if (!_exactPoint) _pending.Add(points.Count - 1);   // deviance from the model until a pass computes it
             progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
 
             string at = $"lambda {lambda:G6}";
@@ -201,6 +219,8 @@ internal sealed class LogisticPathSolver
             previousLambda = lambda;
         }
 
+        if (_pending.Count > 0)
+            Evaluate();   // the path ended on the model: one pass at the final point gives its exact deviance
         var fitted = points.Select(p => p.Lambda).ToArray();
         return new PathFit
         {
@@ -213,6 +233,14 @@ internal sealed class LogisticPathSolver
             Warnings = _warnings,
             StoppedEarly = stoppedEarly,
         };
+    }
+
+    /// <summary>Points whose deviance came from the quadratic model get the exact one, computed by a pass.</summary>
+    private void ResolvePending(double loss)
+    {
+        foreach (int index in _pending)
+            _points[index] = _points[index] with { DevianceRatio = 1 - loss / _nullLoss };
+        _pending.Clear();
     }
 
     /// <summary>glmnet's test: the weights sum to at most pmin(1 - pmin)(1 + pmin) per row; every probability is within pmin of 0 or 1.</summary>
@@ -247,7 +275,9 @@ internal sealed class LogisticPathSolver
 
     private (bool Converged, int Steps, int ScreenedOut) SolveLambda(double lambda, double previousLambda, bool[] candidate)
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         ExtendSet(lambda, previousLambda, candidate);
+        ExtendSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         int candidates = 0;
         for (int j = 0; j < _p; j++) if (candidate[j]) candidates++;
         int steps = 0, passes = 0, screenedInside = 0;
@@ -265,13 +295,23 @@ internal sealed class LogisticPathSolver
             var newBeta = new double[idx.Length];
             double d0, measure;
             CdOutcome outcome;
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (_naive)
                 (outcome, d0, measure) = NaiveStep(idx, newBeta, lambda, budget);
             else
                 (outcome, d0, measure) = GramStep(idx, newBeta, lambda, steps == 0 ? previousLambda : lambda, budget);
+            StepSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalSeconds;
             passes += outcome.Passes;
             CdPasses += outcome.Passes;
             screenedInside = outcome.ScreenedOut;
+            if (!_naive && ModelFinish && _exactPoint && outcome.Converged && measure < _thr && _set.Count == _candidates)
+            {
+                // The last step of this lambda, from a point whose pass is exact: nothing outside the working set to
+                // check, so its deviance and gradient come from the quadratic model and the next pass (the next
+                // lambda's) is the first at the new point.
+                ApplyOnModel(idx, newBeta, d0);
+                return (true, steps + 1, candidates - _set.Count + screenedInside);
+            }
             measure = Apply(idx, newBeta, d0, lambda, measure);
             steps++;
             if (Saturated)
@@ -280,7 +320,9 @@ internal sealed class LogisticPathSolver
                 return (false, steps, candidates - _set.Count + screenedInside);
             if (measure < _thr)
             {
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var violators = OuterKkt(lambda, candidate);
+                KktSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t2).TotalSeconds;
                 if (violators.Count == 0)
                     return (true, steps, candidates - _set.Count + screenedInside);
                 AddToSet(violators);
@@ -304,13 +346,16 @@ internal sealed class LogisticPathSolver
         double strong = _alpha * Math.Max(2 * lambda - previousLambda, 0);
         double ahead = _naive ? strong : _alpha * Math.Max(lambda - LookaheadSteps * Math.Max(previousLambda - lambda, 0), 0);
         ahead = Math.Min(ahead, strong);
+        // Settle by the bound where it can, else by the exact gradient.
+        var unsure = new List<int>();
+        foreach (int j in outer)
+            if (_v[j] == 0 || Bound(j) >= ahead * _v[j]) unsure.Add(j);
+        SettleAll(unsure);
         var add = new List<int>();
         bool anyStrong = false;
-        foreach (int j in outer)
+        foreach (int j in unsure)
         {
-            // Settle by the bound where it can, else by the exact gradient.
-            if (_v[j] != 0 && Bound(j) < ahead * _v[j]) continue;
-            double g = Math.Abs(Settle(j));
+            double g = Math.Abs(_gRef[j]);
             if (_v[j] == 0 || g >= strong * _v[j])
             {
                 anyStrong = true;
@@ -325,7 +370,7 @@ internal sealed class LogisticPathSolver
         if (!_naive && (_set.Count + add.Count) * 2 > _set.Count + outer.Count)
         {
             // Most candidates are in or about to be: take them all, once.
-            foreach (int j in outer) Settle(j);
+            SettleAll(outer);
             add = outer;
         }
         foreach (int j in add) _grad[j] = _gRef[j];
@@ -365,16 +410,15 @@ internal sealed class LogisticPathSolver
     private List<int> OuterKkt(double lambda, bool[] candidate)
     {
         var violators = new List<int>();
+        var unsure = new List<int>();
         foreach (int j in Outer(candidate))
+            if (Bound(j) > lambda * _alpha * _v[j]) unsure.Add(j);
+        SettleAll(unsure);
+        foreach (int j in unsure)
         {
-            double limit = lambda * _alpha * _v[j];
-            if (Bound(j) <= limit) continue;
-            double g = Settle(j);
-            if (Math.Abs(g) > limit)
-            {
-                _grad[j] = g;
-                violators.Add(j);
-            }
+            if (Math.Abs(_gRef[j]) <= lambda * _alpha * _v[j]) continue;
+            _grad[j] = _gRef[j];
+            violators.Add(j);
         }
         return violators;
     }
@@ -385,11 +429,12 @@ internal sealed class LogisticPathSolver
     // ||z_j|| = sqrt(n) Norms[j], |g_j - _gRef[j]| ≤ Norms[j] ||p - p_ref||/sqrt(n) (p - p_ref centered).
     // ---------------------------------------------------------------------------------------------
 
-    private const int MaxSnapshots = 8;
+    private const int MaxSnapshots = 4;
     private readonly List<Snapshot> _snapshots = [];
     private int[]? _refSnapshot;
     private int _epoch;            // bumped by every pass: the point moved
     private int _nextSnapshotId;
+    private double[]? _spareSnapshot;   // the retired snapshot's buffer, reused
 
     private sealed class Snapshot(int id, double[] prob, int epoch)
     {
@@ -403,7 +448,8 @@ internal sealed class LogisticPathSolver
     /// <summary>An upper bound on |g_j| at the current point (feature outside the working set).</summary>
     private double Bound(int j)
     {
-        var snap = _refSnapshot is null ? null : _snapshots.Find(s => s.Id == _refSnapshot[j]);
+        if (_refSnapshot is null) return double.PositiveInfinity;
+        var snap = SnapshotById(_refSnapshot[j]);
         if (snap is null) return double.PositiveInfinity;
         if (snap.DeltaEpoch != _epoch)
         {
@@ -413,14 +459,26 @@ internal sealed class LogisticPathSolver
         return snap.Delta == 0 ? Math.Abs(_gRef[j]) : Math.Abs(_gRef[j]) + _d.Norms[j] * snap.Delta;
     }
 
-    /// <summary>The exact gradient of feature j at the current point, which becomes its reference.</summary>
-    private double Settle(int j)
+    /// <summary>Exact gradients of <paramref name="features"/> at the current point, which becomes their reference.</summary>
+    private void SettleAll(List<int> features)
     {
+        if (features.Count == 0) return;
         var current = CurrentSnapshot();
-        if (_refSnapshot![j] == current.Id) return _gRef[j];
-        _gRef[j] = ExactGradient(j);
-        _refSnapshot[j] = current.Id;
-        return _gRef[j];
+        var todo = features.Where(j => _refSnapshot![j] != current.Id).ToArray();
+        var values = ExactGradients(todo);
+        for (int k = 0; k < todo.Length; k++)
+        {
+            _gRef[todo[k]] = values[k];
+            _refSnapshot![todo[k]] = current.Id;
+        }
+    }
+
+    /// <summary>A live snapshot by id (the live ones have consecutive ids), or null.</summary>
+    private Snapshot? SnapshotById(int id)
+    {
+        if (_snapshots.Count == 0) return null;
+        int index = id - _snapshots[0].Id;
+        return (uint)index < (uint)_snapshots.Count ? _snapshots[index] : null;
     }
 
     /// <summary>The snapshot of the current probabilities, taken if not yet; the oldest is retired beyond <see cref="MaxSnapshots"/>.</summary>
@@ -428,18 +486,23 @@ internal sealed class LogisticPathSolver
     {
         _refSnapshot ??= Enumerable.Repeat(-1, _p).ToArray();
         if (_snapshots.Count > 0 && _snapshots[^1].Epoch == _epoch) return _snapshots[^1];
-        var snap = new Snapshot(_nextSnapshotId++, (double[])_prob.Clone(), _epoch) { DeltaEpoch = _epoch, Delta = 0 };
+        var buffer = _spareSnapshot ?? new double[_n];
+        _spareSnapshot = null;
+        _prob.CopyTo(buffer, 0);
+        var snap = new Snapshot(_nextSnapshotId++, buffer, _epoch) { DeltaEpoch = _epoch, Delta = 0 };
         _snapshots.Add(snap);
         if (_snapshots.Count > MaxSnapshots)
         {
             // Features still referring to the oldest snapshot are settled now.
             int oldest = _snapshots[0].Id;
-            for (int j = 0; j < _p; j++)
+            var todo = Enumerable.Range(0, _p).Where(j => _refSnapshot[j] == oldest && !_inSet[j]).ToArray();
+            var values = ExactGradients(todo);
+            for (int k = 0; k < todo.Length; k++)
             {
-                if (_refSnapshot[j] != oldest || _inSet[j]) continue;
-                _gRef[j] = ExactGradient(j);
-                _refSnapshot[j] = snap.Id;
+                _gRef[todo[k]] = values[k];
+                _refSnapshot[todo[k]] = snap.Id;
             }
+            _spareSnapshot = _snapshots[0].Prob;
             _snapshots.RemoveAt(0);
         }
         return snap;
@@ -449,36 +512,44 @@ internal sealed class LogisticPathSolver
     private void FullRefresh(bool[] candidate)
     {
         FullRefreshes++;
-        for (int j = 0; j < _p; j++)
-            if (candidate[j] && !_inSet[j]) Settle(j);
+        SettleAll(Outer(candidate));
     }
 
-    /// <summary>g_j = (1/n) z_j'(y - p) at the current point.</summary>
-    private double ExactGradient(int j)
+    /// <summary>g_j = (1/n) z_j'(y - p) at the current point, for each of <paramref name="features"/> (in parallel when worth it).</summary>
+    private double[] ExactGradients(int[] features)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        double g = LogisticKernels.DotShifted(_d.Column(j), _d.Means[j], _resid) / (_n * _d.Scales[j]);
-        ExactGradients++;
+        var values = new double[features.Length];
+        void One(int k)
+        {
+            int j = features[k];
+            values[k] = LogisticKernels.DotShifted(_d.Column(j), _d.Means[j], _resid) / (_n * _d.Scales[j]);
+        }
+        if (_threads > 1 && features.Length > 1 && (long)features.Length * _n >= 1L << 20)
+        {
+            // Chunks of about 64K values each, so short columns do not drown in scheduling.
+            int perChunk = (int)Math.Clamp((1L << 16) / _n, 1, features.Length);
+            int chunks = (features.Length + perChunk - 1) / perChunk;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _ct }, c =>
+            {
+                for (int k = c * perChunk, end = Math.Min(features.Length, k + perChunk); k < end; k++) One(k);
+            });
+        }
+        else
+        {
+            for (int k = 0; k < features.Length; k++) One(k);
+        }
+        ExactGradientCount += features.Length;
         OuterSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return g;
+        return values;
     }
 
     /// <summary>||p - p_ref|| / sqrt(n), p - p_ref centered when the intercept is fitted (as z_j is), with a little slack for rounding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Distance(double[] probRef)
     {
-        double mean = 0;
-        if (_intercept)
-        {
-            for (int i = 0; i < _n; i++) mean += _prob[i] - probRef[i];
-            mean /= _n;
-        }
-        double ss = 0;
-        for (int i = 0; i < _n; i++)
-        {
-            double d = _prob[i] - probRef[i] - mean;
-            ss += d * d;
-        }
+        double mean = _intercept ? LogisticKernels.SumDifference(_prob, probRef) / _n : 0.0;
+        double ss = LogisticKernels.CenteredDistance(_prob, probRef, mean);
         return ss == 0 ? 0 : Math.Sqrt(ss / _n) * (1 + 1e-12);
     }
 
@@ -560,7 +631,9 @@ internal sealed class LogisticPathSolver
         }
         double total = _wsum * _n;
         bool center = _intercept && total > 0;
-        var h = new Hessian(idx, new double[q * q], new double[q], total / _n, new double[q], (double[])_weight.Clone(), total);
+        var weightRef = _h?.WeightRef ?? new double[_n];
+        _weight.CopyTo(weightRef, 0);
+        var h = new Hessian(idx, new double[q * q], new double[q], total / _n, new double[q], weightRef, total);
         for (int a = 0; a < q; a++)
         {
             double sa = _d.Scales[idx[a]];
@@ -585,9 +658,7 @@ internal sealed class LogisticPathSolver
     {
         var h = _h!;
         if (!(h.WeightSum > 0)) return double.PositiveInfinity;
-        double s = 0;
-        for (int i = 0; i < _n; i++) s += Math.Abs(_weight[i] - h.WeightRef[i]);
-        return s / h.WeightSum;
+        return LogisticKernels.AbsoluteDistance(_weight, h.WeightRef) / h.WeightSum;
     }
 
     /// <summary>
@@ -599,8 +670,8 @@ internal sealed class LogisticPathSolver
     private (CdOutcome Outcome, double D0, double Measure) NaiveStep(int[] idx, double[] newBeta, double lambda, int budget)
     {
         int q = idx.Length;
-        var r = new double[_n];
-        var vw = new double[_n];
+        var r = _naiveResidual ??= new double[_n];
+        var vw = _naiveWeight ??= new double[_n];
         for (int i = 0; i < _n; i++)
         {
             r[i] = _resid[i] / _n;
@@ -709,6 +780,47 @@ internal sealed class LogisticPathSolver
         return measure * t * t;
     }
 
+    /// <summary>
+    /// Moves to beta + d, b0 + d0 without a pass: the loss and the gradient follow the quadratic model of the Gram
+    /// matrix (exact to second order; the step is below the threshold), the weights stay those of the last pass.
+    /// </summary>
+    private void ApplyOnModel(int[] idx, double[] newBeta, double d0)
+    {
+        var h = _h!;
+        int q = idx.Length;
+        var delta = new double[q];
+        double linear = _g0 * d0, ud = 0;
+        for (int a = 0; a < q; a++)
+        {
+            delta[a] = newBeta[a] - _beta[idx[a]];
+            linear += _grad[idx[a]] * delta[a];
+            ud += h.U[a] * delta[a];
+        }
+        var ad = new double[q];
+        for (int b = 0; b < q; b++)
+        {
+            if (delta[b] == 0) continue;
+            for (int a = 0; a < q; a++) ad[a] += h.A[a * q + b] * delta[b];
+        }
+        double quadratic = 0;
+        for (int a = 0; a < q; a++) quadratic += delta[a] * ad[a];
+        double centered = _intercept && h.W > 0 ? ud + h.W * d0 : 0.0;   // u'd + W d0: the intercept direction
+        if (_intercept && h.W > 0) quadratic += centered * centered / h.W;
+        _loss += -linear + 0.5 * quadratic;
+        for (int a = 0; a < q; a++)
+        {
+            int j = idx[a];
+            _grad[j] -= ad[a] + (_intercept && h.W > 0 ? h.U[a] * centered / h.W : 0.0);
+            _beta[j] = newBeta[a];
+        }
+        _g0 -= centered;
+        _b0 += d0;
+        _exactPoint = false;
+        var (act, coef, offset) = LinearPredictor();
+        _shadow = new Predictor(act, coef, offset);
+        ModelSteps++;
+    }
+
     private double Objective(double lambda)
     {
         double penalty = 0;
@@ -734,7 +846,10 @@ internal sealed class LogisticPathSolver
         _epoch++;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         EvaluateCore();
-        EvaluateSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _exactPoint = true;
+        double took = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        EvaluateSeconds += took;
+        if (_set.Count * 2 > _p) { WidePasses++; WideSeconds += took; }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -742,17 +857,9 @@ internal sealed class LogisticPathSolver
     {
         int[] idx = [.. _set];
         int k = idx.Length;
-        var act = new List<int>();
-        var coef = new List<double>();
-        double offset = _b0;
-        foreach (int j in idx)
-        {
-            if (_beta[j] == 0) continue;
-            double c = _beta[j] / _d.Scales[j];
-            act.Add(j);
-            coef.Add(c);
-            offset -= c * _d.Means[j];
-        }
+        var (act, coef, offset) = LinearPredictor();
+        var shadow = _shadow;
+        _shadow = null;
         int segments = (_n + SegmentRows - 1) / SegmentRows;
         bool stats = _naive;
         var partG = new double[segments * k];
@@ -761,9 +868,10 @@ internal sealed class LogisticPathSolver
         var partLoss = new double[segments];
         var partR = new double[segments];
         var partW = new double[segments];
+        var partShadow = shadow is null ? null : new double[segments];
 
-        var pass = new PassPlan(idx, [.. act], [.. coef], offset, stats, partG, partF, partS, partLoss, partR, partW);
-        long work = (long)_n * (k + act.Count);
+        var pass = new PassPlan(idx, act, coef, offset, stats, partG, partF, partS, partLoss, partR, partW, shadow, partShadow);
+        long work = (long)_n * (k + act.Length);
         if (_threads > 1 && segments > 1 && work >= 1L << 20)
             Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = _ct }, s => Segment(pass, s));
         else
@@ -777,6 +885,12 @@ internal sealed class LogisticPathSolver
             wSum += partW[s];
         }
         _loss = lossSum / _n;
+        if (partShadow is not null)
+        {
+            double shadowSum = 0;
+            for (int s = 0; s < segments; s++) shadowSum += partShadow[s];
+            ResolvePending(shadowSum / _n);
+        }
         _g0 = _intercept ? rSum / _n : 0.0;
         _wsum = wSum / _n;
         for (int t = 0; t < k; t++)
@@ -804,7 +918,28 @@ internal sealed class LogisticPathSolver
 
     /// <summary>What one pass computes: gradient columns, nonzero coefficients (original units) and per-segment partial sums.</summary>
     private sealed record PassPlan(int[] Gradient, int[] Active, double[] Coef, double Offset, bool Stats,
-                                   double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW);
+                                   double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW,
+                                   Predictor? Shadow, double[]? PartShadow);
+
+    /// <summary>A linear predictor in original units: offset + sum_a Coef[a] x_{Active[a]}.</summary>
+    private sealed record Predictor(int[] Active, double[] Coef, double Offset);
+
+    /// <summary>The current point as a linear predictor on the original features.</summary>
+    private (int[] Active, double[] Coef, double Offset) LinearPredictor()
+    {
+        var act = new List<int>();
+        var coef = new List<double>();
+        double offset = _b0;
+        foreach (int j in _set)
+        {
+            if (_beta[j] == 0) continue;
+            double c = _beta[j] / _d.Scales[j];
+            act.Add(j);
+            coef.Add(c);
+            offset -= c * _d.Means[j];
+        }
+        return ([.. act], [.. coef], offset);
+    }
 
     /// <summary>Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -814,11 +949,20 @@ internal sealed class LogisticPathSolver
         int k = plan.Gradient.Length;
         Span<double> eta = stackalloc double[BlockRows];
         Span<double> scratch = stackalloc double[BlockRows];
-        double loss = 0, sumR = 0, sumW = 0;
+        double loss = 0, sumR = 0, sumW = 0, shadowLoss = 0;
+        var shadow = plan.Shadow;
         for (int b = start; b < end; b += BlockRows)
         {
             int m = Math.Min(BlockRows, end - b);
             var e = eta[..m];
+            if (shadow is not null)
+            {
+                // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
+                e.Fill(shadow.Offset);
+                for (int a = 0; a < shadow.Active.Length; a++)
+                    LogisticKernels.Axpy(shadow.Coef[a], _d.Column(shadow.Active[a]).Slice(b, m), e);
+                shadowLoss += LogisticKernels.Loss(e, _d.Y.AsSpan(b, m));
+            }
             e.Fill(plan.Offset);
             for (int a = 0; a < plan.Active.Length; a++)
                 LogisticKernels.Axpy(plan.Coef[a], _d.Column(plan.Active[a]).Slice(b, m), e);
@@ -844,6 +988,7 @@ internal sealed class LogisticPathSolver
             }
         }
         plan.PartLoss[s] = loss;
+        if (plan.PartShadow is not null) plan.PartShadow[s] = shadowLoss;
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
     }

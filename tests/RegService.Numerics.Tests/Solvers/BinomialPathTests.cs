@@ -206,6 +206,30 @@ public class BinomialPathTests
         return (1 - point.DevianceRatio) * fit.NullDeviance / 2 + point.Lambda * penalty;
     }
 
+    /// <summary>The deviance ratio of every point is that of its coefficients, however the solver reached them.</summary>
+    [Theory]
+    [InlineData("Gram")]
+    [InlineData("Naive")]
+    public void DevianceRatioIsThatOfTheCoefficients(string mode)
+    {
+        var (x, cols, target) = Problem(new Random(26), 3000, 8, rho: 0.3, signal: 1.0);
+        var fit = Fit(x, cols, target, null, new PathSettings { Alpha = 0.5, PenaltyFactors = LambdaGrid.RescalePenaltyFactors(null, 8), Generate = new LambdaPathSpec() },
+                      Enum.Parse<Mode>(mode));
+        var y = x.Column(target).ToArray();
+        foreach (var point in fit.Points)
+        {
+            double loss = 0;
+            for (int i = 0; i < x.Rows; i++)
+            {
+                double eta = point.Intercept;
+                for (int j = 0; j < 8; j++) eta += point.Coefficients[j] * x[i, j];
+                loss += Math.Log(1 + Math.Exp(eta)) - y[i] * eta;
+            }
+            double ratio = 1 - 2 * loss / x.Rows / fit.NullDeviance;
+            Assert.Equal(ratio, point.DevianceRatio, 1e-10);
+        }
+    }
+
     [Fact]
     public void RowSubsetEqualsTheSameRowsCopied()
     {
