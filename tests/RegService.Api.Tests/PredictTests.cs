@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using RegService.Api.Storage;
 
 namespace RegService.Api.Tests;
 
@@ -163,5 +165,35 @@ public sealed class PredictTests : IAsyncLifetime
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-12 * Math.Max(1, Math.Abs(expected[i])),
                 $"row {i}: expected {expected[i]:R}, got {actual[i]:R}");
+    }
+}
+
+/// <summary>Results stored by an earlier version stay readable.</summary>
+public sealed class StoredResultTests
+{
+    [Fact]
+    public async Task AResultStoredBeforeMetricsNamedTheirFamilyStillReadsAndPredicts()
+    {
+        using var factory = new ApiFactory(workers: 0);
+        using var client = factory.CreateClient();
+        var dataset = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n");
+        var fit = await Http.Submit(client, new { datasetId = dataset, target = "y", lambda = 0.1 });
+        var fits = factory.Services.GetRequiredService<FitStore>();
+        await fits.TryClaimNextAsync(CancellationToken.None);
+        // The shape an earlier version stored: gaussian metrics without "family", no per-lambda diagnostics.
+        fits.Succeed(fit, """
+            {"status":"converged","family":"gaussian","penalty":"ridge","l1Ratio":0,"lambda":0.1,"intercept":0.5,
+             "coefficients":{"x":1.5},"standardizedCoefficients":{"x":1.2},"featureMeans":{"x":2},"featureScales":{"x":0.8},
+             "sparsity":{"nonZero":1,"total":1,"fractionZero":0,"selected":["x"]},
+             "metrics":{"train":{"rows":3,"mse":0.1,"rmse":0.3,"mae":0.2,"r2":0.9}},
+             "path":{"lambdas":[0.1],"nonZero":[1],"intercepts":[0.5],"coefficients":[{"x":1.5}]},
+             "diagnostics":{"solver":"closedFormRidge","iterations":0,"converged":true,"warnings":[],"timings":{"total":0.01}}}
+            """);
+        var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{fit}"))!;
+        Assert.Equal("gaussian", job["result"]!["metrics"]!["train"]!["family"]!.GetValue<string>());
+        Assert.Equal(0.1, job["result"]!["metrics"]!["train"]!["mse"]!.GetValue<double>());
+        var (response, body) = await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fit}/predict", "x\n2\n", "text/csv");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3.5, body!["predictions"]![0]!.GetValue<double>());
     }
 }

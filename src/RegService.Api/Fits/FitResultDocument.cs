@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
@@ -106,3 +108,33 @@ public sealed record FitResultDocument(
     PathDocument Path,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationDocument? Validation,
     DiagnosticsDocument Diagnostics);
+
+/// <summary>Reads stored result documents, including those written before metrics named their family.</summary>
+public static class FitResultDocuments
+{
+    public static FitResultDocument Read(string json, JsonSerializerOptions options)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<FitResultDocument>(json, options)!;
+        }
+        catch (NotSupportedException)
+        {
+            // Results stored before the binomial family have gaussian metrics without the "family" discriminator.
+            var document = JsonNode.Parse(json)!.AsObject();
+            if (document["metrics"] is JsonObject metrics)
+                foreach (var key in new[] { "train", "validation" })
+                    if (metrics[key] is JsonObject set && !set.ContainsKey("family"))
+                    {
+                        var named = new JsonObject { ["family"] = "gaussian" };
+                        foreach (var (name, value) in set.ToList())
+                        {
+                            set.Remove(name);
+                            named[name] = value;
+                        }
+                        metrics[key] = named;
+                    }
+            return document.Deserialize<FitResultDocument>(options)!;
+        }
+    }
+}

@@ -40,7 +40,7 @@ public static class PredictApi
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
                 $"fit {id} is {FitStore.Name(record.Status)}; only a succeeded fit can predict",
                 new Dictionary<string, object?> { ["fitStatus"] = FitStore.Name(record.Status) });
-        var result = JsonSerializer.Deserialize<FitResultDocument>(record.ResultJson, json.Options)!;
+        var result = FitResultDocuments.Read(record.ResultJson, json.Options);
         var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
 
         var (chosen, lambdaError) = Choose(result, lambda);
