@@ -384,18 +384,20 @@ public static class LogisticKernels
         return Vector512.Create(2.0) * s * q;
     }
 
-    /// <summary>Scalar twin of <see cref="Link"/>.</summary>
+    /// <summary>Scalar twin of <see cref="Link"/>, with Math.Exp and Math.Log.</summary>
     public static double LinkScalar(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, Span<double> p, Span<double> w, Span<double> r)
     {
         double loss = 0;
         for (int i = 0; i < eta.Length; i++)
         {
             double t = eta[i];
-            double pi = 1.0 / (1.0 + Math.Exp(-t));
+            double e = Math.Exp(-Math.Abs(t));
+            double inv = 1.0 / (1.0 + e);
+            double pi = t >= 0 ? inv : e * inv;
             p[i] = pi;
-            w[i] = pi * (1 - pi);
+            w[i] = e * inv * inv;
             r[i] = y[i] - pi;
-            loss += Math.Max(t, 0) + Math.Log(1 + Math.Exp(-Math.Abs(t))) - y[i] * t;
+            loss += Math.Max(t, 0) - y[i] * t + Math.Log(1 + e);
         }
         return loss;
     }

@@ -16,28 +16,33 @@ namespace RegService.Numerics.Solvers;
 /// <para>
 /// Proximal Newton (IRLS), warm-started along the path as glmnet's lognet. At the current point the weights
 /// w_i = p_i(1 - p_i) give the quadratic model of the loss; its minimizer with the penalty, the intercept
-/// eliminated by weighted centering, is found by coordinate descent. A Newton step ends the solve at a lambda
-/// when its largest weighted squared change, max(W Δb0², max_j H_jj Δb_j²) with H_jj the weighted second moment
-/// of feature j, is below <c>Tolerance</c> times the null deviance per row over 2 (glmnet's thresh times its dev0,
-/// the null mean negative log-likelihood), and the KKT conditions hold, with the exact gradient, over every feature
-/// the strong rule left out; violators join and the Newton steps go on.
+/// eliminated by weighted centering, is found by coordinate descent. The Newton steps at a lambda end when the
+/// largest weighted squared change of a step, max(W Δb0², max_j H_jj Δb_j²) with H_jj the weighted second moment of
+/// feature j (each weight counted as at least 1e-5, so vanishing weights cannot pass a large step off as small), is
+/// below <c>Tolerance</c> times the null deviance per row over 2 (glmnet's thresh times its dev0, the null mean
+/// negative log-likelihood), and the KKT conditions hold, with the exact gradient, over every feature outside the
+/// working set; violators join and the Newton steps go on. At most <see cref="MaxNewtonSteps"/> steps and
+/// <c>MaxIterations</c> coordinate-descent passes are spent per lambda; a lambda that runs out is marked not converged.
 /// </para>
 /// <para>
-/// When rows outnumber features, the quadratic model of a working set (the strong set plus features close to entering)
-/// is the weighted centered Gram matrix of that set, built in one blocked pass (<see cref="Kernels.GramKernel.WeightedShiftedGram"/>)
-/// and solved by <see cref="CovarianceCd"/>. The Gram matrix is kept across Newton steps and lambdas while the weights
-/// stay close to those it was built with (a quasi-Newton step with the exact gradient; rebuilt when the weights drift
-/// or a step contracts poorly), so most steps cost one pass over the data: the linear predictor, probabilities,
-/// weights, deviance and X'(y - p) of the working set, in row blocks. When features outnumber rows, a naive weighted
-/// coordinate descent on residuals takes the Newton steps instead. Gradients of features outside the working set are
-/// bounded by |g_j(ref)| + ||z_j|| ||p - p(ref)|| / n from their last exact value, and computed exactly only when the
-/// bound cannot settle a KKT or strong-rule test.
+/// When rows outnumber features, the quadratic model of a working set (the strong set, |g_j| ≥ alpha v_j
+/// (2 lambda - lambda_prev), plus features close to entering) is the weighted centered Gram matrix of that set, built
+/// in one blocked pass (<see cref="Kernels.GramKernel.WeightedShiftedGram"/>) and solved by <see cref="CovarianceCd"/>
+/// to 1% of the threshold. The Gram matrix is kept across Newton steps and lambdas while the weights stay within 5%
+/// (L1) of those it was built with (a quasi-Newton step with the exact gradient; rebuilt when they drift or a step
+/// contracts poorly), so most steps cost one pass over the data: the linear predictor, probabilities, weights, deviance
+/// and X'(y - p) of the working set, in row blocks. Once the working set holds every feature, the last step of a lambda
+/// (below the threshold, from a point with an exact pass) is taken on the quadratic model; the next pass then gives
+/// both the next lambda's gradient and this point's exact deviance. When features outnumber rows, a naive weighted
+/// coordinate descent on residuals (one dot and one update over the rows per coordinate) takes the Newton steps.
 /// </para>
 /// <para>
-/// A step that would raise the penalized objective is halved until it does not (glmnet takes full steps). A generated
-/// path stops as glmnet's lognet: from the fifth lambda on, once the deviance ratio exceeds 0.999 or grows by less
-/// than 1e-5 (absolute), or when every fitted probability is within 1e-9 of 0 or 1. Separation is reported as a
-/// warning naming the lambda; a lambda whose Newton steps or coordinate-descent passes run out is marked not converged.
+/// Gradients of features outside the working set are bounded by |g_j(ref)| + ||z_j|| ||p - p(ref)|| / n from their last
+/// exact value and computed exactly only when the bound cannot settle a KKT or strong-rule test. A step that would raise
+/// the penalized objective is halved until it does not (glmnet takes full steps). A generated path stops as glmnet's
+/// lognet: from the fifth lambda on, once the deviance ratio exceeds 0.999 or grows by less than 1e-5 (absolute), or
+/// when every fitted probability is within 1e-9 of 0 or 1 (separation, reported as a warning naming the lambda).
+/// Passes use fixed row segments reduced in order, so the result does not depend on the number of threads.
 /// </para>
 /// </remarks>
 public static class BinomialPath

@@ -28,7 +28,11 @@ internal sealed class LogisticPathSolver
 
     /// <summary>End a lambda on the quadratic model when nothing is outside the working set (saves the last pass).</summary>
     internal bool ModelFinish { get; init; } = true;
-    /// <summary>The Gram-mode coordinate descent (cheap passes) solves the quadratic model to this fraction of the threshold.</summary>
+
+    /// <summary>
+    /// The Gram-mode coordinate descent (passes cost O(q^2), not O(n q)) solves each quadratic model to this fraction of
+    /// the threshold, so the Newton steps, not the inner passes, limit the accuracy.
+    /// </summary>
     internal double InnerFactor { get; set; } = 0.01;
 
     private readonly LogisticData _d;
@@ -67,22 +71,15 @@ internal sealed class LogisticPathSolver
     private readonly List<int> _pending = [];   // points whose deviance came from the model
     private readonly List<string> _warnings;
 
-    // Diagnostics for tuning and tests.
+    // Diagnostics for tuning and tests: counts, and seconds spent in passes, Gram builds and exact outer gradients.
     internal int HessianBuilds { get; private set; }
     internal int Passes { get; private set; }
     internal int CdPasses { get; private set; }
     internal double EvaluateSeconds { get; private set; }
     internal double GramSeconds { get; private set; }
-    internal double CdSeconds { get; private set; }
     internal double OuterSeconds { get; private set; }
     internal int ExactGradientCount { get; private set; }
     internal int ModelSteps { get; private set; }
-    internal double ExtendSeconds { get; private set; }
-    internal int WidePasses { get; private set; }
-    internal double WideSeconds { get; private set; }
-    internal double KktSeconds { get; private set; }
-    internal double StepSeconds { get; private set; }
-    internal int FullRefreshes { get; private set; }
 
     public LogisticPathSolver(LogisticData data, PathSettings settings, BinomialPath.SubproblemMode mode, CancellationToken ct)
     {
@@ -275,9 +272,7 @@ internal sealed class LogisticPathSolver
 
     private (bool Converged, int Steps, int ScreenedOut) SolveLambda(double lambda, double previousLambda, bool[] candidate)
     {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         ExtendSet(lambda, previousLambda, candidate);
-        ExtendSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
         int candidates = 0;
         for (int j = 0; j < _p; j++) if (candidate[j]) candidates++;
         int steps = 0, passes = 0, screenedInside = 0;
@@ -295,12 +290,10 @@ internal sealed class LogisticPathSolver
             var newBeta = new double[idx.Length];
             double d0, measure;
             CdOutcome outcome;
-            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (_naive)
                 (outcome, d0, measure) = NaiveStep(idx, newBeta, lambda, budget);
             else
                 (outcome, d0, measure) = GramStep(idx, newBeta, lambda, steps == 0 ? previousLambda : lambda, budget);
-            StepSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalSeconds;
             passes += outcome.Passes;
             CdPasses += outcome.Passes;
             screenedInside = outcome.ScreenedOut;
@@ -320,9 +313,7 @@ internal sealed class LogisticPathSolver
                 return (false, steps, candidates - _set.Count + screenedInside);
             if (measure < _thr)
             {
-                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var violators = OuterKkt(lambda, candidate);
-                KktSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(t2).TotalSeconds;
                 if (violators.Count == 0)
                     return (true, steps, candidates - _set.Count + screenedInside);
                 AddToSet(violators);
@@ -463,6 +454,7 @@ internal sealed class LogisticPathSolver
     private void SettleAll(List<int> features)
     {
         if (features.Count == 0) return;
+        if (!_exactPoint) Evaluate();   // residuals of the current point are needed
         var current = CurrentSnapshot();
         var todo = features.Where(j => _refSnapshot![j] != current.Id).ToArray();
         var values = ExactGradients(todo);
@@ -511,7 +503,6 @@ internal sealed class LogisticPathSolver
     /// <summary>Exact gradients of every candidate outside the working set at the current point.</summary>
     private void FullRefresh(bool[] candidate)
     {
-        FullRefreshes++;
         SettleAll(Outer(candidate));
     }
 
@@ -584,10 +575,8 @@ internal sealed class LogisticPathSolver
             if (start[b] == 0) continue;
             for (int a = 0; a < q; a++) c[a] += h.A[a * q + b] * start[b];
         }
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var cd = new CovarianceCd(h.A, c, q, v, _alpha, start);
         var outcome = cd.Solve(lambda, screenLambda, _thr * InnerFactor, budget, _ct);
-        CdSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         double ud = 0, measure = 0;
         for (int a = 0; a < q; a++)
         {
@@ -847,9 +836,7 @@ internal sealed class LogisticPathSolver
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         EvaluateCore();
         _exactPoint = true;
-        double took = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        EvaluateSeconds += took;
-        if (_set.Count * 2 > _p) { WidePasses++; WideSeconds += took; }
+        EvaluateSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
