@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
@@ -16,6 +18,7 @@ namespace RegService.Numerics.Solvers;
 /// </remarks>
 public sealed class NaiveCd : ICdCore
 {
+
     private readonly ReadOnlyMemory<double>[] _columns;
     private readonly double[] _means;
     private readonly double[] _scales;
@@ -32,6 +35,13 @@ public sealed class NaiveCd : ICdCore
     private readonly bool[] _inStrong;
     private readonly bool[] _inActive;
     private readonly List<int> _active = [];
+
+    // Single-precision shadow of the standardized columns for the KKT screen (null when not worth it or too large).
+    private readonly float[]? _shadow;
+    private readonly double[]? _shadowNorms;   // max(||z_j||, ||ẑ_j||), slightly rounded up
+    private readonly float[]? _rShadow;
+    private readonly double _shadowError;      // (γ_n + 3u) with u = 2^-24, rounded up
+    private double[]? _screened;
 
     /// <param name="columns">Raw feature columns (length n each).</param>
     /// <param name="means">Column means (0 without an intercept).</param>
@@ -60,14 +70,61 @@ public sealed class NaiveCd : ICdCore
         _diagonal = new double[q];
         for (int j = 0; j < q; j++)
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
+        if (UseShadow(_n, q))
+        {
+            _shadow = GC.AllocateUninitializedArray<float>(q * _n);
+            _shadowNorms = new double[q];
+            _rShadow = new float[_n];
+            _shadowError = ShadowErrorFactor(_n);
+            BuildShadow();
+        }
         ComputeGradients(null);
         C = (double[])Gradient.Clone();
         _rRef = (double[])_u.Clone();
         _gRef = (double[])Gradient.Clone();
     }
 
-    /// <summary>Gradients computed exactly in KKT checks so far (the rest were settled by the bound).</summary>
+    /// <summary>Gradients computed exactly in KKT checks so far (the rest were settled by a bound).</summary>
     public long GradientsComputed { get; private set; }
+
+    /// <summary>Gradients the single-precision screen settled in KKT checks so far.</summary>
+    public long GradientsScreened { get; private set; }
+
+    /// <summary>The single-precision screen is used when its error bound is tight (n u well below 1) and its copy is at most 512 MB.</summary>
+    internal static bool UseShadow(int n, int q) => n >= 64 && (n + 3) * Unit < 1e-3 && (long)q * n <= 128L << 20;
+
+    private const double Unit = 1.0 / (1 << 24);
+
+    /// <summary>
+    /// A bound, relative to ||z_j|| ||r||, on |z_j'r − fl32(ẑ_j'r̂)| where ẑ_j and r̂ are z_j and r rounded to single
+    /// precision: each rounding costs at most u (so 2u + u² on every product) and any order of summation of the
+    /// n products in single precision adds at most γ_n = n u / (1 − n u) of Σ|ẑ_ij r̂_i| ≤ ||ẑ_j|| ||r̂||.
+    /// </summary>
+    internal static double ShadowErrorFactor(int n) => (n * Unit / (1 - n * Unit) + 3 * Unit) * 1.0001;
+
+    private void BuildShadow()
+    {
+        int q = _columns.Length;
+        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+        {
+            int from = (int)((long)q * t / _threads), to = (int)((long)q * (t + 1) / _threads);
+            for (int j = from; j < to; j++)
+                _shadowNorms![j] = ShadowColumn(_columns[j].Span, _means[j], 1 / _scales[j], _shadow.AsSpan(j * _n, _n), Math.Sqrt(_n * _diagonal[j]));
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double ShadowColumn(ReadOnlySpan<double> x, double mean, double inverseScale, Span<float> z, double exactNorm)
+    {
+        double ss = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = (float)((x[i] - mean) * inverseScale);
+            z[i] = v;
+            ss += (double)v * v;
+        }
+        return Math.Max(Math.Sqrt(ss), exactNorm) * (1 + 1e-9);
+    }
 
     public double[] Beta { get; }
     public double[] Gradient { get; }
@@ -114,8 +171,7 @@ public sealed class NaiveCd : ICdCore
             CheckOutside(lambda);
             if (change >= tolerance)
             {
-                foreach (int j in strong) Gradient[j] = GradientOf(j);
-                if (_refPending) MoveReference();
+                Finish(strong);
                 return new CdOutcome(false, passes, screenedOut, violations);
             }
             double bound = lambda * _alpha;
@@ -131,32 +187,51 @@ public sealed class NaiveCd : ICdCore
             violations += added;
             screenedOut -= added;
         }
-        // The strong set's gradients date from before the last pass's updates: refresh them.
-        foreach (int j in strong) Gradient[j] = GradientOf(j);
-        if (_refPending) MoveReference();
+        Finish(strong);
         return new CdOutcome(true, passes, screenedOut, violations);
     }
 
+    /// <summary>
+    /// One cyclic pass over <paramref name="set"/>; returns max_j A_jj Δb_j². Each visit leaves in Gradient[j]
+    /// the coordinate's gradient just after its own update. An update and the next coordinate's inner product
+    /// run as one loop over the residual.
+    /// </summary>
     private double Pass(List<int> set, double lambda)
     {
         double largest = 0;
         double l1 = lambda * _alpha, l2 = lambda * (1 - _alpha);
-        for (int s = 0; s < set.Count; s++)
+        int count = set.Count;
+        if (count == 0) return 0;
+        double raw = TensorPrimitives.Dot<double>(_columns[set[0]].Span, _u);
+        for (int s = 0; s < count; s++)
         {
             int j = set[s];
+            int next = s + 1 < count ? set[s + 1] : -1;
+            double g = (raw + _t * _n * _means[j]) / (_n * _scales[j]);
             double ajj = _diagonal[j];
             double den = ajj + l2 * _v[j];
-            if (den <= 0) continue;
-            double g = GradientOf(j);
             double bj = Beta[j];
-            double u = g + ajj * bj;
-            double t = l1 * _v[j];
-            double nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
-            if (nb == bj) continue;
+            double nb = bj;
+            if (den > 0)
+            {
+                double u = g + ajj * bj;
+                double t = l1 * _v[j];
+                nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
+            }
+            if (nb == bj)
+            {
+                Gradient[j] = g;
+                if (next >= 0) raw = TensorPrimitives.Dot<double>(_columns[next].Span, _u);
+                continue;
+            }
             double d = nb - bj;
             Beta[j] = nb;
-            Vec.Axpy(-d / _scales[j], _columns[j].Span, _u);
+            Gradient[j] = g - ajj * d;
             _t += d * _means[j] / _scales[j];
+            if (next >= 0)
+                raw = Vec.AxpyDot(-d / _scales[j], _columns[j].Span, _u, _columns[next].Span);
+            else
+                Vec.Axpy(-d / _scales[j], _columns[j].Span, _u);
             largest = Math.Max(largest, ajj * d * d);
             if (!_inActive[j])
             {
@@ -193,19 +268,70 @@ public sealed class NaiveCd : ICdCore
             if (upper > bound * _v[j]) _candidates.Add(j);
             else Gradient[j] = upper;
         }
-        if (_candidates.Count * 2 > q)
+        bool full = _candidates.Count * 2 > q;
+        if (full)
         {
-            ComputeGradients(_inStrong);
-            GradientsComputed += q;
-            _refPending = true;
-            return;
+            _candidates.Clear();
+            for (int j = 0; j < q; j++)
+                if (!_inStrong[j]) _candidates.Add(j);
         }
+        if (_shadow is not null) Screen(lambda);
         GradientsComputed += _candidates.Count;
         ComputeGradientsOf(_candidates);
-        _refPending = false;
+        _refPending = full;
+    }
+
+    /// <summary>
+    /// Settles the candidates whose single-precision gradient, widened by its error bound, is within
+    /// lambda alpha v_j: their Gradient entry holds that upper bound of |g_j|. The rest stay candidates.
+    /// </summary>
+    private void Screen(double lambda)
+    {
+        double bound = lambda * _alpha, rr = 0, rrShadow = 0;
+        var rs = _rShadow!;
+        for (int i = 0; i < _n; i++)
+        {
+            float v = (float)_u[i];
+            rs[i] = v;
+            rr += _u[i] * _u[i];
+            rrShadow += (double)v * v;
+        }
+        double scale = _shadowError * Math.Sqrt(Math.Max(rr, rrShadow)) * (1 + 1e-9) / _n;
+        int count = _candidates.Count;
+        var screened = _screened ??= new double[Beta.Length];
+        void Range(int from, int to) =>
+            SingleDots.Dots(_shadow, _n, CollectionsMarshal.AsSpan(_candidates)[from..to], rs, screened.AsSpan(from, to - from));
+        if (_threads == 1 || (long)count * _n < 500_000)
+            Range(0, count);
+        else
+            Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads },
+                t => Range((int)((long)count * t / _threads), (int)((long)count * (t + 1) / _threads)));
+        int kept = 0;
+        for (int s = 0; s < count; s++)
+        {
+            int j = _candidates[s];
+            double upper = Math.Abs(screened[s]) / _n + scale * _shadowNorms![j];
+            if (upper <= bound * _v[j]) Gradient[j] = upper;
+            else _candidates[kept++] = j;
+        }
+        GradientsScreened += count - kept;
+        _candidates.RemoveRange(kept, count - kept);
     }
 
     private bool _refPending;
+
+    /// <summary>
+    /// Makes the gradients of the nonzero coordinates exact (they enter the deviance and the duality gap). A zero
+    /// coordinate of the strong set keeps the gradient of its last visit, which the later updates of that pass,
+    /// each below the tolerance, have moved only slightly; it only guides the next strong rule. When the
+    /// reference of the KKT bound moves, every strong gradient is made exact first, since the bound needs them exact.
+    /// </summary>
+    private void Finish(List<int> strong)
+    {
+        foreach (int j in strong)
+            if (Beta[j] != 0 || _refPending) Gradient[j] = GradientOf(j);
+        if (_refPending) MoveReference();
+    }
 
     /// <summary>Makes the current residual and gradients the reference of the bound (all gradients must be exact).</summary>
     private void MoveReference()

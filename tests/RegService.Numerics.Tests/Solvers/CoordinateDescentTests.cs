@@ -77,6 +77,9 @@ public class CoordinateDescentTests
         { "naive lasso p>n", 50, 120, true, true, true, 1.0 },
         { "naive enet p>n unstandardized", 40, 90, true, false, true, 0.6 },
         { "naive lasso no intercept", 60, 80, true, true, false, 1.0 },
+        // Wide enough that the single-precision screen settles most of each KKT check.
+        { "naive lasso wide, screened", 120, 3000, true, true, true, 1.0 },
+        { "naive enet wide, screened, unstandardized", 100, 1500, true, false, true, 0.5 },
     };
 
     [Theory]

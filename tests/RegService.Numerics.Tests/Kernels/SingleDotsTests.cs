@@ -1,0 +1,71 @@
+using RegService.Numerics.Kernels;
+using RegService.Numerics.Solvers;
+
+namespace RegService.Numerics.Tests.Kernels;
+
+public class SingleDotsTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(64)]
+    [InlineData(500)]
+    [InlineData(1001)]
+    public void DotsAreWithinTheScreensErrorBoundOfTheDoublePrecisionProducts(int n)
+    {
+        var rng = new Random(n);
+        int columns = 11;
+        // Values spread over several orders of magnitude, with mixed signs, so that cancellation is real.
+        var data = new double[columns * n];
+        for (int i = 0; i < data.Length; i++) data[i] = (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4));
+        var r = new double[n];
+        for (int i = 0; i < n; i++) r[i] = (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-2, 3));
+        var shadow = data.Select(v => (float)v).ToArray();
+        var rShadow = r.Select(v => (float)v).ToArray();
+        double factor = NaiveCd.ShadowErrorFactor(n);
+        double rNorm = Math.Sqrt(r.Sum(v => v * v));
+
+        // Every selection length from 0 to 9 (the 4-wide and 2-wide blocks and their remainders), in scrambled order.
+        for (int count = 0; count <= 9; count++)
+        {
+            var which = Enumerable.Range(0, count).Select(s => (s * 7 + count) % columns).ToArray();
+            var result = new double[count];
+            SingleDots.Dots(shadow, n, which, rShadow, result);
+            for (int s = 0; s < count; s++)
+            {
+                int j = which[s];
+                double exact = 0, norm = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    exact += data[j * n + i] * r[i];
+                    norm += data[j * n + i] * data[j * n + i];
+                }
+                double bound = factor * Math.Sqrt(norm) * rNorm;
+                Assert.True(Math.Abs(result[s] - exact) <= bound, $"n {n}, column {j}: error {Math.Abs(result[s] - exact):G3} exceeds the bound {bound:G3}");
+                double scalar = SingleDots.DotScalar(shadow.AsSpan(j * n, n), rShadow);
+                Assert.True(Math.Abs(scalar - exact) <= bound);
+            }
+        }
+    }
+
+    [Fact]
+    public void BadArgumentsAreRejected()
+    {
+        var x = new float[10];
+        Assert.Throws<ArgumentException>(() => SingleDots.Dots(x, 5, [0], new float[4], new double[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SingleDots.Dots(x, 5, [2], new float[5], new double[1]));
+        Assert.Throws<ArgumentException>(() => SingleDots.Dots(x, 5, [0, 1], new float[5], new double[1]));
+    }
+
+    [Fact]
+    public void TheScreenIsUsedOnlyWhereItsBoundIsTightAndItsCopySmall()
+    {
+        Assert.True(NaiveCd.UseShadow(500, 10_000));
+        Assert.False(NaiveCd.UseShadow(50, 10_000));          // too few rows to be worth a copy
+        Assert.False(NaiveCd.UseShadow(1_000_000, 3_000));     // n u too large for a useful bound
+        Assert.False(NaiveCd.UseShadow(10_000, 20_000));       // the copy would pass 512 MB
+        Assert.True(NaiveCd.ShadowErrorFactor(500) < 4e-5);
+    }
+}
