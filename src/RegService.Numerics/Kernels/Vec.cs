@@ -87,6 +87,34 @@ public static class Vec
         return dot;
     }
 
+    /// <summary>Σ (x_i − m)², vectorized (the second pass of a two-pass variance).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumSquaredDeviations(ReadOnlySpan<double> x, double m)
+    {
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vm = Vector512.Create(m);
+            Vector512<double> s0 = Vector512<double>.Zero, s1 = s0;
+            for (; i <= n - 2 * Vector512<double>.Count; i += 2 * Vector512<double>.Count)
+            {
+                var d0 = Vector512.LoadUnsafe(ref xr, (nuint)i) - vm;
+                var d1 = Vector512.LoadUnsafe(ref xr, (nuint)(i + 8)) - vm;
+                s0 = Vector512.FusedMultiplyAdd(d0, d0, s0);
+                s1 = Vector512.FusedMultiplyAdd(d1, d1, s1);
+            }
+            sum = Vector512.Sum(s0 + s1);
+        }
+        for (; i < n; i++)
+        {
+            double d = Unsafe.Add(ref xr, i) - m;
+            sum += d * d;
+        }
+        return sum;
+    }
+
     /// <summary>Scalar twin of <see cref="Axpy"/>.</summary>
     public static void AxpyScalar(double a, ReadOnlySpan<double> x, Span<double> y)
     {

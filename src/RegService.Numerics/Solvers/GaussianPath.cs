@@ -1,4 +1,5 @@
 using RegService.Numerics.Data;
+using RegService.Numerics.Kernels;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Paths;
 
@@ -43,15 +44,23 @@ public static class GaussianPath
         var variances = new double[p];
         var warnings = new List<string>();
         var active = new List<int>(p);
+        var rawMeans = new double[p];
+        var rawVariances = new double[p];
+        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
+        int parts = (long)p * n > 1_000_000 ? threads : 1;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
+            {
+                var col = x.Column(featureCols[j]);
+                double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
+                rawMeans[j] = m;
+                rawVariances[j] = Vec.SumSquaredDeviations(col, m) / n;
+            }
+        });
         for (int j = 0; j < p; j++)
         {
-            var col = x.Column(featureCols[j]);
-            double mean = 0;
-            for (int i = 0; i < n; i++) mean += col[i];
-            mean /= n;
-            double ss = 0;
-            for (int i = 0; i < n; i++) ss += (col[i] - mean) * (col[i] - mean);
-            double variance = ss / n;
+            double mean = rawMeans[j], variance = rawVariances[j];
             double center = settings.FitIntercept ? mean : 0.0;
             means[j] = center;
             if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
@@ -96,7 +105,6 @@ public static class GaussianPath
             activeVariances[u] = variances[j];
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
-        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
