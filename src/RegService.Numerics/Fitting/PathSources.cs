@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -143,8 +142,8 @@ internal sealed class GramSource : PathSource
             KFoldGrams(x, cols, folds, threads, maxChunkRows, ct);
             for (int f = 0; f < foldCount; f++)
             {
-                TensorPrimitives.Add(_gramAll, _gramFold[f], _gramAll);
-                TensorPrimitives.Add(_sumsAll, _sumsFold[f], _sumsAll);
+                Vec.Add(_gramFold[f], _gramAll);
+                Vec.Add(_sumsFold[f], _sumsAll);
             }
         }
     }

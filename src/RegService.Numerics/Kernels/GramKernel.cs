@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -706,10 +705,8 @@ public static class GramKernel
                             else
                             {
                                 int n = _kp * _kp;
-                                var total = new Span<double>((void*)_total.Acc, n);
-                                TensorPrimitives.Add(total, new ReadOnlySpan<double>((void*)done.Acc, n), total);
-                                var totalSums = new Span<double>((void*)_total.Sums, _kp);
-                                TensorPrimitives.Add(totalSums, new ReadOnlySpan<double>((void*)done.Sums, _kp), totalSums);
+                                Vec.Add(new ReadOnlySpan<double>((void*)done.Acc, n), new Span<double>((void*)_total.Acc, n));
+                                Vec.Add(new ReadOnlySpan<double>((void*)done.Sums, _kp), new Span<double>((void*)_total.Sums, _kp));
                                 _free.Push(done);
                             }
                             if (f == _segments - 1 || _segmentGroup[f + 1] != g)
