@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -23,11 +22,13 @@ namespace RegService.Numerics.Kernels;
 /// traffic of packing overlaps the arithmetic.
 /// </para>
 /// <para>
-/// The rows are cut into at most 16 segments, a number that depends only on the problem size. Threads
+/// The rows are cut into about 16 segments, a number that depends only on the problem size. Threads
 /// claim segments dynamically (so a thread slowed down by other load on its core simply does fewer),
 /// each segment accumulates into its own k x k buffer, and finished segments are added to the total in
 /// segment order. The triangle is mirrored at the end, so the result is exactly symmetric and bitwise
-/// reproducible whatever the thread count and scheduling.
+/// reproducible whatever the thread count and scheduling. <see cref="GroupedShiftedGram"/> runs the same
+/// job for several groups of contiguous rows at once (as the validation folds of a cross-validation need):
+/// no segment straddles two groups, and each group's segments are folded into that group's total.
 /// </para>
 /// <para>
 /// Memory, allocated once per call outside the managed heap: per thread one packed block (a few hundred
@@ -270,7 +271,7 @@ public static class GramKernel
     /// <param name="ct">Checked between row blocks.</param>
     /// <param name="path">Instruction-set path; a path the hardware lacks falls back to the next one.</param>
     /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
-    /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads (as far as there are blocks), ignoring the small-problem heuristic.</param>
+    /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads (as far as there are segments), ignoring the small-problem heuristic.</param>
     /// <param name="sqrtWeights">Square roots of the row weights by position (rows already ascending), or null for no weights.</param>
     internal static void ShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows,
                                          Span<double> gram, Span<double> sums, int maxThreads, CancellationToken ct,
@@ -298,16 +299,135 @@ public static class GramKernel
             return;
         }
 
+        // The one-group case of the grouped job: the single group's total is reduced into the spans here.
+        var job = CreateJob(x, cols, shift, rows, [0, count], outGrams: null, outSums: null, accumulate: false,
+                            maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
+        try
+        {
+            Execute(job, ct);
+            job.ReduceFinal(gram, sums);
+        }
+        finally
+        {
+            job.Free();
+        }
+    }
+
+    /// <summary>
+    /// One shifted Gram matrix and column-sum vector per group of contiguous rows, in a single job:
+    /// group g is the rows <c>[groupStart[g], groupStart[g + 1])</c> of <paramref name="x"/>, and receives
+    /// <c>grams[g][a*k + b] = Σ_{r in g} (X[r, cols[a]] − shift[a]) · (X[r, cols[b]] − shift[b])</c> and
+    /// <c>sums[g][a] = Σ_{r in g} (X[r, cols[a]] − shift[a])</c>.
+    /// </summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices, each in <c>[0, x.Columns)</c>; repeats are allowed.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="groupStart">G + 1 non-decreasing row indices in <c>[0, x.Rows]</c>; rows before the first or from the
+    /// last are not read. Groups may be empty.</param>
+    /// <param name="grams">G arrays of at least k*k values each, one per group.</param>
+    /// <param name="sums">G arrays of at least k values each, one per group.</param>
+    /// <param name="maxThreads">Upper bound on the threads; 0 means <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="ct">Checked between row blocks.</param>
+    /// <param name="accumulate">Add the group's matrix and sums to the values already in <paramref name="grams"/> and
+    /// <paramref name="sums"/> (so a caller can pass its rows in chunks) instead of overwriting them.</param>
+    /// <remarks>
+    /// The rows are cut into segments that never straddle a group boundary; threads claim segments dynamically, and
+    /// finished segments are folded into their group's total strictly in segment order, so the result does not depend
+    /// on <paramref name="maxThreads"/> or on scheduling. With one group the result is bitwise that of
+    /// <see cref="ShiftedGram"/> over the same rows. Memory is that of <see cref="ShiftedGram"/>: the groups' totals
+    /// are folded one after the other, so only one of them is in flight at a time. When <paramref name="ct"/> is canceled,
+    /// the outputs of some groups may already have been written.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Length mismatches, indices out of range or group starts not in order.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was canceled.</exception>
+    internal static void GroupedShiftedGram(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[] groupStart,
+                                            double[][] grams, double[][] sums, int maxThreads, CancellationToken ct, bool accumulate)
+        => GroupedShiftedGramCore(x, cols, shift, groupStart, grams, sums, maxThreads, ct, accumulate, KernelPath.Auto, blockRows: 0, forceThreads: false);
+
+    /// <summary>Implementation of <see cref="GroupedShiftedGram"/> with the knobs of <see cref="ShiftedGramCore"/>.</summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="groupStart">G + 1 non-decreasing row indices.</param>
+    /// <param name="grams">One k x k output per group.</param>
+    /// <param name="sums">One k-vector output per group.</param>
+    /// <param name="maxThreads">Upper bound on the threads; 0 means <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="ct">Checked between row blocks.</param>
+    /// <param name="accumulate">Add into the outputs instead of overwriting them.</param>
+    /// <param name="path">Instruction-set path.</param>
+    /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
+    /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads.</param>
+    internal static void GroupedShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[] groupStart,
+                                                double[][] grams, double[][] sums, int maxThreads, CancellationToken ct, bool accumulate,
+                                                KernelPath path, int blockRows, bool forceThreads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
+        ArgumentOutOfRangeException.ThrowIfNegative(blockRows);
+        ArgumentNullException.ThrowIfNull(groupStart);
+        ArgumentNullException.ThrowIfNull(grams);
+        ArgumentNullException.ThrowIfNull(sums);
+        int k = ValidateColumns(x, cols, shift);
+        if (groupStart.Length == 0)
+            throw new ArgumentException("groupStart needs at least one value", nameof(groupStart));
+        int groups = groupStart.Length - 1;
+        if (grams.Length != groups || sums.Length != groups)
+            throw new ArgumentException($"{groups} groups need {groups} grams and sums, not {grams.Length} and {sums.Length}", nameof(grams));
+        if ((uint)groupStart[0] > (uint)x.Rows)
+            throw new ArgumentException($"groupStart[0] = {groupStart[0]} is outside [0, {x.Rows}]", nameof(groupStart));
+        for (int g = 0; g < groups; g++)
+        {
+            if (groupStart[g + 1] < groupStart[g] || groupStart[g + 1] > x.Rows)
+                throw new ArgumentException($"groupStart[{g + 1}] = {groupStart[g + 1]} is outside [{groupStart[g]}, {x.Rows}]", nameof(groupStart));
+            if (grams[g] is null || grams[g].Length < (long)k * k)
+                throw new ArgumentException($"grams[{g}] has {grams[g]?.Length ?? 0} values but {k} x {k} are needed", nameof(grams));
+            if (sums[g] is null || sums[g].Length < k)
+                throw new ArgumentException($"sums[{g}] has {sums[g]?.Length ?? 0} values but {k} are needed", nameof(sums));
+        }
+        ct.ThrowIfCancellationRequested();
+        if (k == 0)
+            return;
+        if (!accumulate)
+        {
+            // Groups with rows are overwritten when their total is reduced; empty ones are zero.
+            for (int g = 0; g < groups; g++)
+            {
+                if (groupStart[g + 1] == groupStart[g])
+                {
+                    grams[g].AsSpan(0, k * k).Clear();
+                    sums[g].AsSpan(0, k).Clear();
+                }
+            }
+        }
+        if (groupStart[groups] == groupStart[0])
+            return;
+
+        var job = CreateJob(x, cols, shift, rows: null, groupStart, grams, sums, accumulate, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights: null);
+        try
+        {
+            Execute(job, ct);
+        }
+        finally
+        {
+            job.Free();
+        }
+    }
+
+    /// <summary>Chooses the block size, the segments and the thread count, and creates the job (not yet allocated).</summary>
+    private static GramJob CreateJob(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int[] groupStart,
+                                     double[][]? outGrams, double[][]? outSums, bool accumulate, int maxThreads, CancellationToken ct,
+                                     KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights)
+    {
+        int count = groupStart[^1] - groupStart[0];
         path = Resolve(path);
-        int kp = (k + PanelWidth - 1) / PanelWidth * PanelWidth;
+        int kp = (cols.Length + PanelWidth - 1) / PanelWidth * PanelWidth;
         int mb = blockRows > 0 ? (blockRows + 7) & ~7 : ChooseBlockRows(kp);
         mb = Math.Min(mb, (count + 7) & ~7);
 
         // Fixed row segments, scheduled dynamically over the threads and folded in segment order: the result does
         // not depend on the thread count or on which thread ran what, and a thread slowed down by other load on
         // its core just ends up with fewer segments.
-        long blocks = (count + (long)mb - 1) / mb;
-        int segments = (int)Math.Clamp((blocks + 1) / 2, 1, MaxSegments);
+        var (segmentStart, segmentGroup) = PlanSegments(groupStart, mb);
+        int segments = segmentGroup.Length;
 
         int threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
         threads = Math.Min(threads, segments);
@@ -316,34 +436,70 @@ public static class GramKernel
             long work = (long)count * kp * kp / 2;
             threads = (int)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
         }
+        return new GramJob(x, cols, shift, rows, kp, mb, segmentStart, segmentGroup, threads, path, ct, sqrtWeights, outGrams, outSums, accumulate);
+    }
 
-        var job = new GramJob(x, cols, shift, rows, count, kp, mb, segments, threads, path, ct, sqrtWeights);
-        try
+    /// <summary>Allocates the job's buffers and runs its workers on the calling thread or in parallel.</summary>
+    private static void Execute(GramJob job, CancellationToken ct)
+    {
+        job.Allocate();
+        if (job.Threads == 1)
+            job.Run(0);
+        else
+            Parallel.For(0, job.Threads, new ParallelOptions { MaxDegreeOfParallelism = job.Threads }, job.Run);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Cuts the rows into segments that depend only on the group sizes and the block size: about
+    /// (blocks + 1) / 2 segments in all (at most <see cref="MaxSegments"/>), shared between the groups in proportion
+    /// to their rows (rounded down), at least one per non-empty group and none shorter than about two blocks. Boundaries inside a group
+    /// lie on multiples of 8 rows from its start, so that only the last block of a segment is ragged.
+    /// </summary>
+    /// <returns>The start row of every segment plus the end of the last one, and the group of every segment.</returns>
+    private static (int[] Start, int[] Group) PlanSegments(int[] groupStart, int mb)
+    {
+        int groups = groupStart.Length - 1;
+        long count = groupStart[groups] - groupStart[0];
+        long blocks = (count + mb - 1) / mb;
+        long total = Math.Clamp((blocks + 1) / 2, 1, MaxSegments);
+        var start = new List<int>();
+        var group = new List<int>();
+        for (int g = 0; g < groups; g++)
         {
-            job.Allocate();
-            if (threads == 1)
-                job.Run(0);
-            else
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
-            ct.ThrowIfCancellationRequested();
-            job.Reduce(k, gram, sums);
+            long rows = groupStart[g + 1] - groupStart[g];
+            if (rows == 0)
+                continue;
+            long groupBlocks = (rows + mb - 1) / mb;
+            // The group's share of the segments, rounded down (each segment costs a k x k buffer to clear and fold);
+            // with one group exactly `total`.
+            int share = (int)Math.Clamp(total * rows / count, 1, Math.Max(1, (groupBlocks + 1) / 2));
+            for (int s = 0; s < share; s++)
+            {
+                start.Add(groupStart[g] + (int)((rows * s / share) & ~7L));
+                group.Add(g);
+            }
         }
-        finally
-        {
-            job.Free();
-        }
+        start.Add(groupStart[groups]);
+        return (start.ToArray(), group.ToArray());
     }
 
     private static int Validate(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, Span<double> gram, Span<double> sums)
+    {
+        int k = ValidateColumns(x, cols, shift);
+        if (gram.Length < (long)k * k)
+            throw new ArgumentException($"gram has {gram.Length} values but {k} x {k} are needed", nameof(gram));
+        if (sums.Length < k)
+            throw new ArgumentException($"sums has {sums.Length} values but {k} are needed", nameof(sums));
+        return k;
+    }
+
+    private static int ValidateColumns(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift)
     {
         ArgumentNullException.ThrowIfNull(x);
         int k = cols.Length;
         if (shift.Length != k)
             throw new ArgumentException($"shift has {shift.Length} values but there are {k} columns", nameof(shift));
-        if (gram.Length < (long)k * k)
-            throw new ArgumentException($"gram has {gram.Length} values but {k} x {k} are needed", nameof(gram));
-        if (sums.Length < k)
-            throw new ArgumentException($"sums has {sums.Length} values but {k} are needed", nameof(sums));
         for (int a = 0; a < k; a++)
         {
             if ((uint)cols[a] >= (uint)x.Columns)
@@ -414,9 +570,11 @@ public static class GramKernel
     }
 
     /// <summary>
-    /// State of one call: inputs, native buffers, and the workers. The rows are cut into fixed segments; a worker
-    /// claims the next segment, accumulates it into a segment buffer, and the finished segments are added to the
-    /// total strictly in segment order (buffers of segments that finish early wait in <c>_pending</c>).
+    /// State of one call: inputs, native buffers, and the workers. The rows are cut into fixed segments, each in one
+    /// group; a worker claims the next segment and accumulates it into a segment buffer, and the finished segments are
+    /// folded strictly in segment order (buffers of segments that finish early wait in <c>_pending</c>): the first
+    /// segment of a group becomes the group's running total, the others are added to it, and after the group's last
+    /// segment the total is written to the group's outputs (or kept for <see cref="ReduceFinal"/>).
     /// </summary>
     private sealed unsafe class GramJob
     {
@@ -425,10 +583,13 @@ public static class GramKernel
         private readonly long[] _colOffset;   // kp entries; -1 marks a padding column
         private readonly double[] _shift;     // kp entries; 0 for padding columns
         private readonly double[]? _sqrtWeights; // by position in the row set; null when unweighted
-        private readonly int _k, _kp, _panels, _mb, _segments, _threads, _maxBuffers;
+        private readonly int _k, _kp, _panels, _mb, _segments, _maxBuffers;
         private readonly KernelPath _path;
         private readonly CancellationToken _ct;
-        private readonly int[] _segmentStart;
+        private readonly int[] _segmentStart;   // segments + 1 entries
+        private readonly int[] _segmentGroup;   // segments entries, non-decreasing
+        private readonly double[][]? _outGrams, _outSums; // per group; null: the one total is kept for ReduceFinal
+        private readonly bool _accumulate;
         private readonly nint[] _packed, _zero;   // per thread
 
         private readonly object _gate = new();
@@ -437,13 +598,14 @@ public static class GramKernel
         private readonly List<nint> _allocations = [];
         private int _nextSegment, _nextToFold, _buffersCreated;
         private bool _aborted;
-        private SegmentBuffers _total;
+        private SegmentBuffers _total, _final;
 
         /// <summary>Accumulator (kp x kp: entry b*kp + a holds G[a, b] for panel(a) ≤ panel(b)) and column sums (kp).</summary>
         private readonly record struct SegmentBuffers(nint Acc, nint Sums);
 
-        public GramJob(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int count,
-                       int kp, int mb, int segments, int threads, KernelPath path, CancellationToken ct, double[]? sqrtWeights)
+        public GramJob(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int kp, int mb,
+                       int[] segmentStart, int[] segmentGroup, int threads, KernelPath path, CancellationToken ct, double[]? sqrtWeights,
+                       double[][]? outGrams, double[][]? outSums, bool accumulate)
         {
             _data = x.Data;
             _sqrtWeights = sqrtWeights;
@@ -452,11 +614,17 @@ public static class GramKernel
             _kp = kp;
             _panels = kp / PanelWidth;
             _mb = mb;
-            _segments = segments;
-            _threads = threads;
-            _maxBuffers = threads + 2;
+            _segmentStart = segmentStart;
+            _segmentGroup = segmentGroup;
+            _segments = segmentGroup.Length;
+            Threads = threads;
+            // In flight at most: one buffer per thread, finished segments waiting for an earlier one, the running total.
+            _maxBuffers = threads + 3;
             _path = path;
             _ct = ct;
+            _outGrams = outGrams;
+            _outSums = outSums;
+            _accumulate = accumulate;
             _colOffset = new long[kp];
             _shift = new double[kp];
             for (int c = 0; c < kp; c++)
@@ -464,24 +632,19 @@ public static class GramKernel
                 _colOffset[c] = c < _k ? (long)cols[c] * x.Rows : -1;
                 _shift[c] = c < _k ? shift[c] : 0.0;
             }
-
-            // Segment boundaries on multiples of 8, so that only the last block of a segment is ragged.
-            _segmentStart = new int[segments + 1];
-            for (int s = 1; s < segments; s++)
-                _segmentStart[s] = (int)((long)count * s / segments) & ~7;
-            _segmentStart[segments] = count;
             _packed = new nint[threads];
             _zero = new nint[threads];
         }
 
+        public int Threads { get; }
+
         public void Allocate()
         {
-            for (int t = 0; t < _threads; t++)
+            for (int t = 0; t < Threads; t++)
             {
                 _packed[t] = Alloc((nuint)_mb * (nuint)_kp, clear: false);
                 _zero[t] = Alloc((nuint)_mb, clear: true);
             }
-            _total = new SegmentBuffers(Alloc((nuint)_kp * (nuint)_kp, clear: true), Alloc((nuint)_kp, clear: true));
         }
 
         public void Free()
@@ -527,20 +690,48 @@ public static class GramKernel
                         return;
                     }
 
+                    List<(int Group, SegmentBuffers Total)>? completed = null;
                     lock (_gate)
                     {
                         _pending.Add(s, buffers);
                         while (_pending.Remove(_nextToFold, out SegmentBuffers done))
                         {
-                            int n = _kp * _kp;
-                            var total = new Span<double>((void*)_total.Acc, n);
-                            TensorPrimitives.Add(total, new ReadOnlySpan<double>((void*)done.Acc, n), total);
-                            var totalSums = new Span<double>((void*)_total.Sums, _kp);
-                            TensorPrimitives.Add(totalSums, new ReadOnlySpan<double>((void*)done.Sums, _kp), totalSums);
-                            _free.Push(done);
-                            _nextToFold++;
+                            int f = _nextToFold++;
+                            int g = _segmentGroup[f];
+                            if (f == 0 || _segmentGroup[f - 1] != g)
+                            {
+                                _total = done;
+                            }
+                            else
+                            {
+                                int n = _kp * _kp;
+                                Vec.Add(new ReadOnlySpan<double>((void*)done.Acc, n), new Span<double>((void*)_total.Acc, n));
+                                Vec.Add(new ReadOnlySpan<double>((void*)done.Sums, _kp), new Span<double>((void*)_total.Sums, _kp));
+                                _free.Push(done);
+                            }
+                            if (f == _segments - 1 || _segmentGroup[f + 1] != g)
+                            {
+                                if (_outGrams is null)
+                                    _final = _total;
+                                else
+                                    (completed ??= []).Add((g, _total));
+                                _total = default;
+                            }
                         }
                         Monitor.PulseAll(_gate);
+                    }
+
+                    if (completed is not null)
+                    {
+                        // Each group's outputs are written by exactly one worker, outside the lock.
+                        foreach (var (g, total) in completed)
+                            ReduceGroup(g, total);
+                        lock (_gate)
+                        {
+                            foreach (var (_, total) in completed)
+                                _free.Push(total);
+                            Monitor.PulseAll(_gate);
+                        }
                     }
                 }
             }
@@ -552,6 +743,7 @@ public static class GramKernel
         }
 
         /// <summary>Adds rows [start, end) of the row set into the segment accumulators; false when canceled.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool ProcessRows(int t, int start, int end, double* acc, double* sums)
         {
             double* packed = (double*)_packed[t];
@@ -611,11 +803,16 @@ public static class GramKernel
             return true;
         }
 
-        /// <summary>Writes the full symmetric matrix and the sums from the folded total.</summary>
-        public void Reduce(int k, Span<double> gram, Span<double> sums)
+        /// <summary>Writes the full symmetric matrix and the sums of the one group (the job of <see cref="ShiftedGramCore"/>).</summary>
+        public void ReduceFinal(Span<double> gram, Span<double> sums) => Write(_final, gram, sums);
+
+        /// <summary>Writes a folded total to <paramref name="gram"/> (mirroring the triangle) and <paramref name="sums"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Write(SegmentBuffers total, Span<double> gram, Span<double> sums)
         {
-            double* acc = (double*)_total.Acc;
-            new ReadOnlySpan<double>((void*)_total.Sums, k).CopyTo(sums);
+            double* acc = (double*)total.Acc;
+            int k = _k;
+            new ReadOnlySpan<double>((void*)total.Sums, k).CopyTo(sums);
             for (int b = 0; b < k; b++)
             {
                 for (int a = 0; a <= b; a++)
@@ -624,6 +821,33 @@ public static class GramKernel
                     gram[a * k + b] = g;
                     gram[b * k + a] = g;
                 }
+            }
+        }
+
+        /// <summary>Writes (or adds) a group's folded total to its outputs as a full symmetric matrix.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ReduceGroup(int group, SegmentBuffers total)
+        {
+            double* acc = (double*)total.Acc;
+            double* totalSums = (double*)total.Sums;
+            double[] gram = _outGrams![group], sums = _outSums![group];
+            int k = _k;
+            if (!_accumulate)
+            {
+                Write(total, gram, sums);
+                return;
+            }
+            for (int a = 0; a < k; a++)
+                sums[a] += totalSums[a];
+            for (int b = 0; b < k; b++)
+            {
+                for (int a = 0; a < b; a++)
+                {
+                    double g = acc[(long)b * _kp + a];
+                    gram[a * k + b] += g;
+                    gram[b * k + a] += g;
+                }
+                gram[b * k + b] += acc[(long)b * _kp + b];
             }
         }
 
@@ -655,6 +879,7 @@ public static class GramKernel
     // ---------------------------------------------------------------------------------------------
 
     /// <summary>Upper-triangle tiles of 3 A panels (24 columns) x 1 B panel (8 columns); diagonal tiles use only the A panels that are needed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tiles512(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher)
     {
         nint ps = (nint)m * PanelWidth;
@@ -691,6 +916,7 @@ public static class GramKernel
     }
 
     /// <summary>Upper-triangle tiles of 1 A panel x half a B panel (4 columns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tiles256(double* packed, int m, int panels, double* acc, int kp)
     {
         nint ps = (nint)m * PanelWidth;
@@ -708,6 +934,7 @@ public static class GramKernel
     }
 
     /// <summary>Upper-triangle tiles of 1 A panel x 1 B panel, plain scalar code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TilesScalar(double* packed, int m, int panels, double* acc, int kp)
     {
         nint ps = (nint)m * PanelWidth;

@@ -115,6 +115,32 @@ public static class Vec
         return sum;
     }
 
+    /// <summary>y += x, element by element.</summary>
+    /// <remarks>
+    /// Hand-written rather than TensorPrimitives.Add so that it runs optimized code from the first call: that package
+    /// is not precompiled, and the Gram folds call this only a few times per fit.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Add(ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (x.Length != y.Length) throw new ArgumentException("x and y differ in length");
+        ref double xr = ref MemoryMarshal.GetReference(x);
+        ref double yr = ref MemoryMarshal.GetReference(y);
+        int n = x.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
+                (Vector512.LoadUnsafe(ref yr, (nuint)i) + Vector512.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
+                (Vector256.LoadUnsafe(ref yr, (nuint)i) + Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        }
+        for (; i < n; i++)
+            Unsafe.Add(ref yr, i) += Unsafe.Add(ref xr, i);
+    }
+
     /// <summary>Scalar twin of <see cref="Axpy"/>.</summary>
     public static void AxpyScalar(double a, ReadOnlySpan<double> x, Span<double> y)
     {

@@ -59,6 +59,57 @@ public class CrossValidationTests
         Assert.Equal(cvsd, gram.Curve.StandardError[l0], 1e-5 * cvsd);
     }
 
+    /// <summary>
+    /// K-fold fold Grams come from rows regrouped by fold in chunks; with chunks far smaller than the data (so a fold's
+    /// rows span many chunks, and chunks hold parts of many folds) they still equal each fold's Gram computed directly.
+    /// </summary>
+    [Fact]
+    public void KFoldGramsMatchDirectFoldGramsWhateverTheChunkSize()
+    {
+        const int n = 1003, p = 12;
+        var x = SyntheticData.Gaussian(n, p, seed: 31);
+        var spec = SyntheticData.Spec(p, Penalty.Lasso) with
+        {
+            Validation = ValidationMethod.KFold,
+            ColumnShift = Enumerable.Range(0, p + 1).Select(j => j * 0.1 - 0.3).ToArray(),
+        };
+        int[] cols = [.. spec.FeatureColumns, spec.TargetColumn];
+        double[] shift = [.. cols.Select(c => spec.ColumnShift![c])];
+        int k = cols.Length;
+        // Random folds, and uneven explicit ones where a fold is a single row.
+        var uneven = Enumerable.Range(0, n).Select(i => i == 500 ? 9 : i % 7 == 0 ? 1 : i < 300 ? 2 : 3).ToArray();
+        foreach (var folds in new[] { Folds.Random(n, 10, seed: 3), Folds.FromIds(uneven) })
+        {
+            foreach (int chunkRows in new[] { 0, 1, 7, 64, 333, n - 1 })
+            {
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    var source = new GramSource(x, spec, folds, closedForm: false, threads, default, chunkRows);
+                    for (int f = 0; f < folds.Rows.Length; f++)
+                    {
+                        var expected = new double[k * k];
+                        var expectedSums = new double[k];
+                        Numerics.Kernels.GramKernel.ShiftedGramScalar(x, cols, shift, folds.Rows[f], expected, expectedSums);
+                        var gram = source.FoldGrams[f];
+                        var sums = source.FoldSums[f];
+                        for (int a = 0; a < k; a++)
+                        {
+                            string label = $"chunk={chunkRows} threads={threads} fold={f}";
+                            double scaleSum = Math.Sqrt(folds.Rows[f].Length * expected[a * k + a]);
+                            Assert.True(Math.Abs(sums[a] - expectedSums[a]) <= 1e-12 * scaleSum, $"{label}: sums[{a}] = {sums[a]}, direct {expectedSums[a]}");
+                            for (int b = 0; b < k; b++)
+                            {
+                                double scale = Math.Sqrt(expected[a * k + a] * expected[b * k + b]);
+                                Assert.True(Math.Abs(gram[a * k + b] - expected[a * k + b]) <= 1e-12 * scale,
+                                    $"{label}: gram[{a},{b}] = {gram[a * k + b]}, direct {expected[a * k + b]}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void RandomFoldsAreBalancedSeededAndStratified()
     {
