@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Selection;
+using RegService.Numerics.Training;
 
 namespace RegService.Numerics.Fitting;
 
@@ -17,7 +18,18 @@ public static class FitEngine
     /// </summary>
     public static FitResult Fit(DenseMatrix x, FitSpec spec, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
+        ExpansionSpec? expansion = null;
+        string[]? inputNames = null;
+        if (spec.Expansion is { PolynomialDegree: > 1 })
+        {
+            Validate(x, spec);
+            inputNames = spec.FeatureNames;
+            expansion = spec.Expansion;
+            (x, spec) = FeatureExpansion.Apply(x, spec);
+        }
         Validate(x, spec);
+        if (spec.Model == ModelKind.Mlp || spec.Solver is SolverKind.Sgd or SolverKind.Adam or SolverKind.AdamW)
+            return Expanded(NetworkTrainer.Fit(x, spec, progress, ct), inputNames, expansion);
         int threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
         var folds = MakeFolds(x, spec);
         int n = x.Rows, p = spec.FeatureColumns.Length;
@@ -26,6 +38,7 @@ public static class FitEngine
         var watch = Stopwatch.StartNew();
         PathSource source = (spec.Family, spec.Penalty) switch
         {
+            _ when spec.Solver == SolverKind.ProximalGradient => new ProximalGradientSource(x, spec, folds, threads),
             (Family.Gaussian, Penalty.Ridge or Penalty.None) when spec.PenaltyFactors is null =>
                 new GramSource(x, spec, folds, closedForm: true, threads, ct),
             (Family.Gaussian, _) when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
@@ -38,8 +51,11 @@ public static class FitEngine
         var result = PathFitter.Fit(x, spec, source, folds, progress, ct);
         var timings = new Dictionary<string, double> { [source is GramSource ? "gram" : "setup"] = setup };
         foreach (var (key, value) in result.Timings) timings[key] = key == "total" ? value + setup : value;
-        return result with { Timings = timings };
+        return Expanded(result with { Timings = timings }, inputNames, expansion);
     }
+
+    private static FitResult Expanded(FitResult result, string[]? inputNames, ExpansionSpec? expansion) =>
+        expansion is null ? result : result with { InputNames = inputNames, Expansion = expansion };
 
     private static Folds? MakeFolds(DenseMatrix x, FitSpec spec) => spec.Validation switch
     {

@@ -74,6 +74,23 @@ public sealed record FitResult
     public required double[] FeatureMeans { get; init; }
     public required double[] FeatureScales { get; init; }
 
+    /// <summary>Stochastic solvers: the learning curve, best epoch and why training stopped.</summary>
+    public TrainingReport? Training { get; init; }
+
+    /// <summary>
+    /// MLP: the fitted network. <see cref="Coefficients"/> then hold each input's first-layer weight norm on the
+    /// original scale (norm / scale), <see cref="StandardizedCoefficients"/> the norms themselves, and
+    /// <see cref="Intercept"/> is 0; a feature whose norm is 0 (L1 on the first layer) is not used.
+    /// </summary>
+    public NetworkModel? Network { get; init; }
+
+    /// <summary>
+    /// With a polynomial expansion: the data set features it expanded (what prediction rows must carry), and
+    /// the expansion. <see cref="FeatureNames"/> are then the expanded names.
+    /// </summary>
+    public string[]? InputNames { get; init; }
+    public ExpansionSpec? Expansion { get; init; }
+
     /// <summary>Named timings in seconds (gram, path, cv, solve, metrics, total).</summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
 }

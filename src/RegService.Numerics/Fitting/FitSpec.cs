@@ -9,6 +9,15 @@ public enum Penalty { None, Ridge, Lasso, ElasticNet }
 /// <summary>How the penalty strength is chosen when several lambdas are fitted.</summary>
 public enum ValidationMethod { None, Holdout, KFold, LeaveOneOut, Gcv }
 
+/// <summary>
+/// The solver a fit runs with. <see cref="Auto"/> picks the closed form, coordinate descent or proximal Newton
+/// from the family and penalty (and a stochastic solver, AdamW, for an MLP). The others name one explicitly.
+/// </summary>
+public enum SolverKind { Auto, ClosedForm, CoordinateDescent, ProximalNewton, ProximalGradient, Sgd, Adam, AdamW }
+
+/// <summary>The model fitted: a linear predictor (glmnet's), or a multilayer perceptron with ReLU hidden layers.</summary>
+public enum ModelKind { Linear, Mlp }
+
 /// <summary>Selection rule over the validation curve.</summary>
 public enum SelectionRule { Min, OneStandardError }
 
@@ -87,6 +96,18 @@ public sealed record FitSpec
 
     /// <summary>Threads the kernels may use; 0 means all processors.</summary>
     public int MaxThreads { get; init; }
+
+    /// <summary>The solver; <see cref="SolverKind.Auto"/> lets the engine choose.</summary>
+    public SolverKind Solver { get; init; } = SolverKind.Auto;
+
+    /// <summary>Linear model (default) or MLP (needs a stochastic solver).</summary>
+    public ModelKind Model { get; init; } = ModelKind.Linear;
+
+    /// <summary>Settings of the stochastic solvers (sgd, adam, adamW) and of the MLP; null takes the defaults.</summary>
+    public TrainingSpec? Training { get; init; }
+
+    /// <summary>Polynomial expansion of the features before any solver; null (or degree 1) fits the features as they are.</summary>
+    public ExpansionSpec? Expansion { get; init; }
 }
 
 /// <summary>Progress of a running fit: a fraction in [0, 1] and the stage in words.</summary>
