@@ -60,35 +60,18 @@ public sealed record DenseLayer(int Inputs, int Outputs, double[] Weights, doubl
 public sealed record NetworkModel(DenseLayer[] Layers, double[] Means, double[] Scales, Family Family)
 {
     /// <summary>The linear predictor eta of every row of <paramref name="x"/>, features in <paramref name="columns"/>.</summary>
+    /// <remarks>Rows are standardized in blocks of 256 into a row-major buffer and run through the vectorized layer products
+    /// (<see cref="Kernels.DenseKernels"/>), blocks split between cores for large inputs.</remarks>
     public double[] LinearPredictor(DenseMatrix x, ReadOnlySpan<int> columns)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (columns.Length != Means.Length) throw new ArgumentException($"{columns.Length} columns for a network of {Means.Length} inputs");
-        int n = x.Rows;
-        var eta = new double[n];
-        var input = new double[Means.Length];
-        var a = new double[Layers.Max(l => Math.Max(l.Inputs, l.Outputs))];
-        var b = new double[a.Length];
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < input.Length; j++) input[j] = (x[i, columns[j]] - Means[j]) / Scales[j];
-            input.CopyTo(a, 0);
-            for (int l = 0; l < Layers.Length; l++)
-            {
-                var layer = Layers[l];
-                bool hidden = l < Layers.Length - 1;
-                for (int o = 0; o < layer.Outputs; o++)
-                {
-                    double s = layer.Biases[o];
-                    var row = layer.Weights.AsSpan(o * layer.Inputs, layer.Inputs);
-                    for (int k = 0; k < layer.Inputs; k++) s += row[k] * a[k];
-                    b[o] = hidden ? Math.Max(s, 0) : s;
-                }
-                (a, b) = (b, a);
-            }
-            eta[i] = a[0];
-        }
-        return eta;
+        if (Scales.Length != Means.Length) throw new ArgumentException($"{Scales.Length} scales for {Means.Length} means");
+        foreach (var c in columns)
+            if ((uint)c >= (uint)x.Columns) throw new ArgumentException($"column {c} is outside the matrix's {x.Columns} columns");
+        var (layout, theta) = Training.NetworkLayout.FromLayers(Layers);
+        if (layout.Inputs != Means.Length) throw new ArgumentException($"the first layer takes {layout.Inputs} inputs but there are {Means.Length} means");
+        return Training.NetworkPasses.Predict(layout, theta, x, columns.ToArray(), Means, Scales);
     }
 
     /// <summary>Predictions: fitted values (gaussian) or probabilities of class 1 (binomial).</summary>
