@@ -13,7 +13,9 @@
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
 //               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200,
-//               logit_enet_path_50k_200); only the CSVs they need are read.
+//               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
+//               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
+//               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
 //   --reps 0    no timing (with --objectives: the objective check alone).
 //   --objectives FILE
 //               the objective check: FILE is written by
@@ -122,6 +124,10 @@ foreach (var workload in PathWorkload.All)
     }
     if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor);
 }
+// The MLP: one training epoch (MlpBench.cs; the twin is mlp_sklearn.py).
+if (timed && options.Wants(MlpBench.Key) && !Missing("logit_50k_200", MlpBench.Key))
+    await MlpBench.RunAsync(report, options.Data, options.Reps);
+
 if (anchors is not null)
     foreach (var key in anchors.Keys.Where(k => !PathWorkload.All.Any(p => p.Key == k && p.ObjectiveCheck)))
         report[key + "_objective_rel_diff"] = new Dictionary<string, string> { ["error"] = "not a workload of the objective check" };
@@ -136,6 +142,7 @@ namespace RegService.Benchmarks
         [
             "upload_ridge_200k_200", "gram_200k_200", "ridge_200k_200", "ridge_path_200k_200",
             .. PathWorkload.All.Select(w => w.Key),
+            MlpBench.Key,
         ];
 
         public bool Wants(string key) => Only is null || Only.Contains(key);

@@ -64,6 +64,7 @@ internal sealed unsafe class TrainingRun : IDisposable
     // Written by worker 0 between barriers, read by all after them.
     private volatile bool _stop;
     private bool _gradientOnly;
+    private bool _reevaluate;
     private bool _canceled;
     private Exception? _failure;
 
@@ -284,8 +285,6 @@ internal sealed unsafe class TrainingRun : IDisposable
         if (_failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
         if (_canceled) throw new OperationCanceledException(ct);
 
-        // The kept weights' linear predictor on every row.
-        Evaluate(0, 1);
         return new TrainingOutcome(new Span<double>(_theta, _layout.Parameters).ToArray(), _epochsRun, _bestEpoch, _reason,
             [.. _trainCurve], _validationCurve?.ToArray(), (double[])_eta.Clone(), _divergedAt);
     }
@@ -322,7 +321,12 @@ internal sealed unsafe class TrainingRun : IDisposable
                 _barrier.SignalAndWait();
                 if (w == 0) EndEpoch(epoch);
                 _barrier.SignalAndWait();
-                if (_stop) return;
+                if (_stop || epoch == _s.Epochs)
+                {
+                    // The linear predictor of the kept weights: the last pass's unless an earlier epoch's were restored.
+                    if (_reevaluate) Evaluate(w, _threads);
+                    return;
+                }
             }
         }
         catch (Exception e)
@@ -583,7 +587,11 @@ internal sealed unsafe class TrainingRun : IDisposable
         if (epoch == _s.Epochs) Restore();
     }
 
-    private void Restore() => _best.AsSpan().CopyTo(new Span<double>(_theta, _layout.Parameters));
+    private void Restore()
+    {
+        _best.AsSpan().CopyTo(new Span<double>(_theta, _layout.Parameters));
+        _reevaluate = _bestEpoch != _epochsRun;
+    }
 
     public void Dispose()
     {
