@@ -102,6 +102,7 @@ internal sealed unsafe class TrainingData : IDisposable
     public double* Row(int slot) => _rows + (nint)slot * Features;
 
     /// <summary>Copies the standardized rows of <paramref name="slots"/> into <paramref name="dest"/> (row i at dest + i p).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Gather(ReadOnlySpan<int> slots, double* dest)
     {
         int p = Features, count = slots.Length;
@@ -135,6 +136,7 @@ internal sealed unsafe class TrainingData : IDisposable
     }
 
     /// <summary>Copies consecutive slots [first, first + count) into <paramref name="dest"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void GatherRange(int first, int count, double* dest)
     {
         int p = Features;

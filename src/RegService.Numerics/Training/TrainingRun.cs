@@ -496,6 +496,7 @@ internal sealed unsafe class TrainingRun : IDisposable
     /// Evaluation mode over every slot: worker w of <paramref name="threads"/> takes its share of the fixed chunks, writes
     /// the linear predictor of their rows and each chunk's loss sum.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Evaluate(int w, int threads)
     {
         int c0 = (int)((long)_chunks.Length * w / threads), c1 = (int)((long)_chunks.Length * (w + 1) / threads);
