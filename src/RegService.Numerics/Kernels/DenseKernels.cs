@@ -116,22 +116,18 @@ internal static unsafe class DenseKernels
     private static void DotRows(double* a, nint aRow, double* b, nint ldb, double* c, nint ldc, int rows, int depth,
         double* bias, bool accumulate, bool relu, KernelPath path)
     {
-        double* w = b;
-        double[]? copy = null;
-        if (ldb != 1)
+        for (int m = 0; m < rows; m++)
         {
-            copy = new double[depth];
-            for (int t = 0; t < depth; t++) copy[t] = b[t * ldb];
-        }
-        fixed (double* packed = copy)
-        {
-            if (copy is not null) w = packed;
-            for (int m = 0; m < rows; m++)
+            double dot;
+            if (ldb == 1)
+                dot = Dot(a + m * aRow, b, depth, path);
+            else
             {
-                double s = Dot(a + m * aRow, w, depth, path);
-                double v = Initial(c[m * ldc], bias, 0, accumulate) + s;
-                c[m * ldc] = relu ? Math.Max(v, 0) : v;
+                dot = 0;   // a strided column of B (not used by the trainer): one chain
+                for (int t = 0; t < depth; t++) dot = Math.FusedMultiplyAdd(a[m * aRow + t], b[t * ldb], dot);
             }
+            double v = Initial(c[m * ldc], bias, 0, accumulate) + dot;
+            c[m * ldc] = relu ? Math.Max(v, 0) : v;
         }
     }
 
