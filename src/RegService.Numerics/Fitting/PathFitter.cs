@@ -28,7 +28,7 @@ internal static class PathFitter
         var warnings = new List<string>(full.Warnings);
         var notConverged = full.Points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
         if (notConverged.Count > 0)
-            warnings.Add($"coordinate descent did not converge within {spec.MaxIterations} passes at lambda {Join(notConverged)}; those coefficients are the last iterate");
+            warnings.Add($"{source.Solver} did not converge within {spec.MaxIterations} iterations at lambda {Join(notConverged)}; those coefficients are the last iterate");
         if (full.StoppedEarly)
             warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? 100} lambdas: the deviance ratio reached {full.Points[^1].DevianceRatio:G4} and grew by less than 1e-5 (glmnet's rule)");
 
