@@ -16,6 +16,8 @@
 //               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
+//               gradient_pass_50k_200 and fista_logit_enet_50k_200 (GradientBench.cs): one fused binomial gradient
+//               pass against the memory bound, and the binomial elastic-net path by proximal gradient.
 //   --reps 0    no timing (with --objectives: the objective check alone).
 //   --objectives FILE
 //               the objective check: FILE is written by
@@ -124,6 +126,11 @@ foreach (var workload in PathWorkload.All)
     }
     if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor);
 }
+// The full-batch gradient engine: one fused gradient pass against the memory bound, and the FISTA binomial path.
+bool wantsPass = options.Wants(GradientBench.PassKey), wantsFista = options.Wants(GradientBench.FistaKey);
+if (timed && (wantsPass || wantsFista) && !Missing("logit_50k_200", GradientBench.PassKey, GradientBench.FistaKey))
+    await GradientBench.RunAsync(report, options.Data, options.Reps, wantsPass, wantsFista);
+
 // The MLP: one training epoch (MlpBench.cs; the twin is mlp_sklearn.py).
 if (timed && options.Wants(MlpBench.Key) && !Missing("logit_50k_200", MlpBench.Key))
     await MlpBench.RunAsync(report, options.Data, options.Reps);
@@ -143,6 +150,8 @@ namespace RegService.Benchmarks
             "upload_ridge_200k_200", "gram_200k_200", "ridge_200k_200", "ridge_path_200k_200",
             .. PathWorkload.All.Select(w => w.Key),
             MlpBench.Key,
+            GradientBench.PassKey,
+            GradientBench.FistaKey,
         ];
 
         public bool Wants(string key) => Only is null || Only.Contains(key);
