@@ -7,7 +7,7 @@ public sealed class FitValidationTests : IAsyncLifetime
 {
     private readonly ApiFactory _factory = new(workers: 0);
     private HttpClient _client = null!;
-    private string _longley = "", _binary = "", _threeClasses = "";
+    private string _longley = "", _binary = "", _threeClasses = "", _wide = "";
 
     public async Task InitializeAsync()
     {
@@ -15,6 +15,9 @@ public sealed class FitValidationTests : IAsyncLifetime
         _longley = await Http.UploadCsv(_client, await File.ReadAllTextAsync(Http.DataFile("longley.csv")));
         _binary = await Http.UploadCsv(_client, "x1,x2,y\n1,2,0\n2,1,1\n3,5,0\n4,3,1\n5,8,1\n6,2,0\n");
         _threeClasses = await Http.UploadCsv(_client, "x1,y\n1,0\n2,1\n3,2\n4,1\n5,0\n");
+        var wide = string.Join(",", Enumerable.Range(1, 12).Select(j => $"x{j}")) + ",y\n"
+            + string.Concat(Enumerable.Range(0, 4).Select(i => string.Join(",", Enumerable.Range(1, 13).Select(j => (i * j % 7).ToString())) + "\n"));
+        _wide = await Http.UploadCsv(_client, wide);
     }
 
     public Task DisposeAsync()
@@ -26,7 +29,7 @@ public sealed class FitValidationTests : IAsyncLifetime
     private async Task<JsonNode> PostExpecting(HttpStatusCode expected, string json)
     {
         var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits",
-            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses));
+            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses).Replace("WIDE", _wide));
         Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {body?.ToJsonString()}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         return body!;
@@ -103,6 +106,35 @@ public sealed class FitValidationTests : IAsyncLifetime
         // binomial targets
         { """{"datasetId":"DS","target":"Employed","family":"binomial","penalty":"lasso"}""", "target", "'Employed' takes values 60.171, 60.323, 61.122, 61.187, 63.221 (and more); binomial needs a target whose values are all 0 or 1" },
         { """{"datasetId":"THREE","target":"y","family":"binomial","penalty":"lasso"}""", "target", "'y' takes values 0, 1, 2; binomial needs a target whose values are all 0 or 1" },
+
+        // the gradient solvers and the MLP
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","dropout":[1]}""", "dropout[0]", "must be in [0, 1): the fraction of units dropped while training; got 1" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","hiddenUnits":[8,4],"dropout":[0.1,1.5]}""", "dropout[1]", "must be in [0, 1)" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","hiddenUnits":[8,4],"dropout":[0.1,0.1,0.1]}""", "dropout", "one per hidden layer (2); 3 were given" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adam","lambda":0.1,"learningRate":-0.01}""", "learningRate", "must be a positive number; got -0.01" },
+        { """{"datasetId":"DS","target":"Employed","solver":"sgd","lambda":0.1,"batchSize":0}""", "batchSize", "must be at least 1 row; got 0" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","earlyStopping":{"patience":0}}""", "earlyStopping.patience", "must be at least 1 epoch; got 0" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","earlyStopping":{"validationFraction":1}}""", "earlyStopping.validationFraction", "must be in (0, 1); got 1" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","weightDecay":-1}""", "weightDecay", "must be a finite number >= 0; got -1" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","epochs":0}""", "epochs", "must be from 1 to 100000; got 0" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","augmentation":{"copies":2}}""", "augmentation.gaussianNoise", "is required" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adamW","augmentation":{"gaussianNoise":0.1,"copies":0}}""", "augmentation.copies", "must be from 1 to 1000; got 0" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","hiddenUnits":[]}""", "hiddenUnits", "an MLP has 1 or 2 hidden layers; 0 were given" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","hiddenUnits":[5000]}""", "hiddenUnits[0]", "must be from 1 to 4096 units; got 5000" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"hiddenUnits":[8]}""", "hiddenUnits", "is for model mlp" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"dropout":[0.5]}""", "dropout", "applies to the hidden layers of model mlp" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"epochs":10}""", "epochs", "applies to the stochastic solvers (solver sgd, adam or adamW, or model mlp); solver is auto" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","solver":"proximalGradient","learningRate":0.1}""", "learningRate", "solver is proximalGradient" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","solver":"proximalGradient"}""", "solver", "model mlp is trained by sgd, adam or adamW" },
+        { """{"datasetId":"DS","target":"Employed","model":"mlp","path":{"count":5}}""", "path", "an MLP trains at one lambda" },
+        { """{"datasetId":"DS","target":"Employed","solver":"sgd","lambdas":[1,0.1]}""", "lambdas", "sgd trains at one lambda; 2 were given" },
+        { """{"datasetId":"DS","target":"Employed","solver":"adam","validation":{"method":"kfold"}}""", "validation.method", "kfold is not available with adam: use earlyStopping" },
+
+        // the polynomial expansion
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"expansion":{"polynomialDegree":11}}""", "expansion.polynomialDegree", "must be from 1 to 10; got 11" },
+        { """{"datasetId":"DS","target":"Employed","lambda":1,"expansion":{"interactions":true}}""", "expansion.polynomialDegree", "is required" },
+        { """{"datasetId":"WIDE","target":"y","lambda":1,"expansion":{"polynomialDegree":10,"interactions":true}}""", "expansion", "degree 10 with interactions of 12 features makes 646645 features; at most 20000 are accepted" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"GNP^3":0},"expansion":{"polynomialDegree":2}}""", "penaltyFactors.GNP^3", "'GNP^3' is not an expanded feature of this fit" },
     };
 
     [Theory]
@@ -127,6 +159,10 @@ public sealed class FitValidationTests : IAsyncLifetime
         """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1,0.01],"validation":{"method":"loo"}}""",
         """{"datasetId":"DS","target":"Employed","path":{},"solver":"closedForm","validation":{"method":"gcv"}}""",
         """{"datasetId":"BIN","target":"y","family":"binomial","penalty":"elasticNet","solver":"proximalNewton","validation":{"method":"kfold","folds":3}}""",
+        """{"datasetId":"BIN","target":"y","family":"binomial","penalty":"elasticNet","solver":"proximalGradient","validation":{"method":"kfold","folds":3}}""",
+        """{"datasetId":"DS","target":"Employed","model":"mlp","hiddenUnits":[16,8],"dropout":[0.2],"epochs":50,"batchSize":4,"learningRate":0.01,"weightDecay":0.01,"seed":3,"earlyStopping":{"patience":5,"minDelta":0,"validationFraction":0.25}}""",
+        """{"datasetId":"DS","target":"Employed","solver":"adam","penalty":"lasso","lambda":0.01,"augmentation":{"gaussianNoise":0.1,"copies":2}}""",
+        """{"datasetId":"DS","target":"Employed","penalty":"lasso","penaltyFactors":{"GNP^2":0},"expansion":{"polynomialDegree":2},"validation":{"method":"kfold","folds":4}}""",
     };
 
     [Theory]
@@ -134,7 +170,7 @@ public sealed class FitValidationTests : IAsyncLifetime
     public async Task AValidFitRequestIsQueued(string json)
     {
         var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits",
-            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses));
+            json.Replace("DS", _longley).Replace("BIN", _binary).Replace("THREE", _threeClasses).Replace("WIDE", _wide));
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {body?.ToJsonString()}");
     }
 

@@ -7,7 +7,9 @@ public enum FamilyName { Gaussian, Binomial }
 
 public enum PenaltyName { None, Ridge, Lasso, ElasticNet }
 
-public enum SolverName { Auto, ClosedForm, CoordinateDescent, ProximalNewton }
+public enum SolverName { Auto, ClosedForm, CoordinateDescent, ProximalNewton, ProximalGradient, Sgd, Adam, AdamW }
+
+public enum ModelName { Linear, Mlp }
 
 public enum ValidationMethodName { None, Holdout, Kfold, Loo, Gcv }
 
@@ -34,6 +36,27 @@ public sealed record ValidationRequest(
     [property: Description("kfold: number of folds, 2 to the number of rows (stratified by class for binomial)")] [property: DefaultValue(10)] int? Folds = null,
     [property: Description("kfold: the fold label of every data set row, in row order (glmnet's foldid); each distinct label is one fold")]
     int[]? FoldIds = null);
+
+/// <summary>Early stopping for sgd, adam and adamW: a seeded fraction of the rows is held out and scored every epoch.</summary>
+public sealed record EarlyStoppingRequest(
+    [property: Description("Epochs without an improvement of more than minDelta in validation loss before training stops, >= 1")]
+    [property: DefaultValue(10)] int? Patience = null,
+    [property: Description("Least decrease of the validation loss that counts as an improvement, >= 0")]
+    [property: DefaultValue(0.0)] double? MinDelta = null,
+    [property: Description("Fraction of the rows held out to watch, in (0, 1)")]
+    [property: DefaultValue(0.1)] double? ValidationFraction = null);
+
+/// <summary>Noise augmentation for sgd, adam and adamW.</summary>
+public sealed record AugmentationRequest(
+    [property: Description("Standard deviation of the gaussian noise added to the standardized features of every training row each epoch, >= 0. For a linear gaussian model it acts on average as a ridge penalty of strength sigma^2 / 2 (Bishop, 1995)")]
+    double? GaussianNoise = null,
+    [property: Description("Noisy copies of every row per epoch, 1 to 1000")] [property: DefaultValue(1)] int? Copies = null);
+
+/// <summary>Polynomial expansion of the features, before any solver.</summary>
+public sealed record ExpansionRequest(
+    [property: Description("Highest power of each feature, 1 to 10 (1: no expansion)")] int? PolynomialDegree = null,
+    [property: Description("Also every product of distinct features of total degree <= polynomialDegree (x1*x2, x1^2*x2, ...)")]
+    [property: DefaultValue(false)] bool Interactions = false);
 
 /// <summary>
 /// A fit request. The objective is glmnet's:
@@ -71,9 +94,43 @@ public sealed record FitRequest
     [Description("A generated lambda path from lambda_max down; {} takes the defaults (count 100)")]
     public PathRequest? Path { get; init; }
 
-    [Description("auto (the engine picks), or the solver you expect, checked against the request: closedForm (gaussian ridge or none without penaltyFactors), coordinateDescent (gaussian lasso, elasticNet, or ridge with penaltyFactors), proximalNewton (binomial)")]
+    [Description("auto (the engine picks: closed form, coordinate descent or proximal Newton; adamW for an MLP), or one of: closedForm (gaussian ridge or none without penaltyFactors), coordinateDescent (gaussian lasso, elasticNet, or ridge with penaltyFactors), proximalNewton (binomial), proximalGradient (full-batch FISTA with backtracking, any family and penalty, the same objective), sgd, adam or adamW (mini-batch stochastic training at one lambda; adam adds weightDecay to the gradient as an L2 penalty, adamW applies it after the step, decoupled)")]
     [DefaultValue(SolverName.Auto)]
     public SolverName Solver { get; init; } = SolverName.Auto;
+
+    [Description("linear (glmnet's model) or mlp (ReLU hidden layers, trained by sgd, adam or adamW)")]
+    [DefaultValue(ModelName.Linear)]
+    public ModelName Model { get; init; } = ModelName.Linear;
+
+    [Description("mlp: units per hidden layer, one or two layers of 1 to 4096 units; default [100]")]
+    public int[]? HiddenUnits { get; init; }
+
+    [Description("mlp: dropout rate per hidden layer in [0, 1), or one rate for every layer; inverted dropout while training, off at prediction")]
+    public double[]? Dropout { get; init; }
+
+    [Description("sgd, adam, adamW: step size, > 0; default 0.01 for sgd, 0.001 for adam and adamW")]
+    public double? LearningRate { get; init; }
+
+    [Description("sgd, adam, adamW: rows per mini-batch, >= 1; default 32")]
+    public int? BatchSize { get; init; }
+
+    [Description("sgd, adam, adamW: passes over the training rows, 1 to 100000; default 100")]
+    public int? Epochs { get; init; }
+
+    [Description("sgd, adam, adamW: weight decay d >= 0 on the weights (not biases). sgd and adam add d*w to the gradient (an L2 penalty, rescaled by adam's step); adamW subtracts learningRate*d*w after the step (decoupled, Loshchilov and Hutter); default 0")]
+    public double? WeightDecay { get; init; }
+
+    [Description("sgd, adam, adamW: seed of the initial weights, row shuffles, dropout masks, noise and early-stopping split; default 0")]
+    public int? Seed { get; init; }
+
+    [Description("sgd, adam, adamW: stop when the loss on held-out rows stops improving, and keep the best epoch's weights")]
+    public EarlyStoppingRequest? EarlyStopping { get; init; }
+
+    [Description("sgd, adam, adamW: gaussian noise injected into the standardized features each epoch")]
+    public AugmentationRequest? Augmentation { get; init; }
+
+    [Description("Polynomial expansion of the features before fitting (any solver); expanded features are named like x1^2 and x1*x2, and prediction takes the original features")]
+    public ExpansionRequest? Expansion { get; init; }
 
     [Description("Scale each feature to unit variance (1/n) for the fit; coefficients are reported on both scales")]
     [DefaultValue(true)]

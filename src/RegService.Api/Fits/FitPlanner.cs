@@ -1,5 +1,6 @@
 using System.Globalization;
 using RegService.Api.Datasets;
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Paths;
 using RegService.Numerics.Selection;
@@ -17,6 +18,15 @@ public static class FitPlanner
     public const int DefaultPathCount = 100;
     public const int MaxPathCount = 1000;
 
+    /// <summary>Hidden units of an MLP given no hiddenUnits (scikit-learn's MLP default).</summary>
+    public const int DefaultHiddenUnits = 100;
+    public const int MaxEpochs = 100_000;
+    public const int MaxPolynomialDegree = FeatureExpansion.MaxDegree;
+
+    /// <summary>Most features an expansion may produce, and most values (rows x columns) its matrix may hold.</summary>
+    public const int MaxExpandedFeatures = 20_000;
+    public const long MaxExpandedValues = FeatureExpansion.MaxValues;
+
     /// <summary>scikit-learn's ElasticNet default, used when elasticNet comes without l1Ratio.</summary>
     public const double DefaultElasticNetL1Ratio = 0.5;
 
@@ -32,7 +42,9 @@ public static class FitPlanner
         if (request.Tolerance is { } tol && (!double.IsFinite(tol) || tol <= 0)) errors.Add("tolerance", $"must be a positive number; got {Show(tol)}");
         if (request.MaxIterations is { } max && max <= 0) errors.Add("maxIterations", $"must be positive; got {max}");
         CheckSolver(errors, request);
-        if (request.Validation is { } v) CheckValidation(errors, request, v);
+        CheckTraining(errors, request);
+        CheckExpansion(errors, request);
+        if (request.Validation is { } v && !Stochastic(request)) CheckValidation(errors, request, v);
         return errors.ToDictionary();
     }
 
@@ -84,7 +96,22 @@ public static class FitPlanner
                 errors.Add("features", $"data set {dataset.Id} has no column besides the target '{request.Target}'");
         }
 
-        var factors = PenaltyFactors(errors, request, dataset, index, target, features);
+        // With an expansion the fit's features are the expanded ones: penalty factors and defaults refer to them.
+        var featureNames = features.Select(c => dataset.Columns[c].Name).ToArray();
+        var expansion = Expansion(request);
+        var fittedNames = featureNames;
+        if (expansion is not null && features.Count > 0)
+        {
+            int q = FeatureExpansion.Count(features.Count, expansion);
+            long values = (long)dataset.Rows * ((long)q + 1);
+            if (q > MaxExpandedFeatures)
+                errors.Add("expansion", $"degree {expansion.PolynomialDegree}{(expansion.Interactions ? " with interactions" : "")} of {features.Count} features makes {(q == int.MaxValue ? "over 2^31" : q.ToString(CultureInfo.InvariantCulture))} features; at most {MaxExpandedFeatures} are accepted: lower polynomialDegree, turn interactions off or choose fewer features");
+            else if (values > MaxExpandedValues)
+                errors.Add("expansion", $"{q} expanded features of {dataset.Rows} rows make {values} values; at most {MaxExpandedValues} are accepted: lower polynomialDegree, turn interactions off or choose fewer features");
+            else
+                fittedNames = FeatureExpansion.Names(featureNames, expansion);
+        }
+        var factors = PenaltyFactors(errors, request, dataset, index, target, features, fittedNames, expansion is not null);
 
         if (dataset.Rows < 2) errors.Add("datasetId", $"data set {dataset.Id} has {dataset.Rows} row; a fit needs at least 2");
         HoldoutSpec? holdout = null;
@@ -124,7 +151,7 @@ public static class FitPlanner
         var spec = new FitSpec
         {
             FeatureColumns = [.. features],
-            FeatureNames = [.. features.Select(c => dataset.Columns[c].Name)],
+            FeatureNames = featureNames,
             TargetColumn = target,
             Family = request.Family == FamilyName.Binomial ? Family.Binomial : Family.Gaussian,
             Penalty = request.Penalty switch
@@ -135,8 +162,8 @@ public static class FitPlanner
                 _ => Penalty.Ridge,
             },
             L1Ratio = L1Ratio(request),
-            Lambdas = request.Lambdas ?? (request.Lambda is { } lambda ? [lambda] : request.Penalty == PenaltyName.None ? [0.0] : null),
-            Path = LambdaPath(request, dataset.Rows, features.Count),
+            Lambdas = request.Lambdas ?? (request.Lambda is { } lambda ? [lambda] : request.Penalty == PenaltyName.None || Stochastic(request) ? [0.0] : null),
+            Path = Stochastic(request) ? null : LambdaPath(request, dataset.Rows, fittedNames.Length),
             PenaltyFactors = factors,
             Standardize = request.Standardize,
             FitIntercept = request.FitIntercept,
@@ -153,6 +180,20 @@ public static class FitPlanner
             Rule = request.Validation?.Rule == RuleName.OneStandardError ? SelectionRule.OneStandardError : SelectionRule.Min,
             ColumnShift = [.. dataset.Columns.Select(c => c.Mean)],
             MaxThreads = maxThreads,
+            Solver = request.Solver switch
+            {
+                SolverName.ClosedForm => SolverKind.ClosedForm,
+                SolverName.CoordinateDescent => SolverKind.CoordinateDescent,
+                SolverName.ProximalNewton => SolverKind.ProximalNewton,
+                SolverName.ProximalGradient => SolverKind.ProximalGradient,
+                SolverName.Sgd => SolverKind.Sgd,
+                SolverName.Adam => SolverKind.Adam,
+                SolverName.AdamW => SolverKind.AdamW,
+                _ => SolverKind.Auto,
+            },
+            Model = request.Model == ModelName.Mlp ? ModelKind.Mlp : ModelKind.Linear,
+            Training = Stochastic(request) ? Training(request) : null,
+            Expansion = expansion,
         };
         if (request.Tolerance is { } tolerance) spec = spec with { Tolerance = tolerance };
         if (request.MaxIterations is { } maxIterations) spec = spec with { MaxIterations = maxIterations };
@@ -233,9 +274,11 @@ public static class FitPlanner
 
     /// <summary>Penalty factors in feature order (null when none are given), checking every name against the features.</summary>
     private static double[]? PenaltyFactors(
-        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features)
+        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features,
+        string[] fittedNames, bool expanded)
     {
         if (request.PenaltyFactors is not { } given || request.Penalty == PenaltyName.None) return null;
+        if (expanded) return ExpandedPenaltyFactors(errors, given, fittedNames);
         var position = new Dictionary<int, int>();
         for (int j = 0; j < features.Count; j++) position[features[j]] = j;
         var factors = new double[features.Count];
@@ -257,6 +300,137 @@ public static class FitPlanner
         return factors;
     }
 
+    /// <summary>Penalty factors keyed by expanded feature name (x1, x1^2, x1*x2, ...).</summary>
+    private static double[] ExpandedPenaltyFactors(Errors errors, Dictionary<string, double> given, string[] names)
+    {
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int j = 0; j < names.Length; j++) position[names[j]] = j;
+        var factors = new double[names.Length];
+        Array.Fill(factors, 1.0);
+        foreach (var (name, factor) in given)
+        {
+            if (position.TryGetValue(name, out int j)) factors[j] = factor;
+            else
+                errors.Add($"penaltyFactors.{name}",
+                    $"'{name}' is not an expanded feature of this fit; with an expansion, penalty factors name expanded features ({string.Join(", ", names.Take(10).Select(n => $"'{n}'"))}{(names.Length > 10 ? $" and {names.Length - 10} more" : "")})");
+        }
+        if (names.Length > 0 && factors.All(f => f == 0))
+            errors.Add("penaltyFactors", "every feature has factor 0, so nothing is penalized; give at least one feature a positive factor (unlisted features get 1)");
+        return factors;
+    }
+
+    /// <summary>True when the request trains by sgd, adam or adamW (named, or implied by an MLP).</summary>
+    public static bool Stochastic(FitRequest request) =>
+        request.Solver is SolverName.Sgd or SolverName.Adam or SolverName.AdamW || request.Model == ModelName.Mlp;
+
+    private static ExpansionSpec? Expansion(FitRequest request) =>
+        request.Expansion is { PolynomialDegree: > 1 and <= MaxPolynomialDegree } e ? new ExpansionSpec(e.PolynomialDegree.Value, e.Interactions) : null;
+
+    private static TrainingSpec Training(FitRequest request)
+    {
+        var defaults = new TrainingSpec();
+        return new TrainingSpec
+        {
+            Epochs = request.Epochs ?? defaults.Epochs,
+            BatchSize = request.BatchSize ?? defaults.BatchSize,
+            LearningRate = request.LearningRate,
+            WeightDecay = request.WeightDecay ?? 0,
+            Seed = request.Seed ?? 0,
+            HiddenUnits = request.Model == ModelName.Mlp ? request.HiddenUnits ?? [DefaultHiddenUnits] : [],
+            Dropout = request.Dropout ?? [],
+            EarlyStopping = request.EarlyStopping is { } e
+                ? new EarlyStoppingSpec(e.Patience ?? 10, e.MinDelta ?? 0, e.ValidationFraction ?? 0.1)
+                : null,
+            Augmentation = request.Augmentation is { } a ? new AugmentationSpec(a.GaussianNoise ?? 0, a.Copies ?? 1) : null,
+        };
+    }
+
+    /// <summary>The stochastic solvers' settings: given only with sgd, adam or adamW, each in its range.</summary>
+    private static void CheckTraining(Errors errors, FitRequest request)
+    {
+        bool stochastic = Stochastic(request), mlp = request.Model == ModelName.Mlp;
+        var solver = Camel(request.Solver);
+        void NotHere(string field) => errors.Add(field,
+            $"applies to the stochastic solvers (solver sgd, adam or adamW, or model mlp); solver is {solver}");
+        if (request.LearningRate is { } lr)
+        {
+            if (!stochastic) NotHere("learningRate");
+            else if (!double.IsFinite(lr) || lr <= 0) errors.Add("learningRate", $"must be a positive number; got {Show(lr)}");
+        }
+        if (request.BatchSize is { } batch)
+        {
+            if (!stochastic) NotHere("batchSize");
+            else if (batch < 1) errors.Add("batchSize", $"must be at least 1 row; got {batch}");
+        }
+        if (request.Epochs is { } epochs)
+        {
+            if (!stochastic) NotHere("epochs");
+            else if (epochs < 1 || epochs > MaxEpochs) errors.Add("epochs", $"must be from 1 to {MaxEpochs}; got {epochs}");
+        }
+        if (request.WeightDecay is { } decay)
+        {
+            if (!stochastic) NotHere("weightDecay");
+            else if (!double.IsFinite(decay) || decay < 0) errors.Add("weightDecay", $"must be a finite number >= 0; got {Show(decay)}");
+        }
+        if (request.Seed is not null && !stochastic) NotHere("seed");
+        if (request.EarlyStopping is { } early)
+        {
+            if (!stochastic) NotHere("earlyStopping");
+            if (early.Patience is { } patience && patience < 1)
+                errors.Add("earlyStopping.patience", $"must be at least 1 epoch; got {patience}");
+            if (early.MinDelta is { } delta && (!double.IsFinite(delta) || delta < 0))
+                errors.Add("earlyStopping.minDelta", $"must be a finite number >= 0; got {Show(delta)}");
+            if (early.ValidationFraction is { } fraction && !(double.IsFinite(fraction) && fraction > 0 && fraction < 1))
+                errors.Add("earlyStopping.validationFraction", $"must be in (0, 1); got {Show(fraction)}");
+        }
+        if (request.Augmentation is { } augmentation)
+        {
+            if (!stochastic) NotHere("augmentation");
+            if (augmentation.GaussianNoise is not { } sigma)
+                errors.Add("augmentation.gaussianNoise", "is required: the noise's standard deviation on the standardized features");
+            else if (!double.IsFinite(sigma) || sigma < 0)
+                errors.Add("augmentation.gaussianNoise", $"must be a finite number >= 0; got {Show(sigma)}");
+            if (augmentation.Copies is { } copies && (copies < 1 || copies > 1000))
+                errors.Add("augmentation.copies", $"must be from 1 to 1000; got {copies}");
+        }
+
+        var layers = request.HiddenUnits ?? [DefaultHiddenUnits];
+        if (request.HiddenUnits is { } hidden)
+        {
+            if (!mlp) errors.Add("hiddenUnits", "is for model mlp; the linear model has no hidden layer");
+            else if (hidden.Length is < 1 or > 2) errors.Add("hiddenUnits", $"an MLP has 1 or 2 hidden layers; {hidden.Length} were given");
+            for (int l = 0; l < hidden.Length; l++)
+                if (hidden[l] is < 1 or > 4096) errors.Add($"hiddenUnits[{l}]", $"must be from 1 to 4096 units; got {hidden[l]}");
+        }
+        if (request.Dropout is { } dropout)
+        {
+            if (!mlp) errors.Add("dropout", "applies to the hidden layers of model mlp; the linear model has none");
+            else if (dropout.Length != 1 && dropout.Length != layers.Length)
+                errors.Add("dropout", $"give one rate, or one per hidden layer ({layers.Length}); {dropout.Length} were given");
+            for (int l = 0; l < dropout.Length; l++)
+                if (!(dropout[l] >= 0 && dropout[l] < 1))
+                    errors.Add($"dropout[{l}]", $"must be in [0, 1): the fraction of units dropped while training; got {Show(dropout[l])}");
+        }
+        if (!stochastic) return;
+
+        // The stochastic solvers fit one lambda, and early stopping is their validation.
+        if (request.Path is not null)
+            errors.Add("path", $"{(mlp ? "an MLP" : solver)} trains at one lambda; give lambda (default 0), not a path");
+        if (request.Lambdas is { Length: > 1 } several)
+            errors.Add("lambdas", $"{(mlp ? "an MLP" : solver)} trains at one lambda; {several.Length} were given");
+        if (request.Validation is { Method: not ValidationMethodName.None } validation)
+            errors.Add("validation.method", $"{Camel(validation.Method)} is not available with {(mlp ? "an MLP" : solver)}: use earlyStopping, whose held-out rows are scored");
+    }
+
+    private static void CheckExpansion(Errors errors, FitRequest request)
+    {
+        if (request.Expansion is not { } e) return;
+        if (e.PolynomialDegree is not { } degree)
+            errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {MaxPolynomialDegree}");
+        else if (degree < 1 || degree > MaxPolynomialDegree)
+            errors.Add("expansion.polynomialDegree", $"must be from 1 to {MaxPolynomialDegree}; got {degree}");
+    }
+
     private static void CheckSolver(Errors errors, FitRequest request)
     {
         bool gaussian = request.Family == FamilyName.Gaussian;
@@ -275,6 +449,10 @@ public static class FitPlanner
                 break;
             case SolverName.ProximalNewton when gaussian:
                 errors.Add("solver", $"proximalNewton fits the binomial family; this request is {what}");
+                break;
+            case SolverName.ClosedForm or SolverName.CoordinateDescent or SolverName.ProximalNewton or SolverName.ProximalGradient
+                when request.Model == ModelName.Mlp:
+                errors.Add("solver", $"model mlp is trained by sgd, adam or adamW (auto takes adamW); got {Camel(request.Solver)}");
                 break;
         }
     }

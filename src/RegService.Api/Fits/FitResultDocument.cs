@@ -91,6 +91,48 @@ public sealed record DiagnosticsDocument(
     [property: Description("Deviance per row of the intercept-only model (gaussian: the target's variance)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? NullDeviance = null);
 
+/// <summary>Loss per epoch: the training loss and, with early stopping, the loss on the held-out rows.</summary>
+public sealed record LearningCurveDocument(
+    [property: Description("Mean loss (gaussian: half the squared error; binomial: log loss) on the training rows after each epoch")] IReadOnlyList<double?> Train,
+    [property: Description("The same on the early-stopping rows; null without early stopping")] IReadOnlyList<double?>? Validation);
+
+/// <summary>How a stochastic (sgd, adam, adamW) training run went.</summary>
+public sealed record TrainingDocument(
+    string Solver,
+    [property: Description("Epochs asked for")] int Epochs,
+    [property: Description("Epochs trained")] int EpochsRun,
+    [property: Description("1-based epoch whose weights were kept (with early stopping: the least validation loss)")] int BestEpoch,
+    [property: Description("epochsExhausted, earlyStopped or diverged")] string StopReason,
+    double LearningRate,
+    int BatchSize,
+    double WeightDecay,
+    int Seed,
+    [property: Description("Rows trained on, and rows held out for early stopping")] int TrainRows,
+    int ValidationRows,
+    LearningCurveDocument Curve);
+
+/// <summary>One dense layer: out = W in + b, W row-major (outputs rows of inputs columns).</summary>
+public sealed record LayerDocument(
+    int Inputs,
+    int Outputs,
+    [property: Description("relu for hidden layers; identity for the output (the linear predictor)")] string Activation,
+    [property: Description("Frobenius norm of the weights")] double WeightNorm,
+    IReadOnlyList<double> Weights,
+    IReadOnlyList<double> Biases);
+
+/// <summary>A fitted MLP on standardized inputs ((x - featureMeans) / featureScales), as the predict endpoint runs it.</summary>
+public sealed record NetworkDocument(
+    IReadOnlyList<int> HiddenUnits,
+    [property: Description("Dropout rate per hidden layer while training (off at prediction)")] IReadOnlyList<double> Dropout,
+    [property: Description("Norm of each input's first-layer weights (standardized scale); 0 means the input is not used")]
+    IReadOnlyDictionary<string, double> InputWeightNorms,
+    IReadOnlyList<LayerDocument> Layers);
+
+/// <summary>The polynomial expansion a fit was made on.</summary>
+public sealed record ExpansionDocument(int PolynomialDegree, bool Interactions,
+    [property: Description("Data set features expanded (what prediction rows carry)")] int Inputs,
+    [property: Description("Features after expansion (what was fitted)")] int Features);
+
 /// <summary>The result of a finished fit.</summary>
 public sealed record FitResultDocument(
     [property: Description("converged or notConverged")] string Status,
@@ -107,7 +149,16 @@ public sealed record FitResultDocument(
     MetricsDocument Metrics,
     PathDocument Path,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationDocument? Validation,
-    DiagnosticsDocument Diagnostics);
+    DiagnosticsDocument Diagnostics,
+    [property: Description("The fitted features in order (with an expansion: the expanded names)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Features = null,
+    [property: Description("With an expansion: the data set features it expanded, which prediction rows must carry")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Inputs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExpansionDocument? Expansion = null,
+    [property: Description("sgd, adam, adamW: the learning curve, best epoch and why training stopped")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingDocument? Training = null,
+    [property: Description("mlp: the network (coefficients are then empty; sparsity counts the inputs whose first-layer weights are not all 0)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null);
 
 /// <summary>Reads stored result documents, including those written before metrics named their family.</summary>
 public static class FitResultDocuments

@@ -18,7 +18,7 @@ public sealed record PredictionDocument(
     [property: Description("The lambda whose model predicted")] double Lambda,
     int Rows,
     string Family,
-    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial)")]
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b")]
     IReadOnlyList<double> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -51,20 +51,37 @@ public static class PredictApi
         var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The rows could not be read");
         if (unreadable is not null) return unreadable;
 
-        var features = result.Coefficients.Keys.ToArray();
-        var columns = MatchColumns(table!, features, request.Target);
+        // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
+        var features = (result.Features ?? result.Coefficients.Keys).ToArray();
+        var inputs = (result.Inputs ?? features).ToArray();
+        var columns = MatchColumns(table!, inputs, request.Target);
         if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
 
-        // The features, in the fit's order, as one column-major matrix.
-        var x = new DenseMatrix(table!.Rows, features.Length);
-        for (int j = 0; j < features.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
-        var (intercept, coefficients) = chosen is { } l
-            ? (result.Path.Intercepts[l], result.Path.Coefficients[l])
-            : (result.Intercept, result.Coefficients);
-        var coef = features.Select(f => coefficients[f]).ToArray();
+        var x = new DenseMatrix(table!.Rows, inputs.Length);
+        for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
+        int[] all = [.. Enumerable.Range(0, inputs.Length)];
+        if (result.Expansion is { } e)
+        {
+            x = FeatureExpansion.Expand(x, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
+            all = [.. Enumerable.Range(0, features.Length)];
+        }
         bool binomial = result.Family == "binomial";
-        var predictions = Prediction.Predict(x, [.. Enumerable.Range(0, features.Length)], intercept, coef,
-            binomial ? Family.Binomial : Family.Gaussian);
+        var family = binomial ? Family.Binomial : Family.Gaussian;
+        double[] predictions;
+        if (result.Network is { } network)
+        {
+            var model = new NetworkModel(
+                [.. network.Layers.Select(l => new DenseLayer(l.Inputs, l.Outputs, [.. l.Weights], [.. l.Biases]))],
+                [.. features.Select(f => result.FeatureMeans[f])], [.. features.Select(f => result.FeatureScales[f])], family);
+            predictions = model.Predict(x, all);
+        }
+        else
+        {
+            var (intercept, coefficients) = chosen is { } l
+                ? (result.Path.Intercepts[l], result.Path.Coefficients[l])
+                : (result.Intercept, result.Coefficients);
+            predictions = Prediction.Predict(x, all, intercept, [.. features.Select(f => coefficients[f])], family);
+        }
 
         return TypedResults.Ok(new PredictionDocument(
             id, chosen is { } at ? result.Path.Lambdas[at] : result.Lambda, table.Rows, result.Family, predictions,

@@ -11,6 +11,9 @@ public static class ResultMapper
     {
         var names = result.FeatureNames;
         var points = result.Path;
+        // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
+        bool mlp = result.Network is not null;
+        IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : ByName(names, values);
         var selected = names.Where((_, j) => result.Coefficients[j] != 0).ToList();
         var timings = new Dictionary<string, double> { ["load"] = loadSeconds };
         foreach (var (key, value) in result.Timings) timings[key] = value;
@@ -21,7 +24,7 @@ public static class ResultMapper
             Lambdas: points.Select(p => p.Lambda).ToList(),
             NonZero: points.Select(p => p.NonZero).ToList(),
             Intercepts: points.Select(p => p.Intercept).ToList(),
-            Coefficients: points.Select(p => (IReadOnlyDictionary<string, double>)ByName(names, p.Coefficients)).ToList(),
+            Coefficients: points.Select(p => Coefficients(p.Coefficients)).ToList(),
             DevianceRatio: points.Select(p => Finite(p.DevianceRatio)).ToList(),
             Converged: points.Select(p => p.Converged).ToList(),
             Iterations: points.Select(p => p.Iterations).ToList(),
@@ -41,8 +44,8 @@ public static class ResultMapper
             L1Ratio: spec.L1Ratio,
             Lambda: result.Lambda,
             Intercept: result.Intercept,
-            Coefficients: ByName(names, result.Coefficients),
-            StandardizedCoefficients: ByName(names, result.StandardizedCoefficients),
+            Coefficients: Coefficients(result.Coefficients),
+            StandardizedCoefficients: Coefficients(result.StandardizedCoefficients),
             FeatureMeans: ByName(names, result.FeatureMeans),
             FeatureScales: ByName(names, result.FeatureScales),
             Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
@@ -57,7 +60,31 @@ public static class ResultMapper
                 Warnings: result.Warnings,
                 Timings: timings,
                 NotConvergedLambdas: notConverged,
-                NullDeviance: Finite(result.NullDeviance)));
+                NullDeviance: Finite(result.NullDeviance)),
+            Features: names,
+            Inputs: result.InputNames,
+            Expansion: result.Expansion is { } e ? new ExpansionDocument(e.PolynomialDegree, e.Interactions, result.InputNames!.Length, names.Length) : null,
+            Training: Training(spec, result),
+            Network: result.Network is { } network ? Network(spec, result, network) : null);
+    }
+
+    private static TrainingDocument? Training(FitSpec spec, FitResult result)
+    {
+        if (result.Training is not { } report) return null;
+        var training = spec.Training ?? new TrainingSpec();
+        return new TrainingDocument(result.Solver, training.Epochs, report.EpochsRun, report.BestEpoch, FitPlanner.Camel(report.StopReason),
+            report.LearningRate, training.BatchSize, training.WeightDecay, training.Seed, report.TrainRows, report.ValidationRows,
+            new LearningCurveDocument(report.Curve.Train.Select(Finite).ToList(), report.Curve.Validation?.Select(Finite).ToList()));
+    }
+
+    private static NetworkDocument Network(FitSpec spec, FitResult result, NetworkModel network)
+    {
+        var hidden = network.Layers[..^1].Select(l => l.Outputs).ToList();
+        var rates = spec.Training?.Dropout ?? [];
+        var dropout = hidden.Select((_, l) => rates.Length == 0 ? 0 : rates.Length == 1 ? rates[0] : rates[l]).ToList();
+        var layers = network.Layers.Select((l, i) => new LayerDocument(l.Inputs, l.Outputs, i < network.Layers.Length - 1 ? "relu" : "identity",
+            l.WeightNorm, l.Weights, l.Biases)).ToList();
+        return new NetworkDocument(hidden, dropout, ByName(result.FeatureNames, result.StandardizedCoefficients), layers);
     }
 
     /// <summary>The validation curve: the engine's, or (from solvers that score each point) the points' own losses.</summary>

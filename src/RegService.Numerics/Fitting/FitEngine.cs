@@ -22,7 +22,8 @@ public static class FitEngine
         string[]? inputNames = null;
         if (spec.Expansion is { PolynomialDegree: > 1 })
         {
-            Validate(x, spec);
+            // Penalty factors refer to the expanded features: they are checked after the expansion.
+            Validate(x, spec with { PenaltyFactors = null });
             inputNames = spec.FeatureNames;
             expansion = spec.Expansion;
             (x, spec) = FeatureExpansion.Apply(x, spec);

@@ -32,7 +32,11 @@ public sealed record TrainingReport(
     StopReason StopReason,
     LearningCurve Curve,
     int TrainRows,
-    int ValidationRows);
+    int ValidationRows)
+{
+    /// <summary>The step size trained with (the one given, or the solver's default).</summary>
+    public double LearningRate { get; init; }
+}
 
 /// <summary>
 /// One dense layer: <c>out = W in + b</c>, <see cref="Weights"/> row-major (<see cref="Outputs"/> rows of

@@ -128,7 +128,10 @@ public static class NetworkTrainer
             warnings.Add(string.Create(CultureInfo.InvariantCulture,
                 $"training diverged: the loss was not finite after epoch {outcome.DivergedAt}; the weights of epoch {outcome.BestEpoch} (0: the initial ones) are kept. Lower the learning rate (it was {s.LearningRate:G6})"));
         var report = new TrainingReport(outcome.EpochsRun, outcome.BestEpoch, outcome.StopReason,
-            new LearningCurve(outcome.TrainCurve, outcome.ValidationCurve), m, validationRows.Length);
+            new LearningCurve(outcome.TrainCurve, outcome.ValidationCurve), m, validationRows.Length)
+        {
+            LearningRate = s.LearningRate,
+        };
         var point = new PathPoint(s.Lambda, intercept, coefficients, standardized, nonZero, validationMetrics)
         {
             DevianceRatio = trainMetrics.DevianceRatio,
