@@ -27,7 +27,8 @@ public sealed class GradientKernels
     private readonly int _threads, _block;
     private readonly int[] _bounds;
     private readonly double[][] _eta, _grad;
-    private readonly double[] _loss, _sumR;
+    private readonly double[] _loss, _lossB, _sumR;
+    private readonly int[] _all;
 
     /// <param name="x">The data, column-major.</param>
     /// <param name="columns">The feature columns; w_j multiplies column <paramref name="columns"/>[j].</param>
@@ -53,7 +54,9 @@ public sealed class GradientKernels
             _grad[t] = new double[columns.Length];
         }
         _loss = new double[_threads];
+        _lossB = new double[_threads];
         _sumR = new double[_threads];
+        _all = [.. Enumerable.Range(0, columns.Length)];
     }
 
     public int Rows => _x.Rows;
@@ -62,94 +65,171 @@ public sealed class GradientKernels
     /// The loss at <c>eta = c + X w</c>; when <paramref name="gradient"/> is not empty, also <c>X' r</c> into it and
     /// <c>sum_i r_i</c> into <paramref name="sumR"/>.
     /// </summary>
-    public double Evaluate(double[] w, double c, double[] y, bool binomial, Span<double> gradient, out double sumR)
+    public double Evaluate(double[] w, double c, double[] y, bool binomial, Span<double> gradient, out double sumR) =>
+        Pass(w, c, y, binomial, null, null, 0, gradient, null, out sumR, out _);
+
+    /// <summary>
+    /// One pass for an accelerated gradient step. At the point a = (<paramref name="w"/>, <paramref name="c"/>): its loss
+    /// (returned) and <c>eta_a = c + X w</c> (stored in <paramref name="etaOut"/>). At the extrapolated point b whose
+    /// linear predictor is <c>eta_a + m (eta_a - etaPrev)</c> (eta is linear in the weights, so b = a + m (a - prev) needs
+    /// no product with X): its loss (<paramref name="lossB"/>), <c>sum_i r_i</c> and <c>x_j' r</c> for the columns in
+    /// <paramref name="gradientColumns"/> (indices into the kernel's columns; null: all; the others are set to 0).
+    /// </summary>
+    public double Step(double[] w, double c, double[] y, bool binomial, double[] etaOut, double[] etaPrev, double m,
+                       Span<double> gradient, int[]? gradientColumns, out double sumR, out double lossB)
+    {
+        if (etaOut.Length != _x.Rows || etaPrev.Length != _x.Rows) throw new ArgumentException($"eta buffers need {_x.Rows} rows");
+        return Pass(w, c, y, binomial, etaOut, etaPrev, m, gradient, gradientColumns, out sumR, out lossB);
+    }
+
+    private double Pass(double[] w, double c, double[] y, bool binomial, double[]? etaOut, double[]? etaPrev, double m,
+                        Span<double> gradient, int[]? gradientColumns, out double sumR, out double lossB)
     {
         if (w.Length != _columns.Length) throw new ArgumentException($"{w.Length} weights for {_columns.Length} columns");
         if (y.Length != _x.Rows) throw new ArgumentException($"{y.Length} targets for {_x.Rows} rows");
         bool withGradient = !gradient.IsEmpty;
         if (withGradient && gradient.Length != _columns.Length) throw new ArgumentException("the gradient needs one entry per column");
-        if (_threads == 1) Range(0, w, c, y, binomial, withGradient);
-        else Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t => Range(t, w, c, y, binomial, withGradient));
+        var active = gradientColumns ?? _all;
+        if (_threads == 1) Range(0, w, c, y, binomial, etaOut, etaPrev, m, withGradient, active);
+        else Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads },
+            t => Range(t, w, c, y, binomial, etaOut, etaPrev, m, withGradient, active));
         double loss = 0;
         sumR = 0;
+        lossB = 0;
         for (int t = 0; t < _threads; t++)
         {
             loss += _loss[t];
+            lossB += _lossB[t];
             sumR += _sumR[t];
         }
         if (withGradient)
         {
-            _grad[0].CopyTo(gradient);
-            for (int t = 1; t < _threads; t++)
-                for (int j = 0; j < gradient.Length; j++) gradient[j] += _grad[t][j];
+            gradient.Clear();
+            foreach (int j in active)
+                for (int t = 0; t < _threads; t++) gradient[j] += _grad[t][j];
         }
         return loss;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Range(int t, double[] w, double c, double[] y, bool binomial, bool withGradient)
+    private void Range(int t, double[] w, double c, double[] y, bool binomial, double[]? etaOut, double[]? etaPrev, double m,
+                       bool withGradient, int[] active)
     {
         int p = _columns.Length, n = _x.Rows;
         var eta = _eta[t].AsSpan(0, _block);
         var r = _eta[t].AsSpan(_block, _block);
         var grad = _grad[t];
         if (withGradient) Array.Clear(grad);
-        double loss = 0, sumR = 0;
+        double loss = 0, lossB = 0, sumR = 0;
         var data = _x.Data;
         for (int start = _bounds[t]; start < _bounds[t + 1]; start += _block)
         {
             int len = Math.Min(_block, _bounds[t + 1] - start);
-            var e = eta[..len];
+            var e = etaOut is null ? eta[..len] : etaOut.AsSpan(start, len);
             var res = r[..len];
             e.Fill(c);
             for (int j = 0; j < p; j++)
                 if (w[j] != 0) Vec.Axpy(w[j], data.AsSpan(_columns[j] * n + start, len), e);
             var yy = y.AsSpan(start, len);
-            int i0 = 0;
-            if (binomial && Vector512.IsHardwareAccelerated)
+            if (etaPrev is null)
             {
-                // Eight rows at a time: z = e^-|eta|, loss max(eta, 0) + log(1 + z) - y eta, mu = 1/(1+z) or z/(1+z).
-                var lossV = Vector512<double>.Zero;
-                var sumV = Vector512<double>.Zero;
-                var one = Vector512<double>.One;
-                for (; i0 <= len - 8; i0 += 8)
-                {
-                    var v = Vector512.Create(e.Slice(i0, 8));
-                    var yv = Vector512.Create(yy.Slice(i0, 8));
-                    var z = Vector512.Exp(-Vector512.Abs(v));
-                    var onePlus = one + z;
-                    lossV += Vector512.Max(v, Vector512<double>.Zero) + Vector512.Log(onePlus) - yv * v;
-                    var mu = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<double>.Zero), one, z) / onePlus;
-                    var rv = mu - yv;
-                    rv.CopyTo(res.Slice(i0, 8));
-                    sumV += rv;
-                }
-                loss += Vector512.Sum(lossV);
-                sumR += Vector512.Sum(sumV);
+                double blockLoss = Residual(e, yy, res, binomial, ref sumR);
+                loss += blockLoss;
+                lossB += blockLoss;
             }
-            for (int i = i0; i < len; i++)
+            else
             {
-                double v = e[i], ri;
-                if (binomial)
-                {
-                    double z = Math.Exp(-Math.Abs(v));
-                    loss += Math.Max(v, 0) + Math.Log(1 + z) - yy[i] * v;
-                    ri = (v >= 0 ? 1 / (1 + z) : z / (1 + z)) - yy[i];
-                }
-                else
-                {
-                    ri = v - yy[i];
-                    loss += 0.5 * ri * ri;
-                }
-                res[i] = ri;
-                sumR += ri;
+                // The extrapolated point's predictor, in the block buffer; then its residual.
+                loss += Loss(e, yy, binomial);
+                var eb = eta[..len];
+                var prev = etaPrev.AsSpan(start, len);
+                for (int i = 0; i < len; i++) eb[i] = e[i] + m * (e[i] - prev[i]);
+                lossB += Residual(eb, yy, res, binomial, ref sumR);
             }
             if (!withGradient) continue;
-            for (int j = 0; j < p; j++)
+            foreach (int j in active)
                 grad[j] += Dot(data.AsSpan(_columns[j] * n + start, len), res);
         }
         _loss[t] = loss;
+        _lossB[t] = lossB;
         _sumR[t] = sumR;
+    }
+
+    /// <summary>The loss of one block at predictor <paramref name="e"/>, its residuals into <paramref name="res"/>, their sum added to <paramref name="sumR"/>.</summary>
+    private static double Residual(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, Span<double> res, bool binomial, ref double sumR)
+    {
+        int len = e.Length, i0 = 0;
+        double loss = 0;
+        if (binomial && Vector512.IsHardwareAccelerated)
+        {
+            // Eight rows at a time: z = e^-|eta|, loss max(eta, 0) + log(1 + z) - y eta, mu = 1/(1+z) or z/(1+z).
+            var lossV = Vector512<double>.Zero;
+            var sumV = Vector512<double>.Zero;
+            var one = Vector512<double>.One;
+            for (; i0 <= len - 8; i0 += 8)
+            {
+                var v = Vector512.Create(e.Slice(i0, 8));
+                var yv = Vector512.Create(yy.Slice(i0, 8));
+                var z = Vector512.Exp(-Vector512.Abs(v));
+                var onePlus = one + z;
+                lossV += Vector512.Max(v, Vector512<double>.Zero) + Vector512.Log(onePlus) - yv * v;
+                var mu = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<double>.Zero), one, z) / onePlus;
+                var rv = mu - yv;
+                rv.CopyTo(res.Slice(i0, 8));
+                sumV += rv;
+            }
+            loss += Vector512.Sum(lossV);
+            sumR += Vector512.Sum(sumV);
+        }
+        for (int i = i0; i < len; i++)
+        {
+            double v = e[i], ri;
+            if (binomial)
+            {
+                double z = Math.Exp(-Math.Abs(v));
+                loss += Math.Max(v, 0) + Math.Log(1 + z) - yy[i] * v;
+                ri = (v >= 0 ? 1 / (1 + z) : z / (1 + z)) - yy[i];
+            }
+            else
+            {
+                ri = v - yy[i];
+                loss += 0.5 * ri * ri;
+            }
+            res[i] = ri;
+            sumR += ri;
+        }
+        return loss;
+    }
+
+    /// <summary>The loss of one block at predictor <paramref name="e"/>.</summary>
+    private static double Loss(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, bool binomial)
+    {
+        int len = e.Length, i0 = 0;
+        double loss = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var lossV = Vector512<double>.Zero;
+            for (; i0 <= len - 8; i0 += 8)
+            {
+                var v = Vector512.Create(e.Slice(i0, 8));
+                var yv = Vector512.Create(yy.Slice(i0, 8));
+                if (binomial)
+                    lossV += Vector512.Max(v, Vector512<double>.Zero) + Vector512.Log(Vector512<double>.One + Vector512.Exp(-Vector512.Abs(v))) - yv * v;
+                else
+                {
+                    var d = v - yv;
+                    lossV += 0.5 * d * d;
+                }
+            }
+            loss = Vector512.Sum(lossV);
+        }
+        for (int i = i0; i < len; i++)
+        {
+            double v = e[i];
+            if (binomial) loss += Math.Max(v, 0) + Math.Log(1 + Math.Exp(-Math.Abs(v))) - yy[i] * v;
+            else loss += 0.5 * (v - yy[i]) * (v - yy[i]);
+        }
+        return loss;
     }
 
     /// <summary>x'y, vectorized.</summary>

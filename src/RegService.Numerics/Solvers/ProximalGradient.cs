@@ -15,8 +15,8 @@ namespace RegService.Numerics.Solvers;
 /// of size 1/L; the L1 part is its proximal map (soft-thresholding by lambda alpha v_j / L). L is found by
 /// backtracking: doubled until the quadratic upper bound holds at the new point, and halved at the start of each
 /// lambda, so it follows the local curvature. Momentum restarts (O'Donoghue and Candès 2015, gradient scheme) when the
-/// step and the momentum point apart. Each iteration costs one fused loss-and-gradient pass over the data
-/// (<see cref="GradientKernels"/>) and one loss pass per backtracking trial.
+/// step and the momentum point apart. Each trial point costs one fused pass over the data
+/// (<see cref="GradientKernels.Step"/>): its loss, and the gradient at the momentum point that follows it.
 /// </summary>
 /// <remarks>
 /// A lambda's iterations end when both hold: the prox-gradient map G = L (y - z) (zero exactly at the optimum) has
@@ -111,6 +111,12 @@ public static class ProximalGradientPath
         private readonly bool _binomial, _intercept;
         private readonly int _n, _p;
         private readonly double[] _w, _raw;
+        private double[] _etaX, _etaZ;
+
+        /// <summary>The loss and full gradient at the solution of the last lambda, when its KKT check computed them.</summary>
+        private readonly double[] _carriedGradient;
+        private double _carriedLoss;
+        private bool _carried;
         private double _lipschitz = 1.0;
 
         /// <summary>Relative slack of the backtracking test, above the rounding of a loss summed over many rows.</summary>
@@ -132,24 +138,16 @@ public static class ProximalGradientPath
             _p = cols.Length;
             _w = new double[_p];
             _raw = new double[_p];
+            _etaX = new double[_n];
+            _etaZ = new double[_n];
+            _carriedGradient = new double[_p + 1];
         }
 
         /// <summary>loss/n at (b0, b) on the standardized scale; with <paramref name="grad"/>, its gradient (b entries, then b0).</summary>
         private double Loss(double[] b, double b0, double[]? grad)
         {
-            double c = b0;
-            for (int j = 0; j < _p; j++)
-            {
-                _w[j] = b[j] / _scales[j];
-                c -= _means[j] * _w[j];
-            }
-            double loss = _kernel.Evaluate(_w, c, _y, _binomial, grad is null ? default : _raw.AsSpan(), out double sumR);
-            if (grad is not null)
-            {
-                for (int j = 0; j < _p; j++)
-                    grad[j] = _excluded[j] ? 0 : (_raw[j] - _means[j] * sumR) / (_n * _scales[j]);
-                grad[_p] = _intercept ? sumR / _n : 0;
-            }
+            double loss = _kernel.Evaluate(_w, Weights(b, b0), _y, _binomial, grad is null ? default : _raw.AsSpan(), out double sumR);
+            if (grad is not null) Gradient(grad, sumR);
             return loss / _n;
         }
 
@@ -186,7 +184,7 @@ public static class ProximalGradientPath
             for (int l = 0; l < lambdas.Length; l++)
             {
                 ct.ThrowIfCancellationRequested();
-                var (iterations, converged, loss) = Solve(lambdas[l], alpha, beta, ref b0, nullDeviance, budget, ct);
+                var (iterations, converged, loss) = Solve(lambdas[l], l > 0 ? lambdas[l - 1] : lambdas[l], alpha, beta, ref b0, nullDeviance, budget, ct);
                 budget = Math.Max(0, budget - iterations);
                 double ratio = 1 - 2 * loss / nullDeviance;
                 var coef = new double[_p];
@@ -226,9 +224,39 @@ public static class ProximalGradientPath
             };
         }
 
+        /// <summary>The unstandardized weights of (b, b0) into <see cref="_w"/>; returns the constant c of eta = c + X w.</summary>
+        private double Weights(double[] b, double b0)
+        {
+            double c = b0;
+            for (int j = 0; j < _p; j++)
+            {
+                _w[j] = b[j] / _scales[j];
+                c -= _means[j] * _w[j];
+            }
+            return c;
+        }
+
+        /// <summary>The gradient of loss/n on the standardized scale (b entries, then b0) from X'r and sum r; entries
+        /// outside <paramref name="working"/> (when given) are 0.</summary>
+        private void Gradient(double[] grad, double sumR, bool[]? working = null)
+        {
+            for (int j = 0; j < _p; j++)
+                grad[j] = _excluded[j] || working is not null && !working[j] ? 0 : (_raw[j] - _means[j] * sumR) / (_n * _scales[j]);
+            grad[_p] = _intercept ? sumR / _n : 0;
+        }
+
         /// <summary>FISTA at one lambda from (b0, beta); returns iterations, convergence and the final loss/n.</summary>
-        private (int Iterations, bool Converged, double Loss) Solve(double lambda, double alpha, double[] beta, ref double b0,
-                                                                   double nullDeviance, int budget, CancellationToken ct)
+        /// <remarks>
+        /// Each iteration is one pass over the data (<see cref="GradientKernels.Step"/>): the loss at the trial point z
+        /// for the backtracking test and, speculatively, the gradient at the next momentum point y' = z + m (z - x),
+        /// whose predictor is extrapolated from those of z and x. A rejected trial (L doubled) costs one more pass.
+        /// Gradients are computed only over a working set: the nonzero and unpenalized features and those passing the
+        /// sequential strong rule |g_j| &gt;= alpha (2 lambda - lambda_prev) v_j at the warm start. Once the working set has
+        /// converged, one full pass checks the KKT conditions of every other feature (|g_j| &lt;= alpha lambda v_j);
+        /// violators join and the iterations go on. Features outside the set stay exactly 0, as their prox step keeps them.
+        /// </remarks>
+        private (int Iterations, bool Converged, double Loss) Solve(double lambda, double previousLambda, double alpha, double[] beta,
+                                                                   ref double b0, double nullDeviance, int budget, CancellationToken ct)
         {
             int p = _p;
             double l1 = lambda * alpha, l2 = lambda * (1 - alpha);
@@ -251,7 +279,35 @@ public static class ProximalGradientPath
                 for (int j = 0; j < p; j++) s += _v[j] * u[j] * u[j];
                 return 0.5 * l2 * s;
             }
-            double lossX = Loss(xk, xk[p], null);
+            void AddRidge(double[] grad, double[] at)
+            {
+                for (int j = 0; j < p; j++) grad[j] += l2 * _v[j] * at[j];
+            }
+
+            // One full pass at x: its loss and predictor, and the gradient of every feature there (the first momentum point
+            // is x itself), from which the strong rule picks the working set.
+            // After a KKT check the previous lambda left exactly that at this point: then the pass is skipped.
+            double lossX, sumR;
+            if (_carried)
+            {
+                lossX = _carriedLoss;
+                _carriedGradient.CopyTo(g, 0);
+                _carried = false;
+            }
+            else
+            {
+                lossX = _kernel.Step(_w, Weights(xk, xk[p]), _y, _binomial, _etaX, _etaX, 0, _raw, null, out sumR, out _) / _n;
+                Gradient(g, sumR);
+            }
+            var working = new bool[p];
+            double strong = alpha * Math.Max(2 * lambda - previousLambda, 0);
+            for (int j = 0; j < p; j++)
+                working[j] = !_excluded[j] && (xk[j] != 0 || _v[j] == 0 || alpha == 0 || Math.Abs(g[j]) >= strong * _v[j]);
+            int[] set = [.. Enumerable.Range(0, p).Where(j => working[j])];
+            for (int j = 0; j < p; j++)
+                if (!working[j]) g[j] = 0;
+            AddRidge(g, yk);
+            double smoothY = lossX + Ridge(yk);
             double fx = lossX + Ridge(xk) + Penalty1(xk);
             double t = 1;
             double threshold = _settings.Tolerance * nullDeviance;
@@ -262,10 +318,8 @@ public static class ProximalGradientPath
             {
                 ct.ThrowIfCancellationRequested();
                 it++;
-                double lossY = Loss(yk, yk[p], g);
-                for (int j = 0; j < p; j++) g[j] += l2 * _v[j] * yk[j];
-                double smoothY = lossY + Ridge(yk);
-                double lossZ, gmax;
+                double lossZ, lossNext, gmax, tNext, momentum;
+                bool restart;
                 while (true)
                 {
                     double step = 1 / _lipschitz, dot = 0, norm2 = 0;
@@ -277,14 +331,21 @@ public static class ProximalGradientPath
                         z[j] = u > th ? u - th : u < -th ? u + th : 0.0;
                     }
                     z[p] = yk[p] - step * g[p];
+                    double agree = 0;
                     for (int j = 0; j <= p; j++)
                     {
                         double d = z[j] - yk[j];
                         dot += g[j] * d;
                         norm2 += d * d;
                         gmax = Math.Max(gmax, Math.Abs(d));
+                        agree -= d * (z[j] - xk[j]);
                     }
-                    lossZ = Loss(z, z[p], null);
+                    // Gradient restart (decided before the pass, as it needs only z): the step z - y and the momentum
+                    // z - x point apart.
+                    restart = agree > 0;
+                    tNext = (1 + Math.Sqrt(1 + 4 * t * t)) / 2;
+                    momentum = restart ? 0 : (t - 1) / tNext;
+                    lossZ = _kernel.Step(_w, Weights(z, z[p]), _y, _binomial, _etaZ, _etaX, momentum, _raw, set, out sumR, out lossNext) / _n;
                     double smoothZ = lossZ + Ridge(z);
                     // The slack covers the rounding of a loss summed over the rows: without it, steps whose true change is
                     // below rounding would fail the test and double L without end.
@@ -294,24 +355,54 @@ public static class ProximalGradientPath
                 double fz = lossZ + Ridge(z) + Penalty1(z);
                 double mapped = _lipschitz * gmax;   // max_j |G_j|, G = L (y - z)
                 double change = Math.Abs(fz - fx);
-                // Gradient restart: the step z - y and the momentum z - x point apart.
-                double agree = 0;
-                for (int j = 0; j <= p; j++) agree += (yk[j] - z[j]) * (z[j] - xk[j]);
-                double tNext = (1 + Math.Sqrt(1 + 4 * t * t)) / 2;
-                double momentum = agree > 0 ? 0 : (t - 1) / tNext;
-                t = agree > 0 ? 1 : tNext;
+                t = restart ? 1 : tNext;
                 for (int j = 0; j <= p; j++)
                 {
                     double next = z[j];
                     yk[j] = next + momentum * (next - xk[j]);
                     xk[j] = next;
                 }
+                (_etaX, _etaZ) = (_etaZ, _etaX);
                 fx = fz;
                 lossX = lossZ;
+                Gradient(g, sumR, working);
+                AddRidge(g, yk);
+                smoothY = lossNext / _n + Ridge(yk);
                 if (mapped * mapped <= threshold && change <= _settings.Tolerance * Math.Abs(fz) + 1e-14 * Math.Abs(fz))
                 {
-                    converged = true;
-                    break;
+                    if (set.Length == p)
+                    {
+                        converged = true;
+                        break;
+                    }
+                    // The working set has converged: check every other feature at x with one full pass.
+                    it++;
+                    _kernel.Step(_w, Weights(xk, xk[p]), _y, _binomial, _etaZ, _etaX, 0, _raw, null, out sumR, out _);
+                    (_etaX, _etaZ) = (_etaZ, _etaX);
+                    Gradient(g, sumR);
+                    bool grew = false;
+                    for (int j = 0; j < p; j++)
+                        if (!working[j] && !_excluded[j] && Math.Abs(g[j]) > l1 * _v[j])
+                        {
+                            working[j] = true;
+                            grew = true;
+                        }
+                    if (!grew)
+                    {
+                        converged = true;
+                        g.CopyTo(_carriedGradient, 0);
+                        _carriedLoss = lossX;
+                        _carried = true;
+                        break;
+                    }
+                    // Violators join; restart the momentum from x with the gradient just computed.
+                    set = [.. Enumerable.Range(0, p).Where(j => working[j])];
+                    for (int j = 0; j < p; j++)
+                        if (!working[j]) g[j] = 0;
+                    xk.CopyTo(yk, 0);
+                    AddRidge(g, yk);
+                    smoothY = lossX + Ridge(yk);
+                    t = 1;
                 }
             }
             for (int j = 0; j < p; j++) beta[j] = xk[j];

@@ -40,6 +40,54 @@ public class ProximalGradientTests
         Assert.Equal(loss, kernel.Evaluate(w, c, y, binomial, default, out _), 1e-15 * Math.Max(1, Math.Abs(loss)));
     }
 
+    /// <summary>
+    /// The accelerated step's pass: the loss and predictor at a, and the loss, residual sum and gradient (on a subset of
+    /// columns) at b = a + m (a - prev), from the extrapolated predictor, equal the scalar twin evaluated at a and at b.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelShapes))]
+    public void StepPassMatchesScalarTwinAtBothPoints(int n, int p, bool binomial, int threads)
+    {
+        var x = SyntheticData.Gaussian(n, p + 2, seed: n * 17 + p, binary: binomial);
+        int[] cols = [.. Enumerable.Range(1, p)];
+        var y = x.Column(p + 2).ToArray();
+        var rng = new Random(n + 11 * p);
+        var wa = Enumerable.Range(0, p).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var wPrev = Enumerable.Range(0, p).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        wa[p - 1] = 0;
+        double ca = 0.2, cPrev = -0.1, m = 0.7;
+        var etaPrev = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            etaPrev[i] = cPrev;
+            for (int j = 0; j < p; j++) etaPrev[i] += x[i, cols[j]] * wPrev[j];
+        }
+        var wb = wa.Select((v, j) => v + m * (v - wPrev[j])).ToArray();
+        double cb = ca + m * (ca - cPrev);
+        int[] subset = [.. Enumerable.Range(0, p).Where(j => j % 2 == 0)];
+
+        var kernel = new GradientKernels(x, cols, threads);
+        var etaOut = new double[n];
+        var g = Enumerable.Repeat(double.NaN, p).ToArray();
+        double lossA = kernel.Step(wa, ca, y, binomial, etaOut, etaPrev, m, g, subset, out double sumR, out double lossB);
+
+        var gScalar = new double[p];
+        double lossAScalar = GradientKernels.EvaluateScalar(x, cols, wa, ca, y, binomial, default, out _);
+        double lossBScalar = GradientKernels.EvaluateScalar(x, cols, wb, cb, y, binomial, gScalar, out double sumRScalar);
+        Assert.Equal(lossAScalar, lossA, 1e-11 * Math.Max(1, Math.Abs(lossAScalar)));
+        Assert.Equal(lossBScalar, lossB, 1e-11 * Math.Max(1, Math.Abs(lossBScalar)));
+        Assert.Equal(sumRScalar, sumR, 1e-10 * Math.Max(1, n));
+        for (int i = 0; i < n; i++)
+        {
+            double eta = ca;
+            for (int j = 0; j < p; j++) eta += x[i, cols[j]] * wa[j];
+            Assert.Equal(eta, etaOut[i], 1e-12 * Math.Max(1, Math.Abs(eta)));
+        }
+        for (int j = 0; j < p; j++)
+            if (j % 2 == 0) Assert.Equal(gScalar[j], g[j], 1e-10 * Math.Max(1, Math.Abs(gScalar[j])) * n);
+            else Assert.Equal(0.0, g[j]);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
