@@ -130,6 +130,8 @@ public sealed class FitValidationTests : IAsyncLifetime
         { """{"datasetId":"DS","target":"Employed","solver":"sgd","lambdas":[1,0.1]}""", "lambdas", "sgd trains at one lambda; 2 were given" },
         { """{"datasetId":"DS","target":"Employed","solver":"adam","validation":{"method":"kfold"}}""", "validation.method", "kfold is not available with adam: use earlyStopping" },
 
+        { """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1],"solver":"proximalGradient","validation":{"method":"gcv"}}""", "validation.method", "gcv is exact from the closed form; solver proximalGradient has no such shortcut" },
+
         // the polynomial expansion
         { """{"datasetId":"DS","target":"Employed","lambda":1,"expansion":{"polynomialDegree":11}}""", "expansion.polynomialDegree", "must be from 1 to 10; got 11" },
         { """{"datasetId":"DS","target":"Employed","lambda":1,"expansion":{"interactions":true}}""", "expansion.polynomialDegree", "is required" },

@@ -494,6 +494,9 @@ public static class FitPlanner
                 errors.Add("validation.method",
                     $"{method} is for gaussian ridge without penaltyFactors only (exact from the closed form); this request is {Describe(request)}: use kfold or holdout");
                 break;
+            case ValidationMethodName.Loo or ValidationMethodName.Gcv when request.Solver is not (SolverName.Auto or SolverName.ClosedForm):
+                errors.Add("validation.method", $"{method} is exact from the closed form; solver {Camel(request.Solver)} has no such shortcut: use kfold or holdout, or solver auto");
+                break;
         }
 
         // Validation chooses a lambda: it needs several to choose among.

@@ -115,6 +115,8 @@ public static class FitEngine
             case ValidationMethod.LeaveOneOut or ValidationMethod.Gcv
                 when spec.Family != Family.Gaussian || spec.Penalty is not (Penalty.Ridge or Penalty.None) || spec.PenaltyFactors is not null:
                 throw new ArgumentException("leave-one-out and GCV are for gaussian ridge without penalty factors");
+            case ValidationMethod.LeaveOneOut or ValidationMethod.Gcv when spec.Solver is not (SolverKind.Auto or SolverKind.ClosedForm):
+                throw new ArgumentException("leave-one-out and GCV come from the closed form; use k-fold or holdout with another solver");
         }
     }
 }
