@@ -18,6 +18,7 @@ COPY --from=build /app ./
 # image's non-root 'app' user (UID 1654 in the .NET images).
 RUN mkdir -p /data && chown app:app /data
 ENV ASPNETCORE_URLS=http://+:8080 \
+    Auth__Mode=ApiKeys \
     Storage__DataDirectory=/data
 VOLUME ["/data"]
 EXPOSE 8080

@@ -146,7 +146,7 @@ public sealed class DatasetUploadTests : IDisposable
         await Http.Submit(_client, new { datasetId = id, target = "y", lambda = 0.1 });
         var (response, body) = await Http.Send(_client, HttpMethod.Delete, $"/v1/datasets/{id}");
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        Assert.Contains("1 queued or running", body!["detail"]!.GetValue<string>());
+        Assert.Contains("queued or running fits read data set", body!["detail"]!.GetValue<string>());
     }
 
     [Fact]

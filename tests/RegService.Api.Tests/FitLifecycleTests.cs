@@ -176,14 +176,24 @@ public sealed class FitLifecycleTests
         using var client = factory.CreateClient();
         var id = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n");
         var fit = await Http.Submit(client, new { datasetId = id, target = "y", lambda = 1 });
-        var (response, body) = await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{fit}");
+        var (response, body) = await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fit}/cancel");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("canceled", body!["status"]!.GetValue<string>());
-        var (again, problem) = await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{fit}");
+        var (again, problem) = await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fit}/cancel");
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Contains("is canceled", problem!["detail"]!.GetValue<string>());
-        var (missing, _) = await Http.Send(client, HttpMethod.Delete, "/v1/fits/nope");
+        var (missing, _) = await Http.Send(client, HttpMethod.Post, "/v1/fits/nope/cancel");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        // A finished fit is deleted (204), then gone (404); a queued one is a 409 naming cancel.
+        var (deleted, _) = await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{fit}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        var (gone, _) = await Http.Send(client, HttpMethod.Get, $"/v1/fits/{fit}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        var queued = await Http.Submit(client, new { datasetId = id, target = "y", lambda = 1 });
+        var (active, activeProblem) = await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{queued}");
+        Assert.Equal(HttpStatusCode.Conflict, active.StatusCode);
+        Assert.Contains($"/v1/fits/{queued}/cancel", activeProblem!["detail"]!.GetValue<string>());
     }
 
     [Fact]
@@ -200,7 +210,7 @@ public sealed class FitLifecycleTests
         Assert.Equal("spinning", running["progress"]!["stage"]!.GetValue<string>());
 
         var watch = Stopwatch.StartNew();
-        var (response, body) = await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{fit}");
+        var (response, body) = await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fit}/cancel");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.True(body!["cancelRequested"]!.GetValue<bool>());
         var job = await Http.WaitForFit(client, fit, TimeSpan.FromSeconds(5));
@@ -245,16 +255,17 @@ public sealed class FitLifecycleTests
             again = await Http.Submit(client, new { datasetId = id, target = "y", lambda = 1 });
             exhausted = await Http.Submit(client, new { datasetId = id, target = "y", lambda = 2 });
             // Claim both as a worker would, then "die": nothing moves them back to the queue.
-            var fits = first.Services.GetRequiredService<FitStore>();
-            var claimed = await fits.TryClaimNextAsync(CancellationToken.None);
+            var fits = first.Services.GetRequiredService<IFitStore>();
+            var lease = TimeSpan.FromMinutes(1);
+            var claimed = await fits.TryClaimNextAsync("test", lease, CancellationToken.None);
             Assert.Equal(again, claimed!.Id);
             for (int attempt = 0; attempt < 3; attempt++)
             {
-                await fits.TryClaimNextAsync(CancellationToken.None);
-                if (attempt < 2) fits.ReturnToQueue(exhausted);
+                var next = await fits.TryClaimNextAsync("test", lease, CancellationToken.None);
+                if (attempt < 2) Assert.True(fits.ReturnToQueue(exhausted, next!.LeaseToken!));
             }
             // ReturnToQueue does not count an attempt; count two more by hand as two earlier crashes would have.
-            using var connection = first.Services.GetRequiredService<Store>().Open();
+            using var connection = first.Services.GetRequiredService<SqliteDatabase>().Open();
             using var command = connection.CreateCommand();
             command.CommandText = $"UPDATE fits SET attempts = 2 WHERE id = '{exhausted}'";
             command.ExecuteNonQuery();
@@ -280,7 +291,7 @@ public sealed class FitLifecycleTests
         var id = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n");
         var fits = new List<string>();
         for (int i = 0; i < 3; i++) fits.Add(await Http.Submit(client, new { datasetId = id, target = "y", lambda = 1 }));
-        await Http.Send(client, HttpMethod.Delete, $"/v1/fits/{fits[0]}");
+        await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fits[0]}/cancel");
         var queued = JsonNode.Parse(await client.GetStringAsync("/v1/fits?status=queued&limit=1"))!;
         Assert.Equal(2, queued["total"]!.GetValue<int>());
         Assert.Single(queued["items"]!.AsArray());

@@ -178,10 +178,10 @@ public sealed class StoredResultTests
         using var client = factory.CreateClient();
         var dataset = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n");
         var fit = await Http.Submit(client, new { datasetId = dataset, target = "y", lambda = 0.1 });
-        var fits = factory.Services.GetRequiredService<FitStore>();
-        await fits.TryClaimNextAsync(CancellationToken.None);
+        var fits = factory.Services.GetRequiredService<IFitStore>();
+        var claimed = await fits.TryClaimNextAsync("test", TimeSpan.FromMinutes(1), CancellationToken.None);
         // The shape an earlier version stored: gaussian metrics without "family", no per-lambda diagnostics.
-        fits.Succeed(fit, """
+        fits.Succeed(fit, claimed!.LeaseToken!, """
             {"status":"converged","family":"gaussian","penalty":"ridge","l1Ratio":0,"lambda":0.1,"intercept":0.5,
              "coefficients":{"x":1.5},"standardizedCoefficients":{"x":1.2},"featureMeans":{"x":2},"featureScales":{"x":0.8},
              "sparsity":{"nonZero":1,"total":1,"fractionZero":0,"selected":["x"]},

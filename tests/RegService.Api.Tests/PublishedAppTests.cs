@@ -25,9 +25,11 @@ public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Publishe
         try
         {
             var ids = new List<string>();
+            string key;
             using (var first = _published.Start(data, workers: 1))
             {
-                using var client = first.Client;
+                key = await first.CreateKey("acme");
+                using var client = first.ClientWithKey(key);
                 Assert.Equal(0, await _published.CheckHealth(first.Url));
 
                 var csv = new StringBuilder("\"x.one\",x2,x3,y\n");
@@ -44,7 +46,7 @@ public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Publishe
             }
 
             using var second = _published.Start(data, workers: 2);
-            using var again = second.Client;
+            using var again = second.ClientWithKey(key);
             foreach (var fit in ids)
             {
                 var job = await Http.WaitForFit(again, fit, TimeSpan.FromSeconds(60));
@@ -81,18 +83,32 @@ public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Publishe
 
         public string Output { get; } = Path.Combine(Path.GetTempPath(), "regservice-published", Guid.NewGuid().ToString("N"));
 
-        public RunningApp Start(string dataDirectory, int workers)
+        /// <summary>The admin key every published app in the tests starts with (Auth__AdminKey).</summary>
+        public const string AdminKey = "published-test-admin-key-0123456789";
+
+        /// <summary>Starts `dotnet RegService.Api.dll` as the image does (Production, API keys), and waits until it is ready.</summary>
+        public RunningApp Start(string dataDirectory, int workers, IDictionary<string, string>? settings = null)
         {
-            var url = $"http://127.0.0.1:{FreePort()}";
+            var process = Launch(dataDirectory, workers, settings, out var url);
+            var app = new RunningApp(process, url);
+            app.WaitUntilReady();
+            return app;
+        }
+
+        /// <summary>Starts the published app without waiting: for processes expected to refuse to start.</summary>
+        public Process Launch(string dataDirectory, int workers, IDictionary<string, string>? settings, out string url)
+        {
+            url = $"http://127.0.0.1:{FreePort()}";
             var info = Info("RegService.Api.dll", Output);
             info.Environment["ASPNETCORE_URLS"] = url;
             info.Environment["Storage__DataDirectory"] = dataDirectory;
             info.Environment["Jobs__Workers"] = workers.ToString();
             info.Environment["Jobs__PollMilliseconds"] = "100";
-            var process = Process.Start(info)!;
-            var app = new RunningApp(process, url);
-            app.WaitUntilReady();
-            return app;
+            info.Environment["Auth__AdminKey"] = AdminKey;
+            info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+            info.Environment.Remove("DOTNET_ENVIRONMENT");
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>()) info.Environment[key] = value;
+            return Process.Start(info)!;
         }
 
         public async Task<int> CheckHealth(string url)
@@ -168,7 +184,26 @@ public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Publishe
 
         public string Url { get; }
 
+        /// <summary>A client without credentials.</summary>
         public HttpClient Client => new() { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(60) };
+
+        /// <summary>A client that sends <paramref name="key"/> as a bearer token.</summary>
+        public HttpClient ClientWithKey(string key)
+        {
+            var client = Client;
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            return client;
+        }
+
+        /// <summary>Creates a key for <paramref name="tenant"/> with the admin key and returns its secret.</summary>
+        public async Task<string> CreateKey(string tenant)
+        {
+            using var admin = ClientWithKey(Published.AdminKey);
+            var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant, name = "test" });
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"key creation answered {(int)response.StatusCode}: {text}");
+            return JsonNode.Parse(text)!["key"]!.GetValue<string>();
+        }
 
         public void WaitUntilReady()
         {

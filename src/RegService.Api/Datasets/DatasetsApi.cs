@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
 
@@ -10,7 +12,7 @@ public static class DatasetsApi
 {
     public static RouteGroupBuilder MapDatasets(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/datasets").WithTags("Datasets");
+        var group = routes.MapGroup("/v1/datasets").WithTags("Datasets").RequireAuthorization(Identity.TenantPolicy);
 
         group.MapPost("/", Upload)
             .WithName("UploadDataset")
@@ -33,7 +35,7 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<Created<Dataset>, ValidationProblem, ProblemHttpResult>> Upload(
-        HttpContext http, DatasetStore store, IOptions<DatasetOptions> options, ILoggerFactory loggers, string? name = null)
+        HttpContext http, ClaimsPrincipal user, IDatasetStore store, IOptions<DatasetOptions> options, ILoggerFactory loggers, string? name = null)
     {
         var limit = options.Value.MaxUploadBytes;
         if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
@@ -44,31 +46,30 @@ public static class DatasetsApi
         var (table, jsonName, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The data set could not be read");
         if (unreadable is not null) return unreadable;
         name ??= jsonName;
-        var dataset = await store.AddAsync(string.IsNullOrWhiteSpace(name) ? "dataset" : name, table!, http.RequestAborted);
+        var dataset = await store.AddAsync(user.Tenant(), string.IsNullOrWhiteSpace(name) ? "dataset" : name, table!, http.RequestAborted);
         loggers.CreateLogger("Datasets").LogInformation("Stored data set {DatasetId}: {Rows} rows x {Columns} columns",
             dataset.Id, dataset.Rows, dataset.ColumnCount);
         return TypedResults.Created($"/v1/datasets/{dataset.Id}", dataset);
     }
 
-    public static Results<Ok<DatasetPage>, ValidationProblem> List(DatasetStore store, string? offset = null, string? limit = null)
+    public static Results<Ok<DatasetPage>, ValidationProblem> List(ClaimsPrincipal user, IDatasetStore store, string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Paging.Parse(offset, limit);
         if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
-        return TypedResults.Ok(store.List(skip, take));
+        return TypedResults.Ok(store.List(user.Tenant(), skip, take));
     }
 
-    public static Results<Ok<Dataset>, ProblemHttpResult> Get(string id, DatasetStore store) =>
-        store.Get(id) is { } dataset ? TypedResults.Ok(dataset) : Problems.NotFound("Data set", id, "id");
+    public static Results<Ok<Dataset>, ProblemHttpResult> Get(string id, ClaimsPrincipal user, IDatasetStore store) =>
+        store.Get(user.Tenant(), id) is { } dataset ? TypedResults.Ok(dataset) : Problems.NotFound("Data set", id, "id");
 
-    public static Results<NoContent, ProblemHttpResult> Delete(string id, DatasetStore store, FitStore fits)
-    {
-        if (store.Get(id) is null) return Problems.NotFound("Data set", id, "id");
-        int active = fits.CountActiveFor(id);
-        if (active > 0)
-            return Problems.Status(StatusCodes.Status409Conflict, "Data set in use",
-                $"{active} queued or running fit(s) read data set {id}; cancel them or wait, then delete");
-        return store.Delete(id) ? TypedResults.NoContent() : Problems.NotFound("Data set", id, "id");
-    }
+    public static Results<NoContent, ProblemHttpResult> Delete(string id, ClaimsPrincipal user, IDatasetStore store) =>
+        store.Delete(user.Tenant(), id) switch
+        {
+            DeleteOutcome.Deleted => TypedResults.NoContent(),
+            DeleteOutcome.Active => Problems.Status(StatusCodes.Status409Conflict, "Data set in use",
+                $"queued or running fits read data set {id}; cancel them (POST /v1/fits/{{id}}/cancel) or wait, then delete"),
+            _ => Problems.NotFound("Data set", id, "id"),
+        };
 
     /// <summary>
     /// An earlier upload's parsed table lives in pinned slabs that only a full collection frees, and

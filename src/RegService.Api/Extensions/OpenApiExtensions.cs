@@ -56,6 +56,17 @@ public static class OpenApiExtensions
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo { Title = "RegService", Version = "v1", Description = Overview };
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "An API key (POST /v1/admin/keys makes one) as 'Authorization: Bearer <key>'; 'X-Api-Key: <key>' works too. " +
+                                  "JWT bearer tokens are accepted when Auth:Jwt:Authority is set.",
+                };
+                document.Security ??= [];
+                document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] });
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, _, _) =>
@@ -84,9 +95,14 @@ public static class OpenApiExtensions
     /// <summary>Operations whose body is a table (CSV or JSON columns) rather than a JSON request.</summary>
     private static bool TakesTable(string operationId) => operationId is "UploadDataset" or "PredictFit";
 
+    /// <summary>
+    /// /openapi/v1.json and Swagger UI at /swagger, when Api:ExposeDocs is true (the default in
+    /// Development; false in Production unless set). Swagger UI's Authorize button takes an API key.
+    /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        app.MapOpenApi("/openapi/{documentName}.json");
+        if (!app.Configuration.GetValue("Api:ExposeDocs", app.Environment.IsDevelopment())) return app;
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.UseSwaggerUI(o =>
         {
             o.SwaggerEndpoint("/openapi/v1.json", "RegService v1");

@@ -40,15 +40,33 @@ public static class ServiceExtensions
         return builder;
     }
 
-    /// <summary>The embedded SQLite store and the data set and fit repositories over it.</summary>
+    /// <summary>
+    /// The store chosen by Storage:Provider: the embedded SQLite database under Storage:DataDirectory
+    /// (the default), or PostgreSQL shared by replicas.
+    /// </summary>
     public static WebApplicationBuilder AddStore(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         builder.Services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section)
             .Validate(o => o.MaxUploadBytes > 0, "Datasets:MaxUploadBytes must be positive").ValidateOnStart();
-        builder.Services.AddSingleton<Store>();
-        builder.Services.AddSingleton<DatasetStore>();
-        builder.Services.AddSingleton<FitStore>();
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section)
+            .Validate(o => o.MaxQueuedFitsPerTenant >= 1, "Limits:MaxQueuedFitsPerTenant must be >= 1")
+            .Validate(o => o.RequestsPerSecond >= 0 && o.Burst >= 0, "Limits:RequestsPerSecond and Limits:Burst must be >= 0")
+            .ValidateOnStart();
+        var provider = builder.Configuration[$"{StorageOptions.Section}:Provider"] ?? "sqlite";
+        switch (provider.ToLowerInvariant())
+        {
+            case "sqlite":
+                builder.Services.AddSingleton<SqliteDatabase>();
+                builder.Services.AddSingleton<IStoreHealth>(s => s.GetRequiredService<SqliteDatabase>());
+                builder.Services.AddSingleton<IDatasetStore, SqliteDatasetStore>();
+                builder.Services.AddSingleton<IFitStore, SqliteFitStore>();
+                builder.Services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
+                builder.Services.AddSingleton<IFitQueueSignal, FitQueueSignal>();
+                break;
+            default:
+                throw new Auth.ConfigurationException($"Storage:Provider is '{provider}'; use sqlite (the embedded default) or postgres");
+        }
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         return builder;
     }
@@ -61,7 +79,6 @@ public static class ServiceExtensions
             .Validate(o => o.QueueCapacity >= 1, "Jobs:QueueCapacity must be >= 1")
             .Validate(o => o.MaxAttempts >= 1, "Jobs:MaxAttempts must be >= 1")
             .ValidateOnStart();
-        builder.Services.AddSingleton<FitQueueSignal>();
         builder.Services.AddSingleton<RunningFits>();
         builder.Services.AddSingleton<IFitRunner, EngineFitRunner>();
         builder.Services.AddHostedService<FitWorker>();
@@ -83,6 +100,14 @@ public static class ServiceExtensions
         {
             var problem = context.ProblemDetails;
             problem.Extensions["requestId"] = context.HttpContext.TraceIdentifier;
+            if (context.Exception is { } exception && StoreFaults.Classify(exception) is { } fault)
+            {
+                problem.Type = fault.Type;
+                problem.Title = fault.Title;
+                problem.Detail = fault.Detail;
+                problem.Extensions["retryAfterSeconds"] = StoreFaults.RetryAfterSeconds;
+                context.HttpContext.Response.Headers.RetryAfter = StoreFaults.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
             if (problem.Status == StatusCodes.Status415UnsupportedMediaType && problem.Detail is null)
             {
                 var path = context.HttpContext.Request.Path;
@@ -103,6 +128,7 @@ public static class ServiceExtensions
                 BadHttpRequestException bad => bad.StatusCode,
                 UploadTooLargeException => StatusCodes.Status413PayloadTooLarge,
                 OperationCanceledException => 499,
+                _ when StoreFaults.Classify(ex) is { } fault => fault.Status,
                 _ => StatusCodes.Status500InternalServerError,
             },
         });
@@ -112,24 +138,26 @@ public static class ServiceExtensions
 
     public static WebApplication MapHealth(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).WithTags("Health");
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).WithTags("Health");
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).WithTags("Health").AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).WithTags("Health").AllowAnonymous();
         return app;
     }
 }
 
-/// <summary>Ready when the store answers.</summary>
-public sealed class StoreHealthCheck(Store store) : IHealthCheck
+/// <summary>Ready when the store answers a read and takes a small write (unhealthy while the disk is full or the database is down).</summary>
+public sealed class StoreHealthCheck(IStoreHealth store) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         try
         {
-            return Task.FromResult(store.Ping() ? HealthCheckResult.Healthy("store answers") : HealthCheckResult.Unhealthy("store did not answer"));
+            store.Probe();
+            return Task.FromResult(HealthCheckResult.Healthy("store takes writes"));
         }
         catch (Exception ex)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy("store unavailable", ex));
+            var fault = StoreFaults.Classify(ex);
+            return Task.FromResult(HealthCheckResult.Unhealthy(fault?.Detail ?? $"store unavailable ({ex.GetType().Name})"));
         }
     }
 }

@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
 using RegService.Api.Storage;
@@ -12,7 +14,7 @@ public static class FitsApi
 {
     public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/fits").WithTags("Fits");
+        var group = routes.MapGroup("/v1/fits").WithTags("Fits").RequireAuthorization(Identity.TenantPolicy);
 
         group.MapPost("/", Submit)
             .WithName("SubmitFit")
@@ -31,10 +33,12 @@ public static class FitsApi
                 Errors: 400 names every field at fault under "errors", 404 an unknown datasetId, 429 (with Retry-After) a full queue.
                 """)
             .Accepts<FitRequest>("application/json");
-        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status");
+        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
-        group.MapDelete("/{id}", Cancel).WithName("CancelFit")
-            .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202)");
+        group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
+            .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished");
+        group.MapDelete("/{id}", Delete).WithName("DeleteFit")
+            .WithSummary("Delete a finished fit (succeeded, failed or canceled) and its result (204); 409 while queued or running");
         group.MapPost("/{id}/predict", PredictApi.Predict)
             .WithName("PredictFit")
             .WithSummary("Predict with a succeeded fit: fitted values (gaussian) or probabilities of class 1 (binomial)")
@@ -57,9 +61,10 @@ public static class FitsApi
     }
 
     public static async Task<Results<Accepted<FitJob>, ValidationProblem, ProblemHttpResult>> Submit(
-        HttpContext http, DatasetStore datasets, FitStore fits, FitQueueSignal signal, JsonSerializerOptionsProvider json,
-        IOptions<JobsOptions> options, ILoggerFactory loggers)
+        HttpContext http, ClaimsPrincipal user, IDatasetStore datasets, IFitStore fits, IFitQueueSignal signal, JsonSerializerOptionsProvider json,
+        IOptions<JobsOptions> options, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
     {
+        var tenant = user.Tenant();
         if (http.Request.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) != true)
             return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 $"send the fit request as application/json; got '{http.Request.ContentType ?? "none"}'");
@@ -79,7 +84,7 @@ public static class FitsApi
 
         // Every fault in one answer: shape errors, then (when the data set exists) column errors.
         var errors = FitPlanner.CheckShape(request);
-        var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(request.DatasetId);
+        var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         if (dataset is not null)
             foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0, c => datasets.ReadColumn(dataset, c)).Errors)
@@ -88,20 +93,29 @@ public static class FitsApi
 
         var settings = options.Value;
         var id = Guid.CreateVersion7().ToString("N");
-        if (!fits.TryEnqueue(id, dataset.Id, JsonSerializer.Serialize(request, json.Options), settings.QueueCapacity))
+        int tenantCapacity = limits.Value.MaxQueuedFitsPerTenant;
+        switch (fits.TryEnqueue(id, tenant, dataset.Id, JsonSerializer.Serialize(request, json.Options), settings.QueueCapacity, tenantCapacity))
         {
-            http.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Problems.Status(StatusCodes.Status429TooManyRequests, "The fit queue is full",
-                $"{settings.QueueCapacity} fits are already queued (Jobs:QueueCapacity); retry after {settings.RetryAfterSeconds} s",
-                new Dictionary<string, object?> { ["retryAfterSeconds"] = settings.RetryAfterSeconds });
+            case EnqueueOutcome.DatasetNotFound:
+                // Deleted between the read above and the insert: the insert checked it in the same transaction.
+                return Problems.NotFound("Data set", dataset.Id, "datasetId");
+            case EnqueueOutcome.QueueFull:
+                return Problems.TooMany(http, ProblemTypes.QueueFull, "The fit queue is full",
+                    $"{settings.QueueCapacity} fits are already queued (Jobs:QueueCapacity); retry after {settings.RetryAfterSeconds} s",
+                    settings.RetryAfterSeconds, "Jobs:QueueCapacity");
+            case EnqueueOutcome.TenantQueueFull:
+                return Problems.TooMany(http, ProblemTypes.TenantQueueFull, "Too many queued fits for this tenant",
+                    $"this tenant already has {tenantCapacity} queued fits (Limits:MaxQueuedFitsPerTenant); retry after {settings.RetryAfterSeconds} s",
+                    settings.RetryAfterSeconds, "Limits:MaxQueuedFitsPerTenant");
         }
         signal.Notify();
         loggers.CreateLogger("Fits").LogInformation("Queued fit {JobId} on data set {DatasetId}", id, dataset.Id);
-        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(id)!, json, includeResult: false));
+        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(tenant, id)!, json, includeResult: false));
     }
 
     public static Results<Ok<FitJobPage>, ValidationProblem> List(
-        FitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? offset = null, string? limit = null)
+        ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? datasetId = null,
+        string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Datasets.Paging.Parse(offset, limit);
         JobStatus? filter = null;
@@ -111,27 +125,43 @@ public static class FitsApi
             else (errors ??= [])["status"] = [$"must be one of queued, running, succeeded, failed, canceled; got '{status}'"];
         }
         if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
-        var (items, total) = fits.List(filter, skip, take);
+        var (items, total) = fits.List(user.Tenant(), filter, string.IsNullOrEmpty(datasetId) ? null : datasetId, skip, take);
         return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
     }
 
-    public static Results<Ok<FitJob>, ProblemHttpResult> Get(string id, FitStore fits, JsonSerializerOptionsProvider json) =>
-        fits.Get(id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+    public static Results<Ok<FitJob>, ProblemHttpResult> Get(string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json) =>
+        fits.Get(user.Tenant(), id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
 
     public static Results<Ok<FitJob>, Accepted<FitJob>, ProblemHttpResult> Cancel(
-        string id, FitStore fits, RunningFits running, JsonSerializerOptionsProvider json)
+        string id, ClaimsPrincipal user, IFitStore fits, RunningFits running, JsonSerializerOptionsProvider json)
     {
-        if (fits.CancelQueued(id)) return TypedResults.Ok(ToJob(fits.Get(id)!, json, includeResult: false));
-        if (fits.RequestCancel(id))
+        var tenant = user.Tenant();
+        switch (fits.Cancel(tenant, id))
         {
-            running.Cancel(id);
-            return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(id)!, json, includeResult: false));
+            case CancelOutcome.CanceledQueued:
+                return TypedResults.Ok(ToJob(fits.Get(tenant, id)!, json, includeResult: false));
+            case CancelOutcome.RequestedRunning:
+                // At once when it runs in this process; else its holder sees the flag at its next heartbeat.
+                running.Cancel(id);
+                return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(tenant, id)!, json, includeResult: false));
+            case CancelOutcome.AlreadyFinished:
+                var record = fits.Get(tenant, id);
+                return Problems.Status(StatusCodes.Status409Conflict, "Fit already finished",
+                    $"fit {id} is {record?.Status.Name() ?? "finished"}; only queued or running fits can be canceled (DELETE /v1/fits/{id} removes a finished one)",
+                    new Dictionary<string, object?> { ["fitStatus"] = record?.Status.Name() });
+            default:
+                return Problems.NotFound("Fit", id, "id");
         }
-        var record = fits.Get(id);
-        if (record is null) return Problems.NotFound("Fit", id, "id");
-        return Problems.Status(StatusCodes.Status409Conflict, "Fit already finished",
-            $"fit {id} is {FitStore.Name(record.Status)}; only queued or running fits can be canceled");
     }
+
+    public static Results<NoContent, ProblemHttpResult> Delete(string id, ClaimsPrincipal user, IFitStore fits) =>
+        fits.Delete(user.Tenant(), id) switch
+        {
+            DeleteOutcome.Deleted => TypedResults.NoContent(),
+            DeleteOutcome.Active => Problems.Status(StatusCodes.Status409Conflict, "Fit still active",
+                $"fit {id} is queued or running; cancel it first with POST /v1/fits/{id}/cancel, then delete it"),
+            _ => Problems.NotFound("Fit", id, "id"),
+        };
 
     internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult)
     {

@@ -1,9 +1,11 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RegService.Api.Datasets;
+using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
 using RegService.Numerics.Data;
@@ -31,15 +33,15 @@ public static class PredictApi
     public const double LambdaTolerance = 1e-9;
 
     public static async Task<Results<Ok<PredictionDocument>, ValidationProblem, ProblemHttpResult>> Predict(
-        string id, HttpContext http, FitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
+        string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
         [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null)
     {
-        var record = fits.Get(id);
+        var record = fits.Get(user.Tenant(), id);
         if (record is null) return Problems.NotFound("Fit", id, "id");
         if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
-                $"fit {id} is {FitStore.Name(record.Status)}; only a succeeded fit can predict",
-                new Dictionary<string, object?> { ["fitStatus"] = FitStore.Name(record.Status) });
+                $"fit {id} is {record.Status.Name()}; only a succeeded fit can predict",
+                new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
         var result = FitResultDocuments.Read(record.ResultJson, json.Options);
         var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
 

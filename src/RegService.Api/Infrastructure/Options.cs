@@ -7,6 +7,15 @@ public sealed class StorageOptions
 
     /// <summary>Directory holding <c>regservice.db</c> (SQLite, WAL) and <c>datasets/</c>. Default <c>./data</c>.</summary>
     public string DataDirectory { get; set; } = "./data";
+
+    /// <summary><c>sqlite</c> (the embedded default) or <c>postgres</c> (shared by replicas; needs <see cref="ConnectionString"/>).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>PostgreSQL: an Npgsql connection string, e.g. <c>Host=db;Database=regservice;Username=regservice;Password=...</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>PostgreSQL: bytes of data set matrices each replica keeps in its local file cache (under DataDirectory). Default 4 GiB.</summary>
+    public long CacheBytes { get; set; } = 4L << 30;
 }
 
 /// <summary>The fit queue and its workers (configuration section <c>Jobs</c>).</summary>
@@ -31,6 +40,9 @@ public sealed class JobsOptions
 
     /// <summary>Threads a single fit's kernels may use; 0 means all processors.</summary>
     public int ThreadsPerFit { get; set; }
+
+    /// <summary>Seconds a claimed fit's lease lasts; the runner renews it every third of that. Default 30.</summary>
+    public int LeaseSeconds { get; set; } = 30;
 
     public int EffectiveWorkers => Workers ?? Environment.ProcessorCount;
 }

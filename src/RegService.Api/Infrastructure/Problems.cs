@@ -16,6 +16,14 @@ public static class Problems
             detail: $"there is no {what.ToLowerInvariant()} with id '{id}'",
             extensions: new Dictionary<string, object?> { ["field"] = field });
 
+    /// <summary>429 with Retry-After (header and <c>retryAfterSeconds</c>) and the setting that limits.</summary>
+    public static ProblemHttpResult TooMany(HttpContext http, string type, string title, string detail, int retryAfterSeconds, string setting)
+    {
+        http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: title, detail: detail, type: type,
+            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = retryAfterSeconds, ["limit"] = setting });
+    }
+
     public static ProblemHttpResult Status(int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
 }

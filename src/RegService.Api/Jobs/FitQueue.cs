@@ -2,8 +2,17 @@ using System.Collections.Concurrent;
 
 namespace RegService.Api.Jobs;
 
-/// <summary>Wakes idle workers when a fit is queued (the store stays the source of truth).</summary>
-public sealed class FitQueueSignal
+/// <summary>Wakes idle workers when a fit is queued (the store stays the source of truth; workers also poll).</summary>
+public interface IFitQueueSignal
+{
+    void Notify();
+
+    /// <summary>Waits for a notification or the timeout; true when notified.</summary>
+    Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct);
+}
+
+/// <summary>The in-process signal: enough when one process owns the store.</summary>
+public sealed class FitQueueSignal : IFitQueueSignal
 {
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
 
@@ -12,22 +21,34 @@ public sealed class FitQueueSignal
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
 }
 
-/// <summary>Cancellation sources of the fits running in this process.</summary>
+/// <summary>A fit running in this process: how to stop it and the lease it holds.</summary>
+public sealed class RunningFit(CancellationTokenSource source, string leaseToken)
+{
+    public CancellationTokenSource Source { get; } = source;
+    public string LeaseToken { get; } = leaseToken;
+
+    /// <summary>Set by the heartbeat when the store says another attempt holds the job now.</summary>
+    public volatile bool LeaseLost;
+}
+
+/// <summary>The fits running in this process.</summary>
 public sealed class RunningFits
 {
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
+    private readonly ConcurrentDictionary<string, RunningFit> _running = new();
 
-    public void Add(string id, CancellationTokenSource source) => _running[id] = source;
+    public RunningFit Add(string id, CancellationTokenSource source, string leaseToken) => _running[id] = new RunningFit(source, leaseToken);
 
     public void Remove(string id) => _running.TryRemove(id, out _);
+
+    public IEnumerable<KeyValuePair<string, RunningFit>> Snapshot() => _running.ToArray();
 
     /// <summary>Asks a running fit to stop; true if it runs here.</summary>
     public bool Cancel(string id)
     {
-        if (!_running.TryGetValue(id, out var source)) return false;
+        if (!_running.TryGetValue(id, out var run)) return false;
         try
         {
-            source.Cancel();
+            run.Source.Cancel();
         }
         catch (ObjectDisposedException)
         {

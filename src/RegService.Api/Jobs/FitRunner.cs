@@ -20,11 +20,11 @@ public interface IFitRunner
 }
 
 /// <summary>Loads the data set, plans the fit and calls the engine on a thread-pool thread.</summary>
-public sealed class EngineFitRunner(DatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
+public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
 {
     public async Task<FitResultDocument> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
     {
-        var dataset = datasets.Get(job.DatasetId)
+        var dataset = datasets.Get(job.Tenant, job.DatasetId)
             ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
         var (spec, errors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
         if (spec is null)

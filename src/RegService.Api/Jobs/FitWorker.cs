@@ -11,32 +11,49 @@ namespace RegService.Api.Jobs;
 
 /// <summary>
 /// Runs queued fits: <see cref="JobsOptions.EffectiveWorkers"/> loops each claim the oldest queued fit
-/// from the store, run it, and store the result. A fit that fails never stops its loop; a fit
-/// interrupted because the host is stopping goes back to the queue instead of failing.
+/// under a lease, run it, and store the result while the lease is still theirs. A heartbeat renews the
+/// leases of the fits running here, stops a fit whose cancel was asked (through any replica) or whose
+/// lease was lost, and rescues fits whose lease expired on a replica that died. A fit interrupted
+/// because the host is stopping goes back to the queue without counting the attempt. A result that
+/// cannot be written (store down, disk full) is kept and written again until the store answers.
 /// </summary>
 public sealed class FitWorker(
-    FitStore fits,
-    DatasetStore datasets,
+    IFitStore fits,
+    IDatasetStore datasets,
     IFitRunner runner,
-    FitQueueSignal signal,
+    IFitQueueSignal signal,
     RunningFits running,
     JsonSerializerOptionsProvider json,
     IOptions<JobsOptions> options,
     ILogger<FitWorker> logger) : BackgroundService
 {
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..^24];
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, options.Value.LeaseSeconds));
+
+    private string Failure => JsonSerializer.Serialize(new JobError("Too many attempts",
+        $"the process running this fit stopped or lost it {options.Value.MaxAttempts} times; it is not retried again"), json.Options);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        var failure = JsonSerializer.Serialize(new JobError("Too many attempts",
-            $"the process stopped while this fit was running, {settings.MaxAttempts} times; it is not retried again"), json.Options);
-        var (requeued, failed, canceled) = fits.RecoverInterrupted(settings.MaxAttempts, failure);
-        if (requeued + failed + canceled > 0)
-            logger.LogWarning("Recovered fits interrupted by a stop: {Requeued} requeued, {Failed} failed, {Canceled} canceled", requeued, failed, canceled);
-        datasets.RemoveOrphans();
+        // A store this process owns alone (SQLite): every running fit was left by a process that died.
+        await Retry(() => Rescue(all: fits.OwnsAllJobs), "rescue interrupted fits", stoppingToken);
+        await Retry(() => datasets.RemoveOrphans(), "remove orphaned data set files", stoppingToken);
 
         int workers = settings.EffectiveWorkers;
-        logger.LogInformation("Starting {Workers} fit workers", workers);
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(i => Task.Run(() => LoopAsync(i, stoppingToken), CancellationToken.None)));
+        logger.LogInformation("Starting {Workers} fit workers ({Owner})", workers, _owner);
+        var loops = Enumerable.Range(0, workers).Select(i => Task.Run(() => LoopAsync(i, stoppingToken), CancellationToken.None)).ToList();
+        loops.Add(Task.Run(() => HeartbeatAsync(stoppingToken), CancellationToken.None));
+        await Task.WhenAll(loops);
+    }
+
+    private void Rescue(bool all)
+    {
+        var counts = fits.RescueExpired(options.Value.MaxAttempts, Failure, all);
+        if (counts.Total > 0)
+            logger.LogWarning("Rescued fits whose runner stopped: {Requeued} requeued, {Failed} failed, {Canceled} canceled",
+                counts.Requeued, counts.Failed, counts.Canceled);
     }
 
     private async Task LoopAsync(int worker, CancellationToken stoppingToken)
@@ -46,7 +63,7 @@ public sealed class FitWorker(
         {
             try
             {
-                var job = await fits.TryClaimNextAsync(stoppingToken);
+                var job = await fits.TryClaimNextAsync(_owner, Lease, stoppingToken);
                 if (job is null)
                 {
                     await signal.WaitAsync(poll, stoppingToken);
@@ -60,9 +77,46 @@ public sealed class FitWorker(
             }
             catch (Exception ex)
             {
-                // The store itself failed (disk full, locked): wait and try again rather than spin.
+                // The store itself failed (disk full, unreachable): wait and try again rather than spin.
                 logger.LogError(ex, "Fit worker {Worker} could not reach the store", worker);
-                await Task.Delay(poll, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Delay(poll, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Renews leases every third of a lease, stops fits canceled elsewhere or lost, rescues expired ones.</summary>
+    private async Task HeartbeatAsync(CancellationToken stoppingToken)
+    {
+        var period = Lease / 3;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Delay(period, stoppingToken);
+            if (stoppingToken.IsCancellationRequested) break;
+            foreach (var (id, run) in running.Snapshot())
+            {
+                try
+                {
+                    switch (fits.Renew(id, run.LeaseToken, Lease))
+                    {
+                        case LeaseState.CancelRequested:
+                            run.Source.Cancel();
+                            break;
+                        case LeaseState.Lost:
+                            logger.LogWarning("Fit {JobId} lost its lease (rescued elsewhere or removed); stopping it here", id);
+                            run.LeaseLost = true;
+                            run.Source.Cancel();
+                            break;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Could not renew the lease of fit {JobId}", id);
+                }
+            }
+            if (!fits.OwnsAllJobs)
+            {
+                try { Rescue(all: false); }
+                catch (Exception ex) { logger.LogWarning(ex, "Could not look for expired leases"); }
             }
         }
     }
@@ -71,41 +125,48 @@ public sealed class FitWorker(
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id });
         using var source = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        running.Add(job.Id, source);
+        var token = job.LeaseToken ?? throw new InvalidOperationException($"fit {job.Id} was claimed without a lease");
+        var run = running.Add(job.Id, source, token);
         var watch = Stopwatch.StartNew();
         try
         {
-            // A DELETE may have landed between the claim and the registration above.
-            if (fits.Get(job.Id)?.CancelRequested == true) source.Cancel();
+            // A cancel may have landed between the claim and the registration above.
+            if (job.CancelRequested || fits.Renew(job.Id, token, Lease) == LeaseState.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
             var request = JsonSerializer.Deserialize<FitRequest>(job.RequestJson, json.Options)!;
-            var progress = new StoreProgress(fits, job.Id);
+            var progress = new StoreProgress(fits, job.Id, token, logger);
             var result = await runner.RunAsync(job, request, progress, source.Token);
-            fits.Succeed(job.Id, JsonSerializer.Serialize(result, json.Options));
-            logger.LogInformation("Fit succeeded in {Seconds:F3} s", watch.Elapsed.TotalSeconds);
+            var document = JsonSerializer.Serialize(result, json.Options);
+            if (await Write(() => fits.Succeed(job.Id, token, document), run, "result", stoppingToken))
+                logger.LogInformation("Fit succeeded in {Seconds:F3} s", watch.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (run.LeaseLost)
+        {
+            logger.LogInformation("Fit stopped: its lease is held elsewhere now");
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            fits.ReturnToQueue(job.Id);
+            await Write(() => fits.ReturnToQueue(job.Id, token), run, "return to the queue", CancellationToken.None, attempts: 3);
             logger.LogInformation("Fit returned to the queue: the host is stopping");
         }
         catch (OperationCanceledException) when (source.IsCancellationRequested)
         {
-            fits.MarkCanceled(job.Id);
+            await Write(() => fits.MarkCanceled(job.Id, token), run, "cancellation", stoppingToken);
             logger.LogInformation("Fit canceled after {Seconds:F3} s", watch.Elapsed.TotalSeconds);
         }
         catch (FitFailedException ex)
         {
-            Fail(job, ex.Title, ex.Message);
+            await Fail(job, token, run, ex.Title, ex.Message, stoppingToken);
         }
         catch (NumericalBreakdownException ex)
         {
-            Fail(job, "Numerical breakdown", ex.Message);
+            await Fail(job, token, run, "Numerical breakdown", ex.Message, stoppingToken);
         }
         catch (Exception ex)
         {
             logger.LogError(ex, "Fit failed unexpectedly");
-            Fail(job, "Internal error", $"the fit failed unexpectedly ({ex.GetType().Name}); the server log has the details under job id {job.Id}");
+            await Fail(job, token, run, "Internal error",
+                $"the fit failed unexpectedly ({ex.GetType().Name}); the server log has the details under job id {job.Id}", stoppingToken);
         }
         finally
         {
@@ -113,14 +174,64 @@ public sealed class FitWorker(
         }
     }
 
-    private void Fail(FitRecord job, string title, string detail)
+    private async Task Fail(FitRecord job, string token, RunningFit run, string title, string detail, CancellationToken stoppingToken)
     {
-        fits.Fail(job.Id, JsonSerializer.Serialize(new JobError(title, detail), json.Options));
-        logger.LogWarning("Fit failed: {Title}: {Detail}", title, detail);
+        var error = JsonSerializer.Serialize(new JobError(title, detail), json.Options);
+        if (await Write(() => fits.Fail(job.Id, token, error), run, "failure", stoppingToken))
+            logger.LogWarning("Fit failed: {Title}: {Detail}", title, detail);
     }
 
-    /// <summary>Writes progress to the store at most every 200 ms.</summary>
-    private sealed class StoreProgress(FitStore fits, string id) : IProgress<FitProgress>
+    /// <summary>
+    /// Writes a final state, again and again while the store refuses (backing off to 10 s), until it
+    /// is written, the lease is lost, or the host stops. False when it was not written.
+    /// </summary>
+    private async Task<bool> Write(Func<bool> write, RunningFit run, string what, CancellationToken stoppingToken, int attempts = int.MaxValue)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (write()) return true;
+                logger.LogWarning("The {What} was not written: the lease is held elsewhere now", what);
+                return false;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                if (run.LeaseLost || stoppingToken.IsCancellationRequested || attempt >= attempts)
+                {
+                    logger.LogError(ex, "Could not write the {What}; the lease will expire and the fit will be rescued", what);
+                    return false;
+                }
+                logger.LogWarning(ex, "Could not write the {What}; retrying in {Delay} ms", what, (int)delay.TotalMilliseconds);
+                await Delay(delay, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    private async Task Retry(Action action, string what, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                action();
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Could not {What}; retrying", what);
+                await Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    private static Task Delay(TimeSpan delay, CancellationToken ct) =>
+        Task.Delay(delay, ct).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    /// <summary>Writes progress to the store at most every 200 ms; a failed write is skipped, not fatal.</summary>
+    private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>
     {
         private long _last = -1;
 
@@ -129,7 +240,14 @@ public sealed class FitWorker(
             long now = Environment.TickCount64;
             if (_last >= 0 && now - _last < 200) return;
             _last = now;
-            fits.UpdateProgress(id, Math.Clamp(value.Fraction, 0, 1), value.Stage);
+            try
+            {
+                fits.UpdateProgress(id, token, Math.Clamp(value.Fraction, 0, 1), value.Stage);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not store the progress of fit {JobId}", id);
+            }
         }
     }
 }

@@ -8,13 +8,15 @@ using RegService.Numerics.Data;
 namespace RegService.Api.Storage;
 
 /// <summary>Data sets: metadata rows in SQLite, matrices as files named by id.</summary>
-public sealed class DatasetStore(Store store, ILogger<DatasetStore> logger)
+public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatasetStore> logger) : IDatasetStore
 {
+    private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+
     /// <summary>
     /// Stores a parsed table: the matrix goes to a temporary file first, then is renamed into place,
     /// then the metadata row is inserted, so a failure at any step leaves nothing half-stored.
     /// </summary>
-    public async Task<Dataset> AddAsync(string name, ColumnTable table, CancellationToken ct)
+    public async Task<Dataset> AddAsync(string tenant, string name, ColumnTable table, CancellationToken ct)
     {
         var id = Guid.CreateVersion7().ToString("N");
         var path = store.DatasetPath(id);
@@ -33,9 +35,10 @@ public sealed class DatasetStore(Store store, ILogger<DatasetStore> logger)
             using var connection = store.Open();
             using var command = connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO datasets (id, name, rows, columns, size_bytes, created_at, summary_json)
-                VALUES ($id, $name, $rows, $columns, $size, $created, $summary)
+                INSERT INTO datasets (id, tenant, name, rows, columns, size_bytes, created_at, summary_json)
+                VALUES ($id, $tenant, $name, $rows, $columns, $size, $created, $summary)
                 """;
+            command.Parameters.AddWithValue("$tenant", tenant);
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$name", name);
             command.Parameters.AddWithValue("$rows", dataset.Rows);
@@ -54,44 +57,54 @@ public sealed class DatasetStore(Store store, ILogger<DatasetStore> logger)
         }
     }
 
-    public Dataset? Get(string id)
+    public Dataset? Get(string tenant, string id)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, rows, columns, size_bytes, created_at, summary_json FROM datasets WHERE id = $id";
+        command.CommandText = $"SELECT {Columns} FROM datasets WHERE id = $id AND tenant = $tenant";
         command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
     }
 
-    public DatasetPage List(int offset, int limit)
+    public DatasetPage List(string tenant, int offset, int limit)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, name, rows, columns, size_bytes, created_at, summary_json FROM datasets
+        command.CommandText = $"""
+            SELECT {Columns} FROM datasets WHERE tenant = $tenant
             ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;
             """;
+        command.Parameters.AddWithValue("$tenant", tenant);
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$offset", offset);
         var items = new List<Dataset>();
         using (var reader = command.ExecuteReader())
             while (reader.Read()) items.Add(Read(reader));
         using var count = connection.CreateCommand();
-        count.CommandText = "SELECT count(*) FROM datasets";
+        count.CommandText = "SELECT count(*) FROM datasets WHERE tenant = $tenant";
+        count.Parameters.AddWithValue("$tenant", tenant);
         return new DatasetPage(items, Convert.ToInt32(count.ExecuteScalar()), offset, limit);
     }
 
-    /// <summary>Deletes the metadata row, then the file. False when there was no such data set.</summary>
-    public bool Delete(string id)
+    /// <summary>
+    /// Deletes the metadata row, then the file, in one statement with the check that no queued or
+    /// running fit reads it (SQLite's single writer orders it against a submission's insert).
+    /// </summary>
+    public DeleteOutcome Delete(string tenant, string id)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM datasets WHERE id = $id";
+        command.CommandText = """
+            DELETE FROM datasets WHERE id = $id AND tenant = $tenant
+              AND NOT EXISTS (SELECT 1 FROM fits WHERE dataset_id = $id AND status IN ('queued', 'running'))
+            """;
         command.Parameters.AddWithValue("$id", id);
-        if (command.ExecuteNonQuery() == 0) return false;
+        command.Parameters.AddWithValue("$tenant", tenant);
+        if (command.ExecuteNonQuery() == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
         TryDelete(store.DatasetPath(id));
-        return true;
+        return DeleteOutcome.Deleted;
     }
 
     /// <summary>Reads a stored matrix into memory.</summary>
