@@ -45,7 +45,10 @@ public static class ServiceExtensions
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         builder.Services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section)
-            .Validate(o => o.MaxUploadBytes > 0, "Datasets:MaxUploadBytes must be positive").ValidateOnStart();
+            .Validate(o => o.MaxUploadBytes > 0, "Datasets:MaxUploadBytes must be positive")
+            .Validate(o => o.MaxColumns > 0, "Datasets:MaxColumns must be positive")
+            .Validate(o => o.MaxNameLength > 0, "Datasets:MaxNameLength must be positive")
+            .ValidateOnStart();
         builder.Services.AddSingleton<Store>();
         builder.Services.AddSingleton<DatasetStore>();
         builder.Services.AddSingleton<FitStore>();
@@ -61,6 +64,8 @@ public static class ServiceExtensions
             .Validate(o => o.QueueCapacity >= 1, "Jobs:QueueCapacity must be >= 1")
             .Validate(o => o.MaxAttempts >= 1, "Jobs:MaxAttempts must be >= 1")
             .ValidateOnStart();
+        builder.Services.AddOptions<FitsOptions>().BindConfiguration(FitsOptions.Section)
+            .Validate(o => o.MaxRequestBytes > 0, "Fits:MaxRequestBytes must be positive").ValidateOnStart();
         builder.Services.AddSingleton<FitQueueSignal>();
         builder.Services.AddSingleton<RunningFits>();
         builder.Services.AddSingleton<IFitRunner, EngineFitRunner>();
