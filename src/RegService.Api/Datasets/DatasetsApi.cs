@@ -23,6 +23,9 @@ public static class DatasetsApi
                 The body is parsed as a stream and stored as float64, column-major, with a per-column summary.
                 Any bad cell, ragged row, NaN/Infinity, empty body, header without rows, duplicate or empty name,
                 or JSON column of another length answers 400 naming the line and column, and nothing is stored.
+                Column names must be valid UTF-8 without control characters and at most Datasets:MaxNameLength (256)
+                characters, at most Datasets:MaxColumns (100000) of them; a bad one answers 400 naming the column
+                (column, columnIndex). The data set name follows the same rules (400 under errors.name).
                 Bodies above Datasets:MaxUploadBytes (default 1 GiB) answer 413.
                 """)
             .Accepts<string>("text/csv", "application/json")
@@ -38,12 +41,13 @@ public static class DatasetsApi
         HttpContext http, ClaimsPrincipal user, IDatasetStore store, IOptions<DatasetOptions> options, ILoggerFactory loggers, string? name = null)
     {
         var limit = options.Value.MaxUploadBytes;
+        var limits = options.Value.TableLimits;
         if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
-        if (name is { Length: > 200 })
-            return Problems.Invalid("name", $"is {name.Length} characters long; at most 200 are accepted", "The data set is invalid");
+        if (name is not null && limits.Problem(name) is { } nameProblem)
+            return Problems.Invalid("name", nameProblem, "The data set is invalid");
 
         ReclaimEarlierUploads(http.Request.ContentLength);
-        var (table, jsonName, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The data set could not be read");
+        var (table, jsonName, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, limits, "The data set could not be read");
         if (unreadable is not null) return unreadable;
         name ??= jsonName;
         var dataset = await store.AddAsync(user.Tenant(), string.IsNullOrWhiteSpace(name) ? "dataset" : name, table!, http.RequestAborted);

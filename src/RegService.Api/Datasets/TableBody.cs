@@ -26,17 +26,19 @@ public static class TableBody
     }
 
     /// <summary>
-    /// Parses the body (after <see cref="Check"/>). A bad cell, ragged row, empty body and the like answer 400 titled
-    /// <paramref name="title"/> with the line and column; a body above the limit answers 413.
+    /// Parses the body (after <see cref="Check"/>) within <paramref name="limits"/> (Datasets:MaxColumns and
+    /// Datasets:MaxNameLength). A bad cell, ragged row, empty body, bad header name and the like answer 400 titled
+    /// <paramref name="title"/> with the line and column (a bad JSON "name" under errors.name); a body above the
+    /// limit answers 413.
     /// </summary>
     public static async Task<(ColumnTable? Table, string? Name, ProblemHttpResult? Problem)> ReadAsync(
-        HttpContext http, string mediaType, long limit, string title)
+        HttpContext http, string mediaType, long limit, TableLimits limits, string title)
     {
         var body = new LimitedReadStream(http.Request.Body, limit);
         try
         {
-            if (mediaType == "text/csv") return (await CsvTableReader.ReadAsync(body, http.RequestAborted), null, null);
-            var (name, table) = await JsonColumnsReader.ReadAsync(body, http.RequestAborted);
+            if (mediaType == "text/csv") return (await CsvTableReader.ReadAsync(body, limits, http.RequestAborted), null, null);
+            var (name, table) = await JsonColumnsReader.ReadAsync(body, limits, http.RequestAborted);
             return (table, name, null);
         }
         catch (DataFormatException ex)
@@ -45,6 +47,7 @@ public static class TableBody
             if (ex.Line is { } line) extensions["line"] = line;
             if (ex.Column is { } column) extensions["column"] = column;
             if (ex.ColumnIndex is { } index) extensions["columnIndex"] = index;
+            if (ex.Field is { } field) extensions["errors"] = new Dictionary<string, string[]> { [field] = [ex.Message] };
             return (null, null, Problems.Status(StatusCodes.Status400BadRequest, title, ex.Message, extensions));
         }
         catch (UploadTooLargeException)

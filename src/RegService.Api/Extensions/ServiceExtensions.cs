@@ -48,7 +48,10 @@ public static class ServiceExtensions
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         builder.Services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section)
-            .Validate(o => o.MaxUploadBytes > 0, "Datasets:MaxUploadBytes must be positive").ValidateOnStart();
+            .Validate(o => o.MaxUploadBytes > 0, "Datasets:MaxUploadBytes must be positive")
+            .Validate(o => o.MaxColumns > 0, "Datasets:MaxColumns must be positive")
+            .Validate(o => o.MaxNameLength > 0, "Datasets:MaxNameLength must be positive")
+            .ValidateOnStart();
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section)
             .Validate(o => o.MaxQueuedFitsPerTenant >= 1, "Limits:MaxQueuedFitsPerTenant must be >= 1")
             .Validate(o => o.RequestsPerSecond >= 0 && o.Burst >= 0, "Limits:RequestsPerSecond and Limits:Burst must be >= 0")
@@ -79,6 +82,8 @@ public static class ServiceExtensions
             .Validate(o => o.QueueCapacity >= 1, "Jobs:QueueCapacity must be >= 1")
             .Validate(o => o.MaxAttempts >= 1, "Jobs:MaxAttempts must be >= 1")
             .ValidateOnStart();
+        builder.Services.AddOptions<FitsOptions>().BindConfiguration(FitsOptions.Section)
+            .Validate(o => o.MaxRequestBytes > 0, "Fits:MaxRequestBytes must be positive").ValidateOnStart();
         builder.Services.AddSingleton<RunningFits>();
         builder.Services.AddSingleton<IFitRunner, EngineFitRunner>();
         builder.Services.AddHostedService<FitWorker>();

@@ -31,14 +31,15 @@ public static class FitPlanner
     public const double DefaultElasticNetL1Ratio = 0.5;
 
     /// <summary>Field checks that need no data set.</summary>
-    public static Dictionary<string, string[]> CheckShape(FitRequest request)
+    public static Dictionary<string, string[]> CheckShape(FitRequest request, int maxNameLength = int.MaxValue)
     {
         var errors = new Errors();
+        CheckNameLengths(errors, request, maxNameLength);
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add("datasetId", "is required: the id returned by POST /v1/datasets");
         if (string.IsNullOrWhiteSpace(request.Target)) errors.Add("target", "is required: the name of the target column");
         CheckL1Ratio(errors, request);
         CheckLambdas(errors, request);
-        CheckPenaltyFactors(errors, request);
+        CheckPenaltyFactors(errors, request, maxNameLength);
         if (request.Tolerance is { } tol && (!double.IsFinite(tol) || tol <= 0)) errors.Add("tolerance", $"must be a positive number; got {Show(tol)}");
         if (request.MaxIterations is { } max && max <= 0) errors.Add("maxIterations", $"must be positive; got {max}");
         CheckSolver(errors, request);
@@ -262,13 +263,32 @@ public static class FitPlanner
         else if (penalty == PenaltyName.None && lambda != 0) errors.Add(field, $"penalty none takes no lambda (or 0); got {Show(lambda)}");
     }
 
-    private static void CheckPenaltyFactors(Errors errors, FitRequest request)
+    /// <summary>True when every column name in the request (target, features, penaltyFactors keys) is within <paramref name="maxNameLength"/>.</summary>
+    public static bool NamesFit(FitRequest request, int maxNameLength) =>
+        (request.Target?.Length ?? 0) <= maxNameLength
+        && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
+        && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength);
+
+    /// <summary>A name longer than any column's (Datasets:MaxNameLength) is an error named by its field, and is not echoed whole.</summary>
+    private static void CheckNameLengths(Errors errors, FitRequest request, int max)
+    {
+        string TooLong(int length) => $"is {length} characters long; a column name has at most {max} (Datasets:MaxNameLength)";
+        if (request.Target is { Length: var t } && t > max) errors.Add("target", TooLong(t));
+        if (request.Features is { } features)
+            for (int i = 0; i < features.Length; i++)
+                if (features[i] is { Length: var f } && f > max) errors.Add($"features[{i}]", TooLong(f));
+        if (request.PenaltyFactors is { } factors)
+            foreach (var key in factors.Keys.Where(k => k.Length > max))
+                errors.Add("penaltyFactors", $"the key starting '{key[..Math.Min(40, key.Length)]}…' {TooLong(key.Length)}");
+    }
+
+    private static void CheckPenaltyFactors(Errors errors, FitRequest request, int maxNameLength)
     {
         if (request.PenaltyFactors is not { } factors) return;
         if (request.Penalty == PenaltyName.None)
             errors.Add("penaltyFactors", "penalty none has no penalty to weigh; drop penaltyFactors or choose a penalty");
         foreach (var (name, factor) in factors)
-            if (!double.IsFinite(factor) || factor < 0)
+            if (name.Length <= maxNameLength && (!double.IsFinite(factor) || factor < 0))
                 errors.Add($"penaltyFactors.{name}", $"must be a finite number >= 0 (0 leaves '{name}' unpenalized); got {Show(factor)}");
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RegService.Api.Auth;
@@ -30,9 +31,12 @@ public static class FitsApi
                 scikit-learn: Ridge(alpha=a) is lambda = a/n; ElasticNet(alpha=lambda, l1_ratio=l1Ratio);
                 LogisticRegression(C=c) is lambda = 1/(c n). glmnet: glmnet(x, y, alpha=l1Ratio, lambda=...) solves the same
                 objective (for gaussian l1Ratio < 1 only when y has unit variance: glmnet scales y internally).
-                Errors: 400 names every field at fault under "errors", 404 an unknown datasetId, 429 (with Retry-After) a full queue.
+                Errors: 400 names every field at fault under "errors" (target, features[i] or penaltyFactors keys longer than
+                Datasets:MaxNameLength included), 404 an unknown datasetId, 413 a body above Fits:MaxRequestBytes (default 64 MiB),
+                429 (with Retry-After) a full queue.
                 """)
-            .Accepts<FitRequest>("application/json");
+            .Accepts<FitRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
@@ -62,9 +66,14 @@ public static class FitsApi
 
     public static async Task<Results<Accepted<FitJob>, ValidationProblem, ProblemHttpResult>> Submit(
         HttpContext http, ClaimsPrincipal user, IDatasetStore datasets, IFitStore fits, IFitQueueSignal signal, JsonSerializerOptionsProvider json,
-        IOptions<JobsOptions> options, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+        IOptions<JobsOptions> options, IOptions<LimitsOptions> limits, IOptions<FitsOptions> fitOptions, IOptions<DatasetOptions> datasetOptions,
+        ILoggerFactory loggers)
     {
         var tenant = user.Tenant();
+        // The size is settled before anything is parsed or buffered: the declared length first, then the bytes read.
+        var maxBytes = fitOptions.Value.MaxRequestBytes;
+        if (http.Request.ContentLength > maxBytes) return TooLarge(http.Request.ContentLength, maxBytes);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = maxBytes;
         if (http.Request.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) != true)
             return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
                 $"send the fit request as application/json; got '{http.Request.ContentType ?? "none"}'");
@@ -72,7 +81,16 @@ public static class FitsApi
         FitRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync<FitRequest>(http.Request.Body, json.Options, http.RequestAborted);
+            request = await JsonSerializer.DeserializeAsync<FitRequest>(
+                new LimitedReadStream(http.Request.Body, maxBytes), json.Options, http.RequestAborted);
+        }
+        catch (UploadTooLargeException)
+        {
+            return TooLarge(null, maxBytes);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(null, maxBytes);
         }
         catch (JsonException ex)
         {
@@ -82,11 +100,13 @@ public static class FitsApi
         }
         if (request is null) return Problems.Invalid("body", "must be a JSON object, not null", "The fit request is invalid");
 
-        // Every fault in one answer: shape errors, then (when the data set exists) column errors.
-        var errors = FitPlanner.CheckShape(request);
+        // Every fault in one answer: shape errors, then (when the data set exists) column errors. A name longer
+        // than any column's cannot match one, so it is reported once, by length, and not looked up.
+        var maxName = datasetOptions.Value.MaxNameLength;
+        var errors = FitPlanner.CheckShape(request, maxName);
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
-        if (dataset is not null)
+        if (dataset is not null && FitPlanner.NamesFit(request, maxName))
             foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0, c => datasets.ReadColumn(dataset, c)).Errors)
                 errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
         if (errors.Count > 0 || dataset is null) return Problems.Invalid(errors, "The fit request is invalid");
@@ -184,6 +204,12 @@ public static class FitsApi
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };
     }
+
+    private static ProblemHttpResult TooLarge(long? length, long limit) =>
+        Problems.Status(StatusCodes.Status413PayloadTooLarge, "Fit request too large",
+            length is { } n
+                ? $"the body has {n} bytes; the limit (Fits:MaxRequestBytes) is {limit}"
+                : $"the body is larger than the limit (Fits:MaxRequestBytes) of {limit} bytes");
 
     /// <summary>The serializer's complaint in the client's terms, without .NET type names.</summary>
     private static string Explain(JsonException ex)

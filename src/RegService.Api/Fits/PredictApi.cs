@@ -50,7 +50,7 @@ public static class PredictApi
 
         var limit = options.Value.MaxUploadBytes;
         if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
-        var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, "The rows could not be read");
+        var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, options.Value.TableLimits, "The rows could not be read");
         if (unreadable is not null) return unreadable;
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.

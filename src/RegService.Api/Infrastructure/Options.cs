@@ -1,3 +1,5 @@
+using RegService.Numerics.Data;
+
 namespace RegService.Api.Infrastructure;
 
 /// <summary>Where the embedded store keeps its files (configuration section <c>Storage</c>).</summary>
@@ -54,4 +56,25 @@ public sealed class DatasetOptions
 
     /// <summary>Largest upload body in bytes; larger ones answer 413. Default 1 GiB.</summary>
     public long MaxUploadBytes { get; set; } = 1L << 30;
+
+    /// <summary>Most columns in an upload or a prediction's rows; a header with more answers 400. Default 100,000.</summary>
+    public int MaxColumns { get; set; } = 100_000;
+
+    /// <summary>Longest column or data set name, in characters; a longer one answers 400. Default 256.</summary>
+    public int MaxNameLength { get; set; } = 256;
+
+    /// <summary>The readers' limits from these settings.</summary>
+    public TableLimits TableLimits => new(MaxColumns, MaxNameLength);
+}
+
+/// <summary>Fit requests (configuration section <c>Fits</c>).</summary>
+public sealed class FitsOptions
+{
+    public const string Section = "Fits";
+
+    /// <summary>
+    /// Largest fit request body in bytes; larger ones answer 413 before they are parsed. Default 64 MiB:
+    /// validation.foldIds holds one integer per data set row, so a request for millions of rows is tens of MB.
+    /// </summary>
+    public long MaxRequestBytes { get; set; } = 64L << 20;
 }

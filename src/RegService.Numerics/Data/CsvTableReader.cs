@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using System.Text;
+using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Threading.Channels;
 
 namespace RegService.Numerics.Data;
@@ -15,6 +17,9 @@ namespace RegService.Numerics.Data;
 /// finite number in invariant culture (<c>-1.5</c>, <c>3</c>, <c>1e-05</c>, <c>2.5E+10</c>,
 /// <c>+4</c>, <c>.5</c>); spaces and tabs around a number (or a header name) are trimmed.
 /// A quoted field may not contain a line break in a data row, nor in the header.
+/// Header names must be valid UTF-8 and within <see cref="TableLimits"/> (length, no control
+/// characters, at most <see cref="TableLimits.MaxColumns"/> of them); the header is checked as it
+/// is read, so an overlong name or field count is refused before rows are read.
 /// </para>
 /// <para>
 /// The body is read in bounded buffers that are cut at the last newline and parsed in parallel
@@ -30,17 +35,26 @@ public static class CsvTableReader
     /// <summary>Slack after each buffer's usable part: room for a final '\n' and for the number parser's reads past the data.</summary>
     private const int Padding = DecimalParser.Padding + 8;
 
-    /// <summary>Parses the CSV in <paramref name="input"/>; see the type's remarks for the format.</summary>
+    /// <summary>Parses the CSV in <paramref name="input"/> within <see cref="TableLimits.Default"/>; see the type's remarks for the format.</summary>
     public static Task<ColumnTable> ReadAsync(Stream input, CancellationToken ct = default) =>
-        ReadAsync(input, DefaultBufferSize, 0, ct);
+        ReadAsync(input, TableLimits.Default, DefaultBufferSize, 0, ct);
+
+    /// <summary>Parses the CSV in <paramref name="input"/> within <paramref name="limits"/>; see the type's remarks for the format.</summary>
+    public static Task<ColumnTable> ReadAsync(Stream input, TableLimits limits, CancellationToken ct = default) =>
+        ReadAsync(input, limits, DefaultBufferSize, 0, ct);
+
+    internal static Task<ColumnTable> ReadAsync(Stream input, int bufferSize, int workers, CancellationToken ct) =>
+        ReadAsync(input, TableLimits.Default, bufferSize, workers, ct);
 
     /// <param name="input">The CSV body.</param>
+    /// <param name="limits">Most columns and longest name; the header is refused as soon as it passes one.</param>
     /// <param name="bufferSize">Size of each read buffer (grown when one line does not fit).</param>
     /// <param name="workers">Parser tasks; 0 means one per processor (at most 8).</param>
     /// <param name="ct">Cancels the read.</param>
-    internal static async Task<ColumnTable> ReadAsync(Stream input, int bufferSize, int workers, CancellationToken ct)
+    internal static async Task<ColumnTable> ReadAsync(Stream input, TableLimits limits, int bufferSize, int workers, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(limits);
         bufferSize = Math.Max(bufferSize, 16);
         if (workers <= 0) workers = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
@@ -48,18 +62,28 @@ public static class CsvTableReader
         int len = await FillAsync(input, buf, 0, ct).ConfigureAwait(false);
         bool eof = len < Capacity(buf);
 
-        // Header line.
+        // Header line: scanned as it arrives, so a name or a field count beyond the limits is
+        // refused before the rest of the line is buffered.
         int start = len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF ? 3 : 0;
         if (len - start == 0) throw new DataFormatException("the CSV body is empty");
-        int newline;
-        while ((newline = buf.AsSpan(start, len - start).IndexOf((byte)'\n')) < 0 && !eof)
+        var scan = new HeaderScan(limits);
+        int scanned = start, newline = -1;
+        while (true)
         {
+            int nl = scan.Advance(buf.AsSpan(scanned, len - scanned));
+            if (nl >= 0)
+            {
+                newline = scanned + nl;
+                break;
+            }
+            scanned = len;
+            if (eof) break;
             buf = Grow(buf, len);
             int n = await FillAsync(input, buf, len, ct).ConfigureAwait(false);
             eof = len + n < Capacity(buf);
             len += n;
         }
-        int headerEnd = newline < 0 ? len : start + newline;
+        int headerEnd = newline < 0 ? len : newline;
         int dataStart = newline < 0 ? len : headerEnd + 1;
         var header = buf.AsSpan(start, headerEnd - start);
         if (!header.IsEmpty && header[^1] == (byte)'\r') header = header[..^1];
@@ -69,7 +93,7 @@ public static class CsvTableReader
                 throw new DataFormatException("the CSV body is empty");
             throw new DataFormatException("line 1 is empty; the first line must be the header naming the columns", 1);
         }
-        string[] names = ParseHeader(header);
+        string[] names = ParseHeader(header, limits);
 
         buf.AsSpan(dataStart, len - dataStart).CopyTo(buf);
         len -= dataStart;
@@ -152,7 +176,51 @@ public static class CsvTableReader
         return bigger;
     }
 
-    internal static string[] ParseHeader(ReadOnlySpan<byte> line)
+    /// <summary>
+    /// Counts the header's fields and the bytes of the current one as the line arrives, and
+    /// throws once there are more fields than <see cref="TableLimits.MaxColumns"/> or a field is
+    /// longer than <see cref="TableLimits.MaxNameBytes"/>. Quotes toggle (a "" escape toggles
+    /// twice); a comma inside quotes does not separate.
+    /// </summary>
+    private sealed class HeaderScan(TableLimits limits)
+    {
+        private int _field;
+        private int _fieldBytes;
+        private bool _inQuotes;
+
+        /// <summary>Scans <paramref name="data"/>; returns the index of the '\n' that ends the header, or -1.</summary>
+        public int Advance(ReadOnlySpan<byte> data)
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                byte c = data[i];
+                if (c == (byte)'\n') return i;
+                if (c == (byte)'"')
+                {
+                    _inQuotes = !_inQuotes;
+                }
+                else if (c == (byte)',' && !_inQuotes)
+                {
+                    _field++;
+                    _fieldBytes = 0;
+                    if (_field >= limits.MaxColumns) throw TooManyColumns(limits);
+                    continue;
+                }
+                if (++_fieldBytes > limits.MaxNameBytes)
+                    throw new DataFormatException(
+                        $"line 1, column {_field + 1}: the column name is longer than {limits.MaxNameLength} characters " +
+                        $"(more than {limits.MaxNameBytes} bytes); at most {limits.MaxNameLength} are accepted",
+                        1, null, _field);
+            }
+            return -1;
+        }
+    }
+
+    private static DataFormatException TooManyColumns(TableLimits limits) =>
+        new($"line 1: the header has more than {limits.MaxColumns} columns; at most {limits.MaxColumns} are accepted",
+            1, null, limits.MaxColumns);
+
+    internal static string[] ParseHeader(ReadOnlySpan<byte> line, TableLimits limits)
     {
         var names = new List<string>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -201,9 +269,16 @@ public static class CsvTableReader
                 i = end;
             }
 
-            string name = Encoding.UTF8.GetString(sb.ToArray());
+            if (index >= limits.MaxColumns) throw TooManyColumns(limits);
+            string name = DecodeName(CollectionsMarshal.AsSpan(sb), index);
             if (name.Length == 0)
                 throw new DataFormatException($"line 1, column {index + 1}: the column name is empty", 1, null, index);
+            if (name.Length > limits.MaxNameLength)
+                throw new DataFormatException(
+                    $"line 1, column {index + 1}: the column name is {name.Length} characters long; at most {limits.MaxNameLength} are accepted",
+                    1, null, index);
+            if (limits.Problem(name) is { } problem)
+                throw new DataFormatException($"line 1, column {index + 1}: the column name {problem}", 1, null, index);
             if (seen.TryGetValue(name, out int first))
                 throw new DataFormatException(
                     $"line 1: the column name '{name}' appears twice (columns {first + 1} and {index + 1})", 1, name, index);
@@ -216,6 +291,19 @@ public static class CsvTableReader
                 throw new DataFormatException($"line 1, column {index + 2}: the column name is empty", 1, null, index + 1);
         }
         return [.. names];
+    }
+
+    /// <summary>The name's UTF-8 bytes as a string; invalid UTF-8 is refused, naming the first bad byte.</summary>
+    private static string DecodeName(ReadOnlySpan<byte> bytes, int index)
+    {
+        char[] chars = new char[bytes.Length];
+        var status = Utf8.ToUtf16(bytes, chars, out int read, out int written, replaceInvalidSequences: false);
+        if (status != OperationStatus.Done)
+            throw new DataFormatException(
+                $"line 1, column {index + 1}: the column name is not valid UTF-8 (byte 0x{bytes[read]:X2} at byte {read + 1} of the name); " +
+                "the header must be encoded in UTF-8",
+                1, null, index);
+        return new string(chars, 0, written);
     }
 
     /// <summary>

@@ -7,12 +7,13 @@ namespace RegService.Numerics.Data;
 /// </summary>
 public sealed class DataFormatException : Exception
 {
-    public DataFormatException(string message, long? line = null, string? column = null, int? columnIndex = null)
+    public DataFormatException(string message, long? line = null, string? column = null, int? columnIndex = null, string? field = null)
         : base(message)
     {
         Line = line;
         Column = column;
         ColumnIndex = columnIndex;
+        Field = field;
     }
 
     /// <summary>1-based physical line of the CSV (the header is line 1); null for JSON.</summary>
@@ -23,4 +24,7 @@ public sealed class DataFormatException : Exception
 
     /// <summary>0-based index of the offending column, when known.</summary>
     public int? ColumnIndex { get; }
+
+    /// <summary>The body's property at fault when it is not a column (the JSON form's <c>name</c>), else null.</summary>
+    public string? Field { get; }
 }

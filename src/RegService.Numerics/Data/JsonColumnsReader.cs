@@ -7,8 +7,11 @@ namespace RegService.Numerics.Data;
 /// <c>{"name": "optional name", "columns": {"x1": [1, 2.5], "y": [3, 4]}}</c>.
 /// Every column must have the same number of values, all of them JSON numbers that are finite
 /// as float64; at least one column and one row are required; column names must be non-empty
-/// and distinct; other top-level properties are rejected. The body is read with
-/// <see cref="Utf8JsonReader"/> over a refilled buffer, never as a whole document.
+/// and distinct; other top-level properties are rejected. Column names and the name are held to
+/// <see cref="TableLimits"/> (length, valid Unicode without lone surrogates, no control
+/// characters), and a column beyond <see cref="TableLimits.MaxColumns"/> is refused as soon as its
+/// name is read. The body is read with <see cref="Utf8JsonReader"/> over a refilled buffer, never
+/// as a whole document, and no token is buffered beyond what the longest name needs.
 /// </summary>
 public static class JsonColumnsReader
 {
@@ -16,11 +19,21 @@ public static class JsonColumnsReader
 
     /// <summary>Parses the JSON in <paramref name="input"/>; returns the optional name and the table.</summary>
     public static Task<(string? Name, ColumnTable Table)> ReadAsync(Stream input, CancellationToken ct = default) =>
-        ReadAsync(input, DefaultBufferSize, ct);
+        ReadAsync(input, TableLimits.Default, DefaultBufferSize, ct);
 
-    internal static async Task<(string? Name, ColumnTable Table)> ReadAsync(Stream input, int bufferSize, CancellationToken ct)
+    /// <summary>Parses the JSON in <paramref name="input"/> within <paramref name="limits"/>; returns the optional name and the table.</summary>
+    public static Task<(string? Name, ColumnTable Table)> ReadAsync(Stream input, TableLimits limits, CancellationToken ct = default) =>
+        ReadAsync(input, limits, DefaultBufferSize, ct);
+
+    internal static Task<(string? Name, ColumnTable Table)> ReadAsync(Stream input, int bufferSize, CancellationToken ct) =>
+        ReadAsync(input, TableLimits.Default, bufferSize, ct);
+
+    internal static async Task<(string? Name, ColumnTable Table)> ReadAsync(Stream input, TableLimits limits, int bufferSize, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(limits);
+        // The longest token worth buffering: a name of MaxNameLength characters written as \uXXXX escapes.
+        long tokenLimit = Math.Max(DefaultBufferSize, 6L * limits.MaxNameLength + 16);
         byte[] buffer = new byte[Math.Max(bufferSize, 4)];
         int len = 0;
         bool final = false;
@@ -31,7 +44,7 @@ public static class JsonColumnsReader
             AllowTrailingCommas = false,
             MaxDepth = 16,
         });
-        var parse = new Parse();
+        var parse = new Parse(limits);
 
         while (true)
         {
@@ -63,7 +76,7 @@ public static class JsonColumnsReader
             if (left == buffer.Length)
             {
                 // One token is larger than the whole buffer.
-                if (buffer.Length >= Array.MaxLength / 2) throw new DataFormatException("a JSON token is too long");
+                if (buffer.Length >= tokenLimit || buffer.Length >= Array.MaxLength / 2) throw parse.TokenTooLong(buffer.Length);
                 Array.Resize(ref buffer, buffer.Length * 2);
             }
             else
@@ -91,7 +104,7 @@ public static class JsonColumnsReader
     }
 
     /// <summary>The token-by-token state of one JSON body.</summary>
-    private sealed class Parse
+    private sealed class Parse(TableLimits limits)
     {
         private enum At
         {
@@ -148,17 +161,20 @@ public static class JsonColumnsReader
                     }
                     else
                     {
-                        throw new DataFormatException($"unknown property '{r.GetString()}'; the object may only have 'name' and 'columns'");
+                        string shown = CsvChunkParser.Printable(r.ValueSpan);
+                        throw new DataFormatException($"unknown property '{shown}'; the object may only have 'name' and 'columns'");
                     }
                     break;
 
                 case At.NameValue:
                     Name = r.TokenType switch
                     {
-                        JsonTokenType.String => r.GetString(),
+                        JsonTokenType.String => ReadString(ref r, "'name'", null, "name"),
                         JsonTokenType.Null => null,
-                        _ => throw new DataFormatException("'name' must be a string"),
+                        _ => throw new DataFormatException("'name' must be a string", null, null, null, "name"),
                     };
+                    if (Name is not null && limits.Problem(Name) is { } nameProblem)
+                        throw new DataFormatException($"'name' {nameProblem}", null, null, null, "name");
                     _at = At.Root;
                     break;
 
@@ -174,10 +190,15 @@ public static class JsonColumnsReader
                         _at = At.Root;
                         break;
                     }
-                    string name = r.GetString()!;
                     int index = _names.Count;
+                    if (index >= limits.MaxColumns)
+                        throw new DataFormatException(
+                            $"'columns' has more than {limits.MaxColumns} columns; at most {limits.MaxColumns} are accepted", null, null, index);
+                    string name = ReadString(ref r, $"the name of column {index + 1}", index, null);
                     if (name.Length == 0)
                         throw new DataFormatException($"column {index + 1} has an empty name", null, name, index);
+                    if (limits.Problem(name) is { } problem)
+                        throw new DataFormatException($"the name of column {index + 1} {problem}", null, null, index);
                     if (!_nameSet.Add(name))
                         throw new DataFormatException($"the column name '{name}' appears twice", null, name, index);
                     _names.Add(name);
@@ -231,6 +252,34 @@ public static class JsonColumnsReader
             _current = null;
             _at = At.Columns;
         }
+
+        /// <summary>A string token's value; one that is not valid Unicode (a lone surrogate escape, bad UTF-8) is refused.</summary>
+        private static string ReadString(ref Utf8JsonReader r, string what, int? index, string? field)
+        {
+            try
+            {
+                return r.GetString()!;
+            }
+            catch (InvalidOperationException e)
+            {
+                string reason = e.Message.Contains("UTF-16", StringComparison.Ordinal)
+                    ? "a \\u escape is a lone surrogate"
+                    : "the bytes are not valid UTF-8";
+                throw new DataFormatException($"{what} is not valid Unicode ({reason})", null, null, index, field);
+            }
+        }
+
+        /// <summary>The error for a token longer than any acceptable one, named by where it stands.</summary>
+        public DataFormatException TokenTooLong(int bytes) => _at switch
+        {
+            At.Columns => new DataFormatException(
+                $"the name of column {_names.Count + 1} is longer than {limits.MaxNameLength} characters (more than {bytes} bytes); " +
+                $"at most {limits.MaxNameLength} are accepted", null, null, _names.Count),
+            At.NameValue => new DataFormatException(
+                $"'name' is longer than {limits.MaxNameLength} characters (more than {bytes} bytes); at most {limits.MaxNameLength} are accepted",
+                null, null, null, "name"),
+            _ => new DataFormatException($"a JSON token is longer than {bytes} bytes, more than any name or number needs"),
+        };
 
         private DataFormatException ColumnError(string message) =>
             new(message, null, _names[^1], _names.Count - 1);
