@@ -12,7 +12,7 @@ namespace RegService.Api.Tests;
 /// ASPNETCORE_URLS and Storage__DataDirectory, over real HTTP. Covers the health probe, a fit,
 /// a kill -9 with 20 fits accepted, and a restart on the same data directory that finishes them all.
 /// </summary>
-public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Published>
+public sealed partial class PublishedAppTests : IClassFixture<PublishedAppTests.Published>
 {
     private readonly Published _published;
 
@@ -183,6 +183,8 @@ public sealed class PublishedAppTests : IClassFixture<PublishedAppTests.Publishe
         }
 
         public string Url { get; }
+
+        public int ProcessId => _process.Id;
 
         /// <summary>A client without credentials.</summary>
         public HttpClient Client => new() { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(60) };
