@@ -1,0 +1,185 @@
+using System.Globalization;
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Tests.Solvers;
+using Xunit.Abstractions;
+
+namespace RegService.Numerics.Tests.Fitting;
+
+/// <summary>Memory measurements run alone in the process: other tests' allocations would count as the fit's.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurementCollection
+{
+    public const string Name = "memory measurement";
+}
+
+/// <summary>
+/// The peak memory of an action over a baseline: the resident set (sampled every millisecond, and the kernel's high-water
+/// mark, reset before the action, where /proc allows) and the managed heap (sampled), both minus their values after a full
+/// compacting collection. The resident set covers native allocations; the managed figure includes garbage not yet collected.
+/// </summary>
+internal static class MemoryProbe
+{
+    public sealed record Peak(long Resident, long Managed, long Allocated)
+    {
+        public long Max => Math.Max(Resident, Managed);
+    }
+
+    public static Peak Measure(Action action)
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        long managed0 = GC.GetTotalMemory(false);
+        long resident0 = Resident();
+        bool highWaterReset = ResetHighWater();
+        long allocated0 = GC.GetTotalAllocatedBytes(true);
+        long maxManaged = managed0, maxResident = resident0;
+        bool done = false;
+        var sampler = new Thread(() =>
+        {
+            while (!Volatile.Read(ref done))
+            {
+                maxManaged = Math.Max(maxManaged, GC.GetTotalMemory(false));
+                maxResident = Math.Max(maxResident, Resident());
+                Thread.Sleep(1);
+            }
+        }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
+        sampler.Start();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            Volatile.Write(ref done, true);
+            sampler.Join();
+        }
+        maxManaged = Math.Max(maxManaged, GC.GetTotalMemory(false));
+        maxResident = Math.Max(maxResident, Resident());
+        if (highWaterReset) maxResident = Math.Max(maxResident, HighWater());
+        long allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
+        return new Peak(maxResident - resident0, maxManaged - managed0, allocated);
+    }
+
+    /// <summary>Resident bytes from /proc/self/statm (0 where there is none).</summary>
+    private static long Resident()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(fields[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize;
+        }
+        catch (IOException) { return 0; }
+        catch (UnauthorizedAccessException) { return 0; }
+    }
+
+    /// <summary>Resets VmHWM to the current resident set (Linux: "5" to /proc/self/clear_refs).</summary>
+    private static bool ResetHighWater()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    private static long HighWater()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        return 0;
+    }
+}
+
+[Collection(MemoryMeasurementCollection.Name)]
+public class FitCostTests(ITestOutputHelper output)
+{
+    private static FitSpec Spec(int p, Penalty penalty, double l1Ratio = 1, double[]? lambdas = null, int pathCount = 100) =>
+        SyntheticData.Spec(p, penalty, l1Ratio, lambdas) with
+        {
+            Path = lambdas is null ? new LambdaPathSpec(pathCount) : null,
+            Tolerance = 1e-7,
+            MaxThreads = 2,
+        };
+
+    /// <summary>Fits <paramref name="spec"/> on <paramref name="x"/> and checks that its peak over the baseline (the matrix is
+    /// already loaded) stays within the estimate less the loaded matrix.</summary>
+    private FitResult AssertWithinEstimate(string name, DenseMatrix x, FitSpec spec)
+    {
+        var cost = FitCost.Estimate(spec, x.Rows, x.Columns);
+        FitResult? result = null;
+        var peak = MemoryProbe.Measure(() => result = FitEngine.Fit(x, spec));
+        long bound = cost.PeakBytes - cost.LoadedBytes;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: resident +{Mb(peak.Resident)}, managed +{Mb(peak.Managed)}, allocated {Mb(peak.Allocated)}; estimate {Mb(bound)} (working {Mb(cost.WorkingBytes)}) {cost.Route}; {result!.Timings["total"]:F2} s"));
+        output.WriteLine("  " + cost.Summary);
+        Assert.True(peak.Max <= bound, $"{name}: measured {Mb(peak.Max)} over the baseline, estimated {Mb(bound)}: {cost.Summary}");
+        return result;
+    }
+
+    private static string Mb(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MB";
+
+    [Fact]
+    public void ClosedFormPathStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 400, seed: 1);
+        var result = AssertWithinEstimate("closed form n=20000 p=400, 100 lambdas", x, Spec(400, Penalty.Ridge));
+        Assert.Equal("closedFormRidge", result.Solver);
+    }
+
+    [Fact]
+    public void CovarianceLassoWithTenFoldsStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 300, seed: 2);
+        var spec = Spec(300, Penalty.Lasso) with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(10, 3) };
+        AssertWithinEstimate("covariance cd n=20000 p=300, 10 folds", x, spec);
+    }
+
+    [Fact]
+    public void NaiveLassoPathStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(500, 3000, seed: 3);
+        AssertWithinEstimate("naive cd n=500 p=3000", x, Spec(3000, Penalty.Lasso));
+    }
+
+    [Fact]
+    public void BinomialElasticNetPathStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 100, seed: 4, binary: true);
+        var spec = Spec(100, Penalty.ElasticNet, l1Ratio: 0.5) with { Family = Family.Binomial };
+        AssertWithinEstimate("binomial enet n=20000 p=100", x, spec);
+    }
+
+    [Fact]
+    public void ProximalGradientPathStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 200, seed: 5);
+        var spec = Spec(200, Penalty.Lasso, pathCount: 10) with { Solver = SolverKind.ProximalGradient };
+        AssertWithinEstimate("proximal gradient n=20000 p=200, 10 lambdas", x, spec);
+    }
+
+    [Fact]
+    public void AdamMlpStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 50, seed: 6);
+        var spec = Spec(50, Penalty.Ridge, lambdas: [1e-4]) with
+        {
+            Model = ModelKind.Mlp,
+            Solver = SolverKind.Adam,
+            Training = new TrainingSpec { Epochs = 3, BatchSize = 64, HiddenUnits = [64] },
+        };
+        AssertWithinEstimate("adam mlp n=20000 p=50 h=64", x, spec);
+    }
+
+    [Fact]
+    public void DegreeThreeExpansionStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(5_000, 10, seed: 7);
+        var spec = Spec(10, Penalty.Ridge) with { Expansion = new ExpansionSpec(3, Interactions: true) };
+        AssertWithinEstimate("expansion degree 3 of 10 inputs (285 features), n=5000", x, spec);
+    }
+}
