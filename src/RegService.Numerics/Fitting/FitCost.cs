@@ -117,7 +117,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
         return new Estimator(spec, rows, datasetColumns, averageNameLength).Run();
     }
 
-    /// <summary>Accumulates the parts: some held for the whole fit, the others by phase; the peak is the held parts plus the largest phase.</summary>
+    /// <summary>Accumulates the parts: some held for the whole fit, the others by phase (all counted: see <see cref="Run"/>).</summary>
     private sealed class Estimator
     {
         private readonly FitSpec _spec;
@@ -178,9 +178,6 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             if (bytes > 0) phase.Add(new CostItem(what, bytes));
         }
 
-        /// <summary>Concurrent validation fits: the folds run in parallel on the fit's threads.</summary>
-        private int ConcurrentFolds => Math.Min(_threads, _folds);
-
         public FitCost Run()
         {
             long n = _n, p = _p, k = p + 1;
@@ -216,8 +213,10 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             long documentLambdas = _lambdas;
             Hold("result document", Bytes(documentLambdas * p * (_nameLength + 25 + 32) + 3 * p * (_nameLength + 25 + 32) + (_folds > 1 ? 12.0 * n : 0)));
 
-            var peakPhase = _phases.Count == 0 ? ("", new List<CostItem>()) : _phases.MaxBy(ph => ph.Items.Sum(i => i.Bytes));
-            var items = _held.Concat(peakPhase.Item2.Select(i => i with { What = $"{peakPhase.Item1}: {i.What}" }))
+            // Every phase counts, not only the largest: what a phase leaves behind is garbage that the collector need not
+            // have reclaimed when the next phase allocates (large arrays go to the large object heap, collected with
+            // generation 2 only), and each fold fit's copies likewise stay until a full collection.
+            var items = _held.Concat(_phases.SelectMany(ph => ph.Items.Select(i => i with { What = $"{ph.Phase}: {i.What}" })))
                 .OrderByDescending(i => i.Bytes).ToList();
             long working = items.Sum(i => i.Bytes);
             long peak = Bytes(loaded + Margin * working + Overhead);
@@ -237,7 +236,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
         /// Gaussian fits from Gram matrices (<see cref="GramSource"/>): the (p+1)² Gram of all rows and of every fold are
         /// held for the whole fit; the pass uses the kernel's native accumulators (and, for k folds, the regroup buffer);
         /// a path needs the normal system (centered cross-products and A) and, for the closed form with several lambdas,
-        /// one symmetric eigendecomposition; each concurrent fold fit copies its training Gram and does the same.
+        /// one symmetric eigendecomposition; each fold fit copies its training Gram and does the same.
         /// </summary>
         private string GramCost(bool closedForm)
         {
@@ -274,12 +273,10 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             if (_folds > 0)
             {
                 var folds = Phase("validation fits");
-                int concurrent = ConcurrentFolds;
-                Add(folds, $"{concurrent} concurrent fold fits: training Gram copies", Doubles(concurrent * (k2 + k)));
-                Add(folds, $"{concurrent} concurrent fold fits: normal systems", Doubles(concurrent * system));
-                if (solve > 0) Add(folds, $"{concurrent} concurrent fold fits: {solveName}", Doubles(concurrent * solve));
-                // The path on all rows is garbage by then but may not be collected yet.
-                Add(folds, "the all-rows path's system, not yet collected", Doubles(system + solve));
+                int fits = _folds;
+                Add(folds, $"{fits} fold fits: training Gram copies", Doubles(fits * (k2 + k)));
+                Add(folds, $"{fits} fold fits: normal systems", Doubles(fits * system));
+                if (solve > 0) Add(folds, $"{fits} fold fits: {solveName}", Doubles(fits * solve));
                 if (_spec.Validation == ValidationMethod.Holdout) _work += _lambdas * 2.0 * (n - _m) * p;
                 else _work += _folds * _lambdas * (double)k2;
             }
@@ -290,7 +287,6 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 var criterion = Phase("leave-one-out / GCV");
                 Add(criterion, "normal system", Doubles(system));
                 Add(criterion, "eigendecomposition workspace", Doubles(5 * p2 + _lambdas * (double)p));
-                Add(criterion, "the path's system and eigenvectors, not yet collected", Doubles(system + p2));
                 if (_spec.Validation == ValidationMethod.LeaveOneOut)
                 {
                     Add(criterion, "eigenvector copy", Doubles(p2));
@@ -303,7 +299,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
 
         /// <summary>
         /// The closed form when features outnumber rows, by the n x n kernel K = Z Z': the standardized rows (n p), K (n²)
-        /// and the eigendecomposition of K (5 n²), per lambda the coefficients Z' alpha; each concurrent fold fit the same
+        /// and the eigendecomposition of K (5 n²), per lambda the coefficients Z' alpha; each fold fit the same
         /// on its training rows.
         /// </summary>
         private string DualCost()
@@ -321,18 +317,16 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             {
                 long m = _m;
                 double m2 = (double)m * m;
-                int concurrent = ConcurrentFolds;
+                int fits = _folds;
                 var folds = Phase("validation fits");
-                Add(folds, $"{concurrent} concurrent fold fits: standardized rows", Doubles(concurrent * (double)m * (p + 1)));
-                Add(folds, $"{concurrent} concurrent fold fits: kernel and eigendecomposition", Doubles(concurrent * 6 * m2));
-                Add(folds, "the all-rows fit's kernel, not yet collected", Doubles((double)n * (p + 1) + 6 * n2));
+                Add(folds, $"{fits} fold fits: standardized rows", Doubles(fits * (double)m * (p + 1)));
+                Add(folds, $"{fits} fold fits: kernel and eigendecomposition", Doubles(fits * 6 * m2));
                 _work += _folds * (m2 * p + 9 * m2 * m + _lambdas * 2.0 * m * p);
             }
             if (_spec.Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
             {
                 var criterion = Phase("leave-one-out / GCV");
                 Add(criterion, "kernel and eigendecomposition", Doubles(7 * n2 + (double)n * (p + 1) + _lambdas * (double)n));
-                Add(criterion, "the path's kernel, not yet collected", Doubles((double)n * (p + 1) + 6 * n2));
                 _work += 9 * n2 * n + 2.0 * n * _lambdas * n;
             }
             return "closedForm dual kernel";
@@ -341,7 +335,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
         /// <summary>
         /// Naive coordinate descent (<see cref="NaiveSource"/>): the all-rows path reads the loaded columns in place, with
         /// per-row vectors and a single-precision shadow of the standardized columns where <see cref="NaiveCd.UseShadow"/>
-        /// allows; each concurrent fold fit gathers its training rows into a compact copy and builds its own shadow.
+        /// allows; each fold fit gathers its training rows into a compact copy and builds its own shadow.
         /// </summary>
         private string NaiveCost()
         {
@@ -354,13 +348,12 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             if (_folds > 0)
             {
                 long m = _m;
-                int concurrent = ConcurrentFolds;
+                int fits = _folds;
                 var folds = Phase("validation fits");
-                Add(folds, $"{concurrent} concurrent fold fits: gathered rows ({m:N0} x {p + 1:N0})", Doubles(concurrent * (double)m * (p + 1)));
-                Add(folds, $"{concurrent} concurrent fold fits: residuals and state", Doubles(concurrent * (8.0 * m + 16.0 * p)));
+                Add(folds, $"{fits} fold fits: gathered rows ({m:N0} x {p + 1:N0})", Doubles(fits * (double)m * (p + 1)));
+                Add(folds, $"{fits} fold fits: residuals and state", Doubles(fits * (8.0 * m + 16.0 * p)));
                 if (NaiveCd.UseShadow(ClampInt(m), ClampInt(p)))
-                    Add(folds, $"{concurrent} concurrent fold fits: single-precision shadows", Bytes(concurrent * (4.0 * m * p + 4.0 * m)));
-                Add(folds, "the all-rows fit's shadow, not yet collected", NaiveCd.UseShadow(ClampInt(n), ClampInt(p)) ? Bytes(4.0 * n * p) : 0);
+                    Add(folds, $"{fits} fold fits: single-precision shadows", Bytes(fits * (4.0 * m * p + 4.0 * m)));
                 _work += _folds * _lambdas * (AssumedPasses * 4.0 * m * Math.Min(p, m) + 2.0 * m * p);
             }
             return "naive cd";
@@ -389,16 +382,15 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             {
                 long m = _m;
                 bool foldGram = p <= m;
-                int concurrent = ConcurrentFolds;
+                int fits = _folds;
                 var folds = Phase("validation fits");
-                Add(folds, $"{concurrent} concurrent fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(concurrent * (double)m * p));
-                Add(folds, $"{concurrent} concurrent fold fits: per-row vectors", Doubles(concurrent * (16.0 * m + 16.0 * p)));
+                Add(folds, $"{fits} fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(fits * (double)m * p));
+                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (16.0 * m + 16.0 * p)));
                 if (foldGram)
                 {
-                    Add(folds, $"{concurrent} concurrent fold fits: weighted Gram matrices", Doubles(concurrent * (3.0 * p * p + 4 * p)));
-                    Add(folds, $"{concurrent} concurrent fold fits: Gram kernel accumulators (native)", concurrent * GramKernel.NativeBytes(m, ClampInt(p), 1));
+                    Add(folds, $"{fits} fold fits: weighted Gram matrices", Doubles(fits * (3.0 * p * p + 4 * p)));
+                    Add(folds, $"{Math.Min(_threads, fits)} concurrent fold fits: Gram kernel accumulators (native)", Math.Min(_threads, fits) * GramKernel.NativeBytes(m, ClampInt(p), 1));
                 }
-                if (gram) Add(folds, "the all-rows fit's Gram matrices, not yet collected", Doubles(3.0 * p * p));
                 _work += _folds * BinomialWork(m, p, foldGram);
             }
             return gram ? "proximal newton gram" : "proximal newton naive";
@@ -425,10 +417,10 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             if (_folds > 0)
             {
                 long m = _m;
-                int concurrent = ConcurrentFolds;
+                int fits = _folds;
                 var folds = Phase("validation fits");
-                Add(folds, $"{concurrent} concurrent fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(concurrent * (double)m * p));
-                Add(folds, $"{concurrent} concurrent fold fits: per-row vectors", Doubles(concurrent * (10.0 * m + 24.0 * p + 4096)));
+                Add(folds, $"{fits} fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(fits * (double)m * p));
+                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (10.0 * m + 24.0 * p + 4096)));
                 _work += _folds * _lambdas * AssumedGradientIterations * 4.0 * m * p;
             }
             return "proximal gradient";

@@ -126,9 +126,25 @@ public class FitCostTests(ITestOutputHelper output)
     [Fact]
     public void ClosedFormPathStaysWithinItsEstimate()
     {
-        var x = SyntheticData.Gaussian(20_000, 400, seed: 1);
-        var result = AssertWithinEstimate("closed form n=20000 p=400, 100 lambdas", x, Spec(400, Penalty.Ridge));
+        var x = SyntheticData.Gaussian(4_000, 700, seed: 1);
+        var result = AssertWithinEstimate("closed form n=4000 p=700, 100 lambdas", x, Spec(700, Penalty.Ridge));
         Assert.Equal("closedFormRidge", result.Solver);
+    }
+
+    [Fact]
+    public void ClosedFormWithTenFoldsStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 300, seed: 11);
+        var spec = Spec(300, Penalty.Ridge) with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(10, 3) };
+        AssertWithinEstimate("closed form n=20000 p=300, 100 lambdas, 10 folds", x, spec);
+    }
+
+    [Fact]
+    public void LeaveOneOutStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(3_000, 300, seed: 12);
+        var spec = Spec(300, Penalty.Ridge) with { Validation = ValidationMethod.LeaveOneOut };
+        AssertWithinEstimate("closed form n=3000 p=300, leave-one-out", x, spec);
     }
 
     [Fact]
@@ -140,10 +156,26 @@ public class FitCostTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void CovarianceLassoWithHoldoutStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(10_000, 1000, seed: 13);
+        var spec = Spec(1000, Penalty.Lasso, pathCount: 30) with { Validation = ValidationMethod.Holdout, Holdout = new HoldoutSpec(0.2, 1) };
+        AssertWithinEstimate("covariance cd n=10000 p=1000, holdout", x, spec);
+    }
+
+    [Fact]
     public void NaiveLassoPathStaysWithinItsEstimate()
     {
         var x = SyntheticData.Gaussian(500, 3000, seed: 3);
         AssertWithinEstimate("naive cd n=500 p=3000", x, Spec(3000, Penalty.Lasso));
+    }
+
+    [Fact]
+    public void NaiveLassoWithFiveFoldsStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(1_500, 3000, seed: 14);
+        var spec = Spec(3000, Penalty.Lasso, pathCount: 10) with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(5, 3) };
+        AssertWithinEstimate("naive cd n=1500 p=3000, 10 lambdas, 5 folds", x, spec);
     }
 
     [Fact]
@@ -155,31 +187,53 @@ public class FitCostTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void BinomialWithFiveFoldsStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(20_000, 200, seed: 15, binary: true);
+        var spec = Spec(200, Penalty.Lasso, pathCount: 10) with
+        {
+            Family = Family.Binomial, Validation = ValidationMethod.KFold, KFold = new KFoldSpec(5, 3),
+        };
+        AssertWithinEstimate("binomial lasso n=20000 p=200, 10 lambdas, 5 folds", x, spec);
+    }
+
+    [Fact]
+    public void BinomialNaivePathStaysWithinItsEstimate()
+    {
+        var x = SyntheticData.Gaussian(400, 4000, seed: 16, binary: true);
+        var spec = Spec(4000, Penalty.Lasso, pathCount: 20) with { Family = Family.Binomial };
+        AssertWithinEstimate("binomial lasso n=400 p=4000 (naive)", x, spec);
+    }
+
+    [Fact]
     public void ProximalGradientPathStaysWithinItsEstimate()
     {
-        var x = SyntheticData.Gaussian(20_000, 200, seed: 5);
-        var spec = Spec(200, Penalty.Lasso, pathCount: 10) with { Solver = SolverKind.ProximalGradient };
-        AssertWithinEstimate("proximal gradient n=20000 p=200, 10 lambdas", x, spec);
+        var x = SyntheticData.Gaussian(10_000, 200, seed: 5);
+        var spec = Spec(200, Penalty.Lasso, pathCount: 3) with
+        {
+            Solver = SolverKind.ProximalGradient, Validation = ValidationMethod.KFold, KFold = new KFoldSpec(3, 1),
+        };
+        AssertWithinEstimate("proximal gradient n=10000 p=200, 3 lambdas, 3 folds", x, spec);
     }
 
     [Fact]
     public void AdamMlpStaysWithinItsEstimate()
     {
-        var x = SyntheticData.Gaussian(20_000, 50, seed: 6);
-        var spec = Spec(50, Penalty.Ridge, lambdas: [1e-4]) with
+        var x = SyntheticData.Gaussian(20_000, 200, seed: 6);
+        var spec = Spec(200, Penalty.Ridge, lambdas: [1e-4]) with
         {
             Model = ModelKind.Mlp,
             Solver = SolverKind.Adam,
-            Training = new TrainingSpec { Epochs = 3, BatchSize = 64, HiddenUnits = [64] },
+            Training = new TrainingSpec { Epochs = 2, BatchSize = 64, HiddenUnits = [64] },
         };
-        AssertWithinEstimate("adam mlp n=20000 p=50 h=64", x, spec);
+        AssertWithinEstimate("adam mlp n=20000 p=200 h=64", x, spec);
     }
 
     [Fact]
     public void DegreeThreeExpansionStaysWithinItsEstimate()
     {
-        var x = SyntheticData.Gaussian(5_000, 10, seed: 7);
-        var spec = Spec(10, Penalty.Ridge) with { Expansion = new ExpansionSpec(3, Interactions: true) };
-        AssertWithinEstimate("expansion degree 3 of 10 inputs (285 features), n=5000", x, spec);
+        var x = SyntheticData.Gaussian(10_000, 12, seed: 7);
+        var spec = Spec(12, Penalty.Lasso, pathCount: 30) with { Expansion = new ExpansionSpec(3, Interactions: true) };
+        AssertWithinEstimate("expansion degree 3 of 12 inputs (454 features), n=10000, lasso", x, spec);
     }
 }
