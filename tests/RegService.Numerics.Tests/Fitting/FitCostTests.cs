@@ -236,4 +236,126 @@ public class FitCostTests(ITestOutputHelper output)
         var spec = Spec(12, Penalty.Lasso, pathCount: 30) with { Expansion = new ExpansionSpec(3, Interactions: true) };
         AssertWithinEstimate("expansion degree 3 of 12 inputs (454 features), n=10000, lasso", x, spec);
     }
+
+    /// <summary>The route a finished fit took, from what the result says: the solver, whether a Gram pass ran, the model.</summary>
+    private static string ObservedRoute(FitResult result) => result.Solver switch
+    {
+        "closedFormRidge" => "closedForm primal gram",
+        "coordinateDescent" => result.Timings.ContainsKey("gram") ? "covariance cd" : "naive cd",
+        "proximalNewton" => "proximal newton",
+        "proximalGradient" => "proximal gradient",
+        _ => result.Network is null ? "stochastic" : "mlp",
+    };
+
+    public static TheoryData<string, int, int, FitSpec> Routes() => new()
+    {
+        { "ridge path", 200, 20, Spec(20, Penalty.Ridge) },
+        { "ridge one lambda", 200, 20, Spec(20, Penalty.Ridge, lambdas: [0.1]) },
+        { "least squares", 200, 20, Spec(20, Penalty.None, lambdas: [0]) with { Path = null } },
+        { "ridge with penalty factors", 200, 20, Spec(20, Penalty.Ridge) with { PenaltyFactors = [.. Enumerable.Repeat(1.0, 20)] } },
+        { "ridge, coordinate descent asked", 200, 20, Spec(20, Penalty.Ridge) with { Solver = SolverKind.CoordinateDescent } },
+        { "lasso n > p", 200, 20, Spec(20, Penalty.Lasso) },
+        { "lasso with 5 folds", 200, 20, Spec(20, Penalty.Lasso) with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(5) } },
+        { "lasso p > n", 50, 80, Spec(80, Penalty.Lasso) },
+        { "lasso p > 2000", 2_100, 2_001, Spec(2_001, Penalty.Lasso, pathCount: 2) },
+        { "elastic net", 200, 20, Spec(20, Penalty.ElasticNet, l1Ratio: 0.5) },
+        { "binomial lasso", 200, 20, Spec(20, Penalty.Lasso) with { Family = Family.Binomial } },
+        { "binomial p > n", 50, 80, Spec(80, Penalty.Lasso) with { Family = Family.Binomial } },
+        { "proximal gradient", 200, 20, Spec(20, Penalty.Lasso, pathCount: 3) with { Solver = SolverKind.ProximalGradient } },
+        { "proximal gradient ridge", 200, 20, Spec(20, Penalty.Ridge, pathCount: 3) with { Solver = SolverKind.ProximalGradient } },
+        { "sgd", 200, 20, Spec(20, Penalty.Ridge, lambdas: [0.01]) with { Solver = SolverKind.Sgd, Training = new TrainingSpec { Epochs = 2 } } },
+        { "mlp", 200, 20, Spec(20, Penalty.Ridge, lambdas: [0.01]) with { Model = ModelKind.Mlp, Training = new TrainingSpec { Epochs = 2, HiddenUnits = [8] } } },
+        { "expanded lasso", 200, 4, Spec(4, Penalty.Lasso) with { Expansion = new ExpansionSpec(2, Interactions: true) } },
+        { "expanded ridge", 200, 4, Spec(4, Penalty.Ridge) with { Expansion = new ExpansionSpec(3) } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public void RouteIsTheEnginesRoute(string name, int n, int p, FitSpec spec)
+    {
+        var x = SyntheticData.Gaussian(n, p, seed: n + p, binary: spec.Family == Family.Binomial);
+        var cost = FitCost.Estimate(spec, n, x.Columns);
+        var result = FitEngine.Fit(x, spec);
+        string observed = ObservedRoute(result);
+        Assert.True(cost.Route.StartsWith(observed, StringComparison.Ordinal), $"{name}: estimated {cost.Route}, the engine took {observed}");
+        if (observed == "proximal newton")
+            Assert.Equal(p > n ? "proximal newton naive" : "proximal newton gram", cost.Route);
+    }
+
+    [Fact]
+    public void ClosedFormWithMoreFeaturesThanRowsIsTheDualKernel()
+    {
+        // The closed form builds the n x n kernel K = Z Z' when features outnumber rows: 8,000 columns of 3 rows
+        // cost a few MB, not the 8,001² Gram's half a gigabyte and its eigendecomposition.
+        var spec = Spec(8_000, Penalty.Ridge, lambdas: [1.0]);
+        var cost = FitCost.Estimate(spec, 3, 8_001);
+        Assert.Equal("closedForm dual kernel", cost.Route);
+        Assert.True(cost.PeakBytes - cost.LoadedBytes < 64L << 20, cost.Summary);
+        var wide = FitCost.Estimate(Spec(100_000, Penalty.Ridge, lambdas: [1.0]), 3, 100_001);
+        Assert.True(wide.PeakBytes < 200L << 20, wide.Summary);
+        // With rows to spare it is the primal Gram again.
+        Assert.Equal("closedForm primal gram", FitCost.Estimate(spec, 9_000, 8_001).Route);
+    }
+
+    [Fact]
+    public void EstimatesGrowAsTheirShapes()
+    {
+        long Gram(int p) => FitCost.Estimate(Spec(p, Penalty.Ridge), 100_000, p + 1).WorkingBytes;
+        double ratio = (double)Gram(2_000) / Gram(1_000);
+        Assert.InRange(ratio, 3.5, 4.2);   // p² parts dominate
+
+        var lasso = Spec(1_000, Penalty.Lasso);
+        var plain = FitCost.Estimate(lasso, 50_000, 1_001);
+        var folds = FitCost.Estimate(lasso with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(10) }, 50_000, 1_001);
+        Assert.True(folds.WorkingBytes > plain.WorkingBytes + 10L * 1001 * 1001 * 8, "ten fold Grams are held");
+        Assert.True(folds.Work > plain.Work);   // the fold Grams come from the same pass; only their paths add work
+
+        // Naive coordinate descent is linear in rows and features; more lambdas add path memory and work.
+        var naive = FitCost.Estimate(Spec(20_000, Penalty.Lasso, pathCount: 10), 1_000, 20_001);
+        var naiveWide = FitCost.Estimate(Spec(40_000, Penalty.Lasso, pathCount: 10), 1_000, 40_001);
+        Assert.Equal("naive cd", naive.Route);
+        Assert.InRange((double)naiveWide.WorkingBytes / naive.WorkingBytes, 1.8, 2.2);
+        Assert.InRange(naiveWide.Work / naive.Work, 1.3, 2.2);   // the KKT sweeps grow with p, the passes over the active set do not
+        var longer = FitCost.Estimate(Spec(20_000, Penalty.Lasso, pathCount: 100), 1_000, 20_001);
+        Assert.True(longer.WorkingBytes > naive.WorkingBytes && longer.Work > 5 * naive.Work);
+
+        // The loaded matrix is every column of the data set, whatever the features.
+        var few = FitCost.Estimate(Spec(10, Penalty.Lasso), 100_000, 1_000);
+        Assert.Equal(100_000L * 1_000 * 8, few.LoadedBytes);
+        Assert.True(few.PeakBytes >= few.LoadedBytes + FitCost.Overhead);
+
+        // The MLP's work grows with its hidden units.
+        FitCost Mlp(int h) => FitCost.Estimate(Spec(100, Penalty.Ridge, lambdas: [0.01]) with
+        {
+            Model = ModelKind.Mlp, Training = new TrainingSpec { HiddenUnits = [h] },
+        }, 10_000, 101);
+        Assert.InRange(Mlp(256).Work / Mlp(64).Work, 3.5, 4.5);
+
+        // An expansion counts its expanded features and their matrix.
+        var expanded = FitCost.Estimate(Spec(20, Penalty.Ridge) with { Expansion = new ExpansionSpec(3, Interactions: true) }, 10_000, 21);
+        Assert.Equal(1_770, expanded.Features);
+        Assert.Contains(expanded.Breakdown, b => b.What.StartsWith("expanded matrix", StringComparison.Ordinal) && b.Bytes == 10_000L * 1_772 * 8);
+    }
+
+    [Fact]
+    public void SummaryNamesThePeakTheLargestPartsAndTheWork()
+    {
+        var cost = FitCost.Estimate(Spec(2_000, Penalty.Ridge), 100_000, 2_001);
+        output.WriteLine(cost.Summary);
+        Assert.StartsWith("about ", cost.Summary);
+        Assert.Contains(FitCost.FormatBytes(cost.PeakBytes), cost.Summary);
+        Assert.Contains("eigendecomposition workspace", cost.Summary);
+        Assert.Contains("flops", cost.Summary);
+        Assert.Equal(cost.Summary, cost.ToString());
+        Assert.Equal("512 MB", FitCost.FormatBytes(512L << 20));
+        Assert.Equal("2.7 GB", FitCost.FormatBytes((long)(2.7 * (1L << 30))));
+    }
+
+    [Fact]
+    public void DefaultMemoryLimitIsAQuarterOfTheAvailableMemory()
+    {
+        long limit = FitCost.DefaultMemoryLimit();
+        Assert.True(limit > 0);
+        Assert.Equal(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4, limit);
+    }
 }
