@@ -451,6 +451,29 @@ public static class GramKernel
     }
 
     /// <summary>
+    /// The most native bytes one call allocates for <paramref name="rows"/> rows of <paramref name="k"/> columns in
+    /// <paramref name="groups"/> groups with at most <paramref name="maxThreads"/> threads (0: all processors): per thread
+    /// a packed block and a zero row, and at most min(segments, threads + 3) accumulators of kp x kp plus kp sums,
+    /// with the block size, segments and threads chosen as <see cref="CreateJob"/> chooses them. For cost estimates.
+    /// </summary>
+    internal static long NativeBytes(long rows, int k, int maxThreads, int groups = 1)
+    {
+        if (k <= 0 || rows <= 0) return 0;
+        long kp = (k + PanelWidth - 1L) / PanelWidth * PanelWidth;
+        long mb = Math.Min(ChooseBlockRows((int)Math.Min(kp, int.MaxValue)), (rows + 7) & ~7L);
+        long blocks = (rows + mb - 1) / mb;
+        // Each group's share is rounded down from the total but is at least one segment.
+        long segments = Math.Clamp((blocks + 1) / 2, 1, MaxSegments) + Math.Max(groups - 1, 0);
+        long threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
+        threads = Math.Min(threads, segments);
+        double work = (double)rows * kp * kp / 2;
+        threads = (long)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
+        long buffers = Math.Min(segments, threads + 3);
+        double bytes = sizeof(double) * (threads * ((double)mb * kp + mb) + buffers * ((double)kp * kp + kp));
+        return bytes >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)bytes;
+    }
+
+    /// <summary>
     /// Cuts the rows into segments that depend only on the group sizes and the block size: about
     /// (blocks + 1) / 2 segments in all (at most <see cref="MaxSegments"/>), shared between the groups in proportion
     /// to their rows (rounded down), at least one per non-empty group and none shorter than about two blocks. Boundaries inside a group

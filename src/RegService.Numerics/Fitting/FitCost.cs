@@ -1,0 +1,478 @@
+using System.Globalization;
+using RegService.Numerics.Data;
+using RegService.Numerics.Kernels;
+using RegService.Numerics.Selection;
+using RegService.Numerics.Solvers;
+using RegService.Numerics.Training;
+
+namespace RegService.Numerics.Fitting;
+
+/// <summary>One part of a cost estimate: what is held in memory and how many bytes.</summary>
+public sealed record CostItem(string What, long Bytes);
+
+/// <summary>
+/// What a fit will cost before it runs, from its shape alone (rows, the data set's columns, features after the
+/// expansion, lambdas, folds, solver, hidden units): an upper bound of the peak memory and an order of magnitude of the
+/// floating point operations. <see cref="Estimate"/> follows the engine's routing (<see cref="FitEngine.Fit"/>), so the
+/// <see cref="Route"/> named is the one the fit takes.
+/// </summary>
+/// <param name="PeakBytes">
+/// Upper bound of the fit's peak memory, managed and native, over the process's baseline: the loaded data set matrix
+/// plus <see cref="Margin"/> times the fit's own working memory plus <see cref="Overhead"/>.
+/// </param>
+/// <param name="Work">Floating point operations, an order of magnitude (assumed passes and iterations; see docs/engine.md).</param>
+/// <param name="Route">How the engine fits it: "closedForm primal gram", "closedForm dual kernel", "covariance cd",
+/// "naive cd", "proximal newton gram", "proximal newton naive", "proximal gradient", "stochastic" or "mlp".</param>
+/// <param name="Breakdown">The parts held at the peak, largest first, before the margin (bytes each).</param>
+public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnlyList<CostItem> Breakdown)
+{
+    /// <summary>Factor on the fit's working memory for allocator and garbage-collector slack.</summary>
+    public const double Margin = 1.25;
+
+    /// <summary>Bytes added for the runtime's own overhead while a fit runs (thread stacks, JIT, small objects).</summary>
+    public const long Overhead = 32L << 20;
+
+    /// <summary>Coordinate-descent passes assumed per lambda (work only).</summary>
+    public const int AssumedPasses = 5;
+
+    /// <summary>Newton steps assumed per lambda of a binomial path (work only).</summary>
+    public const int AssumedNewtonSteps = 4;
+
+    /// <summary>Proximal-gradient iterations assumed per lambda (work only).</summary>
+    public const int AssumedGradientIterations = 100;
+
+    /// <summary>Bytes of the loaded data set matrix (rows x every column of the data set; part of <see cref="PeakBytes"/>).</summary>
+    public long LoadedBytes { get; init; }
+
+    /// <summary>Bytes of the fit's own working memory before the margin (<see cref="PeakBytes"/> without the loaded matrix is
+    /// <c>Margin * WorkingBytes + Overhead</c>).</summary>
+    public long WorkingBytes { get; init; }
+
+    /// <summary>Rows fitted.</summary>
+    public int Rows { get; init; }
+
+    /// <summary>Features fitted (after the expansion).</summary>
+    public int Features { get; init; }
+
+    /// <summary>Lambdas fitted (at most; a generated path may stop early).</summary>
+    public int Lambdas { get; init; }
+
+    /// <summary>Validation fits besides the fit on all rows (k folds, 1 holdout, 0 otherwise).</summary>
+    public int ValidationFits { get; init; }
+
+    /// <summary>
+    /// One line for people: "about 2.7 GB peak (closedForm primal gram of 8,000 features: Gram matrices 512 MB,
+    /// eigendecomposition 2.4 GB, ...) and 1e12 flops".
+    /// </summary>
+    public string Summary
+    {
+        get
+        {
+            var parts = Breakdown.Where(b => b.Bytes >= 1 << 20).Take(4).Select(b => $"{b.What}: {FormatBytes(b.Bytes)}").ToList();
+            if (parts.Count == 0) parts.Add("every part under 1 MB");
+            var c = CultureInfo.InvariantCulture;
+            string shape = string.Format(c, "{0}, {1:N0} rows x {2:N0} features, {3:N0} lambda{4}", Route, Rows, Features, Lambdas, Lambdas == 1 ? "" : "s");
+            if (ValidationFits > 0) shape += string.Format(c, ", {0} validation fit{1}", ValidationFits, ValidationFits == 1 ? "" : "s");
+            return string.Format(c, "about {0} peak ({1}; {2}) and about {3:0.#e+0} flops", FormatBytes(PeakBytes), shape, string.Join("; ", parts), Work);
+        }
+    }
+
+    public override string ToString() => Summary;
+
+    /// <summary>
+    /// The default memory limit for one fit: a quarter of the memory the runtime may use
+    /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the machine's memory, or the container's limit).
+    /// </summary>
+    public static long DefaultMemoryLimit() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
+
+    /// <summary>Bytes in binary units: "512 MB", "2.7 GB".</summary>
+    public static string FormatBytes(long bytes)
+    {
+        string[] units = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
+        double value = bytes;
+        int u = 0;
+        while (Math.Abs(value) >= 1024 && u < units.Length - 1)
+        {
+            value /= 1024;
+            u++;
+        }
+        return u == 0 ? string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes")
+            : string.Create(CultureInfo.InvariantCulture, $"{(value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.#", CultureInfo.InvariantCulture))} {units[u]}");
+    }
+
+    /// <summary>
+    /// The cost of fitting <paramref name="spec"/> on <paramref name="rows"/> rows of a data set of
+    /// <paramref name="datasetColumns"/> columns (the worker loads the whole matrix). Does not validate the spec beyond
+    /// what it needs; nothing is allocated in proportion to the data.
+    /// </summary>
+    /// <param name="spec">The fit, as the API builds it (features are data set columns; the expansion not yet applied).</param>
+    /// <param name="rows">Rows of the data set.</param>
+    /// <param name="datasetColumns">Columns of the data set (all are loaded).</param>
+    /// <param name="averageNameLength">Average feature name length for the result document; null computes it from the spec.</param>
+    public static FitCost Estimate(FitSpec spec, int rows, int datasetColumns, double? averageNameLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(datasetColumns);
+        return new Estimator(spec, rows, datasetColumns, averageNameLength).Run();
+    }
+
+    /// <summary>Accumulates the parts: some held for the whole fit, the others by phase (all counted: see <see cref="Run"/>).</summary>
+    private sealed class Estimator
+    {
+        private readonly FitSpec _spec;
+        private readonly long _n, _columns;
+        private readonly int _p, _threads, _lambdas, _folds;
+        private readonly long _m;               // rows of one validation fit
+        private readonly double _nameLength;
+        private readonly List<CostItem> _held = [];
+        private readonly List<(string Phase, List<CostItem> Items)> _phases = [];
+        private double _work;
+
+        public Estimator(FitSpec spec, int rows, int datasetColumns, double? averageNameLength)
+        {
+            _spec = spec;
+            _n = rows;
+            _columns = datasetColumns;
+            int inputs = spec.FeatureColumns.Length;
+            var expansion = spec.Expansion is { PolynomialDegree: > 1 } e ? e : null;
+            _p = expansion is null ? inputs : FeatureExpansion.Count(inputs, expansion);
+            _threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
+            _lambdas = Stochastic || spec.Penalty == Penalty.None ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
+            _lambdas = Math.Max(_lambdas, 1);
+            (_folds, _m) = spec.Validation switch
+            {
+                ValidationMethod.Holdout when spec.Holdout is { } h => (1, rows - Splits.HeldOutCount(rows, h.Fraction)),
+                ValidationMethod.KFold when spec.KFold is { } k =>
+                    (Math.Max(k.FoldIds is { } ids ? ids.Distinct().Count() : k.Folds, 1), 0L),
+                _ => (0, 0L),
+            };
+            // The largest training part of a fold: all rows but the smallest fold (about n/K rows).
+            if (spec.Validation == ValidationMethod.KFold) _m = _folds > 1 ? rows - rows / _folds : rows;
+            _m = Math.Clamp(_m, 0, rows);
+            double inputName = spec.FeatureNames.Length > 0 ? spec.FeatureNames.Average(s => (double)s.Length) : 8;
+            // An expanded name joins up to `degree` input names with '*' and powers like "^2".
+            _nameLength = averageNameLength ?? (expansion is null ? inputName : expansion.PolynomialDegree * (inputName + 3));
+        }
+
+        private bool Stochastic => _spec.Model == ModelKind.Mlp || _spec.Solver is SolverKind.Sgd or SolverKind.Adam or SolverKind.AdamW;
+
+        private static long Doubles(double count) => Bytes(count * sizeof(double));
+
+        private static long Bytes(double bytes) => bytes >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)Math.Ceiling(Math.Max(bytes, 0));
+
+        private void Hold(string what, long bytes)
+        {
+            if (bytes > 0) _held.Add(new CostItem(what, bytes));
+        }
+
+        private List<CostItem> Phase(string name)
+        {
+            var items = new List<CostItem>();
+            _phases.Add((name, items));
+            return items;
+        }
+
+        private static void Add(List<CostItem> phase, string what, long bytes)
+        {
+            if (bytes > 0) phase.Add(new CostItem(what, bytes));
+        }
+
+        public FitCost Run()
+        {
+            long n = _n, p = _p, k = p + 1;
+            long loaded = Doubles((double)n * _columns);
+            if (_spec.Expansion is { PolynomialDegree: > 1 })
+            {
+                Hold($"expanded matrix ({p:N0} features)", Doubles((double)n * (k + 1)));
+                _work += (double)n * p;
+            }
+            if (_folds > 0) Hold("fold assignment", Bytes(12.0 * n));
+
+            string route;
+            if (Stochastic) route = StochasticCost();
+            else
+            {
+                bool gaussian = _spec.Family == Family.Gaussian;
+                route = _spec switch
+                {
+                    { Solver: SolverKind.ProximalGradient } => ProximalGradientCost(),
+                    _ when gaussian && _spec.Penalty is Penalty.Ridge or Penalty.None && _spec.PenaltyFactors is null =>
+                        p > n ? DualCost() : GramCost(closedForm: true),
+                    _ when gaussian && n > p && p <= FitEngine.MaxCovarianceFeatures => GramCost(closedForm: false),
+                    _ when gaussian => NaiveCost(),
+                    _ => BinomialCost(),
+                };
+                // Each point of a path holds its coefficients on both scales; every validation fit keeps its path to the end.
+                Hold($"path of {_lambdas:N0} lambdas (coefficients on both scales)", Doubles(_lambdas * (2.0 * p + 16)));
+                if (_folds > 0) Hold($"validation paths ({_folds} fits)", Doubles((double)_folds * _lambdas * (2.0 * p + 16)));
+                Hold("per-row vectors (metrics, predictions)", Doubles(4.0 * n));
+            }
+            // The API's result document: per lambda a dictionary of the coefficients by name and its JSON text
+            // (the name, quotes, colon, number and comma: about 25 bytes besides the name), and the fold ids.
+            long documentLambdas = _lambdas;
+            Hold("result document", Bytes(documentLambdas * p * (_nameLength + 25 + 32) + 3 * p * (_nameLength + 25 + 32) + (_folds > 1 ? 12.0 * n : 0)));
+
+            // Every phase counts, not only the largest: what a phase leaves behind is garbage that the collector need not
+            // have reclaimed when the next phase allocates (large arrays go to the large object heap, collected with
+            // generation 2 only), and each fold fit's copies likewise stay until a full collection.
+            var items = _held.Concat(_phases.SelectMany(ph => ph.Items.Select(i => i with { What = $"{ph.Phase}: {i.What}" })))
+                .OrderByDescending(i => i.Bytes).ToList();
+            long working = items.Sum(i => i.Bytes);
+            long peak = Bytes(loaded + Margin * working + Overhead);
+            items.Insert(0, new CostItem($"loaded data set matrix ({n:N0} x {_columns:N0})", loaded));
+            return new FitCost(peak, Math.Max(_work, 1), route, items)
+            {
+                LoadedBytes = loaded,
+                WorkingBytes = working,
+                Rows = (int)n,
+                Features = _p,
+                Lambdas = _lambdas,
+                ValidationFits = _folds,
+            };
+        }
+
+        /// <summary>
+        /// Gaussian fits from Gram matrices (<see cref="GramSource"/>): the (p+1)² Gram of all rows and of every fold are
+        /// held for the whole fit; the pass uses the kernel's native accumulators (and, for k folds, the regroup buffer);
+        /// a path needs the normal system (centered cross-products and A) and, for the closed form with several lambdas,
+        /// one symmetric eigendecomposition; each fold fit copies its training Gram and does the same.
+        /// </summary>
+        private string GramCost(bool closedForm)
+        {
+            long n = _n, p = _p, k = p + 1;
+            double k2 = (double)k * k, p2 = (double)p * p;
+            Hold(_folds > 0 ? $"Gram matrices of {k:N0}² (all rows and {_folds} folds)" : $"Gram matrix of {k:N0}²", Doubles((1 + _folds) * (k2 + k)));
+            _work += n * k2;
+
+            var pass = Phase("Gram pass");
+            if (_spec.Validation == ValidationMethod.KFold)
+            {
+                long chunkRows = Math.Clamp(GramSource.RegroupChunkBytes / (k * sizeof(double)), 1, Math.Max(n, 1));
+                Add(pass, "regroup buffer", Doubles((double)chunkRows * k));
+                Add(pass, "Gram kernel accumulators (native)", GramKernel.NativeBytes(chunkRows, ClampInt(k), _threads, _folds));
+            }
+            else
+                Add(pass, "Gram kernel accumulators (native)", GramKernel.NativeBytes(n, ClampInt(k), _threads));
+
+            bool eigen = closedForm && _lambdas > 1;
+            // NormalSystem.From: the centered cross-products (k²) and A (p²); the eigendecomposition holds at once the
+            // symmetrized copy, MathNet's eigenvectors and block-diagonal matrices, the column-major copy and the
+            // sorted eigenvectors (5 p²); one lambda is a Cholesky of a pooled copy of A + lambda I (p²).
+            double system = k2 + p2;
+            double solve = eigen ? 5 * p2 : closedForm ? p2 : 0;
+            string solveName = eigen ? "eigendecomposition workspace" : closedForm ? "Cholesky copy" : "";
+            var full = Phase("path on all rows");
+            Add(full, "normal system (cross-products and A)", Doubles(system));
+            if (solve > 0) Add(full, solveName, Doubles(solve));
+            double fitWork = closedForm
+                ? (eigen ? 9 * p2 * p : p2 * p / 3) + _lambdas * 2 * p2
+                : _lambdas * AssumedPasses * 2 * p2;
+            _work += fitWork * (1 + _folds);
+
+            if (_folds > 0)
+            {
+                var folds = Phase("validation fits");
+                int fits = _folds;
+                Add(folds, $"{fits} fold fits: training Gram copies", Doubles(fits * (k2 + k)));
+                Add(folds, $"{fits} fold fits: normal systems", Doubles(fits * system));
+                if (solve > 0) Add(folds, $"{fits} fold fits: {solveName}", Doubles(fits * solve));
+                if (_spec.Validation == ValidationMethod.Holdout) _work += _lambdas * 2.0 * (n - _m) * p;
+                else _work += _folds * _lambdas * (double)k2;
+            }
+            if (closedForm && _spec.Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
+            {
+                // RidgeCriteria: a second normal system and eigendecomposition, and (leave-one-out) a copy of the eigenvectors
+                // and per lambda the inverse spectrum.
+                var criterion = Phase("leave-one-out / GCV");
+                Add(criterion, "normal system", Doubles(system));
+                Add(criterion, "eigendecomposition workspace", Doubles(5 * p2 + _lambdas * (double)p));
+                if (_spec.Validation == ValidationMethod.LeaveOneOut)
+                {
+                    Add(criterion, "eigenvector copy", Doubles(p2));
+                    _work += 2 * n * p2 + 2.0 * n * _lambdas * p;
+                }
+                _work += 9 * p2 * p;
+            }
+            return closedForm ? "closedForm primal gram" : "covariance cd";
+        }
+
+        /// <summary>
+        /// The closed form when features outnumber rows, by the n x n kernel K = Z Z': the standardized rows (n p), K (n²)
+        /// and the eigendecomposition of K (5 n²), per lambda the coefficients Z' alpha; each fold fit the same
+        /// on its training rows.
+        /// </summary>
+        private string DualCost()
+        {
+            long n = _n, p = _p;
+            double n2 = (double)n * n;
+            var full = Phase("path on all rows");
+            Add(full, $"standardized features ({n:N0} x {p:N0})", Doubles((double)n * (p + 1)));
+            Add(full, $"kernel matrix {n:N0}²", Doubles(n2));
+            Add(full, "eigendecomposition workspace", Doubles(5 * n2));
+            Add(full, "per-lambda solutions", Doubles(4.0 * (n + p)));
+            double fitWork = n2 * p + 9 * n2 * n + _lambdas * 2.0 * n * p;
+            _work += fitWork;
+            if (_folds > 0)
+            {
+                long m = _m;
+                double m2 = (double)m * m;
+                int fits = _folds;
+                var folds = Phase("validation fits");
+                Add(folds, $"{fits} fold fits: standardized rows", Doubles(fits * (double)m * (p + 1)));
+                Add(folds, $"{fits} fold fits: kernel and eigendecomposition", Doubles(fits * 6 * m2));
+                _work += _folds * (m2 * p + 9 * m2 * m + _lambdas * 2.0 * m * p);
+            }
+            if (_spec.Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
+            {
+                var criterion = Phase("leave-one-out / GCV");
+                Add(criterion, "kernel and eigendecomposition", Doubles(7 * n2 + (double)n * (p + 1) + _lambdas * (double)n));
+                _work += 9 * n2 * n + 2.0 * n * _lambdas * n;
+            }
+            return "closedForm dual kernel";
+        }
+
+        /// <summary>
+        /// Naive coordinate descent (<see cref="NaiveSource"/>): the all-rows path reads the loaded columns in place, with
+        /// per-row vectors and a single-precision shadow of the standardized columns where <see cref="NaiveCd.UseShadow"/>
+        /// allows; each fold fit gathers its training rows into a compact copy and builds its own shadow.
+        /// </summary>
+        private string NaiveCost()
+        {
+            long n = _n, p = _p;
+            var full = Phase("path on all rows");
+            Add(full, "residuals and per-feature state", Doubles(8.0 * n + 16.0 * p));
+            if (NaiveCd.UseShadow(ClampInt(n), ClampInt(p)))
+                Add(full, "single-precision shadow of the columns", Bytes(4.0 * n * p + 4.0 * n));
+            _work += _lambdas * (AssumedPasses * 4.0 * n * Math.Min(p, n) + 2.0 * n * p);
+            if (_folds > 0)
+            {
+                long m = _m;
+                int fits = _folds;
+                var folds = Phase("validation fits");
+                Add(folds, $"{fits} fold fits: gathered rows ({m:N0} x {p + 1:N0})", Doubles(fits * (double)m * (p + 1)));
+                Add(folds, $"{fits} fold fits: residuals and state", Doubles(fits * (8.0 * m + 16.0 * p)));
+                if (NaiveCd.UseShadow(ClampInt(m), ClampInt(p)))
+                    Add(folds, $"{fits} fold fits: single-precision shadows", Bytes(fits * (4.0 * m * p + 4.0 * m)));
+                _work += _folds * _lambdas * (AssumedPasses * 4.0 * m * Math.Min(p, m) + 2.0 * m * p);
+            }
+            return "naive cd";
+        }
+
+        /// <summary>
+        /// Proximal Newton (<see cref="BinomialSource"/>, <see cref="LogisticPathSolver"/>): per-row vectors (probabilities,
+        /// weights, residuals, up to five probability snapshots, the naive residuals); when the candidate features do not
+        /// outnumber the rows, the weighted Gram of the working set (up to all features) is built by the Gram kernel, and the
+        /// new matrix, its centered copy and the previous model's matrix are alive at once (3 p²). A fold fit copies its
+        /// training rows into a compact matrix.
+        /// </summary>
+        private string BinomialCost()
+        {
+            long n = _n, p = _p;
+            bool gram = p <= n;
+            var full = Phase("path on all rows");
+            Add(full, "per-row vectors", Doubles(16.0 * n + 16.0 * p));
+            if (gram)
+            {
+                Add(full, "weighted Gram matrices of the working set", Doubles(3.0 * p * p + 4 * p));
+                Add(full, "Gram kernel accumulators (native)", GramKernel.NativeBytes(n, ClampInt(p), _threads));
+            }
+            _work += BinomialWork(n, p, gram);
+            if (_folds > 0)
+            {
+                long m = _m;
+                bool foldGram = p <= m;
+                int fits = _folds;
+                var folds = Phase("validation fits");
+                Add(folds, $"{fits} fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(fits * (double)m * p));
+                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (16.0 * m + 16.0 * p)));
+                if (foldGram)
+                {
+                    Add(folds, $"{fits} fold fits: weighted Gram matrices", Doubles(fits * (3.0 * p * p + 4 * p)));
+                    Add(folds, $"{Math.Min(_threads, fits)} concurrent fold fits: Gram kernel accumulators (native)", Math.Min(_threads, fits) * GramKernel.NativeBytes(m, ClampInt(p), 1));
+                }
+                _work += _folds * BinomialWork(m, p, foldGram);
+            }
+            return gram ? "proximal newton gram" : "proximal newton naive";
+        }
+
+        private double BinomialWork(long n, long p, bool gram)
+        {
+            double passes = _lambdas * AssumedNewtonSteps * 4.0 * n * p;
+            return gram
+                ? passes + (_lambdas / 5.0 + 1) * n * (double)p * p + _lambdas * AssumedNewtonSteps * AssumedPasses * 2.0 * p * p
+                : passes + _lambdas * AssumedNewtonSteps * AssumedPasses * 4.0 * n * Math.Min(p, n);
+        }
+
+        /// <summary>
+        /// Proximal gradient (<see cref="ProximalGradientSource"/>): per-row and per-feature vectors and the kernel's per-thread
+        /// buffers; a fold fit copies its training rows into a compact matrix.
+        /// </summary>
+        private string ProximalGradientCost()
+        {
+            long n = _n, p = _p;
+            var full = Phase("path on all rows");
+            Add(full, "per-row vectors and kernel buffers", Doubles(10.0 * n + 24.0 * p + _threads * (4096.0 + p)));
+            _work += _lambdas * AssumedGradientIterations * 4.0 * n * p;
+            if (_folds > 0)
+            {
+                long m = _m;
+                int fits = _folds;
+                var folds = Phase("validation fits");
+                Add(folds, $"{fits} fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(fits * (double)m * p));
+                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (10.0 * m + 24.0 * p + 4096)));
+                _work += _folds * _lambdas * AssumedGradientIterations * 4.0 * m * p;
+            }
+            return "proximal gradient";
+        }
+
+        /// <summary>
+        /// The stochastic solvers (<see cref="NetworkTrainer"/>): the standardized row-major copy of the rows (when within
+        /// <see cref="TrainingData.RowMajorBudgetBytes"/>), the parameters with their gradient, moments and penalty
+        /// coefficients (native), per worker the batch buffers, the private block of first-layer weights and replicas of the
+        /// later layers, and the evaluation buffers.
+        /// </summary>
+        private string StochasticCost()
+        {
+            long n = _n, p = _p;
+            var training = _spec.Training ?? new TrainingSpec();
+            var hidden = _spec.Model == ModelKind.Mlp ? training.HiddenUnits ?? [] : [];
+            long[] sizes = [p, .. hidden.Select(h => (long)Math.Max(h, 1)), 1];
+            int layers = sizes.Length - 1;
+            double parameters = 0, multiplyAdds = 0;
+            for (int l = 0; l < layers; l++)
+            {
+                parameters += (double)sizes[l] * sizes[l + 1] + sizes[l + 1];
+                multiplyAdds += (double)sizes[l] * sizes[l + 1];
+            }
+            long copies = Math.Max(training.Augmentation?.Copies ?? 1, 1);
+            long batch = Math.Max(Math.Min(training.BatchSize, n * copies), 1);
+            long h1 = sizes[1];
+            int available = _threads;
+            int threads = batch * multiplyAdds >= NetworkTrainer.MinParallelStepMultiplyAdds ? available : 1;
+            threads = layers == 1 ? 1 : (int)Math.Clamp(threads, 1, Math.Max(1, h1 / 8));
+            double later = layers > 1 ? parameters - (p * h1 + h1) : 0;
+            double widths = sizes.Skip(1).Sum();
+
+            if ((double)n * p * sizeof(double) <= TrainingData.RowMajorBudgetBytes)
+                Hold($"standardized row-major copy ({n:N0} x {p:N0})", Doubles((double)n * p));
+            Hold("per-row vectors (targets, order, predictions)", Doubles(3.0 * n + n * copies / 2.0));
+            Hold("parameters, gradient, moments and penalty terms (native)", Doubles(10.0 * parameters));
+            Hold($"{threads} worker(s): batch and first-layer blocks, replicas (native)", Doubles(threads * (
+                batch * (p + 2 * widths + 3) + EvalBlock * (p + widths + 1) + 7.0 * p * h1 / threads + 8 * h1 + 4 * later
+                + (layers > 2 ? (double)sizes[1] * sizes[2] : 0)) + 2.0 * batch * h1));
+            var final = Phase("final evaluation");
+            Add(final, "evaluation blocks (native)", Doubles(Environment.ProcessorCount * EvalBlock * (p + widths + 1.0)));
+            Add(final, "model copies", Doubles(2 * parameters));
+            long epochs = Math.Max(training.Epochs, 1);
+            // Forward and backward (about three times the forward multiply-adds, two flops each) for each training row and copy,
+            // and one forward evaluation pass of every row per epoch.
+            _work += epochs * ((double)n * copies * 6 * multiplyAdds + n * 2 * multiplyAdds);
+            return _spec.Model == ModelKind.Mlp ? "mlp" : "stochastic";
+        }
+
+        private const int EvalBlock = 256;
+
+        private static int ClampInt(long value) => (int)Math.Clamp(value, 0, int.MaxValue);
+    }
+}
