@@ -7,6 +7,7 @@ using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
 using RegService.Api.Storage;
+using RegService.Numerics.Fitting;
 
 namespace RegService.Api.Fits;
 
@@ -106,10 +107,24 @@ public static class FitsApi
         var errors = FitPlanner.CheckShape(request, maxName);
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
+        FitSpec? spec = null;
         if (dataset is not null && FitPlanner.NamesFit(request, maxName))
-            foreach (var (field, messages) in FitPlanner.Plan(request, dataset, 0, c => datasets.ReadColumn(dataset, c)).Errors)
+        {
+            (spec, var planErrors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
+            foreach (var (field, messages) in planErrors)
                 errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
-        if (errors.Count > 0 || dataset is null) return Problems.Invalid(errors, "The fit request is invalid");
+        }
+        if (errors.Count > 0 || dataset is null || spec is null) return Problems.Invalid(errors, "The fit request is invalid");
+
+        // What the fit will cost, from its shape alone, before anything is queued or allocated.
+        var cost = FitCost.Estimate(spec, dataset.Rows, dataset.ColumnCount);
+        long maxMemory = limits.Value.MaxFitMemoryBytes ?? FitCost.DefaultMemoryLimit();
+        if (cost.PeakBytes > maxMemory)
+            return TooCostly("Limits:MaxFitMemoryBytes", $"needs {cost.Summary}; the limit (Limits:MaxFitMemoryBytes) is {FitCost.FormatBytes(maxMemory)} of memory. " +
+                "Fewer features, lambdas, folds or a smaller expansion make it smaller", cost, maxMemory);
+        if (cost.Work > limits.Value.MaxFitWork)
+            return TooCostly("Limits:MaxFitWork", $"needs {cost.Summary}; the limit (Limits:MaxFitWork) is {limits.Value.MaxFitWork:0.#e+0} floating-point operations",
+                cost, limits.Value.MaxFitWork);
 
         var settings = options.Value;
         var id = Guid.CreateVersion7().ToString("N");
@@ -210,6 +225,21 @@ public static class FitsApi
             length is { } n
                 ? $"the body has {n} bytes; the limit (Fits:MaxRequestBytes) is {limit}"
                 : $"the body is larger than the limit (Fits:MaxRequestBytes) of {limit} bytes");
+
+    private static ProblemHttpResult TooCostly(string setting, string detail, FitCost cost, double limit) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, type: ProblemTypes.FitTooLarge, title: "The fit is too large for this service",
+            detail: detail, extensions: new Dictionary<string, object?>
+            {
+                ["limit"] = setting,
+                ["limitValue"] = limit,
+                ["estimate"] = new Dictionary<string, object?>
+                {
+                    ["peakBytes"] = cost.PeakBytes,
+                    ["work"] = cost.Work,
+                    ["route"] = cost.Route,
+                    ["breakdown"] = cost.Breakdown.Select(b => new { what = b.What, bytes = b.Bytes }).ToList(),
+                },
+            });
 
     /// <summary>The serializer's complaint in the client's terms, without .NET type names.</summary>
     private static string Explain(JsonException ex)
