@@ -35,6 +35,33 @@ using RegService.Benchmarks;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
 
+if (args.Length > 0 && args[0] == "--service")
+{
+    // The service end to end: ServiceBench.cs.
+    //   --service [--seconds 5] [--dll path/to/RegService.Api.dll] [--postgres CONNECTION] [--queue 10000]
+    double seconds = 5;
+    string? dll = null, postgres = null;
+    int queue = 10_000;
+    for (int i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--dll": dll = Path.GetFullPath(args[++i]); break;
+            case "--postgres": postgres = args[++i]; break;
+            case "--queue": queue = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            default: throw new ArgumentException($"unknown argument {args[i]}; use --service [--seconds S] [--dll FILE] [--postgres CONNECTION] [--queue N]");
+        }
+    }
+    var service = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+    {
+        ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
+    };
+    await ServiceBench.RunAsync(service, new ServiceBench.Options(seconds, dll, postgres, queue));
+    Console.WriteLine(JsonSerializer.Serialize(service, new JsonSerializerOptions { WriteIndented = true }));
+    return;
+}
+
 var options = BenchOptions.Parse(args);
 var report = new SortedDictionary<string, object?>(StringComparer.Ordinal)
 {
