@@ -121,14 +121,15 @@ internal sealed class GramSource : PathSource
         if (spec.FitIntercept && spec.ColumnShift is { } columnShift)
             for (int a = 0; a < k; a++) _shift[a] = columnShift[cols[a]];
 
-        _gramAll = new double[k * k];
+        int gramLength = ArraySizes.Square(k, $"the Gram matrix of {p} features");
+        _gramAll = new double[gramLength];
         _sumsAll = new double[k];
         int foldCount = folds?.Rows.Length ?? 0;
         _gramFold = new double[foldCount][];
         _sumsFold = new double[foldCount][];
         for (int f = 0; f < foldCount; f++)
         {
-            _gramFold[f] = new double[k * k];
+            _gramFold[f] = new double[gramLength];
             _sumsFold[f] = new double[k];
         }
         if (folds is null || folds.IsHoldout)
@@ -168,7 +169,7 @@ internal sealed class GramSource : PathSource
         int chunkRows = (int)Math.Clamp(RegroupChunkBytes / ((long)k * sizeof(double)), 1, n);
         if (maxChunkRows > 0) chunkRows = Math.Min(chunkRows, maxChunkRows);
         // One buffer for every chunk (each chunk overwrites the part that it reads), taken from the last fit if it fits.
-        int length = checked(chunkRows * k);
+        int length = ArraySizes.Product(chunkRows, k, "the regrouped rows");
         var buffer = Interlocked.Exchange(ref s_regroupBuffer, null);
         if (buffer is null || buffer.Length != length) buffer = LargeArrays.Allocate(length);
         try
@@ -292,8 +293,8 @@ internal sealed class GramSource : PathSource
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
-        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept);
-        var eigen = system.Eigen();
+        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept, ct);
+        var eigen = system.Eigen(ct);
         return Spec.Validation == ValidationMethod.Gcv
             ? RidgeCriteria.Gcv(system, eigen, lambdas, X.Rows, Spec.FitIntercept)
             : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
@@ -324,7 +325,8 @@ internal sealed class GramSource : PathSource
             foreach (int a in nonZero)
             {
                 double row = 0;
-                foreach (int b in nonZero) row += g[a * k + b] * z[b];
+                long rowA = (long)a * k;
+                foreach (int b in nonZero) row += g[rowA + b] * z[b];
                 zgz += z[a] * row;
                 zs += z[a] * s[a];
             }
