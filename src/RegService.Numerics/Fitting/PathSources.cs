@@ -336,6 +336,36 @@ internal sealed class GramSource : PathSource
     }
 }
 
+/// <summary>
+/// Closed-form ridge in the dual (<see cref="DualRidge"/>) when features outnumber rows: each fit builds the kernel of
+/// its own rows (all rows, or the rows outside a validation fold), centered and scaled on those rows as the Gram route
+/// does per fold, so nothing p x p is ever formed.
+/// </summary>
+internal sealed class DualSource(DenseMatrix x, FitSpec spec, Folds? folds) : PathSource(x, spec, folds)
+{
+    public override string Solver => ClosedFormRidge.SolverName;
+
+    public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
+        DualRidge.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), Spec.FeatureNames, settings, progress, ct);
+
+    public override IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
+        RegressionMetrics.Compute(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
+
+    public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
+
+    public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
+
+    public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
+    {
+        if (Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
+        var system = DualSystem.From(X, Spec.FeatureColumns, Spec.TargetColumn, null, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept, threads, ct);
+        var eigen = system.Eigen(ct);
+        return Spec.Validation == ValidationMethod.Gcv
+            ? DualRidge.Gcv(system, eigen, lambdas, Spec.FitIntercept)
+            : DualRidge.LeaveOneOut(system, eigen, lambdas, Spec.FitIntercept, ct);
+    }
+}
+
 /// <summary>Gaussian coordinate descent with naive residual updates (p > n), on all rows or a fold's gathered rows.</summary>
 internal sealed class NaiveSource(DenseMatrix x, FitSpec spec, Folds? folds) : PathSource(x, spec, folds)
 {
