@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Solvers;
 
@@ -36,12 +37,12 @@ public sealed class EigenRidgePath
 
         _k = k;
         _eigenvalues = new double[k];
-        _eigenvectors = new double[k * k];
+        _eigenvectors = new double[ArraySizes.Square(k, "the eigenvectors")];
         if (k == 0)
             return;
 
         // Symmetric, so column-major storage equals row-major.
-        var sym = new double[k * k];
+        var sym = new double[_eigenvectors.Length];
         for (int i = 0; i < k; i++)
         {
             for (int j = 0; j <= i; j++)

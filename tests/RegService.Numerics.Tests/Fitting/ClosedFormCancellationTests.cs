@@ -62,6 +62,18 @@ public class ClosedFormCancellationTests
         AssertPrompt(CancelLatency(ct => FitEngine.Fit(x, spec, null, ct), TimeSpan.FromSeconds(delaySeconds)));
     }
 
+    [Theory]
+    [InlineData(0.3, null)]
+    [InlineData(2.0, null)]
+    [InlineData(0.3, 0.1)]
+    public void WideFitInTheDualStopsPromptly(double delaySeconds, double? lambda)
+    {
+        // p >> n: the dual's scaled rows, its 1500 x 1500 kernel (12000 features) and its eigendecomposition.
+        var x = SyntheticData.Gaussian(1500, 12000, seed: 6, rho: 0);
+        var spec = RidgeSpec(12000, lambda is { } l ? [l] : null);
+        AssertPrompt(CancelLatency(ct => FitEngine.Fit(x, spec, null, ct), TimeSpan.FromSeconds(delaySeconds)));
+    }
+
     [Fact]
     public void GramOfFewRowsAndManyColumnsStopsPromptly()
     {
