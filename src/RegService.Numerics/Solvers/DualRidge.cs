@@ -221,10 +221,12 @@ public sealed class DualSystem
         }
 
         int q = active.Count;
-        var zt = new DenseMatrix(q, n, new double[ArraySizes.Product(q, n, $"the {n} rows of {q} features")]);
+        // Uninitialized (every value is written below): zeroing hundreds of megabytes up front is page faults that
+        // no token check could interrupt; here they are spread over the writes, which check the token every 16 features.
+        var zt = new DenseMatrix(q, n, LargeArrays.Allocate(ArraySizes.Product(q, n, $"the {n} rows of {q} features")));
         for (int u = 0; u < q; u++)
         {
-            if ((u & 255) == 0) ct.ThrowIfCancellationRequested();
+            if ((u & 15) == 0) ct.ThrowIfCancellationRequested();
             int j = active[u];
             Take(x, featureCols[j], rows, column);
             double center = centers[j], inverse = 1 / scales[j];

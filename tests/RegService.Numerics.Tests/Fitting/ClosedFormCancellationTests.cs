@@ -10,7 +10,9 @@ namespace RegService.Numerics.Tests.Fitting;
 /// <summary>
 /// A cancel reaches every stage of the closed form: each test starts a large piece of work, cancels it after it has
 /// started and asserts that <see cref="OperationCanceledException"/> follows within <see cref="Slack"/> of the cancel.
+/// The tests measure time, so they run alone (not beside other test classes).
 /// </summary>
+[Collection(nameof(ClosedFormCancellationTests))]
 public class ClosedFormCancellationTests
 {
     /// <summary>Generous: the contract is "well under a second" and the machines are noisy.</summary>
@@ -127,3 +129,6 @@ public class ClosedFormCancellationTests
         return a;
     }
 }
+
+[CollectionDefinition(nameof(ClosedFormCancellationTests), DisableParallelization = true)]
+public sealed class ClosedFormCancellationCollection;
