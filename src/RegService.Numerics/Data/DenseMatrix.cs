@@ -9,7 +9,7 @@ public sealed class DenseMatrix
 {
     /// <summary>Creates a zero matrix.</summary>
     public DenseMatrix(int rows, int columns)
-        : this(rows, columns, new double[checked((long)rows * columns)])
+        : this(rows, columns, new double[ArraySizes.Product(rows, columns, $"a {rows} x {columns} matrix")])
     {
     }
 

@@ -40,6 +40,9 @@ public static class FitEngine
         PathSource source = (spec.Family, spec.Penalty) switch
         {
             _ when spec.Solver == SolverKind.ProximalGradient => new ProximalGradientSource(x, spec, folds, threads),
+            // Ridge with more features than rows: the n x n dual instead of the p x p Gram. Penalty none (lambda 0)
+            // stays on the Gram: its normal equations are singular when p > n either way.
+            (Family.Gaussian, Penalty.Ridge) when spec.PenaltyFactors is null && p > n => new DualSource(x, spec, folds),
             (Family.Gaussian, Penalty.Ridge or Penalty.None) when spec.PenaltyFactors is null =>
                 new GramSource(x, spec, folds, closedForm: true, threads, ct),
             (Family.Gaussian, _) when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),

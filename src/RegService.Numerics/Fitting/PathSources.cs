@@ -121,14 +121,15 @@ internal sealed class GramSource : PathSource
         if (spec.FitIntercept && spec.ColumnShift is { } columnShift)
             for (int a = 0; a < k; a++) _shift[a] = columnShift[cols[a]];
 
-        _gramAll = new double[k * k];
+        int gramLength = ArraySizes.Square(k, $"the Gram matrix of {p} features");
+        _gramAll = new double[gramLength];
         _sumsAll = new double[k];
         int foldCount = folds?.Rows.Length ?? 0;
         _gramFold = new double[foldCount][];
         _sumsFold = new double[foldCount][];
         for (int f = 0; f < foldCount; f++)
         {
-            _gramFold[f] = new double[k * k];
+            _gramFold[f] = new double[gramLength];
             _sumsFold[f] = new double[k];
         }
         if (folds is null || folds.IsHoldout)
@@ -168,7 +169,7 @@ internal sealed class GramSource : PathSource
         int chunkRows = (int)Math.Clamp(RegroupChunkBytes / ((long)k * sizeof(double)), 1, n);
         if (maxChunkRows > 0) chunkRows = Math.Min(chunkRows, maxChunkRows);
         // One buffer for every chunk (each chunk overwrites the part that it reads), taken from the last fit if it fits.
-        int length = checked(chunkRows * k);
+        int length = ArraySizes.Product(chunkRows, k, "the regrouped rows");
         var buffer = Interlocked.Exchange(ref s_regroupBuffer, null);
         if (buffer is null || buffer.Length != length) buffer = LargeArrays.Allocate(length);
         try
@@ -292,8 +293,8 @@ internal sealed class GramSource : PathSource
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
-        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept);
-        var eigen = system.Eigen();
+        var system = NormalSystem.From(_gramAll, _sumsAll, _shift, X.Rows, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept, ct);
+        var eigen = system.Eigen(ct);
         return Spec.Validation == ValidationMethod.Gcv
             ? RidgeCriteria.Gcv(system, eigen, lambdas, X.Rows, Spec.FitIntercept)
             : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
@@ -324,13 +325,44 @@ internal sealed class GramSource : PathSource
             foreach (int a in nonZero)
             {
                 double row = 0;
-                foreach (int b in nonZero) row += g[a * k + b] * z[b];
+                long rowA = (long)a * k;
+                foreach (int b in nonZero) row += g[rowA + b] * z[b];
                 zgz += z[a] * row;
                 zs += z[a] * s[a];
             }
             loss[l] = Math.Max(zgz + 2 * kappa * zs + m * kappa * kappa, 0) / m;
         }
         return loss;
+    }
+}
+
+/// <summary>
+/// Closed-form ridge in the dual (<see cref="DualRidge"/>) when features outnumber rows: each fit builds the kernel of
+/// its own rows (all rows, or the rows outside a validation fold), centered and scaled on those rows as the Gram route
+/// does per fold, so nothing p x p is ever formed.
+/// </summary>
+internal sealed class DualSource(DenseMatrix x, FitSpec spec, Folds? folds) : PathSource(x, spec, folds)
+{
+    public override string Solver => ClosedFormRidge.SolverName;
+
+    public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
+        DualRidge.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), Spec.FeatureNames, settings, progress, ct);
+
+    public override IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
+        RegressionMetrics.Compute(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
+
+    public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
+
+    public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
+
+    public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
+    {
+        if (Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
+        var system = DualSystem.From(X, Spec.FeatureColumns, Spec.TargetColumn, null, Spec.FeatureNames, Spec.Standardize, Spec.FitIntercept, threads, ct);
+        var eigen = system.Eigen(ct);
+        return Spec.Validation == ValidationMethod.Gcv
+            ? DualRidge.Gcv(system, eigen, lambdas, Spec.FitIntercept)
+            : DualRidge.LeaveOneOut(system, eigen, lambdas, Spec.FitIntercept, ct);
     }
 }
 

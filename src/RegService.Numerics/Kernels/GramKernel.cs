@@ -705,9 +705,8 @@ public static class GramKernel
                         }
                     }
 
-                    NativeMemory.Clear((void*)buffers.Acc, (nuint)_kp * (nuint)_kp * sizeof(double));
                     NativeMemory.Clear((void*)buffers.Sums, (nuint)_kp * sizeof(double));
-                    if (!ProcessRows(t, _segmentStart[s], _segmentStart[s + 1], (double*)buffers.Acc, (double*)buffers.Sums))
+                    if (!ClearChecked((double*)buffers.Acc, (long)_kp * _kp) || !ProcessRows(t, _segmentStart[s], _segmentStart[s + 1], (double*)buffers.Acc, (double*)buffers.Sums))
                     {
                         Abort();
                         return;
@@ -809,19 +808,34 @@ public static class GramKernel
                     else
                         Pack.Gather(data, colOffset, shift, _k, rows, start, m, _panels, packed, sums);
 
-                    switch (_path)
+                    // With few rows and many columns one block is most of the work: the tile loops check the token
+                    // per panel (m x 24 x kp multiply-adds at most between checks).
+                    bool done = _path switch
                     {
-                        case KernelPath.Vector512:
-                            Tiles512(packed, m, _panels, acc, _kp, ref prefetcher);
-                            break;
-                        case KernelPath.Vector256:
-                            Tiles256(packed, m, _panels, acc, _kp);
-                            break;
-                        default:
-                            TilesScalar(packed, m, _panels, acc, _kp);
-                            break;
-                    }
+                        KernelPath.Vector512 => Tiles512(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector256 => Tiles256(packed, m, _panels, acc, _kp, _ct),
+                        _ => TilesScalar(packed, m, _panels, acc, _kp, _ct),
+                    };
+                    if (!done)
+                        return false;
                 }
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// Zeroes an accumulator in pieces of 8 MB, checking the token between them: a fresh accumulator of many columns
+        /// is hundreds of megabytes, and its first touch (page faults) took about a second per 320 MB on virtual machines.
+        /// </summary>
+        /// <returns>False when canceled.</returns>
+        private bool ClearChecked(double* p, long count)
+        {
+            const long Piece = 1L << 20;
+            for (long at = 0; at < count; at += Piece)
+            {
+                if (_ct.IsCancellationRequested)
+                    return false;
+                NativeMemory.Clear(p + at, (nuint)Math.Min(Piece, count - at) * sizeof(double));
             }
             return true;
         }
@@ -903,7 +917,7 @@ public static class GramKernel
 
     /// <summary>Upper-triangle tiles of 3 A panels (24 columns) x 1 B panel (8 columns); diagonal tiles use only the A panels that are needed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tiles512(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher)
+    private static unsafe bool Tiles512(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
         int tiles = 0;
@@ -913,6 +927,8 @@ public static class GramKernel
         byte* idle = (byte*)packed;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
         {
+            if (ct.IsCancellationRequested)
+                return false;
             int na = Math.Min(3, panels - pa0);
             double* a = packed + pa0 * ps;
             for (int pb = pa0; pb < panels; pb++)
@@ -936,15 +952,18 @@ public static class GramKernel
                 }
             }
         }
+        return true;
     }
 
     /// <summary>Upper-triangle tiles of 1 A panel x half a B panel (4 columns).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tiles256(double* packed, int m, int panels, double* acc, int kp)
+    private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
         for (int pb = 0; pb < panels; pb++)
         {
+            if (ct.IsCancellationRequested)
+                return false;
             for (int pa = 0; pa <= pb; pa++)
             {
                 double* a = packed + pa * ps;
@@ -954,16 +973,19 @@ public static class GramKernel
                 Kernel256(a, b + 4, m, c + 4 * (nint)kp, kp);
             }
         }
+        return true;
     }
 
     /// <summary>Upper-triangle tiles of 1 A panel x 1 B panel, plain scalar code.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void TilesScalar(double* packed, int m, int panels, double* acc, int kp)
+    private static unsafe bool TilesScalar(double* packed, int m, int panels, double* acc, int kp, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
         double* t = stackalloc double[PanelWidth * PanelWidth];
         for (int pb = 0; pb < panels; pb++)
         {
+            if (ct.IsCancellationRequested)
+                return false;
             for (int pa = 0; pa <= pb; pa++)
             {
                 double* a = packed + pa * ps;
@@ -984,6 +1006,7 @@ public static class GramKernel
                         c[j * (nint)kp + i] += t[j * PanelWidth + i];
             }
         }
+        return true;
     }
 
     /// <summary>

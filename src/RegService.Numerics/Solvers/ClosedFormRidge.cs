@@ -22,17 +22,17 @@ public static class ClosedFormRidge
     public static PathFit FromGram(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, PathSettings settings,
         IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
-        var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept);
+        var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept, ct);
         var lambdas = settings.Lambdas ?? LambdaGrid.Geometric(LambdaMax(system), settings.Generate?.Count ?? 100,
             settings.Generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(n, featureNames.Length));
-        var eigen = lambdas.Length > 1 ? system.Eigen() : null;
+        var eigen = lambdas.Length > 1 ? system.Eigen(ct) : null;
         var points = new PathPoint[lambdas.Length];
         for (int l = 0; l < lambdas.Length; l++)
         {
             ct.ThrowIfCancellationRequested();
             progress?.Report(new FitProgress((double)l / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-            var beta = eigen is null ? system.Solve(lambdas[l]) : system.Solve(eigen, lambdas[l]);
-            points[l] = system.Point(lambdas[l], beta) with { DevianceRatio = DevianceRatio(system, beta) };
+            var beta = eigen is null ? system.Solve(lambdas[l], ct) : system.Solve(eigen, lambdas[l]);
+            points[l] = system.Point(lambdas[l], beta) with { DevianceRatio = DevianceRatio(system, beta, ct) };
         }
         return new PathFit
         {
@@ -56,16 +56,16 @@ public static class ClosedFormRidge
     }
 
     /// <summary>1 - RSS/TSS with RSS/n = var(y) - 2c'b + b'Ab.</summary>
-    private static double DevianceRatio(NormalSystem system, double[] beta)
+    private static double DevianceRatio(NormalSystem system, double[] beta, CancellationToken ct)
     {
         int q = beta.Length;
         var a = system.A;
         double cb = 0, bab = 0;
         for (int u = 0; u < q; u++)
         {
+            if ((u & 255) == 0) ct.ThrowIfCancellationRequested();
             cb += system.C[u] * beta[u];
-            double row = 0;
-            for (int v = 0; v < q; v++) row += a[u * q + v] * beta[v];
+            double row = System.Numerics.Tensors.TensorPrimitives.Dot<double>(a.AsSpan((int)((long)u * q), q), beta);
             bab += beta[u] * row;
         }
         double yVar = system.TargetVariance;

@@ -37,7 +37,7 @@ public sealed class CovarianceCd : ICdCore
     /// <summary>Starts at b = <paramref name="start"/> (or 0), so g = c - A b.</summary>
     public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null)
     {
-        if (a.Length < q * q || c.Length < q || penaltyFactors.Length < q) throw new ArgumentException("A, c and the penalty factors must match q");
+        if (a.Length < (long)q * q || c.Length < q || penaltyFactors.Length < q) throw new ArgumentException("A, c and the penalty factors must match q");
         _a = a;
         _c = c[..q];
         _q = q;

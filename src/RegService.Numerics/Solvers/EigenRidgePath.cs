@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
-using MathNet.Numerics;
-using MathNet.Numerics.LinearAlgebra;
+using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Solvers;
 
@@ -9,8 +8,8 @@ namespace RegService.Numerics.Solvers;
 /// x = V·diag(1/(d + λ))·Vᵀ·b costs O(k²) per λ (O(k) when Vᵀ·b is projected once with <see cref="Project"/>).
 /// </summary>
 /// <remarks>
-/// The decomposition (O(k³), done once in the constructor) uses the symmetric eigenvalue solver of
-/// MathNet.Numerics (Householder tridiagonalization and implicit QL). The eigenvalues are exposed for
+/// The decomposition (O(k³), done once in the constructor) is <see cref="SymmetricEigen"/> (Householder
+/// tridiagonalization and implicit QL, the algorithm of MathNet.Numerics' managed solver), which checks a cancellation token. The eigenvalues are exposed for
 /// generalized cross-validation and leave-one-out formulas. Rounding can leave eigenvalues of a positive
 /// semi-definite matrix slightly below zero; they are reported as computed.
 /// </remarks>
@@ -24,7 +23,8 @@ public sealed class EigenRidgePath
     /// <param name="a">Row-major k x k symmetric matrix; it is symmetrized as (A + Aᵀ)/2 so tiny asymmetries do not matter.</param>
     /// <param name="k">The order of the matrix.</param>
     /// <exception cref="NumericalBreakdownException">A holds values that are not finite, or the eigenvalue iteration failed.</exception>
-    public EigenRidgePath(ReadOnlySpan<double> a, int k)
+    /// <param name="ct">Checked while the matrix is decomposed (see <see cref="SymmetricEigen"/>).</param>
+    public EigenRidgePath(ReadOnlySpan<double> a, int k, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         if (a.Length != (long)k * k)
@@ -37,12 +37,12 @@ public sealed class EigenRidgePath
 
         _k = k;
         _eigenvalues = new double[k];
-        _eigenvectors = new double[k * k];
+        _eigenvectors = new double[ArraySizes.Square(k, "the eigenvectors")];
         if (k == 0)
             return;
 
         // Symmetric, so column-major storage equals row-major.
-        var sym = new double[k * k];
+        var sym = new double[_eigenvectors.Length];
         for (int i = 0; i < k; i++)
         {
             for (int j = 0; j <= i; j++)
@@ -53,25 +53,15 @@ public sealed class EigenRidgePath
             }
         }
 
-        double[] values;
-        double[] vectorsColumnMajor;
-        try
-        {
-            var evd = Matrix<double>.Build.Dense(k, k, sym).Evd(Symmetricity.Symmetric);
-            values = evd.EigenValues.Select(c => c.Real).ToArray();
-            vectorsColumnMajor = evd.EigenVectors.ToColumnMajorArray();  // column i = eigenvector i
-        }
-        catch (Exception e) when (e is ArithmeticException or NonConvergenceException)
-        {
-            throw new NumericalBreakdownException("Symmetric eigendecomposition failed: " + e.Message, e);
-        }
-
+        ct.ThrowIfCancellationRequested();
+        double[] values = SymmetricEigen.Decompose(sym, k, ct);  // row i of sym = eigenvector i
+        var vectors = sym;
         int[] order = Enumerable.Range(0, k).ToArray();
         Array.Sort(values.ToArray(), order);
         for (int i = 0; i < k; i++)
         {
             _eigenvalues[i] = values[order[i]];
-            vectorsColumnMajor.AsSpan(order[i] * k, k).CopyTo(_eigenvectors.AsSpan(i * k, k));
+            vectors.AsSpan((int)((long)order[i] * k), k).CopyTo(_eigenvectors.AsSpan((int)((long)i * k), k));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Paths;
@@ -605,7 +606,7 @@ internal sealed class LogisticPathSolver
         _ct.ThrowIfCancellationRequested();
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         int q = idx.Length;
-        var gram = new double[q * q];
+        var gram = new double[ArraySizes.Square(q, "the Hessian")];
         var sums = new double[q];
         if (q > 0)
         {
@@ -622,7 +623,7 @@ internal sealed class LogisticPathSolver
         bool center = _intercept && total > 0;
         var weightRef = _h?.WeightRef ?? new double[_n];
         _weight.CopyTo(weightRef, 0);
-        var h = new Hessian(idx, new double[q * q], new double[q], total / _n, new double[q], weightRef, total);
+        var h = new Hessian(idx, new double[ArraySizes.Square(q, "the Hessian")], new double[q], total / _n, new double[q], weightRef, total);
         for (int a = 0; a < q; a++)
         {
             double sa = _d.Scales[idx[a]];

@@ -1,3 +1,4 @@
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 
 namespace RegService.Numerics.Solvers;
@@ -43,7 +44,7 @@ public sealed class NormalSystem
     public double TargetVariance { get; private init; }
 
     /// <summary>Diagonal of A before standardization: 1 for standardized features, else the variance.</summary>
-    public double Diagonal(int u) => _a[u * _c.Length + u];
+    public double Diagonal(int u) => _a[(long)u * _c.Length + u];
 
     /// <summary>
     /// From <c>G = (X - s)'(X - s)</c> and <c>S = sum(X - s)</c> over <paramref name="n"/> rows:
@@ -54,11 +55,15 @@ public sealed class NormalSystem
     public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, FitSpec spec) =>
         From(gram, sums, shift, n, spec.FeatureNames, spec.Standardize, spec.FitIntercept);
 
-    /// <summary>As <see cref="From(double[], double[], double[], int, FitSpec)"/>, with the settings spelled out.</summary>
-    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept)
+    /// <summary>
+    /// As <see cref="From(double[], double[], double[], int, FitSpec)"/>, with the settings spelled out; the token is
+    /// checked once per row of the k x k matrices built.
+    /// </summary>
+    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept,
+        CancellationToken ct = default)
     {
         int k = sums.Length, p = k - 1;
-        var cross = new double[k * k];
+        var cross = new double[ArraySizes.Square(k, $"the Gram matrix of {p} features")];
         var mean = new double[k];
         var actual = new double[k];
         for (int a = 0; a < k; a++)
@@ -67,8 +72,12 @@ public sealed class NormalSystem
             mean[a] = fitIntercept ? actual[a] : 0.0;
         }
         for (int a = 0; a < k; a++)
+        {
+            ct.ThrowIfCancellationRequested();
+            long row = (long)a * k;
             for (int b = 0; b < k; b++)
-                cross[a * k + b] = fitIntercept ? gram[a * k + b] - sums[a] * sums[b] / n : gram[a * k + b];
+                cross[row + b] = fitIntercept ? gram[row + b] - sums[a] * sums[b] / n : gram[row + b];
+        }
 
         // As glmnet: a constant feature is left out (with or without an intercept), and the scale is the
         // feature's standard deviation about its mean (1/n) even when no intercept is fitted.
@@ -77,9 +86,10 @@ public sealed class NormalSystem
         var active = new List<int>(p);
         for (int j = 0; j < p; j++)
         {
+            double cjj = cross[(long)j * k + j];
             double variance = fitIntercept
-                ? Math.Max(cross[j * k + j] / n, 0.0)
-                : Math.Max(cross[j * k + j] / n - actual[j] * actual[j], 0.0);
+                ? Math.Max(cjj / n, 0.0)
+                : Math.Max(cjj / n - actual[j] * actual[j], 0.0);
             bool constant = variance <= 1e-26 * Math.Max(1.0, actual[j] * actual[j]);
             if (constant)
             {
@@ -92,34 +102,36 @@ public sealed class NormalSystem
         }
 
         int q = active.Count;
-        var aMatrix = new double[q * q];
+        var aMatrix = new double[ArraySizes.Square(q, $"the normal equations of {q} features")];
         var c = new double[q];
         for (int u = 0; u < q; u++)
         {
+            ct.ThrowIfCancellationRequested();
             int ju = active[u];
-            c[u] = cross[ju * k + p] / (n * scales[ju]);
+            long rowU = (long)ju * k, outU = (long)u * q;
+            c[u] = cross[rowU + p] / (n * scales[ju]);
             for (int v = 0; v < q; v++)
             {
                 int jv = active[v];
-                aMatrix[u * q + v] = cross[ju * k + jv] / (n * scales[ju] * scales[jv]);
+                aMatrix[outU + v] = cross[rowU + jv] / (n * scales[ju] * scales[jv]);
             }
         }
         return new NormalSystem([.. active], aMatrix, c, mean[..p], scales, mean[p], warnings)
         {
-            TargetVariance = Math.Max(cross[p * k + p] / n, 0.0),
+            TargetVariance = Math.Max(cross[(long)p * k + p] / n, 0.0),
         };
     }
 
     /// <summary>beta for one lambda, by Cholesky of A + lambda I.</summary>
-    public double[] Solve(double lambda)
+    public double[] Solve(double lambda, CancellationToken ct = default)
     {
         var beta = new double[_c.Length];
-        SymmetricSolve.RidgeSolve(_a, _c, lambda, beta);
+        SymmetricSolve.RidgeSolve(_a, _c, lambda, beta, ct);
         return beta;
     }
 
     /// <summary>One eigendecomposition of A serving every lambda.</summary>
-    public EigenRidgePath Eigen() => new(_a, _c.Length);
+    public EigenRidgePath Eigen(CancellationToken ct = default) => new(_a, _c.Length, ct);
 
     public double[] Solve(EigenRidgePath eigen, double lambda)
     {

@@ -19,12 +19,14 @@ internal sealed class NetworkLayout
         long offset = 0;
         for (int l = 0; l < Layers; l++)
         {
-            WeightOffset[l] = checked((int)offset);
+            WeightOffset[l] = (int)Math.Min(offset, int.MaxValue);
             offset += (long)Sizes[l] * Sizes[l + 1];
-            BiasOffset[l] = checked((int)offset);
+            BiasOffset[l] = (int)Math.Min(offset, int.MaxValue);
             offset += Sizes[l + 1];
         }
-        Parameters = checked((int)offset);
+        if (offset > Array.MaxLength)
+            throw new ArgumentException($"the network has {offset:N0} parameters, more than one array holds ({Array.MaxLength:N0}); use fewer inputs or units");
+        Parameters = (int)offset;
     }
 
     /// <summary>Units per layer: inputs, hidden layers, 1 output.</summary>

@@ -70,7 +70,7 @@ internal sealed unsafe class TrainingData : IDisposable
 
         if ((long)n * p * sizeof(double) <= rowMajorBudget)
         {
-            _rowMajor = LargeArrays.Allocate(checked(n * p));
+            _rowMajor = LargeArrays.Allocate(ArraySizes.Product(n, p, "the row-major copy of the data"));
             _pin = GCHandle.Alloc(_rowMajor, GCHandleType.Pinned);
             _rows = (double*)_pin.AddrOfPinnedObject();
             Transpose(threads);
