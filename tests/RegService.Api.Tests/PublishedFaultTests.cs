@@ -119,6 +119,37 @@ public sealed partial class PublishedAppTests
         }
     }
 
+    [Fact]
+    public async Task SigtermDuringAClosedFormFitReturnsItToTheQueueAndARestartFinishesIt()
+    {
+        var data = ApiFactory.NewDirectory();
+        try
+        {
+            string key, fit;
+            using (var app = _published.Start(data, workers: 1))
+            {
+                key = await app.CreateKey("acme");
+                using var client = app.ClientWithKey(key);
+                var dataset = await Http.UploadCsv(client, ClosedFormCancelTests.WideCsv(1600, 1500, 3));
+                fit = await Http.Submit(client, new { datasetId = dataset, target = "y", penalty = "ridge", path = new { count = 100 } });
+                await WaitForStatus(client, fit, "running");
+                await Task.Delay(500);   // into the Gram matrix or the eigendecomposition
+                var watch = Stopwatch.StartNew();
+                Assert.Equal(0, app.Stop());
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the process took {watch.Elapsed} to exit");
+            }
+            using var again = _published.Start(data, workers: 1);
+            using var reader = again.ClientWithKey(key);
+            var job = await Http.WaitForFit(reader, fit, TimeSpan.FromSeconds(120));
+            Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+            Assert.Equal(1, job["attempts"]!.GetValue<int>());
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     /// <summary>
     /// A data directory on a small tmpfs (the tests run as root in CI): uploads answer 507 with
     /// Retry-After once it is full, readiness turns unhealthy, a fit finishing meanwhile stays running
