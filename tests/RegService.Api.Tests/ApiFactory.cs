@@ -11,7 +11,7 @@ namespace RegService.Api.Tests;
 
 /// <summary>
 /// The service in memory on a temporary data directory (or a given one, to test restarts),
-/// with small queue settings and, optionally, a replacement fit runner.
+/// with small queue settings and, optionally, a replacement fit runner and more settings (which win).
 /// </summary>
 public sealed class ApiFactory : WebApplicationFactory<Program>
 {
@@ -20,7 +20,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     private readonly IFitRunner? _runner;
 
     public ApiFactory(string? dataDirectory = null, int workers = 1, int queueCapacity = 100, int maxAttempts = 3,
-        long? maxUploadBytes = null, IFitRunner? runner = null)
+        long? maxUploadBytes = null, IFitRunner? runner = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _ownsDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? NewDirectory();
@@ -35,6 +35,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["Jobs:RetryAfterSeconds"] = "7",
         };
         if (maxUploadBytes is { } max) _settings["Datasets:MaxUploadBytes"] = max.ToString();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
     }
 
     public string DataDirectory { get; }

@@ -59,17 +59,13 @@ public sealed class PostgresMatrixCache
     }
 
     /// <summary>
-    /// Moves a complete temporary file into the cache (evicting older files to make room), or deletes
-    /// it when it cannot fit at all. True when the cache holds the data set afterwards.
+    /// Moves a complete temporary file into the cache (evicting older files to make room). False, the
+    /// file left in place for the caller to use and delete, when it is larger than the whole cache.
     /// </summary>
     public bool Admit(string id, string temporary)
     {
         long size = new FileInfo(temporary).Length;
-        if (size > _capacity)
-        {
-            TryDelete(temporary);
-            return false;
-        }
+        if (size > _capacity) return false;
         MakeRoom(size);
         try
         {
