@@ -119,7 +119,8 @@ public sealed class PostgresServer : IDisposable
 
     private static string? FindBinaries()
     {
-        const string root = "/usr/lib/postgresql";
+        // REGSERVICE_POSTGRES_ROOT points elsewhere (a nonexistent path shows what a machine without PostgreSQL reports).
+        var root = Environment.GetEnvironmentVariable("REGSERVICE_POSTGRES_ROOT") is { Length: > 0 } given ? given : "/usr/lib/postgresql";
         if (!System.IO.Directory.Exists(root)) return null;
         return System.IO.Directory.EnumerateDirectories(root)
             .Select(d => Path.Combine(d, "bin"))
