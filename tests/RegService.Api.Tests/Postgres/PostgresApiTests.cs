@@ -42,6 +42,23 @@ public sealed class PostgresApiTests(PostgresServer server) : IClassFixture<Post
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/v1/datasets/{dataset}")).StatusCode);
     }
 
+    [Fact]
+    public async Task AReplicaStartsWhileTheDatabaseIsUnreachable()
+    {
+        // Nothing listens on this port: the replica starts anyway, live but not ready, and answers 503.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var factory = Replica($"Host=127.0.0.1;Port={port};Database=none;Username=none;Timeout=2");
+        using var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+        var (response, body) = await Http.Send(client, HttpMethod.Get, "/v1/datasets");
+        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, body?.ToJsonString());
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
     [PostgresFact]
     public async Task WhileTheDatabaseIsDownRequestsGet503AndTheServiceResumesAfter()
     {
