@@ -87,16 +87,35 @@ public sealed class PostgresDatabase : IStoreHealth, IDisposable
     /// <summary>True for failures that mean the database cannot be reached or answered (not a bug here).</summary>
     public static bool IsUnavailable(Exception ex) => ex is DbException or TimeoutException or System.Net.Sockets.SocketException or IOException;
 
+    /// <summary>
+    /// Migrates once. While the database is unreachable, callers that queued behind a failed attempt
+    /// fail at once with it (for a second) instead of each waiting out its own connect timeout.
+    /// </summary>
     private void EnsureSchema()
     {
         lock (_migrateGate)
         {
             if (_migrated) return;
-            using var connection = _dataSource.OpenConnection();
-            Migrate(connection);
-            _migrated = true;
+            if (_lastFailure is { } failure && DateTime.UtcNow - _lastFailureAt < TimeSpan.FromSeconds(1))
+                throw new NpgsqlException($"PostgreSQL was unreachable a moment ago ({failure.Message})", failure);
+            try
+            {
+                using var connection = _dataSource.OpenConnection();
+                Migrate(connection);
+                _migrated = true;
+                _lastFailure = null;
+            }
+            catch (Exception ex) when (IsUnavailable(ex))
+            {
+                _lastFailure = ex;
+                _lastFailureAt = DateTime.UtcNow;
+                throw;
+            }
         }
     }
+
+    private Exception? _lastFailure;
+    private DateTime _lastFailureAt;
 
     /// <summary>
     /// Creates or migrates the schema in one transaction that holds an advisory lock, so replicas
