@@ -43,6 +43,25 @@ public sealed class PostgresApiTests(PostgresServer server) : IClassFixture<Post
     }
 
     [Fact]
+    public void PostgresWithoutAConnectionStringRefusesToStart()
+    {
+        // Program.cs prints the configuration error and exits before building the host.
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(TextWriter.Synchronized(error));
+        try
+        {
+            using var factory = new ApiFactory(settings: new Dictionary<string, string?> { ["Storage:Provider"] = "postgres" });
+            Assert.ThrowsAny<InvalidOperationException>(() => factory.CreateClient());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        Assert.Contains("Storage:Provider is postgres but Storage:ConnectionString is empty", error.ToString());
+    }
+
+    [Fact]
     public async Task AReplicaStartsWhileTheDatabaseIsUnreachable()
     {
         // Nothing listens on this port: the replica starts anyway, live but not ready, and answers 503.
