@@ -11,7 +11,7 @@ namespace RegService.Api.Tests;
 
 /// <summary>
 /// The service in memory on a temporary data directory (or a given one, to test restarts),
-/// with small queue settings and, optionally, a replacement fit runner.
+/// with small queue settings and, optionally, a replacement fit runner and more settings (which win).
 /// </summary>
 public sealed class ApiFactory : WebApplicationFactory<Program>
 {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
 using RegService.Api.Storage;
+using RegService.Api.Storage.Postgres;
 using Serilog;
 
 namespace RegService.Api.Extensions;
@@ -66,6 +67,20 @@ public static class ServiceExtensions
                 builder.Services.AddSingleton<IFitStore, SqliteFitStore>();
                 builder.Services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
                 builder.Services.AddSingleton<IFitQueueSignal, FitQueueSignal>();
+                break;
+            case "postgres":
+                if (string.IsNullOrWhiteSpace(builder.Configuration[$"{StorageOptions.Section}:ConnectionString"]))
+                    throw new Auth.ConfigurationException(
+                        "Storage:Provider is postgres but Storage:ConnectionString is empty: set it to an Npgsql connection string " +
+                        "(e.g. Storage__ConnectionString=\"Host=db;Database=regservice;Username=regservice;Password=...\")");
+                // No directory lock: replicas share the database, and may share a host and its data directory (the cache).
+                builder.Services.AddSingleton<PostgresDatabase>();
+                builder.Services.AddSingleton<PostgresMatrixCache>();
+                builder.Services.AddSingleton<IStoreHealth>(s => s.GetRequiredService<PostgresDatabase>());
+                builder.Services.AddSingleton<IDatasetStore, PostgresDatasetStore>();
+                builder.Services.AddSingleton<IFitStore, PostgresFitStore>();
+                builder.Services.AddSingleton<IApiKeyStore, PostgresApiKeyStore>();
+                builder.Services.AddSingleton<IFitQueueSignal, PostgresQueueSignal>();
                 break;
             default:
                 throw new Auth.ConfigurationException($"Storage:Provider is '{provider}'; use sqlite (the embedded default) or postgres");
