@@ -39,9 +39,12 @@ if (args.Length > 0 && args[0] == "--service")
 {
     // The service end to end: ServiceBench.cs.
     //   --service [--seconds 5] [--dll path/to/RegService.Api.dll] [--postgres CONNECTION] [--queue 10000]
+    //             [--skip-claims] [--set Section__Key=value ...]   (settings for the servers)
     double seconds = 5;
     string? dll = null, postgres = null;
     int queue = 10_000;
+    bool skipClaims = false;
+    var extra = new Dictionary<string, string>();
     for (int i = 1; i < args.Length; i++)
     {
         switch (args[i])
@@ -50,6 +53,11 @@ if (args.Length > 0 && args[0] == "--service")
             case "--dll": dll = Path.GetFullPath(args[++i]); break;
             case "--postgres": postgres = args[++i]; break;
             case "--queue": queue = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--skip-claims": skipClaims = true; break;
+            case "--set":
+                var pair = args[++i].Split('=', 2);
+                extra[pair[0]] = pair[1];
+                break;
             default: throw new ArgumentException($"unknown argument {args[i]}; use --service [--seconds S] [--dll FILE] [--postgres CONNECTION] [--queue N]");
         }
     }
@@ -57,7 +65,7 @@ if (args.Length > 0 && args[0] == "--service")
     {
         ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
     };
-    await ServiceBench.RunAsync(service, new ServiceBench.Options(seconds, dll, postgres, queue));
+    await ServiceBench.RunAsync(service, new ServiceBench.Options(seconds, dll, postgres, queue, extra, skipClaims));
     Console.WriteLine(JsonSerializer.Serialize(service, new JsonSerializerOptions { WriteIndented = true }));
     return;
 }

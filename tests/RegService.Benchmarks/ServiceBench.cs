@@ -14,18 +14,18 @@ namespace RegService.Benchmarks;
 /// </summary>
 internal static class ServiceBench
 {
-    public sealed record Options(double Seconds, string? Dll, string? Postgres, int QueueJobs);
+    public sealed record Options(double Seconds, string? Dll, string? Postgres, int QueueJobs, IReadOnlyDictionary<string, string>? Extra = null, bool SkipClaims = false);
 
     public static async Task RunAsync(SortedDictionary<string, object?> report, Options options)
     {
         report["service_dll"] = options.Dll ?? "RegService.Api.dll beside the runner";
         await Throughput(report, "sqlite", options, replicas: 1);
-        await Claims(report, "sqlite", options);
+        if (!options.SkipClaims) await Claims(report, "sqlite", options);
         if (options.Postgres is { } cs)
         {
             await Throughput(report, "postgres_1_replica", options, replicas: 1);
             await Throughput(report, "postgres_2_replicas", options, replicas: 2);
-            await Claims(report, "postgres_2_replicas", options, replicas: 2);
+            if (!options.SkipClaims) await Claims(report, "postgres_2_replicas", options, replicas: 2);
         }
     }
 
@@ -37,6 +37,7 @@ internal static class ServiceBench
             ["Limits__MaxQueuedFitsPerTenant"] = "100000",
             ["Jobs__PollMilliseconds"] = "1000",
         };
+        foreach (var (key, value) in options.Extra ?? new Dictionary<string, string>()) settings[key] = value;
         if (store.StartsWith("postgres", StringComparison.Ordinal))
         {
             settings["Storage__Provider"] = "postgres";

@@ -36,16 +36,37 @@ public sealed class RunningFits
 {
     private readonly ConcurrentDictionary<string, RunningFit> _running = new();
 
-    public RunningFit Add(string id, CancellationTokenSource source, string leaseToken) => _running[id] = new RunningFit(source, leaseToken);
+    // Cancels that arrived between a claim and the fit's registration here, by arrival time.
+    private readonly ConcurrentDictionary<string, long> _early = new();
+
+    /// <summary>Registers a claimed fit; a cancel that arrived since the claim stops it at once.</summary>
+    public RunningFit Add(string id, CancellationTokenSource source, string leaseToken)
+    {
+        var run = _running[id] = new RunningFit(source, leaseToken);
+        if (_early.TryRemove(id, out _)) source.Cancel();
+        return run;
+    }
 
     public void Remove(string id) => _running.TryRemove(id, out _);
 
     public IEnumerable<KeyValuePair<string, RunningFit>> Snapshot() => _running.ToArray();
 
-    /// <summary>Asks a running fit to stop; true if it runs here.</summary>
+    /// <summary>
+    /// Asks a running fit to stop; true if it runs here. A fit not registered yet (claimed a moment
+    /// ago, here or on another replica) is remembered for a minute, so a registration that follows
+    /// stops at once; on another replica the heartbeat sees the store's flag.
+    /// </summary>
     public bool Cancel(string id)
     {
-        if (!_running.TryGetValue(id, out var run)) return false;
+        if (!_running.TryGetValue(id, out var run))
+        {
+            long now = Environment.TickCount64;
+            foreach (var (old, at) in _early)
+                if (now - at > 60_000) _early.TryRemove(old, out _);
+            _early[id] = now;
+            if (_running.TryGetValue(id, out var registered) && _early.TryRemove(id, out _)) registered.Source.Cancel();
+            return false;
+        }
         try
         {
             run.Source.Cancel();

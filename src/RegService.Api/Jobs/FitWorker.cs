@@ -130,8 +130,8 @@ public sealed class FitWorker(
         var watch = Stopwatch.StartNew();
         try
         {
-            // A cancel may have landed between the claim and the registration above.
-            if (job.CancelRequested || fits.Renew(job.Id, token, Lease) == LeaseState.CancelRequested) source.Cancel();
+            // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
+            if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
             var request = JsonSerializer.Deserialize<FitRequest>(job.RequestJson, json.Options)!;
             var progress = new StoreProgress(fits, job.Id, token, logger);
