@@ -316,6 +316,17 @@ public sealed class JwtAuthTests
 /// <summary>Per-tenant request limits: one tenant over its limit gets 429s; another is not slowed.</summary>
 public sealed class RateLimitTests
 {
+    /// <summary>A client with a new key for <paramref name="tenant"/>, made with the admin key.</summary>
+    private static async Task<HttpClient> TenantClientOf(ApiFactory factory, string tenant)
+    {
+        var admin = factory.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthTests.AdminKey);
+        var created = JsonNode.Parse(await (await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant, name = "t" })).Content.ReadAsStringAsync())!;
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created["key"]!.GetValue<string>());
+        return client;
+    }
+
     [Fact]
     public async Task ATenantOverItsLimitGets429WithRetryAfterAndAnotherTenantDoesNot()
     {
@@ -326,15 +337,7 @@ public sealed class RateLimitTests
             ["Limits:RequestsPerSecond"] = "2",
             ["Limits:Burst"] = "5",
         });
-        var admin = factory.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthTests.AdminKey);
-        async Task<HttpClient> TenantClient(string tenant)
-        {
-            var created = JsonNode.Parse(await (await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant, name = "t" })).Content.ReadAsStringAsync())!;
-            var client = factory.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created["key"]!.GetValue<string>());
-            return client;
-        }
+        Task<HttpClient> TenantClient(string tenant) => TenantClientOf(factory, tenant);
         var busy = await TenantClient("busy");
         var calm = await TenantClient("calm");
         var statuses = new List<HttpStatusCode>();
@@ -365,15 +368,7 @@ public sealed class RateLimitTests
             ["Auth:AdminKey"] = AuthTests.AdminKey,
             ["Limits:MaxQueuedFitsPerTenant"] = "2",
         });
-        var admin = factory.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthTests.AdminKey);
-        async Task<HttpClient> TenantClient(string tenant)
-        {
-            var created = JsonNode.Parse(await (await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant, name = "t" })).Content.ReadAsStringAsync())!;
-            var client = factory.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created["key"]!.GetValue<string>());
-            return client;
-        }
+        Task<HttpClient> TenantClient(string tenant) => TenantClientOf(factory, tenant);
         var first = await TenantClient("first");
         var second = await TenantClient("second");
         var a = await Http.UploadCsv(first, "x,y\n1,2\n2,3\n3,5\n");

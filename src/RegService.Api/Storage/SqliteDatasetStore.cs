@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using RegService.Api.Datasets;
@@ -116,25 +114,8 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     /// </summary>
     public double[] ReadColumn(Dataset dataset, int column)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(column);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, dataset.ColumnCount);
-        var values = new double[dataset.Rows];
-        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
-        using var handle = File.OpenHandle(store.DatasetPath(dataset.Id), FileMode.Open, FileAccess.Read, FileShare.Read);
-        long offset = (long)column * dataset.Rows * sizeof(double);
-        while (!bytes.IsEmpty)
-        {
-            int n = RandomAccess.Read(handle, bytes, offset);
-            if (n == 0) throw new InvalidDataException($"data set {dataset.Id}'s file ended before column {column} did");
-            bytes = bytes[n..];
-            offset += n;
-        }
-        if (!BitConverter.IsLittleEndian)
-        {
-            var bits = MemoryMarshal.Cast<double, long>(values.AsSpan());
-            BinaryPrimitives.ReverseEndianness(bits, bits);
-        }
-        return values;
+        return MatrixFile.ReadColumn(store.DatasetPath(dataset.Id), dataset.Rows, column);
     }
 
     /// <summary>Removes files that no metadata row names (left by a crash between the two steps).</summary>

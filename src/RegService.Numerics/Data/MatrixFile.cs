@@ -51,6 +51,34 @@ public static class MatrixFile
         return new DenseMatrix(rows, columns, data);
     }
 
+    /// <summary>
+    /// Reads one column of a stored <paramref name="rows"/>-row matrix (8 bytes per row, one
+    /// contiguous read of the column-major layout) without loading the others.
+    /// </summary>
+    public static double[] ReadColumn(string path, int rows, int column)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        var values = new double[rows];
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long offset = (long)column * rows * sizeof(double);
+        while (!bytes.IsEmpty)
+        {
+            int n = RandomAccess.Read(handle, bytes, offset);
+            if (n == 0) throw new InvalidDataException($"'{path}' ended before column {column} did");
+            bytes = bytes[n..];
+            offset += n;
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            var bits = MemoryMarshal.Cast<double, long>(values.AsSpan());
+            BinaryPrimitives.ReverseEndianness(bits, bits);
+        }
+        return values;
+    }
+
     /// <summary>Writes <paramref name="matrix"/> in the stored format (float64 little-endian, column-major).</summary>
     public static void Write(string path, DenseMatrix matrix)
     {

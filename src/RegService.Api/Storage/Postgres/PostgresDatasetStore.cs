@@ -163,7 +163,7 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
     {
         ArgumentOutOfRangeException.ThrowIfNegative(column);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, dataset.ColumnCount);
-        return WithFile(dataset, path => PostgresMatrixCache.ReadColumn(path, dataset.Rows, column));
+        return WithFile(dataset, path => MatrixFile.ReadColumn(path, dataset.Rows, column));
     }
 
     /// <summary>

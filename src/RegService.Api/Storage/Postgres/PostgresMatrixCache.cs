@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using RegService.Api.Infrastructure;
 
@@ -114,31 +112,6 @@ public sealed class PostgresMatrixCache
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// Reads one column of a stored matrix file (8 bytes per row, one contiguous read of the
-    /// column-major layout), without loading the others.
-    /// </summary>
-    public static double[] ReadColumn(string path, int rows, int column)
-    {
-        var values = new double[rows];
-        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long offset = (long)column * rows * sizeof(double);
-        while (!bytes.IsEmpty)
-        {
-            int n = RandomAccess.Read(handle, bytes, offset);
-            if (n == 0) throw new InvalidDataException($"'{path}' ended before column {column} did");
-            bytes = bytes[n..];
-            offset += n;
-        }
-        if (!BitConverter.IsLittleEndian)
-        {
-            var bits = MemoryMarshal.Cast<double, long>(values.AsSpan());
-            BinaryPrimitives.ReverseEndianness(bits, bits);
-        }
-        return values;
     }
 
     private bool TryDelete(string path)
