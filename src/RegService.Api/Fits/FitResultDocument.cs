@@ -160,7 +160,7 @@ public sealed record FitResultDocument(
     [property: Description("mlp: the network (coefficients are then empty; sparsity counts the inputs whose first-layer weights are not all 0)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null);
 
-/// <summary>Reads stored result documents, including those written before metrics named their family.</summary>
+/// <summary>Reads result documents as versions before the stored format 2 stored them (<see cref="RegService.Api.Storage.StoredResults.Read"/>), including those written before metrics named their family.</summary>
 public static class FitResultDocuments
 {
     public static FitResultDocument Read(string json, JsonSerializerOptions options)

@@ -215,7 +215,7 @@ public static class FitsApi
             Timings = new JobTimings(queued, run),
             CancelRequested = r.CancelRequested,
             Request = JsonSerializer.Deserialize<FitRequest>(r.RequestJson, json.Options)!,
-            Result = includeResult && r.ResultJson is { } result ? FitResultDocuments.Read(result, json.Options) : null,
+            Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options)) : null,
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };
     }

@@ -42,10 +42,10 @@ public static class PredictApi
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
                 $"fit {id} is {record.Status.Name()}; only a succeeded fit can predict",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
-        var result = FitResultDocuments.Read(record.ResultJson, json.Options);
+        var model = StoredResults.Read(record.ResultJson, json.Options).Model;
         var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
 
-        var (chosen, lambdaError) = Choose(result, lambda);
+        var (chosen, lambdaError) = Choose(model.Path.Lambdas, lambda);
         if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");
 
         var limit = options.Value.MaxUploadBytes;
@@ -54,57 +54,48 @@ public static class PredictApi
         if (unreadable is not null) return unreadable;
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
-        var features = (result.Features ?? result.Coefficients.Keys).ToArray();
-        var inputs = (result.Inputs ?? features).ToArray();
+        var inputs = model.RowFeatures;
         var columns = MatchColumns(table!, inputs, request.Target);
         if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
 
         var x = new DenseMatrix(table!.Rows, inputs.Length);
         for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
         int[] all = [.. Enumerable.Range(0, inputs.Length)];
-        if (result.Expansion is { } e)
+        if (model.Expansion is { } e)
         {
             x = FeatureExpansion.Expand(x, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
-            all = [.. Enumerable.Range(0, features.Length)];
+            all = [.. Enumerable.Range(0, model.Features.Length)];
         }
-        bool binomial = result.Family == "binomial";
-        var family = binomial ? Family.Binomial : Family.Gaussian;
         double[] predictions;
-        if (result.Network is { } network)
-        {
-            var model = new NetworkModel(
-                [.. network.Layers.Select(l => new DenseLayer(l.Inputs, l.Outputs, [.. l.Weights], [.. l.Biases]))],
-                [.. features.Select(f => result.FeatureMeans[f])], [.. features.Select(f => result.FeatureScales[f])], family);
-            predictions = model.Predict(x, all);
-        }
+        if (model.Network is { } network)
+            predictions = StoredResults.ToNetworkModel(model, network).Predict(x, all);
         else
         {
             var (intercept, coefficients) = chosen is { } l
-                ? (result.Path.Intercepts[l], result.Path.Coefficients[l])
-                : (result.Intercept, result.Coefficients);
-            predictions = Prediction.Predict(x, all, intercept, [.. features.Select(f => coefficients[f])], family);
+                ? (model.Path.Intercepts[l], model.Path.Coefficients[l].ToDense(model.Features.Length))
+                : (model.Intercept, model.Coefficients);
+            predictions = Prediction.Predict(x, all, intercept, coefficients, model.Binomial ? Family.Binomial : Family.Gaussian);
         }
 
         return TypedResults.Ok(new PredictionDocument(
-            id, chosen is { } at ? result.Path.Lambdas[at] : result.Lambda, table.Rows, result.Family, predictions,
-            binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
+            id, chosen is { } at ? model.Path.Lambdas[at] : model.Lambda, table.Rows, model.Family, predictions,
+            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
     }
 
     /// <summary>The path index of the requested lambda (null: the fit's returned model), or why it cannot be used.</summary>
-    private static (int? Index, string? Error) Choose(FitResultDocument result, string? lambda)
+    private static (int? Index, string? Error) Choose(double[] lambdas, string? lambda)
     {
         if (lambda is null) return (null, null);
-        var lambdas = result.Path.Lambdas;
         if (!double.TryParse(lambda, NumberStyles.Float, CultureInfo.InvariantCulture, out double wanted) || !double.IsFinite(wanted))
             return (null, $"must be a number; got '{lambda}'");
-        for (int l = 0; l < lambdas.Count; l++)
+        for (int l = 0; l < lambdas.Length; l++)
             if (Math.Abs(lambdas[l] - wanted) <= LambdaTolerance * Math.Abs(lambdas[l]) || lambdas[l] == wanted)
                 return (l, null);
-        if (lambdas.Count == 0) return (null, "this fit has no path to choose from; omit lambda");
+        if (lambdas.Length == 0) return (null, "this fit has no path to choose from; omit lambda");
         string Show(double v) => v.ToString("G10", CultureInfo.InvariantCulture);
-        return (null, lambdas.Count == 1
+        return (null, lambdas.Length == 1
             ? $"must be the fit's one lambda, {Show(lambdas[0])}; got {lambda}"
-            : $"must be one of the fit's {lambdas.Count} path lambdas (from {Show(lambdas.Max())} down to {Show(lambdas.Min())}, " +
+            : $"must be one of the fit's {lambdas.Length} path lambdas (from {Show(lambdas.Max())} down to {Show(lambdas.Min())}, " +
               $"matched to a relative 1e-9; see path.lambdas); got {lambda}");
     }
 

@@ -13,16 +13,16 @@ public sealed class FitFailedException(string title, string detail) : Exception(
     public string Title { get; } = title;
 }
 
-/// <summary>Runs one claimed fit to a result document. Replaced in tests to control timing.</summary>
+/// <summary>Runs one claimed fit to its stored result. Replaced in tests to control timing.</summary>
 public interface IFitRunner
 {
-    Task<FitResultDocument> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct);
+    Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct);
 }
 
 /// <summary>Loads the data set, plans the fit and calls the engine on a thread-pool thread.</summary>
 public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
 {
-    public async Task<FitResultDocument> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
+    public async Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
     {
         var dataset = datasets.Get(job.Tenant, job.DatasetId)
             ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
@@ -47,7 +47,7 @@ public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions
                 // The engine rejects specs it cannot fit (the planner has checked the request's own consistency).
                 throw new FitFailedException("Fit not supported", ex.Message);
             }
-            return ResultMapper.ToDocument(request, spec, result, loadSeconds);
+            return ResultMapper.ToStored(request, spec, result, loadSeconds);
         }, ct);
     }
 }

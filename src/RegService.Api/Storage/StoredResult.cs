@@ -1,0 +1,267 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using RegService.Api.Fits;
+using RegService.Numerics.Fitting;
+
+namespace RegService.Api.Storage;
+
+/// <summary>
+/// A finished fit as the store keeps it (<c>result_json</c>), versioned by <see cref="FormatVersion"/>: the engine's model in
+/// arrays aligned with <see cref="StoredModel.Features"/>, and the rest of the engine result the response shows. The
+/// HTTP result document is a projection of it (<see cref="StoredResults.Project"/>); predict reads <see cref="Model"/>.
+/// </summary>
+public sealed record StoredResult
+{
+    public const int CurrentVersion = 2;
+
+    [JsonPropertyOrder(-1)] public int FormatVersion { get; init; } = CurrentVersion;
+
+    public required StoredModel Model { get; init; }
+
+    /// <summary>converged or notConverged.</summary>
+    public required string Status { get; init; }
+
+    public required string Penalty { get; init; }
+    public double L1Ratio { get; init; }
+    public required MetricsDocument Metrics { get; init; }
+
+    /// <summary>What the engine reported per path lambda besides the models (those are in <see cref="StoredModel.Path"/>).</summary>
+    public required StoredPathReport PathReport { get; init; }
+
+    public ValidationDocument? Validation { get; init; }
+    public required DiagnosticsDocument Diagnostics { get; init; }
+    public TrainingDocument? Training { get; init; }
+}
+
+/// <summary>
+/// What prediction needs, every array aligned with <see cref="Features"/>. For an MLP, <see cref="Coefficients"/> hold each
+/// input's first-layer weight norm on the original scale (norm / scale) and <see cref="StandardizedCoefficients"/> the norms,
+/// as the engine reports them; the network predicts.
+/// </summary>
+public sealed record StoredModel
+{
+    /// <summary>gaussian or binomial.</summary>
+    public required string Family { get; init; }
+
+    /// <summary>identity (gaussian) or logit (binomial): the prediction is the inverse link of the linear predictor.</summary>
+    public required string Link { get; init; }
+
+    /// <summary>The fitted features in order (with an expansion: the expanded names).</summary>
+    public required string[] Features { get; init; }
+
+    /// <summary>With an expansion: the data set features it expanded, which prediction rows carry.</summary>
+    public string[]? Inputs { get; init; }
+
+    public StoredExpansion? Expansion { get; init; }
+    public double Lambda { get; init; }
+    public double Intercept { get; init; }
+    public required double[] Coefficients { get; init; }
+    public required double[] StandardizedCoefficients { get; init; }
+    public required double[] Means { get; init; }
+    public required double[] Scales { get; init; }
+    public required StoredPath Path { get; init; }
+    public StoredNetwork? Network { get; init; }
+
+    [JsonIgnore] public bool Binomial => Family == "binomial";
+
+    /// <summary>The features prediction rows carry: the inputs of an expansion, else the features.</summary>
+    [JsonIgnore] public string[] RowFeatures => Inputs ?? Features;
+}
+
+public sealed record StoredExpansion(int PolynomialDegree, bool Interactions);
+
+/// <summary>The models of the path: per lambda the intercept and the nonzero original-scale coefficients.</summary>
+public sealed record StoredPath(double[] Lambdas, double[] Intercepts, StoredSparseVector[] Coefficients);
+
+/// <summary>A coefficient vector by its nonzero entries: feature indices (ascending) and values.</summary>
+public sealed record StoredSparseVector(int[] Indices, double[] Values)
+{
+    public static StoredSparseVector From(IReadOnlyList<double> dense)
+    {
+        var indices = new List<int>();
+        var values = new List<double>();
+        for (int j = 0; j < dense.Count; j++)
+            if (BitConverter.DoubleToInt64Bits(dense[j]) != 0) // keeps -0, so the response shows what the engine gave
+            {
+                indices.Add(j);
+                values.Add(dense[j]);
+            }
+        return new([.. indices], [.. values]);
+    }
+
+    public double[] ToDense(int length)
+    {
+        var dense = new double[length];
+        for (int k = 0; k < Indices.Length; k++) dense[Indices[k]] = Values[k];
+        return dense;
+    }
+}
+
+/// <summary>An MLP on standardized inputs; hidden layers use <see cref="Activation"/>, the output layer is the linear predictor.</summary>
+public sealed record StoredNetwork(string Activation, StoredLayer[] Layers, double[] Dropout);
+
+/// <summary>One dense layer: out = W in + b, W row-major (outputs rows of inputs columns).</summary>
+public sealed record StoredLayer(int Inputs, int Outputs, double[] Weights, double[] Biases);
+
+/// <summary>Per path lambda: what the response's path shows besides the models. Null lists were not recorded (older rows).</summary>
+public sealed record StoredPathReport(
+    int[] NonZero,
+    double?[]? DevianceRatio = null,
+    bool[]? Converged = null,
+    int[]? Iterations = null,
+    int[]? ScreenedOut = null,
+    double?[]? DualityGap = null,
+    ValidationCurveDocument? Validation = null,
+    double? LambdaMin = null,
+    double? Lambda1se = null);
+
+/// <summary>Reads stored results of any format, and projects them to the response.</summary>
+public static class StoredResults
+{
+    /// <summary>
+    /// A stored <c>result_json</c>: format 2 (<c>"formatVersion": 2</c>), or the earlier rows that stored the response
+    /// document itself (read as <see cref="FitResultDocuments.Read"/> does, the model rebuilt from it by feature name).
+    /// </summary>
+    public static StoredResult Read(string json, JsonSerializerOptions options)
+    {
+        var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("a stored result is a JSON object");
+        if (node.TryGetPropertyValue("formatVersion", out var version) && version is not null)
+        {
+            int v = version.GetValue<int>();
+            if (v != StoredResult.CurrentVersion)
+                throw new NotSupportedException($"stored result format {v} is not one this version reads (it writes {StoredResult.CurrentVersion})");
+            return node.Deserialize<StoredResult>(options)!;
+        }
+        return FromDocument(FitResultDocuments.Read(json, options));
+    }
+
+    /// <summary>The stored form of a result document an earlier version stored.</summary>
+    public static StoredResult FromDocument(FitResultDocument d)
+    {
+        var features = (d.Features ?? (d.Coefficients.Count > 0 ? d.Coefficients.Keys : d.FeatureMeans.Keys)).ToArray();
+        double[] Aligned(IReadOnlyDictionary<string, double> byName) =>
+            [.. features.Select(f => byName.TryGetValue(f, out var v) ? v : 0)];
+        var means = Aligned(d.FeatureMeans);
+        var scales = Aligned(d.FeatureScales);
+        double[] coefficients, standardized;
+        if (d.Network is { } net)
+        {
+            // An MLP's document kept only the first-layer weight norms; the engine's coefficients are norm / scale.
+            standardized = Aligned(net.InputWeightNorms);
+            coefficients = [.. standardized.Select((norm, j) => norm / scales[j])];
+        }
+        else
+        {
+            coefficients = Aligned(d.Coefficients);
+            standardized = Aligned(d.StandardizedCoefficients);
+        }
+        var p = d.Path;
+        var curve = p.Validation ?? (p.ValidationMse is { } mse
+            ? new ValidationCurveDocument("mse", [.. mse.Select(v => (double?)v)],
+                [.. (p.ValidationStandardError ?? mse.Select(_ => 0.0).ToList()).Select(v => (double?)v)])
+            : null);
+        return new StoredResult
+        {
+            Model = new StoredModel
+            {
+                Family = d.Family,
+                Link = d.Family == "binomial" ? "logit" : "identity",
+                Features = features,
+                Inputs = d.Inputs?.ToArray(),
+                Expansion = d.Expansion is { } e ? new StoredExpansion(e.PolynomialDegree, e.Interactions) : null,
+                Lambda = d.Lambda,
+                Intercept = d.Intercept,
+                Coefficients = coefficients,
+                StandardizedCoefficients = standardized,
+                Means = means,
+                Scales = scales,
+                Path = new StoredPath([.. p.Lambdas], [.. p.Intercepts],
+                    [.. p.Coefficients.Select(c => StoredSparseVector.From(Aligned(c)))]),
+                Network = d.Network is { } n
+                    ? new StoredNetwork("relu", [.. n.Layers.Select(l => new StoredLayer(l.Inputs, l.Outputs, [.. l.Weights], [.. l.Biases]))], [.. n.Dropout])
+                    : null,
+            },
+            Status = d.Status,
+            Penalty = d.Penalty,
+            L1Ratio = d.L1Ratio,
+            Metrics = d.Metrics,
+            PathReport = new StoredPathReport([.. p.NonZero], p.DevianceRatio?.ToArray(), p.Converged?.ToArray(), p.Iterations?.ToArray(),
+                p.ScreenedOut?.ToArray(), p.DualityGap?.ToArray(), curve, p.LambdaMin, p.Lambda1se),
+            Validation = d.Validation,
+            Diagnostics = d.Diagnostics,
+            Training = d.Training,
+        };
+    }
+
+    /// <summary>The response document of a stored result.</summary>
+    public static FitResultDocument Project(StoredResult stored)
+    {
+        var m = stored.Model;
+        var names = m.Features;
+        bool mlp = m.Network is not null;
+        // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
+        IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : ByName(names, values);
+        var selected = names.Where((_, j) => m.Coefficients[j] != 0).ToList();
+        var r = stored.PathReport;
+        var curve = r.Validation;
+        bool mse = curve?.Measure == "mse";
+        var path = new PathDocument(
+            Lambdas: m.Path.Lambdas,
+            NonZero: r.NonZero,
+            Intercepts: m.Path.Intercepts,
+            Coefficients: [.. m.Path.Coefficients.Select(c => Coefficients(c.ToDense(names.Length)))],
+            DevianceRatio: r.DevianceRatio,
+            Converged: r.Converged,
+            Iterations: r.Iterations,
+            ScreenedOut: r.ScreenedOut,
+            DualityGap: r.DualityGap,
+            Validation: curve,
+            ValidationMse: mse ? [.. curve!.Mean.Select(v => v ?? double.NaN)] : null,
+            ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
+            LambdaMin: r.LambdaMin,
+            Lambda1se: r.Lambda1se);
+        return new FitResultDocument(
+            Status: stored.Status,
+            Family: m.Family,
+            Penalty: stored.Penalty,
+            L1Ratio: stored.L1Ratio,
+            Lambda: m.Lambda,
+            Intercept: m.Intercept,
+            Coefficients: Coefficients(m.Coefficients),
+            StandardizedCoefficients: Coefficients(m.StandardizedCoefficients),
+            FeatureMeans: ByName(names, m.Means),
+            FeatureScales: ByName(names, m.Scales),
+            Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
+            Metrics: stored.Metrics,
+            Path: path,
+            Validation: stored.Validation,
+            Diagnostics: stored.Diagnostics,
+            Features: names,
+            Inputs: m.Inputs,
+            Expansion: m.Expansion is { } e ? new ExpansionDocument(e.PolynomialDegree, e.Interactions, m.Inputs?.Length ?? names.Length, names.Length) : null,
+            Training: stored.Training,
+            Network: m.Network is { } network ? Network(m, network) : null);
+    }
+
+    /// <summary>The network as the engine runs it.</summary>
+    public static NetworkModel ToNetworkModel(StoredModel model, StoredNetwork network) =>
+        new([.. network.Layers.Select(l => new DenseLayer(l.Inputs, l.Outputs, l.Weights, l.Biases))], model.Means, model.Scales,
+            model.Binomial ? Family.Binomial : Family.Gaussian);
+
+    private static NetworkDocument Network(StoredModel m, StoredNetwork network)
+    {
+        var layers = network.Layers;
+        var hidden = layers[..^1].Select(l => l.Outputs).ToList();
+        var documents = layers.Select((l, i) => new LayerDocument(l.Inputs, l.Outputs, i < layers.Length - 1 ? network.Activation : "identity",
+            new DenseLayer(l.Inputs, l.Outputs, l.Weights, l.Biases).WeightNorm, l.Weights, l.Biases)).ToList();
+        return new NetworkDocument(hidden, network.Dropout, ByName(m.Features, m.StandardizedCoefficients), documents);
+    }
+
+    private static Dictionary<string, double> ByName(string[] names, double[] values)
+    {
+        var map = new Dictionary<string, double>(names.Length, StringComparer.Ordinal);
+        for (int j = 0; j < names.Length; j++) map[names[j]] = values[j];
+        return map;
+    }
+}
