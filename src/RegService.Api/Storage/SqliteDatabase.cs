@@ -124,6 +124,11 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
         ALTER TABLE fits ADD COLUMN lease_expires_at INTEGER;
         CREATE INDEX IF NOT EXISTS datasets_tenant ON datasets(tenant, created_at);
         CREATE INDEX IF NOT EXISTS fits_tenant ON fits(tenant, seq);
+        -- A tenant's queued count (checked on every submission) and its lists by status, without
+        -- walking every fit the tenant ever ran; a data set's active fits likewise.
+        CREATE INDEX IF NOT EXISTS fits_tenant_status ON fits(tenant, status, seq);
+        DROP INDEX IF EXISTS fits_dataset;
+        CREATE INDEX IF NOT EXISTS fits_dataset_status ON fits(dataset_id, status);
         CREATE TABLE IF NOT EXISTS api_keys (
             id TEXT PRIMARY KEY,
             tenant TEXT NOT NULL,

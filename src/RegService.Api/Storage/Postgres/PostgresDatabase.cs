@@ -188,6 +188,7 @@ public sealed class PostgresDatabase : IStoreHealth, IDisposable
         CREATE INDEX fits_status ON fits (status, seq);
         CREATE INDEX fits_dataset ON fits (dataset_id, status);
         CREATE INDEX fits_tenant ON fits (tenant, seq);
+        CREATE INDEX fits_tenant_status ON fits (tenant, status, seq);
         CREATE TABLE api_keys (
             id text PRIMARY KEY,
             tenant text NOT NULL,
