@@ -32,7 +32,7 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
         var key = await a.CreateKey(Tenant);
         using var clientA = a.ClientWithKey(key);
         using var clientB = b.ClientWithKey(key);
-        var dataset = await Http.UploadCsv(clientA, Csv(60_000, seed: 11));
+        var dataset = await Http.UploadCsv(clientA, Csv(150_000, seed: 11));
         output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s: replicas started, data set uploaded");
 
         // Submitted eight at a time, alternating between the replicas.
