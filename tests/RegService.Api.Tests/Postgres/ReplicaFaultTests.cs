@@ -19,6 +19,9 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
 {
     private const string Tenant = "acme";
 
+    /// <summary>Rows of the data set: enough that a fit takes a fraction of a second on two busy cores.</summary>
+    private const int Rows = 150_000;
+
     [PostgresFact]
     public async Task TwoReplicasShareTheWorkAndAKilledReplicasFitsAreRescued()
     {
@@ -32,7 +35,7 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
         var key = await a.CreateKey(Tenant);
         using var clientA = a.ClientWithKey(key);
         using var clientB = b.ClientWithKey(key);
-        var dataset = await Http.UploadCsv(clientA, Csv(150_000, seed: 11));
+        var dataset = await Http.UploadCsv(clientA, Csv(Rows, seed: 11));
         output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s: replicas started, data set uploaded");
 
         // Submitted eight at a time, alternating between the replicas.
@@ -116,7 +119,7 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
         var anonymous = new[] { a.Client, b.Client };
         try
         {
-            var dataset = await Http.UploadCsv(clients[0], Csv(20_000, seed: 12));
+            var dataset = await Http.UploadCsv(clients[0], Csv(Rows, seed: 12));
             var ids = new List<string>();
             for (int i = 0; i < 40; i++)
                 ids.Add(await Http.Submit(clients[i % 2], Request(dataset, i)));
@@ -125,8 +128,10 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (true)
             {
-                var (_, body) = await Http.Send(clients[0], HttpMethod.Get, "/v1/fits?status=running");
-                if (body!["total"]!.GetValue<int>() > 0) break;
+                var (_, running) = await Http.Send(clients[0], HttpMethod.Get, "/v1/fits?status=running");
+                if (running!["total"]!.GetValue<int>() > 0) break;
+                var (_, succeeded) = await Http.Send(clients[0], HttpMethod.Get, "/v1/fits?status=succeeded");
+                Assert.True(succeeded!["total"]!.GetValue<int>() < 40, "every fit finished before one was seen running");
                 Assert.True(DateTime.UtcNow < deadline, "no fit was ever seen running");
                 await Task.Delay(20);
             }
@@ -168,13 +173,19 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
                     await Task.Delay(200);
                 }
             }
+            var attempts = new List<int>();
             foreach (var id in ids)
             {
                 var job = await Http.WaitForFit(clients[0], id, TimeSpan.FromSeconds(120));
                 Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
                 Assert.True(job["result"] is JsonObject, job.ToJsonString());
+                attempts.Add(job["attempts"]!.GetValue<int>());
             }
-            output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s: all 40 fits succeeded");
+            output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s: all 40 fits succeeded; attempts: " +
+                             string.Join(", ", attempts.CountBy(n => n).Order().Select(kv => $"{kv.Value} with {kv.Key}")));
+            foreach (var (name, app) in new[] { ("A", a), ("B", b) })
+                output.WriteLine($"{name}: " + string.Join("\n   ", app.Log.Split('\n')
+                    .Where(l => l.Contains("[WRN]") || l.Contains("[ERR]") || l.Contains("[FTL]")).Select(l => l.Length > 220 ? l[..220] : l).Take(60)));
 
             foreach (var app in new[] { a, b })
             {
@@ -191,10 +202,14 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
     /// <summary>503 with Retry-After and the store-unavailable problem type; never 500 (nor 401 for a valid key).</summary>
     private static async Task ExpectUnavailable(HttpClient client, HttpMethod method, string url, string? body, Dictionary<string, int> answers)
     {
-        var (response, problem) = await Http.Send(client, method, url, body);
+        using var request = new HttpRequestMessage(method, url);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var problem = text.StartsWith('{') ? JsonNode.Parse(text) : null;
         var name = $"{method} {(url.StartsWith("/v1/fits/", StringComparison.Ordinal) ? "/v1/fits/{id}" : url)} {(int)response.StatusCode}";
         answers[name] = answers.GetValueOrDefault(name) + 1;
-        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {url}: {(int)response.StatusCode} {problem?.ToJsonString()}");
+        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {url}: {(int)response.StatusCode} {text}");
         if (url == "/health/ready") return;   // the health check's own plain-text answer: Unhealthy
         Assert.True(response.Headers.RetryAfter is not null, $"{method} {url}: no Retry-After");
         Assert.True(problem?["type"]?.GetValue<string>() == "urn:regservice:problem:store-unavailable", $"{method} {url}: {problem?.ToJsonString()}");
