@@ -175,6 +175,16 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
                     await Task.Delay(200);
                 }
             }
+            // Each replica's listener reconnects by itself (backoff up to 10 s).
+            foreach (var app in new[] { a, b })
+            {
+                var listening = DateTime.UtcNow.AddSeconds(60);
+                while (!app.Log.Contains("Listening for queued fits again"))
+                {
+                    Assert.True(DateTime.UtcNow < listening, $"the listener did not reconnect:\n{app.Log}");
+                    await Task.Delay(200);
+                }
+            }
             var attempts = new List<int>();
             foreach (var id in ids)
             {
