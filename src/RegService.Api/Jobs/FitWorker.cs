@@ -141,26 +141,31 @@ public sealed class FitWorker(
             if (stoppingToken.IsCancellationRequested) break;
             foreach (var (id, run) in running.Snapshot())
             {
+                LeaseState state;
                 try
                 {
-                    var state = fits.Renew(id, run.LeaseToken, Lease);
+                    state = fits.Renew(id, run.LeaseToken, Lease);
                     StoreAnswered();
-                    switch (state)
-                    {
-                        case LeaseState.CancelRequested:
-                            run.Source.Cancel();
-                            break;
-                        case LeaseState.Lost:
-                            logger.LogWarning("Fit {JobId} lost its lease (rescued elsewhere or removed); stopping it here", id);
-                            run.LeaseLost = true;
-                            run.Source.Cancel();
-                            break;
-                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     StoreFailed();
                     logger.LogWarning(ex, "Could not renew the lease of fit {JobId}", id);
+                    continue;
+                }
+                // A fit that ended here since the snapshot released its lease itself (Lost) and may have
+                // disposed its token source: there is nothing to stop and nothing to report.
+                if (run.Done) continue;
+                switch (state)
+                {
+                    case LeaseState.CancelRequested:
+                        run.TryCancel();
+                        break;
+                    case LeaseState.Lost:
+                        run.LeaseLost = true;
+                        if (run.TryCancel() && !run.Done)
+                            logger.LogWarning("Fit {JobId} lost its lease (rescued elsewhere or removed); stopping it here", id);
+                        break;
                 }
             }
             if (!fits.OwnsAllJobs)
@@ -231,6 +236,7 @@ public sealed class FitWorker(
         }
         finally
         {
+            run.Done = true;
             running.Remove(job.Id);
         }
     }
