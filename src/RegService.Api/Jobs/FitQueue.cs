@@ -29,6 +29,23 @@ public sealed class RunningFit(CancellationTokenSource source, string leaseToken
 
     /// <summary>Set by the heartbeat when the store says another attempt holds the job now.</summary>
     public volatile bool LeaseLost;
+
+    /// <summary>Set when the run has ended here (its final state written or given up).</summary>
+    public volatile bool Done;
+
+    /// <summary>Cancels the run; false when it has already ended and its token source is gone.</summary>
+    public bool TryCancel()
+    {
+        try
+        {
+            Source.Cancel();
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>The fits running in this process.</summary>

@@ -23,6 +23,7 @@ public sealed class FitWorker(
     IFitRunner runner,
     IFitQueueSignal signal,
     RunningFits running,
+    IStoreHealth store,
     JsonSerializerOptionsProvider json,
     IOptions<JobsOptions> options,
     ILogger<FitWorker> logger) : BackgroundService
@@ -30,6 +31,26 @@ public sealed class FitWorker(
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..^24];
 
     private TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, options.Value.LeaseSeconds));
+
+    /// <summary>
+    /// Since when the store has answered this replica without a failure (a <see cref="Stopwatch"/>
+    /// timestamp), or 0 while it fails. Expired leases are rescued only once the store has answered
+    /// for a whole lease: after an outage every lease has expired by the database's clock, and the
+    /// replicas that hold them (alive, some with a finished result waiting to be written) need a
+    /// third of a lease to renew them. Rescuing at once would drop those results and count attempts
+    /// that no crash caused (and repeated outages would fail fits with "Too many attempts").
+    /// </summary>
+    private long _answeringSince = Stopwatch.GetTimestamp();
+
+    private void StoreAnswered() => Interlocked.CompareExchange(ref _answeringSince, Stopwatch.GetTimestamp(), 0);
+
+    private void StoreFailed() => Interlocked.Exchange(ref _answeringSince, 0);
+
+    private bool StoreAnsweredForALease()
+    {
+        long since = Interlocked.Read(ref _answeringSince);
+        return since != 0 && Stopwatch.GetElapsedTime(since) >= Lease;
+    }
 
     private string Failure => JsonSerializer.Serialize(new JobError("Too many attempts",
         $"the process running this fit stopped or lost it {options.Value.MaxAttempts} times; it is not retried again"), json.Options);
@@ -59,11 +80,37 @@ public sealed class FitWorker(
     private async Task LoopAsync(int worker, CancellationToken stoppingToken)
     {
         var poll = TimeSpan.FromMilliseconds(Math.Max(50, options.Value.PollMilliseconds));
+        var backoff = poll;
+        int failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            FitRecord? job;
             try
             {
-                var job = await fits.TryClaimNextAsync(_owner, Lease, stoppingToken);
+                job = await fits.TryClaimNextAsync(_owner, Lease, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // The store itself failed (disk full, unreachable): wait and try again rather than spin,
+                // backing off from the poll interval to 5 s, and log the first failure of a run only
+                // (an outage would otherwise log a stack trace per worker every poll).
+                StoreFailed();
+                if (failures++ == 0) logger.LogError(ex, "Fit worker {Worker} could not reach the store; retrying with backoff", worker);
+                else logger.LogDebug(ex, "Fit worker {Worker} still cannot reach the store ({Failures} failures)", worker, failures);
+                await Delay(backoff, stoppingToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, Math.Max(poll.Ticks, TimeSpan.FromSeconds(5).Ticks)));
+                continue;
+            }
+            if (failures > 0) logger.LogInformation("Fit worker {Worker} reached the store again after {Failures} failures", worker, failures);
+            failures = 0;
+            backoff = poll;
+            StoreAnswered();
+            try
+            {
                 if (job is null)
                 {
                     await signal.WaitAsync(poll, stoppingToken);
@@ -77,8 +124,8 @@ public sealed class FitWorker(
             }
             catch (Exception ex)
             {
-                // The store itself failed (disk full, unreachable): wait and try again rather than spin.
-                logger.LogError(ex, "Fit worker {Worker} could not reach the store", worker);
+                // RunAsync handles the fit's own failures; this is a bug or a store failure outside them.
+                logger.LogError(ex, "Fit worker {Worker} failed", worker);
                 await Delay(poll, stoppingToken);
             }
         }
@@ -94,29 +141,48 @@ public sealed class FitWorker(
             if (stoppingToken.IsCancellationRequested) break;
             foreach (var (id, run) in running.Snapshot())
             {
+                LeaseState state;
                 try
                 {
-                    switch (fits.Renew(id, run.LeaseToken, Lease))
-                    {
-                        case LeaseState.CancelRequested:
-                            run.Source.Cancel();
-                            break;
-                        case LeaseState.Lost:
-                            logger.LogWarning("Fit {JobId} lost its lease (rescued elsewhere or removed); stopping it here", id);
-                            run.LeaseLost = true;
-                            run.Source.Cancel();
-                            break;
-                    }
+                    state = fits.Renew(id, run.LeaseToken, Lease);
+                    StoreAnswered();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    StoreFailed();
                     logger.LogWarning(ex, "Could not renew the lease of fit {JobId}", id);
+                    continue;
+                }
+                // A fit that ended here since the snapshot released its lease itself (Lost) and may have
+                // disposed its token source: there is nothing to stop and nothing to report.
+                if (run.Done) continue;
+                switch (state)
+                {
+                    case LeaseState.CancelRequested:
+                        run.TryCancel();
+                        break;
+                    case LeaseState.Lost:
+                        run.LeaseLost = true;
+                        if (run.TryCancel() && !run.Done)
+                            logger.LogWarning("Fit {JobId} lost its lease (rescued elsewhere or removed); stopping it here", id);
+                        break;
                 }
             }
             if (!fits.OwnsAllJobs)
             {
-                try { Rescue(all: false); }
-                catch (Exception ex) { logger.LogWarning(ex, "Could not look for expired leases"); }
+                try
+                {
+                    // Until the store has answered for a whole lease (at start, or after an outage),
+                    // only probe it: the replicas holding the expired leases renew them meanwhile.
+                    if (StoreAnsweredForALease()) Rescue(all: false);
+                    else store.Probe();
+                    StoreAnswered();
+                }
+                catch (Exception ex)
+                {
+                    StoreFailed();
+                    logger.LogWarning(ex, "Could not look for expired leases");
+                }
             }
         }
     }
@@ -170,6 +236,7 @@ public sealed class FitWorker(
         }
         finally
         {
+            run.Done = true;
             running.Remove(job.Id);
         }
     }
