@@ -15,7 +15,13 @@ public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Reque
         }
         finally
         {
-            var level = context.Response.StatusCode >= 500 ? LogLevel.Error : LogLevel.Information;
+            // 503 and 507 are the store's state (down, disk full), answered with Retry-After: a warning, not an error.
+            var level = context.Response.StatusCode switch
+            {
+                StatusCodes.Status503ServiceUnavailable or StatusCodes.Status507InsufficientStorage => LogLevel.Warning,
+                >= 500 => LogLevel.Error,
+                _ => LogLevel.Information,
+            };
             logger.Log(level, "HTTP {Method} {Path} responded {StatusCode} in {Elapsed:F1} ms",
                 context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.Elapsed.TotalMilliseconds);
         }

@@ -151,6 +151,8 @@ public static class ServiceExtensions
                 _ when StoreFaults.Classify(ex) is { } fault => fault.Status,
                 _ => StatusCodes.Status500InternalServerError,
             },
+            // A store outage (503/507) is logged as a warning by the request log and by readiness, not as a stack trace per request.
+            SuppressDiagnosticsCallback = context => StoreFaults.Classify(context.Exception) is not null,
         });
         app.UseStatusCodePages();
         return app;
