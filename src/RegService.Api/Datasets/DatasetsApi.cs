@@ -23,6 +23,8 @@ public static class DatasetsApi
                 The body is parsed as a stream and stored as float64, column-major, with a per-column summary.
                 Any bad cell, ragged row, NaN/Infinity, empty body, header without rows, duplicate or empty name,
                 or JSON column of another length answers 400 naming the line and column, and nothing is stored.
+                Missing values (empty cells, NA, NaN, NULL, JSON null), text in a column of numbers (a categorical
+                column) and an empty first header name (R's row names) are refused with advice on fixing the export.
                 Column names must be valid UTF-8 without control characters and at most Datasets:MaxNameLength (256)
                 characters, at most Datasets:MaxColumns (100000) of them; a bad one answers 400 naming the column
                 (column, columnIndex). The data set name follows the same rules (400 under errors.name).
