@@ -31,11 +31,13 @@ public static class DatasetsApi
                 Bodies above Datasets:MaxUploadBytes (default 1 GiB) answer 413.
                 """)
             .Accepts<string>("text/csv", "application/json")
-            .DisableAntiforgery();
-        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first");
-        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries");
+            .DisableAntiforgery()
+            .AllowQuery("name");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first").AllowQuery("offset", "limit");
+        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries").AllowQuery();
         group.MapDelete("/{id}", Delete).WithName("DeleteDataset")
-            .WithSummary("Delete a data set (409 while a queued or running fit reads it)");
+            .WithSummary("Delete a data set (409 while a queued or running fit reads it)")
+            .AllowQuery();
         return group;
     }
 
@@ -61,7 +63,7 @@ public static class DatasetsApi
     public static Results<Ok<DatasetPage>, ValidationProblem> List(ClaimsPrincipal user, IDatasetStore store, string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Paging.Parse(offset, limit);
-        if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
+        if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         return TypedResults.Ok(store.List(user.Tenant(), skip, take));
     }
 
