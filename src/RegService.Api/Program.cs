@@ -15,6 +15,7 @@ try
     builder.AddStructuredLogging();   // Serilog console logs with RequestId / JobId scopes
     builder.AddJson();                // camelCase, enums as strings, unknown fields rejected
     builder.AddProblemResponses();    // RFC 9457 problem details for every error
+    builder.AddCompression();         // Brotli or gzip for JSON, problem details and CSV when asked (Accept-Encoding)
     builder.AddAuth();                // API keys (or JWT), tenants; Auth:Mode None for local use
     builder.AddTenantRateLimits();    // Limits:RequestsPerSecond per tenant
     builder.AddStore();               // SQLite under Storage:DataDirectory, or PostgreSQL for replicas
@@ -31,6 +32,7 @@ catch (Exception ex) when (ex is ConfigurationException or DataDirectoryInUseExc
 }
 
 app.UseRequestLogging();
+app.UseCompression();             // outside the problem responses, so error bodies are compressed too
 app.UseProblemResponses();
 app.UseRouting();                 // after the problem responses, so a 415 from matching gets a body
 app.UseAuth();                    // authentication, per-tenant rate limits, authorization

@@ -86,6 +86,28 @@ public sealed class DatasetUploadTests : IDisposable
         Assert.Equal("b", body["column"]!.GetValue<string>());
     }
 
+    public static TheoryData<string, long?, string, int, string> HintedCsv => new()
+    {
+        { "\"\",\"x\",\"y\"\n\"1\",1,2\n\"2\",3,4\n", 1, "", 0, "write.csv(df, file, row.names = FALSE)" },
+        { "x,y\n1,2\n3,NA\n", 3, "y", 1, "na.omit(df)" },
+        { "x,y\n1,2\n,4\n", 3, "x", 0, "df.dropna()" },
+        { "x,colour\n1,2\n3,red\n", 3, "colour", 1, "pd.get_dummies" },
+    };
+
+    /// <summary>Common R and pandas exports are refused with advice in the detail, and the line and column as fields.</summary>
+    [Theory]
+    [MemberData(nameof(HintedCsv))]
+    public async Task CommonExportMistakesAnswerWithAHint(string csv, long? line, string column, int columnIndex, string hint)
+    {
+        var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/datasets", csv, "text/csv");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(hint, body!["detail"]!.GetValue<string>());
+        Assert.Equal(line, body["line"]!.GetValue<long>());
+        Assert.Equal(columnIndex, body["columnIndex"]!.GetValue<int>());
+        if (column.Length > 0) Assert.Equal(column, body["column"]!.GetValue<string>());
+        await AssertNothingStored();
+    }
+
     public static TheoryData<string, string> BadJson => new()
     {
         { """{"columns":{"x1":[1,2,3],"y":[1,2]}}""", "'y'" },

@@ -23,17 +23,21 @@ public static class DatasetsApi
                 The body is parsed as a stream and stored as float64, column-major, with a per-column summary.
                 Any bad cell, ragged row, NaN/Infinity, empty body, header without rows, duplicate or empty name,
                 or JSON column of another length answers 400 naming the line and column, and nothing is stored.
+                Missing values (empty cells, NA, NaN, NULL, JSON null), text in a column of numbers (a categorical
+                column) and an empty first header name (R's row names) are refused with advice on fixing the export.
                 Column names must be valid UTF-8 without control characters and at most Datasets:MaxNameLength (256)
                 characters, at most Datasets:MaxColumns (100000) of them; a bad one answers 400 naming the column
                 (column, columnIndex). The data set name follows the same rules (400 under errors.name).
                 Bodies above Datasets:MaxUploadBytes (default 1 GiB) answer 413.
                 """)
             .Accepts<string>("text/csv", "application/json")
-            .DisableAntiforgery();
-        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first");
-        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries");
+            .DisableAntiforgery()
+            .AllowQuery("name");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first").AllowQuery("offset", "limit");
+        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries").AllowQuery();
         group.MapDelete("/{id}", Delete).WithName("DeleteDataset")
-            .WithSummary("Delete a data set (409 while a queued or running fit reads it)");
+            .WithSummary("Delete a data set (409 while a queued or running fit reads it)")
+            .AllowQuery();
         return group;
     }
 
@@ -59,7 +63,7 @@ public static class DatasetsApi
     public static Results<Ok<DatasetPage>, ValidationProblem> List(ClaimsPrincipal user, IDatasetStore store, string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Paging.Parse(offset, limit);
-        if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
+        if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         return TypedResults.Ok(store.List(user.Tenant(), skip, take));
     }
 

@@ -38,12 +38,16 @@ public static class FitsApi
                 """)
             .Accepts<FitRequest>("application/json")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
-        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set");
-        group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result");
+        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
+            .AllowQuery("status", "datasetId", "offset", "limit");
+        group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
+            .AllowQuery();
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
-            .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished");
+            .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished")
+            .AllowQuery();
         group.MapDelete("/{id}", Delete).WithName("DeleteFit")
-            .WithSummary("Delete a finished fit (succeeded, failed or canceled) and its result (204); 409 while queued or running");
+            .WithSummary("Delete a finished fit (succeeded, failed or canceled) and its result (204); 409 while queued or running")
+            .AllowQuery();
         group.MapPost("/{id}/predict", PredictApi.Predict)
             .WithName("PredictFit")
             .WithSummary("Predict with a succeeded fit: fitted values (gaussian) or probabilities of class 1 (binomial)")
@@ -61,7 +65,8 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .DisableAntiforgery();
+            .DisableAntiforgery()
+            .AllowQuery("lambda");
         return group;
     }
 
@@ -159,7 +164,7 @@ public static class FitsApi
             if (Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) && !int.TryParse(status, out _)) filter = parsed;
             else (errors ??= [])["status"] = [$"must be one of queued, running, succeeded, failed, canceled; got '{status}'"];
         }
-        if (errors is not null) return Problems.Invalid(errors, "The query is invalid");
+        if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         var (items, total) = fits.List(user.Tenant(), filter, string.IsNullOrEmpty(datasetId) ? null : datasetId, skip, take);
         return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
     }

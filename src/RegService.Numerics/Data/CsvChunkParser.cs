@@ -226,18 +226,24 @@ internal sealed unsafe class CsvChunkParser(string[] names)
         text = Trim(text);
         if (text.IsEmpty)
         {
-            error = FieldError(line, col, name => $"column '{name}': the value is empty");
+            error = FieldError(line, col, name => $"column '{name}': the value is empty; {InputHints.MissingValues}");
             return q;
         }
         var result = DecimalParser.TryParse(text, out value);
         if (result != DecimalParser.Result.Ok)
         {
             string shown = Printable(text);
+            if (result is DecimalParser.Result.NaN || InputHints.IsMissingMarker(text))
+            {
+                error = FieldError(line, col, name => $"column '{name}': '{shown}' is a missing value; {InputHints.MissingValues}");
+                return q;
+            }
             error = result switch
             {
-                DecimalParser.Result.NaN => FieldError(line, col, name => $"column '{name}': NaN is not allowed (values must be finite numbers)"),
                 DecimalParser.Result.Infinity => FieldError(line, col, name => $"column '{name}': '{shown}' is not allowed (values must be finite numbers)"),
                 DecimalParser.Result.OutOfRange => FieldError(line, col, name => $"column '{name}': '{shown}' is outside the range of a float64"),
+                _ when InputHints.LooksLikeText(shown) =>
+                    FieldError(line, col, name => $"column '{name}': '{shown}' is not a number; {InputHints.Categorical}"),
                 _ => FieldError(line, col, name => $"column '{name}': '{shown}' is not a number"),
             };
             return q;

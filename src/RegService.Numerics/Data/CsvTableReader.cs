@@ -17,6 +17,8 @@ namespace RegService.Numerics.Data;
 /// finite number in invariant culture (<c>-1.5</c>, <c>3</c>, <c>1e-05</c>, <c>2.5E+10</c>,
 /// <c>+4</c>, <c>.5</c>); spaces and tabs around a number (or a header name) are trimmed.
 /// A quoted field may not contain a line break in a data row, nor in the header.
+/// Refusals of common exports carry advice (<see cref="InputHints"/>): an empty first header
+/// name (R's row names), an empty cell or NA/NaN/NULL (missing values), a word (a categorical column).
 /// Header names must be valid UTF-8 and within <see cref="TableLimits"/> (length, no control
 /// characters, at most <see cref="TableLimits.MaxColumns"/> of them); the header is checked as it
 /// is read, so an overlong name or field count is refused before rows are read.
@@ -272,7 +274,8 @@ public static class CsvTableReader
             if (index >= limits.MaxColumns) throw TooManyColumns(limits);
             string name = DecodeName(CollectionsMarshal.AsSpan(sb), index);
             if (name.Length == 0)
-                throw new DataFormatException($"line 1, column {index + 1}: the column name is empty", 1, null, index);
+                throw new DataFormatException(
+                    $"line 1, column {index + 1}: the column name is empty{(index == 0 ? "; " + InputHints.RowNames : "")}", 1, null, index);
             if (name.Length > limits.MaxNameLength)
                 throw new DataFormatException(
                     $"line 1, column {index + 1}: the column name is {name.Length} characters long; at most {limits.MaxNameLength} are accepted",

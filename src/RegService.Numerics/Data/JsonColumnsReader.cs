@@ -7,7 +7,8 @@ namespace RegService.Numerics.Data;
 /// <c>{"name": "optional name", "columns": {"x1": [1, 2.5], "y": [3, 4]}}</c>.
 /// Every column must have the same number of values, all of them JSON numbers that are finite
 /// as float64; at least one column and one row are required; column names must be non-empty
-/// and distinct; other top-level properties are rejected. Column names and the name are held to
+/// and distinct; other top-level properties are rejected. A null or a string such as "NA" is
+/// refused as a missing value, and a word as a categorical value, each with advice (<see cref="InputHints"/>). Column names and the name are held to
 /// <see cref="TableLimits"/> (length, valid Unicode without lone surrogates, no control
 /// characters), and a column beyond <see cref="TableLimits.MaxColumns"/> is refused as soon as its
 /// name is read. The body is read with <see cref="Utf8JsonReader"/> over a refilled buffer, never
@@ -289,17 +290,18 @@ public static class JsonColumnsReader
             switch (r.TokenType)
             {
                 case JsonTokenType.Null:
-                    return "null is not a number";
+                    return $"null is a missing value; {InputHints.MissingValues}";
                 case JsonTokenType.True:
                 case JsonTokenType.False:
                     return $"{(r.TokenType == JsonTokenType.True ? "true" : "false")} is not a number";
                 case JsonTokenType.String:
                     string s = r.GetString() ?? "";
                     string t = s.Trim().TrimStart('+', '-');
-                    if (t.Equals("NaN", StringComparison.OrdinalIgnoreCase)) return "NaN is not allowed (values must be finite JSON numbers)";
+                    string shown = s.Length > 40 ? s[..40] + "…" : s;
+                    if (InputHints.IsMissingMarker(s)) return $"the string \"{shown}\" is a missing value; {InputHints.MissingValues}";
                     if (t.Equals("Infinity", StringComparison.OrdinalIgnoreCase) || t.Equals("inf", StringComparison.OrdinalIgnoreCase))
                         return $"'{s}' is not allowed (values must be finite JSON numbers)";
-                    string shown = s.Length > 40 ? s[..40] + "…" : s;
+                    if (InputHints.LooksLikeText(s)) return $"the string \"{shown}\" is not a number; {InputHints.Categorical}";
                     return $"the string \"{shown}\" is not a number (values must be JSON numbers, not strings)";
                 case JsonTokenType.StartArray:
                     return "a nested array is not a number";

@@ -151,7 +151,7 @@ public class CsvChunkBoundaryTests
             CsvTableReader.ReadAsync(new MemoryStream(body), CsvTableReader.DefaultBufferSize, workers, default));
         Assert.Equal(badRow + 1, e.Line);
         Assert.Equal("f", e.Column);
-        Assert.Equal($"line {badRow + 1}, column 'f': 'oops' is not a number", e.Message);
+        Assert.StartsWith($"line {badRow + 1}, column 'f': 'oops' is not a number", e.Message);
 
         // Same with small buffers and trickling reads: many chunks.
         e = await Assert.ThrowsAsync<DataFormatException>(() =>
