@@ -175,6 +175,9 @@ public sealed class AuthTests : IAsyncLifetime, IDisposable
         Assert.NotNull(problem["errors"]!["name"]);
         var (missing, _) = await Http.Send(Client(AdminKey), HttpMethod.Delete, "/v1/admin/keys/key_nope");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var (typo, typoBody) = await Http.Send(Client(AdminKey), HttpMethod.Get, "/v1/admin/keys?tenant=acme");
+        Assert.Equal(HttpStatusCode.BadRequest, typo.StatusCode);
+        Assert.Contains("takes no query parameters", Http.Messages(typoBody!["errors"]!["tenant"]));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public static partial class AdminApi
 {
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/admin").WithTags("Admin").RequireAuthorization(Identity.AdminPolicy);
+        var group = routes.MapGroup("/v1/admin").WithTags("Admin").RequireAuthorization(Identity.AdminPolicy).AllowQuery();
         group.MapPost("/keys", Create).WithName("CreateKey")
             .WithSummary("Create an API key for a tenant; the secret is in this answer only");
         group.MapGet("/keys", List).WithName("ListKeys").WithSummary("List API keys (ids, tenants, names, revocation; never secrets)");

@@ -37,7 +37,8 @@ public static class FitsApi
                 429 (with Retry-After) a full queue.
                 """)
             .Accepts<FitRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .AllowQuery();
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
             .AllowQuery("status", "datasetId", "offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
