@@ -20,7 +20,7 @@ public sealed class SqliteApiKeyStore(SqliteDatabase store) : IApiKeyStore
         command.Parameters.AddWithValue("$name", key.Name);
         command.Parameters.AddWithValue("$hash", secretHash);
         command.Parameters.AddWithValue("$created", key.CreatedAt.ToString("O", CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
+        lock (store.WriteLock) command.ExecuteNonQuery();
     }
 
     public ApiKeyRecord? FindByHash(string secretHash)
@@ -51,7 +51,7 @@ public sealed class SqliteApiKeyStore(SqliteDatabase store) : IApiKeyStore
         command.CommandText = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $now) WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        return command.ExecuteNonQuery() == 1;
+        lock (store.WriteLock) return command.ExecuteNonQuery() == 1;
     }
 
     private static ApiKeyRecord Read(SqliteDataReader r) => new(

@@ -44,7 +44,7 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
             command.Parameters.AddWithValue("$size", dataset.SizeBytes);
             command.Parameters.AddWithValue("$created", dataset.CreatedAt.ToString("O"));
             command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(columns));
-            command.ExecuteNonQuery();
+            lock (store.WriteLock) command.ExecuteNonQuery();
             return dataset;
         }
         catch
@@ -100,7 +100,9 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
             """;
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
-        if (command.ExecuteNonQuery() == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
+        int deleted;
+        lock (store.WriteLock) deleted = command.ExecuteNonQuery();
+        if (deleted == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
         TryDelete(store.DatasetPath(id));
         return DeleteOutcome.Deleted;
     }

@@ -12,8 +12,6 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
 
     public bool OwnsAllJobs => true;
 
-    // SQLite has one writer; claims go through this gate so two workers never race for a row.
-    private readonly SemaphoreSlim _claimGate = new(1, 1);
 
     public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity)
     {
@@ -35,7 +33,8 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         command.Parameters.AddWithValue("$created", Now());
         command.Parameters.AddWithValue("$capacity", capacity);
         command.Parameters.AddWithValue("$tenantCapacity", tenantCapacity);
-        if (command.ExecuteNonQuery() == 1) return EnqueueOutcome.Queued;
+        lock (store.WriteLock)
+            if (command.ExecuteNonQuery() == 1) return EnqueueOutcome.Queued;
 
         using var why = connection.CreateCommand();
         why.CommandText = """
@@ -85,10 +84,11 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         return (items, Convert.ToInt32(count.ExecuteScalar(), CultureInfo.InvariantCulture));
     }
 
-    public async Task<FitRecord?> TryClaimNextAsync(string owner, TimeSpan lease, CancellationToken ct)
+    public Task<FitRecord?> TryClaimNextAsync(string owner, TimeSpan lease, CancellationToken ct)
     {
-        await _claimGate.WaitAsync(ct);
-        try
+        ct.ThrowIfCancellationRequested();
+        // One statement under the write lock: two workers never race for a row.
+        lock (store.WriteLock)
         {
             using var connection = store.Open();
             using var command = connection.CreateCommand();
@@ -103,11 +103,7 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
             command.Parameters.AddWithValue("$owner", owner);
             command.Parameters.AddWithValue("$expires", Expiry(lease));
             using var reader = command.ExecuteReader();
-            return reader.Read() ? Read(reader) : null;
-        }
-        finally
-        {
-            _claimGate.Release();
+            return Task.FromResult(reader.Read() ? Read(reader) : null);
         }
     }
 
@@ -122,7 +118,8 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$token", leaseToken);
         command.Parameters.AddWithValue("$expires", Expiry(lease));
-        var value = command.ExecuteScalar();
+        object? value;
+        lock (store.WriteLock) value = command.ExecuteScalar();
         return value is null ? LeaseState.Lost : Convert.ToInt64(value, CultureInfo.InvariantCulture) != 0 ? LeaseState.CancelRequested : LeaseState.Held;
     }
 
@@ -180,6 +177,11 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
 
     public RescueCounts RescueExpired(int maxAttempts, string failureJson, bool all)
     {
+        lock (store.WriteLock) return Rescue(maxAttempts, failureJson, all);
+    }
+
+    private RescueCounts Rescue(int maxAttempts, string failureJson, bool all)
+    {
         using var connection = store.Open();
         using var transaction = connection.BeginTransaction();
         var expired = all ? "status = 'running'" : "status = 'running' AND lease_expires_at < $nowMs";
@@ -208,7 +210,7 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
-        return command.ExecuteNonQuery();
+        lock (store.WriteLock) return command.ExecuteNonQuery();
     }
 
     private static string Now() => DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
