@@ -125,15 +125,41 @@ public static class StoredResults
     /// </summary>
     public static StoredResult Read(string json, JsonSerializerOptions options)
     {
+        if (LeadingFormatVersion(json) is { } v)
+        {
+            if (v != StoredResult.CurrentVersion)
+                throw new NotSupportedException($"stored result format {v} is not one this version reads (it writes {StoredResult.CurrentVersion})");
+            return JsonSerializer.Deserialize<StoredResult>(json, options)!;
+        }
         var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("a stored result is a JSON object");
         if (node.TryGetPropertyValue("formatVersion", out var version) && version is not null)
         {
-            int v = version.GetValue<int>();
+            v = version.GetValue<int>();
             if (v != StoredResult.CurrentVersion)
                 throw new NotSupportedException($"stored result format {v} is not one this version reads (it writes {StoredResult.CurrentVersion})");
             return node.Deserialize<StoredResult>(options)!;
         }
         return FromDocument(FitResultDocuments.Read(json, options));
+    }
+
+    /// <summary>
+    /// The format version when it is the first property, as this version writes it: read from the
+    /// first bytes alone, so a row is parsed once, not twice (a DOM, then the records).
+    /// </summary>
+    private static int? LeadingFormatVersion(string json)
+    {
+        var head = System.Text.Encoding.UTF8.GetBytes(json.Length > 128 ? json[..128] : json);
+        var reader = new Utf8JsonReader(head, isFinalBlock: false, state: default);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject
+                && reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("formatVersion"u8)
+                && reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int v) ? v : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The stored form of a result document an earlier version stored.</summary>
