@@ -303,21 +303,5 @@ public sealed class DualSystem
     }
 
     /// <summary>The model at <paramref name="lambda"/> on both scales (as <see cref="NormalSystem.Point"/>).</summary>
-    public PathPoint Point(double lambda, double[] beta)
-    {
-        int p = Scales.Length;
-        var standardized = new double[p];
-        var original = new double[p];
-        double intercept = TargetMean;
-        int nonZero = 0;
-        for (int u = 0; u < _active.Length; u++)
-        {
-            int j = _active[u];
-            standardized[j] = beta[u];
-            original[j] = beta[u] / Scales[j];
-            intercept -= FeatureMeans[j] * original[j];
-            if (beta[u] != 0) nonZero++;
-        }
-        return new PathPoint(lambda, intercept, original, standardized, nonZero, null);
-    }
+    public PathPoint Point(double lambda, double[] beta) => NormalSystem.PointOf(lambda, beta, _active, Scales, FeatureMeans, TargetMean);
 }

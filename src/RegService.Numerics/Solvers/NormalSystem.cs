@@ -141,19 +141,26 @@ public sealed class NormalSystem
     }
 
     /// <summary>The model at <paramref name="lambda"/> on both scales.</summary>
-    public PathPoint Point(double lambda, double[] beta)
+    public PathPoint Point(double lambda, double[] beta) => PointOf(lambda, beta, _active, Scales, FeatureMeans, _yMean);
+
+    /// <summary>
+    /// A model on both scales from standardized coefficients <paramref name="beta"/> over the
+    /// <paramref name="active"/> features (the others are 0); the intercept moves the target mean
+    /// by the means of the features. The primal and the dual closed form share it.
+    /// </summary>
+    internal static PathPoint PointOf(double lambda, double[] beta, int[] active, double[] scales, double[] means, double yMean)
     {
-        int p = Scales.Length;
+        int p = scales.Length;
         var standardized = new double[p];
         var original = new double[p];
-        double intercept = _yMean;
+        double intercept = yMean;
         int nonZero = 0;
-        for (int u = 0; u < _active.Length; u++)
+        for (int u = 0; u < active.Length; u++)
         {
-            int j = _active[u];
+            int j = active[u];
             standardized[j] = beta[u];
-            original[j] = beta[u] / Scales[j];
-            intercept -= FeatureMeans[j] * original[j];
+            original[j] = beta[u] / scales[j];
+            intercept -= means[j] * original[j];
             if (beta[u] != 0) nonZero++;
         }
         return new PathPoint(lambda, intercept, original, standardized, nonZero, null);
