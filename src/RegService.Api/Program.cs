@@ -2,6 +2,7 @@ using RegService.Api.Auth;
 using RegService.Api.Datasets;
 using RegService.Api.Extensions;
 using RegService.Api.Fits;
+using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
 
 if (HealthProbe.Requested(args)) return HealthProbe.Run();   // the container's HEALTHCHECK
@@ -36,6 +37,7 @@ app.UseCompression();             // outside the problem responses, so error bod
 app.UseProblemResponses();
 app.UseRouting();                 // after the problem responses, so a 415 from matching gets a body
 app.UseAuth();                    // authentication, per-tenant rate limits, authorization
+app.UseQueryParameterCheck();     // a query key the route does not take is a 400 naming it
 app.MapApiDocs();
 app.MapHealth();                  // /health/live, /health/ready (the store takes writes): no key needed
 app.MapAdmin();                   // /v1/admin/keys (admin key)
