@@ -24,11 +24,15 @@ public static partial class AdminApi
 {
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/admin").WithTags("Admin").RequireAuthorization(Identity.AdminPolicy).AllowQuery();
+        var group = routes.MapGroup("/v1/admin").WithTags("Admin").RequireAuthorization(Identity.AdminPolicy).AllowQuery()
+            .ProducesServiceProblems();
         group.MapPost("/keys", Create).WithName("CreateKey")
-            .WithSummary("Create an API key for a tenant; the secret is in this answer only");
+            .WithSummary("Create an API key for a tenant; the secret is in this answer only")
+            .ProducesWriteProblems();
         group.MapGet("/keys", List).WithName("ListKeys").WithSummary("List API keys (ids, tenants, names, revocation; never secrets)");
-        group.MapDelete("/keys/{id}", Revoke).WithName("RevokeKey").WithSummary("Revoke a key at once, on every replica");
+        group.MapDelete("/keys/{id}", Revoke).WithName("RevokeKey").WithSummary("Revoke a key at once, on every replica")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesWriteProblems();
         return group;
     }
 

@@ -12,7 +12,8 @@ public static class DatasetsApi
 {
     public static RouteGroupBuilder MapDatasets(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/datasets").WithTags("Datasets").RequireAuthorization(Identity.TenantPolicy);
+        var group = routes.MapGroup("/v1/datasets").WithTags("Datasets").RequireAuthorization(Identity.TenantPolicy)
+            .ProducesServiceProblems();
 
         group.MapPost("/", Upload)
             .WithName("UploadDataset")
@@ -32,11 +33,18 @@ public static class DatasetsApi
                 """)
             .Accepts<string>("text/csv", "application/json")
             .DisableAntiforgery()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesWriteProblems()
             .AllowQuery("name");
         group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first").AllowQuery("offset", "limit");
-        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries").AllowQuery();
+        group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries").AllowQuery()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id}", Delete).WithName("DeleteDataset")
             .WithSummary("Delete a data set (409 while a queued or running fit reads it)")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesWriteProblems()
             .AllowQuery();
         return group;
     }

@@ -16,7 +16,8 @@ public static class FitsApi
 {
     public static RouteGroupBuilder MapFits(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/fits").WithTags("Fits").RequireAuthorization(Identity.TenantPolicy);
+        var group = routes.MapGroup("/v1/fits").WithTags("Fits").RequireAuthorization(Identity.TenantPolicy)
+            .ProducesServiceProblems();
 
         group.MapPost("/", Submit)
             .WithName("SubmitFit")
@@ -34,20 +35,30 @@ public static class FitsApi
                 objective (for gaussian l1Ratio < 1 only when y has unit variance: glmnet scales y internally).
                 Errors: 400 names every field at fault under "errors" (target, features[i] or penaltyFactors keys longer than
                 Datasets:MaxNameLength included), 404 an unknown datasetId, 413 a body above Fits:MaxRequestBytes (default 64 MiB),
-                429 (with Retry-After) a full queue.
+                429 (with Retry-After) a full queue or the tenant's queued-fit limit, 507 a full disk.
                 """)
             .Accepts<FitRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesWriteProblems()
             .AllowQuery();
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
             .AllowQuery("status", "datasetId", "offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .AllowQuery();
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesWriteProblems()
             .AllowQuery();
         group.MapDelete("/{id}", Delete).WithName("DeleteFit")
             .WithSummary("Delete a finished fit (succeeded, failed or canceled) and its result (204); 409 while queued or running")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesWriteProblems()
             .AllowQuery();
         group.MapPost("/{id}/predict", PredictApi.Predict)
             .WithName("PredictFit")

@@ -65,3 +65,22 @@ public sealed class UploadTooLargeException(long limit) : Exception($"the upload
 {
     public long Limit { get; } = limit;
 }
+
+/// <summary>The problem responses every authenticated route can send, for the OpenAPI document.</summary>
+public static class ProblemResponses
+{
+    /// <summary>
+    /// 400 (an unknown query parameter), 401 (no or a bad key), 403 (the wrong kind of key), 429 (the
+    /// tenant's request rate, with Retry-After) and 503 (the store unavailable, with Retry-After).
+    /// </summary>
+    public static RouteGroupBuilder ProducesServiceProblems(this RouteGroupBuilder group) => group
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status403Forbidden)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>A route that writes: 507 when the disk is full (with Retry-After).</summary>
+    public static RouteHandlerBuilder ProducesWriteProblems(this RouteHandlerBuilder route) =>
+        route.ProducesProblem(StatusCodes.Status507InsufficientStorage);
+}
