@@ -151,15 +151,5 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         DateTimeOffset.Parse(reader.GetString(5), System.Globalization.CultureInfo.InvariantCulture),
         JsonSerializer.Deserialize<List<ColumnStats>>(reader.GetString(6))!);
 
-    private void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path)) File.Delete(path);
-        }
-        catch (IOException ex)
-        {
-            logger.LogWarning(ex, "Could not delete {Path}", path);
-        }
-    }
+    private void TryDelete(string path) => StoreFiles.TryDelete(path, logger);
 }

@@ -4,21 +4,9 @@ using RegService.Numerics.Data;
 namespace RegService.Numerics.Tests.Data;
 
 /// <summary>A stream of a prefix followed by one byte repeated without end; counts what was read.</summary>
-internal sealed class EndlessStream(byte[] prefix, byte fill) : Stream
+internal sealed class EndlessStream(byte[] prefix, byte fill) : ReadOnlyTestStream
 {
     public long BytesRead { get; private set; }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -30,12 +18,6 @@ internal sealed class EndlessStream(byte[] prefix, byte fill) : Stream
         BytesRead += buffer.Length;
         return buffer.Length;
     }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(buffer.AsSpan(offset, count)));
 }
 
 public class TableLimitsTests

@@ -3,12 +3,9 @@ using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Tests.Data;
 
-/// <summary>A read-only stream that returns at most a given number of bytes per read, cycling through a list of sizes.</summary>
-internal sealed class TrickleStream(byte[] data, params int[] sizes) : Stream
+/// <summary>A read-only, forward-only stream whose subclasses say what one synchronous read gives.</summary>
+internal abstract class ReadOnlyTestStream : Stream
 {
-    private int _position;
-    private int _call;
-
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
@@ -21,6 +18,21 @@ internal sealed class TrickleStream(byte[] data, params int[] sizes) : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+    public abstract override int Read(Span<byte> buffer);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Read(buffer.Span));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(buffer.AsSpan(offset, count)));
+}
+
+/// <summary>A read-only stream that returns at most a given number of bytes per read, cycling through a list of sizes.</summary>
+internal sealed class TrickleStream(byte[] data, params int[] sizes) : ReadOnlyTestStream
+{
+    private int _position;
+    private int _call;
+
     public override int Read(Span<byte> buffer)
     {
         int size = sizes[_call++ % sizes.Length];
@@ -29,12 +41,6 @@ internal sealed class TrickleStream(byte[] data, params int[] sizes) : Stream
         _position += n;
         return n;
     }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(buffer.AsSpan(offset, count)));
 }
 
 internal static class Csv

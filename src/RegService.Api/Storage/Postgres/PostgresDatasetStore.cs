@@ -258,15 +258,5 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
         reader.GetFieldValue<DateTimeOffset>(5),
         JsonSerializer.Deserialize<List<ColumnStats>>(reader.GetString(6))!);
 
-    private void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path)) File.Delete(path);
-        }
-        catch (IOException ex)
-        {
-            logger.LogWarning(ex, "Could not delete {Path}", path);
-        }
-    }
+    private void TryDelete(string path) => StoreFiles.TryDelete(path, logger);
 }
