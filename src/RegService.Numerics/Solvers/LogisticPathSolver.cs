@@ -10,13 +10,10 @@ namespace RegService.Numerics.Solvers;
 /// The state and steps of one binomial path (see <see cref="BinomialPath"/>). Coefficients live on the
 /// standardized scale: eta = b0 + sum_j beta_j z_j with z_j = (x_j - m_j) / s_j.
 /// </summary>
-internal sealed class LogisticPathSolver
+internal sealed class LogisticPathSolver : IPointSolver
 {
     /// <summary>glmnet.control's pmin: a probability within this of 0 or 1 counts as saturated.</summary>
     internal const double ProbabilityFloor = 1e-9;
-    private const double DevianceMax = 0.999;   // glmnet.control devmax
-    private const double DevianceStep = 1e-5;   // glmnet.control fdev (absolute for the binomial family)
-    private const int MinPathLambdas = 5;       // glmnet.control mnlam
     private const int SegmentRows = 4096;       // rows per parallel segment of a pass (fixed: results do not depend on threads)
     private const int BlockRows = 256;          // rows per block inside a segment (the block of every column stays in L2)
     private const int MaxHalvings = 30;
@@ -68,8 +65,12 @@ internal sealed class LogisticPathSolver
     private double _nullLoss, _thr;
     private bool _exactPoint;           // the current point's probabilities, gradient and loss come from a pass
     private Predictor? _shadow;         // a point ended on the model, whose exact loss the next pass computes
-    private readonly List<PathPoint> _points = [];
     private readonly List<int> _pending = [];   // points whose deviance came from the model
+    private readonly List<(int Index, double Ratio)> _resolved = [];   // their exact deviance ratios, not yet on the path
+    private int _pointCount;
+    private bool[] _all = [];
+    private double _ratio;
+    private bool _warnedSaturated;
     private readonly List<string> _warnings;
 
     // Diagnostics for tuning and tests: counts, and seconds spent in passes, Gram builds and exact outer gradients.
@@ -112,20 +113,23 @@ internal sealed class LogisticPathSolver
         _warnings = [.. data.Warnings];
     }
 
-    public PathFit Run(IProgress<FitProgress>? progress)
+    public int Rows => _n;
+    public int Features => _p;
+    public EarlyStop Stop => EarlyStop.Absolute;
+
+    /// <summary>The intercept-only model (the null deviance), then the unpenalized features; exact gradients of every other feature there.</summary>
+    public double Start(CancellationToken ct)
     {
-        var all = new bool[_p];
+        var all = _all = new bool[_p];
         var unpenalized = new bool[_p];
-        bool anyUnpenalized = false, anyPenalized = false;
+        bool anyUnpenalized = false;
         for (int j = 0; j < _p; j++)
         {
             if (_d.Excluded[j]) continue;
             all[j] = true;
             if (_v[j] == 0) unpenalized[j] = anyUnpenalized = true;
-            else anyPenalized = true;
         }
 
-        // The intercept-only model gives the null deviance; then the unpenalized features are fitted.
         double ybar = _d.Y.Average();
         _b0 = _intercept ? Math.Log(ybar / (1 - ybar)) : 0.0;
         Evaluate();
@@ -139,113 +143,88 @@ internal sealed class LogisticPathSolver
             if (!_exactPoint) Evaluate();
         }
         FullRefresh(all);
-        double lambdaMax = 0;
+        double max = 0;
         for (int j = 0; j < _p; j++)
-        {
-            if (!all[j] || _v[j] == 0) continue;
-            lambdaMax = Math.Max(lambdaMax, Math.Abs(_gRef[j]) / (_v[j] * Math.Max(_alpha, 1e-3)));
-        }
+            if (all[j] && _v[j] != 0) max = Math.Max(max, Math.Abs(_gRef[j]) / _v[j]);
+        return max;
+    }
 
-        bool generated = _settings.Lambdas is null;
-        double[] lambdas;
-        if (!generated) lambdas = _settings.Lambdas!;
+    public PointOutcome Solve(in PathStep step, CancellationToken ct)
+    {
+        double lambda = step.Lambda;
+        bool converged;
+        int steps, screenedOut;
+        if (step.Generated && step.Index == 0 && _alpha >= LambdaGrid.AlphaFloor)
+        {
+            // glmnet's first point: every penalized coefficient is 0 at lambda_max (exactly, by its definition).
+            (converged, steps, screenedOut) = (true, 0, _all.Count(c => c) - _set.Count);
+        }
         else
         {
-            var spec = _settings.Generate ?? new LambdaPathSpec();
-            double minRatio = spec.MinRatio ?? LambdaGrid.DefaultMinRatio(_n, _p);
-            lambdas = anyPenalized && lambdaMax > 0
-                ? LambdaGrid.Geometric(lambdaMax, spec.Count, minRatio)
-                : new double[Math.Min(spec.Count, 1)];
+            (converged, steps, screenedOut) = SolveLambda(lambda, step.PreviousLambda, _all);
         }
+        double ratio = _ratio = 1 - _loss / _nullLoss;
+        bool saturated = Saturated;
+        if (saturated && !step.Generated) converged = false;
 
-        var points = _points;
-        bool stoppedEarly = false, warnedSaturated = false;
-        double previousLambda = generated ? lambdaMax : Math.Max(lambdaMax, lambdas[0]), previousRatio = 0;
-        for (int l = 0; l < lambdas.Length; l++)
+        string at = $"lambda {lambda:G6}";
+        if (!converged && !saturated)
         {
-            _ct.ThrowIfCancellationRequested();
-            double lambda = lambdas[l];
-            bool converged;
-            int steps, screenedOut;
-            if (generated && l == 0 && _alpha >= 1e-3)
-            {
-                // glmnet's first point: every penalized coefficient is 0 at lambda_max (exactly, by its definition).
-                (converged, steps, screenedOut) = (true, 0, all.Count(c => c) - _set.Count);
-            }
-            else
-            {
-                (converged, steps, screenedOut) = SolveLambda(lambda, previousLambda, all);
-            }
-            if (points.Count > 0) previousRatio = points[^1].DevianceRatio;
-            double ratio = 1 - _loss / _nullLoss;
-            bool saturated = Saturated;
-            if (saturated && !generated) converged = false;
-            points.Add(Point(lambda, ratio, converged, steps, screenedOut));
-            if (!_exactPoint) _pending.Add(points.Count - 1);   // deviance from the model until a pass computes it
-            progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-
-            string at = $"lambda {lambda:G6}";
-            if (!converged && !saturated)
-            {
-                _warnings.Add(steps >= BinomialPath.MaxNewtonSteps
-                    ? $"{at}: no convergence within {BinomialPath.MaxNewtonSteps} Newton steps{(ratio > 0.99 ? " (the classes are nearly separable: the coefficients keep growing)" : "")}"
-                    : $"{at}: no convergence within {_settings.MaxIterations} coordinate-descent passes");
-            }
-            if (saturated)
-            {
-                _warnings.Add(generated
-                    ? $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the path stops here"
-                    : $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the coefficients are not a converged solution");
-                warnedSaturated = true;
-            }
-            else if (ratio > DevianceMax && !warnedSaturated)
-            {
-                _warnings.Add($"{at}: the deviance ratio {ratio:F4} exceeds {DevianceMax} (the classes are nearly separable)");
-                warnedSaturated = true;
-            }
-            if (generated && l + 1 < lambdas.Length)
-            {
-                bool stop = saturated
-                    || (l + 1 >= Math.Min(MinPathLambdas, lambdas.Length) && (ratio - previousRatio < DevianceStep || ratio > DevianceMax));
-                if (stop)
-                {
-                    stoppedEarly = true;
-                    break;
-                }
-            }
-            previousRatio = ratio;
-            previousLambda = lambda;
+            _warnings.Add(steps >= BinomialPath.MaxNewtonSteps
+                ? $"{at}: no convergence within {BinomialPath.MaxNewtonSteps} Newton steps{(ratio > 0.99 ? " (the classes are nearly separable: the coefficients keep growing)" : "")}"
+                : $"{at}: no convergence within {_settings.MaxIterations} coordinate-descent passes");
         }
-
-        if (_pending.Count > 0)
-            Evaluate();   // the path ended on the model: one pass at the final point gives its exact deviance
-        var fitted = points.Select(p => p.Lambda).ToArray();
-        return new PathFit
+        if (saturated)
         {
-            Lambdas = fitted,
-            Points = [.. points],
-            FeatureMeans = (double[])_d.Means.Clone(),
-            FeatureScales = (double[])_d.Scales.Clone(),
-            NullDeviance = 2 * _nullLoss,
-            Rows = _n,
-            Warnings = _warnings,
-            StoppedEarly = stoppedEarly,
-        };
+            _warnings.Add(step.Generated
+                ? $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the path stops here"
+                : $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the coefficients are not a converged solution");
+            _warnedSaturated = true;
+        }
+        else if (ratio > LambdaGrid.DevianceMax && !_warnedSaturated)
+        {
+            _warnings.Add($"{at}: the deviance ratio {ratio:F4} exceeds {LambdaGrid.DevianceMax} (the classes are nearly separable)");
+            _warnedSaturated = true;
+        }
+        return new PointOutcome(converged, steps, screenedOut, EndsPath: saturated);
     }
+
+    /// <summary>
+    /// Exact deviance ratios that passes computed for points ended on the model go onto the path; a point just ended on
+    /// the model waits for the next pass (at the end of the path, one pass at the final point gives it).
+    /// </summary>
+    public void Revise(List<PathPoint> points, bool final)
+    {
+        if (!final)
+        {
+            if (!_exactPoint) _pending.Add(_pointCount - 1);   // deviance from the model until a pass computes it
+        }
+        else if (_pending.Count > 0)
+        {
+            Evaluate();
+        }
+        foreach (var (index, ratio) in _resolved)
+            points[index] = points[index] with { DevianceRatio = ratio };
+        _resolved.Clear();
+    }
+
+    public PathFrame Frame() => new((double[])_d.Means.Clone(), (double[])_d.Scales.Clone(), 2 * _nullLoss, _warnings);
 
     /// <summary>Points whose deviance came from the quadratic model get the exact one, computed by a pass.</summary>
     private void ResolvePending(double loss)
     {
         foreach (int index in _pending)
-            _points[index] = _points[index] with { DevianceRatio = 1 - loss / _nullLoss };
+            _resolved.Add((index, 1 - loss / _nullLoss));
         _pending.Clear();
     }
 
     /// <summary>glmnet's test: the weights sum to at most pmin(1 - pmin)(1 + pmin) per row; every probability is within pmin of 0 or 1.</summary>
     private bool Saturated => _wsum <= (1 + ProbabilityFloor) * ProbabilityFloor * (1 - ProbabilityFloor);
 
-    private PathPoint Point(double lambda, double ratio, bool converged, int steps, int screenedOut)
+    public PathPoint Point(in PathStep step)
     {
+        _pointCount++;
+        double lambda = step.Lambda;
         var standardized = new double[_p];
         var original = new double[_p];
         double intercept = _b0;
@@ -258,13 +237,7 @@ internal sealed class LogisticPathSolver
             intercept -= original[j] * _d.Means[j];
             nonZero++;
         }
-        return new PathPoint(lambda, intercept, original, standardized, nonZero, null)
-        {
-            DevianceRatio = ratio,
-            Converged = converged,
-            Iterations = steps,
-            ScreenedOut = screenedOut,
-        };
+        return new PathPoint(lambda, intercept, original, standardized, nonZero, null) { DevianceRatio = _ratio };
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -98,11 +98,12 @@ public static class ProximalGradientPath
             scales[j] = scale > 0 ? scale : 1.0;
         }
 
-        var solver = new Fista(source, cols, y, means, scales, excluded, settings, binomial);
-        return solver.Run(featureNames, warnings, progress, ct);
+        var solver = new Fista(source, cols, y, means, scales, excluded, settings, binomial, warnings);
+        return PathDriver.Run(solver, settings, progress, ct);
     }
 
-    private sealed class Fista
+    /// <summary>FISTA at one lambda, warm-started; the iteration budget spans the path.</summary>
+    private sealed class Fista : IPointSolver
     {
         private readonly GradientKernels _kernel;
         private readonly double[] _y, _means, _scales, _v;
@@ -122,8 +123,14 @@ public static class ProximalGradientPath
         /// <summary>Relative slack of the backtracking test, above the rounding of a loss summed over many rows.</summary>
         private const double RoundingSlack = 1e-12;
 
-        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, bool binomial)
+        private readonly List<string> _warnings;
+        private readonly double[] _beta;
+        private double _b0, _nullDeviance, _lastLoss;
+
+        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, bool binomial,
+                     List<string> warnings)
         {
+            _warnings = warnings;
             int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
             _kernel = new GradientKernels(x, cols, (long)x.Rows * cols.Length > 200_000 ? threads : 1);
             _y = y;
@@ -141,6 +148,7 @@ public static class ProximalGradientPath
             _etaX = new double[_n];
             _etaZ = new double[_n];
             _carriedGradient = new double[_p + 1];
+            _beta = new double[_p];
         }
 
         /// <summary>loss/n at (b0, b) on the standardized scale; with <paramref name="grad"/>, its gradient (b entries, then b0).</summary>
@@ -151,78 +159,47 @@ public static class ProximalGradientPath
             return loss / _n;
         }
 
-        public PathFit Run(string[] names, List<string> warnings, IProgress<FitProgress>? progress, CancellationToken ct)
+        public int Rows => _n;
+        public int Features => _p;
+        public EarlyStop Stop => _binomial ? EarlyStop.Absolute : EarlyStop.Relative;
+        public bool BudgetSpansPath => true;
+
+        /// <summary>The intercept-only model: the null deviance, and the gradient there (features are not fitted first).</summary>
+        public double Start(CancellationToken ct)
         {
-            double alpha = _settings.Alpha;
-            // The intercept-only model: the null deviance and lambda_max.
             double ybar = _y.Average();
-            double b0Null = _intercept ? (_binomial ? Math.Log(ybar / (1 - ybar)) : ybar) : 0;
-            var zero = new double[_p];
+            _b0 = _intercept ? (_binomial ? Math.Log(ybar / (1 - ybar)) : ybar) : 0;
             var g0 = new double[_p + 1];
-            double nullLoss = Loss(zero, b0Null, g0);
-            double nullDeviance = 2 * nullLoss;   // per row: gaussian the variance (about the mean), binomial -2 log-likelihood / n
-
-            var generate = _settings.Generate;
-            double[] lambdas;
-            bool generated = _settings.Lambdas is null;
-            if (generated)
-            {
-                double lambdaMax = 0;
-                for (int j = 0; j < _p; j++)
-                    if (!_excluded[j] && _v[j] > 0) lambdaMax = Math.Max(lambdaMax, Math.Abs(g0[j]) / (_v[j] * Math.Max(alpha, 1e-3)));
-                double minRatio = generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(_n, _p);
-                lambdas = lambdaMax > 0 ? LambdaGrid.Geometric(lambdaMax, generate?.Count ?? 100, minRatio) : [0.0];
-            }
-            else lambdas = _settings.Lambdas!;
-
-            var beta = new double[_p];
-            double b0 = b0Null;
-            var points = new List<PathPoint>();
-            int budget = _settings.MaxIterations;
-            bool stoppedEarly = false;
-            double previousRatio = 0;
-            for (int l = 0; l < lambdas.Length; l++)
-            {
-                ct.ThrowIfCancellationRequested();
-                var (iterations, converged, loss) = Solve(lambdas[l], l > 0 ? lambdas[l - 1] : lambdas[l], alpha, beta, ref b0, nullDeviance, budget, ct);
-                budget = Math.Max(0, budget - iterations);
-                double ratio = 1 - 2 * loss / nullDeviance;
-                var coef = new double[_p];
-                double intercept = b0;
-                int nonZero = 0;
-                for (int j = 0; j < _p; j++)
-                {
-                    coef[j] = beta[j] / _scales[j];
-                    intercept -= _means[j] * coef[j];
-                    if (beta[j] != 0) nonZero++;
-                }
-                points.Add(new PathPoint(lambdas[l], intercept, coef, (double[])beta.Clone(), nonZero, null)
-                {
-                    DevianceRatio = ratio,
-                    Converged = converged,
-                    Iterations = iterations,
-                });
-                progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-                if (generated && l < lambdas.Length - 1 && LambdaGrid.ShouldStop(l, lambdas.Length, ratio, previousRatio))
-                {
-                    stoppedEarly = true;
-                    break;
-                }
-                previousRatio = ratio;
-            }
-            return new PathFit
-            {
-                Lambdas = [.. points.Select(pt => pt.Lambda)],
-                Points = [.. points],
-                FeatureMeans = _means,
-                FeatureScales = _scales,
-                NullDeviance = nullDeviance,
-                Rows = _n,
-                Warnings = warnings,
-                StoppedEarly = stoppedEarly,
-                Form = "fista",
-            };
+            double nullLoss = Loss(_beta, _b0, g0);
+            _nullDeviance = 2 * nullLoss;   // per row: gaussian the variance (about the mean), binomial -2 log-likelihood / n
+            double max = 0;
+            for (int j = 0; j < _p; j++)
+                if (!_excluded[j] && _v[j] > 0) max = Math.Max(max, Math.Abs(g0[j]) / _v[j]);
+            return max;
         }
+
+        public PointOutcome Solve(in PathStep step, CancellationToken ct)
+        {
+            var (iterations, converged, loss) = Solve(step.Lambda, step.PreviousLambda, _settings.Alpha, _beta, ref _b0, _nullDeviance, step.Budget, ct);
+            _lastLoss = loss;
+            return new PointOutcome(converged, iterations);
+        }
+
+        public PathPoint Point(in PathStep step)
+        {
+            var coef = new double[_p];
+            double intercept = _b0;
+            int nonZero = 0;
+            for (int j = 0; j < _p; j++)
+            {
+                coef[j] = _beta[j] / _scales[j];
+                intercept -= _means[j] * coef[j];
+                if (_beta[j] != 0) nonZero++;
+            }
+            return new PathPoint(step.Lambda, intercept, coef, (double[])_beta.Clone(), nonZero, null) { DevianceRatio = 1 - 2 * _lastLoss / _nullDeviance };
+        }
+
+        public PathFrame Frame() => new(_means, _scales, _nullDeviance, _warnings);
 
         /// <summary>The unstandardized weights of (b, b0) into <see cref="_w"/>; returns the constant c of eta = c + X w.</summary>
         private double Weights(double[] b, double b0)
