@@ -660,48 +660,15 @@ internal sealed class LogisticPathSolver : IPointSolver
             zbar[a] = center ? _wm[j] / total : 0.0;
             h[a] = center ? _xv[j] - _wm[j] * zbar[a] : _xv[j];
         }
-        double l1 = lambda * _alpha, l2 = lambda * (1 - _alpha);
-        var active = new List<int>();
-        var isActive = new bool[q];
+        var v = new double[q];
+        for (int a = 0; a < q; a++) v[a] = _v[idx[a]];
+        var cd = new CoordinateDescent(q, v, _alpha);
         for (int a = 0; a < q; a++)
-            if (newBeta[a] != 0) { isActive[a] = true; active.Add(a); }
-
-        int passes = 0;
-        double Pass(IReadOnlyList<int> set)
-        {
-            double largest = 0;
-            for (int s = 0; s < set.Count; s++)
-            {
-                int a = set[s], j = idx[a];
-                double den = h[a] + l2 * _v[j];
-                if (!(den > 0)) continue;
-                double sj = _d.Scales[j];
-                var col = _d.Column(j);
-                double g = LogisticKernels.DotShifted(col, _d.Means[j], r) / sj;
-                double u = g + h[a] * newBeta[a], t = l1 * _v[j];
-                double nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
-                double delta = nb - newBeta[a];
-                if (delta == 0) continue;
-                newBeta[a] = nb;
-                LogisticKernels.SubtractWeightedShifted(delta / sj, vw, col, _d.Means[j] + sj * zbar[a], r);
-                b0 -= delta * zbar[a];
-                largest = Math.Max(largest, _xv[j] * delta * delta);
-                if (!isActive[a]) { isActive[a] = true; active.Add(a); }
-            }
-            passes++;
-            return largest;
-        }
-
-        var everything = Enumerable.Range(0, q).ToArray();
-        bool converged = false;
-        while (passes < budget)
-        {
-            _ct.ThrowIfCancellationRequested();
-            if (Pass(everything) < _thr) { converged = true; break; }
-            double change;
-            do change = Pass(active);
-            while (change >= _thr && passes < budget);
-        }
+            if (newBeta[a] != 0) cd.MarkActive(a);
+        var model = new WeightedResidual(this, idx, newBeta, h, zbar, r, vw, b0);
+        var coordinates = new WeightedNaiveCoordinates(model);
+        var outcome = cd.Solve(ref coordinates, lambda, lambda, _thr, budget, _ct, screen: false);
+        b0 = model.B0;
         for (int a = 0; a < q; a++)
         {
             double d = newBeta[a] - _beta[idx[a]];
@@ -709,7 +676,52 @@ internal sealed class LogisticPathSolver : IPointSolver
         }
         double step0 = b0 - _b0;
         measure = Math.Max(measure, Math.Max(total, WeightFloor) * step0 * step0);
-        return (new CdOutcome(converged, passes, 0, 0), step0, measure);
+        return (outcome, step0, measure);
+    }
+
+    /// <summary>The naive Newton subproblem's state: the weighted residual r = v (t - eta), the intercept moving with each coordinate.</summary>
+    private sealed class WeightedResidual(LogisticPathSolver owner, int[] idx, double[] beta, double[] h, double[] zbar, double[] r, double[] vw, double b0)
+    {
+        public readonly LogisticPathSolver Owner = owner;
+        public readonly int[] Idx = idx;
+        public readonly double[] Beta = beta, H = h, Zbar = zbar, R = r, Vw = vw;
+        public readonly double[] Gradient = new double[idx.Length];
+        public double B0 = b0;
+    }
+
+    /// <summary>
+    /// Coordinates of the naive Newton subproblem (features outnumber rows): g_a = z_j'r with z_j weighted-centered,
+    /// one dot and one update of r over the rows per coordinate; every working-set feature is in every round.
+    /// </summary>
+    private readonly struct WeightedNaiveCoordinates(WeightedResidual m) : ICoordinates
+    {
+        public double[] Beta => m.Beta;
+        public double[] Gradient => m.Gradient;
+        public void Begin(int first) { }
+
+        public double GradientAt(int a)
+        {
+            var d = m.Owner._d;
+            int j = m.Idx[a];
+            return LogisticKernels.DotShifted(d.Column(j), d.Means[j], m.R) / d.Scales[j];
+        }
+
+        public double Curvature(int a) => m.H[a];
+        public double ChangeWeight(int a) => m.Owner._xv[m.Idx[a]];
+        public void Stay(int a, double g, int next) { }
+
+        // r -= delta v z_j (z_j centered at the weighted mean), and the intercept moves with it
+        public void Move(int a, double delta, double g, int next)
+        {
+            var d = m.Owner._d;
+            int j = m.Idx[a];
+            double sj = d.Scales[j];
+            LogisticKernels.SubtractWeightedShifted(delta / sj, m.Vw, d.Column(j), d.Means[j] + sj * m.Zbar[a], m.R);
+            m.B0 -= delta * m.Zbar[a];
+        }
+
+        public void BeforeKkt(bool[] inStrong, double lambda) { }
+        public void Finish(List<int> strong) { }
     }
 
     // ---------------------------------------------------------------------------------------------
