@@ -59,7 +59,7 @@ internal static class PathFitter
             foreach (var w in fits.SelectMany(f => f.Warnings).Distinct())
                 if (!warnings.Contains(w)) warnings.Add($"validation fit: {w}");
 
-            string measure = spec.Family == Family.Gaussian ? "mse" : "deviance";
+            string measure = source.Family.Measure;
             if (folds.IsHoldout)
             {
                 // Per lambda: the training fit's metrics on the held-out rows.

@@ -219,14 +219,14 @@ public sealed class DualSystem
             Take(x, featureCols[j], rows, column);
             double mean = TensorPrimitives.Sum<double>(column) / n;
             double variance = Vec.SumSquaredDeviations(column, mean) / n;
-            means[j] = fitIntercept ? mean : 0.0;
-            if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            var scale = Standardization.Of(mean, variance, fitIntercept, standardize, ScaleConvention.StandardDeviation);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            scales[j] = standardize ? Math.Sqrt(variance) : 1.0;
             centers[j] = means[j];
             active.Add(j);
         }

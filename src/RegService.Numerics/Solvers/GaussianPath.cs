@@ -60,18 +60,16 @@ public static class GaussianPath
         });
         for (int j = 0; j < p; j++)
         {
-            double mean = rawMeans[j], variance = rawVariances[j];
-            double center = settings.FitIntercept ? mean : 0.0;
-            means[j] = center;
-            if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize, GlmFamily.Gaussian.Scale);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
             // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
-            variances[j] = settings.FitIntercept ? variance : variance + mean * mean;
-            scales[j] = settings.Standardize ? Math.Sqrt(variance) : 1.0;
+            variances[j] = scale.Spread;
             active.Add(j);
         }
 
@@ -134,7 +132,7 @@ public static class GaussianPath
 
         public int Rows => problem.Rows;
         public int Features => problem.Names.Length;
-        public EarlyStop Stop => EarlyStop.Relative;
+        public EarlyStop Stop => GlmFamily.Gaussian.Stop;
 
         public double Start(CancellationToken ct)
         {

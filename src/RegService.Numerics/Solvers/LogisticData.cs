@@ -1,4 +1,5 @@
 using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Paths;
 
@@ -101,21 +102,19 @@ internal sealed class LogisticData
             double mean = 0;
             for (int i = 0; i < n; i++) mean += c[i];
             mean /= n;
-            // Two passes: the spread about the mean (or about 0 without an intercept).
-            double center = settings.FitIntercept ? mean : 0.0;
-            double spread = LogisticKernels.WeightedMoments(c, center, ones1).Second / n;
-            bool constant = Math.Max(LogisticKernels.WeightedMoments(c, mean, ones1).Second / n, 0.0) <= 1e-26 * Math.Max(1.0, mean * mean);
-            means[j] = center;
-            if (constant && settings.FitIntercept)
+            // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
+            double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, ones1).Second / n, 0.0);
+            double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, ones1).Second / n;
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, GlmFamily.Binomial.Scale, meanSquare);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
                 excluded[j] = true;
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            double scale = settings.Standardize ? Math.Sqrt(spread) : 1.0;
-            scales[j] = scale > 0 ? scale : 1.0;
-            norms[j] = Math.Sqrt(spread) / scales[j];
+            norms[j] = Math.Sqrt(scale.Spread) / scales[j];
         }
         return new LogisticData(source, sourceCols, y, means, scales, norms, excluded, warnings);
     }

@@ -115,7 +115,7 @@ internal sealed class LogisticPathSolver : IPointSolver
 
     public int Rows => _n;
     public int Features => _p;
-    public EarlyStop Stop => EarlyStop.Absolute;
+    public EarlyStop Stop => GlmFamily.Binomial.Stop;
 
     /// <summary>The intercept-only model (the null deviance), then the unpenalized features; exact gradients of every other feature there.</summary>
     public double Start(CancellationToken ct)
@@ -131,7 +131,7 @@ internal sealed class LogisticPathSolver : IPointSolver
         }
 
         double ybar = _d.Y.Average();
-        _b0 = _intercept ? Math.Log(ybar / (1 - ybar)) : 0.0;
+        _b0 = _intercept ? GlmFamily.Binomial.Link(ybar) : 0.0;
         Evaluate();
         _nullLoss = _loss;
         _thr = _settings.Tolerance * _nullLoss;

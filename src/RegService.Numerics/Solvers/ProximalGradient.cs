@@ -28,10 +28,11 @@ public static class ProximalGradientPath
 {
     public const string SolverName = "proximalGradient";
 
-    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, bool binomial,
+    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, GlmFamily family,
                               PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(x);
+        bool binomial = family.Kind == Family.Binomial;
         ArgumentNullException.ThrowIfNull(settings);
         int p = featureCols.Length;
         if (featureNames.Length != p) throw new ArgumentException("one name per feature column is needed");
@@ -82,23 +83,20 @@ public static class ProximalGradientPath
             var c = source.Column(cols[j]);
             double mean = System.Numerics.Tensors.TensorPrimitives.Sum<double>(c) / n;
             double variance = Vec.SumSquaredDeviations(c, mean) / n;
-            double center = settings.FitIntercept ? mean : 0.0;
-            means[j] = center;
             // As the coordinate-descent solvers: gaussian features are scaled by their standard deviation (also
             // without an intercept); binomial ones by their spread about the center (the root mean square without one).
-            double spread = settings.FitIntercept || !binomial ? variance : Vec.SumSquaredDeviations(c, 0.0) / n;
-            if ((settings.FitIntercept || !binomial) && variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            double? meanSquare = settings.FitIntercept || family.Scale == ScaleConvention.StandardDeviation ? null : Vec.SumSquaredDeviations(c, 0.0) / n;
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, family.Scale, meanSquare);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
                 excluded[j] = true;
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
-                continue;
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
             }
-            double scale = settings.Standardize ? Math.Sqrt(spread) : 1.0;
-            scales[j] = scale > 0 ? scale : 1.0;
         }
 
-        var solver = new Fista(source, cols, y, means, scales, excluded, settings, binomial, warnings);
+        var solver = new Fista(source, cols, y, means, scales, excluded, settings, family, warnings);
         return PathDriver.Run(solver, settings, progress, ct);
     }
 
@@ -124,12 +122,14 @@ public static class ProximalGradientPath
         private const double RoundingSlack = 1e-12;
 
         private readonly List<string> _warnings;
+        private readonly GlmFamily _family;
         private readonly double[] _beta;
         private double _b0, _nullDeviance, _lastLoss;
 
-        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, bool binomial,
+        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, GlmFamily family,
                      List<string> warnings)
         {
+            _family = family;
             _warnings = warnings;
             int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
             _kernel = new GradientKernels(x, cols, (long)x.Rows * cols.Length > 200_000 ? threads : 1);
@@ -139,7 +139,7 @@ public static class ProximalGradientPath
             _excluded = excluded;
             _v = settings.PenaltyFactors;
             _settings = settings;
-            _binomial = binomial;
+            _binomial = family.Kind == Family.Binomial;
             _intercept = settings.FitIntercept;
             _n = y.Length;
             _p = cols.Length;
@@ -161,14 +161,14 @@ public static class ProximalGradientPath
 
         public int Rows => _n;
         public int Features => _p;
-        public EarlyStop Stop => _binomial ? EarlyStop.Absolute : EarlyStop.Relative;
+        public EarlyStop Stop => _family.Stop;
         public bool BudgetSpansPath => true;
 
         /// <summary>The intercept-only model: the null deviance, and the gradient there (features are not fitted first).</summary>
         public double Start(CancellationToken ct)
         {
             double ybar = _y.Average();
-            _b0 = _intercept ? (_binomial ? Math.Log(ybar / (1 - ybar)) : ybar) : 0;
+            _b0 = _intercept ? _family.Link(ybar) : 0;
             var g0 = new double[_p + 1];
             double nullLoss = Loss(_beta, _b0, g0);
             _nullDeviance = 2 * nullLoss;   // per row: gaussian the variance (about the mean), binomial -2 log-likelihood / n
