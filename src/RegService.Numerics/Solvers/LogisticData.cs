@@ -69,25 +69,7 @@ internal sealed class LogisticData
         if (ones == 0 || ones == n)
             throw new ArgumentException($"the binomial target has only one class ({(ones == 0 ? 0 : 1)}) on the {n} rows fitted");
 
-        DenseMatrix source;
-        int[] sourceCols;
-        if (rows is null)
-        {
-            source = x;
-            sourceCols = (int[])featureCols.Clone();
-        }
-        else
-        {
-            // A compact copy: every later pass reads contiguous columns.
-            source = new DenseMatrix(n, p);
-            for (int j = 0; j < p; j++)
-            {
-                var from = x.Column(featureCols[j]);
-                var to = source.Column(j);
-                for (int i = 0; i < n; i++) to[i] = from[rows[i]];
-            }
-            sourceCols = Enumerable.Range(0, p).ToArray();
-        }
+        var (source, sourceCols) = FittedRows.Features(x, featureCols, rows);
 
         var means = new double[p];
         var scales = new double[p];

@@ -41,28 +41,10 @@ public static class ProximalGradientPath
         if (n == 0) throw new ArgumentException("no rows to fit");
 
         // The rows fitted: the data set's own columns, or a compact copy of the selected rows.
-        DenseMatrix source;
-        int[] cols;
+        var (source, cols) = FittedRows.Features(x, featureCols, rows);
         var y = new double[n];
         var target = x.Column(targetCol);
-        if (rows is null)
-        {
-            source = x;
-            cols = (int[])featureCols.Clone();
-            target.CopyTo(y);
-        }
-        else
-        {
-            source = new DenseMatrix(n, p);
-            for (int j = 0; j < p; j++)
-            {
-                var from = x.Column(featureCols[j]);
-                var to = source.Column(j);
-                for (int i = 0; i < n; i++) to[i] = from[rows[i]];
-            }
-            for (int i = 0; i < n; i++) y[i] = target[rows[i]];
-            cols = [.. Enumerable.Range(0, p)];
-        }
+        for (int i = 0; i < n; i++) y[i] = target[rows is null ? i : rows[i]];
         if (binomial)
         {
             int ones = 0;
