@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
@@ -47,7 +46,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private double _loss, _g0, _wsum;
     private readonly double[] _grad;          // exact for members of the working set
     private readonly double[] _xv, _wm;       // naive mode: sum v z^2 and sum v z (v = w/n) for members of the working set
-
 
     // Working set (only grows) and the quadratic model of the Gram mode.
     private readonly List<int> _set = [];
