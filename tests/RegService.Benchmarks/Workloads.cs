@@ -48,6 +48,8 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
             }, ObjectiveCheck: false),
         new("logit_enet_path_50k_200", "logit_50k_200", "glmnet(X, y, family = \"binomial\", alpha = 0.5)",
             s => s with { Family = Family.Binomial, Penalty = Penalty.ElasticNet, L1Ratio = 0.5, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
+        new("lasso_path_1k_50k", "lasso_1k_50k", "glmnet(X, y)",
+            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false),
     ];
 }
 

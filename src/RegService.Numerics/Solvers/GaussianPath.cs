@@ -36,7 +36,12 @@ public static class GaussianPath
 
     /// <summary>Naive form over every row of <paramref name="x"/> (gather rows first to fit a subset).</summary>
     public static PathFit Naive(DenseMatrix x, int[] featureCols, int targetCol, string[] featureNames, PathSettings settings,
-        IProgress<FitProgress>? progress = null, CancellationToken ct = default)
+        IProgress<FitProgress>? progress = null, CancellationToken ct = default) =>
+        Naive(x, featureCols, targetCol, featureNames, settings, UseWorkingSets(x.Rows, featureCols.Length), progress, ct);
+
+    /// <summary>The naive form with working sets on or off (<see cref="UseWorkingSets"/> chooses for the public overload).</summary>
+    internal static PathFit Naive(DenseMatrix x, int[] featureCols, int targetCol, string[] featureNames, PathSettings settings,
+        bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
         int n = x.Rows, p = featureCols.Length;
         var means = new double[p];
@@ -103,12 +108,18 @@ public static class GaussianPath
             activeVariances[u] = variances[j];
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
-        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads);
+        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings);
         return Drive(core, problem, settings, progress, ct);
     }
+
+    /// <summary>
+    /// Working sets pay on wide data (more than twice as many features as rows), where the strong rule admits many
+    /// more candidates than the solution has nonzeros (docs/engine.md).
+    /// </summary>
+    internal static bool UseWorkingSets(int rows, int features) => features > 2 * rows;
 
     /// <summary>What the path driver needs to know besides the solver: the standardized problem's data.</summary>
     private sealed record Problem(

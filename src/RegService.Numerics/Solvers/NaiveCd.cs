@@ -49,15 +49,16 @@ public sealed class NaiveCd : ICdCore
     /// <param name="penaltyFactors">v_j, rescaled.</param>
     /// <param name="alpha">l1Ratio.</param>
     /// <param name="threads">Threads for the gradient sweeps of the KKT check.</param>
+    /// <param name="workingSets">Start each solve from a working set rather than the whole strong set (<see cref="CoordinateDescent.WorkingSets"/>).</param>
     public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
-        double[] penaltyFactors, double alpha, int threads)
+        double[] penaltyFactors, double alpha, int threads, bool workingSets = false)
     {
         int q = columns.Length;
         _columns = columns;
         _means = means;
         _scales = scales;
         _alpha = alpha;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha);
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { WorkingSets = workingSets };
         _n = centeredTarget.Length;
         _threads = Math.Max(1, threads);
         _u = (double[])centeredTarget.Clone();
