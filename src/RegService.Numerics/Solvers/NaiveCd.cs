@@ -30,6 +30,9 @@ public sealed class NaiveCd : ICdCore
     private double _t;
     private readonly double[] _rRef;
     private readonly double[] _gRef;
+    private readonly double[] _rLast;      // the residual at the last KKT check
+    private readonly int[] _checkedAt;     // the check that last left a bound of |g_j| in Gradient[j] (0: none)
+    private int _checks;
     private readonly List<int> _candidates = [];
     private readonly CoordinateDescent _cd;
     private double _raw;   // x_j'u of the coordinate a pass visits next
@@ -79,6 +82,8 @@ public sealed class NaiveCd : ICdCore
         C = (double[])Gradient.Clone();
         _rRef = (double[])_u.Clone();
         _gRef = (double[])Gradient.Clone();
+        _rLast = new double[_n];
+        _checkedAt = new int[q];
     }
 
     /// <summary>The single-precision screen is used when its error bound is tight (n u well below 1) and its copy is at most 512 MB.</summary>
@@ -179,27 +184,29 @@ public sealed class NaiveCd : ICdCore
     /// |g_j - gRef_j| = |z_j'(r - rRef)|/n ≤ sqrt(z_j'z_j/n) ||r - rRef|| / sqrt(n), a feature whose bound
     /// |gRef_j| + that radius stays within lambda alpha v_j cannot violate KKT and is not recomputed: its
     /// Gradient entry holds the bound (an upper bound of |g_j|, which keeps the next strong rule safe).
+    /// The same bound from the previous check (its residual and the bound it left, where the feature was outside
+    /// then too) is usually much tighter, since the residual moves little between two checks; the smaller is used.
     /// When many features need recomputing, all are, and the reference moves to the current residual.
     /// </summary>
     private void CheckOutside(bool[] inStrong, double lambda)
     {
         int q = Beta.Length;
-        double shift = 0;
-        for (int i = 0; i < _n; i++)
-        {
-            double d = _u[i] - _rRef[i];
-            shift += d * d;
-        }
-        double radius = Math.Sqrt(shift / _n);
+        double radius = Distance(_u, _rRef);
+        double radiusLast = _checks > 0 ? Distance(_u, _rLast) : double.PositiveInfinity;
+        int last = _checks++;
         double bound = lambda * _alpha;
         _candidates.Clear();
         for (int j = 0; j < q; j++)
         {
             if (inStrong[j]) continue;
-            double upper = Math.Abs(_gRef[j]) + Math.Sqrt(_diagonal[j]) * radius;
+            double norm = Math.Sqrt(_diagonal[j]);
+            double upper = Math.Abs(_gRef[j]) + norm * radius;
+            if (last > 0 && _checkedAt[j] == last) upper = Math.Min(upper, Math.Abs(Gradient[j]) + norm * radiusLast);
+            _checkedAt[j] = _checks;
             if (upper > bound * _cd.PenaltyFactors[j]) _candidates.Add(j);
             else Gradient[j] = upper;
         }
+        _u.CopyTo(_rLast, 0);
         bool full = _candidates.Count * 2 > q;
         if (full)
         {
@@ -249,6 +256,18 @@ public sealed class NaiveCd : ICdCore
     }
 
     private bool _refPending;
+
+    /// <summary>||a - b|| / sqrt(n).</summary>
+    private double Distance(double[] a, double[] b)
+    {
+        double sum = 0;
+        for (int i = 0; i < _n; i++)
+        {
+            double d = a[i] - b[i];
+            sum += d * d;
+        }
+        return Math.Sqrt(sum / _n);
+    }
 
     /// <summary>
     /// Makes the gradients of the nonzero coordinates exact (they enter the deviance and the duality gap). A zero
