@@ -13,7 +13,7 @@
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
 //               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200,
-//               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
+//               logit_enet_path_50k_200, lasso_path_1k_50k, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
 //               gradient_pass_50k_200 and fista_logit_enet_50k_200 (GradientBench.cs): one fused binomial gradient
