@@ -9,7 +9,8 @@ namespace RegService.Api.Fits;
 /// of a fit (ranges, defaults, which solver fits what, leave-one-out and GCV, the target's values) are the engine's
 /// (<see cref="FitSpec.Check"/>, <see cref="FitSpec.Resolve"/>); here are only the wire's own: names looked up in the
 /// data set, fields that say one thing twice (lambda and lambdas, l1Ratio beside a penalty that implies it, folds beside
-/// foldIds), fields of a validation method that is not the one asked for, and that validation needs several lambdas.
+/// foldIds), fields of a validation method that is not the one asked for, and the service's choice that validation needs
+/// several lambdas.
 /// Errors are keyed by the request field at fault, with messages that give both sides of a mismatch.
 /// </summary>
 public static class FitRequestMapper
@@ -34,7 +35,7 @@ public static class FitRequestMapper
             errors.Add("augmentation.gaussianNoise", "is required: the noise's standard deviation on the standardized features");
         if (request.Expansion is { PolynomialDegree: null })
             errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {Numerics.Data.FeatureExpansion.MaxDegree}");
-        if (request.Validation is { } v) CheckValidation(errors, request, v);
+        if (request.Validation is { } v) CheckValidation(errors, v);
         return errors.ToDictionary();
     }
 
@@ -93,6 +94,7 @@ public static class FitRequestMapper
         var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
         var (resolved, faults) = spec.Resolve(data);
         var mapped = errors.Fields();
+        CheckSeveralLambdas(errors, request, spec);
         foreach (var fault in faults)
         {
             var field = ToWire(fault.Path, request, requestIndex, fitted);
@@ -268,7 +270,7 @@ public static class FitRequestMapper
         Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features, string[] fitted)
     {
         if (request.PenaltyFactors is not { } given) return null;
-        bool expanded = request.Expansion is { PolynomialDegree: > 1 };
+        bool expanded = request.Expansion is not null;
         var position = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int j = 0; j < fitted.Length; j++) position[fitted[j]] = j;
         var factors = new double[fitted.Length];
@@ -289,8 +291,8 @@ public static class FitRequestMapper
         return factors;
     }
 
-    /// <summary>The validation object's own rules: each field belongs to a method, folds agree with foldIds, several lambdas to choose among.</summary>
-    private static void CheckValidation(Errors errors, FitRequest request, ValidationRequest v)
+    /// <summary>The validation object's own rules: each field belongs to a method, and folds agree with foldIds.</summary>
+    private static void CheckValidation(Errors errors, ValidationRequest v)
     {
         var method = Camel(v.Method);
         bool holdout = v.Method == ValidationMethodName.Holdout, kfold = v.Method == ValidationMethodName.Kfold;
@@ -307,12 +309,17 @@ public static class FitRequestMapper
         }
         if (v.Seed is not null && !holdout && !kfold)
             errors.Add("validation.seed", $"applies to methods holdout and kfold only; method is {method}");
-        if (v.Method == ValidationMethodName.None) return;
+    }
 
-        // Validation chooses a lambda: the service asks for several to choose among (stochastic fits are the engine's fault).
-        bool stochastic = request.Model == ModelName.Mlp || request.Solver is SolverName.Sgd or SolverName.Adam or SolverName.AdamW;
-        string? single = stochastic ? null
-            : request.Lambda is { } one ? $"lambda gives one ({Show(one)})"
+    /// <summary>
+    /// Validation chooses a lambda: the service asks for several to choose among (the engine fits one with validation
+    /// too, and refuses validation to the stochastic solvers itself).
+    /// </summary>
+    private static void CheckSeveralLambdas(Errors errors, FitRequest request, FitSpec spec)
+    {
+        if (request.Validation is not { Method: not ValidationMethodName.None } v || spec.Stochastic) return;
+        var method = Camel(v.Method);
+        string? single = request.Lambda is { } one ? $"lambda gives one ({Show(one)})"
             : request.Lambdas is { Length: 1 } list ? $"lambdas holds one ({Show(list[0])})"
             : request.Path is { Count: 1 } ? "a path of count 1 is one lambda"
             : request.Penalty == PenaltyName.None ? "penalty none has one (lambda 0)"
