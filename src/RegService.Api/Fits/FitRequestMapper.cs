@@ -24,13 +24,6 @@ public static class FitRequestMapper
         if (string.IsNullOrWhiteSpace(request.Target)) errors.Add("target", "is required: the name of the target column");
         int given = (request.Lambda is null ? 0 : 1) + (request.Lambdas is null ? 0 : 1) + (request.Path is null ? 0 : 1);
         if (given > 1) errors.Add("lambda", "give one of lambda, lambdas or path, not several");
-        if (request.L1Ratio is { } ratio && ratio is >= 0 and <= 1)
-        {
-            if (request.Penalty is PenaltyName.Ridge or PenaltyName.None && ratio != 0)
-                errors.Add("l1Ratio", $"{Camel(request.Penalty)} has l1Ratio 0; got {Show(ratio)} (use elasticNet for a mix)");
-            else if (request.Penalty == PenaltyName.Lasso && ratio != 1)
-                errors.Add("l1Ratio", $"lasso has l1Ratio 1; got {Show(ratio)} (use elasticNet for a mix)");
-        }
         if (request.Augmentation is { GaussianNoise: null })
             errors.Add("augmentation.gaussianNoise", "is required: the noise's standard deviation on the standardized features");
         if (request.Expansion is { PolynomialDegree: null })
@@ -94,6 +87,7 @@ public static class FitRequestMapper
         var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
         var (resolved, faults) = spec.Resolve(data);
         var mapped = errors.Fields();
+        CheckImpliedL1Ratio(errors, request, spec);
         CheckSeveralLambdas(errors, request, spec);
         foreach (var fault in faults)
         {
@@ -309,6 +303,18 @@ public static class FitRequestMapper
         }
         if (v.Seed is not null && !holdout && !kfold)
             errors.Add("validation.seed", $"applies to methods holdout and kfold only; method is {method}");
+    }
+
+    /// <summary>
+    /// l1Ratio beside a penalty that implies its own (ridge and none 0, lasso 1: the engine's <see cref="FitSpec.Alpha"/>)
+    /// says the same thing twice; it must agree. The engine checks the range, and elasticNet's.
+    /// </summary>
+    private static void CheckImpliedL1Ratio(Errors errors, FitRequest request, FitSpec spec)
+    {
+        if (request.L1Ratio is not (>= 0 and <= 1 and var ratio) || spec.Penalty == Penalty.ElasticNet) return;
+        double implied = (spec with { L1Ratio = null }).Alpha;
+        if (ratio != implied)
+            errors.Add("l1Ratio", $"{Camel(request.Penalty)} has l1Ratio {Show(implied)}; got {Show(ratio)} (use elasticNet for a mix)");
     }
 
     /// <summary>
