@@ -43,7 +43,7 @@ public static class PredictApi
                 $"fit {id} is {record.Status.Name()}; only a succeeded fit can predict",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
         var model = StoredResults.Read(record.ResultJson, json.Options).Model;
-        var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
+        var request = StoredSubmission.Read(record.RequestJson, json.Options).Request;
 
         var (chosen, lambdaError) = Choose(model.Path.Lambdas, lambda);
         if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");

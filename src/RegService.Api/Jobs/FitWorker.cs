@@ -199,7 +199,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = JsonSerializer.Deserialize<FitRequest>(job.RequestJson, json.Options)!;
+            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
             var progress = new StoreProgress(fits, job.Id, token, logger);
             var result = await runner.RunAsync(job, request, progress, source.Token);
             var document = JsonSerializer.Serialize(result, json.Options);
