@@ -37,18 +37,18 @@ public static class FitEngine
 
         progress?.Report(new FitProgress(0.0, "gram"));
         var watch = Stopwatch.StartNew();
-        PathSource source = (spec.Family, spec.Penalty) switch
+        // The resolved solver decides (FitSpec.Rules); here only how each one stores the problem.
+        PathSource source = spec.Solver switch
         {
-            _ when spec.Solver == SolverKind.ProximalGradient => new ProximalGradientSource(x, spec, folds, threads),
+            SolverKind.ProximalGradient => new ProximalGradientSource(x, spec, folds, threads),
             // Ridge with more features than rows: the n x n dual instead of the p x p Gram. Penalty none (lambda 0)
             // stays on the Gram: its normal equations are singular when p > n either way.
-            (Family.Gaussian, Penalty.Ridge) when spec.PenaltyFactors is null && p > n => new DualSource(x, spec, folds),
-            (Family.Gaussian, Penalty.Ridge or Penalty.None) when spec.PenaltyFactors is null =>
-                new GramSource(x, spec, folds, closedForm: true, threads, ct),
-            (Family.Gaussian, _) when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
-            (Family.Gaussian, _) => new NaiveSource(x, spec, folds),
-            (Family.Binomial, _) => new BinomialSource(x, spec, folds),
-            _ => throw new ArgumentException($"no solver for family {spec.Family}"),
+            SolverKind.ClosedForm when spec.Penalty == Penalty.Ridge && p > n => new DualSource(x, spec, folds),
+            SolverKind.ClosedForm => new GramSource(x, spec, folds, closedForm: true, threads, ct),
+            SolverKind.CoordinateDescent when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
+            SolverKind.CoordinateDescent => new NaiveSource(x, spec, folds),
+            SolverKind.ProximalNewton => new BinomialSource(x, spec, folds),
+            var other => throw new ArgumentException($"no path solver for {SpecNames.Of(other)}"),
         };
         double setup = watch.Elapsed.TotalSeconds;
 
