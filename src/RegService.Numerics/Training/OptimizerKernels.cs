@@ -29,14 +29,17 @@ internal readonly unsafe struct ParameterBlock(double* w, double* grad, double* 
 }
 
 /// <summary>
-/// One optimizer's update of one parameter, written once over any vector width (<c>TLane</c> lanes at a
-/// time) and once in plain doubles (the scalar twin, which also does the tail). Both do the same operations in the same
-/// order (no contraction into FMAs), so they agree bitwise.
+/// One optimizer's update, written once over any vector width (<c>TLane</c> lanes at a time) and once for one parameter
+/// in plain doubles (the scalar twin, which also does the tail). Both do the same operations in the same order (no
+/// contraction into FMAs), so they agree bitwise.
 /// </summary>
 internal unsafe interface IOptimizerStep
 {
-    /// <summary>Parameters [i, i + TLane.Count) of <paramref name="p"/>.</summary>
-    void Vector<TLane>(in ParameterBlock p, nint i) where TLane : struct, ILane<TLane>;
+    /// <summary>
+    /// The whole lanes of <paramref name="p"/> from its start; returns where the tail starts. (The loop is the operator's
+    /// so that its constants are broadcast once, before it: the JIT does not hoist them.)
+    /// </summary>
+    nint Vector<TLane>(in ParameterBlock p) where TLane : struct, ILane<TLane>;
 
     /// <summary>Parameter i of <paramref name="p"/>.</summary>
     void Scalar(in ParameterBlock p, nint i);
@@ -48,13 +51,18 @@ internal readonly unsafe struct SgdStep(in StepConstants k) : IOptimizerStep
     private readonly double _lr = k.LearningRate, _wd = k.WeightDecay;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Vector<T>(in ParameterBlock p, nint i) where T : struct, ILane<T>
+    public nint Vector<T>(in ParameterBlock p) where T : struct, ILane<T>
     {
-        T lr = T.Create(_lr);
-        T w = T.Load(p.W + i);
-        T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
-        g += T.Create(_wd) * T.Load(p.Decay + i) * w;
-        T.SoftThreshold(w - lr * g, lr * T.Load(p.L1 + i)).Store(p.W + i);
+        T lr = T.Create(_lr), wd = T.Create(_wd);
+        nint i = 0;
+        for (; i + T.Count <= p.Count; i += T.Count)
+        {
+            T w = T.Load(p.W + i);
+            T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
+            g += wd * T.Load(p.Decay + i) * w;
+            T.SoftThreshold(w - lr * g, lr * T.Load(p.L1 + i)).Store(p.W + i);
+        }
+        return i;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -84,19 +92,27 @@ internal readonly unsafe struct AdamStep(in StepConstants k, bool decoupled) : I
     private readonly double _coupled = decoupled ? 0 : k.WeightDecay, _after = decoupled ? k.LearningRate * k.WeightDecay : 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Vector<T>(in ParameterBlock p, nint i) where T : struct, ILane<T>
+    public nint Vector<T>(in ParameterBlock p) where T : struct, ILane<T>
     {
-        T w = T.Load(p.W + i), d = T.Load(p.Decay + i);
-        T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
-        g += T.Create(_coupled) * d * w;
-        T m = T.Create(StepConstants.Beta1) * T.Load(p.M + i) + T.Create(1 - StepConstants.Beta1) * g;
-        T v = T.Create(StepConstants.Beta2) * T.Load(p.V + i) + T.Create(1 - StepConstants.Beta2) * (g * g);
-        m.Store(p.M + i);
-        v.Store(p.V + i);
-        T s = T.Create(_lr) / (T.Sqrt(v * T.Create(_c2)) + T.Create(StepConstants.Epsilon));
-        T next = w - s * (m * T.Create(_c1));
-        next -= T.Create(_after) * d * w;
-        T.SoftThreshold(next, s * T.Load(p.L1 + i)).Store(p.W + i);
+        T coupled = T.Create(_coupled), after = T.Create(_after), lr = T.Create(_lr), c1 = T.Create(_c1), c2 = T.Create(_c2);
+        T b1 = T.Create(StepConstants.Beta1), b2 = T.Create(StepConstants.Beta2), eps = T.Create(StepConstants.Epsilon);
+        T ob1 = T.Create(1 - StepConstants.Beta1), ob2 = T.Create(1 - StepConstants.Beta2);
+        nint i = 0;
+        for (; i + T.Count <= p.Count; i += T.Count)
+        {
+            T w = T.Load(p.W + i), d = T.Load(p.Decay + i);
+            T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
+            g += coupled * d * w;
+            T m = b1 * T.Load(p.M + i) + ob1 * g;
+            T v = b2 * T.Load(p.V + i) + ob2 * (g * g);
+            m.Store(p.M + i);
+            v.Store(p.V + i);
+            T s = lr / (T.Sqrt(v * c2) + eps);
+            T next = w - s * (m * c1);
+            next -= after * d * w;
+            T.SoftThreshold(next, s * T.Load(p.L1 + i)).Store(p.W + i);
+        }
+        return i;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,8 +134,8 @@ internal readonly unsafe struct AdamStep(in StepConstants k, bool decoupled) : I
 
 /// <summary>
 /// The parameter updates of sgd, adam and adamW (<see cref="SgdStep"/>, <see cref="AdamStep"/>) over a
-/// <see cref="ParameterBlock"/>: one loop over an operator struct, in Vector512, Vector256 or Vector128 lanes, the rest
-/// (and the scalar tier) through the operator's scalar twin. The L1 part is the proximal soft-threshold
+/// <see cref="ParameterBlock"/>: one routine generic over the operator struct, in Vector512, Vector256 or Vector128
+/// lanes, the rest (and the scalar tier) through the operator's scalar twin. The L1 part is the proximal soft-threshold
 /// <c>S(w, t) = max(w - t, 0) + min(w + t, 0)</c> after the step.
 /// </summary>
 /// <remarks>
@@ -144,23 +160,18 @@ internal static unsafe class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Update<TOp>(in TOp op, in ParameterBlock p, Tier tier) where TOp : struct, IOptimizerStep
     {
+        // Local copies: the JIT keeps their fields in registers (through the references it would reload them after every
+        // store, not knowing that the stores cannot reach them).
+        TOp o = op;
+        ParameterBlock block = p;
         nint i = tier switch
         {
-            Tier.Vector512 => Lanes<TOp, Lane512>(op, p),
-            Tier.Vector256 => Lanes<TOp, Lane256>(op, p),
-            Tier.Vector128 => Lanes<TOp, Lane128>(op, p),
+            Tier.Vector512 => o.Vector<Lane512>(block),
+            Tier.Vector256 => o.Vector<Lane256>(block),
+            Tier.Vector128 => o.Vector<Lane128>(block),
             _ => 0,
         };
-        for (; i < p.Count; i++) op.Scalar(p, i);
-    }
-
-    /// <summary>The whole lanes of <paramref name="p"/>; returns where the tail starts.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint Lanes<TOp, TLane>(in TOp op, in ParameterBlock p) where TOp : struct, IOptimizerStep where TLane : struct, ILane<TLane>
-    {
-        nint i = 0;
-        for (; i + TLane.Count <= p.Count; i += TLane.Count) op.Vector<TLane>(p, i);
-        return i;
+        for (; i < block.Count; i++) o.Scalar(block, i);
     }
 }
 
