@@ -48,7 +48,7 @@ public sealed record EarlyStoppingRequest(
 
 /// <summary>Noise augmentation for sgd, adam and adamW.</summary>
 public sealed record AugmentationRequest(
-    [property: Description("Standard deviation of the gaussian noise added to the standardized features of every training row each epoch, >= 0. For a linear gaussian model it acts on average as a ridge penalty of strength sigma^2 / 2 (Bishop, 1995)")]
+    [property: Description("Standard deviation of the gaussian noise added to the standardized features of every training row each epoch, >= 0. For a linear gaussian model it acts on average as ridge at lambda = sigma^2 (it adds (sigma^2 / 2) ||w||^2 to the loss; Bishop, 1995)")]
     double? GaussianNoise = null,
     [property: Description("Noisy copies of every row per epoch, 1 to 1000")] [property: DefaultValue(1)] int? Copies = null);
 
