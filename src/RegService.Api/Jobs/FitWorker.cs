@@ -297,15 +297,19 @@ public sealed class FitWorker(
     private static Task Delay(TimeSpan delay, CancellationToken ct) =>
         Task.Delay(delay, ct).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
-    /// <summary>Writes progress to the store at most every 200 ms; a failed write is skipped, not fatal.</summary>
+    /// <summary>
+    /// Writes progress to the store at most every 200 ms, the first 200 ms after the claim (which stored
+    /// stage <c>starting</c>), so a fit that ends sooner costs no progress write; a failed write is
+    /// skipped, not fatal.
+    /// </summary>
     private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>
     {
-        private long _last = -1;
+        private long _last = Environment.TickCount64;
 
         public void Report(FitProgress value)
         {
             long now = Environment.TickCount64;
-            if (_last >= 0 && now - _last < 200) return;
+            if (now - _last < 200) return;
             _last = now;
             try
             {
