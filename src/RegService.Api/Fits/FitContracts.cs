@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
@@ -66,9 +67,11 @@ public sealed record ExpansionRequest(
 public sealed record FitRequest
 {
     [Description("Id of an uploaded data set")]
+    [Required]
     public string? DatasetId { get; init; }
 
     [Description("Name of the target column (binomial: every value 0 or 1)")]
+    [Required]
     public string? Target { get; init; }
 
     [Description("Feature columns; omit for every column but the target")]

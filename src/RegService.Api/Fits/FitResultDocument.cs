@@ -60,8 +60,8 @@ public sealed record PathDocument(
     [property: Description("Duality gap per lambda, relative to the null deviance per row; null where not computed")] IReadOnlyList<double?>? DualityGap = null,
     [property: Description("Validation loss per lambda (with validation)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationCurveDocument? Validation = null,
-    [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationMse = null,
+    [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean, null where not finite)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double?>? ValidationMse = null,
     [property: Description("Standard error of validationMse per lambda (the same as validation.standardError)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationStandardError = null,
     [property: Description("The lambda of least validation loss (cv.glmnet's lambda.min)")]
