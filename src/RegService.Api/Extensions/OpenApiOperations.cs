@@ -88,6 +88,7 @@ public static class OpenApiOperations
         problem.AdditionalPropertiesAllowed = true;
         problem.AdditionalProperties = null;
         problem.Properties ??= new Dictionary<string, IOpenApiSchema>();
+        problem.Properties["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The W3C trace id of the request" };
         problem.Properties["requestId"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request's id, as in the service's logs" };
         problem.Properties["retryAfterSeconds"] = new OpenApiSchema
         {
