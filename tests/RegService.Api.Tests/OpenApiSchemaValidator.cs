@@ -6,8 +6,9 @@ namespace RegService.Api.Tests;
 /// <summary>
 /// Checks JSON against the schemas of an OpenAPI 3.1 document, for the JSON Schema subset the document uses:
 /// $ref to #/components/schemas, type (one or a list), enum, properties, required, additionalProperties (false or a
-/// schema), items, anyOf, oneOf (exactly one branch), allOf, minimum and maximum. Other keywords (format,
-/// description, default, discriminator, example) do not constrain. Every failure is reported with its JSON path.
+/// schema), items, anyOf, oneOf (exactly one branch), allOf, minimum and maximum, and discriminator with a mapping
+/// (the object must also pass the schema its discriminator value names; a value the mapping lacks fails). Other
+/// keywords (format, description, default, example) do not constrain. Every failure is reported with its JSON path.
 /// </summary>
 public sealed class OpenApiSchemaValidator(JsonNode document)
 {
@@ -38,7 +39,7 @@ public sealed class OpenApiSchemaValidator(JsonNode document)
         return errors;
     }
 
-    private void Check(JsonNode? instance, JsonNode schema, string at, List<string> errors)
+    private void Check(JsonNode? instance, JsonNode schema, string at, List<string> errors, bool discriminated = false)
     {
         if (schema.GetValueKind() is JsonValueKind.True) return;
         if (schema.GetValueKind() is JsonValueKind.False)
@@ -50,7 +51,15 @@ public sealed class OpenApiSchemaValidator(JsonNode document)
         foreach (var (keyword, _) in s)
             if (!Known.Contains(keyword)) errors.Add($"{at}: the validator does not know the keyword '{keyword}'");
 
-        if (s["$ref"] is { } reference) Check(instance, Resolve(reference.GetValue<string>()), at, errors);
+        if (s["$ref"] is { } reference) Check(instance, Resolve(reference.GetValue<string>()), at, errors, discriminated);
+        // The derived schema is allOf the base: inside it, the base's discriminator is not followed again.
+        if (!discriminated && s["discriminator"] is { } discriminator && instance is JsonObject tagged)
+        {
+            var property = discriminator["propertyName"]!.GetValue<string>();
+            var value = tagged[property]?.GetValueKind() == JsonValueKind.String ? tagged[property]!.GetValue<string>() : null;
+            if (value is not null && discriminator["mapping"]?[value] is { } mapped) Check(instance, Resolve(mapped.GetValue<string>()), at, errors, true);
+            else errors.Add($"{at}.{property}: {Describe(tagged[property])} names no schema of the discriminator's mapping");
+        }
         if (s["type"] is { } type)
         {
             var types = type is JsonArray list ? list.Select(t => t!.GetValue<string>()).ToList() : [type.GetValue<string>()];
@@ -81,7 +90,7 @@ public sealed class OpenApiSchemaValidator(JsonNode document)
         }
         if (instance is JsonArray array && s["items"] is { } items)
             for (int i = 0; i < array.Count; i++) Check(array[i], items, $"{at}[{i}]", errors);
-        foreach (var branch in s["allOf"] as JsonArray ?? []) Check(instance, branch!, at, errors);
+        foreach (var branch in s["allOf"] as JsonArray ?? []) Check(instance, branch!, at, errors, discriminated);
         if (s["anyOf"] is JsonArray anyOf && !anyOf.Any(b => Validate(instance, b!, at).Count == 0))
             errors.Add($"{at}: {Describe(instance)} matches none of anyOf: " + string.Join(" | ", anyOf.Select(b => string.Join("; ", Validate(instance, b!, at)))));
         if (s["oneOf"] is JsonArray oneOf)
@@ -125,7 +134,11 @@ public sealed class OpenApiSchemaValidatorTests
           "Job":{"type":"object","required":["id","status"],"additionalProperties":false,
                  "properties":{"id":{"type":"string"},"status":{"type":"string","enum":["queued","running"]},
                                "lambda":{"type":["null","number"]},"items":{"type":"array","items":{"type":"integer"}},
-                               "result":{"oneOf":[{"type":"null"},{"$ref":"#/components/schemas/Job"}]}}}}}}
+                               "result":{"oneOf":[{"type":"null"},{"$ref":"#/components/schemas/Job"}]},
+                               "metrics":{"$ref":"#/components/schemas/Metrics"}}},
+          "Metrics":{"type":"object","required":["family"],"properties":{"family":{"type":"string"}},
+                     "discriminator":{"propertyName":"family","mapping":{"gaussian":"#/components/schemas/Gaussian"}}},
+          "Gaussian":{"allOf":[{"$ref":"#/components/schemas/Metrics"},{"type":"object","required":["mse"],"properties":{"mse":{"type":"number"}}}]}}}}
         """)!);
 
     private static List<string> Check(string instance, string schema) =>
@@ -143,6 +156,9 @@ public sealed class OpenApiSchemaValidatorTests
     [InlineData("""{"id":"a","status":"queued","items":[1.5]}""", "$.items[0]: 1.5 is not of type integer")]
     [InlineData("""{"id":"a","status":"queued","lambda":"NaN"}""", "is not of type null or number")]
     [InlineData("""{"id":"a","status":"queued","result":{"id":"b"}}""", "matches 0 branches of oneOf")]
+    [InlineData("""{"id":"a","status":"queued","metrics":{"family":"gaussian","mse":1}}""", null)]
+    [InlineData("""{"id":"a","status":"queued","metrics":{"family":"gaussian"}}""", "$.metrics: the required property 'mse' is missing")]
+    [InlineData("""{"id":"a","status":"queued","metrics":{"family":"poisson","mse":1}}""", "names no schema of the discriminator's mapping")]
     public void TheValidatorFindsWhatIsWrong(string instance, string? error)
     {
         var errors = Check(instance, "Job");

@@ -24,6 +24,8 @@ public static class OpenApiOperations
     {
         var schemas = document.Components!.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         schemas[TableSchema] = Table();
+        foreach (var (name, schema) in schemas.ToList())
+            if (schema is OpenApiSchema { Discriminator: not null, AnyOf.Count: > 0 } polymorphic) Inherit(document, name, polymorphic);
         foreach (var name in new[] { "ProblemDetails", "HttpValidationProblemDetails" })
             if (schemas.TryGetValue(name, out var problem) && problem is OpenApiSchema p) OpenProblem(p);
 
@@ -47,6 +49,49 @@ public static class OpenApiOperations
                     if (response is OpenApiResponse r) AddHeaders(status, r);
                 if (operation.OperationId is { } id && Examples.Value[id] is JsonObject example) AddExamples(operation, example);
             }
+    }
+
+    /// <summary>
+    /// A polymorphic type (<c>JsonPolymorphic</c>) as a base and derived types: the base holds the discriminator and the
+    /// members all share, each derived type is <c>allOf</c> the base and its own members. Generated clients then get a
+    /// class per derived type that the base's factory picks by the discriminator (as Kiota does), instead of one
+    /// wrapper holding every member of every type.
+    /// </summary>
+    private static void Inherit(OpenApiDocument document, string name, OpenApiSchema polymorphic)
+    {
+        var schemas = document.Components!.Schemas!;
+        var discriminator = polymorphic.Discriminator!.PropertyName!;
+        var derived = polymorphic.AnyOf!.OfType<OpenApiSchemaReference>().Select(r => r.Reference.Id!).ToList();
+        var members = derived.Select(d => (OpenApiSchema)schemas[d]).ToList();
+        // Shared: in every derived type; required in the base when every derived type requires it.
+        var shared = members[0].Properties!.Keys.Where(p => p != discriminator && members.All(m => m.Properties!.ContainsKey(p))).ToList();
+        var baseProperties = new Dictionary<string, IOpenApiSchema>
+        {
+            [discriminator] = new OpenApiSchema { Type = JsonSchemaType.String, Description = $"Which kind: {string.Join(", ", polymorphic.Discriminator.Mapping!.Keys)}" },
+        };
+        foreach (var p in shared) baseProperties[p] = members[0].Properties![p];
+        polymorphic.AnyOf = null;
+        polymorphic.Type = JsonSchemaType.Object;
+        polymorphic.Properties = baseProperties;
+        polymorphic.Required = new HashSet<string>([discriminator, .. shared.Where(p => members.All(m => m.Required?.Contains(p) == true))]);
+        for (int i = 0; i < derived.Count; i++)
+        {
+            var own = members[i];
+            schemas[derived[i]] = new OpenApiSchema
+            {
+                Description = own.Description,
+                AllOf =
+                [
+                    new OpenApiSchemaReference(name, document),
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Properties = own.Properties!.Where(p => p.Key != discriminator && !shared.Contains(p.Key)).ToDictionary(),
+                        Required = new HashSet<string>(own.Required?.Where(r => r != discriminator && !shared.Contains(r)) ?? []),
+                    },
+                ],
+            };
+        }
     }
 
     /// <summary>The query parameters, as the handlers parse them (a bad value is a 400 naming it).</summary>
