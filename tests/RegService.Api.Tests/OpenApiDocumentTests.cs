@@ -175,6 +175,11 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
+        // A prediction that overflows is null, not a 500 or a "NaN" string.
+        var (_, overflow) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200,
+            "a,b,c,d,e\n1e308,-1e308,1e308,0,0\n0.5,0.5,0.5,0.5,0.5\n", "text/csv");
+        Assert.Null(overflow!["predictions"]![0]);
+        Assert.True(double.IsFinite(overflow["predictions"]![1]!.GetValue<double>()));
 
         // Problems: 404, 400 with errors, 400 without (a bad cell), 409, 415, an unknown query key.
         await Checked(HttpMethod.Get, "/v1/fits/nope", "/v1/fits/{id}", 404, mediaType: "application/problem+json");
