@@ -192,13 +192,6 @@ public static class ServiceExtensions
         app.UseResponseCompression();
         return app;
     }
-
-    public static WebApplication MapHealth(this WebApplication app)
-    {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).WithTags("Health").AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).WithTags("Health").AllowAnonymous();
-        return app;
-    }
 }
 
 /// <summary>Ready when the store answers a read and takes a small write (unhealthy while the disk is full or the database is down).</summary>
