@@ -1,7 +1,7 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using KernelPath = RegService.Numerics.Kernels.GramKernel.KernelPath;
 
 namespace RegService.Numerics.Kernels;
 
@@ -36,7 +36,8 @@ internal static unsafe class DenseKernels
         int rows, int cols, int depth, double* bias, bool accumulate, bool relu, KernelPath path = KernelPath.Auto)
     {
         if (rows <= 0 || cols <= 0) return;
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
+        if (path == KernelPath.Vector128) path = KernelPath.Scalar;   // no 128-bit register tiles: the scalar chains
         if (cols == 1 && aCol == 1 && path != KernelPath.Scalar)
         {
             DotRows(a, aRow, b, ldb, c, ldc, rows, depth, bias, accumulate, relu, path);
@@ -120,7 +121,7 @@ internal static unsafe class DenseKernels
         {
             double dot;
             if (ldb == 1)
-                dot = Dot(a + m * aRow, b, depth, path);
+                dot = TensorPrimitives.Dot(new ReadOnlySpan<double>(a + m * aRow, depth), new ReadOnlySpan<double>(b, depth));
             else
             {
                 dot = 0;   // a strided column of B (not used by the trainer): one chain
@@ -129,42 +130,6 @@ internal static unsafe class DenseKernels
             double v = Initial(c[m * ldc], bias, 0, accumulate) + dot;
             c[m * ldc] = relu ? Math.Max(v, 0) : v;
         }
-    }
-
-    /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static double Dot(double* x, double* y, int length, KernelPath path)
-    {
-        int t = 0;
-        double s = 0;
-        if (path == KernelPath.Vector512)
-        {
-            Vector512<double> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; t + 32 <= length; t += 32)
-            {
-                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 8), Vector512.Load(y + t + 8), s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 16), Vector512.Load(y + t + 16), s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 24), Vector512.Load(y + t + 24), s3);
-            }
-            for (; t + 8 <= length; t += 8) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
-            s = Vector512.Sum((s0 + s1) + (s2 + s3));
-        }
-        else if (path == KernelPath.Vector256)
-        {
-            Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; t + 16 <= length; t += 16)
-            {
-                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
-                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 4), Vector256.Load(y + t + 4), s1);
-                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 8), Vector256.Load(y + t + 8), s2);
-                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 12), Vector256.Load(y + t + 12), s3);
-            }
-            for (; t + 4 <= length; t += 4) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
-            s = Vector256.Sum((s0 + s1) + (s2 + s3));
-        }
-        for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
-        return s;
     }
 
     /// <summary>
@@ -352,7 +317,7 @@ internal static unsafe class DenseKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumRows(double* src, nint ld, int rows, int cols, double* dest, KernelPath path = KernelPath.Auto)
     {
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
         for (int n = 0; n < cols; n++) dest[n] = 0;
         for (int m = 0; m < rows; m++)
         {
@@ -373,7 +338,7 @@ internal static unsafe class DenseKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskPositive(double* d, double* a, long count, double scale, KernelPath path = KernelPath.Auto)
     {
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
         long i = 0;
         if (path == KernelPath.Vector512)
         {
@@ -400,17 +365,5 @@ internal static unsafe class DenseKernels
     public static void MaskPositive(double* d, nint ldd, double* a, nint lda, int rows, int cols, double scale, KernelPath path = KernelPath.Auto)
     {
         for (int i = 0; i < rows; i++) MaskPositive(d + i * ldd, a + i * lda, cols, scale, path);
-    }
-
-    internal static KernelPath Resolve(KernelPath requested)
-    {
-        bool has512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
-        bool has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
-        return requested switch
-        {
-            KernelPath.Auto or KernelPath.Vector512 when has512 => KernelPath.Vector512,
-            KernelPath.Auto or KernelPath.Vector512 or KernelPath.Vector256 when has256 => KernelPath.Vector256,
-            _ => KernelPath.Scalar,
-        };
     }
 }

@@ -948,12 +948,12 @@ internal sealed class LogisticPathSolver
                 // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
                 e.Fill(shadow.Offset);
                 for (int a = 0; a < shadow.Active.Length; a++)
-                    LogisticKernels.Axpy(shadow.Coef[a], _d.Column(shadow.Active[a]).Slice(b, m), e);
+                    Vec.Axpy(shadow.Coef[a], _d.Column(shadow.Active[a]).Slice(b, m), e);
                 shadowLoss += LogisticKernels.Loss(e, _d.Y.AsSpan(b, m));
             }
             e.Fill(plan.Offset);
             for (int a = 0; a < plan.Active.Length; a++)
-                LogisticKernels.Axpy(plan.Coef[a], _d.Column(plan.Active[a]).Slice(b, m), e);
+                Vec.Axpy(plan.Coef[a], _d.Column(plan.Active[a]).Slice(b, m), e);
             var r = _resid.AsSpan(b, m);
             var w = _weight.AsSpan(b, m);
             loss += LogisticKernels.Link(e, _d.Y.AsSpan(b, m), _prob.AsSpan(b, m), w, r, scratch);

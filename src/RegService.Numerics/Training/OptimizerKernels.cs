@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Kernels;
-using KernelPath = RegService.Numerics.Kernels.GramKernel.KernelPath;
 
 namespace RegService.Numerics.Training;
 
@@ -38,7 +37,7 @@ internal static unsafe class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd(double* w, double* grad, double* l2, double* l1, double* decay, int count, in StepConstants k, KernelPath path = KernelPath.Auto)
     {
-        path = DenseKernels.Resolve(path);
+        path = KernelIsa.Resolve(path);
         int i = 0;
         double lr = k.LearningRate, wd = k.WeightDecay;
         if (path == KernelPath.Vector512)
@@ -92,7 +91,7 @@ internal static unsafe class OptimizerKernels
     public static void Adam(double* w, double* grad, double* m, double* v, double* l2, double* l1, double* decay, int count,
         in StepConstants k, bool decoupled, KernelPath path = KernelPath.Auto)
     {
-        path = DenseKernels.Resolve(path);
+        path = KernelIsa.Resolve(path);
         int i = 0;
         double coupled = decoupled ? 0 : k.WeightDecay, after = decoupled ? k.LearningRate * k.WeightDecay : 0;
         if (path == KernelPath.Vector512)
