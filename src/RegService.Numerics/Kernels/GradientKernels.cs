@@ -26,6 +26,9 @@ public sealed class GradientKernels
     private readonly int _threads, _block;
     private readonly int[] _bounds;
     private readonly double[][] _eta, _grad;
+    private readonly long[][] _etaOffsets, _gradOffsets;   // per thread: the block's columns with a nonzero weight, the gradient's columns
+    private readonly double[][] _nonzeroWeights, _dots;
+    private readonly int[][] _nonzero;
     private readonly double[] _loss, _lossB, _sumR;
     private readonly int[] _all;
 
@@ -47,10 +50,20 @@ public sealed class GradientKernels
         for (int t = 0; t <= _threads; t++) _bounds[t] = (int)((long)x.Rows * t / _threads);
         _eta = new double[_threads][];
         _grad = new double[_threads][];
+        _etaOffsets = new long[_threads][];
+        _gradOffsets = new long[_threads][];
+        _nonzeroWeights = new double[_threads][];
+        _dots = new double[_threads][];
+        _nonzero = new int[_threads][];
         for (int t = 0; t < _threads; t++)
         {
             _eta[t] = new double[2 * _block];
             _grad[t] = new double[columns.Length];
+            _etaOffsets[t] = new long[columns.Length];
+            _gradOffsets[t] = new long[columns.Length];
+            _nonzeroWeights[t] = new double[columns.Length];
+            _dots[t] = new double[columns.Length];
+            _nonzero[t] = new int[columns.Length];
         }
         _loss = new double[_threads];
         _lossB = new double[_threads];
@@ -121,14 +134,28 @@ public sealed class GradientKernels
         if (withGradient) Array.Clear(grad);
         double loss = 0, lossB = 0, sumR = 0;
         var data = _x.Data;
+        // eta = c + sum_j w_j x_j over the columns with a nonzero weight; the gradient's dot products over `active`.
+        var nonzero = _nonzero[t];
+        var weights = _nonzeroWeights[t];
+        int nz = 0;
+        for (int j = 0; j < p; j++)
+            if (w[j] != 0)
+            {
+                nonzero[nz] = _columns[j];
+                weights[nz++] = w[j];
+            }
+        var etaOffsets = _etaOffsets[t].AsSpan(0, nz);
+        var gradOffsets = _gradOffsets[t].AsSpan(0, active.Length);
+        var dots = _dots[t].AsSpan(0, active.Length);
+        dots.Clear();
         for (int start = _bounds[t]; start < _bounds[t + 1]; start += _block)
         {
             int len = Math.Min(_block, _bounds[t + 1] - start);
             var e = etaOut is null ? eta[..len] : etaOut.AsSpan(start, len);
             var res = r[..len];
             e.Fill(c);
-            for (int j = 0; j < p; j++)
-                if (w[j] != 0) Vec.Axpy(w[j], data.AsSpan(_columns[j] * n + start, len), e);
+            for (int k = 0; k < nz; k++) etaOffsets[k] = (long)nonzero[k] * n + start;
+            ColumnKernels.AddScaled(data, etaOffsets, weights.AsSpan(0, nz), e);
             var yy = y.AsSpan(start, len);
             if (etaPrev is null)
             {
@@ -146,9 +173,11 @@ public sealed class GradientKernels
                 lossB += Residual(eb, yy, res, binomial, ref sumR);
             }
             if (!withGradient) continue;
-            foreach (int j in active)
-                grad[j] += TensorPrimitives.Dot<double>(data.AsSpan(_columns[j] * n + start, len), res);
+            for (int k = 0; k < active.Length; k++) gradOffsets[k] = (long)_columns[active[k]] * n + start;
+            ColumnKernels.AddDots(data, gradOffsets, res, dots);
         }
+        if (withGradient)
+            for (int k = 0; k < active.Length; k++) grad[active[k]] = dots[k];
         _loss[t] = loss;
         _lossB[t] = lossB;
         _sumR[t] = sumR;

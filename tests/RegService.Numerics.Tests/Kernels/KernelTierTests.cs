@@ -116,6 +116,37 @@ public class KernelTierTests
         }
     }
 
+    /// <summary>A block of 0 to 9 columns (four per sweep, then the rest) times a vector, from misaligned column starts.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void ColumnBlockProductsMatchTheirScalarTwins(string tier)
+    {
+        var rng = new Random(15);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (var (n, o) in Shapes())
+            foreach (int columns in new[] { 0, 1, 4, 5, 9 })
+            {
+                var data = Random(rng, columns * (n + 3) + o);
+                long[] offsets = [.. Enumerable.Range(0, columns).Select(c => (long)c * (n + 3) + o)];
+                var a = Random(rng, columns);
+                var y = Random(rng, n);
+                string at = $"{tier} n={n} offset={o} columns={columns}";
+
+                var y1 = (double[])y.Clone();
+                var y2 = (double[])y.Clone();
+                ColumnKernels.AddScaledScalar(data, offsets, a, y1);
+                ColumnKernels.AddScaled(data, offsets, a, y2);
+                Close(y1, y2, $"AddScaled {at}");
+
+                var d1 = Random(rng, columns);
+                var d2 = (double[])d1.Clone();
+                ColumnKernels.AddDotsScalar(data, offsets, y, d1);
+                ColumnKernels.AddDots(data, offsets, y, d2);
+                Close(d1, d2, $"AddDots {at}");
+            }
+        Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
+    }
+
     /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>
     [Theory]
     [MemberData(nameof(Tiers))]
