@@ -199,11 +199,11 @@ public static partial class GramKernel
                         return false;
                     int m = Math.Min(_mb, end - start);
 
-                    // The AVX-512 kernels of this block prefetch the source lines of the next block. A sparse row
+                    // The AVX-512 and AVX2 kernels of this block prefetch the source lines of the next block. A sparse row
                     // subset would drag in mostly unused lines, so it is left to demand loads.
                     int next = start + m, nextEnd = Math.Min(end, next + _mb);
                     long lo = 0, hi = 0;
-                    if (_path == KernelPath.Vector512 && next < nextEnd)
+                    if (_path is KernelPath.Vector512 or KernelPath.Vector256 && next < nextEnd)
                     {
                         if (_rows is null)
                             (lo, hi) = (next, nextEnd);
@@ -212,22 +212,18 @@ public static partial class GramKernel
                     }
                     prefetcher.Reset(lo, hi);
 
-                    // The plain and the weighted Gram differ only in the row scale of the packers.
-                    bool full512 = _rows is null && _path == KernelPath.Vector512;
-                    if (sqrtWeights is not null)
-                    {
-                        if (full512) Pack.FullRows512<SqrtWeighted>(data, colOffset, shift, zero, sqrtWeights, start, m, _panels, packed, sums);
-                        else Pack.Gather<SqrtWeighted>(data, colOffset, shift, _k, rows, sqrtWeights, start, m, _panels, packed, sums);
-                    }
-                    else if (full512) Pack.FullRows512<Unscaled>(data, colOffset, shift, zero, null, start, m, _panels, packed, sums);
-                    else Pack.Gather<Unscaled>(data, colOffset, shift, _k, rows, null, start, m, _panels, packed, sums);
+                    // The plain and the weighted Gram differ only in the row scale of the packers. All rows in order are
+                    // packed with in-register transposes on the Vector512 and Vector256 tiers; row subsets are gathered.
+                    bool full = _rows is null && _path is KernelPath.Vector512 or KernelPath.Vector256;
+                    if (sqrtWeights is not null) PackBlock<SqrtWeighted>(full, data, colOffset, shift, zero, sqrtWeights, rows, start, m, packed, sums);
+                    else PackBlock<Unscaled>(full, data, colOffset, shift, zero, null, rows, start, m, packed, sums);
 
                     // With few rows and many columns one block is most of the work: the tile loops check the token
                     // per panel (m x 24 x kp multiply-adds at most between checks).
                     bool done = _path switch
                     {
                         KernelPath.Vector512 => Tiles512(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector256 => Tiles256(packed, m, _panels, acc, _kp, _ct),
+                        KernelPath.Vector256 => Tiles256(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
                         KernelPath.Vector128 => Tiles128(packed, m, _panels, acc, _kp, _ct),
                         _ => TilesScalar(packed, m, _panels, acc, _kp, _ct),
                     };
@@ -236,6 +232,15 @@ public static partial class GramKernel
                 }
             }
             return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PackBlock<T>(bool full, double* data, long* colOffset, double* shift, double* zero, double* sqrtWeights, int* rows,
+                                  int start, int m, double* packed, double* sums) where T : IRowScale
+        {
+            if (!full) Pack.Gather<T>(data, colOffset, shift, _k, rows, sqrtWeights, start, m, _panels, packed, sums);
+            else if (_path == KernelPath.Vector512) Pack.FullRows512<T>(data, colOffset, shift, zero, sqrtWeights, start, m, _panels, packed, sums);
+            else Pack.FullRows256<T>(data, colOffset, shift, zero, sqrtWeights, start, m, _panels, packed, sums);
         }
 
         /// <summary>

@@ -121,9 +121,9 @@ public static partial class GramKernel
         AddTo(c + 4 * ldc, c4); AddTo(c + 5 * ldc, c5); AddTo(c + 6 * ldc, c6); AddTo(c + 7 * ldc, c7);
     }
 
-    /// <summary>Vector256 micro-kernel: one A panel (2 ymm) x 4 B columns (8 accumulators).</summary>
+    /// <summary>Vector256 micro-kernel: one A panel (2 ymm) x 4 B columns (8 accumulators), prefetching one line per row from <paramref name="pf"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel256(double* a, double* b, int m, double* c, nint ldc)
+    private static unsafe void Kernel256(double* a, double* b, int m, double* c, nint ldc, byte* pf, nint step)
     {
         Vector256<double> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector256<double> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -141,6 +141,8 @@ public static partial class GramKernel
             c03 = Vector256.MultiplyAddEstimate(x0, y, c03); c13 = Vector256.MultiplyAddEstimate(x1, y, c13);
             a += PanelWidth;
             b += PanelWidth;
+            Sse.Prefetch1(pf);
+            pf += step;
         }
         AddTo(c, c00, c10); AddTo(c + ldc, c01, c11); AddTo(c + 2 * ldc, c02, c12); AddTo(c + 3 * ldc, c03, c13);
     }

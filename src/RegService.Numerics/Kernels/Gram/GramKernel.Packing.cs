@@ -18,12 +18,15 @@ public static partial class GramKernel
         /// <summary>q of packed row i (sqrtWeights by position from the block start; not read when unweighted).</summary>
         static abstract double Weight(double* sqrtWeights, nint i);
         static abstract Vector512<double> Weight512(double* sqrtWeights, nint i);
+        static abstract Vector256<double> Weight256(double* sqrtWeights, nint i);
         /// <summary>The packed value: d, or q d.</summary>
         static abstract double Pack(double d, double q);
         static abstract Vector512<double> Pack(Vector512<double> d, Vector512<double> q);
+        static abstract Vector256<double> Pack(Vector256<double> d, Vector256<double> q);
         /// <summary>The column sum after adding packed value v: sum + v, or sum + v q (= Σ w (x − shift)).</summary>
         static abstract double Sum(double sum, double v, double q);
         static abstract Vector512<double> Sum(Vector512<double> sum, Vector512<double> v, Vector512<double> q);
+        static abstract Vector256<double> Sum(Vector256<double> sum, Vector256<double> v, Vector256<double> q);
     }
 
     /// <summary>The plain Gram: rows packed as they are.</summary>
@@ -31,6 +34,9 @@ public static partial class GramKernel
     {
         public static double Weight(double* sqrtWeights, nint i) => 1.0;
         public static Vector512<double> Weight512(double* sqrtWeights, nint i) => Vector512<double>.One;
+        public static Vector256<double> Weight256(double* sqrtWeights, nint i) => Vector256<double>.One;
+        public static Vector256<double> Pack(Vector256<double> d, Vector256<double> q) => d;
+        public static Vector256<double> Sum(Vector256<double> sum, Vector256<double> v, Vector256<double> q) => sum + v;
         public static double Pack(double d, double q) => d;
         public static Vector512<double> Pack(Vector512<double> d, Vector512<double> q) => d;
         public static double Sum(double sum, double v, double q) => sum + v;
@@ -42,6 +48,9 @@ public static partial class GramKernel
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Weight(double* sqrtWeights, nint i) => sqrtWeights[i];
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Weight512(double* sqrtWeights, nint i) => Vector512.Load(sqrtWeights + i);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Weight256(double* sqrtWeights, nint i) => Vector256.Load(sqrtWeights + i);
+        public static Vector256<double> Pack(Vector256<double> d, Vector256<double> q) => d * q;
+        public static Vector256<double> Sum(Vector256<double> sum, Vector256<double> v, Vector256<double> q) => Vector256.FusedMultiplyAdd(v, q, sum);
         public static double Pack(double d, double q) => d * q;
         public static Vector512<double> Pack(Vector512<double> d, Vector512<double> q) => d * q;
         public static double Sum(double sum, double v, double q) => Math.FusedMultiplyAdd(v, q, sum);
@@ -117,6 +126,73 @@ public static partial class GramKernel
                 double* sp = sums + p * PanelWidth;
                 sp[0] += Vector512.Sum(a0); sp[1] += Vector512.Sum(a1); sp[2] += Vector512.Sum(a2); sp[3] += Vector512.Sum(a3);
                 sp[4] += Vector512.Sum(a4); sp[5] += Vector512.Sum(a5); sp[6] += Vector512.Sum(a6); sp[7] += Vector512.Sum(a7);
+                for (; r < m; r++)
+                {
+                    double q = T.Weight(sw, r);
+                    double* d = dst + r * PanelWidth;
+                    for (int c = 0; c < PanelWidth; c++)
+                    {
+                        d[c] = T.Pack(s[c][r] - sh[c], q);
+                        sp[c] = T.Sum(sp[c], d[c], q);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// All-rows packing with AVX2: per panel, four rows of its eight columns are loaded, shifted (and scaled) and
+        /// transposed in registers as two 4 x 4 blocks (unpack + 128-bit lane permutes) into four packed rows. The sums
+        /// are accumulated per column before the transpose.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void FullRows256<T>(double* data, long* colOffset, double* shift, double* zero, double* sqrtWeights,
+                                          int start, int m, int panels, double* packed, double* sums) where T : IRowScale
+        {
+            double* sw = sqrtWeights == null ? null : sqrtWeights + start;
+            double** s = stackalloc double*[PanelWidth];
+            for (int p = 0; p < panels; p++)
+            {
+                long* off = colOffset + p * PanelWidth;
+                double* sh = shift + p * PanelWidth;
+                for (int c = 0; c < PanelWidth; c++) s[c] = off[c] >= 0 ? data + off[c] + start : zero;
+                double* s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5], s6 = s[6], s7 = s[7];
+                Vector256<double> h0 = Vector256.Create(sh[0]), h1 = Vector256.Create(sh[1]), h2 = Vector256.Create(sh[2]), h3 = Vector256.Create(sh[3]);
+                Vector256<double> h4 = Vector256.Create(sh[4]), h5 = Vector256.Create(sh[5]), h6 = Vector256.Create(sh[6]), h7 = Vector256.Create(sh[7]);
+                Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                double* dst = packed + (nint)p * m * PanelWidth;
+                int r = 0;
+                for (; r <= m - 4; r += 4)
+                {
+                    Vector256<double> q = T.Weight256(sw, r);
+                    Vector256<double> v0 = T.Pack(Vector256.Load(s0 + r) - h0, q);
+                    Vector256<double> v1 = T.Pack(Vector256.Load(s1 + r) - h1, q);
+                    Vector256<double> v2 = T.Pack(Vector256.Load(s2 + r) - h2, q);
+                    Vector256<double> v3 = T.Pack(Vector256.Load(s3 + r) - h3, q);
+                    Vector256<double> v4 = T.Pack(Vector256.Load(s4 + r) - h4, q);
+                    Vector256<double> v5 = T.Pack(Vector256.Load(s5 + r) - h5, q);
+                    Vector256<double> v6 = T.Pack(Vector256.Load(s6 + r) - h6, q);
+                    Vector256<double> v7 = T.Pack(Vector256.Load(s7 + r) - h7, q);
+                    a0 = T.Sum(a0, v0, q); a1 = T.Sum(a1, v1, q); a2 = T.Sum(a2, v2, q); a3 = T.Sum(a3, v3, q);
+                    a4 = T.Sum(a4, v4, q); a5 = T.Sum(a5, v5, q); a6 = T.Sum(a6, v6, q); a7 = T.Sum(a7, v7, q);
+
+                    // t0 = [v0_0 v1_0 | v0_2 v1_2], t1 = [v0_1 v1_1 | v0_3 v1_3], ...; 0x20 joins the low 128-bit lanes, 0x31 the high.
+                    Vector256<double> t0 = Avx.UnpackLow(v0, v1), t1 = Avx.UnpackHigh(v0, v1);
+                    Vector256<double> t2 = Avx.UnpackLow(v2, v3), t3 = Avx.UnpackHigh(v2, v3);
+                    Vector256<double> t4 = Avx.UnpackLow(v4, v5), t5 = Avx.UnpackHigh(v4, v5);
+                    Vector256<double> t6 = Avx.UnpackLow(v6, v7), t7 = Avx.UnpackHigh(v6, v7);
+                    double* d = dst + r * PanelWidth;
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x20), d);
+                    Vector256.Store(Avx.Permute2x128(t4, t6, 0x20), d + 4);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x20), d + 8);
+                    Vector256.Store(Avx.Permute2x128(t5, t7, 0x20), d + 12);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x31), d + 16);
+                    Vector256.Store(Avx.Permute2x128(t4, t6, 0x31), d + 20);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x31), d + 24);
+                    Vector256.Store(Avx.Permute2x128(t5, t7, 0x31), d + 28);
+                }
+                double* sp = sums + p * PanelWidth;
+                sp[0] += Vector256.Sum(a0); sp[1] += Vector256.Sum(a1); sp[2] += Vector256.Sum(a2); sp[3] += Vector256.Sum(a3);
+                sp[4] += Vector256.Sum(a4); sp[5] += Vector256.Sum(a5); sp[6] += Vector256.Sum(a6); sp[7] += Vector256.Sum(a7);
                 for (; r < m; r++)
                 {
                     double q = T.Weight(sw, r);

@@ -53,11 +53,14 @@ public static partial class GramKernel
         return true;
     }
 
-    /// <summary>Upper-triangle tiles of 1 A panel x half a B panel (4 columns).</summary>
+    /// <summary>Upper-triangle tiles of 1 A panel x half a B panel (4 columns); each tile prefetches two runs of the next block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, CancellationToken ct)
+    private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
+        int halves = panels * (panels + 1);
+        int linesPerHalf = (int)((prefetcher.Lines + halves - 1) / halves);
+        byte* idle = (byte*)packed;
         for (int pb = 0; pb < panels; pb++)
         {
             if (ct.IsCancellationRequested)
@@ -67,8 +70,12 @@ public static partial class GramKernel
                 double* a = packed + pa * ps;
                 double* b = packed + pb * ps;
                 double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa;
-                Kernel256(a, b, m, c, kp);
-                Kernel256(a, b + 4, m, c + 4 * (nint)kp, kp);
+                int budget = linesPerHalf;
+                prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                Kernel256(a, b, m, c, kp, pf, step);
+                budget = linesPerHalf;
+                prefetcher.Take(ref budget, m, idle, out pf, out step);
+                Kernel256(a, b + 4, m, c + 4 * (nint)kp, kp, pf, step);
             }
         }
         return true;
