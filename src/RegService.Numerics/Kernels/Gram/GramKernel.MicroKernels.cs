@@ -121,6 +121,46 @@ public static partial class GramKernel
         AddTo(c + 4 * ldc, c4); AddTo(c + 5 * ldc, c5); AddTo(c + 6 * ldc, c6); AddTo(c + 7 * ldc, c7);
     }
 
+    /// <summary>
+    /// Vector256 micro-kernel: 12 A columns (3 ymm, each from its own 4-column group <paramref name="a0"/>,
+    /// <paramref name="a1"/>, <paramref name="a2"/>) x 4 B columns: 12 accumulators, enough independent FMA chains to
+    /// cover the latency of two FMA ports. The 12 columns are contiguous in the accumulator (c + 0..11).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel256x3(double* a0, double* a1, double* a2, double* b, int m, double* c, nint ldc, byte* pf, nint step)
+    {
+        Vector256<double> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector256<double> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector256<double> c20 = default, c21 = default, c22 = default, c23 = default;
+        for (int r = 0; r < m; r++)
+        {
+            Vector256<double> x0 = Vector256.Load(a0), x1 = Vector256.Load(a1), x2 = Vector256.Load(a2);
+            Vector256<double> y = Vector256.Create(b[0]);
+            c00 = Vector256.FusedMultiplyAdd(x0, y, c00); c10 = Vector256.FusedMultiplyAdd(x1, y, c10); c20 = Vector256.FusedMultiplyAdd(x2, y, c20);
+            y = Vector256.Create(b[1]);
+            c01 = Vector256.FusedMultiplyAdd(x0, y, c01); c11 = Vector256.FusedMultiplyAdd(x1, y, c11); c21 = Vector256.FusedMultiplyAdd(x2, y, c21);
+            y = Vector256.Create(b[2]);
+            c02 = Vector256.FusedMultiplyAdd(x0, y, c02); c12 = Vector256.FusedMultiplyAdd(x1, y, c12); c22 = Vector256.FusedMultiplyAdd(x2, y, c22);
+            y = Vector256.Create(b[3]);
+            c03 = Vector256.FusedMultiplyAdd(x0, y, c03); c13 = Vector256.FusedMultiplyAdd(x1, y, c13); c23 = Vector256.FusedMultiplyAdd(x2, y, c23);
+            a0 += PanelWidth;
+            a1 += PanelWidth;
+            a2 += PanelWidth;
+            b += PanelWidth;
+            Sse.Prefetch1(pf);
+            pf += step;
+        }
+        AddTo(c, c00, c10, c20); AddTo(c + ldc, c01, c11, c21); AddTo(c + 2 * ldc, c02, c12, c22); AddTo(c + 3 * ldc, c03, c13, c23);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddTo(double* c, Vector256<double> v0, Vector256<double> v1, Vector256<double> v2)
+    {
+        Vector256.Store(Vector256.Load(c) + v0, c);
+        Vector256.Store(Vector256.Load(c + 4) + v1, c + 4);
+        Vector256.Store(Vector256.Load(c + 8) + v2, c + 8);
+    }
+
     /// <summary>Vector256 micro-kernel: one A panel (2 ymm) x 4 B columns (8 accumulators), prefetching one line per row from <paramref name="pf"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel256(double* a, double* b, int m, double* c, nint ldc, byte* pf, nint step)

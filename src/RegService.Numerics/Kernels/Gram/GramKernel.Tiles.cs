@@ -53,29 +53,51 @@ public static partial class GramKernel
         return true;
     }
 
-    /// <summary>Upper-triangle tiles of 1 A panel x half a B panel (4 columns); each tile prefetches two runs of the next block.</summary>
+    /// <summary>
+    /// Upper-triangle tiles of 3 A panels (24 columns, as two runs of 12 columns: 3 ymm) x half a B panel (4 columns), 12
+    /// accumulators a call; a diagonal group that needs fewer than 3 A panels takes 1 A panel x 4 columns at a time.
+    /// Each call prefetches one run of the next block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
-        int halves = panels * (panels + 1);
-        int linesPerHalf = (int)((prefetcher.Lines + halves - 1) / halves);
+        int calls = 0;
+        for (int pa0 = 0; pa0 < panels; pa0 += 3)
+            calls += 4 * (panels - pa0);
+        int linesPerCall = (int)((prefetcher.Lines + calls - 1) / calls);
         byte* idle = (byte*)packed;
-        for (int pb = 0; pb < panels; pb++)
+        for (int pa0 = 0; pa0 < panels; pa0 += 3)
         {
             if (ct.IsCancellationRequested)
                 return false;
-            for (int pa = 0; pa <= pb; pa++)
+            int na = Math.Min(3, panels - pa0);
+            double* a = packed + pa0 * ps;
+            for (int pb = pa0; pb < panels; pb++)
             {
-                double* a = packed + pa * ps;
                 double* b = packed + pb * ps;
-                double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa;
-                int budget = linesPerHalf;
-                prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
-                Kernel256(a, b, m, c, kp, pf, step);
-                budget = linesPerHalf;
-                prefetcher.Take(ref budget, m, idle, out pf, out step);
-                Kernel256(a, b + 4, m, c + 4 * (nint)kp, kp, pf, step);
+                double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa0;
+                for (int half = 0; half < PanelWidth; half += 4)
+                {
+                    double* bh = b + half;
+                    double* ch = c + half * (nint)kp;
+                    int budget = linesPerCall;
+                    prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                    int needed = Math.Min(na, pb - pa0 + 1);
+                    if (needed == 3)
+                    {
+                        // Columns 0..11: panel pa0 and the first half of pa0 + 1; 12..23: its second half and pa0 + 2.
+                        Kernel256x3(a, a + 4, a + ps, bh, m, ch, kp, pf, step);
+                        budget = linesPerCall;
+                        prefetcher.Take(ref budget, m, idle, out pf, out step);
+                        Kernel256x3(a + ps + 4, a + 2 * ps, a + 2 * ps + 4, bh, m, ch + 12, kp, pf, step);
+                    }
+                    else
+                    {
+                        for (int i = 0; i < needed; i++)
+                            Kernel256(a + i * ps, bh, m, ch + PanelWidth * i, kp, i == 0 ? pf : idle, i == 0 ? step : 0);
+                    }
+                }
             }
         }
         return true;
