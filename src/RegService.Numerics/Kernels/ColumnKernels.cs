@@ -11,8 +11,9 @@ namespace RegService.Numerics.Kernels;
 /// <c>data[offsets[c] .. offsets[c] + length)</c>. On every tier of <see cref="KernelIsa"/>, each with a scalar twin.
 /// </summary>
 /// <remarks>
-/// <see cref="AddScaled"/> adds the columns to each element in column order, one fused multiply-add each, as its twin does:
-/// the results are the same bits. The dot products add in another order than their twins, so the last bits can differ.
+/// <see cref="AddScaled"/> adds the columns to each element in column order, one multiply-add each, as its twin does
+/// (fused on every tier where the hardware has FMA: then the results are the same bits). The dot products add in another
+/// order than their twins, so the last bits can differ.
 /// </remarks>
 internal static class ColumnKernels
 {
@@ -36,7 +37,7 @@ internal static class ColumnKernels
         Check(data, offsets, a.Length, y.Length);
         for (int i = 0; i < y.Length; i++)
             for (int c = 0; c < offsets.Length; c++)
-                y[i] = Math.FusedMultiplyAdd(a[c], data[(int)(offsets[c] + i)], y[i]);
+                y[i] = double.MultiplyAddEstimate(a[c], data[(int)(offsets[c] + i)], y[i]);
     }
 
     /// <summary>result[c] += x_c' r.</summary>
@@ -60,7 +61,7 @@ internal static class ColumnKernels
         for (int c = 0; c < offsets.Length; c++)
         {
             double dot = 0;
-            for (int i = 0; i < r.Length; i++) dot = Math.FusedMultiplyAdd(data[(int)(offsets[c] + i)], r[i], dot);
+            for (int i = 0; i < r.Length; i++) dot = double.MultiplyAddEstimate(data[(int)(offsets[c] + i)], r[i], dot);
             result[c] += dot;
         }
     }
@@ -100,10 +101,10 @@ internal static class ColumnKernels
             for (; i < n; i++)
             {
                 double acc = Unsafe.Add(ref yr, i);
-                acc = Math.FusedMultiplyAdd(a0, Unsafe.Add(ref x0, i), acc);
-                acc = Math.FusedMultiplyAdd(a1, Unsafe.Add(ref x1, i), acc);
-                acc = Math.FusedMultiplyAdd(a2, Unsafe.Add(ref x2, i), acc);
-                acc = Math.FusedMultiplyAdd(a3, Unsafe.Add(ref x3, i), acc);
+                acc = double.MultiplyAddEstimate(a0, Unsafe.Add(ref x0, i), acc);
+                acc = double.MultiplyAddEstimate(a1, Unsafe.Add(ref x1, i), acc);
+                acc = double.MultiplyAddEstimate(a2, Unsafe.Add(ref x2, i), acc);
+                acc = double.MultiplyAddEstimate(a3, Unsafe.Add(ref x3, i), acc);
                 Unsafe.Add(ref yr, i) = acc;
             }
         }
@@ -116,7 +117,7 @@ internal static class ColumnKernels
             for (; i <= n - w; i += w)
                 S.Store(S.MultiplyAdd(v0, S.Load(ref x0, (nuint)i), S.Load(ref yr, (nuint)i)), ref yr, (nuint)i);
             for (; i < n; i++)
-                Unsafe.Add(ref yr, i) = Math.FusedMultiplyAdd(a0, Unsafe.Add(ref x0, i), Unsafe.Add(ref yr, i));
+                Unsafe.Add(ref yr, i) = double.MultiplyAddEstimate(a0, Unsafe.Add(ref x0, i), Unsafe.Add(ref yr, i));
         }
     }
 
@@ -147,10 +148,10 @@ internal static class ColumnKernels
             for (; i < n; i++)
             {
                 double v = Unsafe.Add(ref rr, i);
-                t0 = Math.FusedMultiplyAdd(Unsafe.Add(ref x0, i), v, t0);
-                t1 = Math.FusedMultiplyAdd(Unsafe.Add(ref x1, i), v, t1);
-                t2 = Math.FusedMultiplyAdd(Unsafe.Add(ref x2, i), v, t2);
-                t3 = Math.FusedMultiplyAdd(Unsafe.Add(ref x3, i), v, t3);
+                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i), v, t0);
+                t1 = double.MultiplyAddEstimate(Unsafe.Add(ref x1, i), v, t1);
+                t2 = double.MultiplyAddEstimate(Unsafe.Add(ref x2, i), v, t2);
+                t3 = double.MultiplyAddEstimate(Unsafe.Add(ref x3, i), v, t3);
             }
             result[c] += t0;
             result[c + 1] += t1;
@@ -166,7 +167,7 @@ internal static class ColumnKernels
                 s0 = S.MultiplyAdd(S.Load(ref x0, (nuint)i), S.Load(ref rr, (nuint)i), s0);
             double t0 = S.Sum(s0);
             for (; i < n; i++)
-                t0 = Math.FusedMultiplyAdd(Unsafe.Add(ref x0, i), Unsafe.Add(ref rr, i), t0);
+                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i), Unsafe.Add(ref rr, i), t0);
             result[c] += t0;
         }
     }

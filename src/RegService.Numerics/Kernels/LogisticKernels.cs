@@ -73,7 +73,7 @@ public static class LogisticKernels
         {
             double d = x[i] - m, wd = w[i] * d;
             first += wd;
-            second = Math.FusedMultiplyAdd(wd, d, second);
+            second = double.MultiplyAddEstimate(wd, d, second);
         }
         return (first, second);
     }
@@ -103,7 +103,7 @@ public static class LogisticKernels
         {
             double d = Unsafe.Add(ref xr, i) - m, wd = Unsafe.Add(ref wr, i) * d;
             first += wd;
-            second = Math.FusedMultiplyAdd(wd, d, second);
+            second = double.MultiplyAddEstimate(wd, d, second);
         }
         return (first, second);
     }

@@ -26,8 +26,9 @@ internal interface IUpdate
 /// </summary>
 /// <remarks>
 /// A vector sum keeps four accumulators (added as (0 + 1) + (2 + 3)), then adds the scalar tail: its additions are in
-/// another order than the twin's, so the last bits can differ. An update is exact per element (the same operations
-/// as its twin, fused multiply-adds where the twin writes <c>a * x + y</c>).
+/// another order than the twin's, so the last bits can differ. An update does the same operations per element as its
+/// twin. Scalar multiply-adds are <c>double.MultiplyAddEstimate</c>: fused where the hardware has FMA, so a
+/// machine without it (or <c>DOTNET_EnableHWIntrinsic=0</c>) does not pay for a software fused multiply-add.
 /// </remarks>
 internal static class SpanOps
 {
@@ -130,7 +131,7 @@ internal static class Terms
     /// <summary>(a − b − c)².</summary>
     public readonly struct CenteredSquare : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) { double d = a - b - c; return Math.FusedMultiplyAdd(d, d, sum); }
+        public static double Add(double sum, double a, double b, double c) { double d = a - b - c; return double.MultiplyAddEstimate(d, d, sum); }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct
         {
@@ -150,7 +151,7 @@ internal static class Terms
     /// <summary>(a − c) b: a dot product with a column shifted on the fly.</summary>
     public readonly struct ShiftedProduct : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) => Math.FusedMultiplyAdd(a - c, b, sum);
+        public static double Add(double sum, double a, double b, double c) => double.MultiplyAddEstimate(a - c, b, sum);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct => S.MultiplyAdd(S.Subtract(a, c), b, sum);
     }
@@ -158,7 +159,7 @@ internal static class Terms
     /// <summary>(a − c)² (b is not read).</summary>
     public readonly struct SquaredDeviation : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) { double d = a - c; return Math.FusedMultiplyAdd(d, d, sum); }
+        public static double Add(double sum, double a, double b, double c) { double d = a - c; return double.MultiplyAddEstimate(d, d, sum); }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct
         {
@@ -170,7 +171,7 @@ internal static class Terms
     /// <summary>y + a x (v is not read).</summary>
     public readonly struct Axpy : IUpdate
     {
-        public static double Apply(double y, double x, double v, double a, double c) => Math.FusedMultiplyAdd(a, x, y);
+        public static double Apply(double y, double x, double v, double a, double c) => double.MultiplyAddEstimate(a, x, y);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<S, TV>(TV y, TV x, TV v, TV a, TV c) where S : ISimd<TV> where TV : struct => S.MultiplyAdd(a, x, y);
     }
@@ -178,7 +179,7 @@ internal static class Terms
     /// <summary>y − a v (x − c): the weighted-residual update of one coordinate step.</summary>
     public readonly struct SubtractWeightedShifted : IUpdate
     {
-        public static double Apply(double y, double x, double v, double a, double c) => Math.FusedMultiplyAdd(-a, v * (x - c), y);
+        public static double Apply(double y, double x, double v, double a, double c) => double.MultiplyAddEstimate(-a, v * (x - c), y);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<S, TV>(TV y, TV x, TV v, TV a, TV c) where S : ISimd<TV> where TV : struct
             => S.MultiplyAdd(S.Subtract(S.Zero, a), S.Multiply(v, S.Subtract(x, c)), y);

@@ -56,8 +56,8 @@ public static class Vec
         double dot = 0;
         for (int i = 0; i < y.Length; i++)
         {
-            y[i] = Math.FusedMultiplyAdd(a, x[i], y[i]);
-            dot = Math.FusedMultiplyAdd(y[i], z[i], dot);
+            y[i] = double.MultiplyAddEstimate(a, x[i], y[i]);
+            dot = double.MultiplyAddEstimate(y[i], z[i], dot);
         }
         return dot;
     }
@@ -90,9 +90,9 @@ public static class Vec
         double dot = S.Sum(S.Add(s0, s1));
         for (; i < n; i++)
         {
-            double v = Math.FusedMultiplyAdd(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
+            double v = double.MultiplyAddEstimate(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
             Unsafe.Add(ref yr, i) = v;
-            dot = Math.FusedMultiplyAdd(v, Unsafe.Add(ref zr, i), dot);
+            dot = double.MultiplyAddEstimate(v, Unsafe.Add(ref zr, i), dot);
         }
         return dot;
     }

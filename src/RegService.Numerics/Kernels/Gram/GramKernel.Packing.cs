@@ -53,7 +53,7 @@ public static partial class GramKernel
         public static Vector256<double> Sum(Vector256<double> sum, Vector256<double> v, Vector256<double> q) => Vector256.FusedMultiplyAdd(v, q, sum);
         public static double Pack(double d, double q) => d * q;
         public static Vector512<double> Pack(Vector512<double> d, Vector512<double> q) => d * q;
-        public static double Sum(double sum, double v, double q) => Math.FusedMultiplyAdd(v, q, sum);
+        public static double Sum(double sum, double v, double q) => double.MultiplyAddEstimate(v, q, sum);
         public static Vector512<double> Sum(Vector512<double> sum, Vector512<double> v, Vector512<double> q) => Vector512.FusedMultiplyAdd(v, q, sum);
     }
 
@@ -126,16 +126,7 @@ public static partial class GramKernel
                 double* sp = sums + p * PanelWidth;
                 sp[0] += Vector512.Sum(a0); sp[1] += Vector512.Sum(a1); sp[2] += Vector512.Sum(a2); sp[3] += Vector512.Sum(a3);
                 sp[4] += Vector512.Sum(a4); sp[5] += Vector512.Sum(a5); sp[6] += Vector512.Sum(a6); sp[7] += Vector512.Sum(a7);
-                for (; r < m; r++)
-                {
-                    double q = T.Weight(sw, r);
-                    double* d = dst + r * PanelWidth;
-                    for (int c = 0; c < PanelWidth; c++)
-                    {
-                        d[c] = T.Pack(s[c][r] - sh[c], q);
-                        sp[c] = T.Sum(sp[c], d[c], q);
-                    }
-                }
+                PackRows<T>(s, sh, sw, r, m, dst, sp);
             }
         }
 
@@ -193,15 +184,21 @@ public static partial class GramKernel
                 double* sp = sums + p * PanelWidth;
                 sp[0] += Vector256.Sum(a0); sp[1] += Vector256.Sum(a1); sp[2] += Vector256.Sum(a2); sp[3] += Vector256.Sum(a3);
                 sp[4] += Vector256.Sum(a4); sp[5] += Vector256.Sum(a5); sp[6] += Vector256.Sum(a6); sp[7] += Vector256.Sum(a7);
-                for (; r < m; r++)
+                PackRows<T>(s, sh, sw, r, m, dst, sp);
+            }
+        }
+
+        /// <summary>Rows [from, m) of a panel one at a time (the tail of the vector packers).</summary>
+        private static void PackRows<T>(double** s, double* sh, double* sw, int from, int m, double* dst, double* sp) where T : IRowScale
+        {
+            for (int r = from; r < m; r++)
+            {
+                double q = T.Weight(sw, r);
+                double* d = dst + r * PanelWidth;
+                for (int c = 0; c < PanelWidth; c++)
                 {
-                    double q = T.Weight(sw, r);
-                    double* d = dst + r * PanelWidth;
-                    for (int c = 0; c < PanelWidth; c++)
-                    {
-                        d[c] = T.Pack(s[c][r] - sh[c], q);
-                        sp[c] = T.Sum(sp[c], d[c], q);
-                    }
+                    d[c] = T.Pack(s[c][r] - sh[c], q);
+                    sp[c] = T.Sum(sp[c], d[c], q);
                 }
             }
         }
