@@ -18,7 +18,7 @@ namespace RegService.Numerics.Kernels;
 internal static class ColumnKernels
 {
     /// <summary>y += Σ_c a[c] · x_c.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddScaled(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> a, Span<double> y)
     {
         Check(data, offsets, a.Length, y.Length);
@@ -41,7 +41,7 @@ internal static class ColumnKernels
     }
 
     /// <summary>result[c] += x_c' r.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddDots(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result)
     {
         Check(data, offsets, result.Length, r.Length);

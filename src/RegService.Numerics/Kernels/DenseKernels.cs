@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -121,7 +120,7 @@ internal static unsafe class DenseKernels
         {
             double dot;
             if (ldb == 1)
-                dot = TensorPrimitives.Dot(new ReadOnlySpan<double>(a + m * aRow, depth), new ReadOnlySpan<double>(b, depth));
+                dot = Dot(a + m * aRow, b, depth, path);
             else
             {
                 dot = 0;   // a strided column of B (not used by the trainer): one chain
@@ -130,6 +129,42 @@ internal static unsafe class DenseKernels
             double v = Initial(c[m * ldc], bias, 0, accumulate) + dot;
             c[m * ldc] = relu ? Math.Max(v, 0) : v;
         }
+    }
+
+    /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail (kept rather than TensorPrimitives.Dot: stored MLP results depend on this order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double Dot(double* x, double* y, int length, KernelPath path)
+    {
+        int t = 0;
+        double s = 0;
+        if (path == KernelPath.Vector512)
+        {
+            Vector512<double> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; t + 32 <= length; t += 32)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 8), Vector512.Load(y + t + 8), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 16), Vector512.Load(y + t + 16), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 24), Vector512.Load(y + t + 24), s3);
+            }
+            for (; t + 8 <= length; t += 8) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
+            s = Vector512.Sum((s0 + s1) + (s2 + s3));
+        }
+        else if (path == KernelPath.Vector256)
+        {
+            Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; t + 16 <= length; t += 16)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 4), Vector256.Load(y + t + 4), s1);
+                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 8), Vector256.Load(y + t + 8), s2);
+                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 12), Vector256.Load(y + t + 12), s3);
+            }
+            for (; t + 4 <= length; t += 4) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
+            s = Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
+        for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
+        return s;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -46,6 +47,7 @@ internal static class KernelIsa
     /// <summary>The tier kernels run now: <see cref="Best"/>, or a narrower one forced by a test.</summary>
     public static KernelPath Current
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             if (!s_anyForced) return Best;

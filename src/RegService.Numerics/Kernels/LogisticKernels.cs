@@ -16,30 +16,35 @@ namespace RegService.Numerics.Kernels;
 public static class LogisticKernels
 {
     /// <summary>Σ (a_i − b_i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumDifference(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => SpanOps.Sum<Terms.Difference>(a, b, 0);
 
     /// <summary>Scalar twin of <see cref="SumDifference"/>.</summary>
     public static double SumDifferenceScalar(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => SpanOps.SumScalar<Terms.Difference>(a, b, 0);
 
     /// <summary>Σ (a_i − b_i − c)².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double CenteredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double c) => SpanOps.Sum<Terms.CenteredSquare>(a, b, c);
 
     /// <summary>Scalar twin of <see cref="CenteredDistance"/>.</summary>
     public static double CenteredDistanceScalar(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double c) => SpanOps.SumScalar<Terms.CenteredSquare>(a, b, c);
 
     /// <summary>Σ |a_i − b_i|.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double AbsoluteDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => SpanOps.Sum<Terms.AbsoluteDifference>(a, b, 0);
 
     /// <summary>Scalar twin of <see cref="AbsoluteDistance"/>.</summary>
     public static double AbsoluteDistanceScalar(ReadOnlySpan<double> a, ReadOnlySpan<double> b) => SpanOps.SumScalar<Terms.AbsoluteDifference>(a, b, 0);
 
     /// <summary>Σ (x_i − m) r_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double DotShifted(ReadOnlySpan<double> x, double m, ReadOnlySpan<double> r) => SpanOps.Sum<Terms.ShiftedProduct>(x, r, m);
 
     /// <summary>Scalar twin of <see cref="DotShifted"/>.</summary>
     public static double DotShiftedScalar(ReadOnlySpan<double> x, double m, ReadOnlySpan<double> r) => SpanOps.SumScalar<Terms.ShiftedProduct>(x, r, m);
 
     /// <summary>r_i −= a · v_i · (x_i − c): the weighted-residual update of one coordinate step (regular stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SubtractWeightedShifted(double a, ReadOnlySpan<double> v, ReadOnlySpan<double> x, double c, Span<double> r)
         => SpanOps.Update<Terms.SubtractWeightedShifted>(r, x, v, a, c);
 
@@ -51,7 +56,7 @@ public static class LogisticKernels
     }
 
     /// <summary>The weighted moments Σ w_i (x_i − m) and Σ w_i (x_i − m)².</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (double First, double Second) WeightedMoments(ReadOnlySpan<double> x, double m, ReadOnlySpan<double> w)
     {
         if (x.Length != w.Length) throw new ArgumentException("x and w differ in length");
@@ -73,7 +78,7 @@ public static class LogisticKernels
         {
             double d = x[i] - m, wd = w[i] * d;
             first += wd;
-            second = double.MultiplyAddEstimate(wd, d, second);
+            second += wd * d;
         }
         return (first, second);
     }
@@ -103,7 +108,7 @@ public static class LogisticKernels
         {
             double d = Unsafe.Add(ref xr, i) - m, wd = Unsafe.Add(ref wr, i) * d;
             first += wd;
-            second = double.MultiplyAddEstimate(wd, d, second);
+            second += wd * d;
         }
         return (first, second);
     }
@@ -114,7 +119,7 @@ public static class LogisticKernels
     /// Σ [log(1 + e^eta) − y eta] (the negative log-likelihood, computed without overflow from e^−|eta|).
     /// <paramref name="scratch"/> is not used (kept for callers that pass a buffer).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Link(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, Span<double> p, Span<double> w, Span<double> r, Span<double> scratch)
     {
         int n = eta.Length;
@@ -175,7 +180,7 @@ public static class LogisticKernels
     }
 
     /// <summary>Σ [log(1 + e^eta) − y eta]: the negative log-likelihood alone (see <see cref="Link"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Loss(ReadOnlySpan<double> eta, ReadOnlySpan<double> y)
     {
         if (y.Length != eta.Length) throw new ArgumentException("eta and y differ in length");
@@ -216,7 +221,7 @@ public static class LogisticKernels
     /// The gradient residual of a block: <c>res_i = p_i − y_i</c> with p = 1/(1 + e^−eta); returns the loss
     /// Σ [log(1 + e^eta) − y eta] and adds Σ res_i to <paramref name="sumResidual"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Residual(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, Span<double> res, ref double sumResidual)
     {
         if (y.Length != eta.Length || res.Length != eta.Length) throw new ArgumentException("the spans differ in length");

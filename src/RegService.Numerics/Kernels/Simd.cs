@@ -130,9 +130,10 @@ internal static class SimdMath
         const double Log2E = 1.4426950408889634, Ln2Hi = 0.6931471803691238, Ln2Lo = 1.9082149292705877e-10;
         var original = x;
         x = S.Max(x, S.Splat(-708.0));
-        var shifted = S.MultiplyAdd(x, S.Splat(Log2E), S.Splat(Shifter));
+        // Separate multiplies and adds (not fused): the results stored by earlier versions are reproduced bit for bit.
+        var shifted = S.Add(S.Multiply(x, S.Splat(Log2E)), S.Splat(Shifter));
         var k = S.Subtract(shifted, S.Splat(Shifter));
-        var f = S.MultiplyAdd(k, S.Splat(-Ln2Lo), S.MultiplyAdd(k, S.Splat(-Ln2Hi), x));
+        var f = S.Subtract(S.Subtract(x, S.Multiply(k, S.Splat(Ln2Hi))), S.Multiply(k, S.Splat(Ln2Lo)));
         var q = S.Splat(1.0 / 6227020800.0);                                  // 1/13!
         q = S.MultiplyAdd(q, f, S.Splat(1.0 / 479001600.0));                 // 1/12!
         q = S.MultiplyAdd(q, f, S.Splat(1.0 / 39916800.0));

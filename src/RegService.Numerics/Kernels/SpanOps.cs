@@ -30,12 +30,12 @@ internal interface IUpdate
 /// <remarks>
 /// A vector sum keeps four accumulators (added as (0 + 1) + (2 + 3)), then adds the scalar tail: its additions are in
 /// another order than the twin's, so the last bits can differ. An update does the same operations per element as its
-/// twin. Scalar multiply-adds are <c>double.MultiplyAddEstimate</c>: fused where the hardware has FMA, so a
-/// machine without it (or <c>DOTNET_EnableHWIntrinsic=0</c>) does not pay for a software fused multiply-add.
+/// twin. Scalar steps are plain multiplies and adds (as the kernels computed before the tiers were unified, which
+/// stored results reproduce bit for bit), never a software fused multiply-add.
 /// </remarks>
 internal static class SpanOps
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Sum<T>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double c) where T : ISumTerm
     {
         if (a.Length != b.Length) throw new ArgumentException("the spans differ in length");
@@ -79,7 +79,7 @@ internal static class SpanOps
     }
 
     /// <summary>y_i ← f(y_i, x_i, v_i; a, c) for every i (v may be x when the update does not read it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Update<T>(Span<double> y, ReadOnlySpan<double> x, ReadOnlySpan<double> v, double a, double c) where T : IUpdate
     {
         if (x.Length != y.Length || v.Length != y.Length) throw new ArgumentException("the spans differ in length");
@@ -138,7 +138,7 @@ internal static class Terms
     /// <summary>(a − b − c)².</summary>
     public readonly struct CenteredSquare : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) { double d = a - b - c; return double.MultiplyAddEstimate(d, d, sum); }
+        public static double Add(double sum, double a, double b, double c) { double d = a - b - c; return sum + d * d; }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct
         {
@@ -158,7 +158,7 @@ internal static class Terms
     /// <summary>(a − c) b: a dot product with a column shifted on the fly.</summary>
     public readonly struct ShiftedProduct : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) => double.MultiplyAddEstimate(a - c, b, sum);
+        public static double Add(double sum, double a, double b, double c) => sum + (a - c) * b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct => S.MultiplyAdd(S.Subtract(a, c), b, sum);
     }
@@ -166,7 +166,7 @@ internal static class Terms
     /// <summary>(a − c)² (b is not read).</summary>
     public readonly struct SquaredDeviation : ISumTerm
     {
-        public static double Add(double sum, double a, double b, double c) { double d = a - c; return double.MultiplyAddEstimate(d, d, sum); }
+        public static double Add(double sum, double a, double b, double c) { double d = a - c; return sum + d * d; }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct
         {
@@ -179,7 +179,7 @@ internal static class Terms
     public readonly struct Axpy : IUpdate
     {
         public static bool ReadsV => false;
-        public static double Apply(double y, double x, double v, double a, double c) => double.MultiplyAddEstimate(a, x, y);
+        public static double Apply(double y, double x, double v, double a, double c) => y + a * x;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<S, TV>(TV y, TV x, TV v, TV a, TV c) where S : ISimd<TV> where TV : struct => S.MultiplyAdd(a, x, y);
     }
@@ -188,7 +188,7 @@ internal static class Terms
     public readonly struct SubtractWeightedShifted : IUpdate
     {
         public static bool ReadsV => true;
-        public static double Apply(double y, double x, double v, double a, double c) => double.MultiplyAddEstimate(-a, v * (x - c), y);
+        public static double Apply(double y, double x, double v, double a, double c) => y - a * (v * (x - c));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<S, TV>(TV y, TV x, TV v, TV a, TV c) where S : ISimd<TV> where TV : struct
             => S.MultiplyAdd(S.Subtract(S.Zero, a), S.Multiply(v, S.Subtract(x, c)), y);

@@ -13,6 +13,7 @@ public static class Vec
     /// Hand-written rather than TensorPrimitives.MultiplyAdd, which switches to non-temporal stores
     /// above 256 KB and so evicts a residual that the next update reads again.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Axpy(double a, ReadOnlySpan<double> x, Span<double> y)
     {
         if (x.Length != y.Length) throw new ArgumentException("x and y differ in length");
@@ -30,13 +31,14 @@ public static class Vec
     internal static void Add(ReadOnlySpan<double> x, Span<double> y) => Axpy(1.0, x, y);
 
     /// <summary>Σ (x_i − m)², vectorized (the second pass of a two-pass variance).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumSquaredDeviations(ReadOnlySpan<double> x, double m) => SpanOps.Sum<Terms.SquaredDeviation>(x, x, m);
 
     /// <summary>Scalar twin of <see cref="SumSquaredDeviations"/>.</summary>
     public static double SumSquaredDeviationsScalar(ReadOnlySpan<double> x, double m) => SpanOps.SumScalar<Terms.SquaredDeviation>(x, x, m);
 
     /// <summary>y += a * x, then returns z'y: one coordinate update and the next coordinate's inner product, reading y once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double AxpyDot(double a, ReadOnlySpan<double> x, Span<double> y, ReadOnlySpan<double> z)
     {
         if (x.Length != y.Length || z.Length != y.Length) throw new ArgumentException("x, y and z differ in length");
@@ -56,8 +58,8 @@ public static class Vec
         double dot = 0;
         for (int i = 0; i < y.Length; i++)
         {
-            y[i] = double.MultiplyAddEstimate(a, x[i], y[i]);
-            dot = double.MultiplyAddEstimate(y[i], z[i], dot);
+            y[i] += a * x[i];
+            dot += y[i] * z[i];
         }
         return dot;
     }
@@ -90,9 +92,9 @@ public static class Vec
         double dot = S.Sum(S.Add(s0, s1));
         for (; i < n; i++)
         {
-            double v = double.MultiplyAddEstimate(a, Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
+            double v = Unsafe.Add(ref yr, i) + a * Unsafe.Add(ref xr, i);
             Unsafe.Add(ref yr, i) = v;
-            dot = double.MultiplyAddEstimate(v, Unsafe.Add(ref zr, i), dot);
+            dot += v * Unsafe.Add(ref zr, i);
         }
         return dot;
     }

@@ -53,7 +53,7 @@ public static partial class GramKernel
         public static Vector256<double> Sum(Vector256<double> sum, Vector256<double> v, Vector256<double> q) => Vector256.FusedMultiplyAdd(v, q, sum);
         public static double Pack(double d, double q) => d * q;
         public static Vector512<double> Pack(Vector512<double> d, Vector512<double> q) => d * q;
-        public static double Sum(double sum, double v, double q) => double.MultiplyAddEstimate(v, q, sum);
+        public static double Sum(double sum, double v, double q) => sum + v * q;
         public static Vector512<double> Sum(Vector512<double> sum, Vector512<double> v, Vector512<double> q) => Vector512.FusedMultiplyAdd(v, q, sum);
     }
 
@@ -92,8 +92,11 @@ public static partial class GramKernel
                     Vector512<double> v5 = T.Pack(Vector512.Load(s5 + r) - h5, q);
                     Vector512<double> v6 = T.Pack(Vector512.Load(s6 + r) - h6, q);
                     Vector512<double> v7 = T.Pack(Vector512.Load(s7 + r) - h7, q);
-                    a0 = T.Sum(a0, v0, q); a1 = T.Sum(a1, v1, q); a2 = T.Sum(a2, v2, q); a3 = T.Sum(a3, v3, q);
-                    a4 = T.Sum(a4, v4, q); a5 = T.Sum(a5, v5, q); a6 = T.Sum(a6, v6, q); a7 = T.Sum(a7, v7, q);
+                    if (typeof(T) != typeof(Unscaled))
+                    {
+                        a0 = T.Sum(a0, v0, q); a1 = T.Sum(a1, v1, q); a2 = T.Sum(a2, v2, q); a3 = T.Sum(a3, v3, q);
+                        a4 = T.Sum(a4, v4, q); a5 = T.Sum(a5, v5, q); a6 = T.Sum(a6, v6, q); a7 = T.Sum(a7, v7, q);
+                    }
 
                     // t0 = [v0_0 v1_0 | v0_2 v1_2 | v0_4 v1_4 | v0_6 v1_6], t1 = the odd elements, etc.
                     Vector512<double> t0 = Avx512F.UnpackLow(v0, v1), t1 = Avx512F.UnpackHigh(v0, v1);
@@ -122,8 +125,22 @@ public static partial class GramKernel
                     Vector512.StoreAligned(w5, d + 40);
                     Vector512.StoreAligned(w6, d + 48);
                     Vector512.StoreAligned(w7, d + 56);
+                    // Unweighted: the sums from the packed rows, in the order earlier versions added them (stored results
+                    // are reproduced bit for bit), tail rows included.
+                    if (typeof(T) == typeof(Unscaled)) a0 += ((w0 + w1) + (w2 + w3)) + ((w4 + w5) + (w6 + w7));
                 }
                 double* sp = sums + p * PanelWidth;
+                if (typeof(T) == typeof(Unscaled))
+                {
+                    for (; r < m; r++)
+                    {
+                        double* d = dst + r * PanelWidth;
+                        for (int c = 0; c < PanelWidth; c++) d[c] = s[c][r] - sh[c];
+                        a0 += Vector512.LoadAligned(d);
+                    }
+                    Vector512.StoreAligned(Vector512.LoadAligned(sp) + a0, sp);
+                    continue;
+                }
                 sp[0] += Vector512.Sum(a0); sp[1] += Vector512.Sum(a1); sp[2] += Vector512.Sum(a2); sp[3] += Vector512.Sum(a3);
                 sp[4] += Vector512.Sum(a4); sp[5] += Vector512.Sum(a5); sp[6] += Vector512.Sum(a6); sp[7] += Vector512.Sum(a7);
                 PackRows<T>(s, sh, sw, r, m, dst, sp);
