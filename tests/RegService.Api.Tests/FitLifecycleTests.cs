@@ -70,7 +70,7 @@ public sealed class FitLifecycleTests
         }
         Assert.Equal(6, result["sparsity"]!["nonZero"]!.GetValue<int>());
         Assert.Equal(0.0, result["sparsity"]!["fractionZero"]!.GetValue<double>());
-        Assert.Equal("closedFormRidge", result["diagnostics"]!["solver"]!.GetValue<string>());
+        Assert.Equal("closedForm", result["diagnostics"]!["solver"]!.GetValue<string>());
         var train = result["metrics"]!["train"]!;
         Assert.Equal(Math.Sqrt(train["mse"]!.GetValue<double>()), train["rmse"]!.GetValue<double>(), 12);
         Assert.InRange(train["r2"]!.GetValue<double>(), 0.9, 1.0);

@@ -111,7 +111,7 @@ internal static class ObjectiveCheck
     public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor)
     {
         var family = pathSpec.Family == Family.Binomial ? "binomial" : "gaussian";
-        double alpha = pathSpec.Penalty switch { Penalty.Lasso => 1.0, Penalty.ElasticNet => pathSpec.L1Ratio, _ => 0.0 };
+        double alpha = pathSpec.Alpha;
         if (anchor.Family != family || anchor.Alpha != alpha)
         {
             report[key + "_objective_rel_diff"] = new Dictionary<string, string>

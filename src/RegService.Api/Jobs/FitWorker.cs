@@ -199,7 +199,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = JsonSerializer.Deserialize<FitRequest>(job.RequestJson, json.Options)!;
+            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
             var progress = new StoreProgress(fits, job.Id, token, logger);
             var result = await runner.RunAsync(job, request, progress, source.Token);
             var document = JsonSerializer.Serialize(result, json.Options);
@@ -297,15 +297,19 @@ public sealed class FitWorker(
     private static Task Delay(TimeSpan delay, CancellationToken ct) =>
         Task.Delay(delay, ct).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
-    /// <summary>Writes progress to the store at most every 200 ms; a failed write is skipped, not fatal.</summary>
+    /// <summary>
+    /// Writes progress to the store at most every 200 ms, the first 200 ms after the claim (which stored
+    /// stage <c>starting</c>), so a fit that ends sooner costs no progress write; a failed write is
+    /// skipped, not fatal.
+    /// </summary>
     private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>
     {
-        private long _last = -1;
+        private long _last = Environment.TickCount64;
 
         public void Report(FitProgress value)
         {
             long now = Environment.TickCount64;
-            if (_last >= 0 && now - _last < 200) return;
+            if (now - _last < 200) return;
             _last = now;
             try
             {

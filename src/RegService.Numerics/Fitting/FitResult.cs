@@ -48,8 +48,7 @@ public sealed record FitResult
     public required IFitMetrics TrainMetrics { get; init; }
     public IFitMetrics? ValidationMetrics { get; init; }
 
-    /// <summary>Every lambda fitted on all rows, in order (when validation refits only the chosen lambda,
-    /// the path is the validation fits' lambdas with the all-rows models).</summary>
+    /// <summary>Every lambda fitted on all rows, in order; validation fits each fold's path at these lambdas.</summary>
     public required PathPoint[] Path { get; init; }
 
     /// <summary>Validation loss per path lambda (holdout, k-fold, leave-one-out or GCV).</summary>
@@ -91,6 +90,9 @@ public sealed record FitResult
     public string[]? InputNames { get; init; }
     public ExpansionSpec? Expansion { get; init; }
 
-    /// <summary>Named timings in seconds (gram, path, cv, solve, metrics, total).</summary>
+    /// <summary>
+    /// Named timings in seconds: a path fit has gram (or setup), path, validation (with validation), metrics and total;
+    /// a trained network setup, train, epoch, metrics and total.
+    /// </summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
 }

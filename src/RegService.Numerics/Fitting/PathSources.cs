@@ -18,22 +18,23 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     protected FitSpec Spec { get; } = spec;
     protected Folds? Folds { get; } = folds;
 
+    /// <summary>The spec's family: metrics and the per-row validation deviance.</summary>
+    public GlmFamily Family { get; } = GlmFamily.For(spec.Family);
+
     public abstract string Solver { get; }
 
     /// <summary>The path on all rows (<paramref name="fold"/> -1) or on the rows outside fold <paramref name="fold"/>.</summary>
     public abstract PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct);
 
     /// <summary>Metrics of a model on some rows (all when null).</summary>
-    public abstract IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows);
+    public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
+        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
 
     /// <summary>A validation curve that needs no folds (ridge's leave-one-out and GCV); null when the source has none.</summary>
     public virtual ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct) => null;
 
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
-    public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta);
-
-    /// <summary>Per-row validation loss of a model (squared error, or deviance with cv.glmnet's clamp of p to [1e-5, 1 - 1e-5]).</summary>
-    public abstract double RowLoss(double y, double eta);
+    public IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => Family.FromPredictions(y, eta);
 
     /// <summary>Mean loss on fold <paramref name="fold"/>'s rows of each point of <paramref name="fit"/>.</summary>
     public virtual double[] FoldLoss(PathFit fit, int fold)
@@ -47,7 +48,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
             var point = fit.Points[l];
             RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
             double sum = 0;
-            for (int i = 0; i < rows.Length; i++) sum += RowLoss(y[rows[i]], eta[i]);
+            for (int i = 0; i < rows.Length; i++) sum += Family.RowDeviance(y[rows[i]], eta[i]);
             loss[l] = sum / rows.Length;
         }
         return loss;
@@ -160,13 +161,6 @@ internal sealed class GramSource : PathSource
             : GaussianPath.FromGram(gram, sums, _shift, n, Spec.FeatureNames, settings, progress, ct);
     }
 
-    public override IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        RegressionMetrics.Compute(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
-
-    public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
-
-    public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
-
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
@@ -225,13 +219,6 @@ internal sealed class DualSource(DenseMatrix x, FitSpec spec, Folds? folds) : Pa
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
         DualRidge.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), Spec.FeatureNames, settings, progress, ct);
 
-    public override IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        RegressionMetrics.Compute(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
-
-    public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
-
-    public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
-
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
@@ -255,11 +242,4 @@ internal sealed class NaiveSource(DenseMatrix x, FitSpec spec, Folds? folds) : P
         int p = Spec.FeatureColumns.Length;
         return GaussianPath.Naive(compact, [.. Enumerable.Range(0, p)], p, Spec.FeatureNames, settings, progress, ct);
     }
-
-    public override IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        RegressionMetrics.Compute(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
-
-    public override double RowLoss(double y, double eta) => (y - eta) * (y - eta);
-
-    public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
 }

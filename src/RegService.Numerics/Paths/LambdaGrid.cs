@@ -18,12 +18,33 @@ public static class LambdaGrid
         return lambdas;
     }
 
+    /// <summary>glmnet.control's devmax: a generated path stops once the deviance ratio exceeds this.</summary>
+    public const double DevianceMax = 0.999;
+
+    /// <summary>glmnet.control's fdev: a generated path stops once the deviance ratio grows by less than this (of itself for the gaussian family).</summary>
+    public const double DevianceStep = 1e-5;
+
+    /// <summary>glmnet.control's mnlam: the early stop is checked from this many lambdas on.</summary>
+    public const int MinPathLambdas = 5;
+
+    /// <summary>
+    /// glmnet's lambda_max: the smallest lambda at which every penalized coefficient is 0, from
+    /// <paramref name="gradientMax"/> = max_j |g_j| / v_j at the unpenalized solution. glmnet floors alpha at 1e-3,
+    /// so a ridge path (alpha = 0) starts at a finite lambda.
+    /// </summary>
+    public static double LambdaMax(double gradientMax, double alpha) => gradientMax / Math.Max(alpha, AlphaFloor);
+
+    /// <summary>The alpha below which glmnet starts a path as if alpha were this.</summary>
+    public const double AlphaFloor = 1e-3;
+
     /// <summary>
     /// glmnet's early stop of a generated path, checked after the fit at 0-based index <paramref name="l"/>:
-    /// from the fifth lambda on, stop once the deviance ratio exceeds 0.999 or grew by less than 1e-5 of itself.
+    /// from the fifth lambda on, stop once the deviance ratio exceeds 0.999 or grew by less than 1e-5 of itself
+    /// (elnet, <paramref name="relative"/>) or by less than 1e-5 (lognet).
     /// </summary>
-    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio) =>
-        l + 1 >= Math.Min(5, count) && (devRatio - previousDevRatio < 1e-5 * devRatio || devRatio > 0.999);
+    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio, bool relative = true) =>
+        l + 1 >= Math.Min(MinPathLambdas, count)
+        && (devRatio - previousDevRatio < DevianceStep * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
 
     /// <summary>
     /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of

@@ -41,7 +41,5 @@ public sealed class PathFit
     /// <summary>True when a generated path stopped before its count (deviance ratio saturated or stalled).</summary>
     public bool StoppedEarly { get; init; }
 
-    /// <summary>How the solver ran, for diagnostics (for example "covariance" or "naive").</summary>
-    public string Form { get; init; } = "";
     public int Iterations => Points.Sum(p => p.Iterations);
 }

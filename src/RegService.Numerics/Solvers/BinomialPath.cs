@@ -87,6 +87,6 @@ public static class BinomialPath
         }
         ct.ThrowIfCancellationRequested();
         var data = LogisticData.Create(x, featureCols, targetCol, rows, featureNames, settings);
-        return new LogisticPathSolver(data, settings, mode, ct).Run(progress);
+        return PathDriver.Run(new LogisticPathSolver(data, settings, mode, ct), settings, progress, ct);
     }
 }

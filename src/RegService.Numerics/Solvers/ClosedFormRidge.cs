@@ -17,42 +17,52 @@ namespace RegService.Numerics.Solvers;
 /// </remarks>
 public static class ClosedFormRidge
 {
-    public const string SolverName = "closedFormRidge";
+    public const string SolverName = "closedForm";
 
     public static PathFit FromGram(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, PathSettings settings,
         IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
         var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept, ct);
-        var lambdas = settings.Lambdas ?? LambdaGrid.Geometric(LambdaMax(system), settings.Generate?.Count ?? 100,
-            settings.Generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(n, featureNames.Length));
-        var eigen = lambdas.Length > 1 ? system.Eigen(ct) : null;
-        var points = new PathPoint[lambdas.Length];
-        for (int l = 0; l < lambdas.Length; l++)
-        {
-            ct.ThrowIfCancellationRequested();
-            progress?.Report(new FitProgress((double)l / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-            var beta = eigen is null ? system.Solve(lambdas[l], ct) : system.Solve(eigen, lambdas[l]);
-            points[l] = system.Point(lambdas[l], beta) with { DevianceRatio = DevianceRatio(system, beta, ct) };
-        }
-        return new PathFit
-        {
-            Lambdas = lambdas,
-            Points = points,
-            FeatureMeans = system.FeatureMeans,
-            FeatureScales = system.Scales,
-            NullDeviance = system.TargetVariance,
-            Rows = n,
-            Warnings = [.. system.Warnings],
-            Form = eigen is null ? "cholesky" : "eigen",
-        };
+        return PathDriver.Run(new PointSolver(system, n, featureNames.Length), settings, progress, ct);
     }
 
-    /// <summary>glmnet's start of an alpha = 0 path: max_j |c_j| / 1e-3.</summary>
-    public static double LambdaMax(NormalSystem system)
+    /// <summary>
+    /// One lambda by Cholesky, or, when the path has several, from one eigendecomposition made at the first.
+    /// Every generated lambda is fitted (no early stop: a point costs O(p^2)).
+    /// </summary>
+    private sealed class PointSolver(NormalSystem system, int rows, int features) : IPointSolver
+    {
+        private EigenRidgePath? _eigen;
+        private double[] _beta = [];
+        private double _ratio;
+
+        public int Rows => rows;
+        public int Features => features;
+        public EarlyStop Stop => EarlyStop.None;
+
+        /// <summary>max_j |c_j|: every feature is penalized alike (closed form is used without penalty factors).</summary>
+        public double Start(CancellationToken ct) => MaxAbs(system.C);
+
+        public PointOutcome Solve(in PathStep step, CancellationToken ct)
+        {
+            if (step.Index == 0 && step.Count > 1) _eigen = system.Eigen(ct);
+            _beta = _eigen is null ? system.Solve(step.Lambda, ct) : system.Solve(_eigen, step.Lambda);
+            _ratio = DevianceRatio(system, _beta, ct);
+            return new PointOutcome(true, 0);
+        }
+
+        public PathPoint Point(in PathStep step) =>
+            system.Point(step.Lambda, _beta) with { DevianceRatio = _ratio };
+
+        public PathFrame Frame() => new(system.FeatureMeans, system.Scales, system.TargetVariance, [.. system.Warnings]);
+    }
+
+    /// <summary>max_j |c_j|: with every penalty factor 1, lambda_max times max(alpha, 1e-3).</summary>
+    internal static double MaxAbs(double[] c)
     {
         double max = 0;
-        foreach (var c in system.C) max = Math.Max(max, Math.Abs(c));
-        return max / 1e-3;
+        foreach (var value in c) max = Math.Max(max, Math.Abs(value));
+        return max;
     }
 
     /// <summary>1 - RSS/TSS with RSS/n = var(y) - 2c'b + b'Ab.</summary>

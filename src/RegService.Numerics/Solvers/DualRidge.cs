@@ -26,34 +26,45 @@ public static class DualRidge
     {
         int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         var system = DualSystem.From(x, featureCols, targetCol, rows, featureNames, settings.Standardize, settings.FitIntercept, threads, ct);
-        int n = system.Rows;
-        var lambdas = settings.Lambdas ?? LambdaGrid.Geometric(system.LambdaMax(), settings.Generate?.Count ?? 100,
-            settings.Generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(n, featureNames.Length));
-        var eigen = lambdas.Length > 1 ? system.Eigen(ct) : null;
-        var projected = eigen is null ? null : new double[n];
-        if (eigen is not null) eigen.Project(system.ScaledTarget, projected);
-        var points = new PathPoint[lambdas.Length];
-        var alpha = new double[n];
-        for (int l = 0; l < lambdas.Length; l++)
+        return PathDriver.Run(new PointSolver(system, featureNames.Length), settings, progress, ct);
+    }
+
+    /// <summary>
+    /// One lambda by Cholesky of the kernel, or, when the path has several, from one eigendecomposition made at the
+    /// first. Every generated lambda is fitted, as <see cref="ClosedFormRidge"/> does.
+    /// </summary>
+    private sealed class PointSolver(DualSystem system, int features) : IPointSolver
+    {
+        private EigenRidgePath? _eigen;
+        private double[]? _projected;
+        private readonly double[] _alpha = new double[system.Rows];
+        private double[] _beta = [];
+        private double _ratio;
+
+        public int Rows => system.Rows;
+        public int Features => features;
+        public EarlyStop Stop => EarlyStop.None;
+
+        public double Start(CancellationToken ct) => ClosedFormRidge.MaxAbs(system.C(ct));
+
+        public PointOutcome Solve(in PathStep step, CancellationToken ct)
         {
-            ct.ThrowIfCancellationRequested();
-            progress?.Report(new FitProgress((double)l / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-            if (eigen is null) system.SolveDual(lambdas[l], alpha, ct);
-            else eigen.SolveProjected(projected, lambdas[l], alpha);
-            var beta = system.Primal(alpha, ct);
-            points[l] = system.Point(lambdas[l], beta) with { DevianceRatio = system.DevianceRatio(beta, ct) };
+            if (step.Index == 0 && step.Count > 1)
+            {
+                _eigen = system.Eigen(ct);
+                _projected = new double[system.Rows];
+                _eigen.Project(system.ScaledTarget, _projected);
+            }
+            if (_eigen is null) system.SolveDual(step.Lambda, _alpha, ct);
+            else _eigen.SolveProjected(_projected!, step.Lambda, _alpha);
+            _beta = system.Primal(_alpha, ct);
+            _ratio = system.DevianceRatio(_beta, ct);
+            return new PointOutcome(true, 0);
         }
-        return new PathFit
-        {
-            Lambdas = lambdas,
-            Points = points,
-            FeatureMeans = system.FeatureMeans,
-            FeatureScales = system.Scales,
-            NullDeviance = system.TargetVariance,
-            Rows = n,
-            Warnings = [.. system.Warnings],
-            Form = eigen is null ? "dual-cholesky" : "dual-eigen",
-        };
+
+        public PathPoint Point(in PathStep step) => system.Point(step.Lambda, _beta) with { DevianceRatio = _ratio };
+
+        public PathFrame Frame() => new(system.FeatureMeans, system.Scales, system.TargetVariance, [.. system.Warnings]);
     }
 
     /// <summary>GCV per lambda from the dual (the same values as <see cref="RidgeCriteria.Gcv"/> on the primal).</summary>
@@ -208,14 +219,14 @@ public sealed class DualSystem
             Take(x, featureCols[j], rows, column);
             double mean = TensorPrimitives.Sum<double>(column) / n;
             double variance = Vec.SumSquaredDeviations(column, mean) / n;
-            means[j] = fitIntercept ? mean : 0.0;
-            if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            var scale = Standardization.Of(mean, variance, fitIntercept, standardize, ScaleConvention.StandardDeviation);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            scales[j] = standardize ? Math.Sqrt(variance) : 1.0;
             centers[j] = means[j];
             active.Add(j);
         }
@@ -257,14 +268,6 @@ public sealed class DualSystem
 
     /// <summary>c = Z'y/n, the primal right-hand side (over the active features).</summary>
     public double[] C(CancellationToken ct = default) => Primal(_ycScaled, ct);
-
-    /// <summary>glmnet's start of an alpha = 0 path, max_j |c_j| / 1e-3, as <see cref="ClosedFormRidge.LambdaMax"/>.</summary>
-    public double LambdaMax(CancellationToken ct = default)
-    {
-        double max = 0;
-        foreach (var c in C(ct)) max = Math.Max(max, Math.Abs(c));
-        return max / 1e-3;
-    }
 
     /// <summary>The dual coefficients alpha = (Kn + lambda I)^-1 y_c / n, by Cholesky.</summary>
     public void SolveDual(double lambda, double[] alpha, CancellationToken ct = default) =>

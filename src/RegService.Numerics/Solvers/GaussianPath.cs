@@ -30,7 +30,7 @@ public static class GaussianPath
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = system.Diagonal(u);
         var problem = new Problem(system.Active, v, system.C, diagonal, system.FeatureMeans, system.Scales,
-            system.TargetMean, system.TargetVariance, n, featureNames, [.. system.Warnings], "covariance");
+            system.TargetMean, system.TargetVariance, n, featureNames, [.. system.Warnings]);
         return Drive(core, problem, settings, progress, ct);
     }
 
@@ -60,18 +60,16 @@ public static class GaussianPath
         });
         for (int j = 0; j < p; j++)
         {
-            double mean = rawMeans[j], variance = rawVariances[j];
-            double center = settings.FitIntercept ? mean : 0.0;
-            means[j] = center;
-            if (variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize, GlmFamily.Gaussian.Scale);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
             // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
-            variances[j] = settings.FitIntercept ? variance : variance + mean * mean;
-            scales[j] = settings.Standardize ? Math.Sqrt(variance) : 1.0;
+            variances[j] = scale.Spread;
             active.Add(j);
         }
 
@@ -108,14 +106,14 @@ public static class GaussianPath
         var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
-        var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, "naive");
+        var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings);
         return Drive(core, problem, settings, progress, ct);
     }
 
     /// <summary>What the path driver needs to know besides the solver: the standardized problem's data.</summary>
     private sealed record Problem(
         int[] Active, double[] V, double[] C, double[] Diagonal, double[] Means, double[] Scales,
-        double TargetMean, double TargetVariance, int Rows, string[] Names, List<string> Warnings, string Form);
+        double TargetMean, double TargetVariance, int Rows, string[] Names, List<string> Warnings);
 
     private static double[] Restrict(double[] factors, int[] active)
     {
@@ -124,66 +122,42 @@ public static class GaussianPath
         return v;
     }
 
-    /// <summary>lambda_max: the smallest lambda at which every penalized coefficient is 0, from the
-    /// gradient at that solution (glmnet floors alpha at 1e-3 so a ridge path has a finite start).</summary>
-    private static double LambdaMax(ICdCore core, Problem problem, double alpha)
+    private static PathFit Drive(ICdCore core, Problem problem, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
+        PathDriver.Run(new PointSolver(core, problem, settings), settings, progress, ct);
+
+    /// <summary>One lambda of the gaussian path by either coordinate-descent form.</summary>
+    private sealed class PointSolver(ICdCore core, Problem problem, PathSettings settings) : IPointSolver
     {
-        double max = 0;
-        for (int u = 0; u < problem.Active.Length; u++)
-            if (problem.V[u] > 0) max = Math.Max(max, Math.Abs(core.Gradient[u]) / problem.V[u]);
-        return max / Math.Max(alpha, 1e-3);
-    }
+        private readonly double _tolerance = settings.Tolerance * (problem.TargetVariance > 0 ? problem.TargetVariance : 1.0);
 
-    private static PathFit Drive(ICdCore core, Problem problem, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
-    {
-        int q = problem.Active.Length, p = problem.Names.Length;
-        double tolerance = settings.Tolerance * (problem.TargetVariance > 0 ? problem.TargetVariance : 1.0);
+        public int Rows => problem.Rows;
+        public int Features => problem.Names.Length;
+        public EarlyStop Stop => GlmFamily.Gaussian.Stop;
 
-        // Unpenalized features are fitted first: the solution at lambda = infinity.
-        if (problem.V.Any(f => f == 0))
-            core.Solve(Infinite, Infinite, tolerance, settings.MaxIterations, ct);
-        double lambdaMax = LambdaMax(core, problem, settings.Alpha);
-        bool generated = settings.Lambdas is null;
-        double[] lambdas = settings.Lambdas ?? LambdaGrid.Geometric(lambdaMax, settings.Generate?.Count ?? 100,
-            settings.Generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(problem.Rows, p));
-
-        var points = new List<PathPoint>(lambdas.Length);
-        double previousLambda = Math.Max(lambdaMax, lambdas.Length > 0 ? lambdas[0] : 0);
-        double previousRatio = 0;
-        bool stoppedEarly = false;
-        for (int l = 0; l < lambdas.Length; l++)
+        public double Start(CancellationToken ct)
         {
-            ct.ThrowIfCancellationRequested();
-            progress?.Report(new FitProgress((double)l / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-            double lambda = lambdas[l];
-            var outcome = core.Solve(lambda, previousLambda, tolerance, settings.MaxIterations, ct);
-            previousLambda = lambda;
-            var point = Point(core, problem, settings.Alpha, lambda, outcome);
-            points.Add(point);
-            if (generated && l + 1 < lambdas.Length && LambdaGrid.ShouldStop(l, lambdas.Length, point.DevianceRatio, previousRatio))
-            {
-                stoppedEarly = true;
-                break;
-            }
-            previousRatio = point.DevianceRatio;
+            // Unpenalized features are fitted first: the solution at lambda = infinity.
+            if (problem.V.Any(f => f == 0))
+                core.Solve(Infinite, Infinite, _tolerance, settings.MaxIterations, ct);
+            double max = 0;
+            for (int u = 0; u < problem.Active.Length; u++)
+                if (problem.V[u] > 0) max = Math.Max(max, Math.Abs(core.Gradient[u]) / problem.V[u]);
+            return max;
         }
 
-        var used = points.Select(pt => pt.Lambda).ToArray();
-        return new PathFit
+        public PointOutcome Solve(in PathStep step, CancellationToken ct)
         {
-            Lambdas = used,
-            Points = [.. points],
-            FeatureMeans = settings.FitIntercept ? problem.Means : new double[p],
-            FeatureScales = problem.Scales,
-            NullDeviance = problem.TargetVariance,
-            Rows = problem.Rows,
-            Warnings = problem.Warnings,
-            StoppedEarly = stoppedEarly,
-            Form = problem.Form,
-        };
+            var outcome = core.Solve(step.Lambda, step.PreviousLambda, _tolerance, step.Budget, ct);
+            return new PointOutcome(outcome.Converged, outcome.Passes, ScreenedOut: outcome.ScreenedOut);
+        }
+
+        public PathPoint Point(in PathStep step) => GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
+
+        public PathFrame Frame() =>
+            new(settings.FitIntercept ? problem.Means : new double[problem.Names.Length], problem.Scales, problem.TargetVariance, problem.Warnings);
     }
 
-    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda, CdOutcome outcome)
+    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda)
     {
         int q = problem.Active.Length, p = problem.Names.Length;
         var beta = core.Beta;
@@ -226,10 +200,7 @@ public static class GaussianPath
         return new PathPoint(lambda, problem.Rows > 0 ? intercept : 0, original, standardized, nonZero, null)
         {
             DevianceRatio = ratio,
-            Converged = outcome.Converged,
-            Iterations = outcome.Passes,
             DualityGap = gap,
-            ScreenedOut = outcome.ScreenedOut,
         };
     }
 }

@@ -1,4 +1,5 @@
 using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Paths;
 
@@ -68,25 +69,7 @@ internal sealed class LogisticData
         if (ones == 0 || ones == n)
             throw new ArgumentException($"the binomial target has only one class ({(ones == 0 ? 0 : 1)}) on the {n} rows fitted");
 
-        DenseMatrix source;
-        int[] sourceCols;
-        if (rows is null)
-        {
-            source = x;
-            sourceCols = (int[])featureCols.Clone();
-        }
-        else
-        {
-            // A compact copy: every later pass reads contiguous columns.
-            source = new DenseMatrix(n, p);
-            for (int j = 0; j < p; j++)
-            {
-                var from = x.Column(featureCols[j]);
-                var to = source.Column(j);
-                for (int i = 0; i < n; i++) to[i] = from[rows[i]];
-            }
-            sourceCols = Enumerable.Range(0, p).ToArray();
-        }
+        var (source, sourceCols) = FittedRows.Features(x, featureCols, rows);
 
         var means = new double[p];
         var scales = new double[p];
@@ -101,21 +84,19 @@ internal sealed class LogisticData
             double mean = 0;
             for (int i = 0; i < n; i++) mean += c[i];
             mean /= n;
-            // Two passes: the spread about the mean (or about 0 without an intercept).
-            double center = settings.FitIntercept ? mean : 0.0;
-            double spread = LogisticKernels.WeightedMoments(c, center, ones1).Second / n;
-            bool constant = Math.Max(LogisticKernels.WeightedMoments(c, mean, ones1).Second / n, 0.0) <= 1e-26 * Math.Max(1.0, mean * mean);
-            means[j] = center;
-            if (constant && settings.FitIntercept)
+            // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
+            double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, ones1).Second / n, 0.0);
+            double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, ones1).Second / n;
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, GlmFamily.Binomial.Scale, meanSquare);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
                 excluded[j] = true;
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            double scale = settings.Standardize ? Math.Sqrt(spread) : 1.0;
-            scales[j] = scale > 0 ? scale : 1.0;
-            norms[j] = Math.Sqrt(spread) / scales[j];
+            norms[j] = Math.Sqrt(scale.Spread) / scales[j];
         }
         return new LogisticData(source, sourceCols, y, means, scales, norms, excluded, warnings);
     }

@@ -23,7 +23,6 @@ public sealed class NaiveCd : ICdCore
     private readonly double[] _means;
     private readonly double[] _scales;
     private readonly double[] _diagonal;
-    private readonly double[] _v;
     private readonly double _alpha;
     private readonly int _n;
     private readonly int _threads;
@@ -32,9 +31,8 @@ public sealed class NaiveCd : ICdCore
     private readonly double[] _rRef;
     private readonly double[] _gRef;
     private readonly List<int> _candidates = [];
-    private readonly bool[] _inStrong;
-    private readonly bool[] _inActive;
-    private readonly List<int> _active = [];
+    private readonly CoordinateDescent _cd;
+    private double _raw;   // x_j'u of the coordinate a pass visits next
 
     // Single-precision shadow of the standardized columns for the KKT screen (null when not worth it or too large).
     private readonly float[]? _shadow;
@@ -58,15 +56,13 @@ public sealed class NaiveCd : ICdCore
         _columns = columns;
         _means = means;
         _scales = scales;
-        _v = penaltyFactors;
         _alpha = alpha;
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha);
         _n = centeredTarget.Length;
         _threads = Math.Max(1, threads);
         _u = (double[])centeredTarget.Clone();
         Beta = new double[q];
         Gradient = new double[q];
-        _inStrong = new bool[q];
-        _inActive = new bool[q];
         _diagonal = new double[q];
         for (int j = 0; j < q; j++)
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
@@ -83,12 +79,6 @@ public sealed class NaiveCd : ICdCore
         _rRef = (double[])_u.Clone();
         _gRef = (double[])Gradient.Clone();
     }
-
-    /// <summary>Gradients computed exactly in KKT checks so far (the rest were settled by a bound).</summary>
-    public long GradientsComputed { get; private set; }
-
-    /// <summary>Gradients the single-precision screen settled in KKT checks so far.</summary>
-    public long GradientsScreened { get; private set; }
 
     /// <summary>The single-precision screen is used when its error bound is tight (n u well below 1) and its copy is at most 512 MB.</summary>
     internal static bool UseShadow(int n, int q) => n >= 64 && (n + 3) * Unit < 1e-3 && (long)q * n <= 128L << 20;
@@ -137,109 +127,50 @@ public sealed class NaiveCd : ICdCore
 
     public CdOutcome Solve(double lambda, double previousLambda, double tolerance, int maxPasses, CancellationToken ct = default)
     {
-        int q = Beta.Length;
-        var strong = new List<int>(q);
-        double screen = _alpha * Math.Max(2 * lambda - previousLambda, 0);
-        Array.Clear(_inStrong);
-        for (int j = 0; j < q; j++)
-        {
-            if (Beta[j] != 0 || _v[j] == 0 || Math.Abs(Gradient[j]) >= screen * _v[j])
-            {
-                _inStrong[j] = true;
-                strong.Add(j);
-            }
-        }
-        int screenedOut = q - strong.Count, violations = 0, passes = 0;
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            double change = Pass(strong, lambda);
-            passes++;
-            while ((change >= tolerance || (passes == 1 && change > 0)) && passes < maxPasses)
-            {
-                do
-                {
-                    ct.ThrowIfCancellationRequested();
-                    change = Pass(_active, lambda);
-                    passes++;
-                } while (change >= tolerance && passes < maxPasses);
-                if (passes >= maxPasses) break;
-                change = Pass(strong, lambda);
-                passes++;
-            }
-            FoldOffset();
-            CheckOutside(lambda);
-            if (change >= tolerance)
-            {
-                Finish(strong);
-                return new CdOutcome(false, passes, screenedOut, violations);
-            }
-            double bound = lambda * _alpha;
-            int added = 0;
-            for (int j = 0; j < q; j++)
-            {
-                if (_inStrong[j] || Math.Abs(Gradient[j]) <= bound * _v[j]) continue;
-                _inStrong[j] = true;
-                strong.Add(j);
-                added++;
-            }
-            if (added == 0) break;
-            violations += added;
-            screenedOut -= added;
-        }
-        Finish(strong);
-        return new CdOutcome(true, passes, screenedOut, violations);
+        var coordinates = new Coordinates(this);
+        return _cd.Solve(ref coordinates, lambda, previousLambda, tolerance, maxPasses, ct);
     }
 
     /// <summary>
-    /// One cyclic pass over <paramref name="set"/>; returns max_j A_jj Δb_j². Each visit leaves in Gradient[j]
-    /// the coordinate's gradient just after its own update. An update and the next coordinate's inner product
-    /// run as one loop over the residual.
+    /// The naive form: each visit leaves in Gradient[j] the coordinate's gradient just after its own update. An update
+    /// and the next coordinate's inner product run as one loop over the residual.
     /// </summary>
-    private double Pass(List<int> set, double lambda)
+    private readonly struct Coordinates(NaiveCd owner) : ICoordinates
     {
-        double largest = 0;
-        double l1 = lambda * _alpha, l2 = lambda * (1 - _alpha);
-        int count = set.Count;
-        if (count == 0) return 0;
-        double raw = TensorPrimitives.Dot<double>(_columns[set[0]].Span, _u);
-        for (int s = 0; s < count; s++)
+        public double[] Beta => owner.Beta;
+        public double[] Gradient => owner.Gradient;
+
+        public void Begin(int first) => owner._raw = TensorPrimitives.Dot<double>(owner._columns[first].Span, owner._u);
+
+        // g_j = z_j'r/n = (x_j'u + t n m_j) / (n s_j)
+        public double GradientAt(int j) => (owner._raw + owner._t * owner._n * owner._means[j]) / (owner._n * owner._scales[j]);
+        public double Curvature(int j) => owner._diagonal[j];
+        public double ChangeWeight(int j) => owner._diagonal[j];
+
+        public void Stay(int j, double g, int next)
         {
-            int j = set[s];
-            int next = s + 1 < count ? set[s + 1] : -1;
-            double g = (raw + _t * _n * _means[j]) / (_n * _scales[j]);
-            double ajj = _diagonal[j];
-            double den = ajj + l2 * _v[j];
-            double bj = Beta[j];
-            double nb = bj;
-            if (den > 0)
-            {
-                double u = g + ajj * bj;
-                double t = l1 * _v[j];
-                nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
-            }
-            if (nb == bj)
-            {
-                Gradient[j] = g;
-                if (next >= 0) raw = TensorPrimitives.Dot<double>(_columns[next].Span, _u);
-                continue;
-            }
-            double d = nb - bj;
-            Beta[j] = nb;
-            Gradient[j] = g - ajj * d;
-            _t += d * _means[j] / _scales[j];
-            if (next >= 0)
-                raw = Vec.AxpyDot(-d / _scales[j], _columns[j].Span, _u, _columns[next].Span);
-            else
-                Vec.Axpy(-d / _scales[j], _columns[j].Span, _u);
-            largest = Math.Max(largest, ajj * d * d);
-            if (!_inActive[j])
-            {
-                _inActive[j] = true;
-                _active.Add(j);
-            }
+            owner.Gradient[j] = g;
+            if (next >= 0) owner._raw = TensorPrimitives.Dot<double>(owner._columns[next].Span, owner._u);
         }
-        return largest;
+
+        // r -= d z_j: u -= (d/s_j) x_j, t += d m_j/s_j
+        public void Move(int j, double delta, double g, int next)
+        {
+            owner.Gradient[j] = g - owner._diagonal[j] * delta;
+            owner._t += delta * owner._means[j] / owner._scales[j];
+            if (next >= 0)
+                owner._raw = Vec.AxpyDot(-delta / owner._scales[j], owner._columns[j].Span, owner._u, owner._columns[next].Span);
+            else
+                Vec.Axpy(-delta / owner._scales[j], owner._columns[j].Span, owner._u);
+        }
+
+        public void BeforeKkt(bool[] inStrong, double lambda)
+        {
+            owner.FoldOffset();
+            owner.CheckOutside(inStrong, lambda);
+        }
+
+        public void Finish(List<int> strong) => owner.Finish(strong);
     }
 
     /// <summary>
@@ -249,7 +180,7 @@ public sealed class NaiveCd : ICdCore
     /// Gradient entry holds the bound (an upper bound of |g_j|, which keeps the next strong rule safe).
     /// When many features need recomputing, all are, and the reference moves to the current residual.
     /// </summary>
-    private void CheckOutside(double lambda)
+    private void CheckOutside(bool[] inStrong, double lambda)
     {
         int q = Beta.Length;
         double shift = 0;
@@ -263,9 +194,9 @@ public sealed class NaiveCd : ICdCore
         _candidates.Clear();
         for (int j = 0; j < q; j++)
         {
-            if (_inStrong[j]) continue;
+            if (inStrong[j]) continue;
             double upper = Math.Abs(_gRef[j]) + Math.Sqrt(_diagonal[j]) * radius;
-            if (upper > bound * _v[j]) _candidates.Add(j);
+            if (upper > bound * _cd.PenaltyFactors[j]) _candidates.Add(j);
             else Gradient[j] = upper;
         }
         bool full = _candidates.Count * 2 > q;
@@ -273,10 +204,9 @@ public sealed class NaiveCd : ICdCore
         {
             _candidates.Clear();
             for (int j = 0; j < q; j++)
-                if (!_inStrong[j]) _candidates.Add(j);
+                if (!inStrong[j]) _candidates.Add(j);
         }
         if (_shadow is not null) Screen(lambda);
-        GradientsComputed += _candidates.Count;
         ComputeGradientsOf(_candidates);
         _refPending = full;
     }
@@ -311,10 +241,9 @@ public sealed class NaiveCd : ICdCore
         {
             int j = _candidates[s];
             double upper = Math.Abs(screened[s]) / _n + scale * _shadowNorms![j];
-            if (upper <= bound * _v[j]) Gradient[j] = upper;
+            if (upper <= bound * _cd.PenaltyFactors[j]) Gradient[j] = upper;
             else _candidates[kept++] = j;
         }
-        GradientsScreened += count - kept;
         _candidates.RemoveRange(kept, count - kept);
     }
 

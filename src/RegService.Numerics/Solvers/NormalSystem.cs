@@ -48,16 +48,10 @@ public sealed class NormalSystem
 
     /// <summary>
     /// From <c>G = (X - s)'(X - s)</c> and <c>S = sum(X - s)</c> over <paramref name="n"/> rows:
-    /// mean = s + S/n and the centered cross-products <c>C = G - S S'/n</c> (exact algebra; the shift
-    /// keeps the subtraction from cancelling). Without an intercept the shift is zero and C = G.
-    /// Scales follow glmnet: the standard deviation (1/n) with an intercept, the root mean square without.
-    /// </summary>
-    public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, FitSpec spec) =>
-        From(gram, sums, shift, n, spec.FeatureNames, spec.Standardize, spec.FitIntercept);
-
-    /// <summary>
-    /// As <see cref="From(double[], double[], double[], int, FitSpec)"/>, with the settings spelled out; the token is
-    /// checked once per row of the k x k matrices built.
+    /// mean = s + S/n and, with an intercept, the centered cross-products <c>C = G - S S'/n</c> (exact algebra; the
+    /// shift keeps the subtraction from cancelling). Without an intercept the shift must be zero and C = G, the
+    /// uncentered cross-products; the features are still scaled by their standard deviation about the mean, as
+    /// glmnet does (<see cref="Standardization"/>). The token is checked once per row of the k x k matrices built.
     /// </summary>
     public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept,
         CancellationToken ct = default)
@@ -90,14 +84,13 @@ public sealed class NormalSystem
             double variance = fitIntercept
                 ? Math.Max(cjj / n, 0.0)
                 : Math.Max(cjj / n - actual[j] * actual[j], 0.0);
-            bool constant = variance <= 1e-26 * Math.Max(1.0, actual[j] * actual[j]);
-            if (constant)
+            var scale = Standardization.Of(actual[j], variance, fitIntercept, standardize, ScaleConvention.StandardDeviation);
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            scales[j] = standardize ? Math.Sqrt(variance) : 1.0;
             active.Add(j);
         }
 

@@ -28,10 +28,11 @@ public static class ProximalGradientPath
 {
     public const string SolverName = "proximalGradient";
 
-    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, bool binomial,
+    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, GlmFamily family,
                               PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(x);
+        bool binomial = family.Kind == Family.Binomial;
         ArgumentNullException.ThrowIfNull(settings);
         int p = featureCols.Length;
         if (featureNames.Length != p) throw new ArgumentException("one name per feature column is needed");
@@ -40,28 +41,10 @@ public static class ProximalGradientPath
         if (n == 0) throw new ArgumentException("no rows to fit");
 
         // The rows fitted: the data set's own columns, or a compact copy of the selected rows.
-        DenseMatrix source;
-        int[] cols;
+        var (source, cols) = FittedRows.Features(x, featureCols, rows);
         var y = new double[n];
         var target = x.Column(targetCol);
-        if (rows is null)
-        {
-            source = x;
-            cols = (int[])featureCols.Clone();
-            target.CopyTo(y);
-        }
-        else
-        {
-            source = new DenseMatrix(n, p);
-            for (int j = 0; j < p; j++)
-            {
-                var from = x.Column(featureCols[j]);
-                var to = source.Column(j);
-                for (int i = 0; i < n; i++) to[i] = from[rows[i]];
-            }
-            for (int i = 0; i < n; i++) y[i] = target[rows[i]];
-            cols = [.. Enumerable.Range(0, p)];
-        }
+        for (int i = 0; i < n; i++) y[i] = target[rows is null ? i : rows[i]];
         if (binomial)
         {
             int ones = 0;
@@ -82,27 +65,25 @@ public static class ProximalGradientPath
             var c = source.Column(cols[j]);
             double mean = System.Numerics.Tensors.TensorPrimitives.Sum<double>(c) / n;
             double variance = Vec.SumSquaredDeviations(c, mean) / n;
-            double center = settings.FitIntercept ? mean : 0.0;
-            means[j] = center;
             // As the coordinate-descent solvers: gaussian features are scaled by their standard deviation (also
             // without an intercept); binomial ones by their spread about the center (the root mean square without one).
-            double spread = settings.FitIntercept || !binomial ? variance : Vec.SumSquaredDeviations(c, 0.0) / n;
-            if ((settings.FitIntercept || !binomial) && variance <= 1e-26 * Math.Max(1.0, mean * mean))
+            double? meanSquare = settings.FitIntercept || family.Scale == ScaleConvention.StandardDeviation ? null : Vec.SumSquaredDeviations(c, 0.0) / n;
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, family.Scale, meanSquare);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
             {
                 excluded[j] = true;
-                scales[j] = 1.0;
-                warnings.Add($"feature '{featureNames[j]}' has zero variance on the rows fitted; its coefficient is 0");
-                continue;
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
             }
-            double scale = settings.Standardize ? Math.Sqrt(spread) : 1.0;
-            scales[j] = scale > 0 ? scale : 1.0;
         }
 
-        var solver = new Fista(source, cols, y, means, scales, excluded, settings, binomial);
-        return solver.Run(featureNames, warnings, progress, ct);
+        var solver = new Fista(source, cols, y, means, scales, excluded, settings, family, warnings);
+        return PathDriver.Run(solver, settings, progress, ct);
     }
 
-    private sealed class Fista
+    /// <summary>FISTA at one lambda, warm-started; the iteration budget spans the path.</summary>
+    private sealed class Fista : IPointSolver
     {
         private readonly GradientKernels _kernel;
         private readonly double[] _y, _means, _scales, _v;
@@ -122,8 +103,16 @@ public static class ProximalGradientPath
         /// <summary>Relative slack of the backtracking test, above the rounding of a loss summed over many rows.</summary>
         private const double RoundingSlack = 1e-12;
 
-        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, bool binomial)
+        private readonly List<string> _warnings;
+        private readonly GlmFamily _family;
+        private readonly double[] _beta;
+        private double _b0, _nullDeviance, _lastLoss;
+
+        public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, GlmFamily family,
+                     List<string> warnings)
         {
+            _family = family;
+            _warnings = warnings;
             int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
             _kernel = new GradientKernels(x, cols, (long)x.Rows * cols.Length > 200_000 ? threads : 1);
             _y = y;
@@ -132,7 +121,7 @@ public static class ProximalGradientPath
             _excluded = excluded;
             _v = settings.PenaltyFactors;
             _settings = settings;
-            _binomial = binomial;
+            _binomial = family.Kind == Family.Binomial;
             _intercept = settings.FitIntercept;
             _n = y.Length;
             _p = cols.Length;
@@ -141,6 +130,7 @@ public static class ProximalGradientPath
             _etaX = new double[_n];
             _etaZ = new double[_n];
             _carriedGradient = new double[_p + 1];
+            _beta = new double[_p];
         }
 
         /// <summary>loss/n at (b0, b) on the standardized scale; with <paramref name="grad"/>, its gradient (b entries, then b0).</summary>
@@ -151,78 +141,47 @@ public static class ProximalGradientPath
             return loss / _n;
         }
 
-        public PathFit Run(string[] names, List<string> warnings, IProgress<FitProgress>? progress, CancellationToken ct)
+        public int Rows => _n;
+        public int Features => _p;
+        public EarlyStop Stop => _family.Stop;
+        public bool BudgetSpansPath => true;
+
+        /// <summary>The intercept-only model: the null deviance, and the gradient there (features are not fitted first).</summary>
+        public double Start(CancellationToken ct)
         {
-            double alpha = _settings.Alpha;
-            // The intercept-only model: the null deviance and lambda_max.
             double ybar = _y.Average();
-            double b0Null = _intercept ? (_binomial ? Math.Log(ybar / (1 - ybar)) : ybar) : 0;
-            var zero = new double[_p];
+            _b0 = _intercept ? _family.Link(ybar) : 0;
             var g0 = new double[_p + 1];
-            double nullLoss = Loss(zero, b0Null, g0);
-            double nullDeviance = 2 * nullLoss;   // per row: gaussian the variance (about the mean), binomial -2 log-likelihood / n
-
-            var generate = _settings.Generate;
-            double[] lambdas;
-            bool generated = _settings.Lambdas is null;
-            if (generated)
-            {
-                double lambdaMax = 0;
-                for (int j = 0; j < _p; j++)
-                    if (!_excluded[j] && _v[j] > 0) lambdaMax = Math.Max(lambdaMax, Math.Abs(g0[j]) / (_v[j] * Math.Max(alpha, 1e-3)));
-                double minRatio = generate?.MinRatio ?? LambdaGrid.DefaultMinRatio(_n, _p);
-                lambdas = lambdaMax > 0 ? LambdaGrid.Geometric(lambdaMax, generate?.Count ?? 100, minRatio) : [0.0];
-            }
-            else lambdas = _settings.Lambdas!;
-
-            var beta = new double[_p];
-            double b0 = b0Null;
-            var points = new List<PathPoint>();
-            int budget = _settings.MaxIterations;
-            bool stoppedEarly = false;
-            double previousRatio = 0;
-            for (int l = 0; l < lambdas.Length; l++)
-            {
-                ct.ThrowIfCancellationRequested();
-                var (iterations, converged, loss) = Solve(lambdas[l], l > 0 ? lambdas[l - 1] : lambdas[l], alpha, beta, ref b0, nullDeviance, budget, ct);
-                budget = Math.Max(0, budget - iterations);
-                double ratio = 1 - 2 * loss / nullDeviance;
-                var coef = new double[_p];
-                double intercept = b0;
-                int nonZero = 0;
-                for (int j = 0; j < _p; j++)
-                {
-                    coef[j] = beta[j] / _scales[j];
-                    intercept -= _means[j] * coef[j];
-                    if (beta[j] != 0) nonZero++;
-                }
-                points.Add(new PathPoint(lambdas[l], intercept, coef, (double[])beta.Clone(), nonZero, null)
-                {
-                    DevianceRatio = ratio,
-                    Converged = converged,
-                    Iterations = iterations,
-                });
-                progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
-                if (generated && l < lambdas.Length - 1 && LambdaGrid.ShouldStop(l, lambdas.Length, ratio, previousRatio))
-                {
-                    stoppedEarly = true;
-                    break;
-                }
-                previousRatio = ratio;
-            }
-            return new PathFit
-            {
-                Lambdas = [.. points.Select(pt => pt.Lambda)],
-                Points = [.. points],
-                FeatureMeans = _means,
-                FeatureScales = _scales,
-                NullDeviance = nullDeviance,
-                Rows = _n,
-                Warnings = warnings,
-                StoppedEarly = stoppedEarly,
-                Form = "fista",
-            };
+            double nullLoss = Loss(_beta, _b0, g0);
+            _nullDeviance = 2 * nullLoss;   // per row: gaussian the variance (about the mean), binomial -2 log-likelihood / n
+            double max = 0;
+            for (int j = 0; j < _p; j++)
+                if (!_excluded[j] && _v[j] > 0) max = Math.Max(max, Math.Abs(g0[j]) / _v[j]);
+            return max;
         }
+
+        public PointOutcome Solve(in PathStep step, CancellationToken ct)
+        {
+            var (iterations, converged, loss) = Solve(step.Lambda, step.PreviousLambda, _settings.Alpha, _beta, ref _b0, _nullDeviance, step.Budget, ct);
+            _lastLoss = loss;
+            return new PointOutcome(converged, iterations);
+        }
+
+        public PathPoint Point(in PathStep step)
+        {
+            var coef = new double[_p];
+            double intercept = _b0;
+            int nonZero = 0;
+            for (int j = 0; j < _p; j++)
+            {
+                coef[j] = _beta[j] / _scales[j];
+                intercept -= _means[j] * coef[j];
+                if (_beta[j] != 0) nonZero++;
+            }
+            return new PathPoint(step.Lambda, intercept, coef, (double[])_beta.Clone(), nonZero, null) { DevianceRatio = 1 - 2 * _lastLoss / _nullDeviance };
+        }
+
+        public PathFrame Frame() => new(_means, _scales, _nullDeviance, _warnings);
 
         /// <summary>The unstandardized weights of (b, b0) into <see cref="_w"/>; returns the constant c of eta = c + X w.</summary>
         private double Weights(double[] b, double b0)

@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using RegService.Numerics.Kernels;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>A linear predictor in original units: offset + sum_a Coef[a] x_{Active[a]}.</summary>
+internal sealed record Predictor(int[] Active, double[] Coef, double Offset);
+
+/// <summary>
+/// One pass of the binomial path over the rows at a point, in row blocks: the linear predictor, probabilities p,
+/// weights w = p(1 - p), residuals y - p and the mean negative log-likelihood; the exact gradient (1/n) z_j'(y - p)
+/// of each requested feature, and in the naive mode its weighted moments. Fixed row segments, reduced in order:
+/// the result does not depend on the thread count.
+/// </summary>
+internal sealed class LogisticPass(LogisticData data, bool intercept, int threads, CancellationToken ct)
+{
+    private const int SegmentRows = 4096;       // rows per parallel segment of a pass (fixed: results do not depend on threads)
+    private const int BlockRows = 256;          // rows per block inside a segment (the block of every column stays in L2)
+
+    private readonly int _n = data.Rows;
+
+    /// <summary>p_i at the point of the last pass.</summary>
+    public double[] Prob { get; } = new double[data.Rows];
+
+    /// <summary>w_i = p_i (1 - p_i).</summary>
+    public double[] Weight { get; } = new double[data.Rows];
+
+    /// <summary>y_i - p_i.</summary>
+    public double[] Resid { get; } = new double[data.Rows];
+
+    /// <summary>Mean negative log-likelihood.</summary>
+    public double Loss { get; private set; }
+
+    /// <summary>The intercept's gradient, sum (y - p) / n (0 without an intercept).</summary>
+    public double G0 { get; private set; }
+
+    /// <summary>sum w / n.</summary>
+    public double WeightSum { get; private set; }
+
+    /// <summary>
+    /// Runs the pass at <paramref name="point"/>: for each feature j of <paramref name="features"/>, grad[j] = (1/n) z_j'(y - p)
+    /// and, with <paramref name="wm"/> and <paramref name="xv"/>, sum w z_j / n and sum w z_j^2 / n. With
+    /// <paramref name="shadow"/>, also returns the mean loss at that predictor (read from the same blocks).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double? Run(int[] features, Predictor point, Predictor? shadow, double[] grad, double[]? wm, double[]? xv)
+    {
+        ct.ThrowIfCancellationRequested();
+        int k = features.Length;
+        int segments = (_n + SegmentRows - 1) / SegmentRows;
+        bool stats = wm is not null;
+        var partG = new double[segments * k];
+        var partF = stats ? new double[segments * k] : null;
+        var partS = stats ? new double[segments * k] : null;
+        var partLoss = new double[segments];
+        var partR = new double[segments];
+        var partW = new double[segments];
+        var partShadow = shadow is null ? null : new double[segments];
+
+        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, shadow, partShadow);
+        long work = (long)_n * (k + point.Active.Length);
+        if (threads > 1 && segments > 1 && work >= 1L << 20)
+            Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, s => Segment(plan, s));
+        else
+            for (int s = 0; s < segments; s++) Segment(plan, s);
+
+        double lossSum = 0, rSum = 0, wSum = 0;
+        for (int s = 0; s < segments; s++)
+        {
+            lossSum += partLoss[s];
+            rSum += partR[s];
+            wSum += partW[s];
+        }
+        Loss = lossSum / _n;
+        G0 = intercept ? rSum / _n : 0.0;
+        WeightSum = wSum / _n;
+        for (int t = 0; t < k; t++)
+        {
+            double g = 0, f = 0, q = 0;
+            for (int s = 0; s < segments; s++)
+            {
+                g += partG[s * k + t];
+                if (stats)
+                {
+                    f += partF![s * k + t];
+                    q += partS![s * k + t];
+                }
+            }
+            int j = features[t];
+            double sj = data.Scales[j];
+            grad[j] = g / (_n * sj);
+            if (stats)
+            {
+                wm![j] = f / (_n * sj);
+                xv![j] = q / (_n * sj * sj);
+            }
+        }
+        if (partShadow is null) return null;
+        double shadowSum = 0;
+        for (int s = 0; s < segments; s++) shadowSum += partShadow[s];
+        return shadowSum / _n;
+    }
+
+    /// <summary>What one pass computes: gradient columns, the point and per-segment partial sums.</summary>
+    private sealed record Plan(int[] Gradient, Predictor Point, bool Stats,
+                               double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW,
+                               Predictor? Shadow, double[]? PartShadow);
+
+    /// <summary>Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Segment(Plan plan, int s)
+    {
+        int start = s * SegmentRows, end = Math.Min(_n, start + SegmentRows);
+        int k = plan.Gradient.Length;
+        Span<double> eta = stackalloc double[BlockRows];
+        Span<double> scratch = stackalloc double[BlockRows];
+        double loss = 0, sumR = 0, sumW = 0, shadowLoss = 0;
+        var shadow = plan.Shadow;
+        var point = plan.Point;
+        for (int b = start; b < end; b += BlockRows)
+        {
+            int m = Math.Min(BlockRows, end - b);
+            var e = eta[..m];
+            if (shadow is not null)
+            {
+                // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
+                e.Fill(shadow.Offset);
+                for (int a = 0; a < shadow.Active.Length; a++)
+                    Vec.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
+                shadowLoss += LogisticKernels.Loss(e, data.Y.AsSpan(b, m));
+            }
+            e.Fill(point.Offset);
+            for (int a = 0; a < point.Active.Length; a++)
+                Vec.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
+            var r = Resid.AsSpan(b, m);
+            var w = Weight.AsSpan(b, m);
+            loss += LogisticKernels.Link(e, data.Y.AsSpan(b, m), Prob.AsSpan(b, m), w, r, scratch);
+            for (int i = 0; i < m; i++)
+            {
+                sumR += r[i];
+                sumW += w[i];
+            }
+            for (int t = 0; t < k; t++)
+            {
+                int j = plan.Gradient[t];
+                var col = data.Column(j).Slice(b, m);
+                plan.PartG[s * k + t] += LogisticKernels.DotShifted(col, data.Means[j], r);
+                if (plan.Stats)
+                {
+                    var (f, q) = LogisticKernels.WeightedMoments(col, data.Means[j], w);
+                    plan.PartF![s * k + t] += f;
+                    plan.PartS![s * k + t] += q;
+                }
+            }
+        }
+        plan.PartLoss[s] = loss;
+        if (plan.PartShadow is not null) plan.PartShadow[s] = shadowLoss;
+        plan.PartR[s] = sumR;
+        plan.PartW[s] = sumW;
+    }
+}

@@ -1,0 +1,46 @@
+namespace RegService.Numerics.Solvers;
+
+/// <summary>How a family scales a feature when no intercept is fitted (glmnet's two conventions).</summary>
+public enum ScaleConvention
+{
+    /// <summary>elnet: the standard deviation about the mean, with or without an intercept; a constant feature is always left out.</summary>
+    StandardDeviation,
+
+    /// <summary>lognet: the spread about the center (the root mean square without an intercept); a constant feature is left out only with an intercept.</summary>
+    AboutCenter,
+}
+
+/// <summary>One feature's standardization: z = (x - Center) / Scale, with Spread = (1/n) sum (x - Center)^2.</summary>
+public readonly record struct FeatureScale(double Center, double Scale, double Spread, bool Excluded);
+
+/// <summary>
+/// The one standardization of the engine's solvers (glmnet's): features centered at their mean with an intercept
+/// (at 0 without), divided by the 1/n standard deviation with <c>standardize</c> (1 without), and a feature whose
+/// variance is zero on the rows fitted (relative to its mean: variance ≤ 1e-26 max(1, mean²)) left out with a warning.
+/// </summary>
+public static class Standardization
+{
+    /// <summary>A variance at most this times max(1, mean²) is zero: the feature is constant up to rounding.</summary>
+    public const double ZeroVariance = 1e-26;
+
+    /// <summary>True when a feature with this mean and (1/n) variance is constant on the rows fitted.</summary>
+    public static bool IsConstant(double mean, double variance) => variance <= ZeroVariance * Math.Max(1.0, mean * mean);
+
+    /// <summary>The warning for a feature left out.</summary>
+    public static string ZeroVarianceWarning(string feature) => $"feature '{feature}' has zero variance on the rows fitted; its coefficient is 0";
+
+    /// <summary>
+    /// A feature's center and scale from its mean and (1/n) variance about the mean. <paramref name="meanSquare"/>,
+    /// (1/n) sum x^2, is used without an intercept when the caller has it summed directly (else variance + mean²).
+    /// </summary>
+    public static FeatureScale Of(double mean, double variance, bool fitIntercept, bool standardize, ScaleConvention convention,
+                                  double? meanSquare = null)
+    {
+        double center = fitIntercept ? mean : 0.0;
+        double spread = fitIntercept ? variance : meanSquare ?? variance + mean * mean;
+        if (IsConstant(mean, variance) && (fitIntercept || convention == ScaleConvention.StandardDeviation))
+            return new FeatureScale(center, 1.0, spread, Excluded: true);
+        double scale = standardize ? Math.Sqrt(convention == ScaleConvention.StandardDeviation ? variance : spread) : 1.0;
+        return new FeatureScale(center, scale > 0 ? scale : 1.0, spread, Excluded: false);
+    }
+}
