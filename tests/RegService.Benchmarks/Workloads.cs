@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Kernels;
 
 namespace RegService.Benchmarks;
 
@@ -48,6 +49,8 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
             }, ObjectiveCheck: false),
         new("logit_enet_path_50k_200", "logit_50k_200", "glmnet(X, y, family = \"binomial\", alpha = 0.5)",
             s => s with { Family = Family.Binomial, Penalty = Penalty.ElasticNet, L1Ratio = 0.5, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
+        new("lasso_path_1k_50k", "lasso_1k_50k", "glmnet(X, y)",
+            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false),
     ];
 }
 
@@ -57,6 +60,7 @@ internal static class Describe
     public static void Fit(IDictionary<string, object?> report, string key, FitResult result)
     {
         report[key + "_lambdas"] = result.Path.Length;
+        report[key + "_isa"] = KernelIsa.Name(KernelPath.Auto);
         report[key + "_solver"] = result.Solver;
         // Passes over the all-rows path only: FitResult does not count the validation folds' passes.
         report[key + "_iterations"] = result.Iterations;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
+using RegService.Numerics.Kernels;
+
 namespace RegService.Numerics.Training;
 
 /// <summary>The constants of optimizer step t (1-based): Adam's beta1 0.9, beta2 0.999 and epsilon 1e-8 are fixed.</summary>
@@ -146,12 +148,14 @@ internal static unsafe class OptimizerKernels
 {
     internal enum Tier { Vector512, Vector256, Vector128, Scalar }
 
-    /// <summary>The widest vector the hardware accelerates: where these kernels choose their instruction set.</summary>
-    private static Tier Resolve() =>
-        Vector512.IsHardwareAccelerated ? Tier.Vector512
-        : Vector256.IsHardwareAccelerated ? Tier.Vector256
-        : Vector128.IsHardwareAccelerated ? Tier.Vector128
-        : Tier.Scalar;
+    /// <summary>The engine's one instruction-set choice (<see cref="KernelIsa"/>), as these kernels' tier.</summary>
+    private static Tier Resolve() => KernelIsa.Current switch
+    {
+        KernelPath.Vector512 => Tier.Vector512,
+        KernelPath.Vector256 => Tier.Vector256,
+        KernelPath.Vector128 => Tier.Vector128,
+        _ => Tier.Scalar,
+    };
 
     /// <summary>Updates every parameter of <paramref name="p"/> by <paramref name="op"/>.</summary>
     public static void Update<TOp>(in TOp op, in ParameterBlock p) where TOp : struct, IOptimizerStep => Update(op, p, Resolve());

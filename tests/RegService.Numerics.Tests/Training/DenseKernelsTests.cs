@@ -1,6 +1,5 @@
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Training;
-using KernelPath = RegService.Numerics.Kernels.GramKernel.KernelPath;
 
 namespace RegService.Numerics.Tests.Training;
 
