@@ -44,8 +44,10 @@ public sealed class DocsAndHealthTests : IDisposable
     public async Task ReadinessChecksTheStore()
     {
         using var client = _factory.CreateClient();
-        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
-        Assert.Equal("Healthy", await client.GetStringAsync("/health/live"));
+        var ready = JsonNode.Parse(await client.GetStringAsync("/health/ready"))!;
+        Assert.Equal("healthy", ready["status"]!.GetValue<string>());
+        Assert.Equal("healthy", ready["checks"]!["store"]!["status"]!.GetValue<string>());
+        Assert.Equal("healthy", JsonNode.Parse(await client.GetStringAsync("/health/live"))!["status"]!.GetValue<string>());
     }
 
     [Fact]

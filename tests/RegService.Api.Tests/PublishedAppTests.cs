@@ -134,7 +134,7 @@ public sealed partial class PublishedAppTests : IClassFixture<PublishedAppTests.
             return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
-        private static ProcessStartInfo Info(string arguments, string directory)
+        internal static ProcessStartInfo Info(string arguments, string directory)
         {
             var info = new ProcessStartInfo("dotnet", arguments)
             {
@@ -149,7 +149,7 @@ public sealed partial class PublishedAppTests : IClassFixture<PublishedAppTests.
             return info;
         }
 
-        private static (int Code, string Log) RunDotnet(string arguments, string directory, TimeSpan timeout)
+        internal static (int Code, string Log) RunDotnet(string arguments, string directory, TimeSpan timeout)
         {
             using var process = Process.Start(Info(arguments, directory))!;
             var output = process.StandardOutput.ReadToEndAsync();
@@ -158,7 +158,7 @@ public sealed partial class PublishedAppTests : IClassFixture<PublishedAppTests.
             return (process.ExitCode, output.Result + error.Result);
         }
 
-        private static string RepositoryRoot()
+        internal static string RepositoryRoot()
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RegService.sln"))) dir = dir.Parent;

@@ -7,13 +7,18 @@
 // Keys: engine seconds per workload (the keys of ../shared/anchors/README.md), data loading excluded
 // as the anchor scripts report, plus upload seconds, the server's peak resident memory, and X'X alone.
 // Beside every workload KEY: KEY_lambdas, KEY_solver, KEY_iterations (passes over the all-rows path),
-// KEY_converged, KEY_timings (FitResult.Timings of the last run), and for cross-validation
+// KEY_converged, KEY_isa (the kernels' instruction-set tier: Vector512, Vector256, Vector128 or scalar),
+// KEY_timings (FitResult.Timings of the last run), and for cross-validation
 // KEY_lambda_min / KEY_lambda_1se. A workload the engine cannot fit yet (an ArgumentException, for
 // example no binomial solver) gets KEY: {"error": ...} and the run goes on.
+// Measured once per run (MachineBounds.cs): isa, fma_peak_gflops (all cores, a timed FMA loop on that tier) and
+// read_gb_per_s (all cores summing 128 MB each); gram_200k_200 and gradient_pass_50k_200 report their GFLOP/s and
+// their time over the bound's (KEY_ratio_to_fma_bound, KEY_ratio_to_memory_bound). To run a lower tier on an AVX-512
+// machine: DOTNET_EnableAVX512=0 (Vector256), DOTNET_EnableAVX2=0 (Vector128), DOTNET_EnableHWIntrinsic=0 (scalar).
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
-//               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200,
-//               logit_enet_path_50k_200, lasso_path_1k_50k, mlp_epoch_50k_200_64); only the CSVs they need are read.
+//               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200, lasso_path_1k_50k,
+//               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
 //               gradient_pass_50k_200 and fista_logit_enet_50k_200 (GradientBench.cs): one fused binomial gradient
@@ -76,9 +81,13 @@ var report = new SortedDictionary<string, object?>(StringComparer.Ordinal)
     ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, " +
                   $"Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}",
     ["reps"] = options.Reps,
+    ["cpu"] = MachineBounds.CpuName(),
 };
 var anchors = options.Objectives is { } objectivesFile ? ObjectiveCheck.Read(objectivesFile) : null;
 bool timed = options.Reps > 0;
+// The bounds kernels are compared with, measured here (isa, fma_peak_gflops, read_gb_per_s): MachineBounds.cs.
+var bounds = timed ? MachineBounds.Measure() : null;
+bounds?.Report(report);
 
 string Csv(string name) => Path.Combine(options.Data, name + ".csv");
 bool Missing(string name, params string[] keys)
@@ -113,7 +122,11 @@ if (timed && ridgeKeys.Length > 0 && !Missing("ridge_200k_200", ridgeKeys))
             var sums = new double[cols.Length];
             double gramSeconds = Bench.Median(options.Reps, () => GramKernel.ShiftedGram(x, cols, w.Means, null, gram, sums));
             report["gram_200k_200"] = gramSeconds;
-            report["gram_200k_200_gflops"] = Math.Round((double)x.Rows * cols.Length * (cols.Length + 1) / gramSeconds / 1e9, 1);
+            double gflops = (double)x.Rows * cols.Length * (cols.Length + 1) / gramSeconds / 1e9;
+            report["gram_200k_200_gflops"] = Math.Round(gflops, 1);
+            report["gram_200k_200_isa"] = bounds!.Isa;
+            // The time over the time at the FMA peak (1.0 is the bound; the count uses symmetry, so no kernel reaches it).
+            report["gram_200k_200_ratio_to_fma_bound"] = Math.Round(bounds.FmaPeakGflops / gflops, 2);
         }
 
         var spec = w.BaseSpec() with { Penalty = Penalty.Ridge, Lambdas = [1.0] };
@@ -164,7 +177,7 @@ foreach (var workload in PathWorkload.All)
 // The full-batch gradient engine: one fused gradient pass against the memory bound, and the FISTA binomial path.
 bool wantsPass = options.Wants(GradientBench.PassKey), wantsFista = options.Wants(GradientBench.FistaKey);
 if (timed && (wantsPass || wantsFista) && !Missing("logit_50k_200", GradientBench.PassKey, GradientBench.FistaKey))
-    await GradientBench.RunAsync(report, options.Data, options.Reps, wantsPass, wantsFista);
+    await GradientBench.RunAsync(report, options.Data, options.Reps, wantsPass, wantsFista, bounds!);
 
 // The MLP: one training epoch (MlpBench.cs; the twin is mlp_sklearn.py).
 if (timed && options.Wants(MlpBench.Key) && !Missing("logit_50k_200", MlpBench.Key))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Kernels;
 
 namespace RegService.Benchmarks;
 
@@ -59,6 +60,7 @@ internal static class Describe
     public static void Fit(IDictionary<string, object?> report, string key, FitResult result)
     {
         report[key + "_lambdas"] = result.Path.Length;
+        report[key + "_isa"] = KernelIsa.Name(KernelPath.Auto);
         report[key + "_solver"] = result.Solver;
         // Passes over the all-rows path only: FitResult does not count the validation folds' passes.
         report[key + "_iterations"] = result.Iterations;
@@ -109,7 +111,7 @@ internal static class ObjectiveCheck
     public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor)
     {
         var family = pathSpec.Family == Family.Binomial ? "binomial" : "gaussian";
-        double alpha = pathSpec.Penalty switch { Penalty.Lasso => 1.0, Penalty.ElasticNet => pathSpec.L1Ratio, _ => 0.0 };
+        double alpha = pathSpec.Alpha;
         if (anchor.Family != family || anchor.Alpha != alpha)
         {
             report[key + "_objective_rel_diff"] = new Dictionary<string, string>

@@ -14,7 +14,7 @@ case "${1:-}" in
     [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust > /dev/null
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=${SYNC_COMMIT:-on}" start > /dev/null
+      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=${SYNC_COMMIT:-on} ${PG_EXTRA:-}" start > /dev/null
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres regservice
     echo "Host=127.0.0.1;Port=$port;Database=regservice;Username=postgres"
     ;;

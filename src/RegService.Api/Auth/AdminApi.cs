@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RegService.Api.Infrastructure;
@@ -8,8 +9,8 @@ namespace RegService.Api.Auth;
 
 /// <summary>A key to create: the tenant it belongs to and a name to tell keys apart.</summary>
 public sealed record CreateKeyRequest(
-    [property: Description("Tenant that owns what the key creates: 1-64 characters of letters, digits, '.', '_' or '-'")] string? Tenant,
-    [property: Description("A label for the key, e.g. 'ci' (1-100 characters)")] string? Name);
+    [property: Description("Tenant that owns what the key creates: 1-64 characters of letters, digits, '.', '_' or '-'")] [property: Required] string? Tenant,
+    [property: Description("A label for the key, e.g. 'ci' (1-100 characters)")] [property: Required] string? Name);
 
 /// <summary>A key just created: the only time its secret is shown.</summary>
 public sealed record CreatedKey(

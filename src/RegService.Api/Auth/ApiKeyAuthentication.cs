@@ -12,7 +12,7 @@ public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions;
 
 /// <summary>
 /// API keys from <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key</c>. The key's SHA-256 is
-/// looked up in the store on every request, so a revocation takes effect at once on every replica.
+/// looked up through <see cref="ApiKeyCache"/>, which every revocation clears on every replica.
 /// The configured admin key authenticates as the admin role, without a tenant.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
@@ -34,13 +34,24 @@ public sealed class ApiKeyAuthenticationHandler(
 
         var hash = ApiKeys.Hash(presented);
         if (auth.Value.AdminKey is { Length: > 0 } admin && CryptographicOperations.FixedTimeEquals(
-                Encoding.ASCII.GetBytes(hash), Encoding.ASCII.GetBytes(ApiKeys.Hash(admin))))
+                Encoding.ASCII.GetBytes(hash), AdminHash(admin)))
             return Success(new Claim(ClaimTypes.Role, Identity.AdminRole), new Claim(ClaimTypes.Name, "admin"));
 
         var key = keys.FindByHash(hash);
         if (key is null) return Fail("unknown", "the API key is not known");
         if (key.RevokedAt is not null) return Fail("revoked", $"the API key {key.Id} was revoked");
         return Success(new Claim(Identity.TenantClaim, key.Tenant), new Claim(Identity.KeyIdClaim, key.Id), new Claim(ClaimTypes.Name, key.Name));
+    }
+
+    private static (string Key, byte[] Hash)? _adminHash;
+
+    /// <summary>The admin key's hash, computed once per configured key.</summary>
+    private static byte[] AdminHash(string admin)
+    {
+        if (_adminHash is { } known && ReferenceEquals(known.Key, admin)) return known.Hash;
+        var hash = Encoding.ASCII.GetBytes(ApiKeys.Hash(admin));
+        _adminHash = (admin, hash);
+        return hash;
     }
 
     private Task<AuthenticateResult> Success(params Claim[] claims)

@@ -14,6 +14,13 @@ public sealed class AuthOptions
     /// <summary>The bootstrap admin key (<c>Auth__AdminKey</c>): manages tenant keys under /v1/admin. At least 24 characters.</summary>
     public string? AdminKey { get; set; }
 
+    /// <summary>
+    /// How long a known key's lookup may be reused without reading the store (default 60 s; 0 reads the
+    /// store on every request). A revocation drops the cache on every replica at once, so this only bounds
+    /// how long a missed notification could matter.
+    /// </summary>
+    public double KeyCacheSeconds { get; set; } = 60;
+
     /// <summary>Optional JWT bearer tokens from an identity provider.</summary>
     public JwtOptions Jwt { get; set; } = new();
 

@@ -1,6 +1,8 @@
 using System.IO.Compression;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
 using RegService.Api.Storage;
@@ -67,7 +69,10 @@ public static class ServiceExtensions
                 builder.Services.AddSingleton<IStoreHealth>(s => s.GetRequiredService<SqliteDatabase>());
                 builder.Services.AddSingleton<IDatasetStore, SqliteDatasetStore>();
                 builder.Services.AddSingleton<IFitStore, SqliteFitStore>();
-                builder.Services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
+                builder.Services.AddSingleton<SqliteApiKeyStore>();
+                builder.Services.AddSingleton<IKeyRevocations, LocalKeyRevocations>();
+                builder.Services.AddSingleton<IApiKeyStore>(s => new ApiKeyCache(
+                    s.GetRequiredService<SqliteApiKeyStore>(), s.GetRequiredService<IKeyRevocations>(), s.GetRequiredService<IOptions<AuthOptions>>()));
                 builder.Services.AddSingleton<IFitQueueSignal, FitQueueSignal>();
                 break;
             case "postgres":
@@ -81,8 +86,12 @@ public static class ServiceExtensions
                 builder.Services.AddSingleton<IStoreHealth>(s => s.GetRequiredService<PostgresDatabase>());
                 builder.Services.AddSingleton<IDatasetStore, PostgresDatasetStore>();
                 builder.Services.AddSingleton<IFitStore, PostgresFitStore>();
-                builder.Services.AddSingleton<IApiKeyStore, PostgresApiKeyStore>();
-                builder.Services.AddSingleton<IFitQueueSignal, PostgresQueueSignal>();
+                builder.Services.AddSingleton<PostgresApiKeyStore>();
+                builder.Services.AddSingleton<PostgresListener>();
+                builder.Services.AddSingleton<IFitQueueSignal>(s => s.GetRequiredService<PostgresListener>());
+                builder.Services.AddSingleton<IKeyRevocations>(s => s.GetRequiredService<PostgresListener>());
+                builder.Services.AddSingleton<IApiKeyStore>(s => new ApiKeyCache(
+                    s.GetRequiredService<PostgresApiKeyStore>(), s.GetRequiredService<IKeyRevocations>(), s.GetRequiredService<IOptions<AuthOptions>>()));
                 break;
             default:
                 throw new Auth.ConfigurationException($"Storage:Provider is '{provider}'; use sqlite (the embedded default) or postgres");
@@ -181,13 +190,6 @@ public static class ServiceExtensions
     public static WebApplication UseCompression(this WebApplication app)
     {
         app.UseResponseCompression();
-        return app;
-    }
-
-    public static WebApplication MapHealth(this WebApplication app)
-    {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).WithTags("Health").AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).WithTags("Health").AllowAnonymous();
         return app;
     }
 }

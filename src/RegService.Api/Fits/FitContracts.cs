@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
@@ -29,11 +30,11 @@ public sealed record PathRequest(
 public sealed record ValidationRequest(
     [property: Description("none; holdout (a seeded random fraction of rows is held out); kfold (k-fold cross-validation, as cv.glmnet); loo or gcv (leave-one-out or generalized cross-validation, gaussian ridge only, exact from the closed form)")]
     [property: DefaultValue(ValidationMethodName.None)] ValidationMethodName Method = ValidationMethodName.None,
-    [property: Description("holdout: fraction of rows held out, in (0, 1)")] [property: DefaultValue(0.2)] double? HoldoutFraction = null,
-    [property: Description("holdout and kfold: seed of the row shuffle; the same seed gives the same split")] [property: DefaultValue(0)] int? Seed = null,
+    [property: Description("holdout only: fraction of rows held out, in (0, 1); default 0.2")] double? HoldoutFraction = null,
+    [property: Description("holdout and kfold (without foldIds) only: seed of the row shuffle; the same seed gives the same split; default 0")] int? Seed = null,
     [property: Description("min: the lambda with the least validation loss; oneStandardError: the largest lambda within one standard error of it (cv.glmnet's lambda.1se)")]
     [property: DefaultValue(RuleName.Min)] RuleName Rule = RuleName.Min,
-    [property: Description("kfold: number of folds, 2 to the number of rows (stratified by class for binomial)")] [property: DefaultValue(10)] int? Folds = null,
+    [property: Description("kfold only: number of folds, 2 to the number of rows (stratified by class for binomial); default 10")] int? Folds = null,
     [property: Description("kfold: the fold label of every data set row, in row order (glmnet's foldid); each distinct label is one fold")]
     int[]? FoldIds = null);
 
@@ -48,7 +49,7 @@ public sealed record EarlyStoppingRequest(
 
 /// <summary>Noise augmentation for sgd, adam and adamW.</summary>
 public sealed record AugmentationRequest(
-    [property: Description("Standard deviation of the gaussian noise added to the standardized features of every training row each epoch, >= 0. For a linear gaussian model it acts on average as a ridge penalty of strength sigma^2 / 2 (Bishop, 1995)")]
+    [property: Description("Standard deviation of the gaussian noise added to the standardized features of every training row each epoch, >= 0. For a linear gaussian model it acts on average as ridge at lambda = sigma^2 (it adds (sigma^2 / 2) ||w||^2 to the loss; Bishop, 1995)")]
     double? GaussianNoise = null,
     [property: Description("Noisy copies of every row per epoch, 1 to 1000")] [property: DefaultValue(1)] int? Copies = null);
 
@@ -66,9 +67,11 @@ public sealed record ExpansionRequest(
 public sealed record FitRequest
 {
     [Description("Id of an uploaded data set")]
+    [Required]
     public string? DatasetId { get; init; }
 
     [Description("Name of the target column (binomial: every value 0 or 1)")]
+    [Required]
     public string? Target { get; init; }
 
     [Description("Feature columns; omit for every column but the target")]

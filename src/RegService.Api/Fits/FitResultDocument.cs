@@ -43,8 +43,8 @@ public sealed record SparsityDocument(int NonZero, int Total, double FractionZer
 /// <summary>Validation loss per path lambda, as cv.glmnet's cvm and cvsd.</summary>
 public sealed record ValidationCurveDocument(
     [property: Description("mse (gaussian) or deviance (binomial: mean of -2 log-likelihood per row)")] string Measure,
-    [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size)")] IReadOnlyList<double?> Mean,
-    [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1))")] IReadOnlyList<double?> StandardError);
+    [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size); null where not finite")] IReadOnlyList<double?> Mean,
+    [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1)); null where not finite")] IReadOnlyList<double?> StandardError);
 
 /// <summary>Every lambda fitted on all rows, in the order fitted (a generated path: from lambda_max down).</summary>
 public sealed record PathDocument(
@@ -52,7 +52,7 @@ public sealed record PathDocument(
     [property: Description("Nonzero coefficients per lambda (glmnet's df)")] IReadOnlyList<int> NonZero,
     IReadOnlyList<double> Intercepts,
     [property: Description("Original-scale coefficients per lambda, by feature name")] IReadOnlyList<IReadOnlyDictionary<string, double>> Coefficients,
-    [property: Description("Fraction of the null deviance explained per lambda (glmnet's dev.ratio); null when not computed")]
+    [property: Description("Fraction of the null deviance explained per lambda (glmnet's dev.ratio); null where not computed or not finite")]
     IReadOnlyList<double?>? DevianceRatio = null,
     [property: Description("Whether each lambda's solve met the tolerance")] IReadOnlyList<bool>? Converged = null,
     [property: Description("Coordinate-descent passes (binomial: Newton steps) per lambda; 0 for the closed form")] IReadOnlyList<int>? Iterations = null,
@@ -60,8 +60,8 @@ public sealed record PathDocument(
     [property: Description("Duality gap per lambda, relative to the null deviance per row; null where not computed")] IReadOnlyList<double?>? DualityGap = null,
     [property: Description("Validation loss per lambda (with validation)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationCurveDocument? Validation = null,
-    [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationMse = null,
+    [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean, null where not finite)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double?>? ValidationMse = null,
     [property: Description("Standard error of validationMse per lambda (the same as validation.standardError)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValidationStandardError = null,
     [property: Description("The lambda of least validation loss (cv.glmnet's lambda.min)")]
@@ -93,7 +93,7 @@ public sealed record DiagnosticsDocument(
 
 /// <summary>Loss per epoch: the training loss and, with early stopping, the loss on the held-out rows.</summary>
 public sealed record LearningCurveDocument(
-    [property: Description("Mean loss (gaussian: half the squared error; binomial: log loss) on the training rows after each epoch")] IReadOnlyList<double?> Train,
+    [property: Description("Mean loss (gaussian: half the squared error; binomial: log loss) on the training rows after each epoch; null where it was not finite (training diverged)")] IReadOnlyList<double?> Train,
     [property: Description("The same on the early-stopping rows; null without early stopping")] IReadOnlyList<double?>? Validation);
 
 /// <summary>How a stochastic (sgd, adam, adamW) training run went.</summary>

@@ -121,19 +121,20 @@ public static class FitsApi
         // Every fault in one answer: shape errors, then (when the data set exists) column errors. A name longer
         // than any column's cannot match one, so it is reported once, by length, and not looked up.
         var maxName = datasetOptions.Value.MaxNameLength;
-        var errors = FitPlanner.CheckShape(request, maxName);
+        var errors = FitRequestMapper.CheckShape(request, maxName);
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         FitSpec? spec = null;
-        if (dataset is not null && FitPlanner.NamesFit(request, maxName))
+        if (dataset is not null && FitRequestMapper.NamesFit(request, maxName))
         {
-            (spec, var planErrors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
-            foreach (var (field, messages) in planErrors)
+            // The engine checks the spec against the data set and resolves it; its faults come back by request field.
+            (spec, var specErrors) = FitRequestMapper.Resolve(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
+            foreach (var (field, messages) in specErrors)
                 errors[field] = errors.TryGetValue(field, out var earlier) ? [.. earlier, .. messages] : messages;
         }
         if (errors.Count > 0 || dataset is null || spec is null) return Problems.Invalid(errors, "The fit request is invalid");
 
-        // What the fit will cost, from its shape alone, before anything is queued or allocated.
+        // What the resolved fit will cost, from its shape alone, before anything is queued or allocated.
         var cost = FitCost.Estimate(spec, dataset.Rows, dataset.ColumnCount);
         long maxMemory = limits.Value.MaxFitMemoryBytes ?? FitCost.DefaultMemoryLimit();
         if (cost.PeakBytes > maxMemory)
@@ -146,7 +147,8 @@ public static class FitsApi
         var settings = options.Value;
         var id = Guid.CreateVersion7().ToString("N");
         int tenantCapacity = limits.Value.MaxQueuedFitsPerTenant;
-        switch (fits.TryEnqueue(id, tenant, dataset.Id, JsonSerializer.Serialize(request, json.Options), settings.QueueCapacity, tenantCapacity))
+        switch (fits.TryEnqueue(id, tenant, dataset.Id, new StoredSubmission { Request = request, Spec = spec }.Write(json.Options),
+                    settings.QueueCapacity, tenantCapacity))
         {
             case EnqueueOutcome.DatasetNotFound:
                 // Deleted between the read above and the insert: the insert checked it in the same transaction.
@@ -231,7 +233,7 @@ public static class FitsApi
             FinishedAt = r.FinishedAt,
             Timings = new JobTimings(queued, run),
             CancelRequested = r.CancelRequested,
-            Request = JsonSerializer.Deserialize<FitRequest>(r.RequestJson, json.Options)!,
+            Request = StoredSubmission.Read(r.RequestJson, json.Options).Request,
             Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options)) : null,
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };

@@ -20,8 +20,8 @@ public sealed record PredictionDocument(
     [property: Description("The lambda whose model predicted")] double Lambda,
     int Rows,
     string Family,
-    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b")]
-    IReadOnlyList<double> Predictions,
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
+    IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     IReadOnlyList<int>? Classes);
@@ -43,7 +43,7 @@ public static class PredictApi
                 $"fit {id} is {record.Status.Name()}; only a succeeded fit can predict",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
         var model = StoredResults.Read(record.ResultJson, json.Options).Model;
-        var request = JsonSerializer.Deserialize<FitRequest>(record.RequestJson, json.Options)!;
+        var request = StoredSubmission.Read(record.RequestJson, json.Options).Request;
 
         var (chosen, lambdaError) = Choose(model.Path.Lambdas, lambda);
         if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");
@@ -78,7 +78,8 @@ public static class PredictApi
         }
 
         return TypedResults.Ok(new PredictionDocument(
-            id, chosen is { } at ? model.Path.Lambdas[at] : model.Lambda, table.Rows, model.Family, predictions,
+            id, chosen is { } at ? model.Path.Lambdas[at] : model.Lambda, table.Rows, model.Family,
+            predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
             model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
     }
 

@@ -19,16 +19,26 @@ public interface IFitRunner
     Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct);
 }
 
-/// <summary>Loads the data set, plans the fit and calls the engine on a thread-pool thread.</summary>
-public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
+/// <summary>
+/// Loads the data set and runs the stored resolved spec on a thread-pool thread (with this replica's
+/// Jobs:ThreadsPerFit). A row stored before specs were stored holds the request alone: it is resolved
+/// now, as its submission did.
+/// </summary>
+public sealed class EngineFitRunner(IDatasetStore datasets, JsonSerializerOptionsProvider json, IOptions<JobsOptions> options) : IFitRunner
 {
     public async Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
     {
         var dataset = datasets.Get(job.Tenant, job.DatasetId)
             ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
-        var (spec, errors) = FitPlanner.Plan(request, dataset, options.Value.ThreadsPerFit, c => datasets.ReadColumn(dataset, c));
+        int threads = options.Value.ThreadsPerFit;
+        var spec = StoredSubmission.Read(job.RequestJson, json.Options).Spec;
         if (spec is null)
-            throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
+        {
+            (spec, var errors) = FitRequestMapper.Resolve(request, dataset, threads, c => datasets.ReadColumn(dataset, c));
+            if (spec is null)
+                throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
+        }
+        spec = spec with { MaxThreads = threads };
 
         return await Task.Run(() =>
         {
@@ -44,10 +54,10 @@ public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions
             }
             catch (ArgumentException ex)
             {
-                // The engine rejects specs it cannot fit (the planner has checked the request's own consistency).
+                // The engine rejects specs it cannot fit (the submission has had them checked on the same data set).
                 throw new FitFailedException("Fit not supported", ex.Message);
             }
-            return ResultMapper.ToStored(request, spec, result, loadSeconds);
+            return ResultMapper.ToStored(spec, result, loadSeconds);
         }, ct);
     }
 }

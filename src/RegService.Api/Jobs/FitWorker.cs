@@ -199,9 +199,10 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = JsonSerializer.Deserialize<FitRequest>(job.RequestJson, json.Options)!;
-            var progress = new StoreProgress(fits, job.Id, token, logger);
-            var result = await runner.RunAsync(job, request, progress, source.Token);
+            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
+            StoredResult result;
+            using (var progress = new StoreProgress(fits, job.Id, token, logger))
+                result = await runner.RunAsync(job, request, progress, source.Token);
             var document = JsonSerializer.Serialize(result, json.Options);
             if (await Write(() => fits.Succeed(job.Id, token, document), run, "result", stoppingToken))
                 logger.LogInformation("Fit succeeded in {Seconds:F3} s", watch.Elapsed.TotalSeconds);
@@ -297,16 +298,56 @@ public sealed class FitWorker(
     private static Task Delay(TimeSpan delay, CancellationToken ct) =>
         Task.Delay(delay, ct).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
-    /// <summary>Writes progress to the store at most every 200 ms; a failed write is skipped, not fatal.</summary>
-    private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>
+    /// <summary>
+    /// Writes progress to the store at most every 200 ms, starting 200 ms after the claim (which stored
+    /// stage <c>starting</c>), so a fit that ends sooner costs no progress write. A report that comes too
+    /// soon is kept and written when its 200 ms are up, unless a newer one replaced it, so the stage a fit
+    /// is in shows within 200 ms even when it then computes for minutes without reporting. A failed write
+    /// is skipped, not fatal; after <see cref="Dispose"/> nothing more is written.
+    /// </summary>
+    private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>, IDisposable
     {
-        private long _last = -1;
+        private const long IntervalMs = 200;
+        private readonly object _gate = new();
+        private long _last = Environment.TickCount64;
+        private FitProgress? _pending;
+        private Timer? _timer;
+        private bool _disposed;
 
         public void Report(FitProgress value)
         {
-            long now = Environment.TickCount64;
-            if (_last >= 0 && now - _last < 200) return;
-            _last = now;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                long wait = IntervalMs - (Environment.TickCount64 - _last);
+                if (wait > 0)
+                {
+                    _pending = value;
+                    _timer ??= new Timer(_ => Flush(), null, Timeout.Infinite, Timeout.Infinite);
+                    _timer.Change(wait, Timeout.Infinite);
+                    return;
+                }
+                _pending = null;
+                _last = Environment.TickCount64;
+            }
+            Write(value);
+        }
+
+        private void Flush()
+        {
+            FitProgress value;
+            lock (_gate)
+            {
+                if (_disposed || _pending is not { } pending) return;
+                value = pending;
+                _pending = null;
+                _last = Environment.TickCount64;
+            }
+            Write(value);
+        }
+
+        private void Write(FitProgress value)
+        {
             try
             {
                 fits.UpdateProgress(id, token, Math.Clamp(value.Fraction, 0, 1), value.Stage);
@@ -314,6 +355,15 @@ public sealed class FitWorker(
             catch (Exception ex)
             {
                 logger.LogWarning(ex, "Could not store the progress of fit {JobId}", id);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _timer?.Dispose();
             }
         }
     }

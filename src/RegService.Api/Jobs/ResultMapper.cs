@@ -8,7 +8,7 @@ namespace RegService.Api.Jobs;
 /// <summary>Engine result to the stored form (<see cref="StoredResult"/>), from which the response is projected.</summary>
 public static class ResultMapper
 {
-    public static StoredResult ToStored(FitRequest request, FitSpec spec, FitResult result, double loadSeconds)
+    public static StoredResult ToStored(FitSpec spec, FitResult result, double loadSeconds)
     {
         var names = result.FeatureNames;
         var points = result.Path;
@@ -16,7 +16,7 @@ public static class ResultMapper
         foreach (var (key, value) in result.Timings) timings[key] = value;
         var curve = Curve(result);
         var notConverged = points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
-        var family = FitPlanner.Camel(request.Family);
+        var family = SpecNames.Of(spec.Family);
         return new StoredResult
         {
             Model = new StoredModel
@@ -37,8 +37,8 @@ public static class ResultMapper
                 Network = result.Network is { } network ? Network(spec, network) : null,
             },
             Status = result.Status == FitStatus.Converged ? "converged" : "notConverged",
-            Penalty = FitPlanner.Camel(request.Penalty),
-            L1Ratio = spec.L1Ratio,
+            Penalty = SpecNames.Of(spec.Penalty),
+            L1Ratio = spec.Alpha,
             Metrics = new MetricsDocument(Metrics(result.TrainMetrics)!, Metrics(result.ValidationMetrics)),
             PathReport = new StoredPathReport(
                 NonZero: [.. points.Select(p => p.NonZero)],
@@ -50,7 +50,7 @@ public static class ResultMapper
                 Validation: curve is null ? null : new ValidationCurveDocument(curve.Measure, curve.Mean.Select(Finite).ToList(), curve.StandardError.Select(Finite).ToList()),
                 LambdaMin: result.LambdaMin,
                 Lambda1se: result.Lambda1se),
-            Validation = Validation(request, spec, result),
+            Validation = Validation(spec, result),
             Diagnostics = new DiagnosticsDocument(
                 Solver: result.Solver,
                 Iterations: result.Iterations,
@@ -67,9 +67,9 @@ public static class ResultMapper
     private static TrainingDocument? Training(FitSpec spec, FitResult result)
     {
         if (result.Training is not { } report) return null;
-        var training = spec.Training ?? new TrainingSpec();
-        return new TrainingDocument(result.Solver, training.Epochs, report.EpochsRun, report.BestEpoch, FitPlanner.Camel(report.StopReason),
-            report.LearningRate, training.BatchSize, training.WeightDecay, training.Seed, report.TrainRows, report.ValidationRows,
+        var training = (spec.Training ?? new TrainingSpec()).Resolved(spec.ChosenSolver, spec.Model);
+        return new TrainingDocument(result.Solver, training.Epochs!.Value, report.EpochsRun, report.BestEpoch, SpecNames.Camel(report.StopReason),
+            report.LearningRate, training.BatchSize!.Value, training.WeightDecay!.Value, training.Seed!.Value, report.TrainRows, report.ValidationRows,
             new LearningCurveDocument(report.Curve.Train.Select(Finite).ToList(), report.Curve.Validation?.Select(Finite).ToList()));
     }
 
@@ -92,9 +92,9 @@ public static class ResultMapper
             [.. result.Path.Select(p => p.Validation!.LossStandardError)]);
     }
 
-    private static ValidationDocument? Validation(FitRequest request, FitSpec spec, FitResult result)
+    private static ValidationDocument? Validation(FitSpec spec, FitResult result)
     {
-        var rule = FitPlanner.Camel(request.Validation?.Rule ?? RuleName.Min);
+        var rule = SpecNames.Of(spec.Rule);
         return spec.Validation switch
         {
             ValidationMethod.Holdout => new ValidationDocument("holdout", spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),

@@ -184,7 +184,7 @@ public static class StoredResults
         }
         var p = d.Path;
         var curve = p.Validation ?? (p.ValidationMse is { } mse
-            ? new ValidationCurveDocument("mse", [.. mse.Select(v => (double?)v)],
+            ? new ValidationCurveDocument("mse", [.. mse.Select(v => v is { } x && double.IsFinite(x) ? v : null)],
                 [.. (p.ValidationStandardError ?? mse.Select(_ => 0.0).ToList()).Select(v => (double?)v)])
             : null);
         return new StoredResult
@@ -243,7 +243,7 @@ public static class StoredResults
             ScreenedOut: r.ScreenedOut,
             DualityGap: r.DualityGap,
             Validation: curve,
-            ValidationMse: mse ? [.. curve!.Mean.Select(v => v ?? double.NaN)] : null,
+            ValidationMse: mse ? curve!.Mean : null,
             ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
             LambdaMin: r.LambdaMin,
             Lambda1se: r.Lambda1se);

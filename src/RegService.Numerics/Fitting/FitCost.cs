@@ -197,7 +197,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 route = _spec switch
                 {
                     { Solver: SolverKind.ProximalGradient } => ProximalGradientCost(),
-                    _ when gaussian && _spec.Penalty is Penalty.Ridge or Penalty.None && _spec.PenaltyFactors is null =>
+                    _ when _spec.ClosedFormFits =>
                         p > n ? DualCost() : GramCost(closedForm: true),
                     _ when gaussian && n > p && p <= FitEngine.MaxCovarianceFeatures => GramCost(closedForm: false),
                     _ when gaussian => NaiveCost(),
@@ -435,8 +435,8 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
         private string StochasticCost()
         {
             long n = _n, p = _p;
-            var training = _spec.Training ?? new TrainingSpec();
-            var hidden = _spec.Model == ModelKind.Mlp ? training.HiddenUnits ?? [] : [];
+            var training = (_spec.Training ?? new TrainingSpec()).Resolved(_spec.ChosenSolver, _spec.Model);
+            var hidden = _spec.Model == ModelKind.Mlp ? training.HiddenUnits! : [];
             long[] sizes = [p, .. hidden.Select(h => (long)Math.Max(h, 1)), 1];
             int layers = sizes.Length - 1;
             double parameters = 0, multiplyAdds = 0;
@@ -446,7 +446,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 multiplyAdds += (double)sizes[l] * sizes[l + 1];
             }
             long copies = Math.Max(training.Augmentation?.Copies ?? 1, 1);
-            long batch = Math.Max(Math.Min(training.BatchSize, n * copies), 1);
+            long batch = Math.Max(Math.Min(training.BatchSize!.Value, n * copies), 1);
             long h1 = sizes[1];
             int available = _threads;
             int threads = batch * multiplyAdds >= NetworkTrainer.MinParallelStepMultiplyAdds ? available : 1;
@@ -464,7 +464,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             var final = Phase("final evaluation");
             Add(final, "evaluation blocks (native)", Doubles(Environment.ProcessorCount * EvalBlock * (p + widths + 1.0)));
             Add(final, "model copies", Doubles(2 * parameters));
-            long epochs = Math.Max(training.Epochs, 1);
+            long epochs = Math.Max(training.Epochs!.Value, 1);
             // Forward and backward (about three times the forward multiply-adds, two flops each) for each training row and copy,
             // and one forward evaluation pass of every row per epoch.
             _work += epochs * ((double)n * copies * 6 * multiplyAdds + n * 2 * multiplyAdds);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RegService.Numerics.Fitting;
 
 /// <summary>Distribution of the target.</summary>
@@ -11,7 +13,9 @@ public enum ValidationMethod { None, Holdout, KFold, LeaveOneOut, Gcv }
 
 /// <summary>
 /// The solver a fit runs with. <see cref="Auto"/> picks the closed form, coordinate descent or proximal Newton
-/// from the family and penalty (and a stochastic solver, AdamW, for an MLP). The others name one explicitly.
+/// from the family and penalty (and a stochastic solver, AdamW, for an MLP); <see cref="FitSpec.Resolve"/> replaces it
+/// by the one chosen. The others name one explicitly. The names as the wire spells them (closedForm, coordinateDescent,
+/// ...) are <see cref="SpecNames.Of(SolverKind)"/>, and they are what a result's <see cref="FitResult.Solver"/> reports.
 /// </summary>
 public enum SolverKind { Auto, ClosedForm, CoordinateDescent, ProximalNewton, ProximalGradient, Sgd, Adam, AdamW }
 
@@ -24,13 +28,14 @@ public enum SelectionRule { Min, OneStandardError }
 /// <summary>Outcome of a fit, as data: a fit that did not converge still returns its coefficients.</summary>
 public enum FitStatus { Converged, NotConverged, Canceled }
 
-/// <summary>Holdout validation: a seeded random fraction of rows is kept out of training.</summary>
-public sealed record HoldoutSpec(double Fraction, int Seed);
+/// <summary>Holdout validation: a seeded random fraction of rows (default 0.2) is kept out of training.</summary>
+public sealed record HoldoutSpec(double Fraction = 0.2, int Seed = 0);
 
 /// <summary>
 /// K-fold cross-validation: <paramref name="Folds"/> seeded random folds (stratified by class for the
 /// binomial family), or explicit <paramref name="FoldIds"/>: one integer label per row, each distinct
-/// label a fold (glmnet's foldid; any labels, for example 1..K).
+/// label a fold (glmnet's foldid; any labels, for example 1..K). Resolved, <paramref name="Folds"/> is the number of
+/// distinct labels when fold ids are given.
 /// </summary>
 public sealed record KFoldSpec(int Folds = 10, int Seed = 0, int[]? FoldIds = null);
 
@@ -38,7 +43,8 @@ public sealed record KFoldSpec(int Folds = 10, int Seed = 0, int[]? FoldIds = nu
 /// A lambda path of <paramref name="Count"/> values, geometric from lambda_max (the smallest lambda at
 /// which every penalized coefficient is zero) down to <c>MinRatio * lambda_max</c>. MinRatio defaults to
 /// 1e-4 when rows exceed features, else 1e-2 (glmnet's lambda.min.ratio). Like glmnet, a generated path
-/// stops early once the deviance ratio passes 0.999 or gains less than 1e-5 (relative) per step.
+/// stops early once the deviance ratio passes 0.999 or gains less than 1e-5 (relative) per step. Resolved, MinRatio is
+/// never null.
 /// </summary>
 public sealed record LambdaPathSpec(int Count = 100, double? MinRatio = null);
 
@@ -52,25 +58,50 @@ public sealed record LambdaPathSpec(int Count = 100, double? MinRatio = null);
 /// </code>
 /// with penalty factors v_j rescaled to sum to the number of features, on standardized features when
 /// <see cref="Standardize"/> is on.
+/// <para>
+/// A spec checks itself against the data (<see cref="Check"/>: every fault as a field path and a message) and resolves
+/// its defaults and its solver (<see cref="Resolve"/>); <see cref="FitEngine.Fit"/> does both first. A resolved spec
+/// resolves to itself, so it can be stored and run later as it is. The rules are in FitSpec.Rules.cs.
+/// </para>
 /// </summary>
-public sealed record FitSpec
+public sealed partial record FitSpec
 {
     public required int[] FeatureColumns { get; init; }
     public required string[] FeatureNames { get; init; }
     public required int TargetColumn { get; init; }
+
+    /// <summary>The target's name, for messages; null names it by its column.</summary>
+    public string? TargetName { get; init; }
+
     public Family Family { get; init; } = Family.Gaussian;
     public Penalty Penalty { get; init; } = Penalty.Ridge;
 
-    /// <summary>Mixing between ridge (0) and lasso (1). Lasso is 1, ridge and none 0.</summary>
-    public double L1Ratio { get; init; }
+    /// <summary>
+    /// Mixing between ridge (0) and lasso (1), glmnet's alpha: in [0, 1], and in (0, 1) for elasticNet, the only penalty
+    /// that reads it (null: <see cref="DefaultElasticNetL1Ratio"/>). Resolved, it is the penalty's: ridge and none 0, lasso 1.
+    /// </summary>
+    public double? L1Ratio { get; init; }
 
-    /// <summary>Penalty strengths, fitted in the order given (no early stop). Null when <see cref="Path"/> is given.</summary>
+    /// <summary>The mixing the solvers use: 1 for lasso, the (resolved) l1Ratio for elastic net, 0 otherwise.</summary>
+    [JsonIgnore]
+    public double Alpha => Penalty switch
+    {
+        Penalty.Lasso => 1.0,
+        Penalty.ElasticNet => L1Ratio ?? DefaultElasticNetL1Ratio,
+        _ => 0.0,
+    };
+
+    /// <summary>
+    /// Penalty strengths, fitted in the order given (no early stop). Null when <see cref="Path"/> is given; null with
+    /// no path resolves to [0] for penalty none and the stochastic solvers, else to the default path.
+    /// </summary>
     public double[]? Lambdas { get; init; }
 
     /// <summary>A generated path from lambda_max down, instead of <see cref="Lambdas"/>.</summary>
     public LambdaPathSpec? Path { get; init; }
 
-    /// <summary>Per-feature penalty factors (>= 0, 0 = never penalized), in feature order; null means all 1.</summary>
+    /// <summary>Per-feature penalty factors (>= 0, 0 = never penalized), in feature order (with an expansion: one per
+    /// expanded feature); null means all 1.</summary>
     public double[]? PenaltyFactors { get; init; }
 
     public bool Standardize { get; init; } = true;
@@ -103,7 +134,8 @@ public sealed record FitSpec
     /// <summary>Linear model (default) or MLP (needs a stochastic solver).</summary>
     public ModelKind Model { get; init; } = ModelKind.Linear;
 
-    /// <summary>Settings of the stochastic solvers (sgd, adam, adamW) and of the MLP; null takes the defaults.</summary>
+    /// <summary>Settings of the stochastic solvers (sgd, adam, adamW) and of the MLP; null takes the defaults. Resolved, it is
+    /// null for the other solvers and complete (no null setting) for these.</summary>
     public TrainingSpec? Training { get; init; }
 
     /// <summary>Polynomial expansion of the features before any solver; null (or degree 1) fits the features as they are.</summary>

@@ -127,12 +127,7 @@ internal static class PathFitter
     /// <summary>The engine's path settings for a spec.</summary>
     public static PathSettings Settings(FitSpec spec, int threads) => new()
     {
-        Alpha = spec.Penalty switch
-        {
-            Penalty.Lasso => 1.0,
-            Penalty.ElasticNet => spec.L1Ratio,
-            _ => 0.0,
-        },
+        Alpha = spec.Alpha,
         PenaltyFactors = LambdaGrid.RescalePenaltyFactors(spec.PenaltyFactors, spec.FeatureColumns.Length),
         Lambdas = spec.Penalty == Penalty.None ? [0.0] : spec.Lambdas,
         Generate = spec.Lambdas is null && spec.Penalty != Penalty.None ? spec.Path ?? new LambdaPathSpec() : null,

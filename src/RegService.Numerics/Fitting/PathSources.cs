@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Metrics;
@@ -88,20 +86,8 @@ internal sealed class GramSource : PathSource
     private readonly double[][] _gramFold;
     private readonly double[][] _sumsFold;
 
-    /// <summary>Bytes of the fold-sorted copy of the rows at most (larger data is regrouped and summed in chunks of rows).</summary>
-    internal const long RegroupChunkBytes = 32L << 20;
-
-    /// <summary>Chunks at least this large are written around the cache (they would not stay in it anyway).</summary>
-    private const long MinNonTemporalRegroupBytes = 8L << 20;
-
-    /// <summary>Below this many values a chunk is regrouped on one thread.</summary>
-    private const long MinParallelRegroupValues = 1L << 16;
-
-    /// <summary>
-    /// The regroup buffer of the last k-fold fit, kept for the next fit of the same shape: filling fresh memory costs
-    /// page faults that took about as long as the copy itself. One buffer of at most about <see cref="RegroupChunkBytes"/>.
-    /// </summary>
-    private static double[]? s_regroupBuffer;
+    /// <summary>Bytes of the fold-sorted copy of the rows at most (see <see cref="Kernels.FoldGrams"/>).</summary>
+    internal const long RegroupChunkBytes = Kernels.FoldGrams.RegroupChunkBytes;
 
     /// <param name="x">The data.</param>
     /// <param name="spec">The fit.</param>
@@ -141,7 +127,7 @@ internal sealed class GramSource : PathSource
         }
         else
         {
-            KFoldGrams(x, cols, folds, threads, maxChunkRows, ct);
+            Kernels.FoldGrams.Add(x, cols, _shift, folds.FoldOfRow, _gramFold, _sumsFold, threads, maxChunkRows, ct);
             for (int f = 0; f < foldCount; f++)
             {
                 Vec.Add(_gramFold[f], _gramAll);
@@ -157,115 +143,6 @@ internal sealed class GramSource : PathSource
 
     /// <summary>Each validation fold's shifted column sums (for tests).</summary>
     internal IReadOnlyList<double[]> FoldSums => _sumsFold;
-
-    /// <summary>
-    /// K-fold: every fold's Gram in one pass. The rows are taken in chunks of consecutive rows; a chunk's columns
-    /// <paramref name="cols"/> are copied into one buffer in fold order (the chunk's rows of fold 0, then of fold 1, ...,
-    /// ascending within a fold), so each fold's rows are contiguous, and one grouped Gram adds every fold's part.
-    /// </summary>
-    private void KFoldGrams(DenseMatrix x, int[] cols, Folds folds, int threads, int maxChunkRows, CancellationToken ct)
-    {
-        int n = x.Rows, k = cols.Length;
-        if (n == 0) return;
-        int chunkRows = (int)Math.Clamp(RegroupChunkBytes / ((long)k * sizeof(double)), 1, n);
-        if (maxChunkRows > 0) chunkRows = Math.Min(chunkRows, maxChunkRows);
-        // One buffer for every chunk (each chunk overwrites the part that it reads), taken from the last fit if it fits.
-        int length = ArraySizes.Product(chunkRows, k, "the regrouped rows");
-        var buffer = Interlocked.Exchange(ref s_regroupBuffer, null);
-        if (buffer is null || buffer.Length != length) buffer = LargeArrays.Allocate(length);
-        try
-        {
-            RegroupedFoldGrams(x, cols, folds, threads, chunkRows, buffer, ct);
-        }
-        finally
-        {
-            Volatile.Write(ref s_regroupBuffer, buffer);
-        }
-    }
-
-    private void RegroupedFoldGrams(DenseMatrix x, int[] cols, Folds folds, int threads, int chunkRows, double[] buffer, CancellationToken ct)
-    {
-        int n = x.Rows, k = cols.Length, foldCount = folds.Rows.Length;
-        var chunk = new DenseMatrix(chunkRows, k, buffer);
-        var compactCols = Enumerable.Range(0, k).ToArray();
-        var groupStart = new int[foldCount + 1];
-        var order = new int[chunkRows];
-        int[] foldOfRow = folds.FoldOfRow;
-        for (int start = 0; start < n; start += chunkRows)
-        {
-            int m = Math.Min(chunkRows, n - start);
-            SortByFold(foldOfRow, start, m, groupStart, order);
-            bool nonTemporal = (long)m * k * sizeof(double) >= MinNonTemporalRegroupBytes;
-
-            if (threads > 1 && (long)m * k >= MinParallelRegroupValues)
-            {
-                var options = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
-                int first = start, rows = m;
-                Parallel.For(0, k, options, c => Regroup(x, cols[c], first, order, rows, buffer, (long)c * chunkRows, nonTemporal));
-            }
-            else
-            {
-                for (int c = 0; c < k; c++) Regroup(x, cols[c], start, order, m, buffer, (long)c * chunkRows, nonTemporal);
-            }
-            GramKernel.GroupedShiftedGram(chunk, compactCols, _shift, groupStart, _gramFold, _sumsFold, threads, ct, accumulate: true);
-        }
-    }
-
-    /// <summary>
-    /// A stable counting sort of rows [start, start + m) by fold: fold f's rows go to positions
-    /// [groupStart[f], groupStart[f + 1]), and order[j] is the row (counted from start) that goes to position j.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortByFold(int[] foldOfRow, int start, int m, int[] groupStart, int[] order)
-    {
-        int foldCount = groupStart.Length - 1;
-        var next = new int[foldCount];
-        for (int i = start; i < start + m; i++) next[foldOfRow[i]]++;
-        groupStart[0] = 0;
-        for (int f = 0; f < foldCount; f++)
-        {
-            groupStart[f + 1] = groupStart[f] + next[f];
-            next[f] = groupStart[f];
-        }
-        for (int i = start; i < start + m; i++) order[next[foldOfRow[i]]++] = i - start;
-    }
-
-    /// <summary>
-    /// <c>target[offset + j] = X[start + order[j], column]</c> for j in [0, m). The source column's stretch is read
-    /// once per fold from cache; the target is written with non-temporal stores where the hardware has them, which
-    /// spares reading the target's lines before they are overwritten (the regrouped data is far larger than the cache).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Regroup(DenseMatrix x, int column, int start, int[] order, int m, double[] target, long offset, bool nonTemporal)
-    {
-        fixed (double* data = x.Data)
-        fixed (double* t = target)
-        fixed (int* o = order)
-        {
-            double* src = data + (long)column * x.Rows + start;
-            double* dst = t + offset;
-            int j = 0;
-            if (nonTemporal && Avx512F.IsSupported)
-            {
-                for (; j < m && ((nint)(dst + j) & 63) != 0; j++) dst[j] = src[o[j]];
-                for (; j <= m - 8; j += 8)
-                {
-                    var v = Vector512.Create(src[o[j]], src[o[j + 1]], src[o[j + 2]], src[o[j + 3]],
-                                             src[o[j + 4]], src[o[j + 5]], src[o[j + 6]], src[o[j + 7]]);
-                    Avx512F.StoreAlignedNonTemporal(dst + j, v);
-                }
-                Sse.StoreFence();
-            }
-            else if (nonTemporal && Avx.IsSupported)
-            {
-                for (; j < m && ((nint)(dst + j) & 31) != 0; j++) dst[j] = src[o[j]];
-                for (; j <= m - 4; j += 4)
-                    Avx.StoreAlignedNonTemporal(dst + j, Vector256.Create(src[o[j]], src[o[j + 1]], src[o[j + 2]], src[o[j + 3]]));
-                Sse.StoreFence();
-            }
-            for (; j < m; j++) dst[j] = src[o[j]];
-        }
-    }
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using KernelPath = RegService.Numerics.Kernels.GramKernel.KernelPath;
 
 namespace RegService.Numerics.Kernels;
 
@@ -36,7 +35,8 @@ internal static unsafe class DenseKernels
         int rows, int cols, int depth, double* bias, bool accumulate, bool relu, KernelPath path = KernelPath.Auto)
     {
         if (rows <= 0 || cols <= 0) return;
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
+        if (path == KernelPath.Vector128) path = KernelPath.Scalar;   // no 128-bit register tiles: the scalar chains
         if (cols == 1 && aCol == 1 && path != KernelPath.Scalar)
         {
             DotRows(a, aRow, b, ldb, c, ldc, rows, depth, bias, accumulate, relu, path);
@@ -131,7 +131,7 @@ internal static unsafe class DenseKernels
         }
     }
 
-    /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail.</summary>
+    /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail (kept rather than TensorPrimitives.Dot: stored MLP results depend on this order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double Dot(double* x, double* y, int length, KernelPath path)
     {
@@ -352,7 +352,7 @@ internal static unsafe class DenseKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumRows(double* src, nint ld, int rows, int cols, double* dest, KernelPath path = KernelPath.Auto)
     {
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
         for (int n = 0; n < cols; n++) dest[n] = 0;
         for (int m = 0; m < rows; m++)
         {
@@ -373,7 +373,7 @@ internal static unsafe class DenseKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskPositive(double* d, double* a, long count, double scale, KernelPath path = KernelPath.Auto)
     {
-        path = Resolve(path);
+        path = KernelIsa.Resolve(path);
         long i = 0;
         if (path == KernelPath.Vector512)
         {
@@ -400,17 +400,5 @@ internal static unsafe class DenseKernels
     public static void MaskPositive(double* d, nint ldd, double* a, nint lda, int rows, int cols, double scale, KernelPath path = KernelPath.Auto)
     {
         for (int i = 0; i < rows; i++) MaskPositive(d + i * ldd, a + i * lda, cols, scale, path);
-    }
-
-    internal static KernelPath Resolve(KernelPath requested)
-    {
-        bool has512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
-        bool has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
-        return requested switch
-        {
-            KernelPath.Auto or KernelPath.Vector512 when has512 => KernelPath.Vector512,
-            KernelPath.Auto or KernelPath.Vector512 or KernelPath.Vector256 when has256 => KernelPath.Vector256,
-            _ => KernelPath.Scalar,
-        };
     }
 }

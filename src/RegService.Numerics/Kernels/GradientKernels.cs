@@ -1,6 +1,5 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Kernels;
@@ -27,6 +26,9 @@ public sealed class GradientKernels
     private readonly int _threads, _block;
     private readonly int[] _bounds;
     private readonly double[][] _eta, _grad;
+    private readonly long[][] _etaOffsets, _gradOffsets;   // per thread: the block's columns with a nonzero weight, the gradient's columns
+    private readonly double[][] _nonzeroWeights, _dots;
+    private readonly int[][] _nonzero;
     private readonly double[] _loss, _lossB, _sumR;
     private readonly int[] _all;
 
@@ -48,10 +50,20 @@ public sealed class GradientKernels
         for (int t = 0; t <= _threads; t++) _bounds[t] = (int)((long)x.Rows * t / _threads);
         _eta = new double[_threads][];
         _grad = new double[_threads][];
+        _etaOffsets = new long[_threads][];
+        _gradOffsets = new long[_threads][];
+        _nonzeroWeights = new double[_threads][];
+        _dots = new double[_threads][];
+        _nonzero = new int[_threads][];
         for (int t = 0; t < _threads; t++)
         {
             _eta[t] = new double[2 * _block];
             _grad[t] = new double[columns.Length];
+            _etaOffsets[t] = new long[columns.Length];
+            _gradOffsets[t] = new long[columns.Length];
+            _nonzeroWeights[t] = new double[columns.Length];
+            _dots[t] = new double[columns.Length];
+            _nonzero[t] = new int[columns.Length];
         }
         _loss = new double[_threads];
         _lossB = new double[_threads];
@@ -122,14 +134,28 @@ public sealed class GradientKernels
         if (withGradient) Array.Clear(grad);
         double loss = 0, lossB = 0, sumR = 0;
         var data = _x.Data;
+        // eta = c + sum_j w_j x_j over the columns with a nonzero weight; the gradient's dot products over `active`.
+        var nonzero = _nonzero[t];
+        var weights = _nonzeroWeights[t];
+        int nz = 0;
+        for (int j = 0; j < p; j++)
+            if (w[j] != 0)
+            {
+                nonzero[nz] = _columns[j];
+                weights[nz++] = w[j];
+            }
+        var etaOffsets = _etaOffsets[t].AsSpan(0, nz);
+        var gradOffsets = _gradOffsets[t].AsSpan(0, active.Length);
+        var dots = _dots[t].AsSpan(0, active.Length);
+        dots.Clear();
         for (int start = _bounds[t]; start < _bounds[t + 1]; start += _block)
         {
             int len = Math.Min(_block, _bounds[t + 1] - start);
             var e = etaOut is null ? eta[..len] : etaOut.AsSpan(start, len);
             var res = r[..len];
             e.Fill(c);
-            for (int j = 0; j < p; j++)
-                if (w[j] != 0) Vec.Axpy(w[j], data.AsSpan(_columns[j] * n + start, len), e);
+            for (int k = 0; k < nz; k++) etaOffsets[k] = (long)nonzero[k] * n + start;
+            ColumnKernels.AddScaled(data, etaOffsets, weights.AsSpan(0, nz), e);
             var yy = y.AsSpan(start, len);
             if (etaPrev is null)
             {
@@ -147,9 +173,11 @@ public sealed class GradientKernels
                 lossB += Residual(eb, yy, res, binomial, ref sumR);
             }
             if (!withGradient) continue;
-            foreach (int j in active)
-                grad[j] += Dot(data.AsSpan(_columns[j] * n + start, len), res);
+            for (int k = 0; k < active.Length; k++) gradOffsets[k] = (long)_columns[active[k]] * n + start;
+            ColumnKernels.AddDots(data, gradOffsets, res, dots);
         }
+        if (withGradient)
+            for (int k = 0; k < active.Length; k++) grad[active[k]] = dots[k];
         _loss[t] = loss;
         _lossB[t] = lossB;
         _sumR[t] = sumR;
@@ -158,109 +186,15 @@ public sealed class GradientKernels
     /// <summary>The loss of one block at predictor <paramref name="e"/>, its residuals into <paramref name="res"/>, their sum added to <paramref name="sumR"/>.</summary>
     private static double Residual(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, Span<double> res, bool binomial, ref double sumR)
     {
-        int len = e.Length, i0 = 0;
-        double loss = 0;
-        if (binomial && Vector512.IsHardwareAccelerated)
-        {
-            // Eight rows at a time: z = e^-|eta|, loss max(eta, 0) + log(1 + z) - y eta, mu = 1/(1+z) or z/(1+z).
-            var lossV = Vector512<double>.Zero;
-            var sumV = Vector512<double>.Zero;
-            var one = Vector512<double>.One;
-            for (; i0 <= len - 8; i0 += 8)
-            {
-                var v = Vector512.Create(e.Slice(i0, 8));
-                var yv = Vector512.Create(yy.Slice(i0, 8));
-                var z = Vector512.Exp(-Vector512.Abs(v));
-                var onePlus = one + z;
-                lossV += Vector512.Max(v, Vector512<double>.Zero) + Vector512.Log(onePlus) - yv * v;
-                var mu = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<double>.Zero), one, z) / onePlus;
-                var rv = mu - yv;
-                rv.CopyTo(res.Slice(i0, 8));
-                sumV += rv;
-            }
-            loss += Vector512.Sum(lossV);
-            sumR += Vector512.Sum(sumV);
-        }
-        for (int i = i0; i < len; i++)
-        {
-            double v = e[i], ri;
-            if (binomial)
-            {
-                double z = Math.Exp(-Math.Abs(v));
-                loss += Math.Max(v, 0) + Math.Log(1 + z) - yy[i] * v;
-                ri = (v >= 0 ? 1 / (1 + z) : z / (1 + z)) - yy[i];
-            }
-            else
-            {
-                ri = v - yy[i];
-                loss += 0.5 * ri * ri;
-            }
-            res[i] = ri;
-            sumR += ri;
-        }
-        return loss;
+        if (binomial) return LogisticKernels.Residual(e, yy, res, ref sumR);
+        TensorPrimitives.Subtract(e, yy, res);   // r = eta - y
+        sumR += TensorPrimitives.Sum<double>(res);
+        return 0.5 * TensorPrimitives.SumOfSquares<double>(res);
     }
 
     /// <summary>The loss of one block at predictor <paramref name="e"/>.</summary>
-    private static double Loss(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, bool binomial)
-    {
-        int len = e.Length, i0 = 0;
-        double loss = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var lossV = Vector512<double>.Zero;
-            for (; i0 <= len - 8; i0 += 8)
-            {
-                var v = Vector512.Create(e.Slice(i0, 8));
-                var yv = Vector512.Create(yy.Slice(i0, 8));
-                if (binomial)
-                    lossV += Vector512.Max(v, Vector512<double>.Zero) + Vector512.Log(Vector512<double>.One + Vector512.Exp(-Vector512.Abs(v))) - yv * v;
-                else
-                {
-                    var d = v - yv;
-                    lossV += 0.5 * d * d;
-                }
-            }
-            loss = Vector512.Sum(lossV);
-        }
-        for (int i = i0; i < len; i++)
-        {
-            double v = e[i];
-            if (binomial) loss += Math.Max(v, 0) + Math.Log(1 + Math.Exp(-Math.Abs(v))) - yy[i] * v;
-            else loss += 0.5 * (v - yy[i]) * (v - yy[i]);
-        }
-        return loss;
-    }
-
-    /// <summary>x'y, vectorized.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
-    {
-        if (x.Length != y.Length) throw new ArgumentException("x and y differ in length");
-        ref double xr = ref MemoryMarshal.GetReference(x);
-        ref double yr = ref MemoryMarshal.GetReference(y);
-        int n = x.Length, i = 0;
-        double dot = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<double> s0 = Vector512<double>.Zero, s1 = s0;
-            for (; i <= n - 16; i += 16)
-            {
-                s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xr, (nuint)i), Vector512.LoadUnsafe(ref yr, (nuint)i), s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xr, (nuint)(i + 8)), Vector512.LoadUnsafe(ref yr, (nuint)(i + 8)), s1);
-            }
-            dot = Vector512.Sum(s0 + s1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var s0 = Vector256<double>.Zero;
-            for (; i <= n - 4; i += 4)
-                s0 += Vector256.LoadUnsafe(ref xr, (nuint)i) * Vector256.LoadUnsafe(ref yr, (nuint)i);
-            dot = Vector256.Sum(s0);
-        }
-        for (; i < n; i++) dot += Unsafe.Add(ref xr, i) * Unsafe.Add(ref yr, i);
-        return dot;
-    }
+    private static double Loss(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, bool binomial) =>
+        binomial ? LogisticKernels.Loss(e, yy) : 0.5 * SpanOps.Sum<Terms.CenteredSquare>(e, yy, 0);
 
     /// <summary>Scalar twin of <see cref="Evaluate"/>: row by row, no blocks, no threads.</summary>
     public static double EvaluateScalar(DenseMatrix x, int[] columns, ReadOnlySpan<double> w, double c, ReadOnlySpan<double> y,

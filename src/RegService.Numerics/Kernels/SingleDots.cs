@@ -12,7 +12,8 @@ public static class SingleDots
 {
     /// <summary>
     /// <c>result[s] = Σ_i columns[which[s] * n + i] · r[i]</c>, summed in single precision (fused multiply-adds,
-    /// four columns at a time so that the loads of r are shared and four sums are in flight).
+    /// four columns at a time on Vector512, two on Vector256 and Vector128, so that the loads of r are shared; the tier is
+    /// <see cref="KernelIsa.Current"/>).
     /// </summary>
     /// <param name="columns">Column-major single-precision data, n values per column.</param>
     /// <param name="n">Rows per column (the length of <paramref name="r"/>).</param>
@@ -31,7 +32,8 @@ public static class SingleDots
         ref float x = ref MemoryMarshal.GetReference(columns);
         ref float rv = ref MemoryMarshal.GetReference(r);
         int s = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var path = KernelIsa.Current;
+        if (path == KernelPath.Vector512)
         {
             int whole = n & ~(Vector512<float>.Count - 1);
             for (; s + 4 <= which.Length; s += 4)
@@ -67,7 +69,7 @@ public static class SingleDots
                 result[s + 3] = t3;
             }
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (path == KernelPath.Vector256)
         {
             int whole = n & ~(Vector256<float>.Count - 1);
             for (; s + 2 <= which.Length; s += 2)
@@ -83,6 +85,32 @@ public static class SingleDots
                     s1 += Vector256.LoadUnsafe(ref a1, (nuint)i) * v;
                 }
                 float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1);
+                for (int i = whole; i < n; i++)
+                {
+                    float v = Unsafe.Add(ref rv, i);
+                    t0 += Unsafe.Add(ref a0, i) * v;
+                    t1 += Unsafe.Add(ref a1, i) * v;
+                }
+                result[s] = t0;
+                result[s + 1] = t1;
+            }
+        }
+        else if (path == KernelPath.Vector128)
+        {
+            int whole = n & ~(Vector128<float>.Count - 1);
+            for (; s + 2 <= which.Length; s += 2)
+            {
+                ref float a0 = ref Unsafe.Add(ref x, (nint)which[s] * n);
+                ref float a1 = ref Unsafe.Add(ref x, (nint)which[s + 1] * n);
+                var s0 = Vector128<float>.Zero;
+                var s1 = s0;
+                for (int i = 0; i < whole; i += Vector128<float>.Count)
+                {
+                    var v = Vector128.LoadUnsafe(ref rv, (nuint)i);
+                    s0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref a0, (nuint)i), v, s0);
+                    s1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref a1, (nuint)i), v, s1);
+                }
+                float t0 = Vector128.Sum(s0), t1 = Vector128.Sum(s1);
                 for (int i = whole; i < n; i++)
                 {
                     float v = Unsafe.Add(ref rv, i);

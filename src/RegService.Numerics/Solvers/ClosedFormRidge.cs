@@ -17,7 +17,7 @@ namespace RegService.Numerics.Solvers;
 /// </remarks>
 public static class ClosedFormRidge
 {
-    public const string SolverName = "closedFormRidge";
+    public const string SolverName = "closedForm";
 
     public static PathFit FromGram(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, PathSettings settings,
         IProgress<FitProgress>? progress = null, CancellationToken ct = default)

@@ -126,12 +126,12 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
                 e.Fill(shadow.Offset);
                 for (int a = 0; a < shadow.Active.Length; a++)
-                    LogisticKernels.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
+                    Vec.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
                 shadowLoss += LogisticKernels.Loss(e, data.Y.AsSpan(b, m));
             }
             e.Fill(point.Offset);
             for (int a = 0; a < point.Active.Length; a++)
-                LogisticKernels.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
+                Vec.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
             var r = Resid.AsSpan(b, m);
             var w = Weight.AsSpan(b, m);
             loss += LogisticKernels.Link(e, data.Y.AsSpan(b, m), Prob.AsSpan(b, m), w, r, scratch);

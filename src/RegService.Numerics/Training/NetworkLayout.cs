@@ -37,9 +37,6 @@ internal sealed class NetworkLayout
     public int[] WeightOffset { get; }
     public int[] BiasOffset { get; }
 
-    /// <summary>The widest layer (inputs included).</summary>
-    public int MaxWidth => Sizes.Max();
-
     /// <summary>Multiply-adds of one row's forward pass: sum of inputs x outputs over the layers.</summary>
     public long MultiplyAddsPerRow
     {
@@ -98,7 +95,7 @@ internal sealed class NetworkLayout
 }
 
 /// <summary>
-/// Activations of a block of up to <see cref="Capacity"/> rows for a forward pass, row-major, in 64-byte aligned native
+/// Activations of a block of up to <c>capacity</c> rows for a forward pass, row-major, in 64-byte aligned native
 /// memory (freed on dispose): the standardized inputs (unless they are read in place), every hidden layer's activations and
 /// the linear predictor. Also an owner of other aligned allocations (<see cref="Allocate"/>).
 /// </summary>
@@ -111,14 +108,11 @@ internal sealed unsafe class BlockBuffers : IDisposable
 
     public BlockBuffers(NetworkLayout layout, int capacity, bool withInput = true)
     {
-        Capacity = capacity;
         Input = withInput ? Allocate((long)capacity * layout.Inputs) : null;
         Activations = new double*[layout.Layers - 1];
         for (int l = 0; l < layout.Layers - 1; l++) Activations[l] = Allocate((long)capacity * layout.Sizes[l + 1]);
         Eta = Allocate(capacity);
     }
-
-    public int Capacity { get; }
 
     /// <summary>Standardized inputs (rows x p); null when the inputs are read in place.</summary>
     public double* Input { get; }

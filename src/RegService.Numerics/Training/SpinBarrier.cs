@@ -16,12 +16,11 @@ internal sealed class SpinBarrier(int parties)
     private const int SpinsBeforeBlocking = Spins + 1000;
 
     private readonly object _lock = new();
+    private readonly int _parties = parties;
     private int _remaining = parties;
     private int _phase;
     private int _sleepers;
     private volatile bool _aborted;
-
-    public int Parties { get; } = parties;
 
     /// <summary>Releases every waiter, now and later, with <see cref="OperationCanceledException"/>.</summary>
     public void Abort()
@@ -32,12 +31,12 @@ internal sealed class SpinBarrier(int parties)
 
     public void SignalAndWait()
     {
-        if (Parties == 1) return;
+        if (_parties == 1) return;
         if (_aborted) throw new OperationCanceledException("training stopped");
         int phase = Volatile.Read(ref _phase);
         if (Interlocked.Decrement(ref _remaining) == 0)
         {
-            _remaining = Parties;
+            _remaining = _parties;
             Interlocked.Increment(ref _phase);   // a full fence: the reset above is visible before the release
             if (Volatile.Read(ref _sleepers) > 0)
                 lock (_lock) Monitor.PulseAll(_lock);

@@ -27,6 +27,7 @@ internal sealed unsafe class TrainingData : IDisposable
     private readonly int[] _columns;
     private readonly double[]? _rowMajor;
     private readonly double* _rows;
+    private readonly int[] _everySlot = [];
     private GCHandle _pin;
 
     public TrainingData(DenseMatrix x, int[] featureColumns, int targetColumn, int[] trainRows, int[] validationRows,
@@ -75,6 +76,8 @@ internal sealed unsafe class TrainingData : IDisposable
             _rows = (double*)_pin.AddrOfPinnedObject();
             Transpose(threads);
         }
+        else
+            _everySlot = [.. Enumerable.Range(0, n)];
     }
 
     /// <summary>Rows of the matrix trained on (ascending).</summary>
@@ -121,6 +124,17 @@ internal sealed unsafe class TrainingData : IDisposable
             }
             return;
         }
+        FromColumns(slots, dest);
+    }
+
+    /// <summary>Copies consecutive slots [first, first + count) into <paramref name="dest"/> (when not <see cref="InPlace"/>).</summary>
+    public void GatherRange(int first, int count, double* dest) => FromColumns(_everySlot.AsSpan(first, count), dest);
+
+    /// <summary><see cref="Gather"/> from the column-major matrix, standardizing as it goes.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void FromColumns(ReadOnlySpan<int> slots, double* dest)
+    {
+        int p = Features, count = slots.Length;
         fixed (double* data = _x.Data)
         {
             for (int j = 0; j < p; j++)
@@ -131,25 +145,6 @@ internal sealed unsafe class TrainingData : IDisposable
                     for (int i = 0; i < count; i++) dest[(nint)i * p + j] = 0;
                 else
                     for (int i = 0; i < count; i++) dest[(nint)i * p + j] = (col[Source[slots[i]]] - mean) / scale;
-            }
-        }
-    }
-
-    /// <summary>Copies consecutive slots [first, first + count) into <paramref name="dest"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void GatherRange(int first, int count, double* dest)
-    {
-        int p = Features;
-        fixed (double* data = _x.Data)
-        {
-            for (int j = 0; j < p; j++)
-            {
-                double* col = data + (nint)_columns[j] * _x.Rows;
-                double mean = Means[j], scale = Scales[j];
-                if (Constant[j])
-                    for (int i = 0; i < count; i++) dest[(nint)i * p + j] = 0;
-                else
-                    for (int i = 0; i < count; i++) dest[(nint)i * p + j] = (col[Source[first + i]] - mean) / scale;
             }
         }
     }

@@ -21,7 +21,7 @@ public sealed class PostgresApiTests(PostgresServer server) : IClassFixture<Post
         using var back = Replica(connection, workers: 1);
         using var client = front.CreateClient();
         using var other = back.CreateClient();
-        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+        Assert.Equal("healthy", JsonNode.Parse(await client.GetStringAsync("/health/ready"))!["status"]!.GetValue<string>());
 
         var data = Synthetic.Gaussian(80, seed: 3);
         var dataset = await Http.UploadCsv(client, data.Csv());

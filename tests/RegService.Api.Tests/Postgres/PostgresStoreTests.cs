@@ -107,25 +107,68 @@ public sealed class PostgresStoreTests : StoreContractTests, IClassFixture<Postg
     }
 
     [PostgresFact]
-    public async Task ANotifyOnOneReplicaWakesAnother()
+    public async Task AFitQueuedOnOneReplicaWakesOneWorkerOnEveryReplica()
     {
-        using var sender = new PostgresQueueSignal(Database(), NullLogger<PostgresQueueSignal>.Instance);
-        using var listener = new PostgresQueueSignal(Database(), NullLogger<PostgresQueueSignal>.Instance);
-        listener.EnsureListening();
+        using var mine = Listener(Database());
+        using var other = Listener(Database());
+        await Listening(mine, other);
+        var dataset = await AddDataset("a");
+        Assert.Equal(EnqueueOutcome.Queued, Fits.TryEnqueue(NewId(), "a", dataset, "{}", 10, 10));
+        mine.Notify();   // what the API does after an enqueue: nothing more while listening
+        foreach (var listener in new[] { mine, other })
+        {
+            Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+            Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));   // one worker, not two
+        }
+        // A refused enqueue wakes nobody.
+        Assert.Equal(EnqueueOutcome.DatasetNotFound, Fits.TryEnqueue(NewId(), "a", "missing", "{}", 10, 10));
+        Assert.False(await other.WaitAsync(TimeSpan.FromMilliseconds(300), CancellationToken.None));
+    }
+
+    [PostgresFact]
+    public async Task ARevocationOnOneReplicaClearsEveryReplicasCachedKeysBeforeItReturns()
+    {
+        var auth = Options.Create(new Auth.AuthOptions { KeyCacheSeconds = 3600 });
+        using var oneListener = Listener(Database());
+        using var twoListener = Listener(Database());
+        await Listening(oneListener, twoListener);
+        var one = new Auth.ApiKeyCache(new PostgresApiKeyStore(Database()), oneListener, auth);
+        var two = new Auth.ApiKeyCache(new PostgresApiKeyStore(Database()), twoListener, auth);
+        one.Add(new ApiKeyRecord("k1", "a", "ci", DateTimeOffset.UtcNow, null), "hash1");
+        Assert.Null(two.FindByHash("hash1")?.RevokedAt);
+        // Cached: a change behind the caches' back is not seen...
+        using (var connection = Database().Open())
+        using (var command = new NpgsqlCommand("UPDATE api_keys SET name = 'renamed' WHERE id = 'k1'", connection))
+            command.ExecuteNonQuery();
+        Assert.Equal("ci", two.FindByHash("hash1")!.Name);
+        // ...but a revocation through the other replica is, as soon as Revoke has returned.
+        Assert.True(one.Revoke("k1"));
+        var deadline = DateTime.UtcNow.AddMilliseconds(100);
+        ApiKeyRecord? seen;
+        while ((seen = two.FindByHash("hash1"))!.RevokedAt is null && DateTime.UtcNow < deadline) await Task.Yield();
+        Assert.NotNull(seen.RevokedAt);
+        Assert.NotNull(one.FindByHash("hash1")!.RevokedAt);
+    }
+
+    private static PostgresListener Listener(PostgresDatabase database) => new(database, NullLogger<PostgresListener>.Instance);
+
+    private static async Task Listening(params PostgresListener[] listeners)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!listener.Listening && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.True(listener.Listening);
-        while (await listener.WaitAsync(TimeSpan.Zero, CancellationToken.None)) { }   // the wake-up on connecting
-        Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));
-        sender.Notify();
-        Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+        foreach (var listener in listeners)
+        {
+            listener.EnsureListening();
+            while (!listener.Listening && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.True(listener.Listening);
+            while (await listener.WaitAsync(TimeSpan.Zero, CancellationToken.None)) { }   // the wake-up on connecting
+        }
     }
 
     [PostgresFact]
     public async Task TheStoreFailsCleanlyWhileTheDatabaseIsDownAndRecoversAfter()
     {
         var database = Database();
-        using var signal = new PostgresQueueSignal(database, NullLogger<PostgresQueueSignal>.Instance);
+        using var signal = Listener(database);
         signal.EnsureListening();
         var dataset = await AddDataset("a");
         database.Probe();

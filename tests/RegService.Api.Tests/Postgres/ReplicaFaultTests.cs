@@ -179,7 +179,7 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
             foreach (var app in new[] { a, b })
             {
                 var listening = DateTime.UtcNow.AddSeconds(60);
-                while (!app.Log.Contains("Listening for queued fits again"))
+                while (!app.Log.Contains("Listening for queued fits and revoked keys again"))
                 {
                     Assert.True(DateTime.UtcNow < listening, $"the listener did not reconnect:\n{app.Log}");
                     await Task.Delay(200);

@@ -128,7 +128,7 @@ public class FitCostTests(ITestOutputHelper output)
     {
         var x = SyntheticData.Gaussian(4_000, 700, seed: 1);
         var result = AssertWithinEstimate("closed form n=4000 p=700, 100 lambdas", x, Spec(700, Penalty.Ridge));
-        Assert.Equal("closedFormRidge", result.Solver);
+        Assert.Equal("closedForm", result.Solver);
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public class FitCostTests(ITestOutputHelper output)
     /// <summary>The route a finished fit took, from what the result says: the solver, whether a Gram pass ran, the model.</summary>
     private static string ObservedRoute(FitResult result) => result.Solver switch
     {
-        "closedFormRidge" => "closedForm primal gram",
+        "closedForm" => "closedForm primal gram",
         "coordinateDescent" => result.Timings.ContainsKey("gram") ? "covariance cd" : "naive cd",
         "proximalNewton" => "proximal newton",
         "proximalGradient" => "proximal gradient",
@@ -253,7 +253,8 @@ public class FitCostTests(ITestOutputHelper output)
         { "ridge one lambda", 200, 20, Spec(20, Penalty.Ridge, lambdas: [0.1]) },
         { "least squares", 200, 20, Spec(20, Penalty.None, lambdas: [0]) with { Path = null } },
         { "ridge with penalty factors", 200, 20, Spec(20, Penalty.Ridge) with { PenaltyFactors = [.. Enumerable.Repeat(1.0, 20)] } },
-        { "ridge, coordinate descent asked", 200, 20, Spec(20, Penalty.Ridge) with { Solver = SolverKind.CoordinateDescent } },
+        { "ridge with penalty factors, coordinate descent asked", 200, 20,
+            Spec(20, Penalty.Ridge) with { PenaltyFactors = [.. Enumerable.Repeat(2.0, 20)], Solver = SolverKind.CoordinateDescent } },
         { "lasso n > p", 200, 20, Spec(20, Penalty.Lasso) },
         { "lasso with 5 folds", 200, 20, Spec(20, Penalty.Lasso) with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(5) } },
         { "lasso p > n", 50, 80, Spec(80, Penalty.Lasso) },

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
-using Path = RegService.Numerics.Kernels.GramKernel.KernelPath;
+using Path = RegService.Numerics.Kernels.KernelPath;
 
 namespace RegService.Numerics.Tests.Kernels;
 
@@ -49,7 +49,7 @@ public class GramKernelTests
     public void EveryPathMatchesScalarTwin(int k)
     {
         var rng = new Random(2000 + k);
-        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Scalar })
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
         {
             foreach (int n in new[] { 1, 7, GramKernel.DefaultBlockRows + 1, 3001 })
             {
@@ -74,7 +74,7 @@ public class GramKernelTests
     {
         // col0 = [1, 2, 3], col1 = [4, 0, 2], shift 1 -> [0, 1, 2] and [3, -1, 1].
         var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
-        foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Scalar })
+        foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
         {
             var (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, [0, 1], [1.0, 1.0], null, g, s, 2, default, path, 0, forceThreads: true), 2);
             Assert.Equal([5.0, 1.0, 1.0, 11.0], gram);

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
-using Path = RegService.Numerics.Kernels.GramKernel.KernelPath;
+using Path = RegService.Numerics.Kernels.KernelPath;
 
 namespace RegService.Numerics.Tests.Kernels;
 
@@ -41,7 +41,7 @@ public class GroupedGramKernelTests
             const int before = 5, after = 3;
             int[] groupStart = Starts(before, sizes);
             var (x, cols, shift) = RandomProblem(rng, groupStart[^1] + after, k);
-            foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Scalar })
+            foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
             {
                 foreach (int threads in new[] { 1, 2 })
                 {
@@ -109,7 +109,7 @@ public class GroupedGramKernelTests
             foreach (int k in new[] { 1, 9, 24, 40 })
             {
                 var (x, cols, shift) = RandomProblem(rng, n, k);
-                foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Scalar })
+                foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
                 {
                     foreach (int blockRows in new[] { 0, 40 })
                     {

@@ -27,7 +27,10 @@ public class SingleDotsTests
         double factor = NaiveCd.ShadowErrorFactor(n);
         double rNorm = Math.Sqrt(r.Sum(v => v * v));
 
-        // Every selection length from 0 to 9 (the 4-wide and 2-wide blocks and their remainders), in scrambled order.
+        // Every selection length from 0 to 9 (the 4-wide and 2-wide blocks and their remainders), in scrambled order,
+        // on every instruction-set tier this machine has.
+        foreach (var path in KernelIsa.Available)
+        using (KernelIsa.Force(path))
         for (int count = 0; count <= 9; count++)
         {
             var which = Enumerable.Range(0, count).Select(s => (s * 7 + count) % columns).ToArray();

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
-using Path = RegService.Numerics.Kernels.GramKernel.KernelPath;
+using Path = RegService.Numerics.Kernels.KernelPath;
 
 namespace RegService.Numerics.Tests.Kernels;
 
@@ -47,7 +47,7 @@ public class WeightedGramKernelTests
     public void EveryPathMatchesScalarTwin(int k)
     {
         var rng = new Random(4000 + k);
-        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Scalar })
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
         {
             foreach (int n in new[] { 1, 7, GramKernel.DefaultBlockRows + 1, 3001 })
             {
@@ -75,7 +75,7 @@ public class WeightedGramKernelTests
         // (square roots exact): G = [[0+1+1, 0-1+0.5], [., 36+1+0.25]], sums = [0+1+0.5, 12-1+0.25].
         var x = new DenseMatrix(3, 2, [1, 2, 3, 4, 0, 2]);
         double[] w = [4, 1, 0.25];
-        foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Scalar })
+        foreach (Path path in new[] { Path.Auto, Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
         {
             var (gram, sums) = Run((g, s) => GramKernel.WeightedShiftedGramCore(x, [0, 1], [1.0, 1.0], w, null, g, s, 2, default, path, 0, forceThreads: true), 2);
             Assert.Equal([2.0, -0.5, -0.5, 37.25], gram);

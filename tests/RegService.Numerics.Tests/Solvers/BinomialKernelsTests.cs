@@ -30,7 +30,7 @@ public class BinomialKernelsTests
             for (int i = 0; i < n; i++) Assert.Equal(a2[i], a1[i], 1e-14 * (Math.Abs(a2[i]) + 1));
 
             double[] y1 = (double[])r.Clone(), y2 = (double[])r.Clone();
-            LogisticKernels.Axpy(-1.5, x, y1);
+            Vec.Axpy(-1.5, x, y1);
             Vec.AxpyScalar(-1.5, x, y2);
             for (int i = 0; i < n; i++) Assert.Equal(y2[i], y1[i], 1e-13 * (Math.Abs(y2[i]) + 1));
 

@@ -51,7 +51,7 @@ internal static class SyntheticData
     public static double KktViolation(DenseMatrix x, FitSpec spec, double[] means, double[] scales, double[] v, PathPoint point)
     {
         int n = x.Rows, p = spec.FeatureColumns.Length;
-        double alpha = spec.Penalty switch { Penalty.Lasso => 1, Penalty.ElasticNet => spec.L1Ratio, _ => 0 };
+        double alpha = spec.Penalty switch { Penalty.Lasso => 1, Penalty.ElasticNet => spec.L1Ratio!.Value, _ => 0 };
         var r = new double[n];
         var y = x.Column(spec.TargetColumn);
         for (int i = 0; i < n; i++)

@@ -5,7 +5,7 @@ using RegService.Numerics.Training;
 namespace RegService.Numerics.Tests.Training;
 
 /// <summary>
-/// The training run's mini-batch gradient (forward, deltas, backpropagation, layer gradients) against central finite
+/// The batch step's gradient (forward, deltas, backpropagation, layer gradients) against central finite
 /// differences of the batch objective: the mean loss of the batch (with the same dropout masks) plus the L2 part of
 /// lambda P, for both families, the linear model and one or two hidden layers, with penalty factors.
 /// </summary>
@@ -53,9 +53,16 @@ public unsafe class GradientTests
 
         int[] slots = [3, 17, 0, 25, 9, 31, 12, 5, 38, 21, 14];
         const long step = 4;
-        double[] gradient, l2;
-        using (var run = new TrainingRun(layout, data, s, theta, 1))
-            (gradient, l2) = run.BatchGradient(slots, step);
+        // One batch step's forward and backward pass (as step 4 of epoch 1 would draw dropout and noise), no update.
+        var l2 = TrainingBuffers.Penalty(layout, s).L2;
+        double[] gradient;
+        using (var buffers = new TrainingBuffers(layout, TrainingBuffers.Penalty(layout, s), theta, workers: 1, batch: slots.Length))
+        {
+            var batchStep = new BatchStep(data, s, buffers, 0);
+            batchStep.FirstLayer(slots, epoch: 1, step, start: 0);
+            batchStep.Gradients(step, slots.Length);
+            gradient = buffers.Gradient();
+        }
 
         double Objective(double[] t)
         {
@@ -95,7 +102,7 @@ public unsafe class GradientTests
         fixed (double* t = theta)
             NetworkPasses.Forward(layout, t, buffers.Input, layout.Inputs, buffers, slots.Length, s.Dropout, s.Seed, step);
         double sum = 0;
-        for (int i = 0; i < slots.Length; i++) sum += TrainingRun.Loss(s.Family, data.Target[slots[i]], buffers.Eta[i]);
+        for (int i = 0; i < slots.Length; i++) sum += TrainingLoss.Of(s.Family, data.Target[slots[i]], buffers.Eta[i]);
         return sum / slots.Length;
     }
 

@@ -271,7 +271,7 @@ public unsafe class TrainingTests(ITestOutputHelper output)
         { "training.learningRate", s => s with { Training = new TrainingSpec { LearningRate = -1 } } },
         { "training.learningRate", s => s with { Training = new TrainingSpec { LearningRate = double.NaN } } },
         { "training.weightDecay", s => s with { Training = new TrainingSpec { WeightDecay = -0.1 } } },
-        { "training.hiddenUnits", s => s with { Model = ModelKind.Mlp, Training = new TrainingSpec() } },
+        { "training.hiddenUnits", s => s with { Model = ModelKind.Mlp, Training = new TrainingSpec { HiddenUnits = [] } } },
         { "training.hiddenUnits", s => s with { Model = ModelKind.Mlp, Training = new TrainingSpec { HiddenUnits = [4, 4, 4] } } },
         { "training.hiddenUnits", s => s with { Model = ModelKind.Mlp, Training = new TrainingSpec { HiddenUnits = [0] } } },
         { "training.hiddenUnits", s => s with { Training = new TrainingSpec { HiddenUnits = [4] } } },

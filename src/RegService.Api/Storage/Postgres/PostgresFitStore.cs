@@ -21,47 +21,31 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
     public bool OwnsAllJobs => false;
 
     /// <summary>
-    /// One transaction: a share lock on the data set row (a concurrent delete, which takes it
-    /// <c>FOR UPDATE</c>, either ran first and the row is gone, or waits and then sees this fit), then
-    /// a transaction-scoped advisory lock that serializes enqueues across replicas, so the two capacity
-    /// counts and the insert are one step and the queue never exceeds its capacity. (Enqueues are
-    /// short; one global lock is the simplest correct choice here.)
+    /// One statement, <c>regservice_enqueue</c> (schema version 2): a share lock on the data set row (a
+    /// concurrent delete, which takes it <c>FOR UPDATE</c>, either ran first and the row is gone, or
+    /// waits and then sees this fit), then a transaction-scoped advisory lock that serializes enqueues
+    /// across replicas, so the two capacity counts and the insert are one step and the queue never
+    /// exceeds its capacity; the commit wakes every replica's workers (<c>pg_notify</c>). One round
+    /// trip, so the lock is held only inside the server.
     /// </summary>
     public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity)
     {
         using var connection = store.Open();
-        using var transaction = connection.BeginTransaction();
-        using (var dataset = Command(connection, "SELECT 1 FROM datasets WHERE id = @dataset AND tenant = @tenant FOR SHARE", transaction))
+        using var command = Command(connection, "SELECT regservice_enqueue(@id, @tenant, @dataset, @request, @capacity, @tenantCapacity)");
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("tenant", tenant);
+        command.Parameters.AddWithValue("dataset", datasetId);
+        command.Parameters.AddWithValue("request", requestJson);
+        command.Parameters.AddWithValue("capacity", (long)capacity);
+        command.Parameters.AddWithValue("tenantCapacity", (long)tenantCapacity);
+        return command.ExecuteScalar() switch
         {
-            dataset.Parameters.AddWithValue("dataset", datasetId);
-            dataset.Parameters.AddWithValue("tenant", tenant);
-            if (dataset.ExecuteScalar() is null) return EnqueueOutcome.DatasetNotFound;
-        }
-        using (var gate = Command(connection, $"SELECT pg_advisory_xact_lock({PostgresDatabase.EnqueueLockKey})", transaction))
-            gate.ExecuteNonQuery();
-        using (var counts = Command(connection,
-                   "SELECT count(*), count(*) FILTER (WHERE tenant = @tenant) FROM fits WHERE status = 'queued'", transaction))
-        {
-            counts.Parameters.AddWithValue("tenant", tenant);
-            using var reader = counts.ExecuteReader();
-            reader.Read();
-            long all = reader.GetInt64(0), mine = reader.GetInt64(1);
-            if (mine >= tenantCapacity) return EnqueueOutcome.TenantQueueFull;
-            if (all >= capacity) return EnqueueOutcome.QueueFull;
-        }
-        using (var insert = Command(connection, """
-                   INSERT INTO fits (id, tenant, dataset_id, status, request_json, created_at)
-                   VALUES (@id, @tenant, @dataset, 'queued', @request, now())
-                   """, transaction))
-        {
-            insert.Parameters.AddWithValue("id", id);
-            insert.Parameters.AddWithValue("tenant", tenant);
-            insert.Parameters.AddWithValue("dataset", datasetId);
-            insert.Parameters.AddWithValue("request", requestJson);
-            insert.ExecuteNonQuery();
-        }
-        transaction.Commit();
-        return EnqueueOutcome.Queued;
+            "queued" => EnqueueOutcome.Queued,
+            "dataset_not_found" => EnqueueOutcome.DatasetNotFound,
+            "tenant_queue_full" => EnqueueOutcome.TenantQueueFull,
+            "queue_full" => EnqueueOutcome.QueueFull,
+            var other => throw new InvalidOperationException($"regservice_enqueue answered '{other}'"),
+        };
     }
 
     public FitRecord? Get(string tenant, string id)

@@ -1,0 +1,359 @@
+using System.Globalization;
+using RegService.Api.Datasets;
+using RegService.Numerics.Fitting;
+
+namespace RegService.Api.Fits;
+
+/// <summary>
+/// A fit request to the engine's <see cref="FitSpec"/>, and the spec's faults back to the request's fields. The rules
+/// of a fit (ranges, defaults, which solver fits what, leave-one-out and GCV, the target's values) are the engine's
+/// (<see cref="FitSpec.Check"/>, <see cref="FitSpec.Resolve"/>); here are only the wire's own: names looked up in the
+/// data set, fields that say one thing twice (lambda and lambdas, l1Ratio beside a penalty that implies it, folds beside
+/// foldIds), fields of a validation method that is not the one asked for, and the service's choice that validation needs
+/// several lambdas.
+/// Errors are keyed by the request field at fault, with messages that give both sides of a mismatch.
+/// </summary>
+public static class FitRequestMapper
+{
+    /// <summary>Field checks that need no data set: the wire's own rules.</summary>
+    public static Dictionary<string, string[]> CheckShape(FitRequest request, int maxNameLength = int.MaxValue)
+    {
+        var errors = new Errors();
+        CheckNameLengths(errors, request, maxNameLength);
+        if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add("datasetId", "is required: the id returned by POST /v1/datasets");
+        if (string.IsNullOrWhiteSpace(request.Target)) errors.Add("target", "is required: the name of the target column");
+        int given = (request.Lambda is null ? 0 : 1) + (request.Lambdas is null ? 0 : 1) + (request.Path is null ? 0 : 1);
+        if (given > 1) errors.Add("lambda", "give one of lambda, lambdas or path, not several");
+        if (request.Augmentation is { GaussianNoise: null })
+            errors.Add("augmentation.gaussianNoise", "is required: the noise's standard deviation on the standardized features");
+        if (request.Expansion is { PolynomialDegree: null })
+            errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {Numerics.Data.FeatureExpansion.MaxDegree}");
+        if (request.Validation is { } v) CheckValidation(errors, v);
+        return errors.ToDictionary();
+    }
+
+    /// <summary>True when every column name in the request (target, features, penaltyFactors keys) is within <paramref name="maxNameLength"/>.</summary>
+    public static bool NamesFit(FitRequest request, int maxNameLength) =>
+        (request.Target?.Length ?? 0) <= maxNameLength
+        && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
+        && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength);
+
+    /// <summary>
+    /// Maps the request onto <paramref name="dataset"/> and has the engine check and resolve it: the resolved spec, or the
+    /// errors by request field (the engine's faults translated, after the names that are not in the data set; a field the
+    /// mapping already faulted is not faulted again by the engine). <paramref name="readColumn"/> reads one stored column
+    /// (the engine reads the target's).
+    /// </summary>
+    public static (FitSpec? Spec, Dictionary<string, string[]> Errors) Resolve(
+        FitRequest request, Dataset dataset, int maxThreads, Func<int, double[]> readColumn)
+    {
+        var errors = new Errors();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < dataset.Columns.Count; c++) index[dataset.Columns[c].Name] = c;
+
+        int target = -1;
+        if (request.Target is { } targetName && !index.TryGetValue(targetName, out target))
+        {
+            errors.Add("target", $"'{targetName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+            target = -1;
+        }
+
+        // Features in spec order, and for each the position in the request's features (for the engine's faults).
+        var features = new List<int>();
+        var requestIndex = new List<int>();
+        if (request.Features is { } names)
+        {
+            if (names.Length == 0) errors.Add("features", "must name at least one column, or be omitted for every column but the target");
+            for (int i = 0; i < names.Length; i++)
+            {
+                if (index.TryGetValue(names[i] ?? "", out int c))
+                {
+                    features.Add(c);
+                    requestIndex.Add(i);
+                }
+                else errors.Add($"features[{i}]", $"'{names[i]}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+            }
+        }
+        else
+        {
+            for (int c = 0; c < dataset.Columns.Count; c++)
+                if (c != target) features.Add(c);
+        }
+
+        var spec = Map(request, dataset, target, features, maxThreads);
+        var fitted = spec.FittedFeatureNames(dataset.Rows);
+        if (fitted is not null) spec = spec with { PenaltyFactors = PenaltyFactors(errors, request, dataset, index, target, features, fitted) };
+
+        var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
+        var (resolved, faults) = spec.Resolve(data);
+        var mapped = errors.Fields();
+        CheckImpliedL1Ratio(errors, request, spec);
+        CheckSeveralLambdas(errors, request, spec);
+        foreach (var fault in faults)
+        {
+            var field = ToWire(fault.Path, request, requestIndex, fitted);
+            if (!mapped.Contains(field)) errors.Add(field, fault.Message);
+        }
+        return errors.Count > 0 ? (null, errors.ToDictionary()) : (resolved, []);
+    }
+
+    /// <summary>The request as a spec, names already looked up (an unknown target is column -1).</summary>
+    private static FitSpec Map(FitRequest request, Dataset dataset, int target, List<int> features, int maxThreads)
+    {
+        var spec = new FitSpec
+        {
+            FeatureColumns = [.. features],
+            FeatureNames = [.. features.Select(c => dataset.Columns[c].Name)],
+            TargetColumn = target,
+            TargetName = request.Target,
+            Family = request.Family == FamilyName.Binomial ? Family.Binomial : Family.Gaussian,
+            Penalty = request.Penalty switch
+            {
+                PenaltyName.None => Penalty.None,
+                PenaltyName.Lasso => Penalty.Lasso,
+                PenaltyName.ElasticNet => Penalty.ElasticNet,
+                _ => Penalty.Ridge,
+            },
+            L1Ratio = request.L1Ratio,
+            Lambdas = request.Lambdas ?? (request.Lambda is { } lambda ? [lambda] : null),
+            Path = request.Path is { } path
+                ? (path.Count is { } count ? new LambdaPathSpec(count) : new LambdaPathSpec()) with { MinRatio = path.MinRatio }
+                : null,
+            Standardize = request.Standardize,
+            FitIntercept = request.FitIntercept,
+            ColumnShift = [.. dataset.Columns.Select(c => c.Mean)],
+            MaxThreads = maxThreads,
+            Solver = request.Solver switch
+            {
+                SolverName.ClosedForm => SolverKind.ClosedForm,
+                SolverName.CoordinateDescent => SolverKind.CoordinateDescent,
+                SolverName.ProximalNewton => SolverKind.ProximalNewton,
+                SolverName.ProximalGradient => SolverKind.ProximalGradient,
+                SolverName.Sgd => SolverKind.Sgd,
+                SolverName.Adam => SolverKind.Adam,
+                SolverName.AdamW => SolverKind.AdamW,
+                _ => SolverKind.Auto,
+            },
+            Model = request.Model == ModelName.Mlp ? ModelKind.Mlp : ModelKind.Linear,
+            Training = Training(request),
+            Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
+        };
+        if (request.Validation is { } v)
+        {
+            spec = spec with
+            {
+                Validation = v.Method switch
+                {
+                    ValidationMethodName.Holdout => ValidationMethod.Holdout,
+                    ValidationMethodName.Kfold => ValidationMethod.KFold,
+                    ValidationMethodName.Loo => ValidationMethod.LeaveOneOut,
+                    ValidationMethodName.Gcv => ValidationMethod.Gcv,
+                    _ => ValidationMethod.None,
+                },
+                Rule = v.Rule == RuleName.OneStandardError ? SelectionRule.OneStandardError : SelectionRule.Min,
+            };
+            // Only the asked method's fields (CheckShape faults the others); unset ones take the engine's defaults.
+            if (v.Method == ValidationMethodName.Holdout)
+            {
+                var holdout = new HoldoutSpec();
+                if (v.HoldoutFraction is { } fraction) holdout = holdout with { Fraction = fraction };
+                if (v.Seed is { } seed) holdout = holdout with { Seed = seed };
+                spec = spec with { Holdout = holdout };
+            }
+            else if (v.Method == ValidationMethodName.Kfold)
+            {
+                var kfold = new KFoldSpec { FoldIds = v.FoldIds };
+                if (v.Folds is { } folds) kfold = kfold with { Folds = folds };
+                if (v.Seed is { } seed) kfold = kfold with { Seed = seed };
+                spec = spec with { KFold = kfold };
+            }
+        }
+        if (request.Tolerance is { } tolerance) spec = spec with { Tolerance = tolerance };
+        if (request.MaxIterations is { } maxIterations) spec = spec with { MaxIterations = maxIterations };
+        return spec;
+    }
+
+    /// <summary>The training settings given (null when none is): the engine says which solvers read them and fills the rest.</summary>
+    private static TrainingSpec? Training(FitRequest r)
+    {
+        if (r is { Epochs: null, BatchSize: null, LearningRate: null, WeightDecay: null, Seed: null, HiddenUnits: null, Dropout: null,
+                EarlyStopping: null, Augmentation: null })
+            return null;
+        EarlyStoppingSpec? early = null;
+        if (r.EarlyStopping is { } e)
+        {
+            early = new EarlyStoppingSpec();
+            if (e.Patience is { } patience) early = early with { Patience = patience };
+            if (e.MinDelta is { } delta) early = early with { MinDelta = delta };
+            if (e.ValidationFraction is { } fraction) early = early with { ValidationFraction = fraction };
+        }
+        AugmentationSpec? augmentation = null;
+        if (r.Augmentation is { } a)
+        {
+            augmentation = new AugmentationSpec(a.GaussianNoise ?? 0);   // a missing gaussianNoise is CheckShape's fault
+            if (a.Copies is { } copies) augmentation = augmentation with { Copies = copies };
+        }
+        return new TrainingSpec
+        {
+            Epochs = r.Epochs,
+            BatchSize = r.BatchSize,
+            LearningRate = r.LearningRate,
+            WeightDecay = r.WeightDecay,
+            Seed = r.Seed,
+            HiddenUnits = r.HiddenUnits,
+            Dropout = r.Dropout,
+            EarlyStopping = early,
+            Augmentation = augmentation,
+        };
+    }
+
+    /// <summary>
+    /// A spec path as the request's field: <c>targetColumn</c> is target, <c>featureColumns[i]</c> the request's features[k],
+    /// <c>lambdas</c> is lambda when the request gave one, <c>penaltyFactors[j]</c> penaltyFactors.name, <c>holdout.fraction</c>
+    /// validation.holdoutFraction, <c>training.epochs</c> epochs (the request's training settings are top-level).
+    /// </summary>
+    internal static string ToWire(string path, FitRequest request, IReadOnlyList<int> requestIndex, string[]? fitted)
+    {
+        var (head, item) = Split(path);
+        return head switch
+        {
+            "data" => "datasetId",
+            "targetColumn" => "target",
+            "featureColumns" when item is { } i && request.Features is not null => $"features[{requestIndex[i]}]",
+            "featureColumns" or "featureNames" => "features",
+            "lambdas" when request.Lambda is not null => "lambda",
+            "penaltyFactors" when item is { } j && fitted is not null => $"penaltyFactors.{fitted[j]}",
+            "validation" => "validation.method",
+            "rule" => "validation.rule",
+            "holdout.fraction" => "validation.holdoutFraction",
+            "kFold.folds" => "validation.folds",
+            "kFold.foldIds" => "validation.foldIds",
+            "holdout" or "holdout.seed" or "kFold" or "kFold.seed" => "validation." + (head.EndsWith(".seed", StringComparison.Ordinal) ? "seed" : "method"),
+            _ when head.StartsWith("training.", StringComparison.Ordinal) => path["training.".Length..],
+            _ => path,
+        };
+    }
+
+    /// <summary>"lambdas[2]" as ("lambdas", 2); a path without an index as (path, null).</summary>
+    private static (string Head, int? Item) Split(string path)
+    {
+        int open = path.LastIndexOf('[');
+        return open > 0 && path.EndsWith(']') && int.TryParse(path.AsSpan(open + 1, path.Length - open - 2), CultureInfo.InvariantCulture, out int i)
+            ? (path[..open], i)
+            : (path, null);
+    }
+
+    /// <summary>A name longer than any column's (Datasets:MaxNameLength) is an error named by its field, and is not echoed whole.</summary>
+    private static void CheckNameLengths(Errors errors, FitRequest request, int max)
+    {
+        string TooLong(int length) => $"is {length} characters long; a column name has at most {max} (Datasets:MaxNameLength)";
+        if (request.Target is { Length: var t } && t > max) errors.Add("target", TooLong(t));
+        if (request.Features is { } features)
+            for (int i = 0; i < features.Length; i++)
+                if (features[i] is { Length: var f } && f > max) errors.Add($"features[{i}]", TooLong(f));
+        if (request.PenaltyFactors is { } factors)
+            foreach (var key in factors.Keys.Where(k => k.Length > max))
+                errors.Add("penaltyFactors", $"the key starting '{key[..Math.Min(40, key.Length)]}…' {TooLong(key.Length)}");
+    }
+
+    /// <summary>
+    /// Penalty factors in the order of the fitted features <paramref name="fitted"/> (null when none are given), every
+    /// name looked up: a data set column that is a feature of this fit (with an expansion, an expanded feature).
+    /// </summary>
+    private static double[]? PenaltyFactors(
+        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features, string[] fitted)
+    {
+        if (request.PenaltyFactors is not { } given) return null;
+        bool expanded = request.Expansion is not null;
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int j = 0; j < fitted.Length; j++) position[fitted[j]] = j;
+        var factors = new double[fitted.Length];
+        Array.Fill(factors, 1.0);
+        foreach (var (name, factor) in given)
+        {
+            var field = $"penaltyFactors.{name}";
+            if (position.TryGetValue(name, out int j)) factors[j] = factor;
+            else if (expanded)
+                errors.Add(field, $"'{name}' is not an expanded feature of this fit; with an expansion, penalty factors name expanded features ({string.Join(", ", fitted.Take(10).Select(n => $"'{n}'"))}{(fitted.Length > 10 ? $" and {fitted.Length - 10} more" : "")})");
+            else if (!index.TryGetValue(name, out int c))
+                errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+            else if (c == target)
+                errors.Add(field, $"'{name}' is the target, not a feature");
+            else if (!features.Contains(c))
+                errors.Add(field, $"'{name}' is not among the features of this fit ({string.Join(", ", request.Features?.Select(f => $"'{f}'") ?? [])})");
+        }
+        return factors;
+    }
+
+    /// <summary>The validation object's own rules: each field belongs to a method, and folds agree with foldIds.</summary>
+    private static void CheckValidation(Errors errors, ValidationRequest v)
+    {
+        var method = Camel(v.Method);
+        bool holdout = v.Method == ValidationMethodName.Holdout, kfold = v.Method == ValidationMethodName.Kfold;
+        if (v.HoldoutFraction is not null && !holdout) errors.Add("validation.holdoutFraction", $"applies to method holdout only; method is {method}");
+        if (v.Folds is not null && !kfold) errors.Add("validation.folds", $"applies to method kfold only; method is {method}");
+        if (v.FoldIds is { } ids)
+        {
+            int labels = ids.Distinct().Count();
+            if (!kfold) errors.Add("validation.foldIds", $"applies to method kfold only; method is {method}");
+            else if (v.Folds is { } k && labels >= 2 && k != labels)
+                errors.Add("validation.folds", $"is {k} but foldIds has {labels} distinct labels; give one of them, or both agreeing");
+            if (kfold && v.Seed is not null)
+                errors.Add("validation.seed", "applies to generated folds; foldIds fix the folds already");
+        }
+        if (v.Seed is not null && !holdout && !kfold)
+            errors.Add("validation.seed", $"applies to methods holdout and kfold only; method is {method}");
+    }
+
+    /// <summary>
+    /// l1Ratio beside a penalty that implies its own (ridge and none 0, lasso 1: the engine's <see cref="FitSpec.Alpha"/>)
+    /// says the same thing twice; it must agree. The engine checks the range, and elasticNet's.
+    /// </summary>
+    private static void CheckImpliedL1Ratio(Errors errors, FitRequest request, FitSpec spec)
+    {
+        if (request.L1Ratio is not (>= 0 and <= 1 and var ratio) || spec.Penalty == Penalty.ElasticNet) return;
+        double implied = (spec with { L1Ratio = null }).Alpha;
+        if (ratio != implied)
+            errors.Add("l1Ratio", $"{Camel(request.Penalty)} has l1Ratio {Show(implied)}; got {Show(ratio)} (use elasticNet for a mix)");
+    }
+
+    /// <summary>
+    /// Validation chooses a lambda: the service asks for several to choose among (the engine fits one with validation
+    /// too, and refuses validation to the stochastic solvers itself).
+    /// </summary>
+    private static void CheckSeveralLambdas(Errors errors, FitRequest request, FitSpec spec)
+    {
+        if (request.Validation is not { Method: not ValidationMethodName.None } v || spec.Stochastic) return;
+        var method = Camel(v.Method);
+        string? single = request.Lambda is { } one ? $"lambda gives one ({Show(one)})"
+            : request.Lambdas is { Length: 1 } list ? $"lambdas holds one ({Show(list[0])})"
+            : request.Path is { Count: 1 } ? "a path of count 1 is one lambda"
+            : request.Penalty == PenaltyName.None ? "penalty none has one (lambda 0)"
+            : null;
+        if (single is not null)
+            errors.Add("validation.method", $"{method} chooses among several lambdas, but {single}: give lambdas or a path, or use method none");
+    }
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string List(Dataset dataset)
+    {
+        var names = dataset.Columns.Take(20).Select(c => $"'{c.Name}'");
+        return string.Join(", ", names) + (dataset.Columns.Count > 20 ? $" and {dataset.Columns.Count - 20} more" : "");
+    }
+
+    internal static string Camel<T>(T value) where T : struct, Enum => SpecNames.Camel(value);
+
+    private sealed class Errors
+    {
+        private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+        public int Count => _errors.Count;
+        public HashSet<string> Fields() => [.. _errors.Keys];
+        public void Add(string field, string message)
+        {
+            if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];
+            list.Add(message);
+        }
+        public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+}

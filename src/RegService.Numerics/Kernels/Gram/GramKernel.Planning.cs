@@ -1,0 +1,107 @@
+
+namespace RegService.Numerics.Kernels;
+
+public static partial class GramKernel
+{
+    /// <summary>Chooses the block size, the segments and the thread count, and creates the job (not yet allocated).</summary>
+    private static GramJob CreateJob(ColumnBlock x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int[] groupStart,
+                                     double[][]? outGrams, double[][]? outSums, bool accumulate, int maxThreads, CancellationToken ct,
+                                     KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights)
+    {
+        int count = groupStart[^1] - groupStart[0];
+        path = KernelIsa.Resolve(path);
+        int kp = (cols.Length + PanelWidth - 1) / PanelWidth * PanelWidth;
+        int mb = blockRows > 0 ? (blockRows + 7) & ~7 : ChooseBlockRows(kp);
+        mb = Math.Min(mb, (count + 7) & ~7);
+
+        // Fixed row segments, scheduled dynamically over the threads and folded in segment order: the result does
+        // not depend on the thread count or on which thread ran what, and a thread slowed down by other load on
+        // its core just ends up with fewer segments.
+        var (segmentStart, segmentGroup) = PlanSegments(groupStart, mb);
+        int segments = segmentGroup.Length;
+
+        int threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
+        threads = Math.Min(threads, segments);
+        if (!forceThreads)
+        {
+            long work = (long)count * kp * kp / 2;
+            threads = (int)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
+        }
+        return new GramJob(x, cols, shift, rows, kp, mb, segmentStart, segmentGroup, threads, path, ct, sqrtWeights, outGrams, outSums, accumulate);
+    }
+
+    /// <summary>Allocates the job's buffers and runs its workers on the calling thread or in parallel.</summary>
+    private static void Execute(GramJob job, CancellationToken ct)
+    {
+        job.Allocate();
+        if (job.Threads == 1)
+            job.Run(0);
+        else
+            Parallel.For(0, job.Threads, new ParallelOptions { MaxDegreeOfParallelism = job.Threads }, job.Run);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// The most native bytes one call allocates for <paramref name="rows"/> rows of <paramref name="k"/> columns in
+    /// <paramref name="groups"/> groups with at most <paramref name="maxThreads"/> threads (0: all processors): per thread
+    /// a packed block and a zero row, and at most min(segments, threads + 3) accumulators of kp x kp plus kp sums,
+    /// with the block size, segments and threads chosen as <see cref="CreateJob"/> chooses them. For cost estimates.
+    /// </summary>
+    internal static long NativeBytes(long rows, int k, int maxThreads, int groups = 1)
+    {
+        if (k <= 0 || rows <= 0) return 0;
+        long kp = (k + PanelWidth - 1L) / PanelWidth * PanelWidth;
+        long mb = Math.Min(ChooseBlockRows((int)Math.Min(kp, int.MaxValue)), (rows + 7) & ~7L);
+        long blocks = (rows + mb - 1) / mb;
+        // Each group's share is rounded down from the total but is at least one segment.
+        long segments = Math.Clamp((blocks + 1) / 2, 1, MaxSegments) + Math.Max(groups - 1, 0);
+        long threads = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
+        threads = Math.Min(threads, segments);
+        double work = (double)rows * kp * kp / 2;
+        threads = (long)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
+        long buffers = Math.Min(segments, threads + 3);
+        double bytes = sizeof(double) * (threads * ((double)mb * kp + mb) + buffers * ((double)kp * kp + kp));
+        return bytes >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)bytes;
+    }
+
+    /// <summary>
+    /// Cuts the rows into segments that depend only on the group sizes and the block size: about
+    /// (blocks + 1) / 2 segments in all (at most <see cref="MaxSegments"/>), shared between the groups in proportion
+    /// to their rows (rounded down), at least one per non-empty group and none shorter than about two blocks. Boundaries inside a group
+    /// lie on multiples of 8 rows from its start, so that only the last block of a segment is ragged.
+    /// </summary>
+    /// <returns>The start row of every segment plus the end of the last one, and the group of every segment.</returns>
+    private static (int[] Start, int[] Group) PlanSegments(int[] groupStart, int mb)
+    {
+        int groups = groupStart.Length - 1;
+        long count = groupStart[groups] - groupStart[0];
+        long blocks = (count + mb - 1) / mb;
+        long total = Math.Clamp((blocks + 1) / 2, 1, MaxSegments);
+        var start = new List<int>();
+        var group = new List<int>();
+        for (int g = 0; g < groups; g++)
+        {
+            long rows = groupStart[g + 1] - groupStart[g];
+            if (rows == 0)
+                continue;
+            long groupBlocks = (rows + mb - 1) / mb;
+            // The group's share of the segments, rounded down (each segment costs a k x k buffer to clear and fold);
+            // with one group exactly `total`.
+            int share = (int)Math.Clamp(total * rows / count, 1, Math.Max(1, (groupBlocks + 1) / 2));
+            for (int s = 0; s < share; s++)
+            {
+                start.Add(groupStart[g] + (int)((rows * s / share) & ~7L));
+                group.Add(g);
+            }
+        }
+        start.Add(groupStart[groups]);
+        return (start.ToArray(), group.ToArray());
+    }
+
+    /// <summary>Rows per block: as many as keep the packed block within the budget, between 64 and <see cref="DefaultBlockRows"/>.</summary>
+    private static int ChooseBlockRows(int kp)
+    {
+        long rowsInBudget = PackedBlockBudgetBytes / ((long)kp * sizeof(double));
+        return (int)Math.Clamp(rowsInBudget & ~7L, 64, DefaultBlockRows);
+    }
+}

@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace RegService.Api.Tests;
+
+/// <summary>
+/// The served OpenAPI document: it passes openapi-spec-validator, its examples pass their own schemas and chain
+/// (the example upload is fitted by the example fit, whose model predicts the example rows), and live responses of
+/// the operations pass the schemas the document gives them.
+/// </summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private readonly ApiFactory _factory = new(workers: 1);
+    private HttpClient _client = null!;
+    private OpenApiSchemaValidator _validator = null!;
+
+    public async Task InitializeAsync()
+    {
+        _client = _factory.CreateClient();
+        _validator = new OpenApiSchemaValidator(JsonNode.Parse(await _client.GetStringAsync("/openapi/v1.json"))!);
+    }
+
+    public Task DisposeAsync()
+    {
+        _factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private JsonNode Doc => _validator.Document;
+
+    [Fact]
+    public async Task TheDocumentPassesOpenApiSpecValidator()
+    {
+        var file = Path.Combine(_factory.DataDirectory, "openapi.json");
+        await File.WriteAllTextAsync(file, Doc.ToJsonString());
+        // The first Python with the package wins: pip's (python3 on PATH) or Debian's python3-openapi-spec-validator.
+        var pythons = new[] { "python3", "/usr/bin/python3" };
+        foreach (var python in pythons)
+        {
+            var (code, output) = Run(python, "-c \"import openapi_spec_validator\"");
+            if (code != 0) continue;
+            (code, output) = Run(python, $"-m openapi_spec_validator \"{file}\"");
+            Assert.True(code == 0, $"openapi-spec-validator rejects the document:\n{output}");
+            Assert.Contains("OK", output);
+            return;
+        }
+        Assert.Fail("openapi-spec-validator is not installed (.ci/run installs it: apt-get install python3-openapi-spec-validator, " +
+                    "or pip install openapi-spec-validator); this test must run, not skip");
+    }
+
+    [Fact]
+    public void NumbersAreNumbersEnumsAreStringsAndRequiredIsAsTheServerBehaves()
+    {
+        var schemas = Doc["components"]!["schemas"]!;
+        var text = schemas.ToJsonString();
+        Assert.DoesNotContain("\"NaN\"", text);
+        Assert.DoesNotContain("Infinity", text);
+        var request = schemas["FitRequest"]!;
+        Assert.Equal("""{"type":"string","description":"Id of an uploaded data set"}""", request["properties"]!["datasetId"]!.ToJsonString());
+        Assert.Equal(["datasetId", "target"], request["required"]!.AsArray().Select(r => r!.GetValue<string>()).Order());
+        Assert.Equal("double", request["properties"]!["lambda"]!["format"]!.GetValue<string>());
+        Assert.Equal("""["null","number"]""", request["properties"]!["lambda"]!["type"]!.ToJsonString());
+        Assert.Equal("""{"type":"number","format":"double"}""", request["properties"]!["lambdas"]!["items"]!.ToJsonString());
+        foreach (var name in new[] { "JobStatus", "FamilyName", "PenaltyName", "SolverName", "ModelName", "ValidationMethodName", "RuleName" })
+            Assert.Equal("string", schemas[name]!["type"]!.GetValue<string>());
+        var validation = schemas["ValidationDocument"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()).ToList();
+        Assert.DoesNotContain("holdoutFraction", validation);
+        Assert.Contains("trainRows", validation);
+        Assert.DoesNotContain("classes", schemas["PredictionDocument"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()));
+
+        var list = Doc["paths"]!["/v1/fits"]!["get"]!["parameters"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => p!["schema"]!);
+        Assert.Equal("integer", list["limit"]["type"]!.GetValue<string>());
+        Assert.Equal("integer", list["offset"]["type"]!.GetValue<string>());
+        Assert.Equal("#/components/schemas/JobStatus", list["status"]["$ref"]!.GetValue<string>());
+        var predict = Doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!;
+        Assert.Equal("number", predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["type"]!.GetValue<string>());
+        Assert.Equal("#/components/schemas/TableColumns", predict["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        var submit = Doc["paths"]!["/v1/fits"]!["post"]!["responses"]!;
+        foreach (var status in new[] { "400", "401", "403", "404", "413", "415", "429", "503", "507" }) Assert.NotNull(submit[status]);
+        Assert.NotNull(submit["429"]!["headers"]!["Retry-After"]);
+        Assert.NotNull(submit["202"]!["headers"]!["Location"]);
+        Assert.NotNull(Doc["paths"]!["/health/ready"]!["get"]!["responses"]!["503"]!["content"]!["application/json"]);
+    }
+
+    [Fact]
+    public void EveryExampleValidatesAgainstItsSchema()
+    {
+        int checkedExamples = 0;
+        foreach (var (path, item) in Doc["paths"]!.AsObject())
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                var bodies = new List<(string Where, JsonNode Media)>();
+                foreach (var (mediaType, media) in operation!["requestBody"]?["content"]?.AsObject() ?? [])
+                    bodies.Add(($"{method} {path} request {mediaType}", media!));
+                foreach (var (status, response) in operation["responses"]!.AsObject())
+                    foreach (var (mediaType, media) in response!["content"]?.AsObject() ?? [])
+                        bodies.Add(($"{method} {path} {status} {mediaType}", media!));
+                foreach (var (where, media) in bodies)
+                {
+                    if (media["example"] is not { } example) continue;
+                    var errors = _validator.Validate(example, media["schema"]!);
+                    Assert.True(errors.Count == 0, $"the example of {where} fails its schema:\n{string.Join("\n", errors)}");
+                    checkedExamples++;
+                }
+            }
+        Assert.True(checkedExamples >= 14, $"only {checkedExamples} examples");
+    }
+
+    [Fact]
+    public async Task TheExampleUploadIsFittedByTheExampleFitAndItsModelPredictsTheExampleRows()
+    {
+        var upload = Doc["paths"]!["/v1/datasets"]!["post"]!["requestBody"]!["content"]!;
+        var submit = Doc["paths"]!["/v1/fits"]!["post"]!["requestBody"]!["content"]!["application/json"]!["example"]!.AsObject();
+        var predict = Doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!["requestBody"]!["content"]!;
+        foreach (var (mediaType, body) in new[]
+                 {
+                     ("text/csv", upload["text/csv"]!["example"]!.GetValue<string>()),
+                     ("application/json", upload["application/json"]!["example"]!.ToJsonString()),
+                 })
+        {
+            var (created, dataset) = await Http.Send(_client, HttpMethod.Post, "/v1/datasets", body, mediaType);
+            Assert.True(created.StatusCode == HttpStatusCode.Created, dataset?.ToJsonString());
+            // As a generated client sends it: every default of the schema filled in (Kiota's constructors set them).
+            var request = WithDefaults(submit.DeepClone().AsObject(), Doc["components"]!["schemas"]!["FitRequest"]!);
+            request["datasetId"] = dataset!["id"]!.GetValue<string>();
+            var (accepted, job) = await Http.Send(_client, HttpMethod.Post, "/v1/fits", request.ToJsonString());
+            Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, job?.ToJsonString());
+            var done = await Http.WaitForFit(_client, job!["id"]!.GetValue<string>(), TimeSpan.FromSeconds(60));
+            Assert.True(done["status"]!.GetValue<string>() == "succeeded", done.ToJsonString());
+            foreach (var (rowsType, rows) in new[]
+                     {
+                         ("text/csv", predict["text/csv"]!["example"]!.GetValue<string>()),
+                         ("application/json", predict["application/json"]!["example"]!.ToJsonString()),
+                     })
+            {
+                var (ok, predictions) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{job["id"]}/predict", rows, rowsType);
+                Assert.True(ok.StatusCode == HttpStatusCode.OK, predictions?.ToJsonString());
+                Assert.Equal(2, predictions!["rows"]!.GetValue<int>());
+            }
+        }
+    }
+
+    [Fact]
+    public async Task LiveResponsesValidateAgainstTheirSchemas()
+    {
+        var gaussian = Synthetic.Gaussian(120, seed: 3);
+        var binomial = Synthetic.Binomial(150, seed: 4);
+        var (_, gaussianSet) = await Checked(HttpMethod.Post, "/v1/datasets", "/v1/datasets", 201, gaussian.Csv(), "text/csv");
+        var (_, binomialSet) = await Checked(HttpMethod.Post, "/v1/datasets", "/v1/datasets", 201,
+            new JsonObject { ["name"] = "binomial", ["columns"] = new JsonObject(binomial.Names.Select(n =>
+                KeyValuePair.Create(n, (JsonNode?)new JsonArray([.. binomial.Column(n).Select(v => (JsonNode?)v)])))) }.ToJsonString());
+        string gaussianId = gaussianSet!["id"]!.GetValue<string>(), binomialId = binomialSet!["id"]!.GetValue<string>();
+        await Checked(HttpMethod.Get, $"/v1/datasets/{gaussianId}", "/v1/datasets/{id}", 200);
+        await Checked(HttpMethod.Get, "/v1/datasets?limit=1", "/v1/datasets", 200);
+
+        var fits = new List<string>();
+        foreach (var request in new[]
+                 {
+                     $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","penalty":"lasso","path":{"count":15},"validation":{"method":"kfold","folds":5,"seed":1}}""",
+                     $$$"""{"datasetId":"{{{binomialId}}}","target":"y","family":"binomial","penalty":"elasticNet","path":{"count":10},"validation":{"method":"kfold","folds":4,"seed":2,"rule":"oneStandardError"}}""",
+                     $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","penalty":"ridge","lambdas":[0.1,0.01],"validation":{"method":"holdout","holdoutFraction":0.25}}""",
+                     $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","solver":"adam","lambda":0.001,"epochs":5,"earlyStopping":{"patience":2}}""",
+                 })
+        {
+            var (_, job) = await Checked(HttpMethod.Post, "/v1/fits", "/v1/fits", 202, request);
+            fits.Add(job!["id"]!.GetValue<string>());
+        }
+        foreach (var id in fits)
+        {
+            var done = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(60));
+            Assert.True(done["status"]!.GetValue<string>() == "succeeded", done.ToJsonString());
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}", "/v1/fits/{id}", 200);
+        }
+        await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
+        // A prediction that overflows is null, not a 500 or a "NaN" string.
+        var (_, overflow) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200,
+            "a,b,c,d,e\n1e308,-1e308,1e308,0,0\n0.5,0.5,0.5,0.5,0.5\n", "text/csv");
+        Assert.Null(overflow!["predictions"]![0]);
+        Assert.True(double.IsFinite(overflow["predictions"]![1]!.GetValue<double>()));
+
+        // Problems: 404, 400 with errors, 400 without (a bad cell), 409, 415, an unknown query key.
+        await Checked(HttpMethod.Get, "/v1/fits/nope", "/v1/fits/{id}", 404, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/fits", "/v1/fits", 400, """{"target":"y","lambda":-1}""", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/datasets", "/v1/datasets", 400, "x,y\n1,2\n3,oops\n", "text/csv", "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/cancel", "/v1/fits/{id}/cancel", 409, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/fits", "/v1/fits", 415, "x", "text/plain", "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits?stauts=queued", "/v1/fits", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/health/live", "/health/live", 200);
+        await Checked(HttpMethod.Get, "/health/ready", "/health/ready", 200);
+        var (deleted, _) = await Http.Send(_client, HttpMethod.Delete, $"/v1/fits/{fits[2]}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.NotNull(Doc["paths"]!["/v1/fits/{id}"]!["delete"]!["responses"]!["204"]);
+    }
+
+    /// <summary>Sends a request, checks the status, and validates the body against the schema the document gives that answer.</summary>
+    private async Task<(HttpResponseMessage Response, JsonNode? Body)> Checked(HttpMethod method, string url, string template, int status,
+        string? body = null, string contentType = "application/json", string mediaType = "application/json")
+    {
+        var (response, json) = await Http.Send(_client, method, url, body, contentType);
+        Assert.True((int)response.StatusCode == status, $"{method} {url}: {(int)response.StatusCode} {json?.ToJsonString()}");
+        Assert.Equal(mediaType, response.Content.Headers.ContentType?.MediaType);
+        var errors = _validator.Validate(json, _validator.ResponseSchema(template, method.Method.ToLowerInvariant(), status, mediaType));
+        Assert.True(errors.Count == 0, $"{method} {url} ({status}) fails its schema:\n{string.Join("\n", errors.Take(20))}");
+        return (response, json);
+    }
+
+    /// <summary>The object with every property default of its schema that it lacks, in nested objects too.</summary>
+    private JsonObject WithDefaults(JsonObject value, JsonNode schema)
+    {
+        if (schema["$ref"] is { } reference) schema = Doc["components"]!["schemas"]![reference.GetValue<string>().Split('/')[^1]]!;
+        foreach (var (name, property) in schema["properties"]?.AsObject() ?? [])
+        {
+            var target = property!["oneOf"]?.AsArray().FirstOrDefault(b => b!["$ref"] is not null) ?? property;
+            if (value[name] is JsonObject nested) WithDefaults(nested, target!);
+            else if (!value.ContainsKey(name) && property["default"] is { } fallback) value[name] = fallback.DeepClone();
+        }
+        return value;
+    }
+
+    private static (int Code, string Output) Run(string file, string arguments)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(file, arguments)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            })!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            return (process.ExitCode, output.Result + error.Result);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (-1, ex.Message);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+using RegService.Numerics.Kernels;
+
+namespace RegService.Numerics.Tests.Kernels;
+
+/// <summary>
+/// Every span kernel against its scalar twin, on every instruction-set tier this machine has (forced in-process with
+/// <see cref="KernelIsa.Force"/>, so an AVX-512 machine also runs the Vector256 and Vector128 code), at every length from
+/// 0 to twice the widest unrolled step plus one, from misaligned offsets.
+/// </summary>
+public class KernelTierTests
+{
+    /// <summary>Four Vector512 accumulators of 8 doubles: the widest unrolled step.</summary>
+    private const int WidestStep = 4 * 8;
+    private static readonly int[] Offsets = [0, 1, 3];
+
+    public static TheoryData<string> Tiers()
+    {
+        var data = new TheoryData<string>();
+        foreach (var path in KernelIsa.Available) data.Add(path.ToString());
+        return data;
+    }
+
+    private static IEnumerable<(int N, int Offset)> Shapes()
+    {
+        for (int n = 0; n <= 2 * WidestStep + 1; n++)
+            foreach (int o in Offsets) yield return (n, o);
+    }
+
+    private static double[] Random(Random rng, int n, double lo = -1, double hi = 1) =>
+        [.. Enumerable.Range(0, n).Select(_ => lo + (hi - lo) * rng.NextDouble())];
+
+    private static void Close(double expected, double actual, double scale, string what) =>
+        Assert.True(Math.Abs(expected - actual) <= 1e-13 * Math.Max(1.0, scale), $"{what}: {actual} against the twin's {expected}");
+
+    private static void Close(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Close(expected[i], actual[i], Math.Abs(expected[i]), $"{what}[{i}]");
+    }
+
+    [Fact]
+    public void ForcingATierLowersTheResolvedTierOnlyInsideTheScope()
+    {
+        var best = KernelIsa.Current;
+        Assert.Equal(KernelPath.Scalar, KernelIsa.Available[^1]);
+        Assert.Equal(best, KernelIsa.Available[0]);
+        using (KernelIsa.Force(KernelPath.Scalar))
+        {
+            Assert.Equal(KernelPath.Scalar, KernelIsa.Current);
+            Assert.Equal(KernelPath.Scalar, KernelIsa.Resolve(KernelPath.Auto));
+            Assert.Equal("scalar", KernelIsa.Name(KernelPath.Auto));
+        }
+        Assert.Equal(best, KernelIsa.Current);
+        // A request wider than the hardware is lowered to what it has.
+        Assert.Equal(KernelIsa.Best, KernelIsa.Resolve(KernelPath.Vector512));
+        Assert.Equal(KernelPath.Vector128 < KernelIsa.Best ? KernelIsa.Best : KernelPath.Vector128, KernelIsa.Resolve(KernelPath.Vector128));
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void ReductionsMatchTheirScalarTwins(string tier)
+    {
+        var rng = new Random(11);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (var (n, o) in Shapes())
+        {
+            var a = Random(rng, n + o).AsSpan(o);
+            var b = Random(rng, n + o).AsSpan(o);
+            var w = Random(rng, n + o, 0, 1).AsSpan(o);
+            double m = 0.3, scale = n;
+            string at = $"{tier} n={n} offset={o}";
+            Close(Vec.SumSquaredDeviationsScalar(a, m), Vec.SumSquaredDeviations(a, m), scale, $"SumSquaredDeviations {at}");
+            Close(LogisticKernels.SumDifferenceScalar(a, b), LogisticKernels.SumDifference(a, b), scale, $"SumDifference {at}");
+            Close(LogisticKernels.CenteredDistanceScalar(a, b, m), LogisticKernels.CenteredDistance(a, b, m), scale, $"CenteredDistance {at}");
+            Close(LogisticKernels.AbsoluteDistanceScalar(a, b), LogisticKernels.AbsoluteDistance(a, b), scale, $"AbsoluteDistance {at}");
+            Close(LogisticKernels.DotShiftedScalar(a, m, b), LogisticKernels.DotShifted(a, m, b), scale, $"DotShifted {at}");
+            var (f1, s1) = LogisticKernels.WeightedMomentsScalar(a, m, w);
+            var (f2, s2) = LogisticKernels.WeightedMoments(a, m, w);
+            Close(f1, f2, scale, $"WeightedMoments.First {at}");
+            Close(s1, s2, scale, $"WeightedMoments.Second {at}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void UpdatesMatchTheirScalarTwins(string tier)
+    {
+        var rng = new Random(12);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (var (n, o) in Shapes())
+        {
+            var x = Random(rng, n + o).AsSpan(o);
+            var v = Random(rng, n + o, 0, 1).AsSpan(o);
+            var z = Random(rng, n + o).AsSpan(o);
+            var y = Random(rng, n + o);
+            string at = $"{tier} n={n} offset={o}";
+
+            var y1 = y.AsSpan(o).ToArray();
+            var y2 = y.AsSpan(o).ToArray();
+            Vec.AxpyScalar(-1.5, x, y1);
+            Vec.Axpy(-1.5, x, y2);
+            Close(y1, y2, $"Axpy {at}");
+
+            y1 = y.AsSpan(o).ToArray();
+            y2 = y.AsSpan(o).ToArray();
+            double d1 = Vec.AxpyDotScalar(0.7, x, y1, z);
+            double d2 = Vec.AxpyDot(0.7, x, y2, z);
+            Close(y1, y2, $"AxpyDot (update) {at}");
+            Close(d1, d2, n, $"AxpyDot (dot) {at}");
+
+            y1 = y.AsSpan(o).ToArray();
+            y2 = y.AsSpan(o).ToArray();
+            LogisticKernels.SubtractWeightedShiftedScalar(0.7, v, x, 0.2, y1);
+            LogisticKernels.SubtractWeightedShifted(0.7, v, x, 0.2, y2);
+            Close(y1, y2, $"SubtractWeightedShifted {at}");
+        }
+    }
+
+    /// <summary>A block of 0 to 9 columns (four per sweep, then the rest) times a vector, from misaligned column starts.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void ColumnBlockProductsMatchTheirScalarTwins(string tier)
+    {
+        var rng = new Random(15);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (var (n, o) in Shapes())
+            foreach (int columns in new[] { 0, 1, 4, 5, 9 })
+            {
+                var data = Random(rng, columns * (n + 3) + o);
+                long[] offsets = [.. Enumerable.Range(0, columns).Select(c => (long)c * (n + 3) + o)];
+                var a = Random(rng, columns);
+                var y = Random(rng, n);
+                string at = $"{tier} n={n} offset={o} columns={columns}";
+
+                var y1 = (double[])y.Clone();
+                var y2 = (double[])y.Clone();
+                ColumnKernels.AddScaledScalar(data, offsets, a, y1);
+                ColumnKernels.AddScaled(data, offsets, a, y2);
+                Close(y1, y2, $"AddScaled {at}");
+
+                var d1 = Random(rng, columns);
+                var d2 = (double[])d1.Clone();
+                ColumnKernels.AddDotsScalar(data, offsets, y, d1);
+                ColumnKernels.AddDots(data, offsets, y, d2);
+                Close(d1, d2, $"AddDots {at}");
+            }
+        Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
+    }
+
+    /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void LogisticLinkLossAndResidualMatchTheirScalarTwins(string tier)
+    {
+        var rng = new Random(13);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (var (n, o) in Shapes())
+        {
+            var eta = Random(rng, n + o, -40, 40);
+            if (n > 2) { eta[o] = -800; eta[o + 1] = 800; eta[o + 2] = 0; }
+            var e = eta.AsSpan(o);
+            var y = Enumerable.Range(0, n + o).Select(_ => (double)rng.Next(2)).ToArray().AsSpan(o);
+            string at = $"{tier} n={n} offset={o}";
+            double[] p1 = new double[n], w1 = new double[n], r1 = new double[n], p2 = new double[n], w2 = new double[n], r2 = new double[n];
+            double loss1 = LogisticKernels.LinkScalar(e, y, p1, w1, r1);
+            double loss2 = LogisticKernels.Link(e, y, p2, w2, r2, default);
+            Close(loss1, loss2, loss1, $"Link (loss) {at}");
+            Close(p1, p2, $"Link (p) {at}");
+            Close(w1, w2, $"Link (w) {at}");
+            Close(r1, r2, $"Link (r) {at}");
+            Close(LogisticKernels.LossScalar(e, y), LogisticKernels.Loss(e, y), loss1, $"Loss {at}");
+            double sum1 = 0.5, sum2 = 0.5;
+            double l1 = LogisticKernels.ResidualScalar(e, y, r1, ref sum1);
+            double l2 = LogisticKernels.Residual(e, y, r2, ref sum2);
+            Close(l1, l2, l1, $"Residual (loss) {at}");
+            Close(sum1, sum2, n, $"Residual (sum) {at}");
+            Close(r1, r2, $"Residual {at}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void FoldRegroupMatchesItsScalarTwinAtEveryAlignment(string tier)
+    {
+        var rng = new Random(14);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        var source = Random(rng, 200);
+        foreach (var (n, o) in Shapes())
+        {
+            var order = Enumerable.Range(0, n).Select(_ => rng.Next(source.Length)).ToArray();
+            var expected = new double[n];
+            FoldGrams.RegroupScalar(source, order, expected);
+            foreach (bool nonTemporal in new[] { false, true })
+            {
+                var target = new double[n + o + 8];
+                FoldGrams.Regroup(source, order, target.AsSpan(o, n), nonTemporal);
+                Assert.True(expected.AsSpan().SequenceEqual(target.AsSpan(o, n)), $"{tier} n={n} offset={o} nonTemporal={nonTemporal}");
+                Assert.All(target.AsSpan(0, o).ToArray(), t => Assert.Equal(0.0, t));
+                Assert.All(target.AsSpan(o + n).ToArray(), t => Assert.Equal(0.0, t));
+            }
+        }
+    }
+}
