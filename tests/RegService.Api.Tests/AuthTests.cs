@@ -181,6 +181,24 @@ public sealed class AuthTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task KnownKeysAreServedFromMemoryUntilARevocationClearsThem()
+    {
+        var (key, id) = await CreateKey("acme", "cached");
+        var client = Client(key);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/datasets")).StatusCode);
+        // Revoked behind the cache's back (as another process would without telling): still served from memory...
+        var store = _factory.Services.GetRequiredService<RegService.Api.Storage.SqliteApiKeyStore>();
+        Assert.True(store.Revoke(id));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/datasets")).StatusCode);
+        // ...until a revocation through the service, which clears it at once.
+        var (other, _) = await CreateKey("acme", "other");
+        var (_, otherId) = (other, (await Http.Send(Client(AdminKey), HttpMethod.Get, "/v1/admin/keys")).Body!.AsArray()
+            .First(k => k!["name"]!.GetValue<string>() == "other")!["id"]!.GetValue<string>());
+        await Http.Send(Client(AdminKey), HttpMethod.Delete, $"/v1/admin/keys/{otherId}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v1/datasets")).StatusCode);
+    }
+
+    [Fact]
     public async Task ARevokedKeyStopsAtOnceAndMalformedOrUnknownKeysAre401()
     {
         var (key, id) = await CreateKey("acme", "short-lived");
