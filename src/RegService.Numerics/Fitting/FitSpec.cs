@@ -43,7 +43,8 @@ public sealed record KFoldSpec(int Folds = 10, int Seed = 0, int[]? FoldIds = nu
 /// A lambda path of <paramref name="Count"/> values, geometric from lambda_max (the smallest lambda at
 /// which every penalized coefficient is zero) down to <c>MinRatio * lambda_max</c>. MinRatio defaults to
 /// 1e-4 when rows exceed features, else 1e-2 (glmnet's lambda.min.ratio). Like glmnet, a generated path
-/// stops early once the deviance ratio passes 0.999 or gains less than 1e-5 (relative) per step. Resolved, MinRatio is
+/// stops early once the deviance ratio passes 0.999 or gains less than 1e-5 per step (relative to the ratio
+/// for gaussian, absolute for binomial: <see cref="Paths.LambdaGrid.ShouldStop"/>). Resolved, MinRatio is
 /// never null.
 /// </summary>
 public sealed record LambdaPathSpec(int Count = 100, double? MinRatio = null);
