@@ -138,7 +138,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             var expansion = spec.Expansion is { PolynomialDegree: > 1 } e ? e : null;
             _p = expansion is null ? inputs : FeatureExpansion.Count(inputs, expansion);
             _threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
-            _lambdas = Stochastic || spec.Penalty == Penalty.None ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
+            _lambdas = Stochastic || spec.Penalty == Penalty.None || spec.Model == ModelKind.BayesianRidge ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
             _lambdas = Math.Max(_lambdas, 1);
             (_folds, _m) = spec.Validation switch
             {
