@@ -69,8 +69,10 @@ public static class FitsApi
                 or extra column (the target included) is a 400 naming it under "errors" as columns.<name>.
                 ?lambda= picks a point of the fit's path (equal to one of path.lambdas to a relative 1e-9); the default
                 is the fit's returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
-                with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
-                413 above Datasets:MaxUploadBytes.
+                with classes 1 where it exceeds 0.5. ?returnStd=true (model bayesianRidge only; 400 naming returnStd
+                otherwise) adds std per row, the predictive standard deviation sqrt(1/alpha + u' Sigma u), u the row
+                divided by featureScales, as scikit-learn's predict(return_std=True). 404 for an unknown fit, 409 for
+                one that has not succeeded, 413 above Datasets:MaxUploadBytes.
                 """)
             .Accepts<string>("text/csv", "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -78,7 +80,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda");
+            .AllowQuery("lambda", "returnStd");
         return group;
     }
 

@@ -24,7 +24,10 @@ public sealed record PredictionDocument(
     IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    IReadOnlyList<int>? Classes);
+    IReadOnlyList<int>? Classes,
+    [property: Description("With returnStd (model bayesianRidge): the predictive standard deviation per row, sqrt(1/alpha + u' Sigma u) with u the row divided by featureScales (not centered), as scikit-learn's predict(return_std=True)")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<double?>? Std = null);
 
 /// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows.</summary>
 public static class PredictApi
@@ -34,7 +37,8 @@ public static class PredictApi
 
     public static async Task<Results<Ok<PredictionDocument>, ValidationProblem, ProblemHttpResult>> Predict(
         string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
-        [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null)
+        [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null,
+        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null)
     {
         var record = fits.Get(user.Tenant(), id);
         if (record is null) return Problems.NotFound("Fit", id, "id");
@@ -47,6 +51,8 @@ public static class PredictApi
 
         var (chosen, lambdaError) = Choose(model.Path.Lambdas, lambda);
         if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");
+        var (withStd, stdError) = ReturnStd(returnStd, model, request);
+        if (stdError is not null) return Problems.Invalid("returnStd", stdError, "The prediction request is invalid");
 
         var limit = options.Value.MaxUploadBytes;
         if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
@@ -76,11 +82,25 @@ public static class PredictApi
                 : (model.Intercept, model.Coefficients);
             predictions = Prediction.Predict(x, all, intercept, coefficients, model.Binomial ? Family.Binomial : Family.Gaussian);
         }
+        double[]? std = withStd && model.Posterior is { } posterior
+            ? BayesianRidge.PredictiveStd(x, all, model.Scales, posterior.Covariance, posterior.NoisePrecision)
+            : null;
 
         return TypedResults.Ok(new PredictionDocument(
             id, chosen is { } at ? model.Path.Lambdas[at] : model.Lambda, table.Rows, model.Family,
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
-            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
+            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
+            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray()));
+    }
+
+    /// <summary>Whether the predictive standard deviation is asked for, or why it cannot be: it needs bayesianRidge's posterior.</summary>
+    private static (bool Wanted, string? Error) ReturnStd(string? returnStd, StoredModel model, FitRequest request)
+    {
+        if (returnStd is null) return (false, null);
+        if (!bool.TryParse(returnStd, out bool wanted)) return (false, $"must be true or false; got '{returnStd}'");
+        if (wanted && model.Posterior is null)
+            return (false, $"needs a posterior, which only model bayesianRidge has; this fit is model {FitRequestMapper.Camel(request.Model)}, penalty {FitRequestMapper.Camel(request.Penalty)}: omit returnStd");
+        return (wanted, null);
     }
 
     /// <summary>The path index of the requested lambda (null: the fit's returned model), or why it cannot be used.</summary>
