@@ -49,7 +49,7 @@ public sealed partial class HttpExamplesTests
             });
             var url = Resolve(request.Url).Replace("http://localhost:5000", "", StringComparison.Ordinal);
             // A prediction or a deletion needs the fit finished: wait for it as a person would.
-            if (FitOf().Match(url) is { Success: true } fit && (request.Method == "DELETE" || url.EndsWith("/predict", StringComparison.Ordinal)))
+            if (FitOf().Match(url) is { Success: true } fit && (request.Method == "DELETE" || url.Split('?')[0].EndsWith("/predict", StringComparison.Ordinal)))
                 await Http.WaitForFit(client, fit.Groups[1].Value, TimeSpan.FromSeconds(120));
 
             using var message = new HttpRequestMessage(new HttpMethod(request.Method), url);

@@ -107,7 +107,8 @@ public sealed class StoredFormatTests
         var options = Options();
         var result = job["result"]!;
         Assert.Equal(JsonSerializer.Serialize(StoredResults.Project(StoredResults.Read(row, options)), options), result.ToJsonString());
-        Assert.Equal(WithoutTimings(capture.Response), WithoutTimings(result));
+        // The sections added since the capture (the prior of a linear fit) aside too.
+        Assert.Equal(WithoutTimings(capture.Response), WithoutTimings(WithoutNewSections(result)));
         await AssertPredictionsAsCaptured(client, fit, capture);
     }
 
@@ -118,6 +119,13 @@ public sealed class StoredFormatTests
         var row = JsonSerializer.Serialize(StoredResults.Read(Load("mlp").StoredRow, options), options).Replace("\"formatVersion\":2", "\"formatVersion\":3");
         var error = Assert.Throws<NotSupportedException>(() => StoredResults.Read(row, options));
         Assert.Contains("format 3", error.Message);
+    }
+
+    private static JsonNode WithoutNewSections(JsonNode result)
+    {
+        var copy = result.DeepClone();
+        copy.AsObject().Remove("prior");
+        return copy;
     }
 
     private static string WithoutTimings(JsonNode result)
