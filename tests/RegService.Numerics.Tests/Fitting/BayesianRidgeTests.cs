@@ -156,6 +156,16 @@ public class BayesianRidgeTests
     }
 
     [Fact]
+    public void TheCostEstimateCountsThePosteriorCovariance()
+    {
+        var spec = Load("bayes_n200_p10").Spec with { FeatureColumns = [.. Enumerable.Range(0, 800)], FeatureNames = [.. Enumerable.Range(0, 800).Select(j => $"f{j}")], TargetColumn = 800 };
+        var bayes = FitCost.Estimate(spec, 5000, 801);
+        var ridge = FitCost.Estimate(spec with { Model = ModelKind.Linear, Bayesian = null, Lambdas = [0.1] }, 5000, 801);
+        Assert.Contains(bayes.Breakdown, i => i.What.Contains("posterior covariance", StringComparison.Ordinal) && i.Bytes >= 25L * 800 * 801 / 2);
+        Assert.True(bayes.PeakBytes > ridge.PeakBytes && bayes.Work > ridge.Work, $"{bayes.PeakBytes} vs {ridge.PeakBytes}; {bayes.Work} vs {ridge.Work}");
+    }
+
+    [Fact]
     public void TheSpecRefusesWhatBayesianRidgeCannotFit()
     {
         var c = Load("bayes_n200_p10");
