@@ -46,7 +46,7 @@ public static class OpenApiOperations
                         };
                 }
                 foreach (var (status, response) in operation.Responses ?? new OpenApiResponses())
-                    if (response is OpenApiResponse r) AddHeaders(status, r);
+                    if (response is OpenApiResponse r) AddHeaders(status, r, paged: operation.OperationId is "ListFits" or "ListDatasets" or "GetFitPath");
                 if (operation.OperationId is { } id && Examples.Value[id] is JsonObject example) AddExamples(operation, example);
             }
     }
@@ -103,6 +103,7 @@ public static class OpenApiOperations
         "lambda" => (OpenApiSchemas.Number(), "A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model"),
         "status" => (new OpenApiSchemaReference("JobStatus", document), "Only fits in this state"),
         "datasetId" => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only fits of this data set"),
+        "include" => (new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^(path|standardization)(,(path|standardization))*$" }, Fits.ResultsApi.IncludeDescription),
         "name" => (new OpenApiSchema { Type = JsonSchemaType.String }, "The data set's name (default \"dataset\"); the rules of a column name apply"),
         _ => null,
     };
@@ -143,8 +144,14 @@ public static class OpenApiOperations
         problem.Properties["field"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "404: the request field naming what was not found" };
     }
 
-    private static void AddHeaders(string status, OpenApiResponse response)
+    private static void AddHeaders(string status, OpenApiResponse response, bool paged)
     {
+        if (status == "200" && paged)
+            (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Link"] = new OpenApiHeader
+            {
+                Description = "RFC 8288 links to the neighbouring pages: <...?offset=&limit=>; rel=\"next\", <...>; rel=\"prev\" (absent on the last and first page)",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            };
         if (status is "429" or "503" or "507" && response.Content?.ContainsKey("application/problem+json") == true)
             (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Retry-After"] = new OpenApiHeader
             {

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -43,11 +44,21 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesWriteProblems()
             .AllowQuery();
-        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
+        group.MapGet("/", List).WithName("ListFits")
+            .WithSummary("List fits, newest first; filter by status and data set; Link headers (rel next, prev) page on")
             .AllowQuery("status", "datasetId", "offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
+            .WithDescription("""
+                The result is a summary sized by what it holds: the returned model's nonzero coefficients by name (a feature
+                of features not listed has coefficient 0), sparsity, metrics, validation, diagnostics, training, and the
+                path's per-lambda facts (lambdas, nonZero, intercepts, devianceRatio, converged, iterations, screenedOut,
+                dualityGap, the validation curve, lambdaMin, lambda1se; a few numbers per lambda). ?include=path adds
+                path.coefficients, per lambda the nonzero coefficients as {"indices": [...], "values": [...]} with indices
+                into features (GET /v1/fits/{id}/path pages them by lambda); ?include=standardization adds featureMeans
+                and featureScales. An unknown include value is a 400 naming it.
+                """)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .AllowQuery();
+            .AllowQuery("include");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -79,6 +90,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
             .AllowQuery("lambda");
+        group.MapFitResults();
         return group;
     }
 
@@ -122,6 +134,7 @@ public static class FitsApi
         // than any column's cannot match one, so it is reported once, by length, and not looked up.
         var maxName = datasetOptions.Value.MaxNameLength;
         var errors = FitRequestMapper.CheckShape(request, maxName);
+        if (request.Name is not null && datasetOptions.Value.TableLimits.Problem(request.Name) is { } nameProblem) errors["name"] = [nameProblem];
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         FitSpec? spec = null;
@@ -168,7 +181,7 @@ public static class FitsApi
     }
 
     public static Results<Ok<FitJobPage>, ValidationProblem> List(
-        ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? datasetId = null,
+        HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? datasetId = null,
         string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Datasets.Paging.Parse(offset, limit);
@@ -180,11 +193,19 @@ public static class FitsApi
         }
         if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         var (items, total) = fits.List(user.Tenant(), filter, string.IsNullOrEmpty(datasetId) ? null : datasetId, skip, take);
+        Datasets.Paging.AddLinks(http, skip, take, total);
         return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
     }
 
-    public static Results<Ok<FitJob>, ProblemHttpResult> Get(string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json) =>
-        fits.Get(user.Tenant(), id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+    public static Results<Ok<FitJob>, ValidationProblem, ProblemHttpResult> Get(
+        string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, [Description(ResultsApi.IncludeDescription)] string? include = null)
+    {
+        var (includes, errors) = ResultsApi.ParseInclude(include);
+        if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
+        return fits.Get(user.Tenant(), id) is { } record
+            ? TypedResults.Ok(ToJob(record, json, includeResult: true, includes))
+            : Problems.NotFound("Fit", id, "id");
+    }
 
     public static Results<Ok<FitJob>, Accepted<FitJob>, ProblemHttpResult> Cancel(
         string id, ClaimsPrincipal user, IFitStore fits, RunningFits running, JsonSerializerOptionsProvider json)
@@ -217,13 +238,15 @@ public static class FitsApi
             _ => Problems.NotFound("Fit", id, "id"),
         };
 
-    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult)
+    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult, ResultIncludes include = ResultIncludes.None)
     {
         double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
         double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
+        var request = StoredSubmission.Read(r.RequestJson, json.Options).Request;
         return new FitJob
         {
             Id = r.Id,
+            Name = request.Name,
             DatasetId = r.DatasetId,
             Status = r.Status,
             Progress = new JobProgress(r.Progress, r.Stage),
@@ -233,8 +256,8 @@ public static class FitsApi
             FinishedAt = r.FinishedAt,
             Timings = new JobTimings(queued, run),
             CancelRequested = r.CancelRequested,
-            Request = StoredSubmission.Read(r.RequestJson, json.Options).Request,
-            Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options)) : null,
+            Request = request,
+            Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options), include) : null,
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };
     }
