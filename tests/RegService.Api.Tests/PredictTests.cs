@@ -20,9 +20,7 @@ public sealed class PredictTests : IAsyncLifetime
         _client = _factory.CreateClient();
         var dataset = await Http.UploadCsv(_client, _data.Csv());
         _fit = await Http.Submit(_client, new { datasetId = dataset, target = "y", penalty = "ridge", lambdas = new[] { 1, 0.1, 0.01 } });
-        var job = await Http.WaitForFit(_client, _fit);
-        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
-        _result = job["result"]!;
+        _result = await Http.WaitForDenseResult(_client, _fit);
     }
 
     public Task DisposeAsync()

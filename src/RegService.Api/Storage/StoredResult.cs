@@ -20,7 +20,13 @@ public sealed record StoredResult
     /// <summary>The formats this version reads: 2 differs from 3 only in how arrays are spelled.</summary>
     public const int OldestReadableVersion = 2;
 
-    [JsonPropertyOrder(-1)] public int FormatVersion { get; init; } = CurrentVersion;
+    /// <summary>The format written: always <see cref="CurrentVersion"/> (a row read from an older format is written as the current one).</summary>
+    [JsonPropertyOrder(-1)]
+    public int FormatVersion
+    {
+        get => CurrentVersion;
+        init { }   // read by StoredResults.Read, which checks it
+    }
 
     public required StoredModel Model { get; init; }
 
