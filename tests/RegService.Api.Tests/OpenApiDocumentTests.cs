@@ -171,7 +171,11 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             var done = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(60));
             Assert.True(done["status"]!.GetValue<string>() == "succeeded", done.ToJsonString());
             await Checked(HttpMethod.Get, $"/v1/fits/{id}", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}?include=path,standardization", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}/path?offset=1&limit=3", "/v1/fits/{id}/path", 200);
         }
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}?include=everything", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/path", "/v1/fits/{id}/path", 404, mediaType: "application/problem+json");
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
