@@ -34,7 +34,9 @@ public static class OpenApiOperations
             {
                 foreach (var parameter in operation.Parameters ?? [])
                     if (parameter is OpenApiParameter { In: ParameterLocation.Query } query && Query(query.Name!, document) is { } typed)
-                        (query.Schema, query.Description) = typed;
+                        (query.Schema, query.Description) = operation.OperationId == "PredictFit" && query.Name == "datasetId"
+                            ? (typed.Schema, "Score this stored data set instead of a posted body (its target and unused columns ignored)")
+                            : typed;
                 if (operation.OperationId is "UploadDataset" or "PredictFit" && operation.RequestBody?.Content is { } content)
                 {
                     if (content.TryGetValue("application/json", out var json)) json.Schema = new OpenApiSchemaReference(TableSchema, document);
@@ -100,7 +102,14 @@ public static class OpenApiOperations
         "offset" => (OpenApiSchemas.Integer("Items to skip", 0, @default: 0), "Items to skip, >= 0 (default 0)"),
         "limit" => (OpenApiSchemas.Integer("Items per page", 1, Datasets.Paging.MaxLimit, Datasets.Paging.DefaultLimit),
             $"Items per page, 1 to {Datasets.Paging.MaxLimit} (default {Datasets.Paging.DefaultLimit})"),
-        "lambda" => (OpenApiSchemas.Number(), "A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model"),
+        "lambda" => (new OpenApiSchema
+        {
+            AnyOf = [OpenApiSchemas.Number(), new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("min")!, JsonValue.Create("1se")!] }],
+        }, "A lambda: " + Fits.FitModels.LambdaHelp),
+        "exact" => (new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false) },
+            "false only: an exact solution at a new lambda is a new fit, POST /v1/fits/{id}/refit (true is a 400 saying so)"),
+        "format" => (new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("json")!, JsonValue.Create("pmml")!], Default = JsonValue.Create("json") },
+            "json (the model card) or pmml (PMML 4.4, as Accept: application/xml)"),
         "status" => (new OpenApiSchemaReference("JobStatus", document), "Only fits in this state"),
         "datasetId" => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only fits of this data set"),
         "name" => (new OpenApiSchema { Type = JsonSchemaType.String }, "The data set's name (default \"dataset\"); the rules of a column name apply"),

@@ -79,13 +79,18 @@ public static class PathInterpolation
     /// <param name="point">Where on the path, from <see cref="Locate"/>.</param>
     /// <param name="intercepts">Per path lambda.</param>
     /// <param name="coefficients">Per path lambda, every one of the same length.</param>
-    public static (double Intercept, double[] Coefficients) Model(PathBlend point, IReadOnlyList<double> intercepts, IReadOnlyList<double[]> coefficients)
+    public static (double Intercept, double[] Coefficients) Model(PathBlend point, IReadOnlyList<double> intercepts, IReadOnlyList<double[]> coefficients) =>
+        (point.Blend(intercepts[point.Left], intercepts[point.Right]), Blend(point, coefficients[point.Left], coefficients[point.Right]));
+
+    /// <summary><c>Fraction * left + (1 - Fraction) * right</c> element by element: the coefficients at <paramref name="point"/>.</summary>
+    /// <param name="point">Where on the path, from <see cref="Locate"/>.</param>
+    /// <param name="left">The coefficients at <see cref="PathBlend.Left"/>.</param>
+    /// <param name="right">The coefficients at <see cref="PathBlend.Right"/>, as long as <paramref name="left"/>.</param>
+    public static double[] Blend(PathBlend point, ReadOnlySpan<double> left, ReadOnlySpan<double> right)
     {
-        var left = coefficients[point.Left];
-        var right = coefficients[point.Right];
-        if (left.Length != right.Length) throw new ArgumentException("the path's coefficient vectors differ in length", nameof(coefficients));
+        if (left.Length != right.Length) throw new ArgumentException("the two path points' coefficient vectors differ in length", nameof(right));
         var blended = new double[left.Length];
         for (int j = 0; j < blended.Length; j++) blended[j] = point.Blend(left[j], right[j]);
-        return (point.Blend(intercepts[point.Left], intercepts[point.Right]), blended);
+        return blended;
     }
 }
