@@ -74,7 +74,10 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("integer", list["offset"]["type"]!.GetValue<string>());
         Assert.Equal("#/components/schemas/JobStatus", list["status"]["$ref"]!.GetValue<string>());
         var predict = Doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!;
-        Assert.Equal("number", predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["type"]!.GetValue<string>());
+        // lambda: a number, or min or 1se.
+        var lambda = predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["anyOf"]!.AsArray();
+        Assert.Equal("number", lambda[0]!["type"]!.GetValue<string>());
+        Assert.Equal("""["min","1se"]""", lambda[1]!["enum"]!.ToJsonString());
         Assert.Equal("#/components/schemas/TableColumns", predict["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
         var submit = Doc["paths"]!["/v1/fits"]!["post"]!["responses"]!;
         foreach (var status in new[] { "400", "401", "403", "404", "413", "415", "429", "503", "507" }) Assert.NotNull(submit[status]);
