@@ -184,6 +184,25 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Null(overflow!["predictions"]![0]);
         Assert.True(double.IsFinite(overflow["predictions"]![1]!.GetValue<double>()));
 
+        // glmnet-style access: coefficients at a lambda between path points, min and 1se, a stored data set scored, the
+        // model card, the exact refit; and their problems.
+        var (_, at) = await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?lambda=0.01", "/v1/fits/{id}/coefficients", 200);
+        Assert.True(at!["interpolated"]!.GetValue<bool>() || at["outsidePath"]!.GetValue<bool>() || at["requestedLambda"] is not null);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}/coefficients?lambda=1se", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[2]}/coefficients", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?exact=true", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/coefficients?lambda=abc", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/coefficients", "/v1/fits/{id}/coefficients", 404, mediaType: "application/problem+json");
+        var (_, scored) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict?datasetId={binomialId}&lambda=min", "/v1/fits/{id}/predict", 200);
+        Assert.Equal("binomial", scored!["metrics"]!["family"]!.GetValue<string>());
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict?datasetId=nope", "/v1/fits/{id}/predict", 404, mediaType: "application/problem+json");
+        foreach (var id in fits) await Checked(HttpMethod.Get, $"/v1/fits/{id}/model", "/v1/fits/{id}/model", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/model?format=onnx", "/v1/fits/{id}/model", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 202, """{"lambda": 0.02}""");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 400, "{}", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/fits/nope/refit", "/v1/fits/{id}/refit", 404, """{"lambda": 1}""", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 415, "x", "text/plain", "application/problem+json");
+
         // Problems: 404, 400 with errors, 400 without (a bad cell), 409, 415, an unknown query key.
         await Checked(HttpMethod.Get, "/v1/fits/nope", "/v1/fits/{id}", 404, mediaType: "application/problem+json");
         await Checked(HttpMethod.Post, "/v1/fits", "/v1/fits", 400, """{"target":"y","lambda":-1}""", mediaType: "application/problem+json");

@@ -47,6 +47,11 @@ public static class OpenApiOperations
                             Description = "RFC 4180 CSV: a header row of column names, then one row of numbers per record (invariant culture, LF or CRLF)",
                         };
                 }
+                if (operation.OperationId == "ExportFitModel" && operation.Responses?.GetValueOrDefault("200") is OpenApiResponse { Content: { } model })
+                    model[Fits.ModelExport.PmmlMediaType] = new OpenApiMediaType
+                    {
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = "PMML 4.4 (http://www.dmg.org/PMML-4_4), a GeneralRegressionModel" },
+                    };
                 foreach (var (status, response) in operation.Responses ?? new OpenApiResponses())
                     if (response is OpenApiResponse r) AddHeaders(status, r);
                 if (operation.OperationId is { } id && Examples.Value[id] is JsonObject example) AddExamples(operation, example);

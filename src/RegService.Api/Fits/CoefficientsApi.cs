@@ -81,8 +81,7 @@ public static class CoefficientsApi
                 P(y = 1)) of the returned model. PMML for an MLP or an expanded fit is a 400 naming format (?format=pmml) or
                 406 (by Accept). 404 for an unknown fit, 409 for one that has not succeeded.
                 """)
-            .Produces<ModelCard>(StatusCodes.Status200OK, "application/json")
-            .Produces<string>(StatusCodes.Status200OK, "application/xml")
+            .Produces<ModelCard>(StatusCodes.Status200OK, "application/json")   // and application/xml, added by OpenApiOperations
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status406NotAcceptable)
             .ProducesProblem(StatusCodes.Status409Conflict)
