@@ -25,7 +25,9 @@ public sealed record PredictionDocument(
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     IReadOnlyList<int>? Classes,
-    [property: Description("Whether the model is interpolated between two path points (glmnet's coef(fit, s, exact = FALSE))")] bool Interpolated = false,
+    [property: Description("true when the model is interpolated between two path points (glmnet's predict(fit, newx, s, exact = FALSE)); absent otherwise")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    bool? Interpolated = null,
     [property: Description("?datasetId= whose data set holds the fit's target column: the family's metrics of these predictions against it")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     MetricsSetDocument? Metrics = null);
@@ -104,7 +106,7 @@ public static class PredictApi
             id, at.Lambda, x.Rows, model.Family,
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
             model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
-            at.Interpolated, metrics));
+            at.Interpolated ? true : null, metrics));
     }
 
     /// <summary>Where each feature is among a stored data set's columns (the target's too, when there); a missing feature is named.</summary>
