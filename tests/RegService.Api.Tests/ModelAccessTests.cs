@@ -223,6 +223,7 @@ public sealed class ModelAccessTests : IAsyncLifetime
             Assert.Equal(["MiningSchema", "ParameterList", "CovariateList", "PPMatrix", "ParamMatrix"], model.Elements().Select(e => e.Name.LocalName));
             Assert.Equal(("generalizedLinear", "classification", "logit", "binomial"),
                 (model.Attribute("modelType")!.Value, model.Attribute("functionName")!.Value, model.Attribute("linkFunction")!.Value, model.Attribute("distribution")!.Value));
+            AssertConsistent(pmml, ns);
             Assert.Equal(6, pmml.Root.Element(ns + "DataDictionary")!.Elements(ns + "DataField").Count());
 
             // Score the rows from the PMML alone: eta = sum of beta x the PPMatrix's predictor; p = 1 / (1 + e^-eta).
@@ -240,6 +241,62 @@ public sealed class ModelAccessTests : IAsyncLifetime
             Assert.NotNull(predicted!["metrics"]!["auc"]);
             PredictTests.AssertPredictions([.. eta.Select(e => 1 / (1 + Math.Exp(-e)))], predicted["predictions"]!);
         }
+    }
+
+    [Fact]
+    public async Task PmmlOfALinearFitIsARegressionWithTheReturnedModelsCoefficients()
+    {
+        var (response, _) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{_cv}/model?format=json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await _client.GetStringAsync($"/v1/fits/{_cv}/model?format=pmml");
+        var pmml = XDocument.Parse(text);
+        XNamespace ns = "http://www.dmg.org/PMML-4_4";
+        AssertConsistent(pmml, ns);
+        var model = pmml.Root!.Element(ns + "GeneralRegressionModel")!;
+        Assert.Equal(("regression", "regression"), (model.Attribute("modelType")!.Value, model.Attribute("functionName")!.Value));
+        Assert.Null(model.Attribute("linkFunction"));
+        var beta = model.Element(ns + "ParamMatrix")!.Elements(ns + "PCell").ToDictionary(
+            c => model.Element(ns + "ParameterList")!.Elements(ns + "Parameter").Single(p => p.Attribute("name")!.Value == c.Attribute("parameterName")!.Value).Attribute("label")!.Value,
+            c => double.Parse(c.Attribute("beta")!.Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(_cvResult["intercept"]!.GetValue<double>(), beta["(Intercept)"]);
+        foreach (var (name, value) in _cvResult["coefficients"]!.AsObject())
+            Assert.Equal(value!.GetValue<double>(), beta.GetValueOrDefault(name));
+        Assert.Equal("y", model.Element(ns + "MiningSchema")!.Elements(ns + "MiningField").Single(f => f.Attribute("usageType")?.Value == "target").Attribute("name")!.Value);
+    }
+
+    /// <summary>
+    /// What the PMML 4.4 schema and its references require of this document (no copy of the XSD could be had from the
+    /// package registries reachable here; see tests/fixtures/pmml/README.md): the element order of PMML and
+    /// GeneralRegressionModel, numberOfFields, and every name a cell or field uses defined where PMML says.
+    /// </summary>
+    private static void AssertConsistent(XDocument pmml, XNamespace ns)
+    {
+        Assert.Equal(["Header", "DataDictionary", "GeneralRegressionModel"], pmml.Root!.Elements().Select(e => e.Name.LocalName));
+        Assert.All(pmml.Descendants(), e => Assert.Equal(ns, e.Name.Namespace));
+        var dictionary = pmml.Root.Element(ns + "DataDictionary")!;
+        var fields = dictionary.Elements(ns + "DataField").Select(f => f.Attribute("name")!.Value).ToList();
+        Assert.Equal(fields.Count, int.Parse(dictionary.Attribute("numberOfFields")!.Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(fields.Count, fields.Distinct().Count());
+        Assert.All(dictionary.Elements(ns + "DataField"), f =>
+        {
+            Assert.Contains(f.Attribute("optype")!.Value, new[] { "continuous", "categorical" });
+            Assert.Contains(f.Attribute("dataType")!.Value, new[] { "double", "integer" });
+        });
+        var model = pmml.Root.Element(ns + "GeneralRegressionModel")!;
+        Assert.Equal(["MiningSchema", "ParameterList", "CovariateList", "PPMatrix", "ParamMatrix"], model.Elements().Select(e => e.Name.LocalName));
+        Assert.All(model.Element(ns + "MiningSchema")!.Elements(ns + "MiningField"), f => Assert.Contains(f.Attribute("name")!.Value, fields));
+        var parameters = model.Element(ns + "ParameterList")!.Elements(ns + "Parameter").Select(p => p.Attribute("name")!.Value).ToList();
+        Assert.Equal(parameters.Count, parameters.Distinct().Count());
+        var covariates = model.Element(ns + "CovariateList")!.Elements(ns + "Predictor").Select(p => p.Attribute("name")!.Value).ToList();
+        Assert.All(covariates, c => Assert.Contains(c, fields));
+        Assert.All(model.Element(ns + "PPMatrix")!.Elements(ns + "PPCell"), c =>
+        {
+            Assert.Contains(c.Attribute("predictorName")!.Value, covariates);
+            Assert.Contains(c.Attribute("parameterName")!.Value, parameters);
+        });
+        var cells = model.Element(ns + "ParamMatrix")!.Elements(ns + "PCell").ToList();
+        Assert.Equal(parameters, cells.Select(c => c.Attribute("parameterName")!.Value));
+        Assert.All(cells, c => Assert.True(double.IsFinite(double.Parse(c.Attribute("beta")!.Value, System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     [Fact]
