@@ -79,6 +79,18 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("number", lambda[0]!["type"]!.GetValue<string>());
         Assert.Equal("""["min","1se"]""", lambda[1]!["enum"]!.ToJsonString());
         Assert.Equal("#/components/schemas/TableColumns", predict["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.False(predict["requestBody"]!["required"]?.GetValue<bool>() ?? false, "predict?datasetId= takes no body");
+        foreach (var (path, method, statuses) in new[]
+                 {
+                     ("/v1/fits/{id}/coefficients", "get", new[] { "200", "400", "404", "409" }),
+                     ("/v1/fits/{id}/refit", "post", ["202", "400", "404", "413", "415", "429", "507"]),
+                     ("/v1/fits/{id}/model", "get", ["200", "400", "404", "406", "409"]),
+                 })
+            foreach (var status in statuses) Assert.NotNull(Doc["paths"]![path]![method]!["responses"]![status]);
+        Assert.NotNull(Doc["paths"]!["/v1/fits/{id}/refit"]!["post"]!["responses"]!["202"]!["headers"]!["Location"]);
+        var model = Doc["paths"]!["/v1/fits/{id}/model"]!["get"]!["responses"]!["200"]!["content"]!;
+        Assert.Equal("#/components/schemas/ModelCard", model["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.Equal("string", model["application/xml"]!["schema"]!["type"]!.GetValue<string>());
         var submit = Doc["paths"]!["/v1/fits"]!["post"]!["responses"]!;
         foreach (var status in new[] { "400", "401", "403", "404", "413", "415", "429", "503", "507" }) Assert.NotNull(submit[status]);
         Assert.NotNull(submit["429"]!["headers"]!["Retry-After"]);

@@ -40,6 +40,8 @@ public static class OpenApiOperations
                 if (operation.OperationId is "UploadDataset" or "PredictFit" && operation.RequestBody?.Content is { } content)
                 {
                     if (content.TryGetValue("application/json", out var json)) json.Schema = new OpenApiSchemaReference(TableSchema, document);
+                    // predict?datasetId= scores a stored data set and takes no body.
+                    if (operation.OperationId == "PredictFit" && operation.RequestBody is OpenApiRequestBody body) body.Required = false;
                     if (content.TryGetValue("text/csv", out var csv))
                         csv.Schema = new OpenApiSchema
                         {
