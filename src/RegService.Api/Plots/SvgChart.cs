@@ -51,9 +51,9 @@ public static class SvgChart
     {
         var l = Layout(chart);
         var svg = new StringBuilder();
-        svg.Append($"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {N(Width)} {N(Height)}" width="{N(Width)}" height="{N(Height)}" font-family="Helvetica, Arial, sans-serif" font-size="12" data-kind="{Escape(chart.Kind ?? "chart")}">""").Append('\n');
+        svg.Append($"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 500" width="800" height="500" font-family="Helvetica, Arial, sans-serif" font-size="12" data-kind="{Escape(chart.Kind ?? "chart")}">""").Append('\n');
         svg.Append($"<title>{Escape(chart.Title)}</title>\n");
-        svg.Append($"""<rect width="{N(Width)}" height="{N(Height)}" fill="#ffffff"/>""").Append('\n');
+        svg.Append($"""<rect width="800" height="500" fill="#ffffff"/>""").Append('\n');
         svg.Append($"""<defs><clipPath id="plot-area"><rect x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}"/></clipPath></defs>""").Append('\n');
         svg.Append($"""<text class="title" x="{N((l.Left + l.Right) / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{Escape(chart.Title)}</text>""").Append('\n');
 
@@ -70,7 +70,7 @@ public static class SvgChart
     private static void Axes(StringBuilder svg, Chart chart, ChartLayout l)
     {
         var (x, y) = (l.X, l.Y);
-        svg.Append($"""<rect class="frame" x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}" fill="none" stroke="#333333" data-x-min="{R(x.Min)}" data-x-max="{R(x.Max)}" data-x-scale="{Name(x.Kind)}" data-y-min="{R(y.Min)}" data-y-max="{R(y.Max)}" data-y-scale="{Name(y.Kind)}"/>""").Append('\n');
+        svg.Append($"""<rect class="frame" x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}" fill="none" stroke="#333333" data-x-min="{R(x.Min)}" data-x-max="{R(x.Max)}" data-x-scale="{Name(x.Kind)}" data-x-reversed="{(x.From > x.To ? "true" : "false")}" data-y-min="{R(y.Min)}" data-y-max="{R(y.Max)}" data-y-scale="{Name(y.Kind)}"/>""").Append('\n');
         var xLabels = Ticks.Labels(l.XTicks, x.Kind);
         for (int i = 0; i < l.XTicks.Length; i++)
         {
