@@ -133,7 +133,7 @@ public static class FitPlots
         var train = Values(t.Curve.Train, t.Curve.Train.Count);
         double[] epochs = [.. Enumerable.Range(1, train.Length).Select(e => (double)e)];
         var series = new List<Series> { new("training", epochs, train) { Color = 0 } };
-        if (t.Curve.Validation is { } v) series.Add(new Series("validation (early stopping)", epochs, Values(v, train.Length)) { Color = 1 });
+        if (t.Curve.Validation is { } v) series.Add(new Series("validation", epochs, Values(v, train.Length)) { Color = 1 });
         // A loss that falls by orders of magnitude reads better on a log axis.
         var all = series.SelectMany(s => s.Y).Where(double.IsFinite).ToList();
         bool log = all.Count > 0 && all.Min() > 0 && all.Max() / all.Min() > 100;
@@ -144,7 +144,9 @@ public static class FitPlots
             Kind = "learning",
             Series = series,
             Markers = [new VerticalMarker(t.BestEpoch, $"best epoch {t.BestEpoch.ToString(CultureInfo.InvariantCulture)}")],
-            Notes = [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run"],
+            Notes = t.Curve.Validation is null
+                ? [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run"]
+                : [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run", $"validation: {Count(t.ValidationRows)} held-out rows"],
         };
     }
 
