@@ -54,11 +54,13 @@ public static class SvgChart
         svg.Append($"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 500" width="800" height="500" font-family="Helvetica, Arial, sans-serif" font-size="12" data-kind="{Escape(chart.Kind ?? "chart")}">""").Append('\n');
         svg.Append($"<title>{Escape(chart.Title)}</title>\n");
         svg.Append($"""<rect width="800" height="500" fill="#ffffff"/>""").Append('\n');
-        svg.Append($"""<defs><clipPath id="plot-area"><rect x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}"/></clipPath></defs>""").Append('\n');
+        // Named by its rectangle: SVGs inlined in one page share one id space, and equal ids then mean equal clips.
+        string clip = string.Create(CultureInfo.InvariantCulture, $"plot-area-{l.Left:F0}-{l.Top:F0}-{l.Right:F0}-{l.Bottom:F0}");
+        svg.Append($"""<defs><clipPath id="{clip}"><rect x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}"/></clipPath></defs>""").Append('\n');
         svg.Append($"""<text class="title" x="{N((l.Left + l.Right) / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{Escape(chart.Title)}</text>""").Append('\n');
 
         Axes(svg, chart, l);
-        svg.Append("""<g class="data" clip-path="url(#plot-area)">""").Append('\n');
+        svg.Append($"""<g class="data" clip-path="url(#{clip})">""").Append('\n');
         for (int i = 0; i < chart.Series.Count; i++) Draw(svg, chart.Series[i], i, l);
         svg.Append("</g>\n");
         Markers(svg, chart, l);
