@@ -144,7 +144,7 @@ public static class SvgChart
             if (!l.X.Accepts(m.X)) continue;
             double px = l.X.Map(m.X), py = l.Top + 14 + 14 * i;
             bool leftOfMiddle = px < middle;
-            svg.Append($"""<g class="marker" data-value="{R(m.X)}"><line x1="{N(px)}" y1="{N(l.Top)}" x2="{N(px)}" y2="{N(l.Bottom)}" stroke="#444444" stroke-width="1.2" stroke-dasharray="3 3"/><text x="{N(leftOfMiddle ? px + 4 : px - 4)}" y="{N(py)}" text-anchor="{(leftOfMiddle ? "start" : "end")}" font-size="11" fill="#222222">{Escape(m.Label)}</text></g>""").Append('\n');
+            svg.Append($"""<g class="marker" data-value="{R(m.X)}"><line x1="{N(px)}" y1="{N(l.Top)}" x2="{N(px)}" y2="{N(l.Bottom)}" stroke="#444444" stroke-width="1.2" stroke-dasharray="3 3"/><text x="{N(leftOfMiddle ? px + 4 : px - 4)}" y="{N(py)}" text-anchor="{(leftOfMiddle ? "start" : "end")}" font-size="11" fill="#222222" stroke="#ffffff" stroke-width="3" paint-order="stroke">{Escape(m.Label)}</text></g>""").Append('\n');
         }
     }
 
