@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
+using RegService.Api.Plots;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 
@@ -84,6 +85,7 @@ public static class FitsApi
             .DisableAntiforgery()
             .AllowQuery("lambda", "datasetId");
         group.MapModelAccess();
+        group.MapPlots();
         return group;
     }
 
