@@ -59,12 +59,22 @@ public sealed class PredictTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ALambdaOffThePathIsRejectedWithTheRange()
+    public async Task ALambdaBetweenPathLambdasInterpolatesLinearlyInLambdaAsGlmnet()
     {
+        // 0.5 lies between path lambdas 1 and 0.1: glmnet's weight of the larger is (0.5 - 0.1) / (1 - 0.1).
         var (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{_fit}/predict?lambda=0.5", _data.Csv(Features), "text/csv");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("must be one of the fit's 3 path lambdas (from 1 down to 0.01", Http.Messages(body!["errors"]!["lambda"]));
-        Assert.Contains("got 0.5", Http.Messages(body["errors"]!["lambda"]));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal(0.5, body!["lambda"]!.GetValue<double>());
+        Assert.True(body["interpolated"]!.GetValue<bool>());
+        var path = _result["path"]!;
+        double w = (0.5 - 0.1) / (1 - 0.1);
+        var left = Expected(_data, path["intercepts"]![0]!, path["coefficients"]![0]!);
+        var right = Expected(_data, path["intercepts"]![1]!, path["coefficients"]![1]!);
+        AssertPredictions([.. left.Select((l, i) => w * l + (1 - w) * right[i])], body["predictions"]!);
+
+        var (bad, problem) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{_fit}/predict?lambda=big", _data.Csv(Features), "text/csv");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("must be a number >= 0, min or 1se; got 'big'", Http.Messages(problem!["errors"]!["lambda"]));
     }
 
     [Fact]

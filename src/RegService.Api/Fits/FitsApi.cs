@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
+using RegService.Api.Plots;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 
@@ -78,8 +79,12 @@ public static class FitsApi
                 The body holds the rows, as a data set upload does: text/csv with a header row, or application/json
                 {"columns": {"x1": [...], ...}}. The columns must be exactly the fit's features, in any order: a missing
                 or extra column (the target included) is a 400 naming it under "errors" as columns.<name>.
-                ?lambda= picks a point of the fit's path (equal to one of path.lambdas to a relative 1e-9); the default
-                is the fit's returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                ?datasetId= scores a stored data set instead (no body): its target and unused columns are ignored, a missing
+                feature column is a 400 naming it (columns.<name>), an unknown data set a 404; when it holds the fit's target
+                column the answer adds the family's metrics of the predictions against it.
+                ?lambda= is a number, min or 1se, as GET /v1/fits/{id}/coefficients takes it: between path lambdas the model
+                is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
+                returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
                 413 above Datasets:MaxUploadBytes.
                 """)
@@ -89,8 +94,10 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda");
+            .AllowQuery("lambda", "datasetId");
         group.MapFitResults();
+        group.MapModelAccess();
+        group.MapPlots();
         return group;
     }
 
@@ -129,7 +136,15 @@ public static class FitsApi
             return Problems.Invalid(field, $"{Explain(ex)}{where}", "The fit request is not valid JSON");
         }
         if (request is null) return Problems.Invalid("body", "must be a JSON object, not null", "The fit request is invalid");
+        return Enqueue(http, tenant, request, datasets, fits, signal, json, options, limits, datasetOptions, loggers);
+    }
 
+    /// <summary>Checks a parsed fit request, estimates its cost and queues it: the one path every new fit takes.</summary>
+    internal static Results<Accepted<FitJob>, ValidationProblem, ProblemHttpResult> Enqueue(
+        HttpContext http, string tenant, FitRequest request, IDatasetStore datasets, IFitStore fits, IFitQueueSignal signal,
+        JsonSerializerOptionsProvider json, IOptions<JobsOptions> options, IOptions<LimitsOptions> limits, IOptions<DatasetOptions> datasetOptions,
+        ILoggerFactory loggers)
+    {
         // Every fault in one answer: shape errors, then (when the data set exists) column errors. A name longer
         // than any column's cannot match one, so it is reported once, by length, and not looked up.
         var maxName = datasetOptions.Value.MaxNameLength;
