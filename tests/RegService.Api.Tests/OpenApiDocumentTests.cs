@@ -74,13 +74,64 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("integer", list["offset"]["type"]!.GetValue<string>());
         Assert.Equal("#/components/schemas/JobStatus", list["status"]["$ref"]!.GetValue<string>());
         var predict = Doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!;
-        Assert.Equal("number", predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["type"]!.GetValue<string>());
+        // lambda: a number, or min or 1se.
+        var lambda = predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["anyOf"]!.AsArray();
+        Assert.Equal("number", lambda[0]!["type"]!.GetValue<string>());
+        Assert.Equal("""["min","1se"]""", lambda[1]!["enum"]!.ToJsonString());
         Assert.Equal("#/components/schemas/TableColumns", predict["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.False(predict["requestBody"]!["required"]?.GetValue<bool>() ?? false, "predict?datasetId= takes no body");
+        foreach (var (path, method, statuses) in new[]
+                 {
+                     ("/v1/fits/{id}/coefficients", "get", new[] { "200", "400", "404", "409" }),
+                     ("/v1/fits/{id}/refit", "post", ["202", "400", "404", "413", "415", "429", "507"]),
+                     ("/v1/fits/{id}/model", "get", ["200", "400", "404", "406", "409"]),
+                 })
+            foreach (var status in statuses) Assert.NotNull(Doc["paths"]![path]![method]!["responses"]![status]);
+        Assert.NotNull(Doc["paths"]!["/v1/fits/{id}/refit"]!["post"]!["responses"]!["202"]!["headers"]!["Location"]);
+        var model = Doc["paths"]!["/v1/fits/{id}/model"]!["get"]!["responses"]!["200"]!["content"]!;
+        Assert.Equal("#/components/schemas/ModelCard", model["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.Equal("string", model["application/xml"]!["schema"]!["type"]!.GetValue<string>());
         var submit = Doc["paths"]!["/v1/fits"]!["post"]!["responses"]!;
         foreach (var status in new[] { "400", "401", "403", "404", "413", "415", "429", "503", "507" }) Assert.NotNull(submit[status]);
         Assert.NotNull(submit["429"]!["headers"]!["Retry-After"]);
         Assert.NotNull(submit["202"]!["headers"]!["Location"]);
         Assert.NotNull(Doc["paths"]!["/health/ready"]!["get"]!["responses"]!["503"]!["content"]!["application/json"]);
+        var plot = Doc["paths"]!["/v1/fits/{id}/plots/{kind}.svg"]!["get"]!["responses"]!;
+        Assert.Equal("string", plot["200"]!["content"]!["image/svg+xml"]!["schema"]!["type"]!.GetValue<string>());
+        foreach (var status in new[] { "404", "409" })
+        {
+            Assert.NotNull(plot[status]!["content"]!["application/problem+json"]);
+            Assert.NotNull(Doc["paths"]!["/v1/fits/{id}/plots"]!["get"]!["responses"]![status]);
+        }
+    }
+
+    [Fact]
+    public void TheEventStreamAndTheLongPollAreDocumented()
+    {
+        var events = Doc["paths"]!["/v1/fits/{id}/events"]!["get"]!;
+        Assert.Equal("StreamFitEvents", events["operationId"]!.GetValue<string>());
+        var stream = events["responses"]!["200"]!["content"]!.AsObject();
+        Assert.Equal(["text/event-stream"], stream.Select(c => c.Key));
+        Assert.Equal("string", stream["text/event-stream"]!["schema"]!["type"]!.GetValue<string>());
+        Assert.StartsWith("event: progress\ndata: {", stream["text/event-stream"]!["example"]!.GetValue<string>());
+        foreach (var status in new[] { "401", "404", "429", "503" })
+            Assert.NotNull(events["responses"]![status]!["content"]!["application/problem+json"]);
+        Assert.NotNull(events["responses"]!["429"]!["headers"]!["Retry-After"]);
+
+        var get = Doc["paths"]!["/v1/fits/{id}"]!["get"]!;
+        var wait = get["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "waitSeconds")!;
+        Assert.Equal("query", wait["in"]!.GetValue<string>());
+        Assert.Equal("integer", wait["schema"]!["type"]!.GetValue<string>());
+        Assert.Equal((0, 60), (wait["schema"]!["minimum"]!.GetValue<int>(), wait["schema"]!["maximum"]!.GetValue<int>()));
+        foreach (var status in new[] { "200", "400", "404", "429" }) Assert.NotNull(get["responses"]![status]);
+        Assert.NotNull(get["responses"]!["429"]!["headers"]!["Retry-After"]);
+
+        // The progress members, documented.
+        var progress = Doc["components"]!["schemas"]!["JobProgress"]!["properties"]!.AsObject();
+        foreach (var member in new[] { "fraction", "stage", "etaSeconds", "lambda", "lambdaIndex", "lambdaCount", "devianceRatio",
+                     "fold", "folds", "foldsDone", "epoch", "epochs", "loss", "validationLoss" })
+            Assert.False(string.IsNullOrEmpty(progress[member]?["description"]?.GetValue<string>()), $"progress.{member} has no description");
+        Assert.Equal(["fraction"], Doc["components"]!["schemas"]!["JobProgress"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()));
     }
 
     [Fact]
@@ -171,15 +222,58 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             var done = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(60));
             Assert.True(done["status"]!.GetValue<string>() == "succeeded", done.ToJsonString());
             await Checked(HttpMethod.Get, $"/v1/fits/{id}", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}?include=path,standardization", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}/path?offset=1&limit=3", "/v1/fits/{id}/path", 200);
         }
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}?include=everything", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/path", "/v1/fits/{id}/path", 404, mediaType: "application/problem+json");
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=5", "/v1/fits/{id}", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=61", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/events", "/v1/fits/{id}/events", 404, mediaType: "application/problem+json");
+        // Each event's data is a FitJob, as the schema of the list's items says.
+        using (var response = await _client.GetAsync($"/v1/fits/{fits[1]}/events"))
+        {
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            var data = (await response.Content.ReadAsStringAsync()).Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).ToList();
+            Assert.Single(data);
+            var errors = _validator.Validate(JsonNode.Parse(data[0][6..]), Doc["components"]!["schemas"]!["FitJob"]!);
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        }
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/plots", "/v1/fits/{id}/plots", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/plots/learning.svg", "/v1/fits/{id}/plots/{kind}.svg", 404, mediaType: "application/problem+json");
+        using (var svg = await _client.GetAsync($"/v1/fits/{fits[0]}/plots/path.svg"))
+        {
+            Assert.Equal(HttpStatusCode.OK, svg.StatusCode);
+            Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(_validator.ResponseSchema("/v1/fits/{id}/plots/{kind}.svg", "get", 200, "image/svg+xml"));
+        }
         // A prediction that overflows is null, not a 500 or a "NaN" string.
         var (_, overflow) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200,
             "a,b,c,d,e\n1e308,-1e308,1e308,0,0\n0.5,0.5,0.5,0.5,0.5\n", "text/csv");
         Assert.Null(overflow!["predictions"]![0]);
         Assert.True(double.IsFinite(overflow["predictions"]![1]!.GetValue<double>()));
+
+        // glmnet-style access: coefficients at a lambda between path points, min and 1se, a stored data set scored, the
+        // model card, the exact refit; and their problems.
+        var (_, at) = await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?lambda=0.01", "/v1/fits/{id}/coefficients", 200);
+        Assert.True(at!["interpolated"]!.GetValue<bool>() || at["outsidePath"]!.GetValue<bool>() || at["requestedLambda"] is not null);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}/coefficients?lambda=1se", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[2]}/coefficients", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?exact=true", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/coefficients?lambda=abc", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/coefficients", "/v1/fits/{id}/coefficients", 404, mediaType: "application/problem+json");
+        var (_, scored) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict?datasetId={binomialId}&lambda=min", "/v1/fits/{id}/predict", 200);
+        Assert.Equal("binomial", scored!["metrics"]!["family"]!.GetValue<string>());
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict?datasetId=nope", "/v1/fits/{id}/predict", 404, mediaType: "application/problem+json");
+        foreach (var id in fits) await Checked(HttpMethod.Get, $"/v1/fits/{id}/model", "/v1/fits/{id}/model", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/model?format=onnx", "/v1/fits/{id}/model", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 202, """{"lambda": 0.02}""");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 400, "{}", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/fits/nope/refit", "/v1/fits/{id}/refit", 404, """{"lambda": 1}""", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 415, "x", "text/plain", "application/problem+json");
 
         // Problems: 404, 400 with errors, 400 without (a bad cell), 409, 415, an unknown query key.
         await Checked(HttpMethod.Get, "/v1/fits/nope", "/v1/fits/{id}", 404, mediaType: "application/problem+json");
