@@ -2,6 +2,16 @@ using System.Text.Json.Serialization;
 
 namespace RegService.Numerics.Fitting;
 
+/// <summary>What ends a coordinate-descent solve at one lambda (docs/engine.md, "Convergence").</summary>
+public enum StoppingRule
+{
+    /// <summary>glmnet's rule: the largest weighted squared coefficient change of a pass is below the tolerance times the null deviance per row.</summary>
+    Glmnet,
+
+    /// <summary>The standard duality gap (scikit-learn's dual point) is at most the tolerance times the null deviance per row.</summary>
+    DualityGap,
+}
+
 /// <summary>Distribution of the target.</summary>
 public enum Family { Gaussian, Binomial }
 
@@ -120,6 +130,9 @@ public sealed partial record FitSpec
     /// <summary>Convergence threshold of iterative solvers: the largest weighted squared coefficient change
     /// in a full pass, relative to the null deviance per row (glmnet's thresh).</summary>
     public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>What ends a coordinate-descent solve: glmnet's rule (default) or the duality gap (gaussian only).</summary>
+    public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;
 
     /// <summary>Limit on coordinate-descent passes (over all lambdas of one path), as glmnet's maxit.</summary>
     public int MaxIterations { get; init; } = 100_000;

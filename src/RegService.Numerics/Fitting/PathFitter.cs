@@ -133,6 +133,7 @@ internal static class PathFitter
         Standardize = spec.Standardize,
         FitIntercept = spec.FitIntercept,
         Tolerance = spec.Tolerance,
+        Stopping = spec.Stopping,
         MaxIterations = spec.MaxIterations,
         MaxThreads = threads,
     };

@@ -20,6 +20,9 @@ public sealed record PathSettings
     /// <summary>glmnet's thresh: the largest weighted squared coefficient change per pass, relative to the null deviance per row.</summary>
     public double Tolerance { get; init; } = 1e-7;
 
+    /// <summary>What ends a coordinate-descent solve at one lambda: glmnet's rule (default) or the duality gap.</summary>
+    public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;
+
     /// <summary>Limit on passes over the whole path (glmnet's maxit).</summary>
     public int MaxIterations { get; init; } = 100_000;
     public int MaxThreads { get; init; }

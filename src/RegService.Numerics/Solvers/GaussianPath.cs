@@ -16,6 +16,9 @@ public static class GaussianPath
     /// <summary>Lambdas larger than this are "infinite": every penalized coefficient is 0.</summary>
     private const double Infinite = 1e300;
 
+    /// <summary>Below this, glmnet's threshold cannot be tightened further (a pass that moves nothing measures 0).</summary>
+    private const double MinThreshold = 1e-290;
+
     /// <summary>
     /// Covariance form over n rows, from the shifted Gram of [features, target] and its column sums
     /// (see <see cref="Kernels.GramKernel"/>; the shift must be 0 without an intercept).
@@ -159,7 +162,30 @@ public static class GaussianPath
         public PointOutcome Solve(in PathStep step, CancellationToken ct)
         {
             var outcome = core.Solve(step.Lambda, step.PreviousLambda, _tolerance, step.Budget, ct);
-            return new PointOutcome(outcome.Converged, outcome.Passes, ScreenedOut: outcome.ScreenedOut);
+            if (settings.Stopping != StoppingRule.DualityGap || !(step.Lambda > 0))
+                return new PointOutcome(outcome.Converged, outcome.Passes, ScreenedOut: outcome.ScreenedOut);
+
+            // Stop on the gap: glmnet's rule is tightened until the gap is at most the tolerance times the null
+            // deviance per row (scikit-learn scales its tol by ||y||² the same way), or the budget is spent.
+            double target = _tolerance, threshold = _tolerance;
+            int passes = outcome.Passes;
+            while (true)
+            {
+                double gap = Gap(step.Lambda);
+                if (gap <= target) return new PointOutcome(true, passes, ScreenedOut: outcome.ScreenedOut);
+                if (passes >= step.Budget || threshold < MinThreshold)
+                    return new PointOutcome(false, passes, ScreenedOut: outcome.ScreenedOut);
+                // The change rule and the gap both fall like the squared distance: aim a little below the target.
+                threshold *= Math.Clamp(0.1 * target / gap, 1e-6, 0.1);
+                outcome = core.Solve(step.Lambda, step.Lambda, threshold, step.Budget - passes, ct);
+                passes += outcome.Passes;
+            }
+        }
+
+        private double Gap(double lambda)
+        {
+            var (rss, ry) = Residual(core, problem);
+            return StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, settings.Alpha);
         }
 
         public PathPoint Point(in PathStep step) => GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
@@ -177,41 +203,80 @@ public static class GaussianPath
         var original = new double[p];
         double intercept = problem.TargetMean;
         int nonZero = 0;
-        double cb = 0, bg = 0, l1Norm = 0, l2Norm = 0, dualNorm = 0;
-        double l1 = lambda * alpha, l2 = lambda * (1 - alpha);
         for (int u = 0; u < q; u++)
         {
             int j = problem.Active[u];
             double b = beta[u];
-            cb += problem.C[u] * b;
-            bg += b * g[u];
-            if (problem.V[u] > 0)
-                dualNorm = Math.Max(dualNorm, Math.Abs(g[u] - l2 * problem.V[u] * b) / problem.V[u]);
             if (b == 0) continue;
             nonZero++;
             standardized[j] = b;
             original[j] = b / problem.Scales[j];
             intercept -= problem.Means[j] * original[j];
-            l1Norm += problem.V[u] * Math.Abs(b);
-            l2Norm += problem.V[u] * b * b;
         }
         double yVar = problem.TargetVariance;
-        double rss = Math.Max(yVar - cb - bg, 0);          // (1/n) ||y - Zb||^2
+        var (rss, ry) = Residual(core, problem);
         double ratio = yVar > 0 ? 1 - rss / yVar : double.NaN;
-
-        // Duality gap (the elastic-net dual of scikit-learn's enet_coordinate_descent, per row, penalty factors included).
-        double? gap = null;
-        if (l1 > 0)
-        {
-            double scale = dualNorm > l1 ? l1 / dualNorm : 1.0;
-            double ry = yVar - cb;                             // (1/n) r'y
-            double value = 0.5 * rss * (1 + scale * scale) + l1 * l1Norm - scale * ry + 0.5 * l2 * (1 + scale * scale) * l2Norm;
-            gap = Math.Max(value, 0) / (yVar > 0 ? yVar : 1.0);
-        }
+        double? gap = lambda > 0 ? StandardGap(beta, g, problem.V, rss, ry, lambda, alpha) : null;
         return new PathPoint(lambda, problem.Rows > 0 ? intercept : 0, original, standardized, nonZero, null)
         {
             DevianceRatio = ratio,
             DualityGap = gap,
         };
+    }
+
+    /// <summary>(1/n)||r||² and (1/n) r'y at the current solution, from the Gram form: r'r = y'y - c'b - b'g, r'y = y'y - c'b.</summary>
+    private static (double Rss, double Ry) Residual(ICdCore core, Problem problem)
+    {
+        double cb = 0, bg = 0;
+        var beta = core.Beta;
+        var g = core.Gradient;
+        for (int u = 0; u < beta.Length; u++)
+        {
+            if (beta[u] == 0) continue;
+            cb += problem.C[u] * beta[u];
+            bg += beta[u] * g[u];
+        }
+        return (Math.Max(problem.TargetVariance - cb - bg, 0), problem.TargetVariance - cb);
+    }
+
+    /// <summary>
+    /// The standard duality gap of the elastic net at <paramref name="beta"/>, on the objective's scale
+    /// P(b) = (1/2n)||y - Zb||² + lambda sum_j v_j [(1 - alpha)/2 b_j² + alpha |b_j|]: P(b) - D(theta) at scikit-learn's
+    /// dual point (enet_coordinate_descent; celer's for the lasso), the residual rescaled to dual feasibility,
+    /// theta = r / max(n lambda alpha, max_j |z_j'r - n lambda (1 - alpha) v_j b_j| / v_j) over the penalized features
+    /// (the L2 part enters as scikit-learn's, through the augmented design). Per row: scikit-learn's <c>dual_gap_</c>
+    /// with the same data, lambda alpha its alpha and penalty factors 1.
+    /// </summary>
+    /// <param name="beta">The standardized coefficients b.</param>
+    /// <param name="gradient">g_j = (1/n) z_j'r (an upper bound of |g_j| off the support still gives a valid gap).</param>
+    /// <param name="rss">(1/n) r'r.</param>
+    /// <param name="v">Penalty factors.</param>
+    /// <param name="ry">(1/n) r'y.</param>
+    /// <param name="lambda">The penalty strength.</param>
+    /// <param name="alpha">The L1 share (l1Ratio).</param>
+    /// <remarks>
+    /// With s the rescaling (s = 1 when r is feasible), the gap 0.5 rss (1 + s²) + l1 ||b||_1 - s ry + 0.5 l2 (1 + s²) ||b||²
+    /// is evaluated as sum_j v_j (l1 |b_j| + l2 b_j²) - g_j b_j + (1 - s) (ry - (1 + s)(rss + l2 ||b||²) / 2), the same in
+    /// exact arithmetic: no difference of two O(||y||²) terms, so gaps near rounding stay meaningful. Unpenalized
+    /// features (v_j = 0) are left out of the dual norm: their g_j is 0 at any solution.
+    /// </remarks>
+    internal static double StandardGap(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v,
+        double rss, double ry, double lambda, double alpha)
+    {
+        double l1 = lambda * alpha, l2 = lambda * (1 - alpha);
+        double support = 0, l2Norm = 0, dualNorm = 0;
+        for (int u = 0; u < beta.Length; u++)
+        {
+            double b = beta[u];
+            if (v[u] > 0)
+                dualNorm = Math.Max(dualNorm, Math.Abs(gradient[u] - l2 * v[u] * b) / v[u]);
+            if (b == 0) continue;
+            support += v[u] * (l1 * Math.Abs(b) + l2 * b * b) - gradient[u] * b;
+            l2Norm += v[u] * b * b;
+        }
+        // Without an L1 part (ridge) the dual is unconstrained and r itself is the dual point.
+        double s = l1 > 0 && dualNorm > l1 ? l1 / dualNorm : 1.0;
+        double gap = support + (1 - s) * (ry - 0.5 * (1 + s) * (rss + l2 * l2Norm));
+        return Math.Max(gap, 0);
     }
 }
