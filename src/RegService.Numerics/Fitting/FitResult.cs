@@ -20,8 +20,18 @@ public sealed record PathPoint(
     /// <summary>Coordinate-descent passes (or Newton steps for the binomial family) spent at this lambda.</summary>
     public int Iterations { get; init; }
 
-    /// <summary>Duality gap of the solution, relative to the null deviance per row; null when not computed.</summary>
+    /// <summary>
+    /// Duality gap of the solution on the objective's scale (scikit-learn's dual point, docs/engine.md "Convergence");
+    /// null when not computed.
+    /// </summary>
     public double? DualityGap { get; init; }
+
+    /// <summary>
+    /// The stopping criterion's value at the end of this lambda's solve, in the tolerance's units, where it is not glmnet's
+    /// change rule: proximal gradient ||G||_2 / sqrt(null deviance per row); coordinate descent with stopping dualityGap
+    /// the gap / null deviance per row. Null otherwise.
+    /// </summary>
+    public double? StoppingValue { get; init; }
 
     /// <summary>Features the strong rule left out of the coordinate-descent passes at this lambda.</summary>
     public int ScreenedOut { get; init; }

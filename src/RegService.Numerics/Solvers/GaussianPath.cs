@@ -188,7 +188,13 @@ public static class GaussianPath
             return StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, settings.Alpha);
         }
 
-        public PathPoint Point(in PathStep step) => GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
+        public PathPoint Point(in PathStep step)
+        {
+            var point = GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
+            return settings.Stopping == StoppingRule.DualityGap && point.DualityGap is { } gap
+                ? point with { StoppingValue = gap / (problem.TargetVariance > 0 ? problem.TargetVariance : 1.0) }
+                : point;
+        }
 
         public PathFrame Frame() =>
             new(settings.FitIntercept ? problem.Means : new double[problem.Names.Length], problem.Scales, problem.TargetVariance, problem.Warnings);

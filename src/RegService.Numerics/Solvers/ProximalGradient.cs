@@ -19,9 +19,11 @@ namespace RegService.Numerics.Solvers;
 /// (<see cref="GradientKernels.Step"/>): its loss, and the gradient at the momentum point that follows it.
 /// </summary>
 /// <remarks>
-/// A lambda's iterations end when both hold: the prox-gradient map G = L (y - z) (zero exactly at the optimum) has
-/// max_j G_j^2 below <c>Tolerance</c> times the null deviance per row, and the objective changed by less than
-/// <c>Tolerance</c> (relative, or within rounding) in the last step. <c>MaxIterations</c> bounds iterations over the
+/// A lambda's iterations end when both hold: the prox-gradient mapping G = L (y - z) (zero exactly at the optimum) has
+/// ||G||_2 (features and intercept) at most <c>Tolerance</c> times the square root of the null deviance per row, and
+/// the objective changed by less than <c>Tolerance</c> (relative, or within rounding) in the last step. The mapping
+/// bounds the error: dist(0, dF(z)) &lt;= 2 ||G(y)||, so with F mu-strongly convex ||z - b*|| &lt;= 2 ||G|| / mu (the
+/// L2 part gives mu &gt;= lambda (1 - alpha) min v_j). The achieved ||G||_2 / sqrt(null deviance) is on each point. <c>MaxIterations</c> bounds iterations over the
 /// whole path; a lambda that runs out is reported as not converged with its last iterate.
 /// </remarks>
 public static class ProximalGradientPath
@@ -100,13 +102,34 @@ public static class ProximalGradientPath
         private bool _carried;
         private double _lipschitz = 1.0;
 
+        private const double Eps = 2.220446049250313e-16;
+
+        /// <summary>
+        /// The rounding floor of ||G||: the step y - g / L is rounded at eps |y_j| per coordinate (L eps ||y|| in G), and
+        /// each g_j = (x_j'r - m_j sum r) / (n s_j) carries about eps (sqrt(s_j² + m_j²) ||r|| / sqrt(n) + |m_j sum r| / n) / s_j
+        /// (||r||² = 2 n loss for gaussian, at most n for binomial), times 256: the fused pass extrapolates the predictor
+        /// from the last two (eta_y = eta_z + m (eta_z - eta_x)) and its drift was measured to stall ||G|| near 100 eps
+        /// of those terms. A tolerance under the floor is met at the floor (the achieved value is reported).
+        /// </summary>
+        private double Floor(double[] at, double loss, double sumR)
+        {
+            double rms = _binomial ? 1.0 : Math.Sqrt(2 * loss), mean = Math.Abs(sumR) / _n, g2 = 0;
+            for (int j = 0; j < _p; j++)
+            {
+                if (_excluded[j]) continue;
+                double e = (Math.Sqrt(_scales[j] * _scales[j] + _means[j] * _means[j]) * rms + Math.Abs(_means[j]) * mean) / _scales[j];
+                g2 += e * e;
+            }
+            return 256 * Eps * (_lipschitz * System.Numerics.Tensors.TensorPrimitives.Norm<double>(at) + Math.Sqrt(g2));
+        }
+
         /// <summary>Relative slack of the backtracking test, above the rounding of a loss summed over many rows.</summary>
         private const double RoundingSlack = 1e-12;
 
         private readonly List<string> _warnings;
         private readonly GlmFamily _family;
         private readonly double[] _beta;
-        private double _b0, _nullDeviance, _lastLoss;
+        private double _b0, _nullDeviance, _lastLoss, _achieved;
 
         public Fista(DenseMatrix x, int[] cols, double[] y, double[] means, double[] scales, bool[] excluded, PathSettings settings, GlmFamily family,
                      List<string> warnings)
@@ -162,8 +185,9 @@ public static class ProximalGradientPath
 
         public PointOutcome Solve(in PathStep step, CancellationToken ct)
         {
-            var (iterations, converged, loss) = Solve(step.Lambda, step.PreviousLambda, _settings.Alpha, _beta, ref _b0, _nullDeviance, step.Budget, ct);
+            var (iterations, converged, loss, achieved) = Solve(step.Lambda, step.PreviousLambda, _settings.Alpha, _beta, ref _b0, _nullDeviance, step.Budget, ct);
             _lastLoss = loss;
+            _achieved = achieved;
             return new PointOutcome(converged, iterations);
         }
 
@@ -178,7 +202,11 @@ public static class ProximalGradientPath
                 intercept -= _means[j] * coef[j];
                 if (_beta[j] != 0) nonZero++;
             }
-            return new PathPoint(step.Lambda, intercept, coef, (double[])_beta.Clone(), nonZero, null) { DevianceRatio = 1 - 2 * _lastLoss / _nullDeviance };
+            return new PathPoint(step.Lambda, intercept, coef, (double[])_beta.Clone(), nonZero, null)
+            {
+                DevianceRatio = 1 - 2 * _lastLoss / _nullDeviance,
+                StoppingValue = _achieved,
+            };
         }
 
         public PathFrame Frame() => new(_means, _scales, _nullDeviance, _warnings);
@@ -204,7 +232,7 @@ public static class ProximalGradientPath
             grad[_p] = _intercept ? sumR / _n : 0;
         }
 
-        /// <summary>FISTA at one lambda from (b0, beta); returns iterations, convergence and the final loss/n.</summary>
+        /// <summary>FISTA at one lambda from (b0, beta); returns iterations, convergence, the final loss/n and the last ||G||_2 / sqrt(null deviance).</summary>
         /// <remarks>
         /// Each iteration is one pass over the data (<see cref="GradientKernels.Step"/>): the loss at the trial point z
         /// for the backtracking test and, speculatively, the gradient at the next momentum point y' = z + m (z - x),
@@ -214,7 +242,7 @@ public static class ProximalGradientPath
         /// converged, one full pass checks the KKT conditions of every other feature (|g_j| &lt;= alpha lambda v_j);
         /// violators join and the iterations go on. Features outside the set stay exactly 0, as their prox step keeps them.
         /// </remarks>
-        private (int Iterations, bool Converged, double Loss) Solve(double lambda, double previousLambda, double alpha, double[] beta,
+        private (int Iterations, bool Converged, double Loss, double Achieved) Solve(double lambda, double previousLambda, double alpha, double[] beta,
                                                                    ref double b0, double nullDeviance, int budget, CancellationToken ct)
         {
             int p = _p;
@@ -269,7 +297,7 @@ public static class ProximalGradientPath
             double smoothY = lossX + Ridge(yk);
             double fx = lossX + Ridge(xk) + Penalty1(xk);
             double t = 1;
-            double threshold = _settings.Tolerance * nullDeviance;
+            double threshold = _settings.Tolerance * Math.Sqrt(nullDeviance), achieved = double.PositiveInfinity;
             _lipschitz = Math.Max(_lipschitz * 0.5, 1e-8);
             int it = 0;
             bool converged = false;
@@ -277,12 +305,12 @@ public static class ProximalGradientPath
             {
                 ct.ThrowIfCancellationRequested();
                 it++;
-                double lossZ, lossNext, gmax, tNext, momentum;
+                double lossZ, lossNext, norm2, tNext, momentum;
                 bool restart;
                 while (true)
                 {
-                    double step = 1 / _lipschitz, dot = 0, norm2 = 0;
-                    gmax = 0;
+                    double step = 1 / _lipschitz, dot = 0;
+                    norm2 = 0;
                     for (int j = 0; j < p; j++)
                     {
                         if (_excluded[j]) { z[j] = 0; continue; }
@@ -296,7 +324,6 @@ public static class ProximalGradientPath
                         double d = z[j] - yk[j];
                         dot += g[j] * d;
                         norm2 += d * d;
-                        gmax = Math.Max(gmax, Math.Abs(d));
                         agree -= d * (z[j] - xk[j]);
                     }
                     // Gradient restart (decided before the pass, as it needs only z): the step z - y and the momentum
@@ -312,7 +339,9 @@ public static class ProximalGradientPath
                     _lipschitz *= 2;
                 }
                 double fz = lossZ + Ridge(z) + Penalty1(z);
-                double mapped = _lipschitz * gmax;   // max_j |G_j|, G = L (y - z)
+                double mapped = _lipschitz * Math.Sqrt(norm2);   // ||G||_2, G = L (y - z)
+                achieved = mapped / Math.Sqrt(nullDeviance);
+                double floor = Floor(yk, lossZ, sumR);
                 double change = Math.Abs(fz - fx);
                 t = restart ? 1 : tNext;
                 for (int j = 0; j <= p; j++)
@@ -327,7 +356,7 @@ public static class ProximalGradientPath
                 Gradient(g, sumR, working);
                 AddRidge(g, yk);
                 smoothY = lossNext / _n + Ridge(yk);
-                if (mapped * mapped <= threshold && change <= _settings.Tolerance * Math.Abs(fz) + 1e-14 * Math.Abs(fz))
+                if (mapped <= Math.Max(threshold, floor) && change <= _settings.Tolerance * Math.Abs(fz) + 1e-14 * Math.Abs(fz))
                 {
                     if (set.Length == p)
                     {
@@ -366,7 +395,7 @@ public static class ProximalGradientPath
             }
             for (int j = 0; j < p; j++) beta[j] = xk[j];
             b0 = xk[p];
-            return (it, converged, lossX);
+            return (it, converged, lossX, achieved);
         }
     }
 }

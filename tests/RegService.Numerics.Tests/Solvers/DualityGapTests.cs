@@ -7,7 +7,7 @@ using RegService.Numerics.Solvers;
 namespace RegService.Numerics.Tests.Solvers;
 
 /// <summary>
-/// The reported duality gap is scikit-learn's (tests/fixtures/sklearn/lasso_dual_gap.json, made by
+/// The reported duality gap is scikit-learn's (tests/fixtures/convergence/lasso_dual_gap.json, made by
 /// tests/fixtures/make_convergence_fixtures.py from scikit-learn 1.2.1's test_lasso_dual_gap data: 10 rows, 30 features,
 /// no intercept, no standardization), and <c>stopping: dualityGap</c> makes coordinate descent stop where that gap bounds
 /// the distance to the exact solution.
@@ -23,7 +23,7 @@ public class DualityGapTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static Data Load()
     {
-        using var stream = File.OpenRead(Path.Combine(Fixtures.Directory("sklearn"), "lasso_dual_gap.json"));
+        using var stream = File.OpenRead(Path.Combine(Fixtures.Directory("convergence"), "lasso_dual_gap.json"));
         var root = JsonDocument.Parse(stream).RootElement.Clone();
         var rows = root.GetProperty("x").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
         var y = root.GetProperty("y").EnumerateArray().Select(v => v.GetDouble()).ToArray();
