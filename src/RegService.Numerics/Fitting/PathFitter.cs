@@ -28,7 +28,7 @@ internal static class PathFitter
         var warnings = new List<string>(full.Warnings);
         var notConverged = full.Points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
         if (notConverged.Count > 0)
-            warnings.Add($"{source.Solver} did not converge within {spec.MaxIterations} iterations at lambda {Join(notConverged)}; those coefficients are the last iterate");
+            warnings.Add(NotConvergedWarning(source.Solver, full, spec.MaxIterations));
         if (full.StoppedEarly)
             warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? 100} lambdas: the deviance ratio reached {full.Points[^1].DevianceRatio:G4} and grew by less than 1e-5 (glmnet's rule)");
 
@@ -121,6 +121,18 @@ internal static class PathFitter
             FeatureScales = full.FeatureScales,
             Timings = timings,
         };
+    }
+
+    /// <summary>
+    /// The not-converged warning with the iterations actually used: per unconverged lambda, and over the path, against
+    /// the limit (per lambda for coordinate descent and proximal Newton, over the path for proximal gradient).
+    /// </summary>
+    internal static string NotConvergedWarning(string solver, PathFit fit, int maxIterations)
+    {
+        var points = fit.Points.Where(p => !p.Converged).ToList();
+        string each = string.Join(", ", points.Take(5).Select(p => $"{p.Lambda:G6} after {p.Iterations}"))
+            + (points.Count > 5 ? $" and {points.Count - 5} more" : "");
+        return $"{solver} did not converge at lambda {each} iterations ({fit.Iterations} iterations in all, maxIterations {maxIterations}); those coefficients are the last iterate";
     }
 
     /// <summary>The engine's path settings for a spec.</summary>

@@ -63,4 +63,21 @@ public class ProximalGradientStoppingTests(Xunit.Abstractions.ITestOutputHelper 
         if (tolerance <= 1e-12)
             Assert.True(!point.Converged || error <= 1e-6, $"says converged at tolerance {tolerance:G3} but is {error:G3} from glmnet");
     }
+
+    /// <summary>The not-converged warning states the iterations used, not the limit alone (the issue saw "within 100000" after 25).</summary>
+    [Theory]
+    [InlineData(SolverKind.ProximalGradient)]
+    [InlineData(SolverKind.CoordinateDescent)]
+    public void NotConvergedWarningStatesTheIterationsUsed(SolverKind solver)
+    {
+        var x = SyntheticData.Gaussian(200, 10, seed: 5);
+        var spec = SyntheticData.Spec(10, Penalty.Lasso, lambdas: [0.05, 0.01]) with { Solver = solver, MaxIterations = 3 };
+        var result = FitEngine.Fit(x, spec);
+        Assert.Equal(FitStatus.NotConverged, result.Status);
+        var warning = Assert.Single(result.Warnings, w => w.Contains("did not converge", StringComparison.Ordinal));
+        foreach (var point in result.Path.Where(p => !p.Converged))
+            Assert.Contains($"{point.Lambda:G6} after {point.Iterations}", warning, StringComparison.Ordinal);
+        Assert.Contains($"({result.Iterations} iterations in all, maxIterations 3)", warning, StringComparison.Ordinal);
+        Assert.True(result.Iterations <= (solver == SolverKind.ProximalGradient ? 3 : 6));
+    }
 }
