@@ -16,6 +16,8 @@ public enum ValidationMethodName { None, Holdout, Kfold, Loo, Gcv }
 
 public enum RuleName { Min, OneStandardError }
 
+public enum StoppingName { Glmnet, DualityGap }
+
 public enum JobStatus { Queued, Running, Succeeded, Failed, Canceled }
 
 /// <summary>A lambda path: <c>count</c> values, geometric from lambda_max (the smallest lambda at which every
@@ -176,6 +178,10 @@ public sealed record FitRequest
     [Description("Convergence threshold of iterative solvers (glmnet's thresh), > 0; default 1e-7. The closed form is exact")]
     [DefaultValue(1e-7)]
     public double? Tolerance { get; init; }
+
+    [Description("What ends coordinate descent at each lambda: glmnet (default; glmnet's rule, the largest weighted squared coefficient change below tolerance times the null deviance per row) or dualityGap (gaussian only: the standard duality gap, scikit-learn's, at most tolerance times the null deviance per row, which bounds the objective's excess)")]
+    [DefaultValue(StoppingName.Glmnet)]
+    public StoppingName? Stopping { get; init; }
 
     [Description("Limit on passes of iterative solvers over the whole path (glmnet's maxit), > 0; default 100000")]
     public int? MaxIterations { get; init; }

@@ -181,6 +181,7 @@ public static class FitRequestMapper
             }
         }
         if (request.Tolerance is { } tolerance) spec = spec with { Tolerance = tolerance };
+        if (request.Stopping == StoppingName.DualityGap) spec = spec with { Stopping = StoppingRule.DualityGap };
         if (request.MaxIterations is { } maxIterations) spec = spec with { MaxIterations = maxIterations };
         return spec;
     }

@@ -70,7 +70,7 @@ public sealed record PathDocument(
     [property: Description("Whether each lambda's solve met the tolerance")] IReadOnlyList<bool>? Converged = null,
     [property: Description("Coordinate-descent passes (binomial: Newton steps) per lambda; 0 for the closed form")] IReadOnlyList<int>? Iterations = null,
     [property: Description("Features the strong rule left out of the passes, per lambda")] IReadOnlyList<int>? ScreenedOut = null,
-    [property: Description("Duality gap per lambda, relative to the null deviance per row; null where not computed")] IReadOnlyList<double?>? DualityGap = null,
+    [property: Description("Duality gap per lambda (gaussian coordinate descent): scikit-learn's standard gap on the objective's scale, P(b) - D(theta) with theta the residual rescaled to dual feasibility; null where not computed")] IReadOnlyList<double?>? DualityGap = null,
     [property: Description("Validation loss per lambda (with validation)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationCurveDocument? Validation = null,
     [property: Description("Validation MSE per lambda (gaussian with validation; the same as validation.mean, null where not finite)")]
@@ -102,7 +102,16 @@ public sealed record DiagnosticsDocument(
     [property: Description("Seconds per stage: load, then gram (or setup), path, validation, metrics, total; for a trained network setup, train, epoch, metrics, total")] IReadOnlyDictionary<string, double> Timings,
     [property: Description("Lambdas whose solve stopped at maxIterations before meeting the tolerance")] IReadOnlyList<double>? NotConvergedLambdas = null,
     [property: Description("Deviance per row of the intercept-only model (gaussian: the target's variance)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? NullDeviance = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? NullDeviance = null,
+    [property: Description("The iterative solver's stopping criterion, its tolerance and the value reached at the returned lambda; absent for the closed form and the stochastic solvers")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] StoppingDocument? Stopping = null);
+
+/// <summary>How an iterative solve was stopped (docs/engine.md, "Convergence").</summary>
+public sealed record StoppingDocument(
+    [property: Description("glmnet (largest weighted squared coefficient change per pass), dualityGap (the standard duality gap), or proximalGradientMapping (||G||_2 of the proximal-gradient mapping)")] string Rule,
+    [property: Description("The request's tolerance, relative to the null deviance per row (proximalGradientMapping: to its square root)")] double Tolerance,
+    [property: Description("The criterion's value at the returned lambda in the tolerance's units (gap / null deviance, or ||G||_2 / sqrt(null deviance)); null for glmnet's rule, whose change is not kept")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Achieved = null);
 
 /// <summary>Loss per epoch: the training loss and, with early stopping, the loss on the held-out rows.</summary>
 public sealed record LearningCurveDocument(

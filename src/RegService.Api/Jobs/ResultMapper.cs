@@ -2,6 +2,7 @@ using RegService.Api.Fits;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
+using RegService.Numerics.Solvers;
 
 namespace RegService.Api.Jobs;
 
@@ -60,7 +61,8 @@ public static class ResultMapper
                 Warnings: result.Warnings,
                 Timings: timings,
                 NotConvergedLambdas: notConverged,
-                NullDeviance: Finite(result.NullDeviance)),
+                NullDeviance: Finite(result.NullDeviance),
+                Stopping: Stopping(spec, result)),
             Training = Training(spec, result),
             Prior = result.Prior is { } prior
                 ? new PriorDocument(SpecNames.Camel(prior.Kind), prior.Source, prior.Standardized ? "standardized" : "original",
@@ -123,6 +125,15 @@ public static class ResultMapper
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
         ClassificationMetrics c => new BinomialMetricsDocument(c.Rows, Finite(c.LogLoss), Finite(c.Accuracy), Finite(c.Auc), Finite(c.Deviance), Finite(c.DevianceRatio)),
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
+    };
+
+    /// <summary>The stopping rule of the path solvers that iterate, with the request's tolerance and the value reached.</summary>
+    private static StoppingDocument? Stopping(FitSpec spec, FitResult result) => result.Solver switch
+    {
+        GaussianPath.SolverName => new StoppingDocument(spec.Stopping == StoppingRule.DualityGap ? "dualityGap" : "glmnet", spec.Tolerance, Finite(result.StoppingValue)),
+        BinomialPath.SolverName => new StoppingDocument("glmnet", spec.Tolerance),
+        ProximalGradientPath.SolverName => new StoppingDocument("proximalGradientMapping", spec.Tolerance, Finite(result.StoppingValue)),
+        _ => null,
     };
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;

@@ -76,6 +76,9 @@ public sealed record FitResult
     /// <summary>Total iterations over the final path (passes, or Newton steps).</summary>
     public int Iterations { get; init; }
     public double? DualityGap { get; init; }
+
+    /// <summary>The stopping criterion's value at the returned lambda (<see cref="PathPoint.StoppingValue"/>).</summary>
+    public double? StoppingValue { get; init; }
     public double NullDeviance { get; init; } = double.NaN;
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

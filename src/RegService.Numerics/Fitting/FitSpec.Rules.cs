@@ -100,6 +100,8 @@ public sealed partial record FitSpec
         CheckPenaltyFactors(FittedFeatureNames(rows), Add);
 
         if (!(Tolerance > 0) || !double.IsFinite(Tolerance)) Add("tolerance", $"must be a positive number; got {Show(Tolerance)}");
+        if (Stopping == StoppingRule.DualityGap && (Family != Family.Gaussian || Solver is not (SolverKind.Auto or SolverKind.CoordinateDescent)))
+            Add("stopping", "dualityGap is coordinate descent's rule for the gaussian family (the other iterative solvers have their own criterion; docs/engine.md)");
         if (MaxIterations < 1) Add("maxIterations", $"must be positive; got {MaxIterations}");
         CheckSolver(Add);
         CheckValidation(data, Add);

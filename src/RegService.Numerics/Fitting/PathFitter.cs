@@ -115,6 +115,7 @@ internal static class PathFitter
             ValidationRows = folds is { IsHoldout: true } ? folds.Rows[0].Length : 0,
             Iterations = full.Iterations,
             DualityGap = final.DualityGap,
+            StoppingValue = final.StoppingValue,
             NullDeviance = full.NullDeviance,
             Warnings = warnings,
             FeatureMeans = full.FeatureMeans,
