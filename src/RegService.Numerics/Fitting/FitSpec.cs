@@ -133,6 +133,14 @@ public sealed partial record FitSpec
     /// <summary>Threads the kernels may use; 0 means all processors.</summary>
     public int MaxThreads { get; init; }
 
+    /// <summary>
+    /// A path fit canceled after some lambdas (or out of its path-spanning iteration budget) returns what it finished, marked
+    /// <see cref="FitResult.Partial"/>, instead of throwing (<see cref="Paths.PathSettings.KeepPartial"/>). How this process runs
+    /// the spec, like <see cref="MaxThreads"/>: not stored with it.
+    /// </summary>
+    [JsonIgnore]
+    public bool KeepPartial { get; init; }
+
     /// <summary>The solver; <see cref="SolverKind.Auto"/> lets the engine choose.</summary>
     public SolverKind Solver { get; init; } = SolverKind.Auto;
 
