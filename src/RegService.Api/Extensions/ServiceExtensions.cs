@@ -62,6 +62,8 @@ public static class ServiceExtensions
             .Validate(o => o.RequestsPerSecond >= 0 && o.Burst >= 0, "Limits:RequestsPerSecond and Limits:Burst must be >= 0")
             .Validate(o => o.MaxProgressStreams >= 0 && o.MaxProgressStreamsPerTenant >= 0,
                 "Limits:MaxProgressStreams and Limits:MaxProgressStreamsPerTenant must be >= 0")
+            .Validate(o => o.MaxFitSeconds is null || o.MaxFitSeconds > 0 && o.MaxFitSeconds <= Fits.FitRequestMapper.MaxTimeLimitSeconds,
+                $"Limits:MaxFitSeconds must be > 0 and at most {Fits.FitRequestMapper.MaxTimeLimitText} seconds (or unset)")
             .ValidateOnStart();
         var provider = builder.Configuration[$"{StorageOptions.Section}:Provider"] ?? "sqlite";
         switch (provider.ToLowerInvariant())

@@ -15,6 +15,10 @@ namespace RegService.Api.Fits;
 /// </summary>
 public static class FitRequestMapper
 {
+    /// <summary>The largest timeLimitSeconds (and Limits:MaxFitSeconds): 30 days, within what a timer can wait.</summary>
+    public const double MaxTimeLimitSeconds = 30 * 24 * 3600;
+    public const string MaxTimeLimitText = "2592000 (30 days)";
+
     /// <summary>Field checks that need no data set: the wire's own rules.</summary>
     public static Dictionary<string, string[]> CheckShape(FitRequest request, int maxNameLength = int.MaxValue)
     {
@@ -29,6 +33,8 @@ public static class FitRequestMapper
         if (request.Expansion is { PolynomialDegree: null })
             errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {Numerics.Data.FeatureExpansion.MaxDegree}");
         if (request.Validation is { } v) CheckValidation(errors, v);
+        if (request.TimeLimitSeconds is { } limit && !(limit > 0 && limit <= MaxTimeLimitSeconds))
+            errors.Add("timeLimitSeconds", $"must be a number of seconds > 0 and at most {MaxTimeLimitText}; got {limit.ToString(CultureInfo.InvariantCulture)}");
         if (request.Model == ModelName.BayesianRidge)
         {
             // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian.

@@ -38,7 +38,8 @@ public sealed class EngineFitRunner(IDatasetStore datasets, JsonSerializerOption
             if (spec is null)
                 throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
         }
-        spec = spec with { MaxThreads = threads };
+        // A path fit canceled (or timed out: the worker cancels the same token) after some lambdas returns them.
+        spec = spec with { MaxThreads = threads, KeepPartial = true };
 
         return await Task.Run(() =>
         {

@@ -73,7 +73,8 @@ public interface IFitStore
     /// <summary>Fails a job held under <paramref name="leaseToken"/> (or a queued one, when the token is null).</summary>
     bool Fail(string id, string? leaseToken, string errorJson);
 
-    bool MarkCanceled(string id, string leaseToken);
+    /// <summary>Cancels a job held under <paramref name="leaseToken"/>, storing what it finished (a partial result) when there is one.</summary>
+    bool MarkCanceled(string id, string leaseToken, string? resultJson = null);
 
     /// <summary>Back to the queue because the host is stopping: the attempt does not count.</summary>
     bool ReturnToQueue(string id, string leaseToken);
