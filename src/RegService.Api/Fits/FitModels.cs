@@ -47,7 +47,7 @@ public static class FitModels
             return (record, null, Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
                 $"fit {id} is {record.Status.Name()}; only a succeeded fit {purpose} (or a fit canceled after some lambdas, on those lambdas)",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() }));
-        return (record, StoredResults.Read(record.ResultJson, options), null);
+        return (record, StoredResults.Read(record.ResultJson!, options), null);
     }
 
     /// <summary>The model at <paramref name="lambda"/> (null: the fit's returned model), or why that lambda cannot be used.</summary>

@@ -82,7 +82,7 @@ public static class ResultsApi
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
                 $"fit {id} is {record.Status.Name()}; only a succeeded fit has a path (or a fit canceled after some lambdas, of those lambdas)",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
-        var result = StoredResults.Project(StoredResults.Read(record.ResultJson, json.Options), ResultIncludes.Path);
+        var result = StoredResults.Project(StoredResults.Read(record.ResultJson!, json.Options), ResultIncludes.Path);
         var path = result.Path;
         Paging.AddLinks(http, skip, take, path.Lambdas.Count);
         return TypedResults.Ok(new PathPage(id, result.Features ?? [], path.Lambdas.Count, skip, take, Slice(path, skip, take)));
