@@ -133,6 +133,19 @@ public class PartialResultTests
         }
     }
 
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesTheNewFields()
+    {
+        using var factory = new ApiFactory();
+        using var client = factory.CreateClient();
+        var schemas = JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!["components"]!["schemas"]!;
+        var limit = schemas["FitRequest"]!["properties"]!["timeLimitSeconds"]!;
+        Assert.Contains("Limits:MaxFitSeconds", limit["description"]!.GetValue<string>());
+        var result = schemas["FitResultDocument"]!["properties"]!;
+        Assert.Contains("boolean", result["partial"]!.ToJsonString());
+        Assert.Contains("timeLimit", result["partialReason"]!["description"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]
