@@ -180,7 +180,7 @@ public sealed record FitRequest
     [Description("Limit on passes of iterative solvers over the whole path (glmnet's maxit), > 0; default 100000")]
     public int? MaxIterations { get; init; }
 
-    [Description("Seconds the fit may run, > 0 and at most " + FitRequestMapper.MaxTimeLimitText + "; the server's Limits:MaxFitSeconds applies too, and the "
+    [Description("Seconds the fit may run once a worker starts it (time queued not counted), > 0 and at most " + FitRequestMapper.MaxTimeLimitText + "; the server's Limits:MaxFitSeconds applies too, and the "
         + "smaller wins. A path fit that reaches it after some lambdas succeeds with result.partial true (partialReason timeLimit) and the path "
         + "up to its last completed lambda; a fit with no lambda completed (and bayesianRidge, sgd, adam, adamW, mlp) fails")]
     public double? TimeLimitSeconds { get; init; }
