@@ -199,7 +199,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
+            var request = StoredSubmission.ReadRequest(job.RequestJson, json.Options);
             StoredResult result;
             using (var progress = new StoreProgress(fits, job.Id, token, json.Options, logger))
                 result = await runner.RunAsync(job, request, progress, source.Token);

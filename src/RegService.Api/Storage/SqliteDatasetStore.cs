@@ -9,6 +9,7 @@ namespace RegService.Api.Storage;
 public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatasetStore> logger) : IDatasetStore
 {
     private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+    private const string ShapeColumns = "id, name, rows, columns, size_bytes, created_at, '[]'";
 
     /// <summary>
     /// Stores a parsed table: the matrix goes to a temporary file first, then is renamed into place,
@@ -55,11 +56,11 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         }
     }
 
-    public Dataset? Get(string tenant, string id)
+    public Dataset? Get(string tenant, string id, bool withColumns = true)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM datasets WHERE id = $id AND tenant = $tenant";
+        command.CommandText = $"SELECT {(withColumns ? Columns : ShapeColumns)} FROM datasets WHERE id = $id AND tenant = $tenant";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();

@@ -18,6 +18,7 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
     public const int ChunkBytes = 1 << 20;
 
     private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+    private const string ShapeColumns = "id, name, rows, columns, size_bytes, created_at, '[]'";
 
     /// <summary>
     /// Writes the matrix to a temporary file, then, in one transaction, copies it in chunks into
@@ -92,10 +93,10 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
         }
     }
 
-    public Dataset? Get(string tenant, string id)
+    public Dataset? Get(string tenant, string id, bool withColumns = true)
     {
         using var connection = store.Open();
-        using var command = new NpgsqlCommand($"SELECT {Columns} FROM datasets WHERE id = @id AND tenant = @tenant", connection);
+        using var command = new NpgsqlCommand($"SELECT {(withColumns ? Columns : ShapeColumns)} FROM datasets WHERE id = @id AND tenant = @tenant", connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("tenant", tenant);
         using var reader = command.ExecuteReader();
