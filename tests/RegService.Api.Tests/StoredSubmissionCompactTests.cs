@@ -102,5 +102,32 @@ public sealed class StoredSubmissionCompactTests
         Assert.Empty(shape.Columns);
         Assert.Equal((full.Id, full.Rows, full.ColumnCount, full.SizeBytes), (shape.Id, shape.Rows, shape.ColumnCount, shape.SizeBytes));
         Assert.Equal(store.LoadMatrix(full).Column(2).ToArray(), store.LoadMatrix(shape).Column(2).ToArray());
+
+        // A second read takes the summaries the first parsed; the row itself is still read: another tenant or a deleted set is not found.
+        var again = store.Get(Identity.LocalTenant, id)!;
+        Assert.Same(full.Columns, again.Columns);
+        Assert.Null(store.Get("another-tenant", id));
+        Assert.Equal(DeleteOutcome.Deleted, store.Delete(Identity.LocalTenant, id));
+        Assert.Null(store.Get(Identity.LocalTenant, id));
+    }
+
+    [Fact]
+    public void TheSummaryCacheKeepsTheMostRecentlyUsedWithinItsColumnCount()
+    {
+        static IReadOnlyList<Datasets.ColumnStats> Columns(int n) => [.. Enumerable.Range(0, n).Select(i => new Datasets.ColumnStats($"c{i}", i, 1, 0, 2))];
+        var cache = new ColumnSummaryCache(maxColumns: 10);
+        var a = Columns(4);
+        cache.Add("a", a);
+        cache.Add("b", Columns(4));
+        Assert.Same(a, cache.Get("a"));
+        cache.Add("c", Columns(4)); // 12 > 10: b, the least recently used, goes
+        Assert.Null(cache.Get("b"));
+        Assert.Same(a, cache.Get("a"));
+        Assert.NotNull(cache.Get("c"));
+        cache.Add("wide", Columns(11)); // more than the whole cache: not kept, nothing dropped
+        Assert.Null(cache.Get("wide"));
+        Assert.NotNull(cache.Get("c"));
+        cache.Remove("a");
+        Assert.Null(cache.Get("a"));
     }
 }

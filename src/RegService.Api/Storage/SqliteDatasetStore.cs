@@ -9,6 +9,7 @@ namespace RegService.Api.Storage;
 public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatasetStore> logger) : IDatasetStore
 {
     private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+    private readonly ColumnSummaryCache _summaries = new();
     private const string ShapeColumns = "id, name, rows, columns, size_bytes, created_at, '[]'";
 
     /// <summary>
@@ -58,13 +59,20 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
 
     public Dataset? Get(string tenant, string id, bool withColumns = true)
     {
+        // The row is read every time (it may have been deleted); its summaries, which never change, once (ColumnSummaryCache).
+        var cached = withColumns ? _summaries.Get(id) : null;
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {(withColumns ? Columns : ShapeColumns)} FROM datasets WHERE id = $id AND tenant = $tenant";
+        command.CommandText = $"SELECT {(withColumns && cached is null ? Columns : ShapeColumns)} FROM datasets WHERE id = $id AND tenant = $tenant";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
+        if (!reader.Read()) return null;
+        var dataset = Read(reader);
+        if (!withColumns) return dataset;
+        if (cached is not null) return dataset with { Columns = cached };
+        _summaries.Add(id, dataset.Columns);
+        return dataset;
     }
 
     public DatasetPage List(string tenant, int offset, int limit)
@@ -105,6 +113,7 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         lock (store.WriteLock) deleted = command.ExecuteNonQuery();
         if (deleted == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
         TryDelete(store.DatasetPath(id));
+        _summaries.Remove(id);
         return DeleteOutcome.Deleted;
     }
 
