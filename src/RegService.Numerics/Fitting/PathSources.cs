@@ -18,6 +18,9 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     protected FitSpec Spec { get; } = spec;
     protected Folds? Folds { get; } = folds;
 
+    /// <summary>The observation weights rescaled to sum to the rows (glmnet's), or null.</summary>
+    protected double[]? Weights { get; } = spec.RescaledWeights();
+
     /// <summary>The spec's family: metrics and the per-row validation deviance.</summary>
     public GlmFamily Family { get; } = GlmFamily.For(spec.Family);
 
@@ -28,7 +31,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
 
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
+        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights);
 
     /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
     public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
@@ -122,7 +125,13 @@ internal sealed class GramSource : PathSource
             _gramFold[f] = new double[gramLength];
             _sumsFold[f] = new double[k];
         }
-        if (folds is null || folds.IsHoldout)
+        if (Weights is { } weights)
+        {
+            // Observation weights (no validation yet, FitSpec.Rules): the weighted Gram X'WX and sums, which give the
+            // weighted means and standard deviations as glmnet's; the weights sum to n, so n stays the divisor.
+            GramKernel.WeightedShiftedGram(x, cols, _shift, weights, null, _gramAll, _sumsAll, threads, ct);
+        }
+        else if (folds is null || folds.IsHoldout)
         {
             for (int f = 0; f < foldCount; f++)
                 GramKernel.ShiftedGram(x, cols, _shift, folds!.Rows[f], _gramFold[f], _sumsFold[f], threads, ct);
