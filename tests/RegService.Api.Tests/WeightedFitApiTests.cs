@@ -64,8 +64,8 @@ public sealed class WeightedFitApiTests : IAsyncLifetime
             await Fault("x,y,w\n1,1,1\n2,3,2\n3,2,1\n4,5,1\n", new { penalty = "lasso", lambda = 0.1, weights = "y" }));
         Assert.Contains("proximalGradient does not take weights yet",
             await Fault("x,y,w\n1,1,1\n2,3,2\n3,2,1\n4,5,1\n", new { penalty = "lasso", lambda = 0.1, weights = "w", solver = "proximalGradient" }));
-        Assert.Contains("validation kfold does not take weights yet",
-            await Fault("x,y,w\n1,1,1\n2,3,2\n3,2,1\n4,5,1\n", new { penalty = "lasso", lambdas = new[] { 1, 0.1 }, weights = "w", validation = new { method = "kfold", folds = 2 } }));
+        Assert.Contains("validation loo does not take weights yet",
+            await Fault("x,y,w\n1,1,1\n2,3,2\n3,2,1\n4,5,1\n", new { penalty = "ridge", lambdas = new[] { 1, 0.1 }, weights = "w", validation = new { method = "loo" } }));
     }
 
     [Fact]

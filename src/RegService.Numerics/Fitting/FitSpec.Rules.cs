@@ -336,7 +336,8 @@ public sealed partial record FitSpec
     /// <summary>
     /// Observation weights: one per row, finite, non-negative, not all zero (the first row at fault is named, 1-based).
     /// They are fitted by the gaussian Gram route (coordinate descent in covariance form and closed-form ridge, both from
-    /// the weighted Gram X'WX) without validation; the other solvers and validation do not take them yet, and say so.
+    /// the weighted Gram X'WX), with k-fold or holdout validation weighted as cv.glmnet; the other solvers, models and
+    /// families, and leave-one-out and GCV, do not take them yet, and say so.
     /// </summary>
     private void CheckWeights(int rows, int fitted, Action<string, string> add)
     {
@@ -363,8 +364,8 @@ public sealed partial record FitSpec
         else if (Stochastic || Solver == SolverKind.ProximalGradient) add("weights", $"{Yet}; solver {Of(ChosenSolver)} does not take weights yet");
         else if (fitted >= rows || fitted > FitEngine.MaxCovarianceFeatures)
             add("weights", $"{Yet}, which needs more rows than features and at most {FitEngine.MaxCovarianceFeatures} features; this data has {rows} rows and {fitted} features");
-        if (Validation != ValidationMethod.None)
-            add("weights", $"validation {Of(Validation)} does not take weights yet; fit with weights and validation none");
+        if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
+            add("weights", $"validation {Of(Validation)} does not take weights yet; use kfold or holdout (weighted as cv.glmnet)");
     }
 
     /// <summary>Most fitted features of model bayesianRidge (its posterior covariance is stored, p² values).</summary>

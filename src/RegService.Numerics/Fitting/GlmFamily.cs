@@ -48,7 +48,7 @@ public abstract class GlmFamily
         double[]? weights = null);
 
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
-    public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta);
+    public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null);
 
     private sealed class GaussianFamily : GlmFamily
     {
@@ -64,7 +64,8 @@ public abstract class GlmFamily
             double[]? weights = null) =>
             RegressionMetrics.Compute(x, features, target, intercept, coefficients, rows, weights);
 
-        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
+        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
+            RegressionMetrics.FromPredictions(y, eta, null, weights);
     }
 
     private sealed class BinomialFamily : GlmFamily
@@ -90,6 +91,7 @@ public abstract class GlmFamily
             double[]? weights = null) =>
             weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.Compute(x, features, target, intercept, coefficients, rows);
 
-        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => ClassificationMetrics.FromLinearPredictor(y, eta);
+        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
+            weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.FromLinearPredictor(y, eta);
     }
 }

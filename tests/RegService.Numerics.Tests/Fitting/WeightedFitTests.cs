@@ -145,6 +145,64 @@ public sealed class WeightedFitTests
         Assert.Equal(b.R2, a.R2, 1e-10);
     }
 
+    /// <summary>
+    /// cv.glmnet with weights and fold ids (tests/fixtures/glmnet_weights/cv): each fold's weighted mean squared error,
+    /// folds weighed by their weight sums, fold fits with the training rows' weights rescaled; the curve to 1e-6 and
+    /// lambda.min and lambda.1se exactly.
+    /// </summary>
+    [Fact]
+    public void WeightedCrossValidationPicksCvGlmnetsLambdas()
+    {
+        var (fixture, x, spec) = Load(Path.Combine("cv", "cv_wgauss_lasso_mse"));
+        var foldIds = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var result = FitEngine.Fit(x, spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(FoldIds: foldIds) });
+        var cvm = Doubles(fixture.GetProperty("cvm"));
+        var cvsd = Doubles(fixture.GetProperty("cvsd"));
+        Assert.Equal(cvm.Length, result.Curve!.Mean.Length);
+        for (int l = 0; l < cvm.Length; l++)
+        {
+            Assert.True(Math.Abs(cvm[l] - result.Curve.Mean[l]) <= 1e-6 * cvm[l], $"cvm at lambda {l}: {result.Curve.Mean[l]:R} against cv.glmnet's {cvm[l]:R}; first {string.Join(", ", result.Curve.Mean.Take(3))}");
+            Assert.Equal(cvsd[l], result.Curve.StandardError[l], 1e-5 * cvsd[l]);
+        }
+        Assert.Equal(fixture.GetProperty("lambda_min").GetDouble(), result.LambdaMin!.Value, 1e-12 * result.LambdaMin.Value);
+        Assert.Equal(fixture.GetProperty("lambda_1se").GetDouble(), result.Lambda1se!.Value, 1e-12 * result.Lambda1se.Value);
+    }
+
+    /// <summary>
+    /// Holdout with weights: the training fit is the weighted fit of the training rows alone, and the held-out metrics are
+    /// weighted (a row of weight 0 does not count).
+    /// </summary>
+    [Fact]
+    public void HoldoutScoresTheHeldOutRowsByWeight()
+    {
+        var (_, x, spec) = Load("wgauss_lasso_std");
+        double[] lambdas = [0.05, 0.01];
+        var result = FitEngine.Fit(x, spec with { Lambdas = lambdas, Validation = ValidationMethod.Holdout, Holdout = new HoldoutSpec(0.3, 1) });
+        var folds = Selection.Folds.Holdout(x.Rows, 0.3, 1);
+        var (held, train) = (folds.Rows[0], folds.TrainingRows(0));
+        var w = spec.Weights!;
+        var trainX = new DenseMatrix(train.Length, x.Columns);
+        for (int j = 0; j < x.Columns; j++)
+            for (int i = 0; i < train.Length; i++) trainX.Column(j)[i] = x.Column(j)[train[i]];
+        var trained = FitEngine.Fit(trainX, spec with { Lambdas = lambdas, Weights = [.. train.Select(i => w[i])] });
+        var y = x.Column(spec.TargetColumn);
+        var eta = new double[held.Length];
+        for (int l = 0; l < lambdas.Length; l++)
+        {
+            var point = trained.Path[l];
+            RegressionMetrics.Predict(x, spec.FeatureColumns, point.Intercept, point.Coefficients, held, eta);
+            double sse = 0, total = 0;
+            for (int i = 0; i < held.Length; i++)
+            {
+                double e = y[held[i]] - eta[i];
+                sse += w[held[i]] * e * e;
+                total += w[held[i]];
+            }
+            Assert.Equal(sse / total, ((RegressionMetrics)result.Path[l].Validation!).Mse, 1e-9);
+            Assert.Equal(sse / total, result.Curve!.Mean[l], 1e-9);
+        }
+    }
+
     [Fact]
     public void BadWeightsAreFaultsNamingTheRow()
     {
@@ -161,7 +219,8 @@ public sealed class WeightedFitTests
         Assert.Contains("solver proximalGradient does not take weights yet", Fault(spec with { Solver = SolverKind.ProximalGradient }));
         Assert.Contains("solver adamW does not take weights yet", Fault(spec with { Solver = SolverKind.AdamW, Path = null, Lambdas = [0.01] }));
         Assert.Contains("model bayesianRidge does not take weights yet", Fault(spec with { Model = ModelKind.BayesianRidge, Penalty = Penalty.Ridge, L1Ratio = null, Lambdas = null }));
-        Assert.Contains("validation kfold does not take weights yet", Fault(spec with { Validation = ValidationMethod.KFold }));
+        Assert.Contains("validation gcv does not take weights yet", Fault(spec with { Validation = ValidationMethod.Gcv, Penalty = Penalty.Ridge, L1Ratio = null }));
+        Assert.Empty(spec.Check(shape).Where(f => f.Path == "weights").Concat((spec with { Validation = ValidationMethod.KFold }).Check(shape)));
         Assert.Empty(spec.Check(shape));
     }
 
