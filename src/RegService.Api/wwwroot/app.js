@@ -309,7 +309,16 @@ function parseEvent(block) {
 
 async function poll(id, signal) {
   for (;;) {
-    const job = await getJson(fitPath(id), { signal });
+    let job;
+    try {
+      job = await getJson(fitPath(id), { signal });
+    } catch (error) {
+      // Too many requests, or the store briefly unavailable: wait as the service asks, then go on.
+      const after = error instanceof ApiError && [429, 503].includes(error.problem.status) ? error.problem.retryAfterSeconds : null;
+      if (!after) throw error;
+      await delay(1000 * after, signal);
+      continue;
+    }
     showProgress(job, 'polling');
     if (TERMINAL.has(job.status)) return true;
     await delay(POLL_MILLISECONDS, signal);
