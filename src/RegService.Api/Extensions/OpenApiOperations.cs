@@ -141,6 +141,11 @@ public static class OpenApiOperations
         };
         problem.Properties["limit"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The setting that limits (429, or 400 for a fit too large)" };
         problem.Properties["field"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "404: the request field naming what was not found" };
+        problem.Properties["available"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String },
+            Description = "404 of a plot: the kinds the fit can draw",
+        };
     }
 
     private static void AddHeaders(string status, OpenApiResponse response)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
+using RegService.Api.Plots;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 
@@ -79,6 +80,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
             .AllowQuery("lambda");
+        group.MapPlots();
         return group;
     }
 
