@@ -45,6 +45,14 @@ public static class OpenApiOperations
                             Description = "RFC 4180 CSV: a header row of column names, then one row of numbers per record (invariant culture, LF or CRLF)",
                         };
                 }
+                if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content?.TryGetValue("text/event-stream", out var events) == true)
+                    events.Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.String,
+                        Description = "Server-sent events (text/event-stream, UTF-8): blocks of 'event: progress' or 'event: end' and one " +
+                                      "'data:' line holding a FitJob (without its result) as JSON, each block ended by a blank line; " +
+                                      "': keep-alive' comment lines in between",
+                    };
                 foreach (var (status, response) in operation.Responses ?? new OpenApiResponses())
                     if (response is OpenApiResponse r) AddHeaders(status, r);
                 if (operation.OperationId is { } id && Examples.Value[id] is JsonObject example) AddExamples(operation, example);
@@ -103,6 +111,8 @@ public static class OpenApiOperations
         "lambda" => (OpenApiSchemas.Number(), "A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model"),
         "status" => (new OpenApiSchemaReference("JobStatus", document), "Only fits in this state"),
         "datasetId" => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only fits of this data set"),
+        "waitSeconds" => (OpenApiSchemas.Integer("Seconds to wait for a change", 0, Fits.FitEventsApi.MaxWaitSeconds),
+            $"Long-poll: answer as soon as the status or progress changes, or after this many seconds, 0 to {Fits.FitEventsApi.MaxWaitSeconds}"),
         "name" => (new OpenApiSchema { Type = JsonSchemaType.String }, "The data set's name (default \"dataset\"); the rules of a column name apply"),
         _ => null,
     };

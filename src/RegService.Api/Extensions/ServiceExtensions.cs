@@ -60,6 +60,8 @@ public static class ServiceExtensions
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section)
             .Validate(o => o.MaxQueuedFitsPerTenant >= 1, "Limits:MaxQueuedFitsPerTenant must be >= 1")
             .Validate(o => o.RequestsPerSecond >= 0 && o.Burst >= 0, "Limits:RequestsPerSecond and Limits:Burst must be >= 0")
+            .Validate(o => o.MaxProgressStreams >= 0 && o.MaxProgressStreamsPerTenant >= 0,
+                "Limits:MaxProgressStreams and Limits:MaxProgressStreamsPerTenant must be >= 0")
             .ValidateOnStart();
         var provider = builder.Configuration[$"{StorageOptions.Section}:Provider"] ?? "sqlite";
         switch (provider.ToLowerInvariant())
@@ -111,6 +113,7 @@ public static class ServiceExtensions
         builder.Services.AddOptions<FitsOptions>().BindConfiguration(FitsOptions.Section)
             .Validate(o => o.MaxRequestBytes > 0, "Fits:MaxRequestBytes must be positive").ValidateOnStart();
         builder.Services.AddSingleton<RunningFits>();
+        builder.Services.AddSingleton<FitWatchers>();
         builder.Services.AddSingleton<IFitRunner, EngineFitRunner>();
         builder.Services.AddHostedService<FitWorker>();
         return builder;

@@ -157,8 +157,88 @@ public sealed record FitRequest
     public int? MaxIterations { get; init; }
 }
 
-/// <summary>Progress of a job: a fraction in [0, 1] and the current stage.</summary>
-public sealed record JobProgress(double Fraction, string? Stage);
+/// <summary>
+/// Where a running fit is, as its engine last reported it (stored beside the fraction, so any replica serves it). Each
+/// member is present only when the fit's stage has it: the lambda members on a path (the all-rows path, then each
+/// validation fold's), the fold members during k-fold or holdout validation, the epoch members for sgd, adam and adamW.
+/// </summary>
+public record ProgressDetail
+{
+    [Description("1-based position of the latest lambda fitted in the sequence being fitted (the path, or a fold's path)")]
+    public int? LambdaIndex { get; init; }
+
+    [Description("Lambdas in that sequence (a generated path that stops early reports its final count)")]
+    public int? LambdaCount { get; init; }
+
+    [Description("The latest lambda fitted")]
+    public double? Lambda { get; init; }
+
+    [Description("The latest path point's deviance ratio on the rows it was fitted on: 1 - deviance / null deviance (glmnet's dev.ratio)")]
+    public double? DevianceRatio { get; init; }
+
+    [Description("1-based fold the lambda members come from (folds run in parallel, so it can jump between folds)")]
+    public int? Fold { get; init; }
+
+    [Description("Folds of the validation")]
+    public int? Folds { get; init; }
+
+    [Description("Folds whose whole path is fitted")]
+    public int? FoldsDone { get; init; }
+
+    [Description("1-based epoch just finished (sgd, adam, adamW)")]
+    public int? Epoch { get; init; }
+
+    [Description("Epochs the training may take (early stopping may end it sooner)")]
+    public int? Epochs { get; init; }
+
+    [Description("The latest epoch's mean training loss (half squared error for gaussian, log loss for binomial), as the learning curve records it")]
+    public double? Loss { get; init; }
+
+    [Description("The latest epoch's mean loss on the rows held out for early stopping")]
+    public double? ValidationLoss { get; init; }
+
+    /// <summary>The detail of an engine report; a non-finite loss (a diverging run) is left out.</summary>
+    public static ProgressDetail Of(Numerics.Fitting.FitProgress p) => new()
+    {
+        LambdaIndex = p.LambdaIndex,
+        LambdaCount = p.LambdaCount,
+        Lambda = Finite(p.Lambda),
+        DevianceRatio = Finite(p.DevianceRatio),
+        Fold = p.Fold,
+        Folds = p.Folds,
+        FoldsDone = p.FoldsDone,
+        Epoch = p.Epoch,
+        Epochs = p.Epochs,
+        Loss = Finite(p.Loss),
+        ValidationLoss = Finite(p.ValidationLoss),
+    };
+
+    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+}
+
+/// <summary>Progress of a job: the fraction done, the stage, where the engine is and, while it runs, an estimate of the time left.</summary>
+public sealed record JobProgress : ProgressDetail
+{
+    public JobProgress()
+    {
+    }
+
+    public JobProgress(ProgressDetail detail) : base(detail)
+    {
+    }
+
+    [Description("Fraction done, in [0, 1], rounded to 3 decimals; 1 once succeeded")]
+    [JsonPropertyOrder(-3)]
+    public required double Fraction { get; init; }
+
+    [Description("The stage in words (starting, gram, path: lambda 12 of 100, validation: fold 3 of 10, lambda 40 of 68 (2 of 10 done), epoch 7 of 100, metrics, done, failed, canceled); absent while queued")]
+    [JsonPropertyOrder(-2)]
+    public string? Stage { get; init; }
+
+    [Description("Estimated seconds left while running: the running time so far times (1 - fraction) / fraction, rounded to 0.1 s; absent while queued, before 2% is done, and once finished")]
+    [JsonPropertyOrder(-1)]
+    public double? EtaSeconds { get; init; }
+}
 
 /// <summary>Why a job failed.</summary>
 public sealed record JobError(string Title, string Detail);

@@ -47,8 +47,16 @@ public static class FitsApi
         group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
             .AllowQuery("status", "datasetId", "offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
+            .WithDescription($$"""
+                ?waitSeconds=N (0 to {{FitEventsApi.MaxWaitSeconds}}) long-polls: the answer comes as soon as the fit's status or progress
+                differs from what it was when the request arrived, or after N seconds, or at once for a finished fit. 400 names a bad
+                waitSeconds; 429 (with Retry-After) when Limits:MaxProgressStreams or Limits:MaxProgressStreamsPerTenant streams and
+                long-polls are open already. GET /v1/fits/{id}/events streams the same changes.
+                """)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .AllowQuery();
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .AllowQuery("waitSeconds");
+        group.MapFitEvents();
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -185,8 +193,18 @@ public static class FitsApi
         return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
     }
 
-    public static Results<Ok<FitJob>, ProblemHttpResult> Get(string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json) =>
-        fits.Get(user.Tenant(), id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+    public static async Task<Results<Ok<FitJob>, ValidationProblem, ProblemHttpResult>> Get(
+        string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, FitWatchers watchers,
+        IHostApplicationLifetime lifetime, string? waitSeconds = null)
+    {
+        if (waitSeconds is not null)
+            switch (await FitEventsApi.Wait(id, waitSeconds, http, user.Tenant(), fits, watchers, lifetime))
+            {
+                case ValidationProblem invalid: return invalid;
+                case ProblemHttpResult problem: return problem;
+            }
+        return fits.Get(user.Tenant(), id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+    }
 
     public static Results<Ok<FitJob>, Accepted<FitJob>, ProblemHttpResult> Cancel(
         string id, ClaimsPrincipal user, IFitStore fits, RunningFits running, JsonSerializerOptionsProvider json)
@@ -228,7 +246,7 @@ public static class FitsApi
             Id = r.Id,
             DatasetId = r.DatasetId,
             Status = r.Status,
-            Progress = new JobProgress(r.Progress, r.Stage),
+            Progress = Progress(r, json),
             Attempts = r.Attempts,
             CreatedAt = r.CreatedAt,
             StartedAt = r.StartedAt,
@@ -239,6 +257,17 @@ public static class FitsApi
             Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options)) : null,
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };
+    }
+
+    /// <summary>The stored fraction (rounded), stage and detail, with an estimate of the time left while running.</summary>
+    private static JobProgress Progress(FitRecord r, JsonSerializerOptionsProvider json)
+    {
+        var detail = r.ProgressJson is { } stored ? JsonSerializer.Deserialize<ProgressDetail>(stored, json.Options) : null;
+        double fraction = Math.Round(Math.Clamp(r.Progress, 0, 1), 3);
+        double? eta = null;
+        if (r.Status == JobStatus.Running && r.StartedAt is { } started && r.Progress is >= 0.02 and < 1)
+            eta = Math.Round(Math.Max(0, (DateTimeOffset.UtcNow - started).TotalSeconds) * (1 - r.Progress) / r.Progress, 1);
+        return new JobProgress(detail ?? new ProgressDetail()) { Fraction = fraction, Stage = r.Stage, EtaSeconds = eta };
     }
 
     private static ProblemHttpResult TooLarge(long? length, long limit) =>

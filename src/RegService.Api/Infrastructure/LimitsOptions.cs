@@ -19,6 +19,15 @@ public sealed class LimitsOptions
 
     /// <summary>Largest estimated work of one fit, in floating-point operations; default 1e14 (minutes on 2 cores).</summary>
     public double MaxFitWork { get; set; } = 1e14;
+
+    /// <summary>
+    /// Progress watchers held open at once by this process: event streams (GET /v1/fits/{id}/events) and long-polls
+    /// (GET /v1/fits/{id}?waitSeconds=); beyond it they answer 429. Each reads its fit's row every 250 ms. Default 200.
+    /// </summary>
+    public int MaxProgressStreams { get; set; } = 200;
+
+    /// <summary>Progress watchers one tenant may hold open at once on this process; beyond it they answer 429. Default 20.</summary>
+    public int MaxProgressStreamsPerTenant { get; set; } = 20;
 }
 
 /// <summary>The <c>type</c> URIs of the service's own problem kinds (RFC 9457).</summary>
@@ -28,6 +37,7 @@ public static class ProblemTypes
     public const string QueueFull = "urn:regservice:problem:queue-full";
     public const string TenantQueueFull = "urn:regservice:problem:tenant-queue-full";
     public const string FitTooLarge = "urn:regservice:problem:fit-too-large";
+    public const string TooManyStreams = "urn:regservice:problem:too-many-streams";
     public const string StoreUnavailable = "urn:regservice:problem:store-unavailable";
     public const string InsufficientStorage = "urn:regservice:problem:insufficient-storage";
 }

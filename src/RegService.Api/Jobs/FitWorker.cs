@@ -201,7 +201,7 @@ public sealed class FitWorker(
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
             var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
             StoredResult result;
-            using (var progress = new StoreProgress(fits, job.Id, token, logger))
+            using (var progress = new StoreProgress(fits, job.Id, token, json.Options, logger))
                 result = await runner.RunAsync(job, request, progress, source.Token);
             var document = JsonSerializer.Serialize(result, json.Options);
             if (await Write(() => fits.Succeed(job.Id, token, document), run, "result", stoppingToken))
@@ -303,9 +303,11 @@ public sealed class FitWorker(
     /// stage <c>starting</c>), so a fit that ends sooner costs no progress write. A report that comes too
     /// soon is kept and written when its 200 ms are up, unless a newer one replaced it, so the stage a fit
     /// is in shows within 200 ms even when it then computes for minutes without reporting. A failed write
-    /// is skipped, not fatal; after <see cref="Dispose"/> nothing more is written.
+    /// is skipped, not fatal; after <see cref="Dispose"/> nothing more is written. Each write stores the report's detail
+    /// (lambda, fold, epoch, loss: <see cref="ProgressDetail"/>) as JSON beside the fraction and stage, in the same statement.
     /// </summary>
-    private sealed class StoreProgress(IFitStore fits, string id, string token, ILogger logger) : IProgress<FitProgress>, IDisposable
+    private sealed class StoreProgress(IFitStore fits, string id, string token, JsonSerializerOptions json, ILogger logger)
+        : IProgress<FitProgress>, IDisposable
     {
         private const long IntervalMs = 200;
         private readonly object _gate = new();
@@ -350,7 +352,8 @@ public sealed class FitWorker(
         {
             try
             {
-                fits.UpdateProgress(id, token, Math.Clamp(value.Fraction, 0, 1), value.Stage);
+                var detail = JsonSerializer.Serialize(ProgressDetail.Of(value), json);
+                fits.UpdateProgress(id, token, Math.Clamp(value.Fraction, 0, 1), value.Stage, detail == "{}" ? null : detail);
             }
             catch (Exception ex)
             {

@@ -71,7 +71,7 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
     private static readonly object Marker = new();
 
     /// <summary>The schema version this build writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>Creates or migrates the schema, one version at a time, each in a transaction.</summary>
     private void Migrate()
@@ -151,6 +151,10 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
             revoked_at TEXT
         );
         CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+        """,
+        // 3: the progress detail of a running fit (lambda, fold, epoch, loss) as JSON; NULL for none.
+        """
+        ALTER TABLE fits ADD COLUMN progress_json TEXT;
         """,
     ];
 

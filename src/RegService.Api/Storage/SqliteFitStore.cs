@@ -8,7 +8,11 @@ namespace RegService.Api.Storage;
 public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
 {
     private const string Columns =
-        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, result_json, error, lease_token";
+        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, result_json, error, lease_token, progress_json";
+
+    /// <summary>The columns of <see cref="Columns"/> with the result left out (NULL in its place).</summary>
+    private const string StateColumns =
+        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, NULL, error, lease_token, progress_json";
 
     public bool OwnsAllJobs => true;
 
@@ -49,11 +53,15 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         return reader.GetInt64(1) >= tenantCapacity ? EnqueueOutcome.TenantQueueFull : EnqueueOutcome.QueueFull;
     }
 
-    public FitRecord? Get(string tenant, string id)
+    public FitRecord? Get(string tenant, string id) => Select(Columns, tenant, id);
+
+    public FitRecord? GetState(string tenant, string id) => Select(StateColumns, tenant, id);
+
+    private FitRecord? Select(string columns, string tenant, string id)
     {
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $tenant";
+        command.CommandText = $"SELECT {columns} FROM fits WHERE id = $id AND tenant = $tenant";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();
@@ -93,7 +101,7 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
             using var connection = store.Open();
             using var command = connection.CreateCommand();
             command.CommandText = $"""
-                UPDATE fits SET status = 'running', attempts = attempts + 1, started_at = $now, progress = 0, stage = 'starting',
+                UPDATE fits SET status = 'running', attempts = attempts + 1, started_at = $now, progress = 0, stage = 'starting', progress_json = NULL,
                     lease_token = $token, lease_owner = $owner, lease_expires_at = $expires
                 WHERE seq = (SELECT seq FROM fits WHERE status = 'queued' ORDER BY seq LIMIT 1)
                 RETURNING {Columns}
@@ -123,13 +131,13 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         return value is null ? LeaseState.Lost : Convert.ToInt64(value, CultureInfo.InvariantCulture) != 0 ? LeaseState.CancelRequested : LeaseState.Held;
     }
 
-    public void UpdateProgress(string id, string leaseToken, double fraction, string stage) =>
-        Execute("UPDATE fits SET progress = $p, stage = $s WHERE id = $id AND status = 'running' AND lease_token = $token",
-            ("$id", id), ("$token", leaseToken), ("$p", fraction), ("$s", stage));
+    public void UpdateProgress(string id, string leaseToken, double fraction, string stage, string? detailJson = null) =>
+        Execute("UPDATE fits SET progress = $p, stage = $s, progress_json = $d WHERE id = $id AND status = 'running' AND lease_token = $token",
+            ("$id", id), ("$token", leaseToken), ("$p", fraction), ("$s", stage), ("$d", (object?)detailJson ?? DBNull.Value));
 
     public bool Succeed(string id, string leaseToken, string resultJson) =>
         Execute("""
-            UPDATE fits SET status = 'succeeded', progress = 1, stage = 'done', result_json = $r, finished_at = $now, lease_token = NULL, lease_expires_at = NULL
+            UPDATE fits SET status = 'succeeded', progress = 1, stage = 'done', progress_json = NULL, result_json = $r, finished_at = $now, lease_token = NULL, lease_expires_at = NULL
             WHERE id = $id AND status = 'running' AND lease_token = $token
             """, ("$id", id), ("$token", leaseToken), ("$r", resultJson), ("$now", Now())) == 1;
 
@@ -149,7 +157,7 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
 
     public bool ReturnToQueue(string id, string leaseToken) =>
         Execute("""
-            UPDATE fits SET status = 'queued', attempts = max(attempts - 1, 0), started_at = NULL, progress = 0, stage = NULL,
+            UPDATE fits SET status = 'queued', attempts = max(attempts - 1, 0), started_at = NULL, progress = 0, stage = NULL, progress_json = NULL,
                 lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = $id AND status = 'running' AND lease_token = $token
             """, ("$id", id), ("$token", leaseToken)) == 1;
@@ -199,7 +207,7 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         int canceled = Run($"UPDATE fits SET status = 'canceled', stage = 'canceled', finished_at = $now, {Release} WHERE {expired} AND cancel_requested = 1");
         int failed = Run($"UPDATE fits SET status = 'failed', stage = 'failed', error = $e, finished_at = $now, {Release} WHERE {expired} AND attempts >= $max",
             ("$e", failureJson), ("$max", maxAttempts));
-        int requeued = Run($"UPDATE fits SET status = 'queued', progress = 0, stage = NULL, {Release} WHERE {expired}");
+        int requeued = Run($"UPDATE fits SET status = 'queued', progress = 0, stage = NULL, progress_json = NULL, {Release} WHERE {expired}");
         transaction.Commit();
         return new RescueCounts(requeued, failed, canceled);
     }
@@ -224,5 +232,5 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         r.GetString(0), r.GetString(1), r.GetString(2), Enum.Parse<JobStatus>(r.GetString(3), ignoreCase: true), r.GetString(4),
         Time(r, 5)!.Value, Time(r, 6), Time(r, 7), r.GetInt32(8), r.GetDouble(9), r.IsDBNull(10) ? null : r.GetString(10),
         r.GetInt64(11) != 0, r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13),
-        r.IsDBNull(14) ? null : r.GetString(14));
+        r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15));
 }

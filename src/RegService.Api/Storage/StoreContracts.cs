@@ -4,11 +4,15 @@ using RegService.Numerics.Data;
 
 namespace RegService.Api.Storage;
 
-/// <summary>A fit job as stored. <see cref="LeaseToken"/> is set while a worker holds the job.</summary>
+/// <summary>
+/// A fit job as stored. <see cref="LeaseToken"/> is set while a worker holds the job; <see cref="ProgressJson"/> holds the
+/// latest progress detail (lambda, fold, epoch, loss: <see cref="ProgressDetail"/>) while it runs and after it fails or
+/// is canceled.
+/// </summary>
 public sealed record FitRecord(
     string Id, string Tenant, string DatasetId, JobStatus Status, string RequestJson, DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int Attempts, double Progress, string? Stage,
-    bool CancelRequested, string? ResultJson, string? ErrorJson, string? LeaseToken = null);
+    bool CancelRequested, string? ResultJson, string? ErrorJson, string? LeaseToken = null, string? ProgressJson = null);
 
 /// <summary>What became of a submission.</summary>
 public enum EnqueueOutcome { Queued, QueueFull, TenantQueueFull, DatasetNotFound }
@@ -48,6 +52,9 @@ public interface IFitStore
 
     FitRecord? Get(string tenant, string id);
 
+    /// <summary>The job without its result (<see cref="FitRecord.ResultJson"/> null): what a watcher of its progress reads, often.</summary>
+    FitRecord? GetState(string tenant, string id);
+
     /// <summary>The tenant's jobs, newest first, optionally of one status and of one data set.</summary>
     (List<FitRecord> Items, int Total) List(string tenant, JobStatus? status, string? datasetId, int offset, int limit);
 
@@ -57,7 +64,8 @@ public interface IFitStore
     /// <summary>Extends a held lease; says whether it is still held and whether a cancel was asked.</summary>
     LeaseState Renew(string id, string leaseToken, TimeSpan lease);
 
-    void UpdateProgress(string id, string leaseToken, double fraction, string stage);
+    /// <summary>Stores the fraction, the stage and the progress detail (JSON, null for none) while the lease is held.</summary>
+    void UpdateProgress(string id, string leaseToken, double fraction, string stage, string? detailJson = null);
 
     /// <summary>Stores the result if the lease is still held. False when it is not (the result is dropped).</summary>
     bool Succeed(string id, string leaseToken, string resultJson);

@@ -143,5 +143,43 @@ public sealed partial record FitSpec
     public ExpansionSpec? Expansion { get; init; }
 }
 
-/// <summary>Progress of a running fit: a fraction in [0, 1] and the stage in words.</summary>
-public readonly record struct FitProgress(double Fraction, string Stage);
+/// <summary>
+/// Progress of a running fit: a fraction in [0, 1], the stage in words and, where the reporter knows them, where it is
+/// (lambda of a path, fold of a cross-validation, epoch of a training run) and the latest loss or deviance ratio.
+/// Every detail is a figure the reporter already has: reporting costs no pass over the data.
+/// </summary>
+public readonly record struct FitProgress(double Fraction, string Stage)
+{
+    /// <summary>1-based position of the latest lambda fitted in its sequence.</summary>
+    public int? LambdaIndex { get; init; }
+
+    /// <summary>Lambdas in the sequence being fitted (a generated path may stop before its count).</summary>
+    public int? LambdaCount { get; init; }
+
+    /// <summary>The latest lambda fitted.</summary>
+    public double? Lambda { get; init; }
+
+    /// <summary>The latest point's deviance ratio on the rows it was fitted on (1 - deviance / null deviance).</summary>
+    public double? DevianceRatio { get; init; }
+
+    /// <summary>1-based fold the lambda figures come from, in a cross-validation (folds run in parallel).</summary>
+    public int? Fold { get; init; }
+
+    /// <summary>Folds of the cross-validation.</summary>
+    public int? Folds { get; init; }
+
+    /// <summary>Folds whose whole path is fitted.</summary>
+    public int? FoldsDone { get; init; }
+
+    /// <summary>1-based epoch just finished, in a training run.</summary>
+    public int? Epoch { get; init; }
+
+    /// <summary>Epochs the training run may take (early stopping may end it sooner).</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>The latest epoch's mean training loss (as the learning curve records it).</summary>
+    public double? Loss { get; init; }
+
+    /// <summary>The latest epoch's mean loss on the held-out rows (early stopping only).</summary>
+    public double? ValidationLoss { get; init; }
+}

@@ -44,13 +44,12 @@ internal static class PathFitter
             int foldCount = folds.Rows.Length;
             var fits = new PathFit[foldCount];
             var losses = new double[foldCount][];
-            int done = 0;
+            var foldProgress = progress is null ? null : new FoldProgress(progress, share, 0.9, foldCount);
             Parallel.For(0, foldCount, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, k =>
             {
-                fits[k] = source.Fit(k, foldSettings, null, ct);
+                fits[k] = source.Fit(k, foldSettings, foldProgress?.Of(k), ct);
                 losses[k] = source.FoldLoss(fits[k], k);
-                int finished = Interlocked.Increment(ref done);
-                progress?.Report(new FitProgress(share + (0.9 - share) * finished / foldCount, $"fold {finished} of {foldCount}"));
+                foldProgress?.Finished(k);
             });
             timings["validation"] = watch.Elapsed.TotalSeconds;
             var foldNotConverged = fits.SelectMany(f => f.Points.Where(p => !p.Converged).Select(p => p.Lambda)).Distinct().ToList();
@@ -154,7 +153,46 @@ internal static class PathFitter
     }
 
     private static IProgress<FitProgress>? Scale(IProgress<FitProgress>? progress, double from, double to, string stage) =>
-        progress is null ? null : new Progress(p => progress.Report(new FitProgress(from + (to - from) * p.Fraction, $"{stage}: {p.Stage}")));
+        progress is null ? null : new Progress(p => progress.Report(p with { Fraction = from + (to - from) * p.Fraction, Stage = $"{stage}: {p.Stage}" }));
+
+    /// <summary>
+    /// The folds' paths, run in parallel, as one share [from, to] of the fit's progress: each fold's own fraction (its
+    /// lambdas fitted) is kept, and every report gives their mean, so the fraction moves with every lambda of every fold
+    /// instead of only when a whole fold ends. The details (lambda, deviance ratio) are the reporting fold's.
+    /// </summary>
+    private sealed class FoldProgress(IProgress<FitProgress> progress, double from, double to, int folds)
+    {
+        private readonly double[] _fractions = new double[folds];
+        private int _done;
+
+        public IProgress<FitProgress> Of(int fold) => new Progress(p => Report(fold, p, $", {p.Stage}"));
+
+        public void Finished(int fold)
+        {
+            lock (_fractions) _done++;
+            Report(fold, new FitProgress(1, ""), " finished");
+        }
+
+        /// <remarks>Under a lock, so reports leave in the order of their sums and the fraction never goes back; one
+        /// report per lambda of a fold is rare beside the lambda's work.</remarks>
+        private void Report(int fold, FitProgress detail, string what)
+        {
+            lock (_fractions)
+            {
+                _fractions[fold] = Math.Clamp(detail.Fraction, 0, 1);
+                double sum = 0;
+                for (int k = 0; k < folds; k++) sum += _fractions[k];
+                progress.Report(detail with
+                {
+                    Fraction = from + (to - from) * sum / folds,
+                    Stage = $"validation: fold {fold + 1} of {folds}{what} ({_done} of {folds} done)",
+                    Fold = fold + 1,
+                    Folds = folds,
+                    FoldsDone = _done,
+                });
+            }
+        }
+    }
 
     private static string Join(List<double> lambdas) =>
         string.Join(", ", lambdas.Take(10).Select(l => l.ToString("G6", System.Globalization.CultureInfo.InvariantCulture))) + (lambdas.Count > 10 ? $" and {lambdas.Count - 10} more" : "");

@@ -105,10 +105,24 @@ public static class PathDriver
                 ScreenedOut = outcome.ScreenedOut,
             });
             solver.Revise(points, final: false);
-            progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}"));
+            progress?.Report(new FitProgress((l + 1.0) / lambdas.Length, $"lambda {l + 1} of {lambdas.Length}")
+            {
+                LambdaIndex = l + 1,
+                LambdaCount = lambdas.Length,
+                Lambda = lambdas[l],
+                DevianceRatio = points[l].DevianceRatio,
+            });
             if (generated && l + 1 < lambdas.Length && (outcome.EndsPath || ShouldStop(solver.Stop, l, lambdas.Length, points)))
             {
                 stoppedEarly = true;
+                // The path is done: its share of the fit's progress is used up, however many lambdas were left.
+                progress?.Report(new FitProgress(1, $"lambda {l + 1} of {l + 1} (stopped early)")
+                {
+                    LambdaIndex = l + 1,
+                    LambdaCount = l + 1,
+                    Lambda = lambdas[l],
+                    DevianceRatio = points[l].DevianceRatio,
+                });
                 break;
             }
             previousLambda = lambdas[l];

@@ -215,7 +215,13 @@ internal sealed unsafe class TrainingRun : IDisposable
             validation /= _data.ValidationRows.Length;
             _validationCurve.Add(validation);
         }
-        _progress?.Report(new FitProgress((double)epoch / _s.Epochs, $"epoch {epoch} of {_s.Epochs}"));
+        _progress?.Report(new FitProgress((double)epoch / _s.Epochs, $"epoch {epoch} of {_s.Epochs}")
+        {
+            Epoch = epoch,
+            Epochs = _s.Epochs,
+            Loss = train,
+            ValidationLoss = _validationCurve is null ? null : validation,
+        });
 
         var verdict = _early.Observe(epoch, train, validation);
         if (verdict.Best) Theta.CopyTo(_best);

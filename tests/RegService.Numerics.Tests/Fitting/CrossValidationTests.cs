@@ -133,4 +133,52 @@ public class CrossValidationTests
         Assert.Equal(2, min);     // tie at 5: the larger lambda
         Assert.Equal(1, oneSe);   // 6 <= 5 + 1.2
     }
+
+    /// <summary>
+    /// A binomial 10-fold fit: the fraction moves with every lambda of every fold (the folds' paths report into one
+    /// share), never goes back, and each fold report names its fold and lambda; an early-stopped path completes its share.
+    /// </summary>
+    [Fact]
+    public void BinomialCrossValidationProgressMovesDuringTheFolds()
+    {
+        const int n = 300, p = 8;
+        var x = SyntheticData.Gaussian(n, p, seed: 31, binary: true);
+        var spec = SyntheticData.Spec(p, Penalty.Lasso) with
+        {
+            Family = Family.Binomial,
+            Validation = ValidationMethod.KFold,
+            KFold = new KFoldSpec(Folds: 10, Seed: 3),
+            Tolerance = 1e-7,
+            MaxThreads = 2,
+        };
+        var reports = new List<FitProgress>();
+        var progress = new LockedProgress(reports);
+        var fit = FitEngine.Fit(x, spec, progress);
+        var fractions = reports.Select(r => r.Fraction).ToList();
+        for (int i = 1; i < fractions.Count; i++) Assert.True(fractions[i] >= fractions[i - 1], $"report {i}: {fractions[i - 1]} then {fractions[i]}");
+
+        // The all-rows path's share ends at 0.3 whether or not it stopped early.
+        Assert.Contains(reports, r => r.Stage.StartsWith("path") && Math.Abs(r.Fraction - 0.3) < 1e-12);
+        var folds = reports.Where(r => r.Folds == 10).ToList();
+        int lambdas = fit.Path.Length;
+        // One report per lambda of each fold's path, and one as each fold ends.
+        Assert.Equal(10 * (lambdas + 1), folds.Count);
+        Assert.True(folds.Select(r => r.Fraction).Distinct().Count() > 10 * lambdas / 2);
+        Assert.All(folds.Where(r => r.LambdaIndex is not null), r =>
+        {
+            Assert.InRange(r.Fold!.Value, 1, 10);
+            Assert.Equal(lambdas, r.LambdaCount);
+            Assert.InRange(r.DevianceRatio!.Value, -1e-12, 1);
+        });
+        Assert.Equal(10, folds[^1].FoldsDone);
+        Assert.Equal(0.9, folds[^1].Fraction, 12);
+    }
+
+    private sealed class LockedProgress(List<FitProgress> reports) : IProgress<FitProgress>
+    {
+        public void Report(FitProgress value)
+        {
+            lock (reports) reports.Add(value);
+        }
+    }
 }

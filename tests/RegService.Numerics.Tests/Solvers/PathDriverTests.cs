@@ -125,6 +125,26 @@ public class PathDriverTests
         Assert.ThrowsAny<OperationCanceledException>(() => PathDriver.Run(new Scripted(1.0, _ => 0), Settings(), null, cts.Token));
     }
 
+    [Fact]
+    public void EachReportNamesItsLambdaAndDevianceRatioAndAnEarlyStopCompletesTheFraction()
+    {
+        var reports = new List<FitProgress>();
+        var fit = PathDriver.Run(new Scripted(1.0, l => 0.2 + 5e-6 * l, EarlyStop.Absolute), Settings(count: 20),
+            new SyncProgress(reports.Add), default);
+        Assert.True(fit.StoppedEarly);
+        Assert.Equal(5, fit.Points.Length);
+        var perLambda = reports.Take(5).ToList();
+        Assert.Equal([1, 2, 3, 4, 5], perLambda.Select(r => r.LambdaIndex!.Value));
+        Assert.All(perLambda, r => Assert.Equal(20, r.LambdaCount));
+        Assert.Equal(fit.Lambdas, perLambda.Select(r => r.Lambda!.Value));
+        Assert.Equal(fit.Points.Select(p => p.DevianceRatio), perLambda.Select(r => r.DevianceRatio!.Value));
+        Assert.Equal(0.25, perLambda[^1].Fraction, 12);
+        // Stopped after 5 of 20: the path's share ends at 1, not at 5/20.
+        Assert.Equal(6, reports.Count);
+        Assert.Equal(1.0, reports[^1].Fraction);
+        Assert.Equal(5, reports[^1].LambdaCount);
+    }
+
     private sealed class SyncProgress(Action<FitProgress> report) : IProgress<FitProgress>
     {
         public void Report(FitProgress value) => report(value);

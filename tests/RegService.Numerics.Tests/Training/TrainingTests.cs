@@ -251,6 +251,9 @@ public unsafe class TrainingTests(ITestOutputHelper output)
         var epochs = stages.Where(s => s.Stage.StartsWith("epoch")).ToList();
         Assert.Equal(["epoch 1 of 5", "epoch 2 of 5", "epoch 3 of 5", "epoch 4 of 5", "epoch 5 of 5"], epochs.Select(s => s.Stage));
         Assert.Equal([0.2, 0.4, 0.6, 0.8, 1.0], epochs.Select(s => Math.Round(s.Fraction, 12)));
+        Assert.Equal([1, 2, 3, 4, 5], epochs.Select(s => s.Epoch!.Value));
+        Assert.All(epochs, s => Assert.Equal(5, s.Epochs));
+        Assert.All(epochs, s => Assert.True(s.Loss > 0 && double.IsFinite(s.Loss!.Value)));
 
         using var cts = new CancellationTokenSource();
         var seen = new List<FitProgress>();

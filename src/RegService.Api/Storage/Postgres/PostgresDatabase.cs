@@ -24,7 +24,7 @@ public sealed class PostgresDatabase : IStoreHealth, IDisposable
     public const long EnqueueLockKey = 0x5265_6753_7276_0002;
 
     /// <summary>The schema version this build writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresDatabase> _logger;
@@ -232,6 +232,10 @@ public sealed class PostgresDatabase : IStoreHealth, IDisposable
             RETURN 'queued';
         END
         $fn$;
+        """,
+        // 3: the progress detail of a running fit (lambda, fold, epoch, loss) as JSON, so any replica serves it; NULL for none.
+        """
+        ALTER TABLE fits ADD COLUMN progress_json text;
         """,
     ];
 

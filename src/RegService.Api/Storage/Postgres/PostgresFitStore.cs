@@ -13,11 +13,15 @@ namespace RegService.Api.Storage.Postgres;
 public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
 {
     private const string Columns =
-        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, result_json, error, lease_token";
+        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, result_json, error, lease_token, progress_json";
 
     private const string Release = "lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL";
 
     /// <summary>Replicas share the jobs: a running job may be another replica's, so only expired leases are rescued.</summary>
+    /// <summary>The columns of <see cref="Columns"/> with the result left out (NULL in its place).</summary>
+    private const string StateColumns =
+        "id, tenant, dataset_id, status, request_json, created_at, started_at, finished_at, attempts, progress, stage, cancel_requested, NULL, error, lease_token, progress_json";
+
     public bool OwnsAllJobs => false;
 
     /// <summary>
@@ -48,10 +52,14 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
         };
     }
 
-    public FitRecord? Get(string tenant, string id)
+    public FitRecord? Get(string tenant, string id) => Select(Columns, tenant, id);
+
+    public FitRecord? GetState(string tenant, string id) => Select(StateColumns, tenant, id);
+
+    private FitRecord? Select(string columns, string tenant, string id)
     {
         using var connection = store.Open();
-        using var command = Command(connection, $"SELECT {Columns} FROM fits WHERE id = @id AND tenant = @tenant");
+        using var command = Command(connection, $"SELECT {columns} FROM fits WHERE id = @id AND tenant = @tenant");
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("tenant", tenant);
         using var reader = command.ExecuteReader();
@@ -84,7 +92,7 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
     {
         await using var connection = await store.OpenAsync(ct);
         await using var command = Command(connection, $"""
-            UPDATE fits SET status = 'running', attempts = attempts + 1, started_at = now(), progress = 0, stage = 'starting',
+            UPDATE fits SET status = 'running', attempts = attempts + 1, started_at = now(), progress = 0, stage = 'starting', progress_json = NULL,
                 lease_token = @token, lease_owner = @owner, lease_expires_at = now() + @lease
             WHERE seq = (SELECT seq FROM fits WHERE status = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
               AND status = 'queued'
@@ -115,13 +123,13 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
         };
     }
 
-    public void UpdateProgress(string id, string leaseToken, double fraction, string stage) =>
-        Execute("UPDATE fits SET progress = @p, stage = @s WHERE id = @id AND status = 'running' AND lease_token = @token",
-            ("id", id), ("token", leaseToken), ("p", fraction), ("s", stage));
+    public void UpdateProgress(string id, string leaseToken, double fraction, string stage, string? detailJson = null) =>
+        Execute("UPDATE fits SET progress = @p, stage = @s, progress_json = @d WHERE id = @id AND status = 'running' AND lease_token = @token",
+            ("id", id), ("token", leaseToken), ("p", fraction), ("s", stage), ("d", (object?)detailJson ?? DBNull.Value));
 
     public bool Succeed(string id, string leaseToken, string resultJson) =>
         Execute($"""
-            UPDATE fits SET status = 'succeeded', progress = 1, stage = 'done', result_json = @r, finished_at = now(), lease_token = NULL, lease_expires_at = NULL
+            UPDATE fits SET status = 'succeeded', progress = 1, stage = 'done', progress_json = NULL, result_json = @r, finished_at = now(), lease_token = NULL, lease_expires_at = NULL
             WHERE id = @id AND status = 'running' AND lease_token = @token
             """, ("id", id), ("token", leaseToken), ("r", resultJson)) == 1;
 
@@ -141,7 +149,7 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
 
     public bool ReturnToQueue(string id, string leaseToken) =>
         Execute($"""
-            UPDATE fits SET status = 'queued', attempts = greatest(attempts - 1, 0), started_at = NULL, progress = 0, stage = NULL, {Release}
+            UPDATE fits SET status = 'queued', attempts = greatest(attempts - 1, 0), started_at = NULL, progress = 0, stage = NULL, progress_json = NULL, {Release}
             WHERE id = @id AND status = 'running' AND lease_token = @token
             """, ("id", id), ("token", leaseToken)) == 1;
 
@@ -184,7 +192,7 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
         int canceled = Run($"UPDATE fits SET status = 'canceled', stage = 'canceled', finished_at = now(), {Release} WHERE {expired} AND cancel_requested");
         int failed = Run($"UPDATE fits SET status = 'failed', stage = 'failed', error = @e, finished_at = now(), {Release} WHERE {expired} AND attempts >= @max",
             ("e", failureJson), ("max", maxAttempts));
-        int requeued = Run($"UPDATE fits SET status = 'queued', progress = 0, stage = NULL, {Release} WHERE {expired}");
+        int requeued = Run($"UPDATE fits SET status = 'queued', progress = 0, stage = NULL, progress_json = NULL, {Release} WHERE {expired}");
         transaction.Commit();
         return new RescueCounts(requeued, failed, canceled);
     }
@@ -207,5 +215,5 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
         r.GetString(0), r.GetString(1), r.GetString(2), Enum.Parse<JobStatus>(r.GetString(3), ignoreCase: true), r.GetString(4),
         Time(r, 5)!.Value, Time(r, 6), Time(r, 7), r.GetInt32(8), r.GetDouble(9), r.IsDBNull(10) ? null : r.GetString(10),
         r.GetBoolean(11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13),
-        r.IsDBNull(14) ? null : r.GetString(14));
+        r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15));
 }
