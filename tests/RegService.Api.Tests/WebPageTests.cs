@@ -167,6 +167,9 @@ public sealed class WebPageTests : IAsyncLifetime
         Assert.StartsWith("succeeded · 100%", await Text(page, "#progress-text"));
         Assert.Equal(1.0, await page.Evaluate<double>("document.getElementById('progress-bar').value"));
         Assert.Equal(0, await Count(page, "#progress-problem .problem"));
+        // Live: read from the event stream (fetch() with the key), which ended with its end event.
+        Assert.Equal("the event stream", await page.Evaluate<string>("document.getElementById('progress-section').dataset.source"));
+        Assert.True(int.Parse(await page.Evaluate<string>("document.getElementById('progress-section').dataset.events"), CultureInfo.InvariantCulture) >= 1);
 
         // What the page shows is what the API answers.
         using var api = Client(key);
@@ -186,9 +189,28 @@ public sealed class WebPageTests : IAsyncLifetime
         Assert.InRange(r2, 0.9, 1.0);
         Close(result["metrics"]!["validation"]!["mse"]!.GetValue<double>(), await MetricShown(page, "validation", "mse"));
 
-        // Plots: the service has no plots route yet, which the page says instead of failing.
-        await page.WaitFor("document.querySelector('#plots #no-plots, #plots figure svg')", "the plots");
-        Assert.Equal(0, await Count(page, "#plots-problem .problem"));
+        // Plots: every kind the fit can draw, each an SVG in the page with its series drawn.
+        var kinds = JsonNode.Parse(await api.GetStringAsync($"/v1/fits/{fitId}/plots"))!["kinds"]!.AsArray().Select(k => k!.GetValue<string>()).ToArray();
+        Assert.Contains("path", kinds);
+        Assert.Contains("validation", kinds);
+        await page.WaitFor($"document.querySelectorAll('#plots figure svg').length === {kinds.Length}", "the plots", TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await Count(page, "#plots-problem .problem, #plots .problem"));
+        Assert.Equal(kinds, (await page.Evaluate("[...document.querySelectorAll('#plots figure')].map(f => f.dataset.kind)"))!
+            .AsArray().Select(k => k!.GetValue<string>()));
+        foreach (var kind in kinds)
+        {
+            var figure = $"#plots figure[data-kind=\"{kind}\"]";
+            Assert.True(await Count(page, figure + " svg g.series") >= 1, $"the {kind} plot has no series");
+            Assert.True(await Count(page, figure + " svg g.series polyline, " + figure + " svg g.series circle") >= 1, $"the {kind} plot draws nothing");
+            // Drawn, not just present: the browser laid it out at a visible size.
+            Assert.True(await page.Evaluate<double>($"document.querySelector({Quote(figure + " svg")}).getBoundingClientRect().width") > 200);
+        }
+        // The path plot: one series per coefficient that is ever nonzero on the path (glmnet's plot(fit)), at least the nonzero ones.
+        Assert.True(await Count(page, "#plots figure[data-kind=\"path\"] svg g.series") >= sparsity["nonZero"]!.GetValue<int>());
+        // The validation plot's ids were made unique in the page, and its data are clipped by its own clip path.
+        Assert.Equal("url(#plot-validation-plot-area)",
+            await page.Evaluate<string>("document.querySelector('#plots figure[data-kind=\"validation\"] svg g.data').getAttribute('clip-path')"));
+        Assert.Equal(1, await Count(page, "#plot-validation-plot-area"));
 
         // Predict on an uploaded file of new rows: the page shows what the API predicts for the same file.
         await page.SetFiles("#predict-file", rowsFile);

@@ -249,6 +249,7 @@ async function track(job) {
   $('progress-log').replaceChildren();
   $('progress-problem').replaceChildren();
   $('progress-section').dataset.updates = '0';
+  $('progress-section').dataset.events = '0';
   $('progress-section').dataset.finished = '';
   showProgress(job, 'the submission');
   try {
@@ -283,6 +284,8 @@ async function followEvents(id, signal) {
       buffer = buffer.slice(boundary).replace(/^\r?\n\r?\n/, '');
       const event = parseEvent(block);
       if (!event) continue;
+      const section = $('progress-section');
+      section.dataset.events = String(Number(section.dataset.events || 0) + 1);
       showProgress(JSON.parse(event.data), 'the event stream');
       if (event.type === 'end') {
         reader.cancel().catch(() => {});
@@ -325,15 +328,19 @@ async function poll(id, signal) {
   }
 }
 
+/** The values of the live progress shown beside its stage (GET /v1/fits/{id}/events). */
+const PROGRESS_VALUES = [['lambda', 'lambda'], ['devianceRatio', 'dev.ratio'], ['loss', 'loss'], ['validationLoss', 'validation loss']];
+
 function showProgress(job, source) {
   const progress = job.progress || {};
   const fraction = TERMINAL.has(job.status) && job.status === 'succeeded' ? 1 : Math.min(Math.max(progress.fraction || 0, 0), 1);
   $('progress-bar').value = fraction;
   const parts = [job.status, Math.round(fraction * 100) + '%'];
-  if (progress.stage) parts.push(progress.stage);
-  for (const [name, value] of Object.entries(progress)) {
-    if (name !== 'fraction' && name !== 'stage' && value !== null && value !== undefined) parts.push(name + ' ' + fmt(value));
+  if (progress.stage) parts.push(progress.stage);   // its words carry the lambda, fold and epoch counts
+  for (const [name, label] of PROGRESS_VALUES) {
+    if (progress[name] !== null && progress[name] !== undefined) parts.push(label + ' ' + fmt(progress[name]));
   }
+  if (progress.etaSeconds != null && !TERMINAL.has(job.status)) parts.push('about ' + fmt(progress.etaSeconds) + ' s left');
   const text = parts.join(' · ');
   $('progress-text').textContent = text;
   $('progress-source').textContent = source;
