@@ -233,6 +233,26 @@ public sealed class WebPageTests : IAsyncLifetime
             || line.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase) || line.StartsWith("log security", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task WithAuthModeNoneThePageSaysNoKeyIsNeededAndUploadsWithoutOne()
+    {
+        using var open = new ApiFactory(workers: 1, settings: new Dictionary<string, string?> { ["Auth:Mode"] = "None" });
+        open.UseKestrel(0);
+        open.StartServer();
+        var url = open.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        await using var page = await _browser.NewPage();
+        await page.Navigate(url);
+        await page.WaitFor("document.getElementById('key-status').dataset.state === 'ok'", "the key check");
+        Assert.Contains("needs no key", await Text(page, "#key-status"));
+        Assert.Equal(0, await Count(page, "#key-problem .problem"));
+
+        await page.SetFiles("#csv-file", File("open.csv", Synthetic.Gaussian(40, seed: 3).Csv()));
+        await page.Evaluate("document.getElementById('upload').click()");
+        await page.WaitFor("!document.getElementById('fit-section').hidden", "the upload");
+        Assert.Contains("40 rows, 6 columns", await Text(page, "#dataset-summary"));
+    }
+
     private static async Task<string> Text(CdpPage page, string selector) =>
         (await page.Evaluate($"(document.querySelector({Quote(selector)}) || {{}}).textContent ?? ''"))?.GetValue<string>() ?? "";
 
