@@ -256,7 +256,7 @@ async function track(job) {
     const ended = await followEvents(job.id, controller.signal) || await poll(job.id, controller.signal);
     if (ended) await finish(job.id, controller.signal);
   } catch (error) {
-    showProblem($('progress-problem'), error);
+    if (state.tracking === controller) showProblem($('progress-problem'), error);   // not an older fit's, replaced by a new one
   }
 }
 
@@ -269,7 +269,8 @@ async function followEvents(id, signal) {
     if (error.name === 'AbortError') throw error;
     return false;
   }
-  if (response.status === 404) return false;   // a service without the events route: poll instead
+  // A service without the events route, or too many streams open (Limits:MaxProgressStreams): poll instead.
+  if (response.status === 404 || response.status === 429) return false;
   if (!response.ok) throw new ApiError(await problemOf(response));
 
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
