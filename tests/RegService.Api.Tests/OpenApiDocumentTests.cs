@@ -81,6 +81,13 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.NotNull(submit["429"]!["headers"]!["Retry-After"]);
         Assert.NotNull(submit["202"]!["headers"]!["Location"]);
         Assert.NotNull(Doc["paths"]!["/health/ready"]!["get"]!["responses"]!["503"]!["content"]!["application/json"]);
+        var plot = Doc["paths"]!["/v1/fits/{id}/plots/{kind}.svg"]!["get"]!["responses"]!;
+        Assert.Equal("string", plot["200"]!["content"]!["image/svg+xml"]!["schema"]!["type"]!.GetValue<string>());
+        foreach (var status in new[] { "404", "409" })
+        {
+            Assert.NotNull(plot[status]!["content"]!["application/problem+json"]);
+            Assert.NotNull(Doc["paths"]!["/v1/fits/{id}/plots"]!["get"]!["responses"]![status]);
+        }
     }
 
     [Fact]
@@ -175,6 +182,14 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/plots", "/v1/fits/{id}/plots", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/plots/learning.svg", "/v1/fits/{id}/plots/{kind}.svg", 404, mediaType: "application/problem+json");
+        using (var svg = await _client.GetAsync($"/v1/fits/{fits[0]}/plots/path.svg"))
+        {
+            Assert.Equal(HttpStatusCode.OK, svg.StatusCode);
+            Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(_validator.ResponseSchema("/v1/fits/{id}/plots/{kind}.svg", "get", 200, "image/svg+xml"));
+        }
         // A prediction that overflows is null, not a 500 or a "NaN" string.
         var (_, overflow) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200,
             "a,b,c,d,e\n1e308,-1e308,1e308,0,0\n0.5,0.5,0.5,0.5,0.5\n", "text/csv");

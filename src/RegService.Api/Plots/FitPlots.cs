@@ -117,8 +117,8 @@ public static class FitPlots
                 new Series("mean ± 1 SE", lambdas, mean)
                 {
                     Style = SeriesStyle.Markers, Color = 1,
-                    Low = [.. mean.Select((v, i) => v - (double.IsFinite(se[i]) ? se[i] : 0))],
-                    High = [.. mean.Select((v, i) => v + (double.IsFinite(se[i]) ? se[i] : 0))],
+                    Low = Offset(mean, se, -1),
+                    High = Offset(mean, se, +1),
                 },
             ],
             Markers = markers,
@@ -133,7 +133,7 @@ public static class FitPlots
         var train = Values(t.Curve.Train, t.Curve.Train.Count);
         double[] epochs = [.. Enumerable.Range(1, train.Length).Select(e => (double)e)];
         var series = new List<Series> { new("training", epochs, train) { Color = 0 } };
-        if (t.Curve.Validation is { } v) series.Add(new Series("validation (early stopping)", epochs, Values(v, train.Length)) { Color = 1 });
+        if (t.Curve.Validation is { } v) series.Add(new Series("validation", epochs, Values(v, train.Length)) { Color = 1 });
         // A loss that falls by orders of magnitude reads better on a log axis.
         var all = series.SelectMany(s => s.Y).Where(double.IsFinite).ToList();
         bool log = all.Count > 0 && all.Min() > 0 && all.Max() / all.Min() > 100;
@@ -144,7 +144,9 @@ public static class FitPlots
             Kind = "learning",
             Series = series,
             Markers = [new VerticalMarker(t.BestEpoch, $"best epoch {t.BestEpoch.ToString(CultureInfo.InvariantCulture)}")],
-            Notes = [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run"],
+            Notes = t.Curve.Validation is null
+                ? [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run"]
+                : [$"{Count(t.EpochsRun)} of {Count(t.Epochs)} epochs run", $"validation: {Count(t.ValidationRows)} held-out rows"],
         };
     }
 
@@ -170,8 +172,8 @@ public static class FitPlots
                 new Series("validation ± 1 SE", lambdas, mean)
                 {
                     Color = 1, Band = true,
-                    Low = [.. mean.Select((v, i) => v - (double.IsFinite(se[i]) ? se[i] : 0))],
-                    High = [.. mean.Select((v, i) => v + (double.IsFinite(se[i]) ? se[i] : 0))],
+                    Low = Offset(mean, se, -1),
+                    High = Offset(mean, se, +1),
                 },
             ],
             Markers = ChosenLambda(result),
@@ -191,7 +193,7 @@ public static class FitPlots
             sse += (actual[i] - predicted[i]) * (actual[i] - predicted[i]);
             sst += (actual[i] - mean) * (actual[i] - mean);
         }
-        var notes = new List<string> { $"R² {(sst > 0 ? (1 - sse / sst).ToString("F4", CultureInfo.InvariantCulture) : "n/a")} on {Count(n)} rows" };
+        var notes = new List<string> { $"R² {(sst > 0 && double.IsFinite(sse) ? (1 - sse / sst).ToString("F4", CultureInfo.InvariantCulture) : "n/a")} on {Count(n)} rows" };
         if (stride > 1) notes.Add($"1 row in {Count(stride)} drawn");
         return new Chart("Predicted against actual", new Axis("Actual"), new Axis("Predicted"))
         {
@@ -262,6 +264,10 @@ public static class FitPlots
         var at = Enumerable.Range(0, 8).Select(k => (int)Math.Round(k * (n - 1) / 7.0)).Distinct().ToList();
         return new TopLabels("Nonzero coefficients", [.. at.Select(i => lambdas[i])], [.. at.Select(i => nonZero[i].ToString(CultureInfo.InvariantCulture))]);
     }
+
+    /// <summary>mean ± one standard error per point; NaN (no bar) where the standard error was not recorded (holdout).</summary>
+    private static double[] Offset(double[] mean, double[] se, int sign) =>
+        [.. mean.Select((v, i) => double.IsFinite(se[i]) ? v + sign * se[i] : double.NaN)];
 
     private static double[] Values(IReadOnlyList<double?> values, int length) =>
         [.. Enumerable.Range(0, length).Select(i => i < values.Count && values[i] is { } v ? v : double.NaN)];

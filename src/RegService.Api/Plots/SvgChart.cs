@@ -54,11 +54,13 @@ public static class SvgChart
         svg.Append($"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 500" width="800" height="500" font-family="Helvetica, Arial, sans-serif" font-size="12" data-kind="{Escape(chart.Kind ?? "chart")}">""").Append('\n');
         svg.Append($"<title>{Escape(chart.Title)}</title>\n");
         svg.Append($"""<rect width="800" height="500" fill="#ffffff"/>""").Append('\n');
-        svg.Append($"""<defs><clipPath id="plot-area"><rect x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}"/></clipPath></defs>""").Append('\n');
+        // Named by its rectangle: SVGs inlined in one page share one id space, and equal ids then mean equal clips.
+        string clip = string.Create(CultureInfo.InvariantCulture, $"plot-area-{l.Left:F0}-{l.Top:F0}-{l.Right:F0}-{l.Bottom:F0}");
+        svg.Append($"""<defs><clipPath id="{clip}"><rect x="{N(l.Left)}" y="{N(l.Top)}" width="{N(l.Right - l.Left)}" height="{N(l.Bottom - l.Top)}"/></clipPath></defs>""").Append('\n');
         svg.Append($"""<text class="title" x="{N((l.Left + l.Right) / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">{Escape(chart.Title)}</text>""").Append('\n');
 
         Axes(svg, chart, l);
-        svg.Append("""<g class="data" clip-path="url(#plot-area)">""").Append('\n');
+        svg.Append($"""<g class="data" clip-path="url(#{clip})">""").Append('\n');
         for (int i = 0; i < chart.Series.Count; i++) Draw(svg, chart.Series[i], i, l);
         svg.Append("</g>\n");
         Markers(svg, chart, l);
@@ -142,7 +144,7 @@ public static class SvgChart
             if (!l.X.Accepts(m.X)) continue;
             double px = l.X.Map(m.X), py = l.Top + 14 + 14 * i;
             bool leftOfMiddle = px < middle;
-            svg.Append($"""<g class="marker" data-value="{R(m.X)}"><line x1="{N(px)}" y1="{N(l.Top)}" x2="{N(px)}" y2="{N(l.Bottom)}" stroke="#444444" stroke-width="1.2" stroke-dasharray="3 3"/><text x="{N(leftOfMiddle ? px + 4 : px - 4)}" y="{N(py)}" text-anchor="{(leftOfMiddle ? "start" : "end")}" font-size="11" fill="#222222">{Escape(m.Label)}</text></g>""").Append('\n');
+            svg.Append($"""<g class="marker" data-value="{R(m.X)}"><line x1="{N(px)}" y1="{N(l.Top)}" x2="{N(px)}" y2="{N(l.Bottom)}" stroke="#444444" stroke-width="1.2" stroke-dasharray="3 3"/><text x="{N(leftOfMiddle ? px + 4 : px - 4)}" y="{N(py)}" text-anchor="{(leftOfMiddle ? "start" : "end")}" font-size="11" fill="#222222" stroke="#ffffff" stroke-width="3" paint-order="stroke">{Escape(m.Label)}</text></g>""").Append('\n');
         }
     }
 

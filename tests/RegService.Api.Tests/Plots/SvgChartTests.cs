@@ -91,6 +91,9 @@ public sealed class SvgChartTests
 
         var series = doc.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "series").ToList();
         Assert.Equal(3, series.Count);
+        // The data are clipped to the plot area by a clip path the document defines.
+        var clip = (string)doc.Descendants(Svg + "clipPath").Single().Attribute("id")!;
+        Assert.Equal($"url(#{clip})", (string?)series[0].Parent!.Attribute("clip-path"));
         // The NaN splits the first series' line in two; the third has error bars at its finite points.
         Assert.Equal(2, series[0].Elements(Svg + "polyline").Count());
         Assert.Equal("4", (string?)series[0].Attribute("data-points"));
