@@ -91,6 +91,35 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void TheEventStreamAndTheLongPollAreDocumented()
+    {
+        var events = Doc["paths"]!["/v1/fits/{id}/events"]!["get"]!;
+        Assert.Equal("StreamFitEvents", events["operationId"]!.GetValue<string>());
+        var stream = events["responses"]!["200"]!["content"]!.AsObject();
+        Assert.Equal(["text/event-stream"], stream.Select(c => c.Key));
+        Assert.Equal("string", stream["text/event-stream"]!["schema"]!["type"]!.GetValue<string>());
+        Assert.StartsWith("event: progress\ndata: {", stream["text/event-stream"]!["example"]!.GetValue<string>());
+        foreach (var status in new[] { "401", "404", "429", "503" })
+            Assert.NotNull(events["responses"]![status]!["content"]!["application/problem+json"]);
+        Assert.NotNull(events["responses"]!["429"]!["headers"]!["Retry-After"]);
+
+        var get = Doc["paths"]!["/v1/fits/{id}"]!["get"]!;
+        var wait = get["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "waitSeconds")!;
+        Assert.Equal("query", wait["in"]!.GetValue<string>());
+        Assert.Equal("integer", wait["schema"]!["type"]!.GetValue<string>());
+        Assert.Equal((0, 60), (wait["schema"]!["minimum"]!.GetValue<int>(), wait["schema"]!["maximum"]!.GetValue<int>()));
+        foreach (var status in new[] { "200", "400", "404", "429" }) Assert.NotNull(get["responses"]![status]);
+        Assert.NotNull(get["responses"]!["429"]!["headers"]!["Retry-After"]);
+
+        // The progress members, documented.
+        var progress = Doc["components"]!["schemas"]!["JobProgress"]!["properties"]!.AsObject();
+        foreach (var member in new[] { "fraction", "stage", "etaSeconds", "lambda", "lambdaIndex", "lambdaCount", "devianceRatio",
+                     "fold", "folds", "foldsDone", "epoch", "epochs", "loss", "validationLoss" })
+            Assert.False(string.IsNullOrEmpty(progress[member]?["description"]?.GetValue<string>()), $"progress.{member} has no description");
+        Assert.Equal(["fraction"], Doc["components"]!["schemas"]!["JobProgress"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()));
+    }
+
+    [Fact]
     public void EveryExampleValidatesAgainstItsSchema()
     {
         int checkedExamples = 0;
@@ -180,6 +209,18 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             await Checked(HttpMethod.Get, $"/v1/fits/{id}", "/v1/fits/{id}", 200);
         }
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=5", "/v1/fits/{id}", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=61", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/events", "/v1/fits/{id}/events", 404, mediaType: "application/problem+json");
+        // Each event's data is a FitJob, as the schema of the list's items says.
+        using (var response = await _client.GetAsync($"/v1/fits/{fits[1]}/events"))
+        {
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            var data = (await response.Content.ReadAsStringAsync()).Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).ToList();
+            Assert.Single(data);
+            var errors = _validator.Validate(JsonNode.Parse(data[0][6..]), Doc["components"]!["schemas"]!["FitJob"]!);
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        }
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict", "/v1/fits/{id}/predict", 200, gaussian.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict", "/v1/fits/{id}/predict", 200, binomial.Csv("a", "b", "c", "d", "e"), "text/csv");
         await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/plots", "/v1/fits/{id}/plots", 200);

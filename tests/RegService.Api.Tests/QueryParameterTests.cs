@@ -65,7 +65,9 @@ public sealed class QueryParameterTests : IDisposable
         (response, body) = await Http.Send(_client, HttpMethod.Delete, $"/v1/datasets/{dataset}?force=true");
         AssertUnknown(response, body, "force");
         (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}?include=result");
-        AssertUnknown(response, body, "include");
+        AssertUnknown(response, body, "include", "waitSeconds");   // the route takes the long-poll's key only
+        (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}/events?since=1");
+        AssertUnknown(response, body, "since");
         (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{fit}/predict?lamda=0.1", "x\n1\n", "text/csv");
         AssertUnknown(response, body, "lamda", "lambda");
         (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{fit}/cancel?now=1");

@@ -42,6 +42,33 @@ public sealed class PostgresApiTests(PostgresServer server) : IClassFixture<Post
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/v1/datasets/{dataset}")).StatusCode);
     }
 
+    [PostgresFact]
+    public async Task OneReplicaRunsAFitWhileAnotherStreamsAndLongPollsItsProgress()
+    {
+        var connection = server.CreateDatabase();
+        using var front = Replica(connection, workers: 0);   // streams, runs nothing
+        using var back = Replica(connection, workers: 1);
+        using var client = front.CreateClient();
+        using var backClient = back.CreateClient();   // starts the back replica's host, and its worker
+        var dataset = await Http.UploadCsv(client, FitProgressTests.WideBinomialCsv());
+        var fit = await Http.Submit(client, FitProgressTests.BinomialCv(dataset));
+
+        // A long-poll on the front returns with the change the back made (claimed, then progress).
+        var (response, changed) = await Http.Send(client, HttpMethod.Get, $"/v1/fits/{fit}?waitSeconds=60");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEqual("queued", changed!["status"]!.GetValue<string>());
+
+        var events = await FitProgressTests.ReadEvents(client, $"/v1/fits/{fit}/events", TimeSpan.FromMinutes(3));
+        Assert.Equal("end", events[^1].Name);
+        Assert.Equal("succeeded", events[^1].Data["status"]!.GetValue<string>());
+        var progress = events.Where(e => e.Name == "progress").Select(e => e.Data["progress"]!).ToList();
+        var fractions = progress.Select(p => p["fraction"]!.GetValue<double>()).ToList();
+        Assert.True(fractions.Distinct().Count() >= 2, string.Join(", ", fractions));
+        for (int i = 1; i < fractions.Count; i++) Assert.True(fractions[i] >= fractions[i - 1], string.Join(", ", fractions));
+        // The detail the back stored reaches the front through the database.
+        Assert.Contains(progress, p => p["lambdaIndex"] is not null);
+    }
+
     [Fact]
     public void PostgresWithoutAConnectionStringRefusesToStart()
     {

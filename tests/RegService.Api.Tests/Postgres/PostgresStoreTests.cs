@@ -81,6 +81,31 @@ public sealed class PostgresStoreTests : StoreContractTests, IClassFixture<Postg
     }
 
     [PostgresFact]
+    public async Task ADatabaseOfSchemaVersion2UpgradesAndKeepsItsFits()
+    {
+        var dataset = await AddDataset("a");
+        var id = NewId();
+        Assert.Equal(EnqueueOutcome.Queued, Fits.TryEnqueue(id, "a", dataset, "{}", 10, 10));
+        await using (var connection = new NpgsqlConnection(_connectionString))
+        {
+            await connection.OpenAsync();
+            // Back to the version 2 schema, as an earlier build left it.
+            await using var command = new NpgsqlCommand("ALTER TABLE fits DROP COLUMN progress_json; UPDATE schema_version SET version = 2", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+        var fits = new PostgresFitStore(Database());   // a replica of the new build starts: it migrates
+        Assert.Null(fits.Get("a", id)!.ProgressJson);
+        var claimed = (await fits.TryClaimNextAsync("test", TimeSpan.FromSeconds(30), CancellationToken.None))!;
+        fits.UpdateProgress(id, claimed.LeaseToken!, 0.5, "fitting", """{"fold":2}""");
+        Assert.Equal("""{"fold":2}""", fits.GetState("a", id)!.ProgressJson);
+        await using var check = new NpgsqlConnection(_connectionString);
+        await check.OpenAsync();
+        await using var version = new NpgsqlCommand("SELECT version FROM schema_version", check);
+        Assert.Equal(PostgresDatabase.SchemaVersion, (int)(await version.ExecuteScalarAsync())!);
+    }
+
+    [PostgresFact]
     public async Task TheLocalCacheStaysWithinItsBudget()
     {
         var database = Database();

@@ -28,4 +28,38 @@ public sealed class SqliteStoreTests : StoreContractTests
         _database.Dispose();
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
+
+    [Fact]
+    public async Task ADatabaseOfSchemaVersion2UpgradesAndKeepsItsFits()
+    {
+        var directory = ApiFactory.NewDirectory();
+        var options = Options.Create(new StorageOptions { DataDirectory = directory });
+        var id = NewId();
+        using (var database = new SqliteDatabase(options))
+        {
+            var dataset = (await new SqliteDatasetStore(database, NullLogger<SqliteDatasetStore>.Instance).AddAsync("a", "d", await Table(5), CancellationToken.None)).Id;
+            Assert.Equal(EnqueueOutcome.Queued, new SqliteFitStore(database).TryEnqueue(id, "a", dataset, "{}", 10, 10));
+            // Back to the version 2 schema, as an earlier build left it.
+            using var connection = database.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE fits DROP COLUMN progress_json; UPDATE schema_version SET version = 2;";
+            command.ExecuteNonQuery();
+        }
+        using (var upgraded = new SqliteDatabase(options))
+        {
+            using (var connection = upgraded.Open())
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT version FROM schema_version";
+                Assert.Equal((long)SqliteDatabase.SchemaVersion, command.ExecuteScalar());
+            }
+            var fits = new SqliteFitStore(upgraded);
+            Assert.Null(fits.Get("a", id)!.ProgressJson);
+            var claimed = (await fits.TryClaimNextAsync("test", TimeSpan.FromSeconds(30), CancellationToken.None))!;
+            fits.UpdateProgress(id, claimed.LeaseToken!, 0.5, "fitting", """{"fold":2}""");
+            Assert.Equal("""{"fold":2}""", fits.GetState("a", id)!.ProgressJson);
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
 }

@@ -231,6 +231,44 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [StoreFact]
+    public async Task TheProgressDetailIsStoredUnderTheLeaseAndClearedByTheNextStateThatStartsOver()
+    {
+        var dataset = await AddDataset("a");
+        var id = NewId();
+        Enqueue(id, "a", dataset);
+        var fit = await Claim();
+        Assert.Null(fit.ProgressJson);
+        const string detail = """{"lambdaIndex":3,"lambdaCount":100,"lambda":0.25}""";
+        Fits.UpdateProgress(id, "stale-token", 0.9, "stale", """{"epoch":1}""");
+        Fits.UpdateProgress(id, fit.LeaseToken!, 0.125, "path: lambda 3 of 100", detail);
+        // What a watcher reads: everything but the result.
+        var state = Fits.GetState("a", id)!;
+        Assert.Equal((0.125, "path: lambda 3 of 100", detail), (state.Progress, state.Stage, state.ProgressJson));
+        Assert.Equal(detail, Fits.Get("a", id)!.ProgressJson);
+        Assert.Null(Fits.GetState("b", id));
+        Fits.UpdateProgress(id, fit.LeaseToken!, 0.2, "metrics");
+        Assert.Null(Fits.GetState("a", id)!.ProgressJson);
+
+        Fits.UpdateProgress(id, fit.LeaseToken!, 0.5, "fitting", detail);
+        Assert.True(Fits.ReturnToQueue(id, fit.LeaseToken!));
+        Assert.Null(Fits.Get("a", id)!.ProgressJson);
+        var again = await Claim();
+        Fits.UpdateProgress(id, again.LeaseToken!, 0.5, "fitting", detail);
+        Assert.True(Fits.Succeed(id, again.LeaseToken!, """{"ok":true}"""));
+        var done = Fits.GetState("a", id)!;
+        Assert.Equal((JobStatus.Succeeded, (string?)null, (string?)null), (done.Status, done.ProgressJson, done.ResultJson));
+        Assert.Contains("true", Fits.Get("a", id)!.ResultJson);
+
+        // A failed fit keeps where it stopped.
+        var failing = NewId();
+        Enqueue(failing, "a", dataset);
+        var held = await Claim();
+        Fits.UpdateProgress(failing, held.LeaseToken!, 0.5, "fitting", detail);
+        Assert.True(Fits.Fail(failing, held.LeaseToken!, """{"title":"bad"}"""));
+        Assert.Equal(detail, Fits.GetState("a", failing)!.ProgressJson);
+    }
+
+    [StoreFact]
     public async Task ReturningToTheQueueDoesNotCountTheAttempt()
     {
         var dataset = await AddDataset("a");
