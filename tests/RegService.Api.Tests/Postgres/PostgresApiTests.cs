@@ -47,9 +47,13 @@ public sealed class PostgresApiTests(PostgresServer server) : IClassFixture<Post
     {
         var connection = server.CreateDatabase();
         using var front = Replica(connection, workers: 0);   // streams, runs nothing
-        using var back = Replica(connection, workers: 1);
+        using var back = FitProgressTests.Paced(settings: new Dictionary<string, string?>   // runs the fit, at a watchable pace
+        {
+            ["Storage:Provider"] = "postgres",
+            ["Storage:ConnectionString"] = connection,
+            ["Jobs:LeaseSeconds"] = "3",
+        });
         using var client = front.CreateClient();
-        using var backClient = back.CreateClient();   // starts the back replica's host, and its worker
         var dataset = await Http.UploadCsv(client, FitProgressTests.WideBinomialCsv());
         var fit = await Http.Submit(client, FitProgressTests.BinomialCv(dataset));
 
