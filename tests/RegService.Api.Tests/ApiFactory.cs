@@ -107,17 +107,61 @@ public static class Http
     }
 
     /// <summary>Polls a fit until it leaves queued/running, or fails the test after the timeout.</summary>
-    public static async Task<JsonNode> WaitForFit(HttpClient client, string id, TimeSpan? timeout = null)
+    public static async Task<JsonNode> WaitForFit(HttpClient client, string id, TimeSpan? timeout = null, string? include = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{id}"))!;
+            var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{id}" + (include is null ? "" : $"?include={include}")))!;
             var status = job["status"]!.GetValue<string>();
             if (status is not ("queued" or "running")) return job;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"fit {id} still {status}: {job.ToJsonString()}");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>A finished fit's result with every include (?include=path,standardization), read back to the dense form (<see cref="Dense"/>).</summary>
+    public static async Task<JsonNode> WaitForDenseResult(HttpClient client, string id, TimeSpan? timeout = null)
+    {
+        var job = await WaitForFit(client, id, timeout, "path,standardization");
+        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
+        return Dense(job["result"]!);
+    }
+
+    /// <summary>
+    /// A result fetched with ?include=path,standardization in the dense form versions before the summary answered: coefficients
+    /// and standardizedCoefficients by name for every feature (0 where not listed; empty for an MLP), and path.coefficients per
+    /// lambda by name for every feature (from indices into features and values). Everything else is left as it is.
+    /// </summary>
+    public static JsonNode Dense(JsonNode result)
+    {
+        var copy = result.DeepClone();
+        var features = copy["features"]!.AsArray().Select(f => f!.GetValue<string>()).ToArray();
+        bool mlp = copy["network"] is not null;
+        JsonObject ByName(Func<int, double> value)
+        {
+            var o = new JsonObject();
+            if (!mlp) for (int j = 0; j < features.Length; j++) o[features[j]] = value(j);
+            return o;
+        }
+        foreach (var key in new[] { "coefficients", "standardizedCoefficients" })
+        {
+            var nonZero = copy[key]!.AsObject();
+            Assert.All(nonZero, c => Assert.NotEqual(0.0, c.Value!.GetValue<double>()));
+            copy[key] = ByName(j => nonZero[features[j]]?.GetValue<double>() ?? 0);
+        }
+        var path = copy["path"]!["coefficients"]!.AsArray();
+        for (int l = 0; l < path.Count; l++)
+        {
+            var dense = new double[features.Length];
+            var indices = path[l]!["indices"]!.AsArray().Select(i => i!.GetValue<int>()).ToArray();
+            var values = path[l]!["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            Assert.Equal(indices.Length, values.Length);
+            Assert.Equal(indices.Order(), indices);
+            for (int k = 0; k < indices.Length; k++) dense[indices[k]] = values[k];
+            path[l] = ByName(j => dense[j]);
+        }
+        return copy;
     }
 
     /// <summary>The strings of a JSON array of messages, joined (unescaped, unlike ToJsonString).</summary>

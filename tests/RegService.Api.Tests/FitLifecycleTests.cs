@@ -27,9 +27,9 @@ public sealed class FitLifecycleTests
         var id = await Http.UploadCsv(client, await File.ReadAllTextAsync(Http.DataFile(file)));
         decimal[] lambdas = [1m, 0.1m, 0.01m, 0.001m];
         var fitId = await Http.Submit(client, new { datasetId = id, target, penalty = "ridge", lambdas = lambdas.Select(l => (double)l) });
-        var job = await Http.WaitForFit(client, fitId);
+        var job = await Http.WaitForFit(client, fitId, include: "path,standardization");
         Assert.Equal("succeeded", job["status"]!.GetValue<string>());
-        var result = job["result"]!;
+        var result = Http.Dense(job["result"]!);
         Assert.Equal("converged", result["status"]!.GetValue<string>());
 
         var (names, columns) = ExactRidge.ReadCsv(Http.DataFile(file));
@@ -57,8 +57,7 @@ public sealed class FitLifecycleTests
         using var factory = new ApiFactory();
         using var client = factory.CreateClient();
         var id = await Http.UploadCsv(client, await File.ReadAllTextAsync(Http.DataFile("longley.csv")));
-        var job = await Http.WaitForFit(client, await Http.Submit(client, new { datasetId = id, target = "Employed", lambda = 0.01 }));
-        var result = job["result"]!;
+        var result = await Http.WaitForDenseResult(client, await Http.Submit(client, new { datasetId = id, target = "Employed", lambda = 0.01 }));
         var (names, columns) = ExactRidge.ReadCsv(Http.DataFile("longley.csv"));
         var (intercept, coef) = ExactRidge.Fit(columns[..6], columns[6], 0.01m);
         AssertRelative((double)intercept, result["intercept"]!.GetValue<double>(), 1e-8);
@@ -134,8 +133,7 @@ public sealed class FitLifecycleTests
         using var factory = new ApiFactory();
         using var client = factory.CreateClient();
         var id = await Http.UploadCsv(client, "x,k,y\n1,5,2.1\n2,5,3.9\n3,5,6.2\n4,5,7.8\n");
-        var job = await Http.WaitForFit(client, await Http.Submit(client, new { datasetId = id, target = "y", lambda = 0.1 }));
-        var result = job["result"]!;
+        var result = await Http.WaitForDenseResult(client, await Http.Submit(client, new { datasetId = id, target = "y", lambda = 0.1 }));
         Assert.Equal(0.0, result["coefficients"]!["k"]!.GetValue<double>());
         Assert.NotEqual(0.0, result["coefficients"]!["x"]!.GetValue<double>());
         Assert.Contains("'k' has zero variance", Http.Messages(result["diagnostics"]!["warnings"]));

@@ -53,9 +53,7 @@ public sealed class GradientFitTests : IAsyncLifetime
             datasetId = dataset, target = "y", family = "binomial", penalty = "elasticNet", l1Ratio = 0.5,
             solver = "proximalGradient", lambdas, tolerance = 1e-16,
         });
-        var job = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(120));
-        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
-        var result = job["result"]!;
+        var result = await Http.WaitForDenseResult(_client, id, TimeSpan.FromSeconds(120));
         Assert.Equal("proximalGradient", result["diagnostics"]!["solver"]!.GetValue<string>());
         Assert.True(result["diagnostics"]!["converged"]!.GetValue<bool>());
 
@@ -258,9 +256,7 @@ public sealed class GradientFitTests : IAsyncLifetime
     private async Task<(string Id, JsonNode Result)> FitWithId(object request)
     {
         var id = await Http.Submit(_client, request);
-        var job = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(120));
-        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
-        return (id, job["result"]!);
+        return (id, await Http.WaitForDenseResult(_client, id, TimeSpan.FromSeconds(120)));
     }
 
     private async Task<double[]> Predict(string fitId, string csv)

@@ -48,8 +48,9 @@ public sealed partial class HttpExamplesTests
                 return answers[parts[0]]![parts[4]]!.GetValue<string>();
             });
             var url = Resolve(request.Url).Replace("http://localhost:5000", "", StringComparison.Ordinal);
-            // A prediction or a deletion needs the fit finished: wait for it as a person would.
-            if (FitOf().Match(url) is { Success: true } fit && (request.Method == "DELETE" || url.EndsWith("/predict", StringComparison.Ordinal)))
+            // A prediction, the model, its coefficients, a refit or a deletion needs the fit finished: wait for it as a person would.
+            if (FitOf().Match(url) is { Success: true } fit && (request.Method == "DELETE"
+                    || new Uri("http://x" + url).AbsolutePath.Split('/')[^1] is "predict" or "coefficients" or "model" or "refit"))
                 await Http.WaitForFit(client, fit.Groups[1].Value, TimeSpan.FromSeconds(120));
 
             using var message = new HttpRequestMessage(new HttpMethod(request.Method), url);

@@ -74,8 +74,23 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("integer", list["offset"]["type"]!.GetValue<string>());
         Assert.Equal("#/components/schemas/JobStatus", list["status"]["$ref"]!.GetValue<string>());
         var predict = Doc["paths"]!["/v1/fits/{id}/predict"]!["post"]!;
-        Assert.Equal("number", predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["type"]!.GetValue<string>());
+        // lambda: a number, or min or 1se.
+        var lambda = predict["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "lambda")!["schema"]!["anyOf"]!.AsArray();
+        Assert.Equal("number", lambda[0]!["type"]!.GetValue<string>());
+        Assert.Equal("""["min","1se"]""", lambda[1]!["enum"]!.ToJsonString());
         Assert.Equal("#/components/schemas/TableColumns", predict["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.False(predict["requestBody"]!["required"]?.GetValue<bool>() ?? false, "predict?datasetId= takes no body");
+        foreach (var (path, method, statuses) in new[]
+                 {
+                     ("/v1/fits/{id}/coefficients", "get", new[] { "200", "400", "404", "409" }),
+                     ("/v1/fits/{id}/refit", "post", ["202", "400", "404", "413", "415", "429", "507"]),
+                     ("/v1/fits/{id}/model", "get", ["200", "400", "404", "406", "409"]),
+                 })
+            foreach (var status in statuses) Assert.NotNull(Doc["paths"]![path]![method]!["responses"]![status]);
+        Assert.NotNull(Doc["paths"]!["/v1/fits/{id}/refit"]!["post"]!["responses"]!["202"]!["headers"]!["Location"]);
+        var model = Doc["paths"]!["/v1/fits/{id}/model"]!["get"]!["responses"]!["200"]!["content"]!;
+        Assert.Equal("#/components/schemas/ModelCard", model["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.Equal("string", model["application/xml"]!["schema"]!["type"]!.GetValue<string>());
         var submit = Doc["paths"]!["/v1/fits"]!["post"]!["responses"]!;
         foreach (var status in new[] { "400", "401", "403", "404", "413", "415", "429", "503", "507" }) Assert.NotNull(submit[status]);
         Assert.NotNull(submit["429"]!["headers"]!["Retry-After"]);
@@ -207,7 +222,11 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             var done = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(60));
             Assert.True(done["status"]!.GetValue<string>() == "succeeded", done.ToJsonString());
             await Checked(HttpMethod.Get, $"/v1/fits/{id}", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}?include=path,standardization", "/v1/fits/{id}", 200);
+            await Checked(HttpMethod.Get, $"/v1/fits/{id}/path?offset=1&limit=3", "/v1/fits/{id}/path", 200);
         }
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}?include=everything", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/path", "/v1/fits/{id}/path", 404, mediaType: "application/problem+json");
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);
         await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=5", "/v1/fits/{id}", 200);
         await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}?waitSeconds=61", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
@@ -236,6 +255,25 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             "a,b,c,d,e\n1e308,-1e308,1e308,0,0\n0.5,0.5,0.5,0.5,0.5\n", "text/csv");
         Assert.Null(overflow!["predictions"]![0]);
         Assert.True(double.IsFinite(overflow["predictions"]![1]!.GetValue<double>()));
+
+        // glmnet-style access: coefficients at a lambda between path points, min and 1se, a stored data set scored, the
+        // model card, the exact refit; and their problems.
+        var (_, at) = await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?lambda=0.01", "/v1/fits/{id}/coefficients", 200);
+        Assert.True(at!["interpolated"]!.GetValue<bool>() || at["outsidePath"]!.GetValue<bool>() || at["requestedLambda"] is not null);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[1]}/coefficients?lambda=1se", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[2]}/coefficients", "/v1/fits/{id}/coefficients", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}/coefficients?exact=true", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/coefficients?lambda=abc", "/v1/fits/{id}/coefficients", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Get, "/v1/fits/nope/coefficients", "/v1/fits/{id}/coefficients", 404, mediaType: "application/problem+json");
+        var (_, scored) = await Checked(HttpMethod.Post, $"/v1/fits/{fits[1]}/predict?datasetId={binomialId}&lambda=min", "/v1/fits/{id}/predict", 200);
+        Assert.Equal("binomial", scored!["metrics"]!["family"]!.GetValue<string>());
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/predict?datasetId=nope", "/v1/fits/{id}/predict", 404, mediaType: "application/problem+json");
+        foreach (var id in fits) await Checked(HttpMethod.Get, $"/v1/fits/{id}/model", "/v1/fits/{id}/model", 200);
+        await Checked(HttpMethod.Get, $"/v1/fits/{fits[3]}/model?format=onnx", "/v1/fits/{id}/model", 400, mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 202, """{"lambda": 0.02}""");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 400, "{}", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, "/v1/fits/nope/refit", "/v1/fits/{id}/refit", 404, """{"lambda": 1}""", mediaType: "application/problem+json");
+        await Checked(HttpMethod.Post, $"/v1/fits/{fits[0]}/refit", "/v1/fits/{id}/refit", 415, "x", "text/plain", "application/problem+json");
 
         // Problems: 404, 400 with errors, 400 without (a bad cell), 409, 415, an unknown query key.
         await Checked(HttpMethod.Get, "/v1/fits/nope", "/v1/fits/{id}", 404, mediaType: "application/problem+json");

@@ -149,9 +149,7 @@ public sealed class PathFitTests : IAsyncLifetime
         var (response, body) = await Http.Send(_client, HttpMethod.Post, "/v1/fits", request.ToJsonString());
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, body?.ToJsonString());
         var id = body!["id"]!.GetValue<string>();
-        var job = await Http.WaitForFit(_client, id, TimeSpan.FromSeconds(60));
-        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
-        return (id, job["result"]!);
+        return (id, await Http.WaitForDenseResult(_client, id, TimeSpan.FromSeconds(60)));
     }
 
     private static double[] Doubles(JsonNode? array) => [.. array!.AsArray().Select(v => v!.GetValue<double>())];

@@ -20,9 +20,7 @@ public sealed class PredictTests : IAsyncLifetime
         _client = _factory.CreateClient();
         var dataset = await Http.UploadCsv(_client, _data.Csv());
         _fit = await Http.Submit(_client, new { datasetId = dataset, target = "y", penalty = "ridge", lambdas = new[] { 1, 0.1, 0.01 } });
-        var job = await Http.WaitForFit(_client, _fit);
-        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
-        _result = job["result"]!;
+        _result = await Http.WaitForDenseResult(_client, _fit);
     }
 
     public Task DisposeAsync()
@@ -61,12 +59,22 @@ public sealed class PredictTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ALambdaOffThePathIsRejectedWithTheRange()
+    public async Task ALambdaBetweenPathLambdasInterpolatesLinearlyInLambdaAsGlmnet()
     {
+        // 0.5 lies between path lambdas 1 and 0.1: glmnet's weight of the larger is (0.5 - 0.1) / (1 - 0.1).
         var (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{_fit}/predict?lambda=0.5", _data.Csv(Features), "text/csv");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("must be one of the fit's 3 path lambdas (from 1 down to 0.01", Http.Messages(body!["errors"]!["lambda"]));
-        Assert.Contains("got 0.5", Http.Messages(body["errors"]!["lambda"]));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal(0.5, body!["lambda"]!.GetValue<double>());
+        Assert.True(body["interpolated"]!.GetValue<bool>());
+        var path = _result["path"]!;
+        double w = (0.5 - 0.1) / (1 - 0.1);
+        var left = Expected(_data, path["intercepts"]![0]!, path["coefficients"]![0]!);
+        var right = Expected(_data, path["intercepts"]![1]!, path["coefficients"]![1]!);
+        AssertPredictions([.. left.Select((l, i) => w * l + (1 - w) * right[i])], body["predictions"]!);
+
+        var (bad, problem) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{_fit}/predict?lambda=big", _data.Csv(Features), "text/csv");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("must be a number >= 0, min or 1se; got 'big'", Http.Messages(problem!["errors"]!["lambda"]));
     }
 
     [Fact]

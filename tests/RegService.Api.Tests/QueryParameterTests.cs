@@ -64,8 +64,10 @@ public sealed class QueryParameterTests : IDisposable
         AssertUnknown(response, body, "nmae", "name");
         (response, body) = await Http.Send(_client, HttpMethod.Delete, $"/v1/datasets/{dataset}?force=true");
         AssertUnknown(response, body, "force");
-        (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}?include=result");
-        AssertUnknown(response, body, "include", "waitSeconds");   // the route takes the long-poll's key only
+        (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}?includes=path");
+        AssertUnknown(response, body, "includes", "include", "waitSeconds");
+        (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}/path?page=2");
+        AssertUnknown(response, body, "page", "offset", "limit");
         (response, body) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{fit}/events?since=1");
         AssertUnknown(response, body, "since");
         (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{fit}/predict?lamda=0.1", "x\n1\n", "text/csv");

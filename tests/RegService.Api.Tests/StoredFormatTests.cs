@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using RegService.Api.Auth;
+using RegService.Api.Fits;
 using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
 
@@ -63,51 +64,100 @@ public sealed class StoredFormatTests
         Assert.Equal(fit, claimed!.Id);
         Assert.True(fits.Succeed(fit, claimed.LeaseToken!, capture.StoredRow));
 
-        var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{fit}"))!;
-        Assert.Equal(capture.Response.ToJsonString(), job["result"]!.ToJsonString());
+        // With every include, read back to the dense form, the document that version answered; by default the summary.
+        var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{fit}?include=path,standardization"))!;
+        Assert.Equal(capture.Response.ToJsonString(), Http.Dense(job["result"]!).ToJsonString());
+        var summary = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{fit}"))!["result"]!;
+        Assert.Null(summary["path"]!["coefficients"]);
+        Assert.Null(summary["featureMeans"]);
+        Assert.Equal(capture.Response["path"]!["lambdas"]!.ToJsonString(), summary["path"]!["lambdas"]!.ToJsonString());
         await AssertPredictionsAsCaptured(client, fit, capture);
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ARowOfTheEarlierFormatRewrittenAsFormat2ProjectsTheSameResponse(string name)
+    public void ARowOfTheEarlierFormatRewrittenAsFormat3ProjectsTheSameResponse(string name)
     {
         var capture = Load(name);
         var options = Options();
         var stored = StoredResults.Read(capture.StoredRow, options);
         var row = JsonSerializer.Serialize(stored, options);
-        Assert.StartsWith("""{"formatVersion":2,""", row);
+        Assert.StartsWith("""{"formatVersion":3,""", row);
         var again = StoredResults.Read(row, options);
-        Assert.Equal(capture.Response.ToJsonString(), JsonSerializer.Serialize(StoredResults.Project(again), options));
+        Assert.Equal(capture.Response.ToJsonString(), Http.Dense(JsonNode.Parse(JsonSerializer.Serialize(StoredResults.Project(again, All), options))!).ToJsonString());
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task ANewFitStoresFormat2AndGivesTheResponseAndPredictionsOfTheEarlierVersion(string name)
+    public void AFormat2RowWithItsArraysDenseReadsAsTheFormat3Row(string name)
+    {
+        var options = Options();
+        var stored = StoredResults.Read(Load(name).StoredRow, options);
+        var row3 = JsonSerializer.Serialize(stored, options);
+        var row2 = Format2(row3);
+        Assert.StartsWith("""{"formatVersion":2,""", row2);
+        Assert.IsType<JsonArray>(JsonNode.Parse(row2)!["model"]!["means"]);
+        Assert.Equal(row3, JsonSerializer.Serialize(StoredResults.Read(row2, options), options));
+    }
+
+    /// <summary>A format 3 row as format 2 wrote it: the model's vectors and the path's values as JSON arrays of numbers.</summary>
+    private static string Format2(string row3)
+    {
+        var row = JsonNode.Parse(row3)!.AsObject();
+        row["formatVersion"] = 2;
+        static double[] Unpack(JsonNode packed)
+        {
+            var bytes = Convert.FromBase64String(packed.GetValue<string>());
+            return [.. Enumerable.Range(0, bytes.Length / 8).Select(i => BitConverter.ToDouble(bytes, 8 * i))];
+        }
+        static JsonArray Array(IEnumerable<double> values) => new([.. values.Select(v => (JsonNode)v)]);
+        var model = row["model"]!.AsObject();
+        foreach (var key in new[] { "means", "scales" }) model[key] = Array(Unpack(model[key]!));
+        foreach (var key in new[] { "coefficients", "standardizedCoefficients" })
+        {
+            var sparse = model[key]!;
+            var dense = new double[sparse["length"]!.GetValue<int>()];
+            var values = Unpack(sparse["values"]!);
+            var indices = sparse["indices"]!.AsArray();
+            for (int k = 0; k < indices.Count; k++) dense[indices[k]!.GetValue<int>()] = values[k];
+            model[key] = Array(dense);
+        }
+        foreach (var vector in model["path"]!["coefficients"]!.AsArray()) vector!["values"] = Array(Unpack(vector["values"]!));
+        return row.ToJsonString();
+    }
+
+    private const ResultIncludes All = ResultIncludes.Path | ResultIncludes.Standardization;
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task ANewFitStoresFormat3AndGivesTheResponseAndPredictionsOfTheEarlierVersion(string name)
     {
         var capture = Load(name);
         using var factory = new ApiFactory(workers: 1);
         using var client = factory.CreateClient();
         var fit = await Submit(client, capture);
-        var job = await Http.WaitForFit(client, fit);
+        var job = await Http.WaitForFit(client, fit, include: "path,standardization");
         Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
 
-        // The row is the stored form, not the response: a version, the model in arrays, the path's coefficients sparse.
+        // The row is the stored form, not the response: a version, the model's vectors packed or sparse, the path's coefficients sparse.
         var row = factory.Services.GetRequiredService<IFitStore>().Get(Identity.LocalTenant, fit)!.ResultJson!;
         var stored = JsonNode.Parse(row)!;
-        Assert.Equal(2, stored["formatVersion"]!.GetValue<int>());
+        Assert.Equal(3, stored["formatVersion"]!.GetValue<int>());
         Assert.Null(stored["coefficients"]);
         var model = stored["model"]!;
         Assert.Equal(capture.Response["features"]!.ToJsonString(), model["features"]!.ToJsonString());
-        Assert.IsType<JsonArray>(model["coefficients"]);
+        Assert.IsType<JsonArray>(model["coefficients"]!["indices"]);
+        Assert.Equal(model["features"]!.AsArray().Count, model["coefficients"]!["length"]!.GetValue<int>());
+        Assert.Equal(8 * model["features"]!.AsArray().Count, Convert.FromBase64String(model["means"]!.GetValue<string>()).Length);
         Assert.IsType<JsonArray>(model["path"]!["coefficients"]![0]!["indices"]);
+        Assert.Equal(JsonValueKind.String, model["path"]!["coefficients"]![0]!["values"]!.GetValueKind());
         Assert.Equal(capture.Response["family"]!.GetValue<string>() == "binomial" ? "logit" : "identity", model["link"]!.GetValue<string>());
 
         // GET is the projection of the row, and (the engine being deterministic) the document the earlier version gave, timings aside.
         var options = Options();
         var result = job["result"]!;
-        Assert.Equal(JsonSerializer.Serialize(StoredResults.Project(StoredResults.Read(row, options)), options), result.ToJsonString());
-        Assert.Equal(WithoutTimings(capture.Response), WithoutTimings(result));
+        Assert.Equal(JsonSerializer.Serialize(StoredResults.Project(StoredResults.Read(row, options), All), options), result.ToJsonString());
+        Assert.Equal(WithoutTimings(capture.Response), WithoutTimings(Http.Dense(result)));
         await AssertPredictionsAsCaptured(client, fit, capture);
     }
 
@@ -115,9 +165,9 @@ public sealed class StoredFormatTests
     public void ARowOfAnUnknownFormatVersionFailsToRead()
     {
         var options = Options();
-        var row = JsonSerializer.Serialize(StoredResults.Read(Load("mlp").StoredRow, options), options).Replace("\"formatVersion\":2", "\"formatVersion\":3");
+        var row = JsonSerializer.Serialize(StoredResults.Read(Load("mlp").StoredRow, options), options).Replace("\"formatVersion\":3", "\"formatVersion\":4");
         var error = Assert.Throws<NotSupportedException>(() => StoredResults.Read(row, options));
-        Assert.Contains("format 3", error.Message);
+        Assert.Contains("format 4", error.Message);
     }
 
     private static string WithoutTimings(JsonNode result)

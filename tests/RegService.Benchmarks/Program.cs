@@ -1,4 +1,4 @@
-// RegService benchmark runner: times the engine on the anchor workloads (../shared/anchors/gen.py)
+// RegService benchmark runner: times the engine on the anchor workloads (tests/RegService.Benchmarks/anchors/gen.py, a copy of ../shared/anchors/gen.py)
 // and the upload of a CSV through HTTP, and prints one JSON object of medians.
 //
 //   dotnet run -c Release --project tests/RegService.Benchmarks -- --data /tmp/anchors [--reps 3]
@@ -75,6 +75,35 @@ if (args.Length > 0 && args[0] == "--service")
     return;
 }
 
+if (args.Length > 0 && args[0] == "--result")
+{
+    // A wide lasso path through the service: end to end against the engine, and the sizes of the result (ResultBench.cs).
+    //   --result [--data /tmp/anchors] [--reps 3] [--dll path/to/RegService.Api.dll]
+    string data = "/tmp/anchors", resultDll = Path.Combine(AppContext.BaseDirectory, "RegService.Api.dll");
+    int reps = 3;
+    for (int i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--data": data = args[++i]; break;
+            case "--reps": reps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--dll": resultDll = Path.GetFullPath(args[++i]); break;
+            default: throw new ArgumentException($"unknown argument {args[i]}; use --result [--data DIR] [--reps N] [--dll FILE]");
+        }
+    }
+    var csv = Path.Combine(data, ResultBench.Workload + ".csv");
+    if (!File.Exists(csv)) throw new FileNotFoundException($"{csv} not found: run /usr/bin/python3 tests/RegService.Benchmarks/anchors/gen.py {data}");
+    var result = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+    {
+        ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
+        ["cpu"] = MachineBounds.CpuName(),
+        ["reps"] = reps,
+    };
+    await ResultBench.RunAsync(result, csv, reps, resultDll);
+    Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+    return;
+}
+
 var options = BenchOptions.Parse(args);
 var report = new SortedDictionary<string, object?>(StringComparer.Ordinal)
 {
@@ -94,7 +123,7 @@ bool Missing(string name, params string[] keys)
 {
     if (File.Exists(Csv(name))) return false;
     foreach (var key in keys)
-        report[key] = new Dictionary<string, string> { ["error"] = $"{Csv(name)} not found: run /usr/bin/python3 ../shared/anchors/gen.py {options.Data}" };
+        report[key] = new Dictionary<string, string> { ["error"] = $"{Csv(name)} not found: run /usr/bin/python3 tests/RegService.Benchmarks/anchors/gen.py {options.Data}" };
     return true;
 }
 

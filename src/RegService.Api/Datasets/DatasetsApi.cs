@@ -37,7 +37,7 @@ public static class DatasetsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesWriteProblems()
             .AllowQuery("name");
-        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first").AllowQuery("offset", "limit");
+        group.MapGet("/", List).WithName("ListDatasets").WithSummary("List data sets, newest first; Link headers (rel next, prev) page on").AllowQuery("offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetDataset").WithSummary("A data set's shape and column summaries").AllowQuery()
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id}", Delete).WithName("DeleteDataset")
@@ -68,11 +68,14 @@ public static class DatasetsApi
         return TypedResults.Created($"/v1/datasets/{dataset.Id}", dataset);
     }
 
-    public static Results<Ok<DatasetPage>, ValidationProblem> List(ClaimsPrincipal user, IDatasetStore store, string? offset = null, string? limit = null)
+    public static Results<Ok<DatasetPage>, ValidationProblem> List(
+        HttpContext http, ClaimsPrincipal user, IDatasetStore store, string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Paging.Parse(offset, limit);
         if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
-        return TypedResults.Ok(store.List(user.Tenant(), skip, take));
+        var page = store.List(user.Tenant(), skip, take);
+        Paging.AddLinks(http, skip, take, page.Total);
+        return TypedResults.Ok(page);
     }
 
     public static Results<Ok<Dataset>, ProblemHttpResult> Get(string id, ClaimsPrincipal user, IDatasetStore store) =>
@@ -113,5 +116,29 @@ public static class Paging
         if (limit is not null && (!int.TryParse(limit, out take) || take < 1 || take > MaxLimit))
             errors["limit"] = [$"must be a whole number from 1 to {MaxLimit}; got '{limit}'"];
         return (skip, take, errors.Count > 0 ? errors : null);
+    }
+
+    /// <summary>
+    /// Link headers (RFC 8288) to the next and previous pages of <paramref name="total"/> items: the request's path and
+    /// query with offset moved by limit (the other parameters, filters included, kept), relative to the request.
+    /// </summary>
+    public static void AddLinks(HttpContext http, int offset, int limit, int total)
+    {
+        var links = new List<string>();
+        if (offset + limit < total) links.Add(Link(http, offset + limit, limit, "next"));
+        if (offset > 0) links.Add(Link(http, Math.Max(0, offset - limit), limit, "prev"));
+        if (links.Count > 0) http.Response.Headers.Link = string.Join(", ", links);
+    }
+
+    private static string Link(HttpContext http, int offset, int limit, string rel)
+    {
+        var query = new List<KeyValuePair<string, string?>>();
+        foreach (var (key, values) in http.Request.Query)
+            if (!key.Equals("offset", StringComparison.OrdinalIgnoreCase) && !key.Equals("limit", StringComparison.OrdinalIgnoreCase))
+                foreach (var value in values) query.Add(new(key, value));
+        query.Add(new("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        query.Add(new("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var target = http.Request.PathBase + http.Request.Path + Microsoft.AspNetCore.Http.QueryString.Create(query);
+        return $"<{target}>; rel=\"{rel}\"";
     }
 }

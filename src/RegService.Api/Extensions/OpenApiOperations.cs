@@ -34,10 +34,14 @@ public static class OpenApiOperations
             {
                 foreach (var parameter in operation.Parameters ?? [])
                     if (parameter is OpenApiParameter { In: ParameterLocation.Query } query && Query(query.Name!, document) is { } typed)
-                        (query.Schema, query.Description) = typed;
+                        (query.Schema, query.Description) = operation.OperationId == "PredictFit" && query.Name == "datasetId"
+                            ? (typed.Schema, "Score this stored data set instead of a posted body (its target and unused columns ignored)")
+                            : typed;
                 if (operation.OperationId is "UploadDataset" or "PredictFit" && operation.RequestBody?.Content is { } content)
                 {
                     if (content.TryGetValue("application/json", out var json)) json.Schema = new OpenApiSchemaReference(TableSchema, document);
+                    // predict?datasetId= scores a stored data set and takes no body.
+                    if (operation.OperationId == "PredictFit" && operation.RequestBody is OpenApiRequestBody body) body.Required = false;
                     if (content.TryGetValue("text/csv", out var csv))
                         csv.Schema = new OpenApiSchema
                         {
@@ -53,8 +57,13 @@ public static class OpenApiOperations
                                       "'data:' line holding a FitJob (without its result) as JSON, each block ended by a blank line; " +
                                       "': keep-alive' comment lines in between",
                     };
+                if (operation.OperationId == "ExportFitModel" && operation.Responses?.GetValueOrDefault("200") is OpenApiResponse { Content: { } model })
+                    model[Fits.ModelExport.PmmlMediaType] = new OpenApiMediaType
+                    {
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = "PMML 4.4 (http://www.dmg.org/PMML-4_4), a GeneralRegressionModel" },
+                    };
                 foreach (var (status, response) in operation.Responses ?? new OpenApiResponses())
-                    if (response is OpenApiResponse r) AddHeaders(status, r);
+                    if (response is OpenApiResponse r) AddHeaders(status, r, paged: operation.OperationId is "ListFits" or "ListDatasets" or "GetFitPath");
                 if (operation.OperationId is { } id && Examples.Value[id] is JsonObject example) AddExamples(operation, example);
             }
     }
@@ -108,11 +117,19 @@ public static class OpenApiOperations
         "offset" => (OpenApiSchemas.Integer("Items to skip", 0, @default: 0), "Items to skip, >= 0 (default 0)"),
         "limit" => (OpenApiSchemas.Integer("Items per page", 1, Datasets.Paging.MaxLimit, Datasets.Paging.DefaultLimit),
             $"Items per page, 1 to {Datasets.Paging.MaxLimit} (default {Datasets.Paging.DefaultLimit})"),
-        "lambda" => (OpenApiSchemas.Number(), "A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model"),
+        "lambda" => (new OpenApiSchema
+        {
+            AnyOf = [OpenApiSchemas.Number(), new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("min")!, JsonValue.Create("1se")!] }],
+        }, "A lambda: " + Fits.FitModels.LambdaHelp),
+        "exact" => (new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false) },
+            "false only: an exact solution at a new lambda is a new fit, POST /v1/fits/{id}/refit (true is a 400 saying so)"),
+        "format" => (new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("json")!, JsonValue.Create("pmml")!], Default = JsonValue.Create("json") },
+            "json (the model card) or pmml (PMML 4.4, as Accept: application/xml)"),
         "status" => (new OpenApiSchemaReference("JobStatus", document), "Only fits in this state"),
         "datasetId" => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only fits of this data set"),
         "waitSeconds" => (OpenApiSchemas.Integer("Seconds to wait for a change", 0, Fits.FitEventsApi.MaxWaitSeconds),
             $"Long-poll: answer as soon as the status or progress changes, or after this many seconds, 0 to {Fits.FitEventsApi.MaxWaitSeconds}"),
+        "include" => (new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^(path|standardization)(,(path|standardization))*$" }, Fits.ResultsApi.IncludeDescription),
         "name" => (new OpenApiSchema { Type = JsonSchemaType.String }, "The data set's name (default \"dataset\"); the rules of a column name apply"),
         _ => null,
     };
@@ -158,8 +175,14 @@ public static class OpenApiOperations
         };
     }
 
-    private static void AddHeaders(string status, OpenApiResponse response)
+    private static void AddHeaders(string status, OpenApiResponse response, bool paged)
     {
+        if (status == "200" && paged)
+            (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Link"] = new OpenApiHeader
+            {
+                Description = "RFC 8288 links to the neighbouring pages: <...?offset=&limit=>; rel=\"next\", <...>; rel=\"prev\" (absent on the last and first page)",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            };
         if (status is "429" or "503" or "507" && response.Content?.ContainsKey("application/problem+json") == true)
             (response.Headers ??= new Dictionary<string, IOpenApiHeader>())["Retry-After"] = new OpenApiHeader
             {

@@ -66,6 +66,9 @@ public sealed record ExpansionRequest(
 /// </summary>
 public sealed record FitRequest
 {
+    [Description("A name for the fit, shown in lists (optional); the rules of a data set name apply (at most Datasets:MaxNameLength characters, valid UTF-8, no control characters)")]
+    public string? Name { get; init; }
+
     [Description("Id of an uploaded data set")]
     [Required]
     public string? DatasetId { get; init; }
@@ -247,6 +250,11 @@ public sealed record JobError(string Title, string Detail);
 public sealed record FitJob
 {
     public required string Id { get; init; }
+
+    [Description("The name the request gave (request.name), if any")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
+
     public required string DatasetId { get; init; }
     public required JobStatus Status { get; init; }
     public required JobProgress Progress { get; init; }

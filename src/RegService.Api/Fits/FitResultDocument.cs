@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 
@@ -46,12 +47,24 @@ public sealed record ValidationCurveDocument(
     [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size); null where not finite")] IReadOnlyList<double?> Mean,
     [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1)); null where not finite")] IReadOnlyList<double?> StandardError);
 
-/// <summary>Every lambda fitted on all rows, in the order fitted (a generated path: from lambda_max down).</summary>
+/// <summary>
+/// A coefficient vector by its nonzero entries, as glmnet's sparse matrix keeps a path: <c>indices</c> (ascending) into the
+/// result's <c>features</c> and the original-scale <c>values</c> at them; every feature not listed has coefficient 0.
+/// </summary>
+public sealed record SparseCoefficientsDocument(
+    [property: Description("0-based positions in features of the nonzero coefficients, ascending")] IReadOnlyList<int> Indices,
+    [property: Description("The original-scale coefficients at those positions")] IReadOnlyList<double> Values);
+
+/// <summary>
+/// Every lambda fitted on all rows, in the order fitted (a generated path: from lambda_max down). GET /v1/fits/{id} shows the
+/// per-lambda facts (a few numbers per lambda); the coefficients come with ?include=path, or paged from GET /v1/fits/{id}/path.
+/// </summary>
 public sealed record PathDocument(
     IReadOnlyList<double> Lambdas,
     [property: Description("Nonzero coefficients per lambda (glmnet's df)")] IReadOnlyList<int> NonZero,
     IReadOnlyList<double> Intercepts,
-    [property: Description("Original-scale coefficients per lambda, by feature name")] IReadOnlyList<IReadOnlyDictionary<string, double>> Coefficients,
+    [property: Description("With ?include=path (and from /path): the coefficients per lambda, sparse (indices into features and values); empty for an MLP")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SparseCoefficientsDocument>? Coefficients,
     [property: Description("Fraction of the null deviance explained per lambda (glmnet's dev.ratio); null where not computed or not finite")]
     IReadOnlyList<double?>? DevianceRatio = null,
     [property: Description("Whether each lambda's solve met the tolerance")] IReadOnlyList<bool>? Converged = null,
@@ -141,16 +154,18 @@ public sealed record FitResultDocument(
     double L1Ratio,
     [property: Description("The lambda of the returned model")] double Lambda,
     double Intercept,
-    [property: Description("Original-scale coefficients by feature name")] IReadOnlyDictionary<string, double> Coefficients,
-    [property: Description("Coefficients of the standardized features (equal to coefficients when standardize is off)")] IReadOnlyDictionary<string, double> StandardizedCoefficients,
-    [property: Description("Means and scales used to standardize each feature")] IReadOnlyDictionary<string, double> FeatureMeans,
-    IReadOnlyDictionary<string, double> FeatureScales,
+    [property: Description("The nonzero original-scale coefficients by feature name; a feature of features not listed has coefficient 0")] IReadOnlyDictionary<string, double> Coefficients,
+    [property: Description("The nonzero coefficients of the standardized features by name (equal to coefficients when standardize is off)")] IReadOnlyDictionary<string, double> StandardizedCoefficients,
+    [property: Description("With ?include=standardization: the mean used to standardize each feature, by name")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, double>? FeatureMeans,
+    [property: Description("With ?include=standardization: the scale (standard deviation, 1/n) used to standardize each feature, by name")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, double>? FeatureScales,
     SparsityDocument Sparsity,
     MetricsDocument Metrics,
     PathDocument Path,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationDocument? Validation,
     DiagnosticsDocument Diagnostics,
-    [property: Description("The fitted features in order (with an expansion: the expanded names)")]
+    [property: Description("The fitted features in order (with an expansion: the expanded names); path.coefficients index into it")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Features = null,
     [property: Description("With an expansion: the data set features it expanded, which prediction rows must carry")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Inputs = null,
@@ -160,32 +175,39 @@ public sealed record FitResultDocument(
     [property: Description("mlp: the network (coefficients are then empty; sparsity counts the inputs whose first-layer weights are not all 0)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null);
 
-/// <summary>Reads result documents as versions before the stored format 2 stored them (<see cref="RegService.Api.Storage.StoredResults.Read"/>), including those written before metrics named their family.</summary>
+/// <summary>
+/// Reads result documents as versions before the stored format 2 stored them (<see cref="RegService.Api.Storage.StoredResults.Read"/>):
+/// coefficients by name, the path's dense per lambda, metrics perhaps without their family.
+/// </summary>
 public static class FitResultDocuments
 {
-    public static FitResultDocument Read(string json, JsonSerializerOptions options)
+    public static FitResultDocument Read(JsonObject document, JsonSerializerOptions options)
     {
-        try
-        {
-            return JsonSerializer.Deserialize<FitResultDocument>(json, options)!;
-        }
-        catch (NotSupportedException)
-        {
-            // Results stored before the binomial family have gaussian metrics without the "family" discriminator.
-            var document = JsonNode.Parse(json)!.AsObject();
-            if (document["metrics"] is JsonObject metrics)
-                foreach (var key in new[] { "train", "validation" })
-                    if (metrics[key] is JsonObject set && !set.ContainsKey("family"))
+        // The fitted features: as listed, or (before results listed them) the coefficients' or the means' names, in order.
+        var features = document["features"] is JsonArray listed
+            ? listed.Select(f => f!.GetValue<string>()).ToList()
+            : (document["coefficients"] is JsonObject { Count: > 0 } c ? c : document["featureMeans"]!.AsObject()).Select(kv => kv.Key).ToList();
+        document["features"] ??= new JsonArray([.. features.Select(f => (JsonNode)f)]);
+        if (document["path"]?["coefficients"] is JsonArray path)
+            for (int l = 0; l < path.Count; l++)
+            {
+                var byName = path[l]!.AsObject();
+                var sparse = StoredSparseVector.From([.. features.Select(f => byName[f]?.GetValue<double>() ?? 0)]);
+                path[l] = new JsonObject { ["indices"] = new JsonArray([.. sparse.Indices.Select(i => (JsonNode)i)]), ["values"] = new JsonArray([.. sparse.Values.Select(v => (JsonNode)v)]) };
+            }
+        // Results stored before the binomial family have gaussian metrics without the "family" discriminator.
+        if (document["metrics"] is JsonObject metrics)
+            foreach (var key in new[] { "train", "validation" })
+                if (metrics[key] is JsonObject set && !set.ContainsKey("family"))
+                {
+                    var named = new JsonObject { ["family"] = "gaussian" };
+                    foreach (var (name, value) in set.ToList())
                     {
-                        var named = new JsonObject { ["family"] = "gaussian" };
-                        foreach (var (name, value) in set.ToList())
-                        {
-                            set.Remove(name);
-                            named[name] = value;
-                        }
-                        metrics[key] = named;
+                        set.Remove(name);
+                        named[name] = value;
                     }
-            return document.Deserialize<FitResultDocument>(options)!;
-        }
+                    metrics[key] = named;
+                }
+        return document.Deserialize<FitResultDocument>(options)!;
     }
 }

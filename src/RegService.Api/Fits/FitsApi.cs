@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -44,10 +45,18 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesWriteProblems()
             .AllowQuery();
-        group.MapGet("/", List).WithName("ListFits").WithSummary("List fits, newest first; filter by status and data set")
+        group.MapGet("/", List).WithName("ListFits")
+            .WithSummary("List fits, newest first; filter by status and data set; Link headers (rel next, prev) page on")
             .AllowQuery("status", "datasetId", "offset", "limit");
         group.MapGet("/{id}", Get).WithName("GetFit").WithSummary("A fit's status, progress, timings and, once succeeded, its result")
             .WithDescription($$"""
+                The result is a summary sized by what it holds: the returned model's nonzero coefficients by name (a feature
+                of features not listed has coefficient 0), sparsity, metrics, validation, diagnostics, training, and the
+                path's per-lambda facts (lambdas, nonZero, intercepts, devianceRatio, converged, iterations, screenedOut,
+                dualityGap, the validation curve, lambdaMin, lambda1se; a few numbers per lambda). ?include=path adds
+                path.coefficients, per lambda the nonzero coefficients as {"indices": [...], "values": [...]} with indices
+                into features (GET /v1/fits/{id}/path pages them by lambda); ?include=standardization adds featureMeans
+                and featureScales. An unknown include value is a 400 naming it.
                 ?waitSeconds=N (0 to {{FitEventsApi.MaxWaitSeconds}}) long-polls: the answer comes as soon as the fit's status or progress
                 differs from what it was when the request arrived, or after N seconds, or at once for a finished fit. 400 names a bad
                 waitSeconds; 429 (with Retry-After) when Limits:MaxProgressStreams or Limits:MaxProgressStreamsPerTenant streams and
@@ -55,7 +64,7 @@ public static class FitsApi
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .AllowQuery("waitSeconds");
+            .AllowQuery("include", "waitSeconds");
         group.MapFitEvents();
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelFit")
             .WithSummary("Cancel a fit: a queued one at once (200), a running one within a second (202); 409 once finished")
@@ -76,8 +85,12 @@ public static class FitsApi
                 The body holds the rows, as a data set upload does: text/csv with a header row, or application/json
                 {"columns": {"x1": [...], ...}}. The columns must be exactly the fit's features, in any order: a missing
                 or extra column (the target included) is a 400 naming it under "errors" as columns.<name>.
-                ?lambda= picks a point of the fit's path (equal to one of path.lambdas to a relative 1e-9); the default
-                is the fit's returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                ?datasetId= scores a stored data set instead (no body): its target and unused columns are ignored, a missing
+                feature column is a 400 naming it (columns.<name>), an unknown data set a 404; when it holds the fit's target
+                column the answer adds the family's metrics of the predictions against it.
+                ?lambda= is a number, min or 1se, as GET /v1/fits/{id}/coefficients takes it: between path lambdas the model
+                is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
+                returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
                 413 above Datasets:MaxUploadBytes.
                 """)
@@ -87,7 +100,9 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda");
+            .AllowQuery("lambda", "datasetId");
+        group.MapFitResults();
+        group.MapModelAccess();
         group.MapPlots();
         return group;
     }
@@ -127,11 +142,20 @@ public static class FitsApi
             return Problems.Invalid(field, $"{Explain(ex)}{where}", "The fit request is not valid JSON");
         }
         if (request is null) return Problems.Invalid("body", "must be a JSON object, not null", "The fit request is invalid");
+        return Enqueue(http, tenant, request, datasets, fits, signal, json, options, limits, datasetOptions, loggers);
+    }
 
+    /// <summary>Checks a parsed fit request, estimates its cost and queues it: the one path every new fit takes.</summary>
+    internal static Results<Accepted<FitJob>, ValidationProblem, ProblemHttpResult> Enqueue(
+        HttpContext http, string tenant, FitRequest request, IDatasetStore datasets, IFitStore fits, IFitQueueSignal signal,
+        JsonSerializerOptionsProvider json, IOptions<JobsOptions> options, IOptions<LimitsOptions> limits, IOptions<DatasetOptions> datasetOptions,
+        ILoggerFactory loggers)
+    {
         // Every fault in one answer: shape errors, then (when the data set exists) column errors. A name longer
         // than any column's cannot match one, so it is reported once, by length, and not looked up.
         var maxName = datasetOptions.Value.MaxNameLength;
         var errors = FitRequestMapper.CheckShape(request, maxName);
+        if (request.Name is not null && datasetOptions.Value.TableLimits.Problem(request.Name) is { } nameProblem) errors["name"] = [nameProblem];
         var dataset = string.IsNullOrWhiteSpace(request.DatasetId) ? null : datasets.Get(tenant, request.DatasetId);
         if (dataset is null && !string.IsNullOrWhiteSpace(request.DatasetId)) return Problems.NotFound("Data set", request.DatasetId, "datasetId");
         FitSpec? spec = null;
@@ -178,7 +202,7 @@ public static class FitsApi
     }
 
     public static Results<Ok<FitJobPage>, ValidationProblem> List(
-        ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? datasetId = null,
+        HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, string? status = null, string? datasetId = null,
         string? offset = null, string? limit = null)
     {
         var (skip, take, errors) = Datasets.Paging.Parse(offset, limit);
@@ -190,20 +214,25 @@ public static class FitsApi
         }
         if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         var (items, total) = fits.List(user.Tenant(), filter, string.IsNullOrEmpty(datasetId) ? null : datasetId, skip, take);
+        Datasets.Paging.AddLinks(http, skip, take, total);
         return TypedResults.Ok(new FitJobPage(items.Select(r => ToJob(r, json, includeResult: false)).ToList(), total, skip, take));
     }
 
     public static async Task<Results<Ok<FitJob>, ValidationProblem, ProblemHttpResult>> Get(
         string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, FitWatchers watchers,
-        IHostApplicationLifetime lifetime, string? waitSeconds = null)
+        IHostApplicationLifetime lifetime, [Description(ResultsApi.IncludeDescription)] string? include = null, string? waitSeconds = null)
     {
+        var (includes, errors) = ResultsApi.ParseInclude(include);
+        if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         if (waitSeconds is not null)
             switch (await FitEventsApi.Wait(id, waitSeconds, http, user.Tenant(), fits, watchers, lifetime))
             {
                 case ValidationProblem invalid: return invalid;
                 case ProblemHttpResult problem: return problem;
             }
-        return fits.Get(user.Tenant(), id) is { } record ? TypedResults.Ok(ToJob(record, json, includeResult: true)) : Problems.NotFound("Fit", id, "id");
+        return fits.Get(user.Tenant(), id) is { } record
+            ? TypedResults.Ok(ToJob(record, json, includeResult: true, includes))
+            : Problems.NotFound("Fit", id, "id");
     }
 
     public static Results<Ok<FitJob>, Accepted<FitJob>, ProblemHttpResult> Cancel(
@@ -237,13 +266,15 @@ public static class FitsApi
             _ => Problems.NotFound("Fit", id, "id"),
         };
 
-    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult)
+    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult, ResultIncludes include = ResultIncludes.None)
     {
         double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
         double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
+        var request = StoredSubmission.Read(r.RequestJson, json.Options).Request;
         return new FitJob
         {
             Id = r.Id,
+            Name = request.Name,
             DatasetId = r.DatasetId,
             Status = r.Status,
             Progress = Progress(r, json),
@@ -253,8 +284,8 @@ public static class FitsApi
             FinishedAt = r.FinishedAt,
             Timings = new JobTimings(queued, run),
             CancelRequested = r.CancelRequested,
-            Request = StoredSubmission.Read(r.RequestJson, json.Options).Request,
-            Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options)) : null,
+            Request = request,
+            Result = includeResult && r.ResultJson is { } result ? StoredResults.Project(StoredResults.Read(result, json.Options), include) : null,
             Error = r.ErrorJson is { } error ? JsonSerializer.Deserialize<JobError>(error, json.Options) : null,
         };
     }

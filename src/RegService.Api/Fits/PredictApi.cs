@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RegService.Api.Datasets;
 using RegService.Api.Auth;
 using RegService.Api.Infrastructure;
+using RegService.Api.Jobs;
 using RegService.Api.Storage;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
@@ -14,90 +14,114 @@ using RegService.Numerics.Metrics;
 
 namespace RegService.Api.Fits;
 
-/// <summary>Predictions of a fitted model on the rows posted.</summary>
+/// <summary>Predictions of a fitted model on the rows posted or on a stored data set.</summary>
 public sealed record PredictionDocument(
     string FitId,
-    [property: Description("The lambda whose model predicted")] double Lambda,
+    [property: Description("The lambda whose model predicted: the one asked for when interpolated between path points, else the path lambda used")] double Lambda,
     int Rows,
     string Family,
     [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
     IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    IReadOnlyList<int>? Classes);
+    IReadOnlyList<int>? Classes,
+    [property: Description("true when the model is interpolated between two path points (glmnet's predict(fit, newx, s, exact = FALSE)); absent otherwise")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    bool? Interpolated = null,
+    [property: Description("?datasetId= whose data set holds the fit's target column: the family's metrics of these predictions against it")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    MetricsSetDocument? Metrics = null);
 
-/// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows.</summary>
+/// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows, posted or stored.</summary>
 public static class PredictApi
 {
-    /// <summary>How close a requested lambda must be to a path lambda (relative).</summary>
-    public const double LambdaTolerance = 1e-9;
-
     public static async Task<Results<Ok<PredictionDocument>, ValidationProblem, ProblemHttpResult>> Predict(
-        string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json, IOptions<DatasetOptions> options,
-        [Description("A lambda of the fit's path (one of path.lambdas, to a relative 1e-9); omit for the returned model")] string? lambda = null)
+        string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, IDatasetStore datasets, JsonSerializerOptionsProvider json,
+        IOptions<DatasetOptions> options,
+        [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
+        [Description("Score this stored data set instead of a posted body")] string? datasetId = null)
     {
-        var record = fits.Get(user.Tenant(), id);
-        if (record is null) return Problems.NotFound("Fit", id, "id");
-        if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
-            return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
-                $"fit {id} is {record.Status.Name()}; only a succeeded fit can predict",
-                new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
-        var model = StoredResults.Read(record.ResultJson, json.Options).Model;
-        var request = StoredSubmission.Read(record.RequestJson, json.Options).Request;
-
-        var (chosen, lambdaError) = Choose(model.Path.Lambdas, lambda);
-        if (lambdaError is not null) return Problems.Invalid("lambda", lambdaError, "The prediction request is invalid");
-
-        var limit = options.Value.MaxUploadBytes;
-        if (TableBody.Check(http, limit, out var mediaType) is { } problem) return problem;
-        var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, options.Value.TableLimits, "The rows could not be read");
-        if (unreadable is not null) return unreadable;
+        var tenant = user.Tenant();
+        var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
+        if (problem is not null) return problem;
+        var chosen = FitModels.At(stored!, lambda);
+        if (chosen.Error is not null) return Problems.Invalid("lambda", chosen.Error, "The prediction request is invalid");
+        var at = chosen.Model!;
+        var model = stored!.Model;
+        var request = StoredSubmission.Read(record!.RequestJson, json.Options).Request;
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
         var inputs = model.RowFeatures;
-        var columns = MatchColumns(table!, inputs, request.Target);
-        if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
+        DenseMatrix x;
+        double[]? y = null;
+        if (datasetId is not null)
+        {
+            var dataset = datasets.Get(tenant, datasetId);
+            if (dataset is null) return Problems.NotFound("Data set", datasetId, "datasetId");
+            var (index, target, errors) = MatchStored(dataset, inputs, request.Target);
+            if (errors.Count > 0) return Problems.Invalid(errors, "The data set lacks features of the fit");
+            x = new DenseMatrix(dataset.Rows, inputs.Length);
+            for (int j = 0; j < inputs.Length; j++) datasets.ReadColumn(dataset, index[j]).CopyTo(x.Column(j));
+            if (target is { } t) y = datasets.ReadColumn(dataset, t);
+        }
+        else
+        {
+            var limit = options.Value.MaxUploadBytes;
+            if (TableBody.Check(http, limit, out var mediaType) is { } bodyProblem) return bodyProblem;
+            var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, options.Value.TableLimits, "The rows could not be read");
+            if (unreadable is not null) return unreadable;
+            var columns = MatchColumns(table!, inputs, request.Target);
+            if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
+            x = new DenseMatrix(table!.Rows, inputs.Length);
+            for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
+        }
 
-        var x = new DenseMatrix(table!.Rows, inputs.Length);
-        for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
         int[] all = [.. Enumerable.Range(0, inputs.Length)];
         if (model.Expansion is { } e)
         {
             x = FeatureExpansion.Expand(x, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
             all = [.. Enumerable.Range(0, model.Features.Length)];
         }
-        double[] predictions;
-        if (model.Network is { } network)
-            predictions = StoredResults.ToNetworkModel(model, network).Predict(x, all);
+        double[] eta;
+        if (model.Network is { } network) eta = StoredResults.ToNetworkModel(model, network).LinearPredictor(x, all);
         else
         {
-            var (intercept, coefficients) = chosen is { } l
-                ? (model.Path.Intercepts[l], model.Path.Coefficients[l].ToDense(model.Features.Length))
-                : (model.Intercept, model.Coefficients);
-            predictions = Prediction.Predict(x, all, intercept, coefficients, model.Binomial ? Family.Binomial : Family.Gaussian);
+            eta = new double[x.Rows];
+            Prediction.LinearPredictor(x, all, at.Intercept, at.Coefficients, eta);
+        }
+        var predictions = model.Binomial ? eta.Select(Prediction.Logistic).ToArray() : eta;
+
+        MetricsSetDocument? metrics = null;
+        if (y is not null)
+        {
+            if (model.Binomial && y.FirstOrDefault(v => v != 0 && v != 1, 0) is var bad && bad != 0)
+                return Problems.Invalid("datasetId", $"the target column '{request.Target}' must hold 0 or 1 for a binomial fit's metrics; it holds {bad}",
+                    "The data set cannot be scored");
+            metrics = ResultMapper.Metrics(model.Binomial
+                ? ClassificationMetrics.FromLinearPredictor(y, eta)
+                : RegressionMetrics.FromPredictions(y, [.. predictions]));
         }
 
         return TypedResults.Ok(new PredictionDocument(
-            id, chosen is { } at ? model.Path.Lambdas[at] : model.Lambda, table.Rows, model.Family,
+            id, at.Lambda, x.Rows, model.Family,
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
-            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null));
+            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
+            at.Interpolated ? true : null, metrics));
     }
 
-    /// <summary>The path index of the requested lambda (null: the fit's returned model), or why it cannot be used.</summary>
-    private static (int? Index, string? Error) Choose(double[] lambdas, string? lambda)
+    /// <summary>Where each feature is among a stored data set's columns (the target's too, when there); a missing feature is named.</summary>
+    private static (int[] Index, int? Target, Dictionary<string, string[]> Errors) MatchStored(Dataset dataset, string[] features, string? target)
     {
-        if (lambda is null) return (null, null);
-        if (!double.TryParse(lambda, NumberStyles.Float, CultureInfo.InvariantCulture, out double wanted) || !double.IsFinite(wanted))
-            return (null, $"must be a number; got '{lambda}'");
-        for (int l = 0; l < lambdas.Length; l++)
-            if (Math.Abs(lambdas[l] - wanted) <= LambdaTolerance * Math.Abs(lambdas[l]) || lambdas[l] == wanted)
-                return (l, null);
-        if (lambdas.Length == 0) return (null, "this fit has no path to choose from; omit lambda");
-        string Show(double v) => v.ToString("G10", CultureInfo.InvariantCulture);
-        return (null, lambdas.Length == 1
-            ? $"must be the fit's one lambda, {Show(lambdas[0])}; got {lambda}"
-            : $"must be one of the fit's {lambdas.Length} path lambdas (from {Show(lambdas.Max())} down to {Show(lambdas.Min())}, " +
-              $"matched to a relative 1e-9; see path.lambdas); got {lambda}");
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var stored = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < dataset.Columns.Count; c++) stored.TryAdd(dataset.Columns[c].Name, c);
+        var index = new int[features.Length];
+        for (int j = 0; j < features.Length; j++)
+        {
+            if (stored.TryGetValue(features[j], out int c)) index[j] = c;
+            else errors[$"columns.{features[j]}"] = [$"'{features[j]}' is a feature of the fit but not a column of data set {dataset.Id}"];
+        }
+        return (index, target is not null && stored.TryGetValue(target, out int t) ? t : null, errors);
     }
 
     /// <summary>Where each feature is among the posted columns; every missing or extra column is an error named by it.</summary>

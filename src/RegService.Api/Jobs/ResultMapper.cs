@@ -108,7 +108,7 @@ public static class ResultMapper
         };
     }
 
-    private static MetricsSetDocument? Metrics(IFitMetrics? metrics) => metrics switch
+    internal static MetricsSetDocument? Metrics(IFitMetrics? metrics) => metrics switch
     {
         null => null,
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),

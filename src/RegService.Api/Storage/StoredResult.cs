@@ -10,12 +10,23 @@ namespace RegService.Api.Storage;
 /// A finished fit as the store keeps it (<c>result_json</c>), versioned by <see cref="FormatVersion"/>: the engine's model in
 /// arrays aligned with <see cref="StoredModel.Features"/>, and the rest of the engine result the response shows. The
 /// HTTP result document is a projection of it (<see cref="StoredResults.Project"/>); predict reads <see cref="Model"/>.
+/// Format 3 stores what is mostly zero sparsely and long runs of doubles packed (<see cref="SparseDoublesConverter"/>,
+/// <see cref="PackedDoublesConverter"/>); format 2 wrote them as JSON arrays, which the same converters still read.
 /// </summary>
 public sealed record StoredResult
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
-    [JsonPropertyOrder(-1)] public int FormatVersion { get; init; } = CurrentVersion;
+    /// <summary>The formats this version reads: 2 differs from 3 only in how arrays are spelled.</summary>
+    public const int OldestReadableVersion = 2;
+
+    /// <summary>The format written: always <see cref="CurrentVersion"/> (a row read from an older format is written as the current one).</summary>
+    [JsonPropertyOrder(-1)]
+    public int FormatVersion
+    {
+        get => CurrentVersion;
+        init { }   // read by StoredResults.Read, which checks it
+    }
 
     public required StoredModel Model { get; init; }
 
@@ -56,10 +67,10 @@ public sealed record StoredModel
     public StoredExpansion? Expansion { get; init; }
     public double Lambda { get; init; }
     public double Intercept { get; init; }
-    public required double[] Coefficients { get; init; }
-    public required double[] StandardizedCoefficients { get; init; }
-    public required double[] Means { get; init; }
-    public required double[] Scales { get; init; }
+    [JsonConverter(typeof(SparseDoublesConverter))] public required double[] Coefficients { get; init; }
+    [JsonConverter(typeof(SparseDoublesConverter))] public required double[] StandardizedCoefficients { get; init; }
+    [JsonConverter(typeof(PackedDoublesConverter))] public required double[] Means { get; init; }
+    [JsonConverter(typeof(PackedDoublesConverter))] public required double[] Scales { get; init; }
     public required StoredPath Path { get; init; }
     public StoredNetwork? Network { get; init; }
 
@@ -75,7 +86,7 @@ public sealed record StoredExpansion(int PolynomialDegree, bool Interactions);
 public sealed record StoredPath(double[] Lambdas, double[] Intercepts, StoredSparseVector[] Coefficients);
 
 /// <summary>A coefficient vector by its nonzero entries: feature indices (ascending) and values.</summary>
-public sealed record StoredSparseVector(int[] Indices, double[] Values)
+public sealed record StoredSparseVector(int[] Indices, [property: JsonConverter(typeof(PackedDoublesConverter))] double[] Values)
 {
     public static StoredSparseVector From(IReadOnlyList<double> dense)
     {
@@ -126,21 +137,20 @@ public static class StoredResults
     public static StoredResult Read(string json, JsonSerializerOptions options)
     {
         if (LeadingFormatVersion(json) is { } v)
-        {
-            if (v != StoredResult.CurrentVersion)
-                throw new NotSupportedException($"stored result format {v} is not one this version reads (it writes {StoredResult.CurrentVersion})");
-            return JsonSerializer.Deserialize<StoredResult>(json, options)!;
-        }
+            return Readable(v) ? JsonSerializer.Deserialize<StoredResult>(json, options)! : throw Unreadable(v);
         var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("a stored result is a JSON object");
         if (node.TryGetPropertyValue("formatVersion", out var version) && version is not null)
         {
             v = version.GetValue<int>();
-            if (v != StoredResult.CurrentVersion)
-                throw new NotSupportedException($"stored result format {v} is not one this version reads (it writes {StoredResult.CurrentVersion})");
-            return node.Deserialize<StoredResult>(options)!;
+            return Readable(v) ? node.Deserialize<StoredResult>(options)! : throw Unreadable(v);
         }
-        return FromDocument(FitResultDocuments.Read(json, options));
+        return FromDocument(FitResultDocuments.Read(node, options));
     }
+
+    private static bool Readable(int version) => version is >= StoredResult.OldestReadableVersion and <= StoredResult.CurrentVersion;
+
+    private static NotSupportedException Unreadable(int version) =>
+        new($"stored result format {version} is not one this version reads (it reads {StoredResult.OldestReadableVersion} to {StoredResult.CurrentVersion})");
 
     /// <summary>
     /// The format version when it is the first property, as this version writes it: read from the
@@ -162,14 +172,14 @@ public static class StoredResults
         }
     }
 
-    /// <summary>The stored form of a result document an earlier version stored.</summary>
+    /// <summary>The stored form of a result document an earlier version stored (read by <see cref="FitResultDocuments.Read"/>).</summary>
     public static StoredResult FromDocument(FitResultDocument d)
     {
-        var features = (d.Features ?? (d.Coefficients.Count > 0 ? d.Coefficients.Keys : d.FeatureMeans.Keys)).ToArray();
+        var features = d.Features!.ToArray();
         double[] Aligned(IReadOnlyDictionary<string, double> byName) =>
             [.. features.Select(f => byName.TryGetValue(f, out var v) ? v : 0)];
-        var means = Aligned(d.FeatureMeans);
-        var scales = Aligned(d.FeatureScales);
+        var means = Aligned(d.FeatureMeans!);
+        var scales = Aligned(d.FeatureScales!);
         double[] coefficients, standardized;
         if (d.Network is { } net)
         {
@@ -203,7 +213,7 @@ public static class StoredResults
                 Means = means,
                 Scales = scales,
                 Path = new StoredPath([.. p.Lambdas], [.. p.Intercepts],
-                    [.. p.Coefficients.Select(c => StoredSparseVector.From(Aligned(c)))]),
+                    [.. p.Coefficients!.Select(c => new StoredSparseVector([.. c.Indices], [.. c.Values]))]),
                 Network = d.Network is { } n
                     ? new StoredNetwork("relu", [.. n.Layers.Select(l => new StoredLayer(l.Inputs, l.Outputs, [.. l.Weights], [.. l.Biases]))], [.. n.Dropout])
                     : null,
@@ -220,14 +230,18 @@ public static class StoredResults
         };
     }
 
-    /// <summary>The response document of a stored result.</summary>
-    public static FitResultDocument Project(StoredResult stored)
+    /// <summary>
+    /// The response document of a stored result: a summary sized by what is in it (the nonzero coefficients by name, the
+    /// path's per-lambda facts), plus what <paramref name="include"/> asks for: the path's coefficients (sparse, indices
+    /// into features) and the features' means and scales.
+    /// </summary>
+    public static FitResultDocument Project(StoredResult stored, ResultIncludes include = ResultIncludes.None)
     {
         var m = stored.Model;
         var names = m.Features;
         bool mlp = m.Network is not null;
         // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
-        IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : ByName(names, values);
+        IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : NonZeroByName(names, values);
         var selected = names.Where((_, j) => m.Coefficients[j] != 0).ToList();
         var r = stored.PathReport;
         var curve = r.Validation;
@@ -236,7 +250,9 @@ public static class StoredResults
             Lambdas: m.Path.Lambdas,
             NonZero: r.NonZero,
             Intercepts: m.Path.Intercepts,
-            Coefficients: [.. m.Path.Coefficients.Select(c => Coefficients(c.ToDense(names.Length)))],
+            Coefficients: include.HasFlag(ResultIncludes.Path)
+                ? [.. m.Path.Coefficients.Select(c => mlp ? new SparseCoefficientsDocument([], []) : new SparseCoefficientsDocument(c.Indices, c.Values))]
+                : null,
             DevianceRatio: r.DevianceRatio,
             Converged: r.Converged,
             Iterations: r.Iterations,
@@ -247,6 +263,7 @@ public static class StoredResults
             ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
             LambdaMin: r.LambdaMin,
             Lambda1se: r.Lambda1se);
+        bool scaling = include.HasFlag(ResultIncludes.Standardization);
         return new FitResultDocument(
             Status: stored.Status,
             Family: m.Family,
@@ -256,8 +273,8 @@ public static class StoredResults
             Intercept: m.Intercept,
             Coefficients: Coefficients(m.Coefficients),
             StandardizedCoefficients: Coefficients(m.StandardizedCoefficients),
-            FeatureMeans: ByName(names, m.Means),
-            FeatureScales: ByName(names, m.Scales),
+            FeatureMeans: scaling ? ByName(names, m.Means) : null,
+            FeatureScales: scaling ? ByName(names, m.Scales) : null,
             Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
             Metrics: stored.Metrics,
             Path: path,
@@ -282,6 +299,14 @@ public static class StoredResults
         var documents = layers.Select((l, i) => new LayerDocument(l.Inputs, l.Outputs, i < layers.Length - 1 ? network.Activation : "identity",
             new DenseLayer(l.Inputs, l.Outputs, l.Weights, l.Biases).WeightNorm, l.Weights, l.Biases)).ToList();
         return new NetworkDocument(hidden, network.Dropout, ByName(m.Features, m.StandardizedCoefficients), documents);
+    }
+
+    private static Dictionary<string, double> NonZeroByName(string[] names, double[] values)
+    {
+        var map = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (int j = 0; j < names.Length; j++)
+            if (values[j] != 0) map[names[j]] = values[j];
+        return map;
     }
 
     private static Dictionary<string, double> ByName(string[] names, double[] values)
