@@ -10,7 +10,7 @@ public enum PenaltyName { None, Ridge, Lasso, ElasticNet }
 
 public enum SolverName { Auto, ClosedForm, CoordinateDescent, ProximalNewton, ProximalGradient, Sgd, Adam, AdamW }
 
-public enum ModelName { Linear, Mlp }
+public enum ModelName { Linear, Mlp, BayesianRidge }
 
 public enum ValidationMethodName { None, Holdout, Kfold, Loo, Gcv }
 
@@ -60,6 +60,24 @@ public sealed record ExpansionRequest(
     [property: DefaultValue(false)] bool Interactions = false);
 
 /// <summary>
+/// Model bayesianRidge's settings, scikit-learn's BayesianRidge names and defaults: Gamma(alpha1, alpha2) hyperprior on the noise
+/// precision, Gamma(lambda1, lambda2) on the weight precision, and the fixed point's iteration limit and tolerance.
+/// </summary>
+public sealed record BayesianRequest(
+    [property: Description("Shape of the Gamma hyperprior on the noise precision alpha, >= 0 (scikit-learn's alpha_1)")]
+    [property: DefaultValue(1e-6)] double? Alpha1 = null,
+    [property: Description("Rate of the Gamma hyperprior on the noise precision alpha, >= 0 (alpha_2)")]
+    [property: DefaultValue(1e-6)] double? Alpha2 = null,
+    [property: Description("Shape of the Gamma hyperprior on the weight precision lambda, >= 0 (lambda_1)")]
+    [property: DefaultValue(1e-6)] double? Lambda1 = null,
+    [property: Description("Rate of the Gamma hyperprior on the weight precision lambda, >= 0 (lambda_2)")]
+    [property: DefaultValue(1e-6)] double? Lambda2 = null,
+    [property: Description("Most fixed-point steps, 1 to 100000 (scikit-learn's n_iter / max_iter)")]
+    [property: DefaultValue(300)] int? MaxIterations = null,
+    [property: Description("Stop once the coefficients move by less than this in sum of absolute values, > 0 (tol)")]
+    [property: DefaultValue(1e-3)] double? Tolerance = null);
+
+/// <summary>
 /// A fit request. The objective is glmnet's:
 /// gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], plus
 /// lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|].
@@ -104,7 +122,7 @@ public sealed record FitRequest
     [DefaultValue(SolverName.Auto)]
     public SolverName Solver { get; init; } = SolverName.Auto;
 
-    [Description("linear (glmnet's model) or mlp (ReLU hidden layers, trained by sgd, adam or adamW)")]
+    [Description("linear (glmnet's model), mlp (ReLU hidden layers, trained by sgd, adam or adamW), or bayesianRidge (gaussian; scikit-learn's BayesianRidge: the noise and weight precisions chosen by evidence maximization, coefficients with posterior standard deviations; no lambda, path, penaltyFactors or validation; settings under bayesian)")]
     [DefaultValue(ModelName.Linear)]
     public ModelName Model { get; init; } = ModelName.Linear;
 
@@ -148,6 +166,9 @@ public sealed record FitRequest
 
     [Description("Per-feature penalty factors by feature name (glmnet's penalty.factor): finite, >= 0, 0 leaves a feature unpenalized; unlisted features get 1. Rescaled to sum to the number of features, as glmnet does")]
     public Dictionary<string, double>? PenaltyFactors { get; init; }
+
+    [Description("model bayesianRidge: its hyperpriors, iteration limit and tolerance (tolerance and maxIterations above are the path solvers')")]
+    public BayesianRequest? Bayesian { get; init; }
 
     [Description("How lambda is chosen: holdout, k-fold, leave-one-out or GCV, and the selection rule")]
     public ValidationRequest? Validation { get; init; }

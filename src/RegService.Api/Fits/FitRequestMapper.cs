@@ -29,6 +29,12 @@ public static class FitRequestMapper
         if (request.Expansion is { PolynomialDegree: null })
             errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {Numerics.Data.FeatureExpansion.MaxDegree}");
         if (request.Validation is { } v) CheckValidation(errors, v);
+        if (request.Model == ModelName.BayesianRidge)
+        {
+            // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian.
+            if (request.Tolerance is not null) errors.Add("tolerance", "is the path solvers' threshold; model bayesianRidge takes bayesian.tolerance (default 1e-3)");
+            if (request.MaxIterations is not null) errors.Add("maxIterations", "is the path solvers' limit; model bayesianRidge takes bayesian.maxIterations (default 300)");
+        }
         return errors.ToDictionary();
     }
 
@@ -134,7 +140,13 @@ public static class FitRequestMapper
                 SolverName.AdamW => SolverKind.AdamW,
                 _ => SolverKind.Auto,
             },
-            Model = request.Model == ModelName.Mlp ? ModelKind.Mlp : ModelKind.Linear,
+            Model = request.Model switch
+            {
+                ModelName.Mlp => ModelKind.Mlp,
+                ModelName.BayesianRidge => ModelKind.BayesianRidge,
+                _ => ModelKind.Linear,
+            },
+            Bayesian = Bayesian(request.Bayesian),
             Training = Training(request),
             Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
         };
@@ -171,6 +183,22 @@ public static class FitRequestMapper
         if (request.Tolerance is { } tolerance) spec = spec with { Tolerance = tolerance };
         if (request.MaxIterations is { } maxIterations) spec = spec with { MaxIterations = maxIterations };
         return spec;
+    }
+
+    /// <summary>bayesianRidge's settings given (null when none are): the engine's defaults for those left out; the engine checks them.</summary>
+    private static BayesianSpec? Bayesian(BayesianRequest? b)
+    {
+        if (b is null) return null;
+        var spec = new BayesianSpec();
+        return spec with
+        {
+            Alpha1 = b.Alpha1 ?? spec.Alpha1,
+            Alpha2 = b.Alpha2 ?? spec.Alpha2,
+            Lambda1 = b.Lambda1 ?? spec.Lambda1,
+            Lambda2 = b.Lambda2 ?? spec.Lambda2,
+            MaxIterations = b.MaxIterations ?? spec.MaxIterations,
+            Tolerance = b.Tolerance ?? spec.Tolerance,
+        };
     }
 
     /// <summary>The training settings given (null when none is): the engine says which solvers read them and fills the rest.</summary>

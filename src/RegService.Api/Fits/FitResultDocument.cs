@@ -146,6 +146,35 @@ public sealed record ExpansionDocument(int PolynomialDegree, bool Interactions,
     [property: Description("Data set features expanded (what prediction rows carry)")] int Inputs,
     [property: Description("Features after expansion (what was fitted)")] int Features);
 
+/// <summary>
+/// The Bayesian reading of a linear fit: the prior whose posterior mode (MAP) is the returned model. A penalized fit minimizes
+/// (1/2n)|y - b0 - Xb|² + lambda P(b) (binomial: -(1/n) loglik + lambda P(b)); times n/sigma² (binomial: n) that is the negative
+/// log posterior with the prior exp(-(n lambda / sigma²) P(b)), P(b) = sum_j v_j [(1 - l1Ratio)/2 b_j² + l1Ratio |b_j|]. Values
+/// are per weight with penalty factor 1 (a factor v divides them; 0 leaves that weight flat). README "The Bayesian reading".
+/// </summary>
+public sealed record PriorDocument(
+    [property: Description("flat (penalty none, or lambda 0), gaussian (ridge), laplace (lasso) or gaussianLaplace (elastic net: density ∝ exp(-b²/(2 gaussianVariance) - |b|/laplaceScale))")] string Kind,
+    [property: Description("map: the penalty read as a prior at the fit's lambda; evidence: model bayesianRidge's precisions (gaussianVariance = 1/lambda, noiseVariance = 1/alpha)")] string Source,
+    [property: Description("standardized: the prior is on the standardized weights (standardize on); original: on the coefficients as reported")] string Scale,
+    [property: Description("sigma², the noise variance: gaussian, RSS / (rows - degreesOfFreedom); absent for binomial (dispersion 1)")] double? NoiseVariance = null,
+    [property: Description("Degrees of freedom behind noiseVariance, the intercept included: ridge and elastic net the trace of the ridge smoother over the nonzero coefficients, lasso their number, none the features fitted")] double? DegreesOfFreedom = null,
+    [property: Description("Variance of the Gaussian factor per weight: sigma² / (n lambda (1 - l1Ratio)) (binomial: 1 / (n lambda (1 - l1Ratio)))")] double? GaussianVariance = null,
+    [property: Description("Scale of the Laplace factor per weight: sigma² / (n lambda l1Ratio) (binomial: 1 / (n lambda l1Ratio))")] double? LaplaceScale = null,
+    [property: Description("Why a value is missing, or a caveat of this fit")] string? Note = null);
+
+/// <summary>Model bayesianRidge's hyperpriors and stopping rule, as fitted.</summary>
+public sealed record BayesianSettingsDocument(double Alpha1, double Alpha2, double Lambda1, double Lambda2, int MaxIterations, double Tolerance);
+
+/// <summary>What evidence maximization found (model bayesianRidge, scikit-learn's BayesianRidge).</summary>
+public sealed record BayesianDocument(
+    [property: Description("Noise precision 1/sigma² (scikit-learn's alpha_)")] double Alpha,
+    [property: Description("Weight precision: each weight's prior is N(0, 1/lambda) on the fit's scale (scikit-learn's lambda_); the returned model is ridge at the top-level lambda = this / (alpha n)")] double Lambda,
+    [property: Description("Log marginal likelihood (evidence) at each step's precisions, then at the returned ones (scikit-learn's scores_); null where not finite")] IReadOnlyList<double?> LogMarginalLikelihood,
+    [property: Description("Posterior standard deviation of each original-scale coefficient (sqrt of the posterior covariance's diagonal)")] IReadOnlyDictionary<string, double> CoefficientStd,
+    [property: Description("Fixed-point steps taken")] int Iterations,
+    [property: Description("True when the coefficients moved by less than the tolerance before maxIterations")] bool Converged,
+    BayesianSettingsDocument Settings);
+
 /// <summary>The result of a finished fit.</summary>
 public sealed record FitResultDocument(
     [property: Description("converged or notConverged")] string Status,
@@ -173,7 +202,11 @@ public sealed record FitResultDocument(
     [property: Description("sgd, adam, adamW: the learning curve, best epoch and why training stopped")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingDocument? Training = null,
     [property: Description("mlp: the network (coefficients are then empty; sparsity counts the inputs whose first-layer weights are not all 0)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null,
+    [property: Description("Every linear model: the prior it corresponds to (absent for an MLP, and for fits stored before it was reported)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PriorDocument? Prior = null,
+    [property: Description("model bayesianRidge: the precisions evidence chose, the log evidence per step and the coefficients' posterior standard deviations")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BayesianDocument? Bayesian = null);
 
 /// <summary>
 /// Reads result documents as versions before the stored format 2 stored them (<see cref="RegService.Api.Storage.StoredResults.Read"/>):

@@ -92,7 +92,9 @@ public static class FitsApi
                 is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
                 returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
-                413 above Datasets:MaxUploadBytes.
+                413 above Datasets:MaxUploadBytes. ?returnStd=true (model bayesianRidge only; 400 naming returnStd
+                otherwise) adds std per row, the predictive standard deviation sqrt(1/alpha + u' Sigma u), u the row
+                divided by featureScales, as scikit-learn's predict(return_std=True).
                 """)
             .Accepts<string>("text/csv", "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -100,7 +102,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda", "datasetId");
+            .AllowQuery("lambda", "datasetId", "returnStd");
         group.MapFitResults();
         group.MapModelAccess();
         group.MapPlots();

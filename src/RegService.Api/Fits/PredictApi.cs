@@ -30,7 +30,11 @@ public sealed record PredictionDocument(
     bool? Interpolated = null,
     [property: Description("?datasetId= whose data set holds the fit's target column: the family's metrics of these predictions against it")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    MetricsSetDocument? Metrics = null);
+    MetricsSetDocument? Metrics = null,
+
+    [property: Description("With returnStd (model bayesianRidge): the predictive standard deviation per row, sqrt(1/alpha + u' Sigma u) with u the row divided by featureScales (not centered), as scikit-learn's predict(return_std=True)")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<double?>? Std = null);
 
 /// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows, posted or stored.</summary>
 public static class PredictApi
@@ -39,7 +43,8 @@ public static class PredictApi
         string id, HttpContext http, ClaimsPrincipal user, IFitStore fits, IDatasetStore datasets, JsonSerializerOptionsProvider json,
         IOptions<DatasetOptions> options,
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
-        [Description("Score this stored data set instead of a posted body")] string? datasetId = null)
+        [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
+        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null)
     {
         var tenant = user.Tenant();
         var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
@@ -49,6 +54,8 @@ public static class PredictApi
         var at = chosen.Model!;
         var model = stored!.Model;
         var request = StoredSubmission.Read(record!.RequestJson, json.Options).Request;
+        var (withStd, stdError) = ReturnStd(returnStd, model, request);
+        if (stdError is not null) return Problems.Invalid("returnStd", stdError, "The prediction request is invalid");
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
         var inputs = model.RowFeatures;
@@ -101,12 +108,26 @@ public static class PredictApi
                 ? ClassificationMetrics.FromLinearPredictor(y, eta)
                 : RegressionMetrics.FromPredictions(y, [.. predictions]));
         }
+        double[]? std = withStd && model.Posterior is { } posterior
+            ? BayesianRidge.PredictiveStd(x, all, model.Scales, posterior.Covariance, posterior.NoisePrecision)
+            : null;
 
         return TypedResults.Ok(new PredictionDocument(
             id, at.Lambda, x.Rows, model.Family,
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
             model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
-            at.Interpolated ? true : null, metrics));
+            at.Interpolated ? true : null, metrics,
+            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray()));
+    }
+
+    /// <summary>Whether the predictive standard deviation is asked for, or why it cannot be: it needs bayesianRidge's posterior.</summary>
+    private static (bool Wanted, string? Error) ReturnStd(string? returnStd, StoredModel model, FitRequest request)
+    {
+        if (returnStd is null) return (false, null);
+        if (!bool.TryParse(returnStd, out bool wanted)) return (false, $"must be true or false; got '{returnStd}'");
+        if (wanted && model.Posterior is null)
+            return (false, $"needs a posterior, which only model bayesianRidge has; this fit is model {FitRequestMapper.Camel(request.Model)}, penalty {FitRequestMapper.Camel(request.Penalty)}: omit returnStd");
+        return (wanted, null);
     }
 
     /// <summary>Where each feature is among a stored data set's columns (the target's too, when there); a missing feature is named.</summary>

@@ -35,6 +35,7 @@ public static class ResultMapper
                 Path = new StoredPath([.. points.Select(p => p.Lambda)], [.. points.Select(p => p.Intercept)],
                     [.. points.Select(p => StoredSparseVector.From(p.Coefficients))]),
                 Network = result.Network is { } network ? Network(spec, network) : null,
+                Posterior = result.Bayesian is { } posterior ? new StoredPosterior(posterior.Alpha, posterior.Covariance) : null,
             },
             Status = result.Status == FitStatus.Converged ? "converged" : "notConverged",
             Penalty = SpecNames.Of(spec.Penalty),
@@ -61,6 +62,14 @@ public static class ResultMapper
                 NotConvergedLambdas: notConverged,
                 NullDeviance: Finite(result.NullDeviance)),
             Training = Training(spec, result),
+            Prior = result.Prior is { } prior
+                ? new PriorDocument(SpecNames.Camel(prior.Kind), prior.Source, prior.Standardized ? "standardized" : "original",
+                    Finite(prior.NoiseVariance), Finite(prior.DegreesOfFreedom), Finite(prior.GaussianVariance), Finite(prior.LaplaceScale), prior.Note)
+                : null,
+            Bayesian = result.Bayesian is { } b
+                ? new StoredBayesian(b.Alpha, b.Lambda, [.. b.LogMarginalLikelihood.Select(Finite)], b.CoefficientStd, b.Iterations, b.Converged,
+                    new BayesianSettingsDocument(b.Settings.Alpha1, b.Settings.Alpha2, b.Settings.Lambda1, b.Settings.Lambda2, b.Settings.MaxIterations, b.Settings.Tolerance))
+                : null,
         };
     }
 
@@ -117,4 +126,5 @@ public static class ResultMapper
     };
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+    private static double? Finite(double? v) => v is { } x ? Finite(x) : null;
 }

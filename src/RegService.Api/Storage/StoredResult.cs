@@ -43,7 +43,23 @@ public sealed record StoredResult
     public ValidationDocument? Validation { get; init; }
     public required DiagnosticsDocument Diagnostics { get; init; }
     public TrainingDocument? Training { get; init; }
+
+    /// <summary>The prior the linear model corresponds to; null for an MLP and for rows stored before it was reported.</summary>
+    public PriorDocument? Prior { get; init; }
+
+    /// <summary>Model bayesianRidge: the evidence's report (the posterior covariance is the model's, <see cref="StoredModel.Posterior"/>).</summary>
+    public StoredBayesian? Bayesian { get; init; }
 }
+
+/// <summary>bayesianRidge's report: precisions, log evidence per step, posterior sds aligned with the features, settings.</summary>
+public sealed record StoredBayesian(double Alpha, double Lambda, double?[] LogMarginalLikelihood, double[] CoefficientStd, int Iterations,
+    bool Converged, BayesianSettingsDocument Settings);
+
+/// <summary>
+/// A Gaussian posterior for predictive standard deviations: the noise precision and the covariance of the fit-scale weights
+/// (standardized when the scales are not 1), the lower triangle packed by rows.
+/// </summary>
+public sealed record StoredPosterior(double NoisePrecision, double[] Covariance);
 
 /// <summary>
 /// What prediction needs, every array aligned with <see cref="Features"/>. For an MLP, <see cref="Coefficients"/> hold each
@@ -73,6 +89,9 @@ public sealed record StoredModel
     [JsonConverter(typeof(PackedDoublesConverter))] public required double[] Scales { get; init; }
     public required StoredPath Path { get; init; }
     public StoredNetwork? Network { get; init; }
+
+    /// <summary>Model bayesianRidge: the posterior that predict's returnStd reads.</summary>
+    public StoredPosterior? Posterior { get; init; }
 
     [JsonIgnore] public bool Binomial => Family == "binomial";
 
@@ -284,7 +303,11 @@ public static class StoredResults
             Inputs: m.Inputs,
             Expansion: m.Expansion is { } e ? new ExpansionDocument(e.PolynomialDegree, e.Interactions, m.Inputs?.Length ?? names.Length, names.Length) : null,
             Training: stored.Training,
-            Network: m.Network is { } network ? Network(m, network) : null);
+            Network: m.Network is { } network ? Network(m, network) : null,
+            Prior: stored.Prior,
+            Bayesian: stored.Bayesian is { } b
+                ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
+                : null);
     }
 
     /// <summary>The network as the engine runs it.</summary>

@@ -138,7 +138,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             var expansion = spec.Expansion is { PolynomialDegree: > 1 } e ? e : null;
             _p = expansion is null ? inputs : FeatureExpansion.Count(inputs, expansion);
             _threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
-            _lambdas = Stochastic || spec.Penalty == Penalty.None ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
+            _lambdas = Stochastic || spec.Penalty == Penalty.None || spec.Model == ModelKind.BayesianRidge ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
             _lambdas = Math.Max(_lambdas, 1);
             (_folds, _m) = spec.Validation switch
             {
@@ -212,6 +212,13 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             // (the name, quotes, colon, number and comma: about 25 bytes besides the name), and the fold ids.
             long documentLambdas = _lambdas;
             Hold("result document", Bytes(documentLambdas * p * (_nameLength + 25 + 32) + 3 * p * (_nameLength + 25 + 32) + (_folds > 1 ? 12.0 * n : 0)));
+            if (_spec.Model == ModelKind.BayesianRidge)
+            {
+                // One eigendecomposition always (the evidence iterates on it), and the posterior covariance: p x p to build,
+                // p(p+1)/2 kept with the fit and written in its stored JSON (about 25 bytes a number).
+                Hold("posterior covariance (eigenvectors, packed, stored JSON)", Doubles(2.0 * p * p + p * (p + 1) / 2.0) + Bytes(25.0 * p * (p + 1) / 2));
+                _work += 10.0 * p * p * p;
+            }
 
             // Every phase counts, not only the largest: what a phase leaves behind is garbage that the collector need not
             // have reclaimed when the next phase allocates (large arrays go to the large object heap, collected with

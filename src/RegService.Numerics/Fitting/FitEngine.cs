@@ -29,9 +29,15 @@ public static class FitEngine
             inputNames = spec.FeatureNames;
             (x, spec) = FeatureExpansion.Apply(x, spec);
         }
-        if (spec.Stochastic)
-            return Expanded(NetworkTrainer.Fit(x, spec, progress, ct) with { Solver = solver }, inputNames, expansion);
         int threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
+        if (spec.Model == ModelKind.BayesianRidge)
+            return Expanded(BayesianRidge.Fit(x, spec, progress, ct) with { Solver = solver }, inputNames, expansion);
+        if (spec.Stochastic)
+        {
+            var trained = NetworkTrainer.Fit(x, spec, progress, ct) with { Solver = solver };
+            if (spec.Model == ModelKind.Linear) trained = trained with { Prior = PriorReading.Map(x, spec, trained, null, threads, ct) };
+            return Expanded(trained, inputNames, expansion);
+        }
         var folds = MakeFolds(x, spec);
         int n = x.Rows, p = spec.FeatureColumns.Length;
 
@@ -53,6 +59,7 @@ public static class FitEngine
         double setup = watch.Elapsed.TotalSeconds;
 
         var result = PathFitter.Fit(x, spec, source, folds, progress, ct) with { Solver = solver };
+        result = result with { Prior = PriorReading.Map(x, spec, result, source.AllRowsGram, threads, ct) };
         var timings = new Dictionary<string, double> { [source is GramSource ? "gram" : "setup"] = setup };
         foreach (var (key, value) in result.Timings) timings[key] = key == "total" ? value + setup : value;
         return Expanded(result with { Timings = timings }, inputNames, expansion);

@@ -90,6 +90,12 @@ public sealed record FitResult
     public string[]? InputNames { get; init; }
     public ExpansionSpec? Expansion { get; init; }
 
+    /// <summary>The prior the returned linear model corresponds to (<see cref="PriorReading"/>); null for an MLP.</summary>
+    public PriorReading? Prior { get; init; }
+
+    /// <summary>Model bayesianRidge: the precisions evidence chose, the log evidence per step and the posterior.</summary>
+    public BayesianReport? Bayesian { get; init; }
+
     /// <summary>
     /// Named timings in seconds: a path fit has gram (or setup), path, validation (with validation), metrics and total;
     /// a trained network setup, train, epoch, metrics and total.

@@ -104,6 +104,7 @@ public sealed partial record FitSpec
         CheckSolver(Add);
         CheckValidation(data, Add);
         CheckTraining(rows, Add);
+        CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
         return faults;
     }
 
@@ -120,12 +121,14 @@ public sealed partial record FitSpec
         var solver = ChosenSolver;
         var expansion = Expansion is { PolynomialDegree: > 1 } e ? e : null;
         int fitted = expansion is null ? FeatureColumns.Length : FeatureExpansion.Count(FeatureColumns.Length, expansion);
+        bool bayesian = Model == ModelKind.BayesianRidge;
         bool single = Penalty == Penalty.None || Stochastic;
-        var path = Lambdas is null && !single ? Path ?? new LambdaPathSpec() : null;
+        // Bayesian ridge chooses its precisions by evidence: it has no lambdas (its result reports the equivalent one).
+        var path = Lambdas is null && !single && !bayesian ? Path ?? new LambdaPathSpec() : null;
         return (this with
         {
             L1Ratio = Alpha,
-            Lambdas = Lambdas ?? (single ? [0.0] : null),
+            Lambdas = Lambdas ?? (single && !bayesian ? [0.0] : null),
             Path = path is null ? null : path with { MinRatio = path.MinRatio ?? LambdaGrid.DefaultMinRatio(data.Rows, fitted) },
             Solver = solver,
             Holdout = Validation == ValidationMethod.Holdout ? Holdout ?? new HoldoutSpec() : null,
@@ -134,6 +137,7 @@ public sealed partial record FitSpec
                 : null,
             Training = Stochastic ? (Training ?? new TrainingSpec()).Resolved(solver, Model) : null,
             Expansion = expansion,
+            Bayesian = bayesian ? (Bayesian ?? new BayesianSpec()) : null,
         }, []);
     }
 
@@ -221,6 +225,13 @@ public sealed partial record FitSpec
     private void CheckSolver(Action<string, string> add)
     {
         bool gaussian = Family == Family.Gaussian;
+        if (Model == ModelKind.BayesianRidge)
+        {
+            // One eigendecomposition of the Gram serves every iteration: the closed form's machinery (CheckBayesian has the rest).
+            if (Solver is not (SolverKind.Auto or SolverKind.ClosedForm))
+                add("solver", $"model bayesianRidge is fitted from one eigendecomposition of the Gram (auto or closedForm); solver {Of(Solver)} does not fit it");
+            return;
+        }
         switch (Solver)
         {
             case SolverKind.ClosedForm or SolverKind.CoordinateDescent or SolverKind.ProximalNewton or SolverKind.ProximalGradient
@@ -281,6 +292,48 @@ public sealed partial record FitSpec
                 add("kFold.folds", $"{kfold.Folds} folds of {rows} rows would leave a fold empty; folds must be from 2 to {rows} (the rows of {data.Name})");
         }
     }
+
+    /// <summary>
+    /// Model bayesianRidge: gaussian, the ridge prior (penalty ridge, the default) without penalty factors, no lambdas, path
+    /// or validation (evidence chooses the precisions), at most <see cref="MaxBayesianFeatures"/> fitted features (the
+    /// posterior covariance is stored with the fit); its settings in range. The settings belong to that model only.
+    /// </summary>
+    private void CheckBayesian(int fitted, Action<string, string> add)
+    {
+        if (Model != ModelKind.BayesianRidge)
+        {
+            if (Bayesian is not null) add("bayesian", $"applies to model bayesianRidge only; model is {Of(Model)}");
+            return;
+        }
+        const string Why = "model bayesianRidge chooses the weight precision (its lambda) by evidence";
+        if (Family != Family.Gaussian)
+            add("family", $"model bayesianRidge is a gaussian model (scikit-learn's BayesianRidge); family is {Of(Family)}: use model linear for {Of(Family)}");
+        if (Penalty != Penalty.Ridge)
+            add("penalty", $"model bayesianRidge puts a Gaussian (ridge) prior on the weights; penalty {Of(Penalty)} does not apply (omit it, or give ridge)");
+        if (Lambdas is not null) add("lambdas", $"{Why}; give no lambda");
+        if (Path is not null) add("path", $"{Why}; give no path");
+        if (PenaltyFactors is not null) add("penaltyFactors", "model bayesianRidge has one weight precision for every feature; drop penaltyFactors");
+        if (Validation != ValidationMethod.None) add("validation", $"{Why}, not by validation; use validation none");
+        if (fitted > MaxBayesianFeatures)
+            add("featureColumns", $"model bayesianRidge fits at most {MaxBayesianFeatures} features (its {fitted} x {fitted} posterior covariance is kept with the fit); got {fitted}");
+        if (Bayesian is not { } b) return;
+        void Hyper(string name, double value)
+        {
+            if (!(double.IsFinite(value) && value >= 0))
+                add($"bayesian.{name}", $"must be a finite number >= 0 (a Gamma hyperprior's shape or rate; scikit-learn's default 1e-6); got {Show(value)}");
+        }
+        Hyper("alpha1", b.Alpha1);
+        Hyper("alpha2", b.Alpha2);
+        Hyper("lambda1", b.Lambda1);
+        Hyper("lambda2", b.Lambda2);
+        if (b.MaxIterations is < 1 or > BayesianSpec.MaxIterationsLimit)
+            add("bayesian.maxIterations", $"must be from 1 to {BayesianSpec.MaxIterationsLimit}; got {b.MaxIterations}");
+        if (!(double.IsFinite(b.Tolerance) && b.Tolerance > 0))
+            add("bayesian.tolerance", $"must be a positive number (the sum of absolute coefficient changes that stops the iteration); got {Show(b.Tolerance)}");
+    }
+
+    /// <summary>Most fitted features of model bayesianRidge (its posterior covariance is stored, p² values).</summary>
+    public const int MaxBayesianFeatures = 1000;
 
     /// <summary>How messages name the stochastic trainer: "an MLP", or the solver.</summary>
     private string Trainer => Model == ModelKind.Mlp ? "an MLP" : Of(ChosenSolver);

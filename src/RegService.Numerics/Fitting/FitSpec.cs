@@ -19,8 +19,12 @@ public enum ValidationMethod { None, Holdout, KFold, LeaveOneOut, Gcv }
 /// </summary>
 public enum SolverKind { Auto, ClosedForm, CoordinateDescent, ProximalNewton, ProximalGradient, Sgd, Adam, AdamW }
 
-/// <summary>The model fitted: a linear predictor (glmnet's), or a multilayer perceptron with ReLU hidden layers.</summary>
-public enum ModelKind { Linear, Mlp }
+/// <summary>
+/// The model fitted: a linear predictor (glmnet's), a multilayer perceptron with ReLU hidden layers, or Bayesian ridge
+/// regression (scikit-learn's BayesianRidge: a linear predictor whose Gaussian prior and noise precisions are chosen by
+/// evidence maximization, <see cref="BayesianRidge"/>).
+/// </summary>
+public enum ModelKind { Linear, Mlp, BayesianRidge }
 
 /// <summary>Selection rule over the validation curve.</summary>
 public enum SelectionRule { Min, OneStandardError }
@@ -141,6 +145,10 @@ public sealed partial record FitSpec
 
     /// <summary>Polynomial expansion of the features before any solver; null (or degree 1) fits the features as they are.</summary>
     public ExpansionSpec? Expansion { get; init; }
+
+    /// <summary>Settings of <see cref="ModelKind.BayesianRidge"/> (hyperpriors, iterations, tolerance); null takes the defaults.
+    /// Resolved, it is complete for that model and null for the others.</summary>
+    public BayesianSpec? Bayesian { get; init; }
 }
 
 /// <summary>

@@ -30,6 +30,9 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
         Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
 
+    /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
+    public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
+
     /// <summary>A validation curve that needs no folds (ridge's leave-one-out and GCV); null when the source has none.</summary>
     public virtual ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct) => null;
 
@@ -137,6 +140,8 @@ internal sealed class GramSource : PathSource
     }
 
     public override string Solver => _closedForm ? ClosedFormRidge.SolverName : GaussianPath.SolverName;
+
+    public override (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => (_gramAll, _sumsAll, _shift);
 
     /// <summary>Each validation fold's shifted Gram of [features, target] (for tests).</summary>
     internal IReadOnlyList<double[]> FoldGrams => _gramFold;

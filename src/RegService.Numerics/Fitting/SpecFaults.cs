@@ -46,6 +46,7 @@ public static class SpecNames
     public static string Of(Family family) => Camel(family);
     public static string Of(Penalty penalty) => Camel(penalty);
     public static string Of(SelectionRule rule) => Camel(rule);
+    public static string Of(ModelKind model) => Camel(model);
 
     public static string Of(ValidationMethod method) => method switch
     {
