@@ -174,8 +174,12 @@ public static class ServiceExtensions
         return app;
     }
 
-    /// <summary>Media types compressed when the client sends Accept-Encoding (results and pages of JSON run to hundreds of KB).</summary>
-    public static readonly string[] CompressedMediaTypes = ["application/json", "application/problem+json", "text/csv"];
+    /// <summary>
+    /// Media types compressed when the client sends Accept-Encoding: results and pages of JSON (hundreds of KB), CSV, the plots'
+    /// SVG (text that repeats itself) and the web page's files. Not text/event-stream: a compressed stream would hold events back.
+    /// </summary>
+    public static readonly string[] CompressedMediaTypes =
+        ["application/json", "application/problem+json", "text/csv", "image/svg+xml", "text/html", "text/css", "text/javascript"];
 
     /// <summary>Brotli or gzip responses (at the fastest level: the cores are the fits'), over HTTPS too: the bodies hold no secrets an attacker could probe.</summary>
     public static WebApplicationBuilder AddCompression(this WebApplicationBuilder builder)

@@ -95,8 +95,11 @@ public sealed record FitRequest
     [Required]
     public string? Target { get; init; }
 
-    [Description("Feature columns; omit for every column but the target")]
+    [Description("Feature columns; omit for every column but the target (and the weights column)")]
     public string[]? Features { get; init; }
+
+    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) without validation; other families, solvers, models and validation answer 400 naming weights")]
+    public string? Weights { get; init; }
 
     [Description("gaussian (least squares) or binomial (logistic regression on a 0/1 target)")]
     [DefaultValue(FamilyName.Gaussian)]

@@ -208,7 +208,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
+            var request = StoredSubmission.ReadRequest(job.RequestJson, json.Options);
             seconds = TimeLimit(request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
             if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;

@@ -102,7 +102,11 @@ public interface IDatasetStore
     /// <summary>Stores a parsed table; a failure at any step leaves nothing half-stored.</summary>
     Task<Dataset> AddAsync(string tenant, string name, ColumnTable table, CancellationToken ct);
 
-    Dataset? Get(string tenant, string id);
+    /// <summary>
+    /// The data set's record; without <paramref name="withColumns"/> its <see cref="Dataset.Columns"/> is empty and the
+    /// column summaries (one per column: 50,000 on a wide data set) are neither read nor parsed.
+    /// </summary>
+    Dataset? Get(string tenant, string id, bool withColumns = true);
 
     DatasetPage List(string tenant, int offset, int limit);
 

@@ -78,7 +78,7 @@ internal static class PathFitter
                 }
                 else
                 {
-                    var (mean, se) = SelectionRules.KFoldCurve(losses, [.. folds.Rows.Select(r => r.Length)]);
+                    var (mean, se) = SelectionRules.KFoldCurve(losses, source.FoldWeights());
                     curve = new ValidationCurve(measure, mean, se);
                 }
                 selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
