@@ -35,6 +35,7 @@ catch (Exception ex) when (ex is ConfigurationException or DataDirectoryInUseExc
 app.UseRequestLogging();
 app.UseCompression();             // outside the problem responses, so error bodies are compressed too
 app.UseProblemResponses();
+app.UseWebPage();                 // the page at / (wwwroot, embedded): before routing and authorization, it asks for the key itself
 app.UseRouting();                 // after the problem responses, so a 415 from matching gets a body
 app.UseAuth();                    // authentication, per-tenant rate limits, authorization
 app.UseQueryParameterCheck();     // a query key the route does not take is a 400 naming it

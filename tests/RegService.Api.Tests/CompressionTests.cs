@@ -57,6 +57,35 @@ public sealed class CompressionTests : IDisposable
     }
 
     [Fact]
+    public async Task PlotsAndTheWebPageAreCompressedWhenAskedAndTheEventStreamIsNot()
+    {
+        var client = RawClient();
+        var dataset = await Http.UploadCsv(client, Synthetic.Gaussian(200, seed: 4).Csv());
+        var fit = await Http.Submit(client, new { datasetId = dataset, target = "y", penalty = "lasso", path = new { count = 50 } });
+        var job = await Http.WaitForFit(client, fit);
+        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
+
+        foreach (var (url, mediaType) in new[] { ($"/v1/fits/{fit}/plots/path.svg", "image/svg+xml"), ("/", "text/html"), ("/app.js", "text/javascript") })
+        {
+            var (plain, plainBytes) = await Get(client, url, null);
+            Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+            Assert.Equal(mediaType, plain.Content.Headers.ContentType!.MediaType);
+            Assert.Empty(plain.Content.Headers.ContentEncoding);
+            var (gzip, gzipBytes) = await Get(client, url, "gzip");
+            Assert.Equal(["gzip"], gzip.Content.Headers.ContentEncoding);
+            Assert.True(gzipBytes.Length < plainBytes.Length / 2, $"{url}: {gzipBytes.Length} compressed bytes of {plainBytes.Length}");
+            Assert.Equal(plainBytes, Decompress(gzipBytes, s => new GZipStream(s, CompressionMode.Decompress)));
+        }
+
+        // A finished fit's event stream answers its end event at once; it is never compressed (events would be held back).
+        var (events, eventBytes) = await Get(client, $"/v1/fits/{fit}/events", "gzip");
+        Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+        Assert.Equal("text/event-stream", events.Content.Headers.ContentType!.MediaType);
+        Assert.Empty(events.Content.Headers.ContentEncoding);
+        Assert.Contains("event: end", System.Text.Encoding.UTF8.GetString(eventBytes));
+    }
+
+    [Fact]
     public async Task ProblemDetailsAreCompressedToo()
     {
         var (response, bytes) = await Get(RawClient(), "/v1/fits/nope", "gzip");

@@ -212,6 +212,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
                      $$$"""{"datasetId":"{{{binomialId}}}","target":"y","family":"binomial","penalty":"elasticNet","path":{"count":10},"validation":{"method":"kfold","folds":4,"seed":2,"rule":"oneStandardError"}}""",
                      $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","penalty":"ridge","lambdas":[0.1,0.01],"validation":{"method":"holdout","holdoutFraction":0.25}}""",
                      $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","solver":"adam","lambda":0.001,"epochs":5,"earlyStopping":{"patience":2}}""",
+                     // A partial result: proximal gradient's path-wide maxIterations runs out after some lambdas.
+                     $$$"""{"datasetId":"{{{gaussianId}}}","target":"y","penalty":"lasso","solver":"proximalGradient","path":{"count":30},"maxIterations":40,"timeLimitSeconds":600}""",
                  })
         {
             var (_, job) = await Checked(HttpMethod.Post, "/v1/fits", "/v1/fits", 202, request);
@@ -225,6 +227,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             await Checked(HttpMethod.Get, $"/v1/fits/{id}?include=path,standardization", "/v1/fits/{id}", 200);
             await Checked(HttpMethod.Get, $"/v1/fits/{id}/path?offset=1&limit=3", "/v1/fits/{id}/path", 200);
         }
+        var partial = await Http.WaitForFit(_client, fits[4]);
+        Assert.True(partial["result"]!["partial"]?.GetValue<bool>() == true, partial.ToJsonString());
+        Assert.Equal("maxIterations", partial["result"]!["partialReason"]!.GetValue<string>());
         await Checked(HttpMethod.Get, $"/v1/fits/{fits[0]}?include=everything", "/v1/fits/{id}", 400, mediaType: "application/problem+json");
         await Checked(HttpMethod.Get, "/v1/fits/nope/path", "/v1/fits/{id}/path", 404, mediaType: "application/problem+json");
         await Checked(HttpMethod.Get, "/v1/fits?status=succeeded&limit=10", "/v1/fits", 200);

@@ -17,7 +17,7 @@
 // machine: DOTNET_EnableAVX512=0 (Vector256), DOTNET_EnableAVX2=0 (Vector128), DOTNET_EnableHWIntrinsic=0 (scalar).
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
-//               ridge_path_200k_200, lasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200, lasso_path_1k_50k,
+//               ridge_path_200k_200, lasso_path_50k_500, wlasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200, lasso_path_1k_50k,
 //               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
@@ -184,9 +184,11 @@ if (timed && ridgeKeys.Length > 0 && !Missing("ridge_200k_200", ridgeKeys))
 foreach (var workload in PathWorkload.All)
 {
     var anchor = workload.ObjectiveCheck && anchors is not null && anchors.TryGetValue(workload.Key, out var a) ? a : null;
-    if (!options.Wants(workload.Key) || (!timed && anchor is null) || Missing(workload.Data, workload.Key)) continue;
+    if (!options.Wants(workload.Key) || (!timed && anchor is null) || Missing(workload.Data, workload.Key)
+        || (workload.Weights is { } weightsFile && Missing(weightsFile, workload.Key))) continue;
     var w = await Workload.LoadAsync(options.Data, workload.Data);
     var spec = workload.Shape(w.BaseSpec());
+    if (workload.Weights is { } weightsName) spec = spec with { Weights = await Workload.ColumnAsync(options.Data, weightsName) };
     if (timed)
     {
         Console.Error.WriteLine($"{workload.Key}: {workload.AnchorCall}, {options.Reps} reps after a warm-up ...");

@@ -21,6 +21,14 @@ internal sealed record Workload(string Name, DenseMatrix X, double[] Means, stri
         return new Workload(name, table.ToMatrix(), [.. table.Summaries.Select(s => s.Mean)], [.. table.Names]);
     }
 
+    /// <summary>The first column of a one-column CSV in <paramref name="dataDir"/> (row weights).</summary>
+    public static async Task<double[]> ColumnAsync(string dataDir, string name)
+    {
+        await using var file = File.OpenRead(Path.Combine(dataDir, name + ".csv"));
+        var table = await CsvTableReader.ReadAsync(file);
+        return table.ToMatrix().Column(0).ToArray();
+    }
+
     /// <summary>All features, target y last, shift = column means (the shift the service passes too).</summary>
     public FitSpec BaseSpec() => new()
     {
@@ -31,14 +39,18 @@ internal sealed record Workload(string Name, DenseMatrix X, double[] Means, stri
     };
 }
 
-/// <summary>A timed path workload: its anchor key, its CSV, and the spec that mirrors the anchor's call.</summary>
-internal sealed record PathWorkload(string Key, string Data, string AnchorCall, Func<FitSpec, FitSpec> Shape, bool ObjectiveCheck)
+/// <summary>A timed path workload: its anchor key, its CSV, and the spec that mirrors the anchor's call; with
+/// <paramref name="Weights"/>, the CSV (one column) of row weights the spec takes.</summary>
+internal sealed record PathWorkload(string Key, string Data, string AnchorCall, Func<FitSpec, FitSpec> Shape, bool ObjectiveCheck,
+    string? Weights = null)
 {
     /// <summary>The path workloads of ../shared/anchors/bench_glmnet.R after the ridge pair, in its order.</summary>
     public static readonly PathWorkload[] All =
     [
         new("lasso_path_50k_500", "lasso_50k_500", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
+        new("wlasso_path_50k_500", "lasso_50k_500", "glmnet(X, y, weights = w)",
+            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false, Weights: "weights_50k"),
         new("lasso_path_500_10k", "lasso_500_10k", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("lasso_cv10_20k_200", "cv_20k_200", "cv.glmnet(X, y, nfolds = 10)",

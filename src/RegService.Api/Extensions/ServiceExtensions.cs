@@ -62,6 +62,8 @@ public static class ServiceExtensions
             .Validate(o => o.RequestsPerSecond >= 0 && o.Burst >= 0, "Limits:RequestsPerSecond and Limits:Burst must be >= 0")
             .Validate(o => o.MaxProgressStreams >= 0 && o.MaxProgressStreamsPerTenant >= 0,
                 "Limits:MaxProgressStreams and Limits:MaxProgressStreamsPerTenant must be >= 0")
+            .Validate(o => o.MaxFitSeconds is null || o.MaxFitSeconds > 0 && o.MaxFitSeconds <= Fits.FitRequestMapper.MaxTimeLimitSeconds,
+                $"Limits:MaxFitSeconds must be > 0 and at most {Fits.FitRequestMapper.MaxTimeLimitText} seconds (or unset)")
             .ValidateOnStart();
         var provider = builder.Configuration[$"{StorageOptions.Section}:Provider"] ?? "sqlite";
         switch (provider.ToLowerInvariant())
@@ -172,8 +174,12 @@ public static class ServiceExtensions
         return app;
     }
 
-    /// <summary>Media types compressed when the client sends Accept-Encoding (results and pages of JSON run to hundreds of KB).</summary>
-    public static readonly string[] CompressedMediaTypes = ["application/json", "application/problem+json", "text/csv"];
+    /// <summary>
+    /// Media types compressed when the client sends Accept-Encoding: results and pages of JSON (hundreds of KB), CSV, the plots'
+    /// SVG (text that repeats itself) and the web page's files. Not text/event-stream: a compressed stream would hold events back.
+    /// </summary>
+    public static readonly string[] CompressedMediaTypes =
+        ["application/json", "application/problem+json", "text/csv", "image/svg+xml", "text/html", "text/css", "text/javascript"];
 
     /// <summary>Brotli or gzip responses (at the fastest level: the cores are the fits'), over HTTPS too: the bodies hold no secrets an attacker could probe.</summary>
     public static WebApplicationBuilder AddCompression(this WebApplicationBuilder builder)

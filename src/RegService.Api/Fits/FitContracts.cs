@@ -97,8 +97,11 @@ public sealed record FitRequest
     [Required]
     public string? Target { get; init; }
 
-    [Description("Feature columns; omit for every column but the target")]
+    [Description("Feature columns; omit for every column but the target (and the weights column)")]
     public string[]? Features { get; init; }
+
+    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) without validation; other families, solvers, models and validation answer 400 naming weights")]
+    public string? Weights { get; init; }
 
     [Description("gaussian (least squares) or binomial (logistic regression on a 0/1 target)")]
     [DefaultValue(FamilyName.Gaussian)]
@@ -185,6 +188,11 @@ public sealed record FitRequest
 
     [Description("Limit on passes of iterative solvers over the whole path (glmnet's maxit), > 0; default 100000")]
     public int? MaxIterations { get; init; }
+
+    [Description("Seconds the fit may run once a worker starts it (time queued not counted), > 0 and at most " + FitRequestMapper.MaxTimeLimitText + "; the server's Limits:MaxFitSeconds applies too, and the "
+        + "smaller wins. A path fit that reaches it after some lambdas succeeds with result.partial true (partialReason timeLimit) and the path "
+        + "up to its last completed lambda; a fit with no lambda completed (and bayesianRidge, sgd, adam, adamW, mlp) fails")]
+    public double? TimeLimitSeconds { get; init; }
 }
 
 /// <summary>

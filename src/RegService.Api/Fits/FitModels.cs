@@ -29,17 +29,25 @@ public static class FitModels
         "a number (between path lambdas the model is interpolated linearly in lambda, as glmnet's coef(fit, s, exact = FALSE); " +
         "outside the path the nearer end's model), min or 1se (lambdaMin or lambda1se of a validated fit); omit for the fit's returned model";
 
-    /// <summary>The stored result of a succeeded fit; else 404 (unknown) or 409 (not succeeded) naming what it is for.</summary>
+    /// <summary>
+    /// True when the fit has a model to use: it succeeded, or it was canceled after some lambdas and kept them (a partial
+    /// result, <see cref="StoredResult.PartialReason"/>), which predict, coefficients, plots and the path serve as they do a
+    /// succeeded fit's.
+    /// </summary>
+    public static bool HasResult(FitRecord record) =>
+        record.ResultJson is not null && record.Status is JobStatus.Succeeded or JobStatus.Canceled;
+
+    /// <summary>The stored result of a succeeded fit (or a canceled one's partial result); else 404 (unknown) or 409 (no result) naming what it is for.</summary>
     public static (FitRecord? Record, StoredResult? Stored, ProblemHttpResult? Problem) Succeeded(
         IFitStore fits, string tenant, string id, JsonSerializerOptions options, string purpose)
     {
         var record = fits.Get(tenant, id);
         if (record is null) return (null, null, Problems.NotFound("Fit", id, "id"));
-        if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
+        if (!HasResult(record))
             return (record, null, Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
-                $"fit {id} is {record.Status.Name()}; only a succeeded fit {purpose}",
+                $"fit {id} is {record.Status.Name()}; only a succeeded fit {purpose} (or a fit canceled after some lambdas, on those lambdas)",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() }));
-        return (record, StoredResults.Read(record.ResultJson, options), null);
+        return (record, StoredResults.Read(record.ResultJson!, options), null);
     }
 
     /// <summary>The model at <paramref name="lambda"/> (null: the fit's returned model), or why that lambda cannot be used.</summary>

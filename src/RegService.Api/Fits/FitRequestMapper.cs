@@ -15,6 +15,10 @@ namespace RegService.Api.Fits;
 /// </summary>
 public static class FitRequestMapper
 {
+    /// <summary>The largest timeLimitSeconds (and Limits:MaxFitSeconds): 30 days, within what a timer can wait.</summary>
+    public const double MaxTimeLimitSeconds = 30 * 24 * 3600;
+    public const string MaxTimeLimitText = "2592000 (30 days)";
+
     /// <summary>Field checks that need no data set: the wire's own rules.</summary>
     public static Dictionary<string, string[]> CheckShape(FitRequest request, int maxNameLength = int.MaxValue)
     {
@@ -29,6 +33,8 @@ public static class FitRequestMapper
         if (request.Expansion is { PolynomialDegree: null })
             errors.Add("expansion.polynomialDegree", $"is required: the highest power, 1 to {Numerics.Data.FeatureExpansion.MaxDegree}");
         if (request.Validation is { } v) CheckValidation(errors, v);
+        if (request.TimeLimitSeconds is { } limit && !(limit > 0 && limit <= MaxTimeLimitSeconds))
+            errors.Add("timeLimitSeconds", $"must be a number of seconds > 0 and at most {MaxTimeLimitText}; got {limit.ToString(CultureInfo.InvariantCulture)}");
         if (request.Model == ModelName.BayesianRidge)
         {
             // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian.
@@ -41,6 +47,7 @@ public static class FitRequestMapper
     /// <summary>True when every column name in the request (target, features, penaltyFactors keys) is within <paramref name="maxNameLength"/>.</summary>
     public static bool NamesFit(FitRequest request, int maxNameLength) =>
         (request.Target?.Length ?? 0) <= maxNameLength
+        && (request.Weights?.Length ?? 0) <= maxNameLength
         && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
         && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength);
 
@@ -64,6 +71,21 @@ public static class FitRequestMapper
             target = -1;
         }
 
+        int weights = -1;
+        if (request.Weights is { } weightsName)
+        {
+            if (!index.TryGetValue(weightsName, out weights))
+            {
+                errors.Add("weights", $"'{weightsName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+                weights = -1;
+            }
+            else if (weights == target)
+            {
+                errors.Add("weights", $"'{weightsName}' is the target; the weights are another column");
+                weights = -1;
+            }
+        }
+
         // Features in spec order, and for each the position in the request's features (for the engine's faults).
         var features = new List<int>();
         var requestIndex = new List<int>();
@@ -72,7 +94,9 @@ public static class FitRequestMapper
             if (names.Length == 0) errors.Add("features", "must name at least one column, or be omitted for every column but the target");
             for (int i = 0; i < names.Length; i++)
             {
-                if (index.TryGetValue(names[i] ?? "", out int c))
+                if (index.TryGetValue(names[i] ?? "", out int c) && c == weights && weights >= 0)
+                    errors.Add($"features[{i}]", $"'{names[i]}' is the weights column; a column cannot be both a feature and the weights");
+                else if (index.TryGetValue(names[i] ?? "", out c))
                 {
                     features.Add(c);
                     requestIndex.Add(i);
@@ -83,10 +107,10 @@ public static class FitRequestMapper
         else
         {
             for (int c = 0; c < dataset.Columns.Count; c++)
-                if (c != target) features.Add(c);
+                if (c != target && c != weights) features.Add(c);
         }
 
-        var spec = Map(request, dataset, target, features, maxThreads);
+        var spec = Map(request, dataset, target, features, maxThreads) with { Weights = weights >= 0 ? readColumn(weights) : null };
         var fitted = spec.FittedFeatureNames(dataset.Rows);
         if (fitted is not null) spec = spec with { PenaltyFactors = PenaltyFactors(errors, request, dataset, index, target, features, fitted) };
 
@@ -277,6 +301,7 @@ public static class FitRequestMapper
     {
         string TooLong(int length) => $"is {length} characters long; a column name has at most {max} (Datasets:MaxNameLength)";
         if (request.Target is { Length: var t } && t > max) errors.Add("target", TooLong(t));
+        if (request.Weights is { Length: var wl } && wl > max) errors.Add("weights", TooLong(wl));
         if (request.Features is { } features)
             for (int i = 0; i < features.Length; i++)
                 if (features[i] is { Length: var f } && f > max) errors.Add($"features[{i}]", TooLong(f));

@@ -214,6 +214,13 @@ public sealed record FitResultDocument(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkDocument? Network = null,
     [property: Description("Every linear model: the prior it corresponds to (absent for an MLP, and for fits stored before it was reported)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PriorDocument? Prior = null,
+    [property: Description("True when the fit ended before its last lambda and kept what it finished: path holds the lambdas completed, the "
+        + "returned model is the last of them (or, with validation finished, the one it chose), and predict, coefficients and plots take any of them. Absent for a complete fit")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Partial = null,
+    [property: Description("With partial: canceled (DELETE; the fit's status is canceled), timeLimit (timeLimitSeconds or the server's Limits:MaxFitSeconds) or "
+        + "maxIterations (proximalGradient spent maxIterations, which spans its whole path, glmnet's maxit). Validation is dropped when the fit "
+        + "was canceled or timed out before it finished; after maxIterations it is limited to the completed lambdas")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PartialReason = null,
     [property: Description("model bayesianRidge: the precisions evidence chose, the log evidence per step and the coefficients' posterior standard deviations")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BayesianDocument? Bayesian = null);
 

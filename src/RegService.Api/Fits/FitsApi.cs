@@ -272,7 +272,7 @@ public static class FitsApi
     {
         double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
         double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
-        var request = StoredSubmission.Read(r.RequestJson, json.Options).Request;
+        var request = StoredSubmission.ReadRequest(r.RequestJson, json.Options);
         return new FitJob
         {
             Id = r.Id,

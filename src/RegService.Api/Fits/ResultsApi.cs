@@ -78,11 +78,11 @@ public static class ResultsApi
         if (errors is not null) return Problems.Invalid(errors, QueryParameters.Title);
         var record = fits.Get(user.Tenant(), id);
         if (record is null) return Problems.NotFound("Fit", id, "id");
-        if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
+        if (!FitModels.HasResult(record))
             return Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
-                $"fit {id} is {record.Status.Name()}; only a succeeded fit has a path",
+                $"fit {id} is {record.Status.Name()}; only a succeeded fit has a path (or a fit canceled after some lambdas, of those lambdas)",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() });
-        var result = StoredResults.Project(StoredResults.Read(record.ResultJson, json.Options), ResultIncludes.Path);
+        var result = StoredResults.Project(StoredResults.Read(record.ResultJson!, json.Options), ResultIncludes.Path);
         var path = result.Path;
         Paging.AddLinks(http, skip, take, path.Lambdas.Count);
         return TypedResults.Ok(new PathPage(id, result.Features ?? [], path.Lambdas.Count, skip, take, Slice(path, skip, take)));

@@ -28,6 +28,12 @@ public sealed class LimitsOptions
 
     /// <summary>Progress watchers one tenant may hold open at once on this process; beyond it they answer 429. Default 20.</summary>
     public int MaxProgressStreamsPerTenant { get; set; } = 20;
+
+    /// <summary>
+    /// Seconds any fit may run (at most 2592000); null (the default) for no server-wide limit. A request's timeLimitSeconds
+    /// applies too, and the smaller wins: a path fit past it keeps its completed lambdas (result.partial), another fails.
+    /// </summary>
+    public double? MaxFitSeconds { get; set; }
 }
 
 /// <summary>The <c>type</c> URIs of the service's own problem kinds (RFC 9457).</summary>

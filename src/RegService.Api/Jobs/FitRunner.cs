@@ -28,17 +28,19 @@ public sealed class EngineFitRunner(IDatasetStore datasets, JsonSerializerOption
 {
     public async Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
     {
-        var dataset = datasets.Get(job.Tenant, job.DatasetId)
-            ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
         int threads = options.Value.ThreadsPerFit;
         var spec = StoredSubmission.Read(job.RequestJson, json.Options).Spec;
+        // A stored spec names its columns: the run needs the data set's shape, not its column summaries.
+        var dataset = datasets.Get(job.Tenant, job.DatasetId, withColumns: spec is null)
+            ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
         if (spec is null)
         {
             (spec, var errors) = FitRequestMapper.Resolve(request, dataset, threads, c => datasets.ReadColumn(dataset, c));
             if (spec is null)
                 throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
         }
-        spec = spec with { MaxThreads = threads };
+        // A path fit canceled (or timed out: the worker cancels the same token) after some lambdas returns them.
+        spec = spec with { MaxThreads = threads, KeepPartial = true };
 
         return await Task.Run(() =>
         {

@@ -16,6 +16,10 @@ namespace RegService.Api.Jobs;
 /// lease was lost, and rescues fits whose lease expired on a replica that died. A fit interrupted
 /// because the host is stopping goes back to the queue without counting the attempt. A result that
 /// cannot be written (store down, disk full) is kept and written again until the store answers.
+/// A fit's time limit (its timeLimitSeconds, the server's Limits:MaxFitSeconds; the smaller) cancels the same token the
+/// engine watches; the worker tells it from a cancel: a path fit past it with lambdas completed succeeds with a partial
+/// result (reason timeLimit), one canceled with lambdas completed is canceled with its partial result stored, and a fit
+/// with nothing to keep fails ("Time limit exceeded") or is canceled as before.
 /// </summary>
 public sealed class FitWorker(
     IFitStore fits,
@@ -26,6 +30,7 @@ public sealed class FitWorker(
     IStoreHealth store,
     JsonSerializerOptionsProvider json,
     IOptions<JobsOptions> options,
+    IOptions<LimitsOptions> limits,
     ILogger<FitWorker> logger) : BackgroundService
 {
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..^24];
@@ -191,21 +196,43 @@ public sealed class FitWorker(
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id });
         using var source = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        // The time limit cancels the token the fit runs with, not the run's own source: a fit past it is told from a canceled one.
+        using var timeLimit = new CancellationTokenSource();
+        using var fitSource = CancellationTokenSource.CreateLinkedTokenSource(source.Token, timeLimit.Token);
         var token = job.LeaseToken ?? throw new InvalidOperationException($"fit {job.Id} was claimed without a lease");
         var run = running.Add(job.Id, source, token);
         var watch = Stopwatch.StartNew();
+        double? seconds = null;
         try
         {
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = StoredSubmission.Read(job.RequestJson, json.Options).Request;
+            var request = StoredSubmission.ReadRequest(job.RequestJson, json.Options);
+            seconds = TimeLimit(request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
+            if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;
             using (var progress = new StoreProgress(fits, job.Id, token, json.Options, logger))
-                result = await runner.RunAsync(job, request, progress, source.Token);
+                result = await runner.RunAsync(job, request, progress, fitSource.Token);
+            if (result.PartialReason == ResultMapper.CanceledReason)
+            {
+                // The engine kept the lambdas it finished before the token fired: whose cancellation was it? A lost lease
+                // and a stopping host end the run as they do any other (below); a cancel stores the partial result.
+                if (run.LeaseLost || stoppingToken.IsCancellationRequested) throw new OperationCanceledException(source.Token);
+                if (source.IsCancellationRequested)
+                {
+                    var kept = JsonSerializer.Serialize(result, json.Options);
+                    if (await Write(() => fits.MarkCanceled(job.Id, token, kept), run, "cancellation", stoppingToken))
+                        logger.LogInformation("Fit canceled after {Seconds:F3} s, keeping the {Lambdas} lambdas it completed",
+                            watch.Elapsed.TotalSeconds, result.Model.Path.Lambdas.Length);
+                    return;
+                }
+                result = result with { PartialReason = ResultMapper.TimeLimitReason };
+            }
             var document = JsonSerializer.Serialize(result, json.Options);
             if (await Write(() => fits.Succeed(job.Id, token, document), run, "result", stoppingToken))
-                logger.LogInformation("Fit succeeded in {Seconds:F3} s", watch.Elapsed.TotalSeconds);
+                logger.LogInformation("Fit succeeded in {Seconds:F3} s{Partial}", watch.Elapsed.TotalSeconds,
+                    result.PartialReason is { } reason ? $" with a partial result ({reason})" : "");
         }
         catch (OperationCanceledException) when (run.LeaseLost)
         {
@@ -220,6 +247,12 @@ public sealed class FitWorker(
         {
             await Write(() => fits.MarkCanceled(job.Id, token), run, "cancellation", stoppingToken);
             logger.LogInformation("Fit canceled after {Seconds:F3} s", watch.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (timeLimit.IsCancellationRequested)
+        {
+            await Fail(job, token, run, "Time limit exceeded",
+                $"the fit ran for its time limit of {seconds:G6} s (the smaller of timeLimitSeconds and the server's Limits:MaxFitSeconds) "
+                + "without completing a lambda it could keep (bayesianRidge, sgd, adam, adamW and mlp fits keep none)", stoppingToken);
         }
         catch (FitFailedException ex)
         {
@@ -241,6 +274,14 @@ public sealed class FitWorker(
             running.Remove(job.Id);
         }
     }
+
+    /// <summary>The time limit of a fit: the smaller of the request's and the server's; null when neither is set.</summary>
+    internal static double? TimeLimit(double? requested, double? server) => (requested, server) switch
+    {
+        ({ } r, { } s) => Math.Min(r, s),
+        ({ } r, null) => r,
+        (null, var s) => s,
+    };
 
     private async Task Fail(FitRecord job, string token, RunningFit run, string title, string detail, CancellationToken stoppingToken)
     {

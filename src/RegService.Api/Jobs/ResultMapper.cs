@@ -2,6 +2,7 @@ using RegService.Api.Fits;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
+using RegService.Numerics.Paths;
 using RegService.Numerics.Solvers;
 
 namespace RegService.Api.Jobs;
@@ -9,6 +10,11 @@ namespace RegService.Api.Jobs;
 /// <summary>Engine result to the stored form (<see cref="StoredResult"/>), from which the response is projected.</summary>
 public static class ResultMapper
 {
+    /// <summary>The partial reason of a fit the engine saw canceled; the worker tells a time limit (<c>timeLimit</c>) from it.</summary>
+    public const string CanceledReason = "canceled";
+
+    public const string TimeLimitReason = "timeLimit";
+
     public static StoredResult ToStored(FitSpec spec, FitResult result, double loadSeconds)
     {
         var names = result.FeatureNames;
@@ -52,7 +58,14 @@ public static class ResultMapper
                 Validation: curve is null ? null : new ValidationCurveDocument(curve.Measure, curve.Mean.Select(Finite).ToList(), curve.StandardError.Select(Finite).ToList()),
                 LambdaMin: result.LambdaMin,
                 Lambda1se: result.Lambda1se),
-            Validation = Validation(spec, result),
+            // Validation the cancellation interrupted is dropped: the document would describe folds that were not scored.
+            Validation = result.Partial == PartialReason.Canceled ? null : Validation(spec, result),
+            PartialReason = result.Partial switch
+            {
+                PartialReason.Canceled => CanceledReason,
+                PartialReason.MaxIterations => "maxIterations",
+                _ => null,
+            },
             Diagnostics = new DiagnosticsDocument(
                 Solver: result.Solver,
                 Iterations: result.Iterations,

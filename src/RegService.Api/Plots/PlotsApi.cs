@@ -92,11 +92,11 @@ public static class PlotsApi
     {
         var record = fits.Get(tenant, id);
         if (record is null) return (null, null, Problems.NotFound("Fit", id, "id"));
-        if (record.Status != JobStatus.Succeeded || record.ResultJson is null)
+        if (!FitModels.HasResult(record))
             return (record, null, Problems.Status(StatusCodes.Status409Conflict, "Fit not succeeded",
-                $"fit {id} is {record.Status.Name()}; only a succeeded fit has plots",
+                $"fit {id} is {record.Status.Name()}; only a succeeded fit has plots (or a fit canceled after some lambdas, of those lambdas)",
                 new Dictionary<string, object?> { ["fitStatus"] = record.Status.Name() }));
-        return (record, StoredResults.Read(record.ResultJson, json.Options), null);
+        return (record, StoredResults.Read(record.ResultJson!, json.Options), null);
     }
 
     private static ProblemHttpResult NotAvailable(string id, string kind, string why, IReadOnlyList<string> available) =>

@@ -9,6 +9,8 @@ namespace RegService.Api.Storage;
 public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatasetStore> logger) : IDatasetStore
 {
     private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+    private readonly ColumnSummaryCache _summaries = new();
+    private const string ShapeColumns = "id, name, rows, columns, size_bytes, created_at, '[]'";
 
     /// <summary>
     /// Stores a parsed table: the matrix goes to a temporary file first, then is renamed into place,
@@ -55,15 +57,22 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         }
     }
 
-    public Dataset? Get(string tenant, string id)
+    public Dataset? Get(string tenant, string id, bool withColumns = true)
     {
+        // The row is read every time (it may have been deleted); its summaries, which never change, once (ColumnSummaryCache).
+        var cached = withColumns ? _summaries.Get(id) : null;
         using var connection = store.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM datasets WHERE id = $id AND tenant = $tenant";
+        command.CommandText = $"SELECT {(withColumns && cached is null ? Columns : ShapeColumns)} FROM datasets WHERE id = $id AND tenant = $tenant";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
+        if (!reader.Read()) return null;
+        var dataset = Read(reader);
+        if (!withColumns) return dataset;
+        if (cached is not null) return dataset with { Columns = cached };
+        _summaries.Add(id, dataset.Columns);
+        return dataset;
     }
 
     public DatasetPage List(string tenant, int offset, int limit)
@@ -104,6 +113,7 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         lock (store.WriteLock) deleted = command.ExecuteNonQuery();
         if (deleted == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
         TryDelete(store.DatasetPath(id));
+        _summaries.Remove(id);
         return DeleteOutcome.Deleted;
     }
 

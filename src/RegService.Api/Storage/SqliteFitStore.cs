@@ -149,11 +149,11 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
             WHERE id = $id AND status = 'running' AND lease_token = $token
             """, ("$id", id), ("$token", leaseToken), ("$e", errorJson), ("$now", Now())) == 1;
 
-    public bool MarkCanceled(string id, string leaseToken) =>
+    public bool MarkCanceled(string id, string leaseToken, string? resultJson = null) =>
         Execute("""
-            UPDATE fits SET status = 'canceled', stage = 'canceled', finished_at = $now, lease_token = NULL, lease_expires_at = NULL
+            UPDATE fits SET status = 'canceled', stage = 'canceled', result_json = $r, finished_at = $now, lease_token = NULL, lease_expires_at = NULL
             WHERE id = $id AND status = 'running' AND lease_token = $token
-            """, ("$id", id), ("$token", leaseToken), ("$now", Now())) == 1;
+            """, ("$id", id), ("$token", leaseToken), ("$r", (object?)resultJson ?? DBNull.Value), ("$now", Now())) == 1;
 
     public bool ReturnToQueue(string id, string leaseToken) =>
         Execute("""

@@ -73,7 +73,8 @@ public interface IFitStore
     /// <summary>Fails a job held under <paramref name="leaseToken"/> (or a queued one, when the token is null).</summary>
     bool Fail(string id, string? leaseToken, string errorJson);
 
-    bool MarkCanceled(string id, string leaseToken);
+    /// <summary>Cancels a job held under <paramref name="leaseToken"/>, storing what it finished (a partial result) when there is one.</summary>
+    bool MarkCanceled(string id, string leaseToken, string? resultJson = null);
 
     /// <summary>Back to the queue because the host is stopping: the attempt does not count.</summary>
     bool ReturnToQueue(string id, string leaseToken);
@@ -101,7 +102,11 @@ public interface IDatasetStore
     /// <summary>Stores a parsed table; a failure at any step leaves nothing half-stored.</summary>
     Task<Dataset> AddAsync(string tenant, string name, ColumnTable table, CancellationToken ct);
 
-    Dataset? Get(string tenant, string id);
+    /// <summary>
+    /// The data set's record; without <paramref name="withColumns"/> its <see cref="Dataset.Columns"/> is empty and the
+    /// column summaries (one per column: 50,000 on a wide data set) are neither read nor parsed.
+    /// </summary>
+    Dataset? Get(string tenant, string id, bool withColumns = true);
 
     DatasetPage List(string tenant, int offset, int limit);
 

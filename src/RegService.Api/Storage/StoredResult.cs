@@ -49,6 +49,13 @@ public sealed record StoredResult
 
     /// <summary>Model bayesianRidge: the evidence's report (the posterior covariance is the model's, <see cref="StoredModel.Posterior"/>).</summary>
     public StoredBayesian? Bayesian { get; init; }
+
+    /// <summary>
+    /// Why the path holds only the lambdas completed (canceled, timeLimit or maxIterations); null for a complete fit. The fit's
+    /// status is canceled for a cancel, else succeeded.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PartialReason { get; init; }
 }
 
 /// <summary>bayesianRidge's report: precisions, log evidence per step, posterior sds aligned with the features, settings.</summary>
@@ -305,6 +312,8 @@ public static class StoredResults
             Training: stored.Training,
             Network: m.Network is { } network ? Network(m, network) : null,
             Prior: stored.Prior,
+            Partial: stored.PartialReason is null ? null : true,
+            PartialReason: stored.PartialReason,
             Bayesian: stored.Bayesian is { } b
                 ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
                 : null);

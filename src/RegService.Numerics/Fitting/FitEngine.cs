@@ -15,7 +15,9 @@ public static class FitEngine
     /// Fits <paramref name="spec"/> on <paramref name="x"/>: the spec is checked and resolved first (<see cref="FitSpec.Resolve"/>).
     /// A bad spec throws <see cref="FitSpecException"/> (an <see cref="ArgumentException"/> listing every fault);
     /// a numerical breakdown throws <see cref="NumericalBreakdownException"/>; cancellation throws
-    /// <see cref="OperationCanceledException"/>. Non-convergence is a status in the result, not an exception.
+    /// <see cref="OperationCanceledException"/>, unless <see cref="FitSpec.KeepPartial"/> and a path fit has completed a lambda:
+    /// then the result holds the completed lambdas and says why (<see cref="FitResult.Partial"/>). Non-convergence is a status in
+    /// the result, not an exception.
     /// The result's <see cref="FitResult.Solver"/> names the resolved solver as the wire does (closedForm, ...).
     /// </summary>
     public static FitResult Fit(DenseMatrix x, FitSpec spec, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
@@ -59,7 +61,9 @@ public static class FitEngine
         double setup = watch.Elapsed.TotalSeconds;
 
         var result = PathFitter.Fit(x, spec, source, folds, progress, ct) with { Solver = solver };
-        result = result with { Prior = PriorReading.Map(x, spec, result, source.AllRowsGram, threads, ct) };
+        // A partial result was canceled already: its prior is read to the end rather than thrown away.
+        var priorToken = result.Partial is null ? ct : CancellationToken.None;
+        result = result with { Prior = PriorReading.Map(x, spec, result, source.AllRowsGram, threads, priorToken) };
         var timings = new Dictionary<string, double> { [source is GramSource ? "gram" : "setup"] = setup };
         foreach (var (key, value) in result.Timings) timings[key] = key == "total" ? value + setup : value;
         return Expanded(result with { Timings = timings }, inputNames, expansion);

@@ -114,4 +114,11 @@ public sealed record FitResult
     /// a trained network setup, train, epoch, metrics and total.
     /// </summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// Non-null when the fit kept partial work (<see cref="FitSpec.KeepPartial"/>): <see cref="Path"/> holds the lambdas completed
+    /// before a cancellation or a spent path budget, and the model is the last of them (validation, when the cancellation came
+    /// before or during it, is dropped; after a spent budget it is limited to the completed lambdas).
+    /// </summary>
+    public Paths.PartialReason? Partial { get; init; }
 }

@@ -107,6 +107,7 @@ public sealed partial record FitSpec
         CheckValidation(data, Add);
         CheckTraining(rows, Add);
         CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
+        CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
         return faults;
     }
 
@@ -332,6 +333,41 @@ public sealed partial record FitSpec
             add("bayesian.maxIterations", $"must be from 1 to {BayesianSpec.MaxIterationsLimit}; got {b.MaxIterations}");
         if (!(double.IsFinite(b.Tolerance) && b.Tolerance > 0))
             add("bayesian.tolerance", $"must be a positive number (the sum of absolute coefficient changes that stops the iteration); got {Show(b.Tolerance)}");
+    }
+
+    /// <summary>
+    /// Observation weights: one per row, finite, non-negative, not all zero (the first row at fault is named, 1-based).
+    /// They are fitted by the gaussian Gram route (coordinate descent in covariance form and closed-form ridge, both from
+    /// the weighted Gram X'WX), with k-fold or holdout validation weighted as cv.glmnet; the other solvers, models and
+    /// families, and leave-one-out and GCV, do not take them yet, and say so.
+    /// </summary>
+    private void CheckWeights(int rows, int fitted, Action<string, string> add)
+    {
+        if (Weights is not { } w) return;
+        if (w.Length != rows)
+        {
+            add("weights", $"has {w.Length} values but the data has {rows} rows; give one weight per row");
+            return;
+        }
+        for (int i = 0; i < w.Length; i++)
+            if (!(double.IsFinite(w[i]) && w[i] >= 0))
+            {
+                add("weights", $"row {i + 1} has weight {Show(w[i])}; every weight must be a finite number >= 0");
+                return;
+            }
+        if (w.All(v => v == 0))
+        {
+            add("weights", "every weight is 0, so no row would be fitted; give at least one row a positive weight");
+            return;
+        }
+        const string Yet = "weights are fitted by the gaussian family's closed form and coordinate descent (from the weighted Gram X'WX)";
+        if (Model != ModelKind.Linear) add("weights", $"{Yet}; model {Of(Model)} does not take weights yet");
+        else if (Family != Family.Gaussian) add("weights", $"{Yet}; the {Of(Family)} family does not take weights yet");
+        else if (Stochastic || Solver == SolverKind.ProximalGradient) add("weights", $"{Yet}; solver {Of(ChosenSolver)} does not take weights yet");
+        else if (fitted >= rows || fitted > FitEngine.MaxCovarianceFeatures)
+            add("weights", $"{Yet}, which needs more rows than features and at most {FitEngine.MaxCovarianceFeatures} features; this data has {rows} rows and {fitted} features");
+        if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
+            add("weights", $"validation {Of(Validation)} does not take weights yet; use kfold or holdout (weighted as cv.glmnet)");
     }
 
     /// <summary>Most fitted features of model bayesianRidge (its posterior covariance is stored, p² values).</summary>

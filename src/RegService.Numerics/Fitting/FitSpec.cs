@@ -119,6 +119,26 @@ public sealed partial record FitSpec
     /// expanded feature); null means all 1.</summary>
     public double[]? PenaltyFactors { get; init; }
 
+    /// <summary>
+    /// Observation weights, one per row of the data (glmnet's <c>weights</c>): finite, non-negative, not all zero; null
+    /// weighs every row 1. The engine rescales them to sum to the number of rows, as glmnet does, so the objective is
+    /// <c>(1/2n) sum_i w_i (y_i - b0 - x_i.b)^2 + lambda * P(b)</c> (gaussian; the binomial log-likelihood likewise),
+    /// and the standardization, lambda_max and the metrics are weighted.
+    /// </summary>
+    public double[]? Weights { get; init; }
+
+    /// <summary>The weights rescaled to sum to the number of rows (glmnet's); null without weights.</summary>
+    public double[]? RescaledWeights()
+    {
+        if (Weights is not { } w) return null;
+        double sum = 0;
+        foreach (double v in w) sum += v;
+        var scaled = new double[w.Length];
+        double factor = w.Length / sum;
+        for (int i = 0; i < w.Length; i++) scaled[i] = w[i] * factor;
+        return scaled;
+    }
+
     public bool Standardize { get; init; } = true;
     public bool FitIntercept { get; init; } = true;
 
@@ -145,6 +165,14 @@ public sealed partial record FitSpec
 
     /// <summary>Threads the kernels may use; 0 means all processors.</summary>
     public int MaxThreads { get; init; }
+
+    /// <summary>
+    /// A path fit canceled after some lambdas (or out of its path-spanning iteration budget) returns what it finished, marked
+    /// <see cref="FitResult.Partial"/>, instead of throwing (<see cref="Paths.PathSettings.KeepPartial"/>). How this process runs
+    /// the spec, like <see cref="MaxThreads"/>: not stored with it.
+    /// </summary>
+    [JsonIgnore]
+    public bool KeepPartial { get; init; }
 
     /// <summary>The solver; <see cref="SolverKind.Auto"/> lets the engine choose.</summary>
     public SolverKind Solver { get; init; } = SolverKind.Auto;

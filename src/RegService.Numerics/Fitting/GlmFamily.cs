@@ -42,11 +42,13 @@ public abstract class GlmFamily
     /// <summary>How a feature is scaled without an intercept.</summary>
     public abstract ScaleConvention Scale { get; }
 
-    /// <summary>Metrics of the model <c>eta = b0 + X[rows, features] b</c> (all rows when null).</summary>
-    public abstract IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows);
+    /// <summary>Metrics of the model <c>eta = b0 + X[rows, features] b</c> (all rows when null), weighted by the observation
+    /// weights (indexed like the rows of <paramref name="x"/>) when given.</summary>
+    public abstract IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
+        double[]? weights = null);
 
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
-    public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta);
+    public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null);
 
     private sealed class GaussianFamily : GlmFamily
     {
@@ -58,10 +60,12 @@ public abstract class GlmFamily
         public override EarlyStop Stop => EarlyStop.Relative;
         public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
 
-        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows) =>
-            RegressionMetrics.Compute(x, features, target, intercept, coefficients, rows);
+        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
+            double[]? weights = null) =>
+            RegressionMetrics.Compute(x, features, target, intercept, coefficients, rows, weights);
 
-        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => RegressionMetrics.FromPredictions(y, eta);
+        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
+            RegressionMetrics.FromPredictions(y, eta, null, weights);
     }
 
     private sealed class BinomialFamily : GlmFamily
@@ -83,9 +87,11 @@ public abstract class GlmFamily
         public override EarlyStop Stop => EarlyStop.Absolute;
         public override ScaleConvention Scale => ScaleConvention.AboutCenter;
 
-        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows) =>
-            ClassificationMetrics.Compute(x, features, target, intercept, coefficients, rows);
+        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
+            double[]? weights = null) =>
+            weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.Compute(x, features, target, intercept, coefficients, rows);
 
-        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => ClassificationMetrics.FromLinearPredictor(y, eta);
+        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
+            weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.FromLinearPredictor(y, eta);
     }
 }

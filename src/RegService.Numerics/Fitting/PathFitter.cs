@@ -31,55 +31,68 @@ internal static class PathFitter
             warnings.Add(NotConvergedWarning(source.Solver, full, spec.MaxIterations));
         if (full.StoppedEarly)
             warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? 100} lambdas: the deviance ratio reached {full.Points[^1].DevianceRatio:G4} and grew by less than 1e-5 (glmnet's rule)");
+        if (full.Partial == PartialReason.MaxIterations)
+            warnings.Add($"{source.Solver} spent its {spec.MaxIterations} iterations (maxIterations, over the whole path) after {lambdas.Length} lambdas; the path ends at the last lambda fitted within them");
+        var partial = full.Partial;
 
         int chosen = full.Points.Length - 1;
         ValidationCurve? curve = null;
         (int Min, int OneSe)? selection = null;
         IFitMetrics? validationMetrics = null;
         var points = full.Points;
-        if (folds is not null)
+        // A canceled all-rows path drops validation (the token has fired; the folds could not run); a path ended by its
+        // budget is validated at the lambdas it completed. A cancellation during validation drops it as well.
+        if (folds is not null && partial != PartialReason.Canceled)
         {
             watch.Restart();
-            var foldSettings = settings with { Lambdas = lambdas, Generate = null, MaxThreads = 1 };
+            var foldSettings = settings with { Lambdas = lambdas, Generate = null, MaxThreads = 1, KeepPartial = false };
             int foldCount = folds.Rows.Length;
             var fits = new PathFit[foldCount];
             var losses = new double[foldCount][];
             var foldProgress = progress is null ? null : new FoldProgress(progress, share, 0.9, foldCount);
-            Parallel.For(0, foldCount, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, k =>
-            {
-                fits[k] = source.Fit(k, foldSettings, foldProgress?.Of(k), ct);
-                losses[k] = source.FoldLoss(fits[k], k);
-                foldProgress?.Finished(k);
-            });
+            bool finished = Interruptible(spec, ct, () => Parallel.For(0, foldCount,
+                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, k =>
+                {
+                    fits[k] = source.Fit(k, foldSettings, foldProgress?.Of(k), ct);
+                    losses[k] = source.FoldLoss(fits[k], k);
+                    foldProgress?.Finished(k);
+                }));
             timings["validation"] = watch.Elapsed.TotalSeconds;
-            var foldNotConverged = fits.SelectMany(f => f.Points.Where(p => !p.Converged).Select(p => p.Lambda)).Distinct().ToList();
-            if (foldNotConverged.Count > 0)
-                warnings.Add($"a validation fit did not converge at lambda {Join(foldNotConverged)}");
-            foreach (var w in fits.SelectMany(f => f.Warnings).Distinct())
-                if (!warnings.Contains(w)) warnings.Add($"validation fit: {w}");
-
-            string measure = source.Family.Measure;
-            if (folds.IsHoldout)
-            {
-                // Per lambda: the training fit's metrics on the held-out rows.
-                var rows = folds.Rows[0];
-                var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
-                curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
-                points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
-            }
+            if (!finished) partial = PartialReason.Canceled;
             else
             {
-                var (mean, se) = SelectionRules.KFoldCurve(losses, [.. folds.Rows.Select(r => r.Length)]);
-                curve = new ValidationCurve(measure, mean, se);
+                var foldNotConverged = fits.SelectMany(f => f.Points.Where(p => !p.Converged).Select(p => p.Lambda)).Distinct().ToList();
+                if (foldNotConverged.Count > 0)
+                    warnings.Add($"a validation fit did not converge at lambda {Join(foldNotConverged)}");
+                foreach (var w in fits.SelectMany(f => f.Warnings).Distinct())
+                    if (!warnings.Contains(w)) warnings.Add($"validation fit: {w}");
+
+                string measure = source.Family.Measure;
+                if (folds.IsHoldout)
+                {
+                    // Per lambda: the training fit's metrics on the held-out rows.
+                    var rows = folds.Rows[0];
+                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
+                    curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
+                    points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
+                }
+                else
+                {
+                    var (mean, se) = SelectionRules.KFoldCurve(losses, source.FoldWeights());
+                    curve = new ValidationCurve(measure, mean, se);
+                }
+                selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
+                chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
+                validationMetrics = folds.IsHoldout
+                    ? points[chosen].Validation
+                    : OutOfFold(x, spec, source, folds, fits, chosen);
             }
-            selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
-            chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
-            validationMetrics = folds.IsHoldout
-                ? points[chosen].Validation
-                : OutOfFold(x, spec, source, folds, fits, chosen);
         }
 
-        if (folds is null && source.Criterion(lambdas, threads, ct) is { } criterion)
+        ValidationCurve? criterion = null;
+        if (folds is null && partial != PartialReason.Canceled && !Interruptible(spec, ct, () => criterion = source.Criterion(lambdas, threads, ct)))
+            partial = PartialReason.Canceled;
+        if (criterion is not null)
         {
             watch.Restart();
             curve = criterion;
@@ -88,6 +101,7 @@ internal static class PathFitter
             timings["validation"] = watch.Elapsed.TotalSeconds;
         }
 
+        if (partial == PartialReason.Canceled) folds = null;   // no validation: the result reports none
         var final = points[chosen];
         watch.Restart();
         progress?.Report(new FitProgress(0.95, "metrics"));
@@ -121,6 +135,7 @@ internal static class PathFitter
             FeatureMeans = full.FeatureMeans,
             FeatureScales = full.FeatureScales,
             Timings = timings,
+            Partial = partial,
         };
     }
 
@@ -136,6 +151,24 @@ internal static class PathFitter
         return $"{solver} did not converge at lambda {each} iterations ({fit.Iterations} iterations in all, maxIterations {maxIterations}); those coefficients are the last iterate";
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>; false when a fit that keeps partial results (<see cref="FitSpec.KeepPartial"/>) was
+    /// canceled during it, which then returns what was done before it. Without KeepPartial the cancellation propagates.
+    /// </summary>
+    private static bool Interruptible(FitSpec spec, CancellationToken ct, Action work)
+    {
+        try
+        {
+            work();
+            return true;
+        }
+        catch (Exception e) when (spec.KeepPartial && ct.IsCancellationRequested
+                                  && (e is OperationCanceledException || e is AggregateException a && a.Flatten().InnerExceptions.All(i => i is OperationCanceledException)))
+        {
+            return false;
+        }
+    }
+
     /// <summary>The engine's path settings for a spec.</summary>
     public static PathSettings Settings(FitSpec spec, int threads) => new()
     {
@@ -149,6 +182,7 @@ internal static class PathFitter
         Stopping = spec.Stopping,
         MaxIterations = spec.MaxIterations,
         MaxThreads = threads,
+        KeepPartial = spec.KeepPartial,
     };
 
     /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>

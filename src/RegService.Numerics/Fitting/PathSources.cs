@@ -18,6 +18,13 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     protected FitSpec Spec { get; } = spec;
     protected Folds? Folds { get; } = folds;
 
+    /// <summary>The observation weights rescaled to sum to the rows (glmnet's), or null.</summary>
+    public double[]? Weights { get; } = spec.RescaledWeights();
+
+    /// <summary>Each validation fold's weight (cv.glmnet's: the sum of its rows' weights; its row count without weights).</summary>
+    public double[] FoldWeights() =>
+        [.. Folds!.Rows.Select(rows => Weights is { } w ? rows.Sum(i => w[i]) : rows.Length)];
+
     /// <summary>The spec's family: metrics and the per-row validation deviance.</summary>
     public GlmFamily Family { get; } = GlmFamily.For(spec.Family);
 
@@ -28,7 +35,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
 
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows);
+        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights);
 
     /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
     public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
@@ -37,9 +44,9 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public virtual ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct) => null;
 
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
-    public IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => Family.FromPredictions(y, eta);
+    public IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => Family.FromPredictions(y, eta, Weights);
 
-    /// <summary>Mean loss on fold <paramref name="fold"/>'s rows of each point of <paramref name="fit"/>.</summary>
+    /// <summary>Mean loss (weighted with observation weights, as cv.glmnet) on fold <paramref name="fold"/>'s rows of each point of <paramref name="fit"/>.</summary>
     public virtual double[] FoldLoss(PathFit fit, int fold)
     {
         var rows = Folds!.Rows[fold];
@@ -50,9 +57,14 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
         {
             var point = fit.Points[l];
             RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
-            double sum = 0;
-            for (int i = 0; i < rows.Length; i++) sum += Family.RowDeviance(y[rows[i]], eta[i]);
-            loss[l] = sum / rows.Length;
+            double sum = 0, total = 0;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                double w = Weights?[rows[i]] ?? 1.0;
+                sum += w * Family.RowDeviance(y[rows[i]], eta[i]);
+                total += w;
+            }
+            loss[l] = sum / total;
         }
         return loss;
     }
@@ -122,7 +134,25 @@ internal sealed class GramSource : PathSource
             _gramFold[f] = new double[gramLength];
             _sumsFold[f] = new double[k];
         }
-        if (folds is null || folds.IsHoldout)
+        if (Weights is { } weights)
+        {
+            // Observation weights: the weighted Grams X'WX and sums, which give the weighted means and standard deviations
+            // as glmnet's; each fold's from its own rows (a pass per fold), the all-rows one their sum under k-fold.
+            for (int f = 0; f < foldCount; f++)
+            {
+                var rows = folds!.Rows[f];
+                GramKernel.WeightedShiftedGram(x, cols, _shift, [.. rows.Select(i => weights[i])], rows, _gramFold[f], _sumsFold[f], threads, ct);
+            }
+            if (folds is null || folds.IsHoldout)
+                GramKernel.WeightedShiftedGram(x, cols, _shift, weights, null, _gramAll, _sumsAll, threads, ct);
+            else
+                for (int f = 0; f < foldCount; f++)
+                {
+                    Vec.Add(_gramFold[f], _gramAll);
+                    Vec.Add(_sumsFold[f], _sumsAll);
+                }
+        }
+        else if (folds is null || folds.IsHoldout)
         {
             for (int f = 0; f < foldCount; f++)
                 GramKernel.ShiftedGram(x, cols, _shift, folds!.Rows[f], _gramFold[f], _sumsFold[f], threads, ct);
@@ -160,6 +190,13 @@ internal sealed class GramSource : PathSource
             for (int i = 0; i < gram.Length; i++) gram[i] = _gramAll[i] - _gramFold[fold][i];
             for (int i = 0; i < _k; i++) sums[i] = _sumsAll[i] - _sumsFold[fold][i];
             n -= Folds!.Rows[fold].Length;
+            if (Weights is { } w)
+            {
+                // glmnet rescales a fold fit's weights to sum to its rows: the Gram and sums scale with the weights.
+                double factor = n / (X.Rows - Folds.Rows[fold].Sum(i => w[i]));
+                for (int i = 0; i < gram.Length; i++) gram[i] *= factor;
+                for (int i = 0; i < _k; i++) sums[i] *= factor;
+            }
         }
         return _closedForm
             ? ClosedFormRidge.FromGram(gram, sums, _shift, n, Spec.FeatureNames, settings, progress, ct)
@@ -185,6 +222,8 @@ internal sealed class GramSource : PathSource
         var z = new double[k];
         var nonZero = new List<int>(k);
         var loss = new double[fit.Points.Length];
+        // The fold's weight: its row count, or the sum of its weights (the fold's Gram carries them).
+        double mass = Weights is { } weights ? Folds.Rows[fold].Sum(i => weights[i]) : m;
         for (int l = 0; l < fit.Points.Length; l++)
         {
             var point = fit.Points[l];
@@ -206,7 +245,7 @@ internal sealed class GramSource : PathSource
                 zgz += z[a] * row;
                 zs += z[a] * s[a];
             }
-            loss[l] = Math.Max(zgz + 2 * kappa * zs + m * kappa * kappa, 0) / m;
+            loss[l] = Math.Max(zgz + 2 * kappa * zs + mass * kappa * kappa, 0) / mass;
         }
         return loss;
     }

@@ -2,7 +2,8 @@ using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Metrics;
 
-/// <summary>Gaussian-family metrics on a set of rows.</summary>
+/// <summary>Gaussian-family metrics on a set of rows; with observation weights, every mean is the weighted mean (the
+/// weights normalized over the rows scored), so R^2 is the weighted deviance ratio.</summary>
 /// <param name="Rows">Rows scored.</param>
 /// <param name="Mse">Mean squared error.</param>
 /// <param name="Rmse">Root of <paramref name="Mse"/>.</param>
@@ -17,24 +18,32 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
     /// <summary>For the gaussian family the deviance ratio is R^2.</summary>
     public double DevianceRatio => R2;
 
-    /// <summary>Metrics of predictions <c>b0 + X[rows, features] b</c> against <c>y</c>.</summary>
+    /// <summary>Metrics of predictions <c>b0 + X[rows, features] b</c> against <c>y</c>, weighted by
+    /// <paramref name="weights"/> (indexed like the rows of <paramref name="x"/>) when given.</summary>
     public static RegressionMetrics Compute(
-        DenseMatrix x, ReadOnlySpan<int> features, int target, double intercept, ReadOnlySpan<double> coef, int[]? rows)
+        DenseMatrix x, ReadOnlySpan<int> features, int target, double intercept, ReadOnlySpan<double> coef, int[]? rows, double[]? weights = null)
     {
         int m = rows?.Length ?? x.Rows;
         if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         var prediction = new double[m];
         Predict(x, features, intercept, coef, rows, prediction);
-        return FromPredictions(x.Column(target), prediction, rows);
+        return FromPredictions(x.Column(target), prediction, rows, weights);
     }
 
-    /// <summary>Metrics of <paramref name="prediction"/> (one per scored row; overwritten) against y[rows] (all of y when rows is null).</summary>
-    public static RegressionMetrics FromPredictions(ReadOnlySpan<double> y, double[] prediction, int[]? rows = null)
+    /// <summary>Metrics of <paramref name="prediction"/> (one per scored row; overwritten) against y[rows] (all of y when rows is
+    /// null), weighted by <paramref name="weights"/> (indexed like y) when given.</summary>
+    public static RegressionMetrics FromPredictions(ReadOnlySpan<double> y, double[] prediction, int[]? rows = null, double[]? weights = null)
     {
         int m = prediction.Length;
         if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        // Unweighted rows count 1; weights are normalized to sum to m over the rows scored, so the means divide by m.
+        var w = new double[m];
+        double total = 0;
+        for (int i = 0; i < m; i++) total += w[i] = weights is null ? 1.0 : weights[rows is null ? i : rows[i]];
+        if (!(total > 0)) return new RegressionMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        for (int i = 0; i < m; i++) w[i] *= m / total;
         double mean = 0;
-        for (int i = 0; i < m; i++) mean += y[rows is null ? i : rows[i]];
+        for (int i = 0; i < m; i++) mean += w[i] * y[rows is null ? i : rows[i]];
         mean /= m;
         double sse = 0, sae = 0, sst = 0;
         for (int i = 0; i < m; i++)
@@ -42,12 +51,12 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
             double yi = y[rows is null ? i : rows[i]];
             double e = yi - prediction[i];
             prediction[i] = e * e;   // keep the squared error for its standard error
-            sse += e * e;
-            sae += Math.Abs(e);
-            sst += (yi - mean) * (yi - mean);
+            sse += w[i] * e * e;
+            sae += w[i] * Math.Abs(e);
+            sst += w[i] * (yi - mean) * (yi - mean);
         }
         double mse = sse / m, spread = 0;
-        for (int i = 0; i < m; i++) spread += (prediction[i] - mse) * (prediction[i] - mse);
+        for (int i = 0; i < m; i++) spread += w[i] * (prediction[i] - mse) * (prediction[i] - mse);
         double se = m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN;
         return new RegressionMetrics(m, mse, Math.Sqrt(mse), sae / m, sst > 0 ? 1 - sse / sst : double.NaN, se);
     }

@@ -76,7 +76,8 @@ public sealed record PathFrame(double[] FeatureMeans, double[] FeatureScales, do
 /// <summary>
 /// The one path loop: lambda_max, the grid (<see cref="LambdaGrid"/>), warm starts, the early stop, cancellation,
 /// progress and the <see cref="PathFit"/>, around any <see cref="IPointSolver"/>. Explicit lambdas are fitted in the
-/// order given, without early stop; a generated path runs from lambda_max down.
+/// order given, without early stop; a generated path runs from lambda_max down. With <see cref="PathSettings.KeepPartial"/>
+/// a cancellation or a spent path budget after some lambdas returns those lambdas, marked <see cref="PathFit.Partial"/>.
 /// </summary>
 public static class PathDriver
 {
@@ -91,13 +92,29 @@ public static class PathDriver
         double previousLambda = Math.Max(lambdaMax, lambdas.Length > 0 ? lambdas[0] : 0);
         int used = 0;
         bool stoppedEarly = false;
+        PartialReason? partial = null;
         for (int l = 0; l < lambdas.Length; l++)
         {
-            ct.ThrowIfCancellationRequested();
             int budget = Math.Max(0, settings.MaxIterations - (solver.BudgetSpansPath ? used : 0));
             var step = new PathStep(l, lambdas.Length, lambdas[l], previousLambda, budget, generated);
-            var outcome = solver.Solve(step, ct);
+            PointOutcome outcome;
+            try
+            {
+                ct.ThrowIfCancellationRequested();
+                outcome = solver.Solve(step, ct);
+            }
+            catch (OperationCanceledException) when (settings.KeepPartial && points.Count > 0 && ct.IsCancellationRequested)
+            {
+                partial = PartialReason.Canceled;
+                break;
+            }
             used += outcome.Iterations;
+            if (settings.KeepPartial && solver.BudgetSpansPath && points.Count > 0 && !outcome.Converged && used >= settings.MaxIterations)
+            {
+                // glmnet's maxit: the path ends at the last lambda fitted within the budget; this one is dropped.
+                partial = PartialReason.MaxIterations;
+                break;
+            }
             points.Add(solver.Point(step) with
             {
                 Converged = outcome.Converged,
@@ -127,7 +144,9 @@ public static class PathDriver
             }
             previousLambda = lambdas[l];
         }
-        solver.Revise(points, final: true);
+        // A partial path ends with the solver's state past its last point (a solve interrupted or out of budget): a
+        // deviance still provisional there (binomial) stays the model's estimate rather than one taken at that state.
+        if (partial is null) solver.Revise(points, final: true);
 
         var frame = solver.Frame();
         return new PathFit
@@ -140,6 +159,7 @@ public static class PathDriver
             Rows = solver.Rows,
             Warnings = frame.Warnings,
             StoppedEarly = stoppedEarly,
+            Partial = partial,
         };
     }
 

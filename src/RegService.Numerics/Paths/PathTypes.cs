@@ -26,6 +26,24 @@ public sealed record PathSettings
     /// <summary>Limit on passes over the whole path (glmnet's maxit).</summary>
     public int MaxIterations { get; init; } = 100_000;
     public int MaxThreads { get; init; }
+
+    /// <summary>
+    /// Keep the completed prefix instead of throwing work away (<see cref="PathDriver"/>): a cancellation after at least one
+    /// lambda returns the lambdas finished so far, and a path-spanning budget (<see cref="IPointSolver.BudgetSpansPath"/>) that
+    /// runs out after at least one lambda ends the path at the last lambda fitted within it (glmnet's maxit: the fit up to
+    /// lambda k - 1). Off, a cancellation throws and a spent budget leaves the remaining lambdas unconverged.
+    /// </summary>
+    public bool KeepPartial { get; init; }
+}
+
+/// <summary>Why a path (and the fit built on it) ended before its last lambda: only with <see cref="PathSettings.KeepPartial"/>.</summary>
+public enum PartialReason
+{
+    /// <summary>The fit's cancellation token fired (a cancel, or a time limit the caller enforces through it).</summary>
+    Canceled,
+
+    /// <summary>The path-spanning iteration budget ran out.</summary>
+    MaxIterations,
 }
 
 /// <summary>A fitted path on one set of rows. Points carry original-scale coefficients and no validation.</summary>
@@ -43,6 +61,9 @@ public sealed class PathFit
 
     /// <summary>True when a generated path stopped before its count (deviance ratio saturated or stalled).</summary>
     public bool StoppedEarly { get; init; }
+
+    /// <summary>Non-null when the path holds only the lambdas completed before a cancellation or a spent budget (<see cref="PathSettings.KeepPartial"/>).</summary>
+    public PartialReason? Partial { get; init; }
 
     public int Iterations => Points.Sum(p => p.Iterations);
 }

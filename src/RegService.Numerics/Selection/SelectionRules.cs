@@ -28,7 +28,12 @@ public static class SelectionRules
     /// cv.glmnet's curve from per-fold mean losses (folds x lambdas) and fold sizes: the size-weighted mean,
     /// and sqrt(weighted mean of squared deviations / (K - 1)).
     /// </summary>
-    public static (double[] Mean, double[] StandardError) KFoldCurve(double[][] foldLoss, int[] foldSize)
+    public static (double[] Mean, double[] StandardError) KFoldCurve(double[][] foldLoss, int[] foldSize) =>
+        KFoldCurve(foldLoss, [.. foldSize.Select(s => (double)s)]);
+
+    /// <summary>The curve with each fold weighed by <paramref name="foldSize"/> (cv.glmnet with observation weights: the
+    /// sum of the fold's weights).</summary>
+    public static (double[] Mean, double[] StandardError) KFoldCurve(double[][] foldLoss, double[] foldSize)
     {
         int folds = foldLoss.Length, count = foldLoss[0].Length;
         double total = foldSize.Sum();

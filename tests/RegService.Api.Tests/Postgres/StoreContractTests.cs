@@ -176,6 +176,27 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [StoreFact]
+    public async Task ACanceledFitKeepsItsPartialResultAndOneWithoutStaysWithout()
+    {
+        const string Result = """{"partialReason":"canceled"}""";
+        var dataset = await AddDataset("a");
+        string partial = NewId(), empty = NewId();
+        Enqueue(partial, "a", dataset);
+        Enqueue(empty, "a", dataset);
+        var one = await Claim();
+        var two = await Claim();
+        Assert.False(Fits.MarkCanceled(partial, "stale", Result));
+        Assert.True(Fits.MarkCanceled(partial, one.LeaseToken!, Result));
+        Assert.True(Fits.MarkCanceled(empty, two.LeaseToken!));
+        var kept = Fits.Get("a", partial)!;
+        Assert.Equal((JobStatus.Canceled, Result, (string?)null), (kept.Status, kept.ResultJson, kept.LeaseToken));
+        var none = Fits.Get("a", empty)!;
+        Assert.Equal((JobStatus.Canceled, (string?)null), (none.Status, none.ResultJson));
+        // Listed among the canceled fits.
+        Assert.Contains(Fits.List("a", JobStatus.Canceled, null, 0, 10).Items, r => r.Id == partial);
+    }
+
+    [StoreFact]
     public async Task RenewReportsACancelAndALostLease()
     {
         var dataset = await AddDataset("a");

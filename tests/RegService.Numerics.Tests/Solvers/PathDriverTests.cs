@@ -145,6 +145,54 @@ public class PathDriverTests
         Assert.Equal(5, reports[^1].LambdaCount);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(9)]
+    public void KeepPartialReturnsTheLambdasCompletedBeforeACancel(int k)
+    {
+        using var cts = new CancellationTokenSource();
+        var solver = new Scripted(1.0, l => 0.1 * l, EarlyStop.None, outcome: s =>
+        {
+            if (s.Index == k)
+            {
+                cts.Cancel();
+                throw new OperationCanceledException(cts.Token);   // as a solver checking its token mid-solve
+            }
+            return new PointOutcome(true, 2);
+        });
+        var settings = Settings(count: 10) with { KeepPartial = true };
+        if (k == 0)
+        {
+            // Nothing completed: nothing to keep.
+            Assert.ThrowsAny<OperationCanceledException>(() => PathDriver.Run(solver, settings, null, cts.Token));
+            return;
+        }
+        var fit = PathDriver.Run(solver, settings, null, cts.Token);
+        Assert.Equal(PartialReason.Canceled, fit.Partial);
+        Assert.Equal(k, fit.Points.Length);
+        Assert.Equal(solver.Steps.Take(k).Select(s => s.Lambda), fit.Lambdas);
+        Assert.Equal(0, solver.Revisions);   // the solver's state is past its last point
+        Assert.Equal(new[] { "scripted" }, fit.Warnings);
+    }
+
+    [Fact]
+    public void KeepPartialEndsAPathWhoseSpanningBudgetRanOut()
+    {
+        var solver = new Scripted(1.0, l => 0.1 * l, spansPath: true, outcome: s => new PointOutcome(s.Budget >= 4, Math.Min(4, s.Budget)));
+        var fit = PathDriver.Run(solver, Settings(lambdas: [0.4, 0.3, 0.2, 0.1], maxIterations: 10) with { KeepPartial = true }, null, default);
+        Assert.Equal(PartialReason.MaxIterations, fit.Partial);
+        Assert.Equal(new[] { 0.4, 0.3 }, fit.Lambdas);   // the third got 2 of its 4 iterations: dropped, as glmnet's maxit
+        Assert.All(fit.Points, p => Assert.True(p.Converged));
+
+        // A per-lambda budget does not end the path: the unconverged lambda stays, reported.
+        var perLambda = PathDriver.Run(new Scripted(1.0, l => 0.1 * l, outcome: s => new PointOutcome(s.Index != 1, 4)),
+            Settings(lambdas: [0.4, 0.3, 0.2], maxIterations: 4) with { KeepPartial = true }, null, default);
+        Assert.Null(perLambda.Partial);
+        Assert.Equal(3, perLambda.Points.Length);
+        Assert.False(perLambda.Points[1].Converged);
+    }
+
     private sealed class SyncProgress(Action<FitProgress> report) : IProgress<FitProgress>
     {
         public void Report(FitProgress value) => report(value);

@@ -18,6 +18,8 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
     public const int ChunkBytes = 1 << 20;
 
     private const string Columns = "id, name, rows, columns, size_bytes, created_at, summary_json";
+    private readonly ColumnSummaryCache _summaries = new();
+    private const string ShapeColumns = "id, name, rows, columns, size_bytes, created_at, '[]'::text";
 
     /// <summary>
     /// Writes the matrix to a temporary file, then, in one transaction, copies it in chunks into
@@ -92,14 +94,21 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
         }
     }
 
-    public Dataset? Get(string tenant, string id)
+    public Dataset? Get(string tenant, string id, bool withColumns = true)
     {
+        // The row is read every time (it may have been deleted); its summaries, which never change, once (ColumnSummaryCache).
+        var cached = withColumns ? _summaries.Get(id) : null;
         using var connection = store.Open();
-        using var command = new NpgsqlCommand($"SELECT {Columns} FROM datasets WHERE id = @id AND tenant = @tenant", connection);
+        using var command = new NpgsqlCommand($"SELECT {(withColumns && cached is null ? Columns : ShapeColumns)} FROM datasets WHERE id = @id AND tenant = @tenant", connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("tenant", tenant);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
+        if (!reader.Read()) return null;
+        var dataset = Read(reader);
+        if (!withColumns) return dataset;
+        if (cached is not null) return dataset with { Columns = cached };
+        _summaries.Add(id, dataset.Columns);
+        return dataset;
     }
 
     public DatasetPage List(string tenant, int offset, int limit)
@@ -153,6 +162,7 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
             transaction.Commit();
         }
         cache.Remove(id);
+        _summaries.Remove(id);
         return DeleteOutcome.Deleted;
     }
 
