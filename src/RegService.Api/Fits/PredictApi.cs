@@ -83,20 +83,7 @@ public static class PredictApi
             for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
         }
 
-        int[] all = [.. Enumerable.Range(0, inputs.Length)];
-        if (model.Expansion is { } e)
-        {
-            x = FeatureExpansion.Expand(x, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
-            all = [.. Enumerable.Range(0, model.Features.Length)];
-        }
-        double[] eta;
-        if (model.Network is { } network) eta = StoredResults.ToNetworkModel(model, network).LinearPredictor(x, all);
-        else
-        {
-            eta = new double[x.Rows];
-            Prediction.LinearPredictor(x, all, at.Intercept, at.Coefficients, eta);
-        }
-        var predictions = model.Binomial ? eta.Select(Prediction.Logistic).ToArray() : eta;
+        (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients);
 
         MetricsSetDocument? metrics = null;
         if (y is not null)

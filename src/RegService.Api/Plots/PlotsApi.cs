@@ -117,16 +117,7 @@ public static class PlotsApi
         {
             var x = new DenseMatrix(dataset.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) datasets.ReadColumn(dataset, columns[inputs[j]]).CopyTo(x.Column(j));
-            int[] all = [.. Enumerable.Range(0, inputs.Length)];
-            if (model.Expansion is { } e)
-            {
-                x = FeatureExpansion.Expand(x, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
-                all = [.. Enumerable.Range(0, model.Features.Length)];
-            }
-            var predicted = model.Network is { } network
-                ? StoredResults.ToNetworkModel(model, network).Predict(x, all)
-                : Prediction.Predict(x, all, model.Intercept, model.Coefficients, model.Binomial ? Family.Binomial : Family.Gaussian);
-            return (datasets.ReadColumn(dataset, y), predicted);
+            return (datasets.ReadColumn(dataset, y), StoredResults.Score(model, x, model.Intercept, model.Coefficients).Mean);
         }
         catch (IOException)
         {

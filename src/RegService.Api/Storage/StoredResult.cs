@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using RegService.Api.Fits;
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Metrics;
 
 namespace RegService.Api.Storage;
 
@@ -317,6 +319,30 @@ public static class StoredResults
             Bayesian: stored.Bayesian is { } b
                 ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
                 : null);
+    }
+
+    /// <summary>
+    /// The model's prediction on rows of its input features (<see cref="StoredModel.RowFeatures"/>, in order): the rows expanded
+    /// as the fit was, then the linear predictor of the given intercept and coefficients (an MLP: its network's output), and
+    /// the mean (binomial: the probability of class 1). Predict and the fitted plot both score through here.
+    /// </summary>
+    public static (DenseMatrix Rows, int[] Columns, double[] LinearPredictor, double[] Mean) Score(
+        StoredModel model, DenseMatrix rows, double intercept, double[] coefficients)
+    {
+        int[] all = [.. Enumerable.Range(0, rows.Columns)];
+        if (model.Expansion is { } e)
+        {
+            rows = FeatureExpansion.Expand(rows, all, new ExpansionSpec(e.PolynomialDegree, e.Interactions));
+            all = [.. Enumerable.Range(0, model.Features.Length)];
+        }
+        double[] eta;
+        if (model.Network is { } network) eta = ToNetworkModel(model, network).LinearPredictor(rows, all);
+        else
+        {
+            eta = new double[rows.Rows];
+            Prediction.LinearPredictor(rows, all, intercept, coefficients, eta);
+        }
+        return (rows, all, eta, model.Binomial ? [.. eta.Select(Prediction.Logistic)] : eta);
     }
 
     /// <summary>The network as the engine runs it.</summary>
