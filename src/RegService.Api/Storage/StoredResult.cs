@@ -66,9 +66,10 @@ public sealed record StoredBayesian(double Alpha, double Lambda, double?[] LogMa
 
 /// <summary>
 /// A Gaussian posterior for predictive standard deviations: the noise precision and the covariance of the fit-scale weights
-/// (standardized when the scales are not 1), the lower triangle packed by rows.
+/// (standardized when the scales are not 1), the lower triangle packed by rows; stored as base64 of the doubles (a JSON array
+/// of numbers still reads).
 /// </summary>
-public sealed record StoredPosterior(double NoisePrecision, double[] Covariance);
+public sealed record StoredPosterior(double NoisePrecision, [property: JsonConverter(typeof(PackedDoublesConverter))] double[] Covariance);
 
 /// <summary>
 /// What prediction needs, every array aligned with <see cref="Features"/>. For an MLP, <see cref="Coefficients"/> hold each
