@@ -368,6 +368,37 @@ public sealed partial record FitSpec
             add("weights", $"{Yet}, which needs more rows than features and at most {FitEngine.MaxCovarianceFeatures} features; this data has {rows} rows and {fitted} features");
         if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
             add("weights", $"validation {Of(Validation)} does not take weights yet; use kfold or holdout (weighted as cv.glmnet)");
+        else if (ValidationFolds(rows) is { } folds)
+            for (int k = 0; k < folds.Count; k++)
+            {
+                // A fold of zero weight scores nothing (its loss is 0/0); one whose complement has zero weight trains on nothing.
+                string which = folds.IsHoldout ? "the held-out rows" : $"fold {folds.Labels[k]}";
+                if (folds.Rows[k].All(i => w[i] == 0))
+                    add("weights", $"every row of {which} has weight 0, so it cannot be scored; give it a row of positive weight or choose other folds");
+                else if (folds.TrainingRows(k).All(i => w[i] == 0))
+                    add("weights", $"every row outside {which} has weight 0, so its training fit has no data; give those rows positive weight or choose other folds");
+                else continue;
+                return;
+            }
+    }
+
+    /// <summary>The validation folds the engine will make (as FitEngine does), or null without k-fold or holdout or while they are invalid.</summary>
+    private Folds? ValidationFolds(int rows)
+    {
+        try
+        {
+            return Validation switch
+            {
+                ValidationMethod.KFold when KFold?.FoldIds is { } ids => ids.Length == rows && ids.Distinct().Count() >= 2 ? Folds.FromIds(ids) : null,
+                ValidationMethod.KFold when (KFold ?? new KFoldSpec()) is { Folds: var k } spec && k >= 2 && k <= rows => Folds.Random(rows, k, spec.Seed),
+                ValidationMethod.Holdout when (Holdout ?? new HoldoutSpec()) is { } h && h.Fraction is > 0 and < 1 => Folds.Holdout(rows, h.Fraction, h.Seed),
+                _ => null,
+            };
+        }
+        catch (ArgumentException)
+        {
+            return null;   // the validation's own check names the fault
+        }
     }
 
     /// <summary>Most fitted features of model bayesianRidge (its posterior covariance is stored, p² values).</summary>

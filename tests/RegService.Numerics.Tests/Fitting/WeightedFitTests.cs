@@ -224,6 +224,35 @@ public sealed class WeightedFitTests
         Assert.Empty(spec.Check(shape));
     }
 
+    [Fact]
+    public void AFoldOfZeroWeightOrTrainingOnZeroWeightIsAFaultNotANaN()
+    {
+        var (_, x, spec) = Load("wgauss_lasso_std");
+        var shape = DataShape.Of(x);
+        var w = spec.Weights!;
+        int n = w.Length;
+        int[] ids = [.. Enumerable.Range(0, n).Select(i => i % 3 + 1)];
+        string Fault(FitSpec s) => Assert.Single(s.Check(shape), f => f.Path == "weights").Message;
+        var kfold = spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(FoldIds: ids) };
+        Assert.Empty(kfold.Check(shape));
+
+        // Fold 2's rows all weigh 0: it cannot be scored.
+        var fold2Zero = kfold with { Weights = [.. w.Select((v, i) => ids[i] == 2 ? 0 : Math.Max(v, 1e-3))] };
+        Assert.Contains("every row of fold 2 has weight 0", Fault(fold2Zero));
+        // Only fold 3's rows weigh anything: the fit that holds fold 3 out trains on nothing.
+        var onlyFold3 = kfold with { Weights = [.. w.Select((v, i) => ids[i] == 3 ? 1.0 : 0)] };
+        Assert.Contains("every row of fold 1 has weight 0", Fault(onlyFold3));
+        // Only fold 1's rows weigh anything: checked first, the fit that holds it out trains on nothing.
+        var onlyFold1 = kfold with { Weights = [.. w.Select((v, i) => ids[i] == 1 ? 1.0 : 0)] };
+        Assert.Contains("every row outside fold 1 has weight 0", Fault(onlyFold1));
+
+        // Seeded folds and the holdout are checked as the engine will make them.
+        var heldOut = RegService.Numerics.Selection.Folds.Holdout(n, 0.25, 7).Rows[0].ToHashSet();
+        var holdout = spec with { Validation = ValidationMethod.Holdout, Holdout = new HoldoutSpec(0.25, 7), Weights = [.. w.Select((v, i) => heldOut.Contains(i) ? 0 : 1.0)] };
+        Assert.Contains("every row of the held-out rows has weight 0", Fault(holdout));
+        Assert.Empty((holdout with { Weights = w }).Check(shape));
+    }
+
     private static (JsonElement Fixture, DenseMatrix X, FitSpec Spec) Load(string name)
     {
         var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json"))).RootElement;
