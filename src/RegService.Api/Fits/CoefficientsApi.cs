@@ -142,7 +142,7 @@ public static class CoefficientsApi
 
         var record = fits.Get(tenant, id);
         if (record is null) return Problems.NotFound("Fit", id, "id");
-        var original = StoredSubmission.Read(record.RequestJson, json.Options).Request;
+        var original = StoredSubmission.ReadRequest(record.RequestJson, json.Options);
         var request = original with { Lambda = lambda, Lambdas = null, Path = null, Validation = null };
         return FitsApi.Enqueue(http, tenant, request, datasets, fits, signal, json, options, limits, datasetOptions, loggers);
 

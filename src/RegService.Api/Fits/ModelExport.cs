@@ -63,7 +63,7 @@ public static class ModelExport
         var (record, stored, problem) = FitModels.Succeeded(fits, user.Tenant(), id, json.Options, "has a model");
         if (problem is not null) return problem;
         var model = stored!.Model;
-        var request = StoredSubmission.Read(record!.RequestJson, json.Options).Request;
+        var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
         if (pmml == true || byAccept)
         {
             if (PmmlExport.Unsupported(model) is { } why)

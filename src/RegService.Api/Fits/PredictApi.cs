@@ -53,7 +53,7 @@ public static class PredictApi
         if (chosen.Error is not null) return Problems.Invalid("lambda", chosen.Error, "The prediction request is invalid");
         var at = chosen.Model!;
         var model = stored!.Model;
-        var request = StoredSubmission.Read(record!.RequestJson, json.Options).Request;
+        var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
         var (withStd, stdError) = ReturnStd(returnStd, model, request);
         if (stdError is not null) return Problems.Invalid("returnStd", stdError, "The prediction request is invalid");
 

@@ -76,7 +76,7 @@ public static class PlotsApi
         Chart chart;
         if (kind == "fitted")
         {
-            var target = StoredSubmission.Read(record.RequestJson, json.Options).Request.Target;
+            var target = StoredSubmission.ReadRequest(record.RequestJson, json.Options).Target;
             var scored = target is null ? null : Score(result!.Model, dataset!, target, datasets);
             if (scored is not { } s)
                 return NotAvailable(id, kind, "the fit's data set no longer has its columns", FitPlots.Available(result!, hasDataset: false));
