@@ -36,4 +36,26 @@ public sealed class DeleteRaceTests
         }
         Assert.Equal(20, deletedRounds + refusedRounds);
     }
+
+    [Fact]
+    public async Task ASubmissionOrPredictionThatFindsTheMatrixGoneAnswers404NamingTheDataSet()
+    {
+        // The record read, then the matrix removed (as a delete between the two reads leaves it): 404, not an I/O fault.
+        using var factory = new ApiFactory(workers: 1);
+        using var client = factory.CreateClient();
+        var dataset = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n4,4\n");
+        var fit = await Http.Submit(client, new { datasetId = dataset, target = "y", lambda = 0.1 });
+        await Http.WaitForFit(client, fit);
+        File.Delete(Path.Combine(factory.DataDirectory, "datasets", dataset + ".f64"));
+
+        var (submitted, problem) = await Http.Send(client, HttpMethod.Post, "/v1/fits",
+            System.Text.Json.JsonSerializer.Serialize(new { datasetId = dataset, target = "y", lambda = 0.2 }));
+        Assert.Equal(HttpStatusCode.NotFound, submitted.StatusCode);
+        Assert.Equal("datasetId", (string?)problem!["field"]);
+        Assert.Contains(dataset, (string?)problem["detail"]);
+        var (predicted, predictProblem) = await Http.Send(client, HttpMethod.Post, $"/v1/fits/{fit}/predict?datasetId={dataset}", null);
+        Assert.Equal(HttpStatusCode.NotFound, predicted.StatusCode);
+        Assert.Equal("datasetId", (string?)predictProblem!["field"]);
+        Assert.Equal(0, (int)(await Http.Send(client, HttpMethod.Get, "/v1/fits?status=queued", null)).Body!["total"]!);
+    }
 }

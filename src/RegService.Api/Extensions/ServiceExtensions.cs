@@ -144,6 +144,13 @@ public static class ServiceExtensions
                 problem.Extensions["retryAfterSeconds"] = StoreFaults.RetryAfterSeconds;
                 context.HttpContext.Response.Headers.RetryAfter = StoreFaults.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
+            if (context.Exception is DatasetGoneException gone)
+            {
+                // The body Problems.NotFound gives an unknown data set: deleted while this request read it.
+                problem.Title = "Data set not found";
+                problem.Detail = $"there is no data set with id '{gone.DatasetId}' (it was deleted while this request read it)";
+                problem.Extensions["field"] = "datasetId";
+            }
             if (problem.Status == StatusCodes.Status415UnsupportedMediaType && problem.Detail is null)
             {
                 var path = context.HttpContext.Request.Path;
@@ -163,12 +170,13 @@ public static class ServiceExtensions
             {
                 BadHttpRequestException bad => bad.StatusCode,
                 UploadTooLargeException => StatusCodes.Status413PayloadTooLarge,
+                DatasetGoneException => StatusCodes.Status404NotFound,
                 OperationCanceledException => 499,
                 _ when StoreFaults.Classify(ex) is { } fault => fault.Status,
                 _ => StatusCodes.Status500InternalServerError,
             },
             // A store outage (503/507) is logged as a warning by the request log and by readiness, not as a stack trace per request.
-            SuppressDiagnosticsCallback = context => StoreFaults.Classify(context.Exception) is not null,
+            SuppressDiagnosticsCallback = context => context.Exception is DatasetGoneException || StoreFaults.Classify(context.Exception) is not null,
         });
         app.UseStatusCodePages();
         return app;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using RegService.Api.Fits;
 using RegService.Api.Infrastructure;
 using RegService.Api.Storage;
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 
 namespace RegService.Api.Jobs;
@@ -46,7 +47,15 @@ public sealed class EngineFitRunner(IDatasetStore datasets, JsonSerializerOption
         {
             progress.Report(new FitProgress(0, "loading data set"));
             var load = Stopwatch.StartNew();
-            var x = datasets.LoadMatrix(dataset);
+            DenseMatrix x;
+            try
+            {
+                x = datasets.LoadMatrix(dataset);
+            }
+            catch (DatasetGoneException gone)
+            {
+                throw new FitFailedException("Data set not found", gone.Message);
+            }
             double loadSeconds = load.Elapsed.TotalSeconds;
             ct.ThrowIfCancellationRequested();
             FitResult result;

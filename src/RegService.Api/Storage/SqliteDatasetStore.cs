@@ -118,7 +118,7 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     }
 
     /// <summary>Reads a stored matrix into memory.</summary>
-    public DenseMatrix LoadMatrix(Dataset dataset) => MatrixFile.Read(store.DatasetPath(dataset.Id), dataset.Rows, dataset.ColumnCount);
+    public DenseMatrix LoadMatrix(Dataset dataset) => Reading(dataset, path => MatrixFile.Read(path, dataset.Rows, dataset.ColumnCount));
 
     /// <summary>
     /// Reads one column of a stored matrix (8 bytes per row, one contiguous read of the column-major file),
@@ -127,7 +127,20 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     public double[] ReadColumn(Dataset dataset, int column)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, dataset.ColumnCount);
-        return MatrixFile.ReadColumn(store.DatasetPath(dataset.Id), dataset.Rows, column);
+        return Reading(dataset, path => MatrixFile.ReadColumn(path, dataset.Rows, column));
+    }
+
+    /// <summary>Reads the data set's file; a file a delete removed after the record was read is <see cref="DatasetGoneException"/>.</summary>
+    private T Reading<T>(Dataset dataset, Func<string, T> read)
+    {
+        try
+        {
+            return read(store.DatasetPath(dataset.Id));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new DatasetGoneException(dataset.Id, ex);
+        }
     }
 
     /// <summary>Removes files that no metadata row names (left by a crash between the two steps).</summary>

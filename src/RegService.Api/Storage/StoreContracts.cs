@@ -23,6 +23,16 @@ public enum CancelOutcome { NotFound, CanceledQueued, RequestedRunning, AlreadyF
 /// <summary>What became of a delete request (fits and data sets).</summary>
 public enum DeleteOutcome { NotFound, Deleted, Active }
 
+/// <summary>
+/// A data set's matrix was read after the data set was deleted (a request that found its record raced with its delete).
+/// Answered 404 as an unknown data set is: the client's view is that it no longer exists.
+/// </summary>
+public sealed class DatasetGoneException(string datasetId, Exception? inner = null)
+    : Exception($"data set {datasetId} was deleted while it was being read", inner)
+{
+    public string DatasetId { get; } = datasetId;
+}
+
 /// <summary>Jobs moved by a rescue of expired (or, at an owning start, all) leases.</summary>
 public readonly record struct RescueCounts(int Requeued, int Failed, int Canceled)
 {

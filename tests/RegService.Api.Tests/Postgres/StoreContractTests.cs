@@ -363,6 +363,18 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [StoreFact]
+    public async Task ReadingADataSetDeletedAfterItsRecordWasReadIsDatasetGoneNotAnIoFault()
+    {
+        // A submission reads the record, then its columns; a delete may come between (the race a fit submission has with it).
+        var dataset = await Datasets.AddAsync("a", "gone", await Table(9), CancellationToken.None);
+        var record = Datasets.Get("a", dataset.Id)!;
+        Assert.Equal(9, Datasets.ReadColumn(record, 1).Length);
+        Assert.Equal(DeleteOutcome.Deleted, Datasets.Delete("a", dataset.Id));
+        Assert.Equal(dataset.Id, Assert.Throws<DatasetGoneException>(() => Datasets.ReadColumn(record, 1)).DatasetId);
+        Assert.Equal(dataset.Id, Assert.Throws<DatasetGoneException>(() => Datasets.LoadMatrix(record)).DatasetId);
+    }
+
+    [StoreFact]
     public async Task MatricesRoundTripBitExact()
     {
         // 3 columns of 50 000 rows: 1.2 MB, more than one chunk.

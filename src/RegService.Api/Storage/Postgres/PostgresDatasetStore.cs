@@ -252,6 +252,8 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
                 }
             }
             long length = new FileInfo(temporary).Length;
+            // Chunks and their row are deleted together: none left means a delete came after the record was read.
+            if (length == 0 && dataset.SizeBytes > 0 && !Exists(dataset.Id)) throw new DatasetGoneException(dataset.Id);
             if (length != dataset.SizeBytes)
                 throw new InvalidDataException($"data set {dataset.Id} has {length} bytes stored but its {dataset.Rows} x {dataset.ColumnCount} matrix needs {dataset.SizeBytes}");
             return temporary;
@@ -261,6 +263,14 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
             TryDelete(temporary);
             throw;
         }
+    }
+
+    private bool Exists(string id)
+    {
+        using var connection = store.Open();
+        using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM datasets WHERE id = @id)", connection);
+        command.Parameters.AddWithValue("id", id);
+        return (bool)command.ExecuteScalar()!;
     }
 
     private static Dataset Read(NpgsqlDataReader reader) => new(
