@@ -6,12 +6,13 @@ using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 
-/// <summary>Binomial fits by proximal Newton, on all rows or the rows outside a fold; losses are cv.glmnet's deviance.</summary>
+/// <summary>Binomial and poisson fits by proximal Newton (with observation weights and the offset), on all rows or the rows
+/// outside a fold; losses are cv.glmnet's deviance.</summary>
 internal sealed class BinomialSource(DenseMatrix x, FitSpec spec, Folds? folds) : PathSource(x, spec, folds)
 {
     public override string Solver => BinomialPath.SolverName;
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
         BinomialPath.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), Spec.FeatureNames,
-            settings, progress, ct);
+            settings, Family, Weights, Spec.Offset, progress, ct);
 }

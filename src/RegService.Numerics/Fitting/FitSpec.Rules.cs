@@ -108,6 +108,8 @@ public sealed partial record FitSpec
         CheckTraining(rows, Add);
         CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
+        CheckPoisson(Add);
+        CheckOffset(rows, Add);
         return faults;
     }
 
@@ -177,6 +179,13 @@ public sealed partial record FitSpec
         if (min == max) add("targetColumn", $"{Target} is constant (every value is {Show(min)}); there is nothing to fit");
         else if (Family == Family.Binomial && NotBinary(y) is { } values)
             add("targetColumn", $"{Target} takes values {values}; binomial needs a target whose values are all 0 or 1");
+        else if (Family == Family.Poisson)
+            for (int i = 0; i < y.Length; i++)
+                if (GlmFamily.Poisson.TargetFault(y[i]) is { } fault)
+                {
+                    add("targetColumn", $"{Target} on row {i + 1}: {fault}; poisson needs counts (whole numbers >= 0)");
+                    break;
+                }
     }
 
     private void CheckLambdas(Action<string, string> add)
@@ -245,13 +254,13 @@ public sealed partial record FitSpec
                 add("solver", $"closedForm fits gaussian ridge or none without penaltyFactors; this request is {Describe()}");
                 break;
             case SolverKind.CoordinateDescent when !gaussian:
-                add("solver", "coordinateDescent fits the gaussian family; binomial fits use proximalNewton (or auto)");
+                add("solver", $"coordinateDescent fits the gaussian family; {Of(Family)} fits use proximalNewton (or auto)");
                 break;
             case SolverKind.CoordinateDescent when ClosedFormFits:
                 add("solver", $"{Describe()} is solved exactly in closed form (closedForm or auto); coordinateDescent fits lasso, elasticNet, or ridge with penaltyFactors");
                 break;
             case SolverKind.ProximalNewton when gaussian:
-                add("solver", $"proximalNewton fits the binomial family; this request is {Describe()}");
+                add("solver", $"proximalNewton fits the binomial family and the poisson family; this request is {Describe()}");
                 break;
         }
     }
@@ -338,8 +347,9 @@ public sealed partial record FitSpec
     /// <summary>
     /// Observation weights: one per row, finite, non-negative, not all zero (the first row at fault is named, 1-based).
     /// They are fitted by the gaussian Gram route (coordinate descent in covariance form and closed-form ridge, both from
-    /// the weighted Gram X'WX), with k-fold or holdout validation weighted as cv.glmnet; the other solvers, models and
-    /// families, and leave-one-out and GCV, do not take them yet, and say so.
+    /// the weighted Gram X'WX) and by proximal Newton (binomial, poisson: the working weights times the observation weights),
+    /// with k-fold or holdout validation weighted as cv.glmnet; the other solvers and models, and leave-one-out and GCV,
+    /// do not take them yet, and say so.
     /// </summary>
     private void CheckWeights(int rows, int fitted, Action<string, string> add)
     {
@@ -360,11 +370,11 @@ public sealed partial record FitSpec
             add("weights", "every weight is 0, so no row would be fitted; give at least one row a positive weight");
             return;
         }
-        const string Yet = "weights are fitted by the gaussian family's closed form and coordinate descent (from the weighted Gram X'WX)";
+        const string Yet = "weights are fitted by the gaussian family's closed form and coordinate descent (from the weighted Gram X'WX) and by proximalNewton (binomial, poisson)";
         if (Model != ModelKind.Linear) add("weights", $"{Yet}; model {Of(Model)} does not take weights yet");
-        else if (Family != Family.Gaussian) add("weights", $"{Yet}; the {Of(Family)} family does not take weights yet");
         else if (Stochastic || Solver == SolverKind.ProximalGradient) add("weights", $"{Yet}; solver {Of(ChosenSolver)} does not take weights yet");
-        else if (fitted >= rows || fitted > FitEngine.MaxCovarianceFeatures)
+        else if (Family == Family.Gaussian && (fitted >= rows || fitted > FitEngine.MaxCovarianceFeatures))
+            // Proximal Newton (binomial, poisson) multiplies its working weights by the observation weights: no such limit.
             add("weights", $"{Yet}, which needs more rows than features and at most {FitEngine.MaxCovarianceFeatures} features; this data has {rows} rows and {fitted} features");
         if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
             add("weights", $"validation {Of(Validation)} does not take weights yet; use kfold or holdout (weighted as cv.glmnet)");
@@ -380,6 +390,44 @@ public sealed partial record FitSpec
                 else continue;
                 return;
             }
+    }
+
+    /// <summary>
+    /// Family poisson is fitted by proximal Newton only (its path, glmnet's fishnet): not by the closed form, coordinate
+    /// descent, proximal gradient or the stochastic solvers, nor as an MLP or Bayesian ridge.
+    /// </summary>
+    private void CheckPoisson(Action<string, string> add)
+    {
+        if (Family != Family.Poisson) return;
+        if (Model != ModelKind.Linear)
+            add("model", $"family poisson is fitted as a linear model by proximalNewton; model {Of(Model)} does not take it");
+        else if (Solver is SolverKind.ProximalGradient || Stochastic)
+            add("solver", $"family poisson is fitted by proximalNewton (or auto); solver {Of(Solver)} does not take it");
+        // closedForm and coordinateDescent are refused for every non-gaussian family (CheckSolver).
+    }
+
+    /// <summary>
+    /// An offset: one finite value per row, added to the linear predictor; the proximal-Newton families (binomial, poisson)
+    /// take it in eta. The gaussian family does not take one yet.
+    /// </summary>
+    private void CheckOffset(int rows, Action<string, string> add)
+    {
+        if (Offset is not { } o) return;
+        if (o.Length != rows)
+        {
+            add("offset", $"has {o.Length} values but the data has {rows} rows; give one offset per row");
+            return;
+        }
+        for (int i = 0; i < o.Length; i++)
+            if (!double.IsFinite(o[i]))
+            {
+                add("offset", $"row {i + 1} has offset {Show(o[i])}; every offset must be a finite number");
+                return;
+            }
+        if (Family == Family.Gaussian)
+            add("offset", "an offset is fitted by the binomial and poisson families (in the linear predictor, by proximalNewton); the gaussian family does not take one yet");
+        else if (Model != ModelKind.Linear || ChosenSolver != SolverKind.ProximalNewton)
+            add("offset", $"an offset is fitted by proximalNewton; {(Model != ModelKind.Linear ? $"model {Of(Model)}" : $"solver {Of(ChosenSolver)}")} does not take one");
     }
 
     /// <summary>The validation folds the engine will make (as FitEngine does), or null without k-fold or holdout or while they are invalid.</summary>

@@ -13,7 +13,7 @@ public enum StoppingRule
 }
 
 /// <summary>Distribution of the target.</summary>
-public enum Family { Gaussian, Binomial }
+public enum Family { Gaussian, Binomial, Poisson }
 
 /// <summary>Which penalty P(b) the objective carries.</summary>
 public enum Penalty { None, Ridge, Lasso, ElasticNet }
@@ -138,6 +138,12 @@ public sealed partial record FitSpec
         for (int i = 0; i < w.Length; i++) scaled[i] = w[i] * factor;
         return scaled;
     }
+
+    /// <summary>
+    /// glmnet's <c>offset</c>: one value per row of the data, added to the linear predictor in fitting and scoring (poisson:
+    /// the log exposure); null for none. The request names a column; the mapper reads it here.
+    /// </summary>
+    public double[]? Offset { get; init; }
 
     public bool Standardize { get; init; } = true;
     public bool FitIntercept { get; init; } = true;

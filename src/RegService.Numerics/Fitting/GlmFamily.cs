@@ -1,4 +1,5 @@
 using RegService.Numerics.Data;
+using RegService.Numerics.Kernels;
 using RegService.Numerics.Metrics;
 using RegService.Numerics.Paths;
 using RegService.Numerics.Solvers;
@@ -10,15 +11,23 @@ namespace RegService.Numerics.Fitting;
 /// scores with, its metrics, and glmnet's path conventions for it (the early stop, the scale without an intercept).
 /// Solvers and validation take these from here; a new family is one more subclass (and its kernels).
 /// </summary>
+/// <remarks>
+/// The proximal-Newton path (<see cref="BinomialPath"/>) fits every family with a canonical link through
+/// <see cref="Irls"/>: with observation weights v (rescaled to sum to the rows), the loss is
+/// (1/n) sum_i v_i [b(eta_i) - y_i eta_i] + <see cref="SaturatedLoss"/>, half the deviance per row; its gradient in eta is
+/// -v (y - mu) and its curvature v b''(eta), so a new family is its b, b' and b'' per block.
+/// </remarks>
 public abstract class GlmFamily
 {
     public static GlmFamily Gaussian { get; } = new GaussianFamily();
     public static GlmFamily Binomial { get; } = new BinomialFamily();
+    public static GlmFamily Poisson { get; } = new PoissonFamily();
 
     public static GlmFamily For(Family family) => family switch
     {
         Fitting.Family.Gaussian => Gaussian,
         Fitting.Family.Binomial => Binomial,
+        Fitting.Family.Poisson => Poisson,
         _ => throw new ArgumentException($"no family {family}"),
     };
 
@@ -42,13 +51,56 @@ public abstract class GlmFamily
     /// <summary>How a feature is scaled without an intercept.</summary>
     public abstract ScaleConvention Scale { get; }
 
-    /// <summary>Metrics of the model <c>eta = b0 + X[rows, features] b</c> (all rows when null), weighted by the observation
-    /// weights (indexed like the rows of <paramref name="x"/>) when given.</summary>
-    public abstract IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
-        double[]? weights = null);
+    /// <summary>Why <paramref name="y"/> cannot be this family's target, or null when it can.</summary>
+    public virtual string? TargetFault(double y) => double.IsFinite(y) ? null : $"{y} is not a finite number";
 
-    /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
+    /// <summary>
+    /// Metrics of the model <c>eta = b0 + X[rows, features] b (+ offset)</c> (all rows when null), weighted by the observation
+    /// weights when given; <paramref name="weights"/> and <paramref name="offset"/> are indexed like the rows of <paramref name="x"/>.
+    /// </summary>
+    public IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
+        double[]? weights = null, double[]? offset = null)
+    {
+        int m = rows?.Length ?? x.Rows;
+        var eta = new double[m];
+        RegressionMetrics.Predict(x, features, intercept, coefficients, rows, eta);
+        var column = x.Column(target);
+        var y = new double[m];
+        var w = weights is null ? null : new double[m];
+        for (int i = 0; i < m; i++)
+        {
+            int r = rows is null ? i : rows[i];
+            y[i] = column[r];
+            if (offset is not null) eta[i] += offset[r];
+            if (w is not null) w[i] = weights![r];
+        }
+        return FromPredictions(y, eta, w);
+    }
+
+    /// <summary>Metrics of linear predictors <paramref name="eta"/> (overwritten) against <paramref name="y"/>, weighted by
+    /// <paramref name="weights"/> (indexed like y) when given.</summary>
     public abstract IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null);
+
+    // ---------------------------------------------------------------------------------------------
+    // What the proximal-Newton path needs (canonical links only).
+    // ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// One block of a proximal-Newton pass: from <paramref name="eta"/>, the target and the observation weights v (empty: all
+    /// 1), the weighted mean v mu, the working weight v b''(eta) and the residual v (y - mu); returns sum v [b(eta) - y eta].
+    /// </summary>
+    internal virtual double Irls(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v,
+        Span<double> vmu, Span<double> w, Span<double> r) => throw new NotSupportedException($"the {Kind} family is not fitted by proximal Newton");
+
+    /// <summary>sum v [b(eta) - y eta] alone (see <see cref="Irls"/>).</summary>
+    internal virtual double NegativeLogLikelihood(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v) =>
+        throw new NotSupportedException($"the {Kind} family is not fitted by proximal Newton");
+
+    /// <summary>-(b(theta_y) - y theta_y) at the saturated fit: added per row, it makes the loss half the deviance.</summary>
+    internal virtual double SaturatedLoss(double y) => 0.0;
+
+    /// <summary>Whether the fitted means can saturate (binomial: every probability at 0 or 1, glmnet's pmin test).</summary>
+    internal virtual bool CanSaturate => false;
 
     private sealed class GaussianFamily : GlmFamily
     {
@@ -59,10 +111,6 @@ public abstract class GlmFamily
         public override string Measure => "mse";
         public override EarlyStop Stop => EarlyStop.Relative;
         public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
-
-        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
-            double[]? weights = null) =>
-            RegressionMetrics.Compute(x, features, target, intercept, coefficients, rows, weights);
 
         public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
             RegressionMetrics.FromPredictions(y, eta, null, weights);
@@ -86,12 +134,91 @@ public abstract class GlmFamily
         public override string Measure => "deviance";
         public override EarlyStop Stop => EarlyStop.Absolute;
         public override ScaleConvention Scale => ScaleConvention.AboutCenter;
-
-        public override IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
-            double[]? weights = null) =>
-            weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.Compute(x, features, target, intercept, coefficients, rows);
+        public override string? TargetFault(double y) => y is 0 or 1 ? null : $"{y} is not 0 or 1";
+        internal override bool CanSaturate => true;
 
         public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
-            weights is not null ? throw new NotSupportedException("weighted binomial metrics") : ClassificationMetrics.FromLinearPredictor(y, eta);
+            ClassificationMetrics.FromLinearPredictor(y, eta, weights);
+
+        internal override double Irls(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v,
+            Span<double> vmu, Span<double> w, Span<double> r)
+        {
+            if (v.IsEmpty) return LogisticKernels.Link(eta, y, vmu, w, r, default);
+            double loss = 0;
+            for (int i = 0; i < eta.Length; i++)
+            {
+                double vi = v[i];
+                loss += vi * LogisticKernels.LinkOne(eta[i], y[i], out double p, out double wi, out double ri);
+                vmu[i] = vi * p;
+                w[i] = vi * wi;
+                r[i] = vi * ri;
+            }
+            return loss;
+        }
+
+        internal override double NegativeLogLikelihood(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v)
+        {
+            if (v.IsEmpty) return LogisticKernels.Loss(eta, y);
+            double loss = 0;
+            for (int i = 0; i < eta.Length; i++) loss += v[i] * LogisticKernels.LinkOne(eta[i], y[i], out _, out _, out _);
+            return loss;
+        }
+    }
+
+    /// <summary>
+    /// Poisson with the log link: mu = e^eta, b(eta) = e^eta, deviance 2 sum v [y log(y/mu) - (y - mu)]. As glmnet's fishnet,
+    /// the exponent is clamped to ±<see cref="ExpClamp"/> (log of a tenth of the largest double) where mu is taken.
+    /// </summary>
+    private sealed class PoissonFamily : GlmFamily
+    {
+        /// <summary>glmnet's fmax = log(huge * 0.1).</summary>
+        public static readonly double ExpClamp = Math.Log(double.MaxValue * 0.1);
+
+        public override Family Kind => Fitting.Family.Poisson;
+        public override double Mean(double eta) => Math.Exp(Math.Clamp(eta, -ExpClamp, ExpClamp));
+        public override double Link(double yMean) => Math.Log(yMean);
+
+        /// <summary>cv.glmnet's poisson deviance: 2 (y log y - y - y eta + e^eta), y log y = 0 at y = 0.</summary>
+        public override double RowDeviance(double y, double eta) => 2 * (SaturatedLoss(y) - y * eta + Math.Exp(eta));
+
+        public override string Measure => "deviance";
+        public override EarlyStop Stop => EarlyStop.Poisson;
+        public override ScaleConvention Scale => ScaleConvention.AboutCenter;
+
+        public override string? TargetFault(double y) =>
+            !double.IsFinite(y) ? $"{y} is not a finite count"
+            : y < 0 ? $"{y} is a negative count"
+            : y != Math.Floor(y) ? $"{y} is not a whole count"
+            : null;
+
+        public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
+            PoissonMetrics.FromLinearPredictor(y, eta, weights);
+
+        internal override double SaturatedLoss(double y) => y > 0 ? y * Math.Log(y) - y : 0.0;
+
+        internal override double Irls(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v,
+            Span<double> vmu, Span<double> w, Span<double> r)
+        {
+            double loss = 0, clamp = ExpClamp;
+            bool weighted = !v.IsEmpty;
+            for (int i = 0; i < eta.Length; i++)
+            {
+                double t = eta[i], vi = weighted ? v[i] : 1.0;
+                double mu = Math.Exp(Math.Clamp(t, -clamp, clamp));
+                vmu[i] = w[i] = vi * mu;
+                r[i] = vi * (y[i] - mu);
+                loss += vi * (mu - y[i] * t);
+            }
+            return loss;
+        }
+
+        internal override double NegativeLogLikelihood(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v)
+        {
+            double loss = 0, clamp = ExpClamp;
+            bool weighted = !v.IsEmpty;
+            for (int i = 0; i < eta.Length; i++)
+                loss += (weighted ? v[i] : 1.0) * (Math.Exp(Math.Clamp(eta[i], -clamp, clamp)) - y[i] * eta[i]);
+            return loss;
+        }
     }
 }

@@ -35,7 +35,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
 
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights);
+        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights, Spec.Offset);
 
     /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
     public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
@@ -60,6 +60,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
             double sum = 0, total = 0;
             for (int i = 0; i < rows.Length; i++)
             {
+                if (Spec.Offset is { } offset) eta[i] += offset[rows[i]];
                 double w = Weights?[rows[i]] ?? 1.0;
                 sum += w * Family.RowDeviance(y[rows[i]], eta[i]);
                 total += w;

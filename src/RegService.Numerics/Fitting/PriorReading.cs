@@ -76,7 +76,7 @@ public sealed record PriorReading(
         int intercept = spec.FitIntercept ? 1 : 0;
 
         double? sigma2 = null, df = null;
-        if (spec.Family == Family.Binomial) sigma2 = 1.0;
+        if (spec.Family != Family.Gaussian) sigma2 = 1.0;   // binomial, poisson: the likelihood has no noise scale
         else
         {
             double rss = result.TrainMetrics is RegressionMetrics m ? m.Mse * m.Rows : double.NaN;
@@ -97,7 +97,7 @@ public sealed record PriorReading(
             else if (df is not null) note = $"sigma² is not estimated: the fit uses {df:G4} degrees of freedom of {n} rows";
         }
         double? Scale(double share) => !flat && share > 0 && sigma2 is { } s ? s / (n * lambda * share) : null;
-        return new PriorReading(kind, "map", spec.Standardize, spec.Family == Family.Binomial ? null : sigma2, df,
+        return new PriorReading(kind, "map", spec.Standardize, spec.Family != Family.Gaussian ? null : sigma2, df,
             kind is PriorKind.Gaussian or PriorKind.GaussianLaplace ? Scale(1 - a) : null,
             kind is PriorKind.Laplace or PriorKind.GaussianLaplace ? Scale(a) : null,
             note);

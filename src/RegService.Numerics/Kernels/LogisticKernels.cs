@@ -144,7 +144,7 @@ public static class LogisticKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double LinkOne(double t, double y, out double p, out double w, out double r)
+    internal static double LinkOne(double t, double y, out double p, out double w, out double r)
     {
         double e = Math.Exp(-Math.Abs(t));
         double inv = 1.0 / (1.0 + e);

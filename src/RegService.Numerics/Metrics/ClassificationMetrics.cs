@@ -37,61 +37,93 @@ public sealed record ClassificationMetrics(
         return FromLinearPredictor(y, eta);
     }
 
-    /// <summary>Metrics of linear predictors <paramref name="eta"/> against targets <paramref name="y"/> (0 or 1 each).</summary>
-    public static ClassificationMetrics FromLinearPredictor(ReadOnlySpan<double> y, ReadOnlySpan<double> eta)
+    /// <summary>
+    /// Metrics of linear predictors <paramref name="eta"/> against targets <paramref name="y"/> (0 or 1 each), weighted by
+    /// <paramref name="weights"/> (indexed like y; normalized to sum to the rows scored) when given: every mean is the
+    /// weighted mean, the null model predicts the weighted class frequency, and the AUC counts each (positive, negative)
+    /// pair with the product of their weights.
+    /// </summary>
+    public static ClassificationMetrics FromLinearPredictor(ReadOnlySpan<double> y, ReadOnlySpan<double> eta, double[]? weights = null)
     {
         if (y.Length != eta.Length) throw new ArgumentException("y and eta differ in length");
         int m = y.Length;
         if (m == 0) return new ClassificationMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        var w = Normalized(weights, m);
+        if (w is null) return new ClassificationMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         var losses = new double[m];
-        double sum = 0;
-        int correct = 0, ones = 0;
+        double sum = 0, correct = 0, ones = 0;
         for (int i = 0; i < m; i++)
         {
             double yi = y[i];
             if (yi != 0 && yi != 1) throw new ArgumentException($"the binomial target must be 0 or 1; row {i} of the rows scored has {yi}");
-            if (yi == 1) ones++;
+            if (yi == 1) ones += w[i];
             // p and 1 - p straight from eta, so neither loses digits to the other.
             double t = eta[i];
             double p = 1 / (1 + Math.Exp(-t)), q = 1 / (1 + Math.Exp(t));
             double loss = -Math.Log(Math.Clamp(yi == 1 ? p : q, Clamp, 1 - Clamp));
             losses[i] = loss;
-            sum += loss;
-            if ((t > 0 ? 1.0 : 0.0) == yi) correct++;
+            sum += w[i] * loss;
+            if ((t > 0 ? 1.0 : 0.0) == yi) correct += w[i];
         }
         double logLoss = sum / m, spread = 0;
-        for (int i = 0; i < m; i++) spread += (losses[i] - logLoss) * (losses[i] - logLoss);
+        for (int i = 0; i < m; i++) spread += w[i] * (losses[i] - logLoss) * (losses[i] - logLoss);
         double se = m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN;
 
         double ratio = double.NaN;
         if (ones > 0 && ones < m)
         {
-            double f = (double)ones / m;
+            double f = ones / m;
             double nullLogLoss = -(f * Math.Log(f) + (1 - f) * Math.Log(1 - f));
             ratio = 1 - logLoss / nullLogLoss;
         }
-        return new ClassificationMetrics(m, logLoss, (double)correct / m, MannWhitneyAuc(y, eta, ones), 2 * logLoss, ratio, se);
+        return new ClassificationMetrics(m, logLoss, correct / m, WeightedAuc(y, eta, w), 2 * logLoss, ratio, se);
     }
 
-    /// <summary>Mann-Whitney AUC: (sum of the positives' midranks - n1 (n1 + 1)/2) / (n1 n0).</summary>
-    private static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones)
+    /// <summary>Weights normalized to sum to <paramref name="m"/> (all 1 when null); null when they sum to nothing.</summary>
+    internal static double[]? Normalized(double[]? weights, int m)
     {
-        int m = y.Length, zeros = m - ones;
-        if (ones == 0 || zeros == 0) return double.NaN;
+        var w = new double[m];
+        if (weights is null)
+        {
+            Array.Fill(w, 1.0);
+            return w;
+        }
+        if (weights.Length != m) throw new ArgumentException($"{weights.Length} weights for {m} rows");
+        double total = 0;
+        foreach (double v in weights) total += v;
+        if (!(total > 0)) return null;
+        for (int i = 0; i < m; i++) w[i] = weights[i] * m / total;
+        return w;
+    }
+
+    /// <summary>
+    /// The Mann-Whitney AUC with weights: sum over positives of w_pos (weight of negatives scored below + half of those tied),
+    /// over (total positive weight)(total negative weight). With unit weights, the midrank statistic.
+    /// </summary>
+    private static double WeightedAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[] w)
+    {
+        int m = y.Length;
         var order = new int[m];
         for (int i = 0; i < m; i++) order[i] = i;
         var keys = score.ToArray();
         Array.Sort(keys, order);
-        double rankSum = 0;
+        double below = 0, pairs = 0, positives = 0;
         for (int start = 0; start < m;)
         {
             int end = start + 1;
             while (end < m && keys[end] == keys[start]) end++;
-            double midrank = (start + 1 + end) / 2.0;   // ranks start+1 .. end, averaged
+            double pos = 0, neg = 0;
             for (int k = start; k < end; k++)
-                if (y[order[k]] == 1) rankSum += midrank;
+            {
+                int i = order[k];
+                if (y[i] == 1) pos += w[i];
+                else neg += w[i];
+            }
+            pairs += pos * (below + neg / 2);
+            below += neg;
+            positives += pos;
             start = end;
         }
-        return (rankSum - ones * (ones + 1) / 2.0) / ((double)ones * zeros);
+        return positives > 0 && below > 0 ? pairs / (positives * below) : double.NaN;
     }
 }

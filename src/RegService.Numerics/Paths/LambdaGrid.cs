@@ -47,6 +47,15 @@ public static class LambdaGrid
         && (devRatio - previousDevRatio < DevianceStep * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
 
     /// <summary>
+    /// glmnet's fishnet early stop, checked after the fit at 0-based index <paramref name="l"/>: from the fifth lambda on,
+    /// stop once the deviance ratio exceeds 0.999 or grew by less than 10 fdev (1e-4) of itself since the lambda
+    /// <see cref="MinPathLambdas"/> - 1 back (<paramref name="earlierDevRatio"/>).
+    /// </summary>
+    public static bool ShouldStopPoisson(int l, int count, double devRatio, double earlierDevRatio) =>
+        l + 1 >= Math.Min(MinPathLambdas, count)
+        && ((devRatio - earlierDevRatio) / devRatio < 10 * DevianceStep || devRatio > DevianceMax);
+
+    /// <summary>
     /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of
     /// features. All ones when <paramref name="factors"/> is null.
     /// </summary>

@@ -29,6 +29,9 @@ public enum EarlyStop
 
     /// <summary>glmnet's lognet: the deviance ratio exceeds 0.999 or grew by less than 1e-5 (absolute).</summary>
     Absolute,
+
+    /// <summary>glmnet's fishnet: the deviance ratio exceeds 0.999 or grew by less than 1e-4 of itself over the last 5 lambdas.</summary>
+    Poisson,
 }
 
 /// <summary>
@@ -178,6 +181,7 @@ public static class PathDriver
         {
             EarlyStop.Relative => LambdaGrid.ShouldStop(l, count, ratio, previous),
             EarlyStop.Absolute => LambdaGrid.ShouldStop(l, count, ratio, previous, relative: false),
+            EarlyStop.Poisson => LambdaGrid.ShouldStopPoisson(l, count, ratio, l + 1 >= LambdaGrid.MinPathLambdas ? points[l + 1 - LambdaGrid.MinPathLambdas].DevianceRatio : 0),
             _ => false,
         };
     }

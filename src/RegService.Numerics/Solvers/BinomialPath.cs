@@ -64,8 +64,18 @@ public static class BinomialPath
                               PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
         => Fit(x, featureCols, targetCol, rows, featureNames, settings, progress, ct, SubproblemMode.Auto);
 
+    /// <summary>
+    /// The path of <paramref name="family"/> (binomial or poisson) with observation weights and an offset, each indexed like
+    /// the rows of <paramref name="x"/> (null: none); the weights of the rows fitted are rescaled to sum to their count.
+    /// </summary>
+    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames,
+                              PathSettings settings, GlmFamily family, double[]? weights, double[]? offset,
+                              IProgress<FitProgress>? progress, CancellationToken ct)
+        => Fit(x, featureCols, targetCol, rows, featureNames, settings, progress, ct, SubproblemMode.Auto, family, weights, offset);
+
     internal static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames,
-                                PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct, SubproblemMode mode)
+                                PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct, SubproblemMode mode,
+                                GlmFamily? family = null, double[]? weights = null, double[]? offset = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(featureCols);
@@ -86,7 +96,7 @@ public static class BinomialPath
                 if (!double.IsFinite(l) || l < 0) throw new ArgumentException($"lambda {l} is not a finite non-negative number");
         }
         ct.ThrowIfCancellationRequested();
-        var data = LogisticData.Create(x, featureCols, targetCol, rows, featureNames, settings);
+        var data = LogisticData.Create(x, featureCols, targetCol, rows, featureNames, settings, family ?? GlmFamily.Binomial, weights, offset);
         return PathDriver.Run(new LogisticPathSolver(data, settings, mode, ct), settings, progress, ct);
     }
 }

@@ -6,8 +6,9 @@ namespace RegService.Numerics.Solvers;
 /// <summary>
 /// Gradients of the binomial path's features outside the working set, known exactly at some earlier point and bounded
 /// since. Feature j's gradient was last computed exactly (<see cref="Reference"/>) at a point whose probabilities were
-/// kept as a snapshot; since z_j is centered (with an intercept) and ||z_j|| = sqrt(n) Norms[j],
-/// |g_j - g_j(ref)| ≤ Norms[j] ||p - p_ref|| / sqrt(n) (p - p_ref centered). A few snapshots are kept; features still
+/// kept as a snapshot (the weighted means v mu, <see cref="LogisticPass.Prob"/>); since ||z_j|| = sqrt(n) BoundNorms[j],
+/// |g_j - g_j(ref)| ≤ BoundNorms[j] ||v mu - (v mu)_ref|| / sqrt(n), the difference centered when z_j sums to 0 (an intercept
+/// without observation weights: with them z_j is centered at the weighted mean, so the difference is not). A few snapshots are kept; features still
 /// referring to a retired one are settled when it retires.
 /// </summary>
 internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[] inSet, bool intercept, int threads, CancellationToken ct)
@@ -47,7 +48,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             snap.Delta = Distance(snap.Prob);
             snap.DeltaEpoch = _epoch;
         }
-        return snap.Delta == 0 ? Math.Abs(_gRef[j]) : Math.Abs(_gRef[j]) + data.Norms[j] * snap.Delta;
+        return snap.Delta == 0 ? Math.Abs(_gRef[j]) : Math.Abs(_gRef[j]) + data.BoundNorms[j] * snap.Delta;
     }
 
     /// <summary>Exact gradients of <paramref name="features"/> at the current point (its pass must be exact), which becomes their reference.</summary>
@@ -99,7 +100,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         return snap;
     }
 
-    /// <summary>g_j = (1/n) z_j'(y - p) at the current point, for each of <paramref name="features"/> (in parallel when worth it).</summary>
+    /// <summary>g_j = (1/n) z_j'v(y - mu) at the current point, for each of <paramref name="features"/> (in parallel when worth it).</summary>
     private double[] ExactGradients(int[] features)
     {
         var values = new double[features.Length];
@@ -130,7 +131,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Distance(double[] probRef)
     {
-        double mean = intercept ? LogisticKernels.SumDifference(pass.Prob, probRef) / _n : 0.0;
+        double mean = intercept && data.Weight is null ? LogisticKernels.SumDifference(pass.Prob, probRef) / _n : 0.0;
         double ss = LogisticKernels.CenteredDistance(pass.Prob, probRef, mean);
         return ss == 0 ? 0 : Math.Sqrt(ss / _n) * (1 + 1e-12);
     }

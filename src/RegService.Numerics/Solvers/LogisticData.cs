@@ -6,17 +6,25 @@ using RegService.Numerics.Paths;
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
-/// The rows a binomial fit uses: each feature as one contiguous column (the data set's own column when all rows
-/// are fitted, else a compact copy of the selected rows), the 0/1 target, and the standardization
-/// (glmnet's: means and 1/n standard deviations with an intercept, root mean squares without, scale 1 when
-/// standardize is off). The standardized feature is z_j = (x_j - Means[j]) / Scales[j]; zero-variance features
-/// (with an intercept) are excluded.
+/// The rows a proximal-Newton fit uses: each feature as one contiguous column (the data set's own column when all rows
+/// are fitted, else a compact copy of the selected rows), the target (checked by the family), the observation weights
+/// rescaled to sum to the rows fitted (glmnet's, so a fold fit rescales its own), the offset, and the standardization
+/// (glmnet's: weighted means and 1/n weighted standard deviations with an intercept, weighted root mean squares without,
+/// scale 1 when standardize is off). The standardized feature is z_j = (x_j - Means[j]) / Scales[j]; zero-variance
+/// features (with an intercept) are excluded.
 /// </summary>
 internal sealed class LogisticData
 {
-    private LogisticData(DenseMatrix source, int[] sourceColumns, double[] y, double[] means, double[] scales,
-                         double[] norms, bool[] excluded, List<string> warnings)
+    private LogisticData(GlmFamily family, DenseMatrix source, int[] sourceColumns, double[] y, double[]? weight, double[]? offset,
+                         double[] means, double[] scales, double[] norms, double[] boundNorms, bool[] excluded, List<string> warnings)
     {
+        Family = family;
+        Weight = weight;
+        Offset = offset;
+        BoundNorms = boundNorms;
+        double constant = 0;
+        for (int i = 0; i < y.Length; i++) constant += (weight?[i] ?? 1.0) * family.SaturatedLoss(y[i]);
+        LossConstant = constant / y.Length;
         Source = source;
         SourceColumns = sourceColumns;
         Y = y;
@@ -26,6 +34,17 @@ internal sealed class LogisticData
         Excluded = excluded;
         Warnings = warnings;
     }
+
+    public GlmFamily Family { get; }
+
+    /// <summary>Observation weights v over the rows fitted, summing to <see cref="Rows"/>; null when every row weighs 1.</summary>
+    public double[]? Weight { get; }
+
+    /// <summary>The offset added to each fitted row's linear predictor, or null.</summary>
+    public double[]? Offset { get; }
+
+    /// <summary>(1/n) sum v <see cref="GlmFamily.SaturatedLoss"/>(y): added to the loss, it makes the loss half the deviance per row.</summary>
+    public double LossConstant { get; }
 
     public DenseMatrix Source { get; }
 
@@ -38,14 +57,20 @@ internal sealed class LogisticData
     public double[] Means { get; }
     public double[] Scales { get; }
 
-    /// <summary>||z_j|| / sqrt(n): 1 for a standardized feature.</summary>
+    /// <summary>sqrt(sum v z_j^2 / n): 1 for a standardized feature.</summary>
     public double[] Norms { get; }
+
+    /// <summary>||z_j|| / sqrt(n), unweighted (what bounds a gradient change from a change of the residuals).</summary>
+    public double[] BoundNorms { get; }
     public bool[] Excluded { get; }
     public List<string> Warnings { get; }
 
     public ReadOnlySpan<double> Column(int j) => Source.Column(SourceColumns[j]);
 
-    public static LogisticData Create(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, PathSettings settings)
+    /// <summary>The rows <paramref name="rows"/> of <paramref name="x"/> (all when null) with the observation weights and the offset
+    /// (each indexed like the rows of <paramref name="x"/>, or null); the target checked by <paramref name="family"/>.</summary>
+    public static LogisticData Create(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, string[] featureNames, PathSettings settings,
+                                      GlmFamily family, double[]? weights, double[]? offset)
     {
         int n = rows?.Length ?? x.Rows, p = featureCols.Length;
         if (rows is not null)
@@ -54,40 +79,64 @@ internal sealed class LogisticData
                 if ((uint)rows[i] >= (uint)x.Rows) throw new ArgumentException($"rows[{i}] = {rows[i]} is outside [0, {x.Rows})");
         }
         if (n == 0) throw new ArgumentException("no rows to fit");
+        if (weights is not null && weights.Length != x.Rows) throw new ArgumentException($"{weights.Length} weights for {x.Rows} rows");
+        if (offset is not null && offset.Length != x.Rows) throw new ArgumentException($"{offset.Length} offsets for {x.Rows} rows");
 
         var y = new double[n];
+        var v = new double[n];
+        var off = offset is null ? null : new double[n];
         var target = x.Column(targetCol);
-        int ones = 0;
+        double total = 0;
         for (int i = 0; i < n; i++)
         {
             int r = rows is null ? i : rows[i];
-            double v = target[r];
-            if (v != 0 && v != 1) throw new ArgumentException($"the binomial target must be 0 or 1; row {r} has {v}");
-            y[i] = v;
-            if (v == 1) ones++;
+            double value = target[r];
+            if (family.TargetFault(value) is { } fault) throw new ArgumentException($"the {Name(family)} target on row {r}: {fault}");
+            double wi = weights?[r] ?? 1.0;
+            if (!(double.IsFinite(wi) && wi >= 0)) throw new ArgumentException($"the weight of row {r} is {wi}; weights must be finite and >= 0");
+            if (off is not null)
+            {
+                off[i] = offset![r];
+                if (!double.IsFinite(off[i])) throw new ArgumentException($"the offset of row {r} is {off[i]}; offsets must be finite");
+            }
+            y[i] = value;
+            v[i] = wi;
+            total += wi;
         }
-        if (ones == 0 || ones == n)
-            throw new ArgumentException($"the binomial target has only one class ({(ones == 0 ? 0 : 1)}) on the {n} rows fitted");
+        if (!(total > 0)) throw new ArgumentException($"every weight is 0 on the {n} rows fitted");
+        for (int i = 0; i < n; i++) v[i] *= n / total;   // glmnet rescales the weights to sum to the rows fitted
+        double positive = 0, mass = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (v[i] == 0) continue;
+            mass += v[i];
+            positive += v[i] * y[i];
+        }
+        if (family.Kind == Fitting.Family.Binomial && (positive == 0 || positive == mass))
+            throw new ArgumentException($"the binomial target has only one class ({(positive == 0 ? 0 : 1)}) on the {n} rows fitted");
+        if (family.Kind == Fitting.Family.Poisson && positive == 0)
+            throw new ArgumentException($"the poisson target is 0 on every row fitted (of positive weight); there is nothing to fit");
 
         var (source, sourceCols) = FittedRows.Features(x, featureCols, rows);
 
         var means = new double[p];
         var scales = new double[p];
         var norms = new double[p];
+        var boundNorms = new double[p];
         var excluded = new bool[p];
         var warnings = new List<string>();
-        var ones1 = new double[n];
-        Array.Fill(ones1, 1.0);
+        var ones = new double[n];
+        Array.Fill(ones, 1.0);
         for (int j = 0; j < p; j++)
         {
             var c = source.Column(sourceCols[j]);
             double mean = 0;
-            for (int i = 0; i < n; i++) mean += c[i];
+            for (int i = 0; i < n; i++) mean += v[i] * c[i];
             mean /= n;
             // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
-            double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, ones1).Second / n, 0.0);
-            double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, ones1).Second / n;
-            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, GlmFamily.Binomial.Scale, meanSquare);
+            double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, v).Second / n, 0.0);
+            double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, v).Second / n;
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, family.Scale, meanSquare);
             means[j] = scale.Center;
             scales[j] = scale.Scale;
             if (scale.Excluded)
@@ -97,7 +146,10 @@ internal sealed class LogisticData
                 continue;
             }
             norms[j] = Math.Sqrt(scale.Spread) / scales[j];
+            boundNorms[j] = weights is null ? norms[j] : Math.Sqrt(LogisticKernels.WeightedMoments(c, means[j], ones).Second / n) / scales[j];
         }
-        return new LogisticData(source, sourceCols, y, means, scales, norms, excluded, warnings);
+        return new LogisticData(family, source, sourceCols, y, weights is null ? null : v, off, means, scales, norms, boundNorms, excluded, warnings);
     }
+
+    private static string Name(GlmFamily family) => family.Kind.ToString().ToLowerInvariant();
 }

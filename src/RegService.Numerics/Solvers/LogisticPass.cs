@@ -7,10 +7,11 @@ namespace RegService.Numerics.Solvers;
 internal sealed record Predictor(int[] Active, double[] Coef, double Offset);
 
 /// <summary>
-/// One pass of the binomial path over the rows at a point, in row blocks: the linear predictor, probabilities p,
-/// weights w = p(1 - p), residuals y - p and the mean negative log-likelihood; the exact gradient (1/n) z_j'(y - p)
-/// of each requested feature, and in the naive mode its weighted moments. Fixed row segments, reduced in order:
-/// the result does not depend on the thread count.
+/// One pass of the proximal-Newton path over the rows at a point, in row blocks: the linear predictor (plus the offset),
+/// and from the family (<see cref="Fitting.GlmFamily.Irls"/>) the weighted means v mu, working weights w = v b''(eta),
+/// residuals v (y - mu) and the loss (half the deviance per row); the exact gradient (1/n) z_j'v(y - mu) of each requested
+/// feature, and in the naive mode its weighted moments. Fixed row segments, reduced in order: the result does not depend
+/// on the thread count.
 /// </summary>
 internal sealed class LogisticPass(LogisticData data, bool intercept, int threads, CancellationToken ct)
 {
@@ -19,19 +20,19 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
 
     private readonly int _n = data.Rows;
 
-    /// <summary>p_i at the point of the last pass.</summary>
+    /// <summary>v_i mu_i at the point of the last pass (binomial without weights: the probabilities).</summary>
     public double[] Prob { get; } = new double[data.Rows];
 
-    /// <summary>w_i = p_i (1 - p_i).</summary>
+    /// <summary>w_i = v_i b''(eta_i) (binomial: v p (1 - p); poisson: v mu).</summary>
     public double[] Weight { get; } = new double[data.Rows];
 
-    /// <summary>y_i - p_i.</summary>
+    /// <summary>v_i (y_i - mu_i).</summary>
     public double[] Resid { get; } = new double[data.Rows];
 
-    /// <summary>Mean negative log-likelihood.</summary>
+    /// <summary>Mean loss: (1/n) sum v [b(eta) - y eta] + the saturated model's constant (half the deviance per row).</summary>
     public double Loss { get; private set; }
 
-    /// <summary>The intercept's gradient, sum (y - p) / n (0 without an intercept).</summary>
+    /// <summary>The intercept's gradient, sum v (y - mu) / n (0 without an intercept).</summary>
     public double G0 { get; private set; }
 
     /// <summary>sum w / n.</summary>
@@ -71,7 +72,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             rSum += partR[s];
             wSum += partW[s];
         }
-        Loss = lossSum / _n;
+        Loss = lossSum / _n + data.LossConstant;
         G0 = intercept ? rSum / _n : 0.0;
         WeightSum = wSum / _n;
         for (int t = 0; t < k; t++)
@@ -98,7 +99,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         if (partShadow is null) return null;
         double shadowSum = 0;
         for (int s = 0; s < segments; s++) shadowSum += partShadow[s];
-        return shadowSum / _n;
+        return shadowSum / _n + data.LossConstant;
     }
 
     /// <summary>What one pass computes: gradient columns, the point and per-segment partial sums.</summary>
@@ -113,28 +114,32 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         int start = s * SegmentRows, end = Math.Min(_n, start + SegmentRows);
         int k = plan.Gradient.Length;
         Span<double> eta = stackalloc double[BlockRows];
-        Span<double> scratch = stackalloc double[BlockRows];
         double loss = 0, sumR = 0, sumW = 0, shadowLoss = 0;
         var shadow = plan.Shadow;
         var point = plan.Point;
+        var family = data.Family;
         for (int b = start; b < end; b += BlockRows)
         {
             int m = Math.Min(BlockRows, end - b);
             var e = eta[..m];
+            var v = data.Weight is { } weight ? weight.AsSpan(b, m) : default;
+            var offset = data.Offset is { } o ? o.AsSpan(b, m) : default;
             if (shadow is not null)
             {
                 // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
                 e.Fill(shadow.Offset);
                 for (int a = 0; a < shadow.Active.Length; a++)
                     Vec.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
-                shadowLoss += LogisticKernels.Loss(e, data.Y.AsSpan(b, m));
+                if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
+                shadowLoss += family.NegativeLogLikelihood(e, data.Y.AsSpan(b, m), v);
             }
             e.Fill(point.Offset);
             for (int a = 0; a < point.Active.Length; a++)
                 Vec.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
+            if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
             var r = Resid.AsSpan(b, m);
             var w = Weight.AsSpan(b, m);
-            loss += LogisticKernels.Link(e, data.Y.AsSpan(b, m), Prob.AsSpan(b, m), w, r, scratch);
+            loss += family.Irls(e, data.Y.AsSpan(b, m), v, Prob.AsSpan(b, m), w, r);
             for (int i = 0; i < m; i++)
             {
                 sumR += r[i];

@@ -6,7 +6,8 @@ using RegService.Numerics.Paths;
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
-/// The state and steps of one binomial path (see <see cref="BinomialPath"/>). Coefficients live on the
+/// The state and steps of one proximal-Newton path of a family with a canonical link (binomial, poisson; see
+/// <see cref="BinomialPath"/>); the family supplies the mean, working weight and loss per block (<see cref="GlmFamily.Irls"/>). Coefficients live on the
 /// standardized scale: eta = b0 + sum_j beta_j z_j with z_j = (x_j - m_j) / s_j.
 /// </summary>
 internal sealed partial class LogisticPathSolver : IPointSolver
@@ -95,7 +96,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
 
     public int Rows => _n;
     public int Features => _p;
-    public EarlyStop Stop => GlmFamily.Binomial.Stop;
+    public EarlyStop Stop => _d.Family.Stop;
 
     /// <summary>The intercept-only model (the null deviance), then the unpenalized features; exact gradients of every other feature there.</summary>
     public double Start(CancellationToken ct)
@@ -110,9 +111,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
             if (_v[j] == 0) unpenalized[j] = anyUnpenalized = true;
         }
 
-        double ybar = _d.Y.Average();
-        _b0 = _intercept ? GlmFamily.Binomial.Link(ybar) : 0.0;
-        Evaluate();
+        NullModel();
         _nullLoss = _loss;
         _thr = _settings.Tolerance * _nullLoss;
         if (anyUnpenalized)
@@ -128,6 +127,31 @@ internal sealed partial class LogisticPathSolver : IPointSolver
             if (all[j] && _v[j] != 0) max = Math.Max(max, Math.Abs(_bounds.Reference(j)) / _v[j]);
         return max;
     }
+
+    /// <summary>
+    /// The intercept-only model (glmnet's null deviance): b0 = link(weighted mean of y) without an offset; with one, the
+    /// intercept solving sum v (y - mu) = 0 by Newton's method on it (no intercept: b0 = 0, eta = offset).
+    /// </summary>
+    private void NullModel()
+    {
+        double ybar = 0;
+        for (int i = 0; i < _n; i++) ybar += (_d.Weight?[i] ?? 1.0) * _d.Y[i];
+        ybar /= _n;
+        _b0 = _intercept ? _d.Family.Link(ybar) : 0.0;
+        Evaluate();
+        if (!_intercept || _d.Offset is null) return;
+        for (int iteration = 0; iteration < MaxNullSteps; iteration++)
+        {
+            if (!(_wsum > 0)) break;
+            double step = _g0 / _wsum;
+            if (!double.IsFinite(step)) break;
+            _b0 += step;
+            Evaluate();
+            if (Math.Abs(step) <= 1e-13 * Math.Max(1, Math.Abs(_b0))) break;
+        }
+    }
+
+    private const int MaxNullSteps = 100;
 
     public PointOutcome Solve(in PathStep step, CancellationToken ct)
     {
@@ -151,7 +175,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         if (!converged && !saturated)
         {
             _warnings.Add(steps >= BinomialPath.MaxNewtonSteps
-                ? $"{at}: no convergence within {BinomialPath.MaxNewtonSteps} Newton steps{(ratio > 0.99 ? " (the classes are nearly separable: the coefficients keep growing)" : "")}"
+                ? $"{at}: no convergence within {BinomialPath.MaxNewtonSteps} Newton steps{(ratio > 0.99 && _d.Family.CanSaturate ? " (the classes are nearly separable: the coefficients keep growing)" : "")}"
                 : $"{at}: no convergence within {_settings.MaxIterations} coordinate-descent passes");
         }
         if (saturated)
@@ -161,7 +185,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
                 : $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the coefficients are not a converged solution");
             _warnedSaturated = true;
         }
-        else if (ratio > LambdaGrid.DevianceMax && !_warnedSaturated)
+        else if (ratio > LambdaGrid.DevianceMax && !_warnedSaturated && _d.Family.CanSaturate)
         {
             _warnings.Add($"{at}: the deviance ratio {ratio:F4} exceeds {LambdaGrid.DevianceMax} (the classes are nearly separable)");
             _warnedSaturated = true;
@@ -199,7 +223,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     }
 
     /// <summary>glmnet's test: the weights sum to at most pmin(1 - pmin)(1 + pmin) per row; every probability is within pmin of 0 or 1.</summary>
-    private bool Saturated => _wsum <= (1 + ProbabilityFloor) * ProbabilityFloor * (1 - ProbabilityFloor);
+    private bool Saturated => _d.Family.CanSaturate && _wsum <= (1 + ProbabilityFloor) * ProbabilityFloor * (1 - ProbabilityFloor);
 
     public PathPoint Point(in PathStep step)
     {
