@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
 
-public enum FamilyName { Gaussian, Binomial }
+public enum FamilyName { Gaussian, Binomial, Poisson }
 
 public enum PenaltyName { None, Ridge, Lasso, ElasticNet }
 
@@ -93,17 +93,20 @@ public sealed record FitRequest
     [Required]
     public string? DatasetId { get; init; }
 
-    [Description("Name of the target column (binomial: every value 0 or 1)")]
+    [Description("Name of the target column (binomial: every value 0 or 1; poisson: counts, whole numbers >= 0)")]
     [Required]
     public string? Target { get; init; }
 
-    [Description("Feature columns; omit for every column but the target (and the weights column)")]
+    [Description("Feature columns; omit for every column but the target (and the weights and offset columns)")]
     public string[]? Features { get; init; }
 
-    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) without validation; other families, solvers, models and validation answer 400 naming weights")]
+    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) and by proximalNewton (binomial, poisson), with kfold or holdout validation weighted as cv.glmnet; other solvers, models and validation (loo, gcv) answer 400 naming weights")]
     public string? Weights { get; init; }
 
-    [Description("gaussian (least squares) or binomial (logistic regression on a 0/1 target)")]
+    [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset")]
+    public string? Offset { get; init; }
+
+    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target) or poisson (log-linear regression on counts)")]
     [DefaultValue(FamilyName.Gaussian)]
     public FamilyName Family { get; init; } = FamilyName.Gaussian;
 

@@ -48,6 +48,7 @@ public static class FitRequestMapper
     public static bool NamesFit(FitRequest request, int maxNameLength) =>
         (request.Target?.Length ?? 0) <= maxNameLength
         && (request.Weights?.Length ?? 0) <= maxNameLength
+        && (request.Offset?.Length ?? 0) <= maxNameLength
         && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
         && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength);
 
@@ -86,6 +87,21 @@ public static class FitRequestMapper
             }
         }
 
+        int offset = -1;
+        if (request.Offset is { } offsetName)
+        {
+            if (!index.TryGetValue(offsetName, out offset))
+            {
+                errors.Add("offset", $"'{offsetName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+                offset = -1;
+            }
+            else if (offset == target || offset == weights)
+            {
+                errors.Add("offset", $"'{offsetName}' is the {(offset == target ? "target" : "weights column")}; the offset is another column");
+                offset = -1;
+            }
+        }
+
         // Features in spec order, and for each the position in the request's features (for the engine's faults).
         var features = new List<int>();
         var requestIndex = new List<int>();
@@ -96,6 +112,8 @@ public static class FitRequestMapper
             {
                 if (index.TryGetValue(names[i] ?? "", out int c) && c == weights && weights >= 0)
                     errors.Add($"features[{i}]", $"'{names[i]}' is the weights column; a column cannot be both a feature and the weights");
+                else if (index.TryGetValue(names[i] ?? "", out c) && c == offset && offset >= 0)
+                    errors.Add($"features[{i}]", $"'{names[i]}' is the offset column; a column cannot be both a feature and the offset");
                 else if (index.TryGetValue(names[i] ?? "", out c))
                 {
                     features.Add(c);
@@ -107,10 +125,14 @@ public static class FitRequestMapper
         else
         {
             for (int c = 0; c < dataset.Columns.Count; c++)
-                if (c != target && c != weights) features.Add(c);
+                if (c != target && c != weights && c != offset) features.Add(c);
         }
 
-        var spec = Map(request, dataset, target, features, maxThreads) with { Weights = weights >= 0 ? readColumn(weights) : null };
+        var spec = Map(request, dataset, target, features, maxThreads) with
+        {
+            Weights = weights >= 0 ? readColumn(weights) : null,
+            Offset = offset >= 0 ? readColumn(offset) : null,
+        };
         var fitted = spec.FittedFeatureNames(dataset.Rows);
         if (fitted is not null) spec = spec with { PenaltyFactors = PenaltyFactors(errors, request, dataset, index, target, features, fitted) };
 
@@ -136,7 +158,12 @@ public static class FitRequestMapper
             FeatureNames = [.. features.Select(c => dataset.Columns[c].Name)],
             TargetColumn = target,
             TargetName = request.Target,
-            Family = request.Family == FamilyName.Binomial ? Family.Binomial : Family.Gaussian,
+            Family = request.Family switch
+            {
+                FamilyName.Binomial => Family.Binomial,
+                FamilyName.Poisson => Family.Poisson,
+                _ => Family.Gaussian,
+            },
             Penalty = request.Penalty switch
             {
                 PenaltyName.None => Penalty.None,
@@ -302,6 +329,7 @@ public static class FitRequestMapper
         string TooLong(int length) => $"is {length} characters long; a column name has at most {max} (Datasets:MaxNameLength)";
         if (request.Target is { Length: var t } && t > max) errors.Add("target", TooLong(t));
         if (request.Weights is { Length: var wl } && wl > max) errors.Add("weights", TooLong(wl));
+        if (request.Offset is { Length: var ol } && ol > max) errors.Add("offset", TooLong(ol));
         if (request.Features is { } features)
             for (int i = 0; i < features.Length; i++)
                 if (features[i] is { Length: var f } && f > max) errors.Add($"features[{i}]", TooLong(f));

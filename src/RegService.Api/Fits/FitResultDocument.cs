@@ -13,6 +13,7 @@ namespace RegService.Api.Fits;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "family")]
 [JsonDerivedType(typeof(GaussianMetricsDocument), "gaussian")]
 [JsonDerivedType(typeof(BinomialMetricsDocument), "binomial")]
+[JsonDerivedType(typeof(PoissonMetricsDocument), "poisson")]
 public abstract record MetricsSetDocument([property: Description("Rows scored")] [property: JsonPropertyOrder(-1)] int Rows);
 
 /// <summary>Gaussian metrics. r2 = 1 - SSE/SST about those rows' own mean (scikit-learn's r2_score); devianceRatio equals r2.</summary>
@@ -34,6 +35,17 @@ public sealed record BinomialMetricsDocument(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Deviance,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? DevianceRatio) : MetricsSetDocument(Rows);
 
+/// <summary>Poisson metrics: the deviance 2 sum w [y log(y/mu) - (y - mu)], the mean poisson deviance per row (scikit-learn's
+/// mean_poisson_deviance, cv.glmnet's poisson deviance), 1 - deviance / null deviance (the null model predicting the mean
+/// count), and the mean absolute and root mean squared error of the predicted mean mu = e^eta.</summary>
+public sealed record PoissonMetricsDocument(
+    int Rows,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Deviance,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? MeanDeviance,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? DevianceRatio,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Mae,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Rmse) : MetricsSetDocument(Rows);
+
 public sealed record MetricsDocument(
     [property: Description("The returned model on the rows it was fitted to (all rows)")] MetricsSetDocument Train,
     [property: Description("Out-of-sample metrics at the chosen lambda: the training-rows model on the held-out rows (holdout), or as the engine reports for k-fold, loo and gcv")]
@@ -43,7 +55,7 @@ public sealed record SparsityDocument(int NonZero, int Total, double FractionZer
 
 /// <summary>Validation loss per path lambda, as cv.glmnet's cvm and cvsd.</summary>
 public sealed record ValidationCurveDocument(
-    [property: Description("mse (gaussian) or deviance (binomial: mean of -2 log-likelihood per row)")] string Measure,
+    [property: Description("mse (gaussian) or deviance (binomial: mean of -2 log-likelihood per row; poisson: mean poisson deviance per row)")] string Measure,
     [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size); null where not finite")] IReadOnlyList<double?> Mean,
     [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1)); null where not finite")] IReadOnlyList<double?> StandardError);
 

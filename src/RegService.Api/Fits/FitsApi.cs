@@ -26,7 +26,8 @@ public static class FitsApi
             .WithSummary("Submit a fit; answers 202 with the queued job and its Location")
             .WithDescription("""
                 Minimizes glmnet's objective on standardized features (standardize, default true); coefficients come back on both scales:
-                gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)] (eta = b0 + x.b), plus
+                gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], poisson (1/n) sum [e^eta - y eta]
+                (eta = b0 + x.b, plus the offset column's value with offset; weights w_i multiply each row's term), plus
                 lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] with penalty factors v_j (penaltyFactors, default 1).
                 penalty: none, ridge (l1Ratio 0), lasso (l1Ratio 1), elasticNet (l1Ratio in (0, 1), default 0.5 as scikit-learn).
                 Give one of lambda, lambdas or path {count (100), minRatio (1e-4 when rows > features, else 1e-2)};
@@ -80,7 +81,7 @@ public static class FitsApi
             .AllowQuery();
         group.MapPost("/{id}/predict", PredictApi.Predict)
             .WithName("PredictFit")
-            .WithSummary("Predict with a succeeded fit: fitted values (gaussian) or probabilities of class 1 (binomial)")
+            .WithSummary("Predict with a succeeded fit: fitted values (gaussian), probabilities of class 1 (binomial) or mean counts (poisson)")
             .WithDescription("""
                 The body holds the rows, as a data set upload does: text/csv with a header row, or application/json
                 {"columns": {"x1": [...], ...}}. The columns must be exactly the fit's features, in any order: a missing
@@ -91,7 +92,9 @@ public static class FitsApi
                 ?lambda= is a number, min or 1se, as GET /v1/fits/{id}/coefficients takes it: between path lambdas the model
                 is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
                 returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
-                with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
+                with classes 1 where it exceeds 0.5; poisson predictions are the mean count e^(b0 + x.b). A fit with an offset
+                column adds it to b0 + x.b: the rows (or the ?datasetId= data set) must carry that column too, or
+                ?zeroOffset=true assumes 0; else a 400 naming offset. 404 for an unknown fit, 409 for one that has not succeeded,
                 413 above Datasets:MaxUploadBytes. ?returnStd=true (model bayesianRidge only; 400 naming returnStd
                 otherwise) adds std per row, the predictive standard deviation sqrt(1/alpha + u' Sigma u), u the row
                 divided by featureScales, as scikit-learn's predict(return_std=True).
@@ -102,7 +105,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda", "datasetId", "returnStd");
+            .AllowQuery("lambda", "datasetId", "returnStd", "zeroOffset");
         group.MapFitResults();
         group.MapModelAccess();
         group.MapPlots();

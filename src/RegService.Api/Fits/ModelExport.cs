@@ -75,7 +75,7 @@ public static class ModelExport
         }
         return TypedResults.Ok(new ModelCard(id, Version, model.Family, model.Link, model.Features, model.Inputs, model.Expansion,
             model.Means, model.Scales, model.Lambda, model.Intercept, model.Coefficients, model.StandardizedCoefficients, model.Network,
-            Objective(model.Binomial), stored.Penalty, stored.L1Ratio, request, record.FinishedAt));
+            Objective(model.Family), stored.Penalty, stored.L1Ratio, request, record.FinishedAt));
     }
 
     /// <summary>Whether the client prefers XML: application/xml or text/xml ranked above any JSON it also accepts.</summary>
@@ -89,8 +89,11 @@ public static class ModelExport
         return xml > 0 && xml >= other;
     }
 
-    public static string Objective(bool binomial) => (binomial
-        ? "-(1/n) sum_i [y_i eta_i - log(1 + e^eta_i)], eta_i = b0 + x_i.b"
-        : "(1/2n) sum_i (y_i - b0 - x_i.b)^2")
+    public static string Objective(string family) => (family switch
+        {
+            "binomial" => "-(1/n) sum_i [y_i eta_i - log(1 + e^eta_i)], eta_i = b0 + x_i.b (+ offset_i)",
+            "poisson" => "(1/n) sum_i [e^eta_i - y_i eta_i], eta_i = b0 + x_i.b (+ offset_i)",
+            _ => "(1/2n) sum_i (y_i - b0 - x_i.b)^2",
+        })
         + " + lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] (b_j on the standardized scale with standardize true; v_j the penalty factors)";
 }

@@ -9,7 +9,9 @@ namespace RegService.Api.Fits;
 /// PMML 4.4 (http://www.dmg.org/PMML-4_4) <c>GeneralRegressionModel</c> of a linear or logistic fit's returned model, on
 /// the original scale: gaussian as <c>modelType="regression"</c> (identity link), binomial as
 /// <c>modelType="generalizedLinear"</c>, <c>distribution="binomial"</c>, <c>linkFunction="logit"</c>, predicting
-/// P(y = 1) (target category 1 against reference 0). The intercept is parameter p0; each nonzero coefficient a parameter
+/// P(y = 1) (target category 1 against reference 0), poisson as <c>modelType="generalizedLinear"</c>,
+/// <c>distribution="poisson"</c>, <c>linkFunction="log"</c>; a fit's offset column is the model's <c>offsetVariable</c>
+/// (a data field of its own). The intercept is parameter p0; each nonzero coefficient a parameter
 /// tied to its covariate by a PPMatrix cell; zero coefficients are left out of the matrices (PMML reads them as 0).
 /// </summary>
 public static class PmmlExport
@@ -44,8 +46,10 @@ public static class PmmlExport
             xml.WriteEndElement();
 
             xml.WriteStartElement("DataDictionary");
-            xml.WriteAttributeString("numberOfFields", (model.Features.Length + 1).ToString(CultureInfo.InvariantCulture));
+            var offset = request.Offset;
+            xml.WriteAttributeString("numberOfFields", (model.Features.Length + 1 + (offset is null ? 0 : 1)).ToString(CultureInfo.InvariantCulture));
             foreach (var feature in model.Features) DataField(xml, feature, "continuous", "double");
+            if (offset is not null) DataField(xml, offset, "continuous", "double");
             if (model.Binomial)
             {
                 DataField(xml, target, "categorical", "integer", close: false);
@@ -70,15 +74,24 @@ public static class PmmlExport
                 xml.WriteAttributeString("linkFunction", "logit");
                 xml.WriteAttributeString("targetReferenceCategory", "0");
             }
+            else if (model.Poisson)
+            {
+                xml.WriteAttributeString("modelType", "generalizedLinear");
+                xml.WriteAttributeString("functionName", "regression");
+                xml.WriteAttributeString("distribution", "poisson");
+                xml.WriteAttributeString("linkFunction", "log");
+            }
             else
             {
                 xml.WriteAttributeString("modelType", "regression");
                 xml.WriteAttributeString("functionName", "regression");
             }
 
+            if (offset is not null) xml.WriteAttributeString("offsetVariable", offset);
             xml.WriteStartElement("MiningSchema");
             MiningField(xml, target, "target");
             foreach (var feature in model.Features) MiningField(xml, feature, null);
+            if (offset is not null) MiningField(xml, offset, null);
             xml.WriteEndElement();
 
             var used = Enumerable.Range(0, model.Features.Length).Where(j => model.Coefficients[j] != 0).ToList();

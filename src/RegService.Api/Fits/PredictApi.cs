@@ -20,7 +20,7 @@ public sealed record PredictionDocument(
     [property: Description("The lambda whose model predicted: the one asked for when interpolated between path points, else the path lambda used")] double Lambda,
     int Rows,
     string Family,
-    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), the probability of class 1, 1 / (1 + e^-eta) (binomial), or the mean count e^eta (poisson), with eta = b0 + x.b plus the row's offset when the fit has one; for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
     IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -44,7 +44,8 @@ public static class PredictApi
         IOptions<DatasetOptions> options,
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
         [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
-        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null)
+        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null,
+        [Description("true: a fit with an offset column predicts with offset 0 for every row (else the rows must carry that column)")] string? zeroOffset = null)
     {
         var tenant = user.Tenant();
         var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
@@ -56,6 +57,11 @@ public static class PredictApi
         var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
         var (withStd, stdError) = ReturnStd(returnStd, model, request);
         if (stdError is not null) return Problems.Invalid("returnStd", stdError, "The prediction request is invalid");
+        var (zero, zeroError) = ZeroOffset(zeroOffset, request);
+        if (zeroError is not null) return Problems.Invalid("zeroOffset", zeroError, "The prediction request is invalid");
+        // The fit's offset column, which the rows must carry unless zeroOffset says to assume 0.
+        string? offsetName = zero ? null : request.Offset;
+        double[]? offset = null;
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
         var inputs = model.RowFeatures;
@@ -66,10 +72,14 @@ public static class PredictApi
             var dataset = datasets.Get(tenant, datasetId);
             if (dataset is null) return Problems.NotFound("Data set", datasetId, "datasetId");
             var (index, target, errors) = MatchStored(dataset, inputs, request.Target);
+            int? offsetColumn = offsetName is null ? null : dataset.Columns.ToList().FindIndex(c => c.Name == offsetName);
+            if (offsetColumn == -1)
+                errors["offset"] = [$"the fit has offset column '{offsetName}', which data set {dataset.Id} lacks: add it, or pass zeroOffset=true to assume 0"];
             if (errors.Count > 0) return Problems.Invalid(errors, "The data set lacks features of the fit");
             x = new DenseMatrix(dataset.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) datasets.ReadColumn(dataset, index[j]).CopyTo(x.Column(j));
             if (target is { } t) y = datasets.ReadColumn(dataset, t);
+            if (offsetColumn is { } oc) offset = datasets.ReadColumn(dataset, oc);
         }
         else
         {
@@ -77,13 +87,20 @@ public static class PredictApi
             if (TableBody.Check(http, limit, out var mediaType) is { } bodyProblem) return bodyProblem;
             var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, options.Value.TableLimits, "The rows could not be read");
             if (unreadable is not null) return unreadable;
-            var columns = MatchColumns(table!, inputs, request.Target);
+            var columns = MatchColumns(table!, inputs, request.Target, request.Offset, offsetName is not null);
             if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
             x = new DenseMatrix(table!.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
+            if (columns.Offset is { } oc)
+            {
+                offset = new double[table.Rows];
+                table.CopyColumnTo(oc, offset);
+            }
         }
+        if (offset is not null && Array.FindIndex(offset, v => !double.IsFinite(v)) is var badRow and >= 0)
+            return Problems.Invalid("offset", $"row {badRow + 1} has offset {offset[badRow]}; every offset must be a finite number", "The prediction request is invalid");
 
-        (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients);
+        (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients, offset);
 
         MetricsSetDocument? metrics = null;
         if (y is not null)
@@ -91,8 +108,11 @@ public static class PredictApi
             if (model.Binomial && y.FirstOrDefault(v => v != 0 && v != 1, 0) is var bad && bad != 0)
                 return Problems.Invalid("datasetId", $"the target column '{request.Target}' must hold 0 or 1 for a binomial fit's metrics; it holds {bad}",
                     "The data set cannot be scored");
-            metrics = ResultMapper.Metrics(model.Binomial
-                ? ClassificationMetrics.FromLinearPredictor(y, eta)
+            if (model.Poisson && Array.FindIndex(y, v => GlmFamily.Poisson.TargetFault(v) is not null) is var badCount and >= 0)
+                return Problems.Invalid("datasetId", $"the target column '{request.Target}' must hold counts for a poisson fit's metrics; row {badCount + 1}: {GlmFamily.Poisson.TargetFault(y[badCount])}",
+                    "The data set cannot be scored");
+            metrics = ResultMapper.Metrics(model.Binomial || model.Poisson
+                ? GlmFamily.For(model.EngineFamily).FromPredictions(y, eta)
                 : RegressionMetrics.FromPredictions(y, [.. predictions]));
         }
         double[]? std = withStd && model.Posterior is { } posterior
@@ -117,6 +137,15 @@ public static class PredictApi
         return (wanted, null);
     }
 
+    /// <summary>Whether zeroOffset asks to assume offset 0, or why it cannot: the fit needs an offset column to have one to replace.</summary>
+    private static (bool Zero, string? Error) ZeroOffset(string? zeroOffset, FitRequest request)
+    {
+        if (zeroOffset is null) return (false, null);
+        if (!bool.TryParse(zeroOffset, out bool zero)) return (false, $"must be true or false; got '{zeroOffset}'");
+        if (zero && request.Offset is null) return (false, "the fit has no offset column, so there is no offset to assume 0 for: omit zeroOffset");
+        return (zero, null);
+    }
+
     /// <summary>Where each feature is among a stored data set's columns (the target's too, when there); a missing feature is named.</summary>
     private static (int[] Index, int? Target, Dictionary<string, string[]> Errors) MatchStored(Dataset dataset, string[] features, string? target)
     {
@@ -132,8 +161,13 @@ public static class PredictApi
         return (index, target is not null && stored.TryGetValue(target, out int t) ? t : null, errors);
     }
 
-    /// <summary>Where each feature is among the posted columns; every missing or extra column is an error named by it.</summary>
-    private static (int[] Index, Dictionary<string, string[]> Errors) MatchColumns(ColumnTable table, string[] features, string? target)
+    /// <summary>
+    /// Where each feature is among the posted columns; every missing or extra column is an error named by it. The fit's offset
+    /// column (<paramref name="offset"/>) may be posted too; when <paramref name="needOffset"/> it must be (an error named
+    /// offset), else it is not read.
+    /// </summary>
+    private static (int[] Index, int? Offset, Dictionary<string, string[]> Errors) MatchColumns(ColumnTable table, string[] features, string? target,
+        string? offset, bool needOffset)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var posted = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -146,10 +180,17 @@ public static class PredictApi
             else errors[$"columns.{features[j]}"] = [$"'{features[j]}' is missing: the columns must be exactly the fit's features ({expected})"];
         }
         var known = new HashSet<string>(features, StringComparer.Ordinal);
+        if (offset is not null) known.Add(offset);
         foreach (var name in table.Names.Where(n => !known.Contains(n)))
             errors[$"columns.{name}"] = [name == target
                 ? $"'{name}' is the fit's target, so it is an extra column here: send only the features ({expected})"
                 : $"'{name}' is an extra column, not a feature of the fit; the columns must be exactly its features ({expected})"];
-        return (index, errors);
+        int? offsetIndex = null;
+        if (needOffset)
+        {
+            if (posted.TryGetValue(offset!, out int o)) offsetIndex = o;
+            else errors["offset"] = [$"the fit has offset column '{offset}', which the rows lack: add it, or pass zeroOffset=true to assume 0"];
+        }
+        return (index, offsetIndex, errors);
     }
 }

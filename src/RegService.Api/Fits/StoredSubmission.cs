@@ -14,7 +14,8 @@ namespace RegService.Api.Fits;
 /// <para>
 /// The spec's per-column parts are kept compact beside it, so a wide data set's submission is written and read once
 /// at the cost of its names: <c>columnShift</c> (one value per data set column) as packed doubles
-/// (<see cref="PackedDoublesConverter"/>), and when the features are every column but the target, <c>columnCount</c>
+/// (<see cref="PackedDoublesConverter"/>), the offset (one value per row) packed as <c>offset</c>, and when the features are
+/// every column but the target, <c>columnCount</c>
 /// in place of the spec's <c>featureColumns</c> (then stored empty). Rows without them (written before) read as they are.
 /// </para>
 /// </summary>
@@ -33,6 +34,10 @@ public sealed record StoredSubmission
     [JsonInclude, JsonPropertyName("columnShift"), JsonConverter(typeof(PackedDoublesConverter))]
     private double[]? PackedColumnShift { get; init; }
 
+    /// <summary>The spec's <see cref="FitSpec.Offset"/> (one value per row), packed; the stored spec holds none.</summary>
+    [JsonInclude, JsonPropertyName("offset"), JsonConverter(typeof(PackedDoublesConverter))]
+    private double[]? PackedOffset { get; init; }
+
     /// <summary>Set when the spec's features are every one of this many columns but the target; the stored spec's list is empty.</summary>
     [JsonInclude, JsonPropertyName("columnCount")]
     private int? AllColumnsButTarget { get; init; }
@@ -45,8 +50,9 @@ public sealed record StoredSubmission
             int? columns = IsAllButTarget(spec.FeatureColumns, spec.TargetColumn) ? spec.FeatureColumns.Length + 1 : null;
             stored = this with
             {
-                Spec = spec with { ColumnShift = null, FeatureColumns = columns is null ? spec.FeatureColumns : [] },
+                Spec = spec with { ColumnShift = null, Offset = null, FeatureColumns = columns is null ? spec.FeatureColumns : [] },
                 PackedColumnShift = spec.ColumnShift,
+                PackedOffset = spec.Offset,
                 AllColumnsButTarget = columns,
             };
         }
@@ -69,7 +75,8 @@ public sealed record StoredSubmission
             spec = spec with { FeatureColumns = columns };
         }
         if (stored.PackedColumnShift is { } shift) spec = spec with { ColumnShift = shift };
-        return stored with { Spec = spec, PackedColumnShift = null, AllColumnsButTarget = null };
+        if (stored.PackedOffset is { } offset) spec = spec with { Offset = offset };
+        return stored with { Spec = spec, PackedColumnShift = null, PackedOffset = null, AllColumnsButTarget = null };
     }
 
     /// <summary>

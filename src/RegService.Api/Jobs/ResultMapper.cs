@@ -29,7 +29,7 @@ public static class ResultMapper
             Model = new StoredModel
             {
                 Family = family,
-                Link = family == "binomial" ? "logit" : "identity",
+                Link = StoredModel.LinkOf(family),
                 Features = names,
                 Inputs = result.InputNames,
                 Expansion = result.Expansion is { } e ? new StoredExpansion(e.PolynomialDegree, e.Interactions) : null,
@@ -137,6 +137,7 @@ public static class ResultMapper
         null => null,
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
         ClassificationMetrics c => new BinomialMetricsDocument(c.Rows, Finite(c.LogLoss), Finite(c.Accuracy), Finite(c.Auc), Finite(c.Deviance), Finite(c.DevianceRatio)),
+        PoissonMetrics m => new PoissonMetricsDocument(m.Rows, Finite(m.Deviance), Finite(m.MeanDeviance), Finite(m.DevianceRatio), Finite(m.Mae), Finite(m.Rmse)),
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
     };
 

@@ -108,8 +108,8 @@ public static class FitPlots
         var markers = new List<VerticalMarker>();
         if (result.PathReport.LambdaMin is { } min) markers.Add(new VerticalMarker(min, $"lambda.min {Show(min)}"));
         if (result.PathReport.Lambda1se is { } oneSe) markers.Add(new VerticalMarker(oneSe, $"lambda.1se {Show(oneSe)}"));
-        return new Chart($"Validation {Measure(curve.Measure).ToLowerInvariant()} ({result.Validation?.Method ?? "validation"})",
-            new Axis("Lambda (log scale)", AxisScale.Log10), new Axis(Measure(curve.Measure)))
+        return new Chart($"Validation {Measure(curve.Measure, result).ToLowerInvariant()} ({result.Validation?.Method ?? "validation"})",
+            new Axis("Lambda (log scale)", AxisScale.Log10), new Axis(Measure(curve.Measure, result)))
         {
             Kind = "validation",
             Series =
@@ -163,7 +163,7 @@ public static class FitPlots
         var se = Values(curve.StandardError, lambdas.Length);
         return new Chart("Training and validation error (bias-variance)",
             new Axis("Lambda (log scale; weaker penalty, more complex model to the right)", AxisScale.Log10, Reversed: true),
-            new Axis(Measure(curve.Measure)))
+            new Axis(Measure(curve.Measure, result)))
         {
             Kind = "complexity",
             Series =
@@ -272,7 +272,8 @@ public static class FitPlots
     private static double[] Values(IReadOnlyList<double?> values, int length) =>
         [.. Enumerable.Range(0, length).Select(i => i < values.Count && values[i] is { } v ? v : double.NaN)];
 
-    private static string Measure(string measure) => measure == "mse" ? "Mean-squared error" : "Binomial deviance";
+    private static string Measure(string measure, StoredResult result) =>
+        measure == "mse" ? "Mean-squared error" : result.Model.Poisson ? "Poisson deviance" : "Binomial deviance";
 
     private static string Show(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
 

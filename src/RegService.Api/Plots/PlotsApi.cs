@@ -41,8 +41,8 @@ public static class PlotsApi
                 path: coefficients against lambda (log axis), one line per feature nonzero somewhere on the path, the nonzero count
                 along the top, the returned lambda marked (glmnet's plot(fit)). validation: mean validation loss ± one standard
                 error per lambda, lambda.min and lambda.1se marked (plot(cv.glmnet)). learning: training and early-stopping loss
-                per epoch, the kept epoch marked. fitted: predicted against actual on the fit's data set (gaussian) or the ROC
-                curve with its AUC (binomial). complexity: training and validation error against lambda, the penalty weakening to
+                per epoch, the kept epoch marked. fitted: predicted against actual on the fit's data set (gaussian; poisson: the
+                predicted mean count, with the fit's offset column) or the ROC curve with its AUC (binomial). complexity: training and validation error against lambda, the penalty weakening to
                 the right. 404 (with "available", the kinds the fit can draw) for a kind it cannot draw or an unknown kind;
                 409 for a fit that has not succeeded.
                 """)
@@ -76,8 +76,8 @@ public static class PlotsApi
         Chart chart;
         if (kind == "fitted")
         {
-            var target = StoredSubmission.ReadRequest(record.RequestJson, json.Options).Target;
-            var scored = target is null ? null : Score(result!.Model, dataset!, target, datasets);
+            var request = StoredSubmission.ReadRequest(record.RequestJson, json.Options);
+            var scored = request.Target is null ? null : Score(result!.Model, dataset!, request.Target, request.Offset, datasets);
             if (scored is not { } s)
                 return NotAvailable(id, kind, "the fit's data set no longer has its columns", FitPlots.Available(result!, hasDataset: false));
             chart = result!.Model.Binomial ? FitPlots.Roc(s.Actual, s.Predicted) : FitPlots.PredictedAgainstActual(result, s.Actual, s.Predicted);
@@ -108,16 +108,20 @@ public static class PlotsApi
     /// The target and the model's predictions (fitted values, or probabilities of class 1) on every row of the fit's data set,
     /// read column by column; null when a column the fit needs is gone.
     /// </summary>
-    private static (double[] Actual, double[] Predicted)? Score(StoredModel model, Dataset dataset, string target, IDatasetStore datasets)
+    private static (double[] Actual, double[] Predicted)? Score(StoredModel model, Dataset dataset, string target, string? offset,
+        IDatasetStore datasets)
     {
         var columns = dataset.Columns.Select((c, i) => (c.Name, i)).ToDictionary(c => c.Name, c => c.i, StringComparer.Ordinal);
         var inputs = model.RowFeatures;
         if (!columns.TryGetValue(target, out int y) || inputs.Any(f => !columns.ContainsKey(f))) return null;
+        int o = -1;
+        if (offset is not null && !columns.TryGetValue(offset, out o)) return null;
         try
         {
             var x = new DenseMatrix(dataset.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) datasets.ReadColumn(dataset, columns[inputs[j]]).CopyTo(x.Column(j));
-            return (datasets.ReadColumn(dataset, y), StoredResults.Score(model, x, model.Intercept, model.Coefficients).Mean);
+            var offsets = o >= 0 ? datasets.ReadColumn(dataset, o) : null;
+            return (datasets.ReadColumn(dataset, y), StoredResults.Score(model, x, model.Intercept, model.Coefficients, offsets).Mean);
         }
         catch (IOException)
         {

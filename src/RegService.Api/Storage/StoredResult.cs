@@ -78,10 +78,10 @@ public sealed record StoredPosterior(double NoisePrecision, [property: JsonConve
 /// </summary>
 public sealed record StoredModel
 {
-    /// <summary>gaussian or binomial.</summary>
+    /// <summary>gaussian, binomial or poisson.</summary>
     public required string Family { get; init; }
 
-    /// <summary>identity (gaussian) or logit (binomial): the prediction is the inverse link of the linear predictor.</summary>
+    /// <summary>identity (gaussian), logit (binomial) or log (poisson): the prediction is the inverse link of the linear predictor.</summary>
     public required string Link { get; init; }
 
     /// <summary>The fitted features in order (with an expansion: the expanded names).</summary>
@@ -104,6 +104,14 @@ public sealed record StoredModel
     public StoredPosterior? Posterior { get; init; }
 
     [JsonIgnore] public bool Binomial => Family == "binomial";
+
+    [JsonIgnore] public bool Poisson => Family == "poisson";
+
+    /// <summary>The engine's family of this model.</summary>
+    [JsonIgnore] public Family EngineFamily => Binomial ? Numerics.Fitting.Family.Binomial : Poisson ? Numerics.Fitting.Family.Poisson : Numerics.Fitting.Family.Gaussian;
+
+    /// <summary>The link a family's model reports: identity (gaussian), logit (binomial), log (poisson).</summary>
+    public static string LinkOf(string family) => family switch { "binomial" => "logit", "poisson" => "log", _ => "identity" };
 
     /// <summary>The features prediction rows carry: the inputs of an expansion, else the features.</summary>
     [JsonIgnore] public string[] RowFeatures => Inputs ?? Features;
@@ -231,7 +239,7 @@ public static class StoredResults
             Model = new StoredModel
             {
                 Family = d.Family,
-                Link = d.Family == "binomial" ? "logit" : "identity",
+                Link = StoredModel.LinkOf(d.Family),
                 Features = features,
                 Inputs = d.Inputs?.ToArray(),
                 Expansion = d.Expansion is { } e ? new StoredExpansion(e.PolynomialDegree, e.Interactions) : null,
@@ -325,10 +333,11 @@ public static class StoredResults
     /// <summary>
     /// The model's prediction on rows of its input features (<see cref="StoredModel.RowFeatures"/>, in order): the rows expanded
     /// as the fit was, then the linear predictor of the given intercept and coefficients (an MLP: its network's output), and
-    /// the mean (binomial: the probability of class 1). Predict and the fitted plot both score through here.
+    /// the mean (binomial: the probability of class 1; poisson: e^eta). With <paramref name="offset"/> (one per row, the fit's
+    /// offset column) the linear predictor includes it. Predict and the fitted plot both score through here.
     /// </summary>
     public static (DenseMatrix Rows, int[] Columns, double[] LinearPredictor, double[] Mean) Score(
-        StoredModel model, DenseMatrix rows, double intercept, double[] coefficients)
+        StoredModel model, DenseMatrix rows, double intercept, double[] coefficients, double[]? offset = null)
     {
         int[] all = [.. Enumerable.Range(0, rows.Columns)];
         if (model.Expansion is { } e)
@@ -343,7 +352,10 @@ public static class StoredResults
             eta = new double[rows.Rows];
             Prediction.LinearPredictor(rows, all, intercept, coefficients, eta);
         }
-        return (rows, all, eta, model.Binomial ? [.. eta.Select(Prediction.Logistic)] : eta);
+        if (offset is not null)
+            for (int i = 0; i < eta.Length; i++) eta[i] += offset[i];
+        var family = GlmFamily.For(model.EngineFamily);
+        return (rows, all, eta, model.Binomial || model.Poisson ? [.. eta.Select(family.Mean)] : eta);
     }
 
     /// <summary>The network as the engine runs it.</summary>
