@@ -40,6 +40,7 @@ public static class FitEngine
             if (spec.Model == ModelKind.Linear) trained = trained with { Prior = PriorReading.Map(x, spec, trained, null, threads, ct) };
             return Expanded(trained, inputNames, expansion);
         }
+        if (spec.Family == Family.Gaussian && spec.Offset is not null) (x, spec) = WithoutOffset(x, spec);
         var folds = MakeFolds(x, spec);
         int n = x.Rows, p = spec.FeatureColumns.Length;
 
@@ -67,6 +68,28 @@ public static class FitEngine
         var timings = new Dictionary<string, double> { [source is GramSource ? "gram" : "setup"] = setup };
         foreach (var (key, value) in result.Timings) timings[key] = key == "total" ? value + setup : value;
         return Expanded(result with { Timings = timings }, inputNames, expansion);
+    }
+
+    /// <summary>
+    /// A gaussian fit with an offset is the fit of y - offset (as glmnet's elnet): the features and that target gathered into
+    /// a compact matrix [features..., y - offset], the spec pointed at it (its column shifts carried over).
+    /// </summary>
+    private static (DenseMatrix X, FitSpec Spec) WithoutOffset(DenseMatrix x, FitSpec spec)
+    {
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        var offset = spec.Offset!;
+        var compact = new DenseMatrix(n, p + 1);
+        for (int j = 0; j < p; j++) x.Column(spec.FeatureColumns[j]).CopyTo(compact.Column(j));
+        var y = x.Column(spec.TargetColumn);
+        var target = compact.Column(p);
+        double mean = 0;
+        for (int i = 0; i < n; i++)
+        {
+            target[i] = y[i] - offset[i];
+            mean += target[i];
+        }
+        double[]? shift = spec.ColumnShift is { } s ? [.. spec.FeatureColumns.Select(c => s[c]), mean / n] : null;
+        return (compact, spec with { FeatureColumns = [.. Enumerable.Range(0, p)], TargetColumn = p, Offset = null, ColumnShift = shift });
     }
 
     private static FitResult Expanded(FitResult result, string[]? inputNames, ExpansionSpec? expansion) =>

@@ -408,7 +408,8 @@ public sealed partial record FitSpec
 
     /// <summary>
     /// An offset: one finite value per row, added to the linear predictor; the proximal-Newton families (binomial, poisson)
-    /// take it in eta. The gaussian family does not take one yet.
+    /// take it in eta, the gaussian family's closed form and coordinate descent fit y - offset (glmnet's elnet). The
+    /// stochastic solvers, proximal gradient and the other models do not take one.
     /// </summary>
     private void CheckOffset(int rows, Action<string, string> add)
     {
@@ -424,10 +425,8 @@ public sealed partial record FitSpec
                 add("offset", $"row {i + 1} has offset {Show(o[i])}; every offset must be a finite number");
                 return;
             }
-        if (Family == Family.Gaussian)
-            add("offset", "an offset is fitted by the binomial and poisson families (in the linear predictor, by proximalNewton); the gaussian family does not take one yet");
-        else if (Model != ModelKind.Linear || ChosenSolver != SolverKind.ProximalNewton)
-            add("offset", $"an offset is fitted by proximalNewton; {(Model != ModelKind.Linear ? $"model {Of(Model)}" : $"solver {Of(ChosenSolver)}")} does not take one");
+        if (Model != ModelKind.Linear || Stochastic || ChosenSolver == SolverKind.ProximalGradient)
+            add("offset", $"an offset is fitted by proximalNewton (binomial, poisson) and by the gaussian closedForm and coordinateDescent (on y - offset); {(Model != ModelKind.Linear ? $"model {Of(Model)}" : $"solver {Of(ChosenSolver)}")} does not take one");
     }
 
     /// <summary>The validation folds the engine will make (as FitEngine does), or null without k-fold or holdout or while they are invalid.</summary>
