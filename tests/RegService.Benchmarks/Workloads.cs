@@ -63,6 +63,8 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
             s => s with { Family = Family.Binomial, Penalty = Penalty.ElasticNet, L1Ratio = 0.5, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("lasso_path_1k_50k", "lasso_1k_50k", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false),
+        new("poisson_path_50k_200", "poisson_50k_200", "glmnet(X, y, family = \"poisson\")",
+            s => s with { Family = Family.Poisson, Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
     ];
 }
 
@@ -122,7 +124,7 @@ internal static class ObjectiveCheck
     /// </summary>
     public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor)
     {
-        var family = pathSpec.Family == Family.Binomial ? "binomial" : "gaussian";
+        var family = SpecNames.Of(pathSpec.Family);
         double alpha = pathSpec.Alpha;
         if (anchor.Family != family || anchor.Alpha != alpha)
         {
@@ -184,7 +186,7 @@ internal static class ObjectiveCheck
 
     /// <summary>
     /// glmnet's objective at one lambda, from original-scale coefficients:
-    /// gaussian (1/2n) sum (y - a0 - Xb)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], plus
+    /// gaussian (1/2n) sum (y - a0 - Xb)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], poisson (1/n) sum [e^eta - y eta], plus
     /// lambda * sum_j [(1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j|].
     /// </summary>
     public static double Value(DenseMatrix x, int features, Family family, double alpha, double lambda,
@@ -206,6 +208,11 @@ internal static class ObjectiveCheck
         {
             for (int i = 0; i < n; i++) loss += (y[i] - eta[i]) * (y[i] - eta[i]);
             loss /= 2.0 * n;
+        }
+        else if (family == Family.Poisson)
+        {
+            for (int i = 0; i < n; i++) loss += Math.Exp(eta[i]) - y[i] * eta[i];
+            loss /= n;
         }
         else
         {

@@ -2,10 +2,11 @@
 # Usage: Rscript tests/RegService.Benchmarks/anchor_objectives.R DATADIR OUT.json [THRESH]
 #
 # For each path workload with a comparable lambda (lasso_path_50k_500, lasso_path_500_10k,
-# logit_enet_path_50k_200), runs the call of ../shared/anchors/bench_glmnet.R (default path,
+# logit_enet_path_50k_200, poisson_path_50k_200), runs the call of ../shared/anchors/bench_glmnet.R (default path,
 # default thresh) and writes, per workload key: family, alpha, glmnet's lambdas, npasses, and
 #   gaussian: (1/2n) sum (y - a0 - X b)^2                 + lambda * P(b)
 #   binomial: -(1/n) sum [y eta - log(1 + exp(eta))]      + lambda * P(b),  eta = a0 + X b
+#   poisson:  (1/n) sum [exp(eta) - y eta]                 + lambda * P(b)
 #   P(b) = sum_j [ (1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j| ],  s_j the 1/n sd of column j
 # from glmnet's original-scale coefficients (glmnet penalizes the standardized coefficients b_j s_j).
 # The ridge path is left out: for gaussian with alpha < 1 glmnet scales y to unit variance
@@ -29,6 +30,7 @@ objective <- function(fit, X, y, family, alpha) {
   B <- as.matrix(fit$beta)                                  # p x L, original scale
   eta <- X %*% B + matrix(fit$a0, n, ncol(B), byrow = TRUE) # n x L
   loss <- if (family == "gaussian") colSums((y - eta)^2) / (2 * n)
+          else if (family == "poisson") colSums(exp(eta) - y * eta) / n
           else colSums(pmax(eta, 0) + log1p(exp(-abs(eta))) - y * eta) / n
   BS <- B * s                                               # row j times s_j
   loss + fit$lambda * colSums((1 - alpha) / 2 * BS^2 + alpha * abs(BS))
@@ -48,4 +50,5 @@ run <- function(key, data, family, alpha) {
 run("lasso_path_50k_500", "lasso_50k_500", "gaussian", 1)
 run("lasso_path_500_10k", "lasso_500_10k", "gaussian", 1)
 run("logit_enet_path_50k_200", "logit_50k_200", "binomial", 0.5)
+if (file.exists(file.path(d, "poisson_50k_200.csv"))) run("poisson_path_50k_200", "poisson_50k_200", "poisson", 1)
 writeLines(paste0("{\n", paste(entries, collapse = ",\n"), "\n}"), out)
