@@ -12,9 +12,11 @@ public static class OpenApiExtensions
 
             gaussian: (1/2n) sum_i (y_i - b0 - x_i.b)^2             + lambda * P(b)
             binomial: -(1/n) sum_i [y_i eta_i - log(1 + e^eta_i)]   + lambda * P(b),   eta_i = b0 + x_i.b
+            poisson:   (1/n) sum_i [e^eta_i - y_i eta_i]            + lambda * P(b)
             P(b) = sum_j v_j [ (1 - l1Ratio)/2 * b_j^2 + l1Ratio * |b_j| ]
 
-        The intercept b0 is never penalized. With standardize (default) each feature is scaled to unit variance
+        With weights each row's term is multiplied by w_i (rescaled to sum to n); with an offset, eta_i adds o_i
+        (gaussian: y_i - o_i is fitted). The intercept b0 is never penalized. With standardize (default) each feature is scaled to unit variance
         (1/n) for the fit, and coefficients are returned on the original and the standardized scale. Penalty factors
         are rescaled to sum to the number of features, as glmnet does. ridge is l1Ratio 0, lasso 1, elasticNet between
         (default 0.5, as scikit-learn's ElasticNet).
