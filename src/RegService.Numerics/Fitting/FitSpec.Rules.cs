@@ -405,13 +405,13 @@ public sealed partial record FitSpec
             for (int j = 0; j < limits.Length; j++)
             {
                 double b = limits[j];
+                if (lower && UpperLimits is { } upper && upper.Length == limits.Length && b > upper[j])
+                    add($"{field}[{j}]", $"the lower limit of '{names[j]}' ({Show(b)}) is above its upper limit ({Show(upper[j])})");
                 if (double.IsNaN(b)) add($"{field}[{j}]", $"the limit of '{names[j]}' is NaN; give a number (or none for unbounded)");
                 else if (lower && b > 0)
                     add($"{field}[{j}]", $"the lower limit of '{names[j]}' is {Show(b)}; lower limits must be <= 0 (as glmnet's lower.limits: 0 keeps the coefficient non-negative)");
                 else if (!lower && b < 0)
                     add($"{field}[{j}]", $"the upper limit of '{names[j]}' is {Show(b)}; upper limits must be >= 0 (as glmnet's upper.limits: 0 keeps the coefficient non-positive)");
-                else if (lower && UpperLimits is { } upper && upper.Length == limits.Length && b > upper[j])
-                    add($"{field}[{j}]", $"the lower limit of '{names[j]}' ({Show(b)}) is above its upper limit ({Show(upper[j])})");
             }
         }
         if (LowerLimits is { } lo) Each("lowerLimits", lo, lower: true);
