@@ -335,7 +335,15 @@ public static class FitRequestMapper
     /// <summary>The fitted features of a request and how to say why a name is not one of them.</summary>
     private sealed class FittedNames(FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features, string[] fitted)
     {
-        private readonly Dictionary<string, int> _position = fitted.Select((n, j) => (n, j)).ToDictionary(e => e.n, e => e.j, StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _position = Positions(fitted);
+
+        private static Dictionary<string, int> Positions(string[] fitted)
+        {
+            // A feature named twice is the engine's fault to report; the last position wins here.
+            var position = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int j = 0; j < fitted.Length; j++) position[fitted[j]] = j;
+            return position;
+        }
 
         public int Count => fitted.Length;
 

@@ -244,7 +244,7 @@ public sealed partial record FitSpec
                 add("solver", $"solver {Of(Solver)} cannot fit an MLP: model mlp is trained by sgd, adam or adamW (auto takes adamW)");
                 break;
             case SolverKind.ClosedForm when !ClosedFormFits:
-                add("solver", $"closedForm fits gaussian ridge or none without penaltyFactors or coefficient limits; this request is {Describe()}");
+                add("solver", $"closedForm fits gaussian ridge or none without penaltyFactors; this request is {Describe()}");
                 break;
             case SolverKind.CoordinateDescent when !gaussian:
                 add("solver", "coordinateDescent fits the gaussian family; binomial fits use proximalNewton (or auto)");
