@@ -138,7 +138,10 @@ public sealed class BoundsFitTests
         });
         for (int l = 0; l < free.Path.Length; l++) Assert.Equal(free.Path[l].Coefficients, infinite.Path[l].Coefficients);
         Assert.NotNull(free.Path[^1].DualityGap);
-        Assert.Null(FitEngine.Fit(x, spec).Path[^1].DualityGap);   // the unbounded gap does not apply to a bounded problem
+        var bounded = FitEngine.Fit(x, spec);
+        Assert.Null(bounded.Path[^1].DualityGap);   // the unbounded gap does not apply to a bounded problem
+        Assert.Contains("truncated to the bounds", bounded.Prior!.Note);
+        Assert.Null(free.Prior!.Note);
     }
 
     [Fact]
