@@ -15,8 +15,8 @@ namespace RegService.Numerics.Solvers;
 /// of size 1/L; the L1 part is its proximal map (soft-thresholding by lambda alpha v_j / L). L is found by
 /// backtracking: doubled until the quadratic upper bound holds at the new point, and halved at the start of each
 /// lambda, so it follows the local curvature. Coefficient bounds (glmnet's lower.limits / upper.limits) are a projection
-/// after the prox: for one coordinate the prox of alpha |b| plus the indicator of [lower, upper] is the clamped soft threshold. Momentum restarts (O'Donoghue and Candès 2015, gradient scheme) when the
-/// step and the momentum point apart. Each trial point costs one fused pass over the data
+/// after the prox: for one coordinate the prox of alpha |b| plus the indicator of [lower, upper] is the clamped soft
+/// threshold. Momentum restarts (O'Donoghue and Candès 2015, gradient scheme) when the step and the momentum point apart. Each trial point costs one fused pass over the data
 /// (<see cref="GradientKernels.Step"/>): its loss, and the gradient at the momentum point that follows it.
 /// </summary>
 /// <remarks>

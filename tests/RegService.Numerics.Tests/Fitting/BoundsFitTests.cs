@@ -124,6 +124,25 @@ public sealed class BoundsFitTests
         }
     }
 
+    /// <summary>
+    /// Penalty none with bounds (glmnet at lambda 0 with limits): non-negative least squares and its logistic twin, by
+    /// coordinate descent and proximal Newton (not the closed form), meeting the bounded KKT conditions.
+    /// </summary>
+    [Theory]
+    [InlineData("gauss_lasso_lower0", "coordinateDescent")]
+    [InlineData("binom_lasso_lower0", "proximalNewton")]
+    public void PenaltyNoneWithBoundsIsConstrainedLeastSquares(string name, string solver)
+    {
+        var (_, x, spec) = Load(name);
+        var none = spec with { Penalty = Penalty.None, Lambdas = null, L1Ratio = null };
+        var result = FitEngine.Fit(x, none);
+        Assert.Equal(solver, result.Solver);
+        var point = Assert.Single(result.Path);
+        Assert.Contains(point.Coefficients, b => b == 0);
+        double worst = KktResidual(x, none, point, out double nullDeviance);
+        Assert.True(worst <= 1e-7 * nullDeviance, $"{name}: KKT residual {worst:G3} at lambda 0");
+    }
+
     /// <summary>With every limit infinite the fit is the unbounded one, bit for bit (nothing is clamped).</summary>
     [Fact]
     public void InfiniteLimitsChangeNothing()
