@@ -42,18 +42,20 @@ public static class LambdaGrid
     /// from the fifth lambda on, stop once the deviance ratio exceeds 0.999 or grew by less than 1e-5 of itself
     /// (elnet, <paramref name="relative"/>) or by less than 1e-5 (lognet).
     /// </summary>
-    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio, bool relative = true) =>
+    /// <remarks><paramref name="step"/> is fdev (glmnet sets it to 0 when a coefficient bound is 0).</remarks>
+    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio, bool relative = true, double step = DevianceStep) =>
         l + 1 >= Math.Min(MinPathLambdas, count)
-        && (devRatio - previousDevRatio < DevianceStep * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
+        && (devRatio - previousDevRatio < step * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
 
     /// <summary>
     /// glmnet's fishnet early stop, checked after the fit at 0-based index <paramref name="l"/>: from the fifth lambda on,
     /// stop once the deviance ratio exceeds 0.999 or grew by less than 10 fdev (1e-4) of itself since the lambda
     /// <see cref="MinPathLambdas"/> - 1 back (<paramref name="earlierDevRatio"/>).
     /// </summary>
-    public static bool ShouldStopPoisson(int l, int count, double devRatio, double earlierDevRatio) =>
+    /// <remarks><paramref name="step"/> is fdev (glmnet sets it to 0 when a coefficient bound is 0).</remarks>
+    public static bool ShouldStopPoisson(int l, int count, double devRatio, double earlierDevRatio, double step = DevianceStep) =>
         l + 1 >= Math.Min(MinPathLambdas, count)
-        && ((devRatio - earlierDevRatio) / devRatio < 10 * DevianceStep || devRatio > DevianceMax);
+        && ((devRatio - earlierDevRatio) / devRatio < 10 * step || devRatio > DevianceMax);
 
     /// <summary>
     /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of
