@@ -28,8 +28,10 @@
 //               the objective check: FILE is written by
 //                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
 //               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
+//               wlasso_path_50k_500 (weighted: the loss and the scales s_j weighted as glmnet's),
 //               lasso_path_500_10k and logit_enet_path_50k_200; an optional third argument THRESH,
-//               e.g. 1e-12, fits glmnet tighter for a near-exact reference). The engine is fitted, untimed, at
+//               e.g. 1e-12, fits glmnet tighter for a near-exact reference, and a fourth, KEYS, runs only
+//               those workloads). The engine is fitted, untimed, at
 //               glmnet's lambdas with the default tolerance, glmnet's objective is evaluated on its
 //               coefficients, and KEY_objective_rel_diff is the max over lambdas of
 //               (ours - glmnet) / |glmnet| (negative: ours is lower). Ridge is left out: for alpha < 1
@@ -203,7 +205,7 @@ foreach (var workload in PathWorkload.All)
             report[workload.Key] = Describe.Error(e);
         }
     }
-    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor);
+    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor, workload.Weights);
 }
 // The full-batch gradient engine: one fused gradient pass against the memory bound, and the FISTA binomial path.
 bool wantsPass = options.Wants(GradientBench.PassKey), wantsFista = options.Wants(GradientBench.FistaKey);

@@ -50,7 +50,7 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
         new("lasso_path_50k_500", "lasso_50k_500", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("wlasso_path_50k_500", "lasso_50k_500", "glmnet(X, y, weights = w)",
-            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false, Weights: "weights_50k"),
+            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true, Weights: "weights_50k"),
         new("lasso_path_500_10k", "lasso_500_10k", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("lasso_cv10_20k_200", "cv_20k_200", "cv.glmnet(X, y, nfolds = 10)",
@@ -95,8 +95,8 @@ internal static class Describe
 /// </summary>
 internal static class ObjectiveCheck
 {
-    /// <summary>One workload of anchor_objectives.R's output.</summary>
-    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes, double Thresh);
+    /// <summary>One workload of anchor_objectives.R's output; <paramref name="Weights"/> names its row weights' CSV (null: unweighted).</summary>
+    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes, double Thresh, string? Weights = null);
 
     public static Dictionary<string, Anchor> Read(string path)
     {
@@ -111,7 +111,8 @@ internal static class ObjectiveCheck
                 [.. e.GetProperty("lambda").EnumerateArray().Select(v => v.GetDouble())],
                 [.. e.GetProperty("objective").EnumerateArray().Select(v => v.GetDouble())],
                 e.GetProperty("npasses").GetInt32(),
-                e.TryGetProperty("thresh", out var thresh) ? thresh.GetDouble() : 1e-7);
+                e.TryGetProperty("thresh", out var thresh) ? thresh.GetDouble() : 1e-7,
+                e.TryGetProperty("weights", out var weights) ? weights.GetString() : null);
         }
         return anchors;
     }
@@ -120,15 +121,16 @@ internal static class ObjectiveCheck
     /// Fits <paramref name="pathSpec"/> at the anchor's lambdas (default tolerance, untimed) and adds
     /// <c>KEY_objective_rel_diff</c>: the max over lambdas of (ours - glmnet) / |glmnet|.
     /// </summary>
-    public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor)
+    public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor, string? weightsName = null)
     {
         var family = pathSpec.Family == Family.Binomial ? "binomial" : "gaussian";
         double alpha = pathSpec.Alpha;
-        if (anchor.Family != family || anchor.Alpha != alpha)
+        if (anchor.Family != family || anchor.Alpha != alpha || anchor.Weights != weightsName)
         {
             report[key + "_objective_rel_diff"] = new Dictionary<string, string>
             {
-                ["error"] = $"the anchor file has family {anchor.Family}, alpha {anchor.Alpha}; this workload is {family}, alpha {alpha}",
+                ["error"] = $"the anchor file has family {anchor.Family}, alpha {anchor.Alpha}, weights {anchor.Weights ?? "none"}; "
+                            + $"this workload is {family}, alpha {alpha}, weights {weightsName ?? "none"}",
             };
             return;
         }
@@ -147,13 +149,14 @@ internal static class ObjectiveCheck
         if (result.Path.Length != anchor.Lambdas.Length)
             throw new InvalidOperationException($"{key}: {result.Path.Length} path points for {anchor.Lambdas.Length} lambdas");
 
-        var scales = Scales(data.X, data.Features);
+        var weights = pathSpec.RescaledWeights();
+        var scales = Scales(data.X, data.Features, weights);
         double worst = double.NegativeInfinity, best = double.PositiveInfinity;
         int worstAt = -1;
         for (int l = 0; l < anchor.Lambdas.Length; l++)
         {
             var point = result.Path[l];
-            double ours = Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales);
+            double ours = Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales, weights);
             double rel = (ours - anchor.Objectives[l]) / Math.Abs(anchor.Objectives[l]);
             if (rel > worst) { worst = rel; worstAt = l; }
             best = Math.Min(best, rel);
@@ -165,18 +168,21 @@ internal static class ObjectiveCheck
         report[key + "_objective_converged"] = result.Status == FitStatus.Converged;
     }
 
-    /// <summary>1/n standard deviation of each feature column (what glmnet standardizes by).</summary>
-    public static double[] Scales(DenseMatrix x, int features)
+    /// <summary>
+    /// The standard deviation of each feature column (what glmnet standardizes by): 1/n, or with <paramref name="weights"/>
+    /// (summing to n) about the weighted mean with each row counted w_i / n, as glmnet's weighted standardization.
+    /// </summary>
+    public static double[] Scales(DenseMatrix x, int features, double[]? weights = null)
     {
         var s = new double[features];
         for (int j = 0; j < features; j++)
         {
             var col = x.Column(j);
             double mean = 0;
-            foreach (var v in col) mean += v;
+            for (int i = 0; i < col.Length; i++) mean += (weights?[i] ?? 1) * col[i];
             mean /= col.Length;
             double ss = 0;
-            foreach (var v in col) ss += (v - mean) * (v - mean);
+            for (int i = 0; i < col.Length; i++) ss += (weights?[i] ?? 1) * (col[i] - mean) * (col[i] - mean);
             s[j] = Math.Sqrt(ss / col.Length);
         }
         return s;
@@ -184,11 +190,11 @@ internal static class ObjectiveCheck
 
     /// <summary>
     /// glmnet's objective at one lambda, from original-scale coefficients:
-    /// gaussian (1/2n) sum (y - a0 - Xb)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], plus
-    /// lambda * sum_j [(1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j|].
+    /// gaussian (1/2n) sum w_i (y - a0 - Xb)^2, binomial -(1/n) sum w_i [y eta - log(1 + e^eta)] (w_i = 1, or the
+    /// <paramref name="weights"/> rescaled to sum to n), plus lambda * sum_j [(1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j|].
     /// </summary>
     public static double Value(DenseMatrix x, int features, Family family, double alpha, double lambda,
-        double intercept, double[] coefficients, double[] scales)
+        double intercept, double[] coefficients, double[] scales, double[]? weights = null)
     {
         int n = x.Rows;
         var eta = new double[n];
@@ -204,14 +210,14 @@ internal static class ObjectiveCheck
         double loss = 0;
         if (family == Family.Gaussian)
         {
-            for (int i = 0; i < n; i++) loss += (y[i] - eta[i]) * (y[i] - eta[i]);
+            for (int i = 0; i < n; i++) loss += (weights?[i] ?? 1) * (y[i] - eta[i]) * (y[i] - eta[i]);
             loss /= 2.0 * n;
         }
         else
         {
             // log(1 + e^eta) computed without overflow.
             for (int i = 0; i < n; i++)
-                loss += Math.Max(eta[i], 0) + Math.Log(1 + Math.Exp(-Math.Abs(eta[i]))) - y[i] * eta[i];
+                loss += (weights?[i] ?? 1) * (Math.Max(eta[i], 0) + Math.Log(1 + Math.Exp(-Math.Abs(eta[i]))) - y[i] * eta[i]);
             loss /= n;
         }
         double penalty = 0;
