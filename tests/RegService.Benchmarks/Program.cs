@@ -2,7 +2,7 @@
 // and the upload of a CSV through HTTP, and prints one JSON object of medians.
 //
 //   dotnet run -c Release --project tests/RegService.Benchmarks -- --data /tmp/anchors [--reps 3]
-//       [--skip-upload] [--only key1,key2] [--objectives anchor_objectives.json]
+//       [--skip-upload] [--only key1,key2] [--objectives anchor_objectives.json [--tolerance T]]
 //
 // Keys: engine seconds per workload (the keys of ../shared/anchors/README.md), data loading excluded
 // as the anchor scripts report, plus upload seconds, the server's peak resident memory, and X'X alone.
@@ -32,7 +32,8 @@
 //               lasso_path_500_10k and logit_enet_path_50k_200; an optional third argument THRESH,
 //               e.g. 1e-12, fits glmnet tighter for a near-exact reference, and a fourth, KEYS, runs only
 //               those workloads). The engine is fitted, untimed, at
-//               glmnet's lambdas with the default tolerance, glmnet's objective is evaluated on its
+//               glmnet's lambdas with the default tolerance (--tolerance T: with T instead, to see how much of a
+//               difference is our stopping error), glmnet's objective is evaluated on its
 //               coefficients, and KEY_objective_rel_diff is the max over lambdas of
 //               (ours - glmnet) / |glmnet| (negative: ours is lower). Ridge is left out: for alpha < 1
 //               glmnet scales y to unit variance, so its lambda is not ours (docs/benchmarks.md).
@@ -205,7 +206,7 @@ foreach (var workload in PathWorkload.All)
             report[workload.Key] = Describe.Error(e);
         }
     }
-    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor, workload.Weights);
+    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, options.Tolerance is { } t ? spec with { Tolerance = t } : spec, anchor, workload.Weights);
 }
 // The full-batch gradient engine: one fused gradient pass against the memory bound, and the FISTA binomial path.
 bool wantsPass = options.Wants(GradientBench.PassKey), wantsFista = options.Wants(GradientBench.FistaKey);
@@ -224,7 +225,7 @@ Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { W
 
 namespace RegService.Benchmarks
 {
-    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload, HashSet<string>? Only, string? Objectives)
+    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload, HashSet<string>? Only, string? Objectives, double? Tolerance = null)
     {
         public static readonly string[] Keys =
         [
@@ -239,12 +240,13 @@ namespace RegService.Benchmarks
 
         public static BenchOptions Parse(string[] args)
         {
-            const string usage = "use --data DIR [--reps N] [--skip-upload] [--only key1,key2] [--objectives FILE]";
+            const string usage = "use --data DIR [--reps N] [--skip-upload] [--only key1,key2] [--objectives FILE [--tolerance T]]";
             string data = "/tmp/anchors";
             int reps = 3;
             bool skipUpload = false;
             HashSet<string>? only = null;
             string? objectives = null;
+            double? tolerance = null;
             for (int i = 0; i < args.Length; i++)
             {
                 switch (args[i])
@@ -258,11 +260,13 @@ namespace RegService.Benchmarks
                             if (!Keys.Contains(key)) throw new ArgumentException($"unknown workload {key}; the keys are {string.Join(", ", Keys)}");
                         break;
                     case "--objectives": objectives = args[++i]; break;
+                    case "--tolerance": tolerance = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     default: throw new ArgumentException($"unknown argument {args[i]}; {usage}");
                 }
             }
             if (reps < 0) throw new ArgumentException($"--reps {reps}: use 0 (no timing) or more");
-            return new BenchOptions(data, reps, skipUpload, only, objectives);
+            if (tolerance is not null && objectives is null) throw new ArgumentException("--tolerance applies to the objective check: give --objectives FILE too");
+            return new BenchOptions(data, reps, skipUpload, only, objectives, tolerance);
         }
     }
 

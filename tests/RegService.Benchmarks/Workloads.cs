@@ -118,7 +118,7 @@ internal static class ObjectiveCheck
     }
 
     /// <summary>
-    /// Fits <paramref name="pathSpec"/> at the anchor's lambdas (default tolerance, untimed) and adds
+    /// Fits <paramref name="pathSpec"/> at the anchor's lambdas (its tolerance, untimed) and adds
     /// <c>KEY_objective_rel_diff</c>: the max over lambdas of (ours - glmnet) / |glmnet|.
     /// </summary>
     public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor, string? weightsName = null)
@@ -166,6 +166,7 @@ internal static class ObjectiveCheck
         report[key + "_objective_worst_lambda"] = $"{worstAt + 1} of {anchor.Lambdas.Length}: {anchor.Lambdas[worstAt].ToString("G6", CultureInfo.InvariantCulture)}";
         report[key + "_objective_iterations"] = $"{result.Iterations} (glmnet npasses {anchor.Passes} at thresh {anchor.Thresh.ToString("G3", CultureInfo.InvariantCulture)})";
         report[key + "_objective_converged"] = result.Status == FitStatus.Converged;
+        report[key + "_objective_tolerance"] = pathSpec.Tolerance;
     }
 
     /// <summary>
