@@ -221,10 +221,10 @@ internal static class IllPosed
         return best;
     }
 
-    /// <summary>A correlation near ±1 as ±(1 - gap), so the digits that matter show.</summary>
+    /// <summary>A correlation near ±1 as ±(1 - gap), so the digits that matter show; ±1 when it rounds there.</summary>
     private static string ShowCorrelation(double corr)
     {
-        double gap = 1 - Math.Abs(corr);
+        double gap = Math.Max(1 - Math.Abs(corr), 0);   // rounding can put a correlation a hair past 1
         string sign = corr < 0 ? "-" : "";
         return gap == 0 ? $"{sign}1" : gap < 1e-3 ? $"{sign}(1 - {Show(gap)})" : corr.ToString("F4", CultureInfo.InvariantCulture);
     }
