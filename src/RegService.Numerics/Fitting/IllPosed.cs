@@ -28,7 +28,8 @@ internal static class IllPosed
         if (result.Path.Length == 0) return warnings;
         double smallest = result.Path.Min(p => p.Lambda);
         if (Collinearity(x, spec, source, smallest, threads, ct) is { } collinear) warnings.Add(collinear);
-        if (spec.Family == Family.Binomial)
+        // Finite coefficient bounds keep the likelihood's maximum over the box finite: no separation warning then.
+        if (spec.Family == Family.Binomial && !spec.Bounded)
             foreach (var point in result.Path.Where(p => p.Lambda == 0))
                 if (Separation(x, spec, source.Weights, point) is { } separated && !result.Warnings.Contains(separated))
                     warnings.Add(separated);

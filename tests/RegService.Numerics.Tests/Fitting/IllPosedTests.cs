@@ -159,6 +159,15 @@ public partial class IllPosedTests
     }
 
     [Fact]
+    public void BoundedCoefficientsOnSeparableClassesHaveAMaximumAndNoWarning()
+    {
+        // At the bound most probabilities are saturated, as they would be on the way to infinity, but the maximum exists.
+        var r = FitEngine.Fit(Data(), Spec([0, 2], 5, Family.Binomial) with { LowerLimits = [-1000, -1000], UpperLimits = [1000, 1000] });
+        Assert.Equal(1000, r.Coefficients[1], 1e-6);
+        Assert.DoesNotContain(r.Warnings, w => w.Contains("maximum likelihood"));
+    }
+
+    [Fact]
     public void ProximalGradientOnSeparableClassesWarnsAsWell()
     {
         // The check reads the returned coefficients, whatever solver stopped there.
