@@ -110,6 +110,14 @@ public sealed record FitResult
     public BayesianReport? Bayesian { get; init; }
 
     /// <summary>
+    /// The relaxed lasso (<see cref="FitSpec.Relax"/>): the gammas, the refit per lambda and the (lambda, gamma) choice. The
+    /// returned model (<see cref="Intercept"/>, <see cref="Coefficients"/>) is then the relaxed one at (<see cref="Lambda"/>,
+    /// <see cref="RelaxedReport.Gamma"/>); <see cref="Curve"/>, <see cref="LambdaMin"/> and <see cref="Lambda1se"/> stay the
+    /// penalized path's (gamma 1, as cv.glmnet's own lambda.min and lambda.1se).
+    /// </summary>
+    public RelaxedReport? Relaxed { get; init; }
+
+    /// <summary>
     /// Named timings in seconds: a path fit has gram (or setup), path, validation (with validation), metrics and total;
     /// a trained network setup, train, epoch, metrics and total.
     /// </summary>

@@ -190,6 +190,25 @@ public sealed partial record FitSpec
     /// <summary>Settings of <see cref="ModelKind.BayesianRidge"/> (hyperpriors, iterations, tolerance); null takes the defaults.
     /// Resolved, it is complete for that model and null for the others.</summary>
     public BayesianSpec? Bayesian { get; init; }
+
+    /// <summary>
+    /// The relaxed lasso (glmnet's <c>relax = TRUE</c>, <see cref="RelaxedPath"/>): every path lambda's model is also refitted
+    /// without penalty on its active set, and the returned model blends the two by a gamma; null fits the penalized path only.
+    /// </summary>
+    public RelaxSpec? Relax { get; init; }
+}
+
+/// <summary>
+/// The relaxed lasso's mixing values: the model at (lambda, gamma) is <c>gamma * lasso(lambda) + (1 - gamma) * refit(lambda)</c>,
+/// the refit being the unpenalized fit on lambda's active set (glmnet's <c>relax = TRUE</c>, <c>gamma</c> of
+/// <c>coef.relaxed</c> and <c>cv.glmnet</c>). Each in [0, 1], distinct; glmnet's default list when none is given.
+/// </summary>
+public sealed record RelaxSpec
+{
+    /// <summary>glmnet's default gammas (cv.glmnet's <c>gamma = c(0, 0.25, 0.5, 0.75, 1)</c>).</summary>
+    public static readonly double[] DefaultGammas = [0, 0.25, 0.5, 0.75, 1];
+
+    public double[] Gammas { get; init; } = DefaultGammas;
 }
 
 /// <summary>
