@@ -79,6 +79,11 @@ public sealed record BayesianRequest(
     [property: Description("Stop once the coefficients move by less than this in sum of absolute values, > 0 (tol)")]
     [property: DefaultValue(1e-3)] double? Tolerance = null);
 
+/// <summary>The relaxed lasso's settings (glmnet's relax = TRUE and its gamma).</summary>
+public sealed record RelaxRequest(
+    [property: Description("Mixing values in [0, 1], distinct: the model at (lambda, gamma) is gamma * lasso(lambda) + (1 - gamma) * the unpenalized refit on lambda's active set (a gamma below 1 is used as at least 1e-5, as glmnet). Omitted: glmnet's [0, 0.25, 0.5, 0.75, 1]")]
+    double[]? Gamma = null);
+
 /// <summary>
 /// A fit request. The objective is glmnet's:
 /// gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], plus
@@ -174,6 +179,9 @@ public sealed record FitRequest
 
     [Description("model bayesianRidge: its hyperpriors, iteration limit and tolerance (tolerance and maxIterations above are the path solvers')")]
     public BayesianRequest? Bayesian { get; init; }
+
+    [Description("The relaxed lasso (glmnet's relax = TRUE): every path lambda's active set is refitted without penalty, and the model at (lambda, gamma) blends the two, gamma * lasso + (1 - gamma) * refit. Lasso or elasticNet, gaussian or binomial, solver auto, coordinateDescent or proximalNewton. With kfold or holdout validation the (lambda, gamma) pair is chosen as cv.glmnet(relax = TRUE) does (result.relaxed.lambdaMin/gammaMin, lambda1se/gamma1se); without, the returned model is the last lambda's at the largest gamma. {} takes glmnet's gammas")]
+    public RelaxRequest? Relax { get; init; }
 
     [Description("How lambda is chosen: holdout, k-fold, leave-one-out or GCV, and the selection rule")]
     public ValidationRequest? Validation { get; init; }

@@ -173,6 +173,7 @@ public static class FitRequestMapper
             Bayesian = Bayesian(request.Bayesian),
             Training = Training(request),
             Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
+            Relax = request.Relax is { } relax ? new RelaxSpec { Gammas = relax.Gamma ?? RelaxSpec.DefaultGammas } : null,
         };
         if (request.Validation is { } v)
         {

@@ -34,7 +34,10 @@ public sealed record PredictionDocument(
 
     [property: Description("With returnStd (model bayesianRidge): the predictive standard deviation per row, sqrt(1/alpha + u' Sigma u) with u the row divided by featureScales (not centered), as scikit-learn's predict(return_std=True)")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    IReadOnlyList<double?>? Std = null);
+    IReadOnlyList<double?>? Std = null,
+    [property: Description("A relaxed fit's gamma of the model that predicted; absent for other fits")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    double? Gamma = null);
 
 /// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows, posted or stored.</summary>
 public static class PredictApi
@@ -44,13 +47,14 @@ public static class PredictApi
         IOptions<DatasetOptions> options,
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
         [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
-        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null)
+        [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null,
+        [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
     {
         var tenant = user.Tenant();
         var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
         if (problem is not null) return problem;
-        var chosen = FitModels.At(stored!, lambda);
-        if (chosen.Error is not null) return Problems.Invalid("lambda", chosen.Error, "The prediction request is invalid");
+        var chosen = FitModels.At(stored!, lambda, gamma);
+        if (chosen.Error is not null) return Problems.Invalid(chosen.Field!, chosen.Error, "The prediction request is invalid");
         var at = chosen.Model!;
         var model = stored!.Model;
         var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
@@ -104,7 +108,7 @@ public static class PredictApi
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
             model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
             at.Interpolated ? true : null, metrics,
-            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray()));
+            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray(), at.Gamma));
     }
 
     /// <summary>Whether the predictive standard deviation is asked for, or why it cannot be: it needs bayesianRidge's posterior.</summary>
