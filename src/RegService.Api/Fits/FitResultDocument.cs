@@ -235,9 +235,11 @@ public sealed record RelaxedDocument(
     [property: Description("The gamma of the returned model: with validation the rule's choice (gammaMin or gamma1se), else the largest gamma (glmnet's coef(fit, s, gamma = 1) default; with one gamma, that one)")] double Gamma,
     [property: Description("With validation: the (lambda, gamma) of least validation loss over every pair, ties to the largest lambda then gamma (cv.glmnet's relaxed lambda.min, gamma.min)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin,
+    [property: Description("With validation: the gamma of that least loss (cv.glmnet's relaxed gamma.min)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? GammaMin,
     [property: Description("With validation: the largest lambda (then gamma) whose loss is within one standard error of that minimum (cv.glmnet's relaxed lambda.1se, gamma.1se)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se,
+    [property: Description("With validation: the gamma that goes with lambda1se (cv.glmnet's relaxed gamma.1se)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma1se,
     [property: Description("Per path lambda: false where the active set had more than n - 3 features (glmnet's maxp), so the last refit stands for it")] IReadOnlyList<bool> Refitted,
     [property: Description("Per gamma (in gammas' order), the relaxed path: intercepts per lambda, validation curve with validation, and with ?include=path the coefficients per lambda (sparse, indices into features)")]
@@ -245,7 +247,7 @@ public sealed record RelaxedDocument(
 
 /// <summary>The relaxed path at one gamma.</summary>
 public sealed record RelaxedPathDocument(
-    double Gamma,
+    [property: Description("The gamma of this path")] double Gamma,
     [property: Description("Per path lambda, the relaxed intercept")] IReadOnlyList<double> Intercepts,
     [property: Description("With ?include=path: per path lambda the relaxed model's nonzero coefficients")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SparseCoefficientsDocument>? Coefficients,
