@@ -206,6 +206,13 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 // Each point of a path holds its coefficients on both scales; every validation fit keeps its path to the end.
                 Hold($"path of {_lambdas:N0} lambdas (coefficients on both scales)", Doubles(_lambdas * (2.0 * p + 16)));
                 if (_folds > 0) Hold($"validation paths ({_folds} fits)", Doubles((double)_folds * _lambdas * (2.0 * p + 16)));
+                if (_spec.Relax is not null)
+                {
+                    // The relaxed lasso: a refit per lambda (both scales) beside every path, and up to one lambda-0 solve per
+                    // distinct active set, whose work is taken as the path's own (RelaxedPath).
+                    Hold($"relaxed refits ({1 + _folds} paths)", Doubles((1.0 + _folds) * _lambdas * (2.0 * p + 16)));
+                    _work *= 2;
+                }
                 Hold("per-row vectors (metrics, predictions)", Doubles(4.0 * n));
             }
             // The API's result document: per lambda a dictionary of the coefficients by name and its JSON text

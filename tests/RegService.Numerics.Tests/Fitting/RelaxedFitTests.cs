@@ -162,6 +162,18 @@ public sealed class RelaxedFitTests
         Assert.Contains(faults, f => f.Path == field);
     }
 
+    /// <summary>The cost estimate counts the refits: the work doubles and the refit paths are held.</summary>
+    [Fact]
+    public void CostCountsTheRefits()
+    {
+        var (_, x, spec) = Load("gauss_lasso_cv");
+        var plain = FitCost.Estimate(spec with { Relax = null }, x.Rows, x.Columns);
+        var relaxed = FitCost.Estimate(spec, x.Rows, x.Columns);
+        Assert.Equal(2 * plain.Work, relaxed.Work);
+        Assert.Contains(relaxed.Breakdown, i => i.What.Contains("relaxed refits", StringComparison.Ordinal));
+        Assert.True(relaxed.PeakBytes > plain.PeakBytes);
+    }
+
     private static (JsonElement Fixture, DenseMatrix X, FitSpec Spec) Load(string name)
     {
         var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json"))).RootElement;
