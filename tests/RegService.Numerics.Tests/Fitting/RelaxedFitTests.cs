@@ -7,7 +7,8 @@ namespace RegService.Numerics.Tests.Fitting;
 /// <summary>
 /// The relaxed lasso (glmnet's <c>relax = TRUE</c>): coefficients at every gamma and lambda against R glmnet 4.1.6's
 /// <c>coef(fit, s, gamma)</c>, and cv.glmnet(relax = TRUE)'s curves and (lambda, gamma) choices, from tests/fixtures/relax
-/// (made by tests/fixtures/make_relax.R on data made there); the refit against an unpenalized fit on the active set; the rules.
+/// (made by tests/fixtures/make_relax.R on data made there; one case with observation weights); the refit against an unpenalized
+/// fit on the active set; the relaxed curve at gamma 1 against the penalized path's; the cost; the rules.
 /// </summary>
 public sealed class RelaxedFitTests
 {
@@ -130,6 +131,24 @@ public sealed class RelaxedFitTests
         }
     }
 
+    /// <summary>At gamma 1 the relaxed path is the penalized one, so its validation curve is the path's own (k-fold and holdout).</summary>
+    [Theory]
+    [InlineData(ValidationMethod.KFold)]
+    [InlineData(ValidationMethod.Holdout)]
+    public void RelaxedCurveAtGammaOneIsThePenalizedCurve(ValidationMethod method)
+    {
+        var (_, x, spec) = Load("binom_lasso_cv");
+        if (method == ValidationMethod.Holdout) spec = spec with { Validation = method, KFold = null, Holdout = new HoldoutSpec(0.3, 5) };
+        var result = FitEngine.Fit(x, spec with { Relax = new RelaxSpec { Gammas = [0, 1] } });
+        var curves = result.Relaxed!.Curves!;
+        Assert.Equal(result.Curve!.Mean, curves[1].Mean);
+        Assert.Equal(result.Curve.StandardError, curves[1].StandardError);
+        Assert.NotEqual(result.Curve.Mean, curves[0].Mean);
+        // The returned pair is the least loss over both curves (ties to the larger lambda, then gamma).
+        var (l, g) = (Array.IndexOf(result.Path.Select(p => p.Lambda).ToArray(), result.Relaxed.LambdaMin!.Value), Array.IndexOf(result.Relaxed.Gammas, result.Relaxed.GammaMin!.Value));
+        Assert.Equal(curves.SelectMany(c => c.Mean).Min(), curves[g].Mean[l]);
+    }
+
     /// <summary>One gamma given is the returned model's; gamma 1 is the penalized path itself.</summary>
     [Fact]
     public void OneGammaIsTheReturnedOneAndGammaOneIsTheLasso()
@@ -198,6 +217,7 @@ public sealed class RelaxedFitTests
             ColumnShift = [.. table.Summaries.Select(s => s.Mean)],
             Relax = new RelaxSpec { Gammas = Doubles(fixture.GetProperty("gammas")) },
             Validation = cv ? ValidationMethod.KFold : ValidationMethod.None,
+            Weights = fixture.TryGetProperty("weights", out var weights) ? x.Column(Array.IndexOf(all, weights.GetString()!)).ToArray() : null,
             KFold = cv ? new KFoldSpec(FoldIds: [.. x.Column(Array.IndexOf(all, fixture.GetProperty("folds").GetString()!)).ToArray().Select(v => (int)v)]) : null,
         };
         return (fixture, x, spec);
