@@ -149,6 +149,20 @@ public sealed class RelaxedFitTests
         Assert.Equal(curves.SelectMany(c => c.Mean).Min(), curves[g].Mean[l]);
     }
 
+    /// <summary>A generated path starts at lambda_max with nothing active: its refit there is the penalized (intercept-only) model.</summary>
+    [Theory]
+    [InlineData("gauss_lasso_weighted")]
+    [InlineData("binom_lasso")]
+    [InlineData("gauss_wide_lasso")]
+    public void GeneratedPathStartsWithNothingToRefit(string name)
+    {
+        var (_, x, spec) = Load(name);
+        var result = FitEngine.Fit(x, spec with { Lambdas = null, Path = new LambdaPathSpec(20) });
+        Assert.Equal(0, result.Path[0].NonZero);
+        Assert.Equal(result.Path[0].Intercept, result.Relaxed!.RefitIntercepts[0]);
+        Assert.All(result.Relaxed.RefitCoefficients[0], b => Assert.Equal(0.0, b));
+    }
+
     /// <summary>One gamma given is the returned model's; gamma 1 is the penalized path itself.</summary>
     [Fact]
     public void OneGammaIsTheReturnedOneAndGammaOneIsTheLasso()
