@@ -44,12 +44,16 @@ public static class RelaxedPath
         return blended;
     }
 
-    /// <summary>The relaxed model at one lambda: both scales blended; the rest (lambda, nonzero count, solve) the penalized point's.</summary>
+    /// <summary>
+    /// The relaxed model at one lambda: both scales blended; the rest (lambda, nonzero count, how the solve went) the penalized
+    /// point's, but no duality gap below gamma 1 (the blend is not the penalized problem's solution, so its gap says nothing).
+    /// </summary>
     internal static PathPoint Blend(PathPoint lasso, PathPoint refit, double gamma) => lasso with
     {
         Intercept = Blend(lasso.Intercept, refit.Intercept, gamma),
         Coefficients = Blend(lasso.Coefficients, refit.Coefficients, gamma),
         StandardizedCoefficients = Blend(lasso.StandardizedCoefficients, refit.StandardizedCoefficients, gamma),
+        DualityGap = Effective(gamma) == 1 ? lasso.DualityGap : null,
         Validation = null,
     };
 

@@ -173,9 +173,12 @@ public sealed class RelaxedFitTests
         var last = half.Path[^1];
         for (int j = 0; j < last.Coefficients.Length; j++)
             Assert.Equal(0.5 * last.Coefficients[j] + 0.5 * half.Relaxed.RefitCoefficients[^1][j], half.Coefficients[j], 1e-14);
+        Assert.Null(half.DualityGap);   // the blend does not solve the penalized problem: no gap is claimed for it
         var one = FitEngine.Fit(x, spec with { Relax = new RelaxSpec { Gammas = [1] } });
         Assert.Equal(one.Path[^1].Coefficients, one.Coefficients);
         Assert.Equal(one.Path[^1].Intercept, one.Intercept);
+        Assert.NotNull(one.DualityGap);
+        Assert.Equal(one.Path[^1].DualityGap, one.DualityGap);
     }
 
     [Theory]
