@@ -97,11 +97,14 @@ public static class RelaxedPath
             if (!cache.TryGetValue(key, out var refit))
             {
                 // lambda 0 on the active columns: the penalty (and so its factors) vanishes; every factor 1 keeps lambda_max finite.
+                // Coefficient bounds stay, restricted to those columns (glmnet's refit passes lower.limits and upper.limits on).
                 var fit = source.FitSubset(fold, active, settings with
                 {
                     Lambdas = [0.0],
                     Generate = null,
                     PenaltyFactors = [.. active.Select(_ => 1.0)],
+                    LowerLimits = settings.LowerLimits is { } lower ? [.. active.Select(j => lower[j])] : null,
+                    UpperLimits = settings.UpperLimits is { } upper ? [.. active.Select(j => upper[j])] : null,
                     KeepPartial = false,
                 }, ct);
                 var sub = fit.Points[^1];

@@ -7,7 +7,7 @@ namespace RegService.Numerics.Tests.Fitting;
 /// <summary>
 /// The relaxed lasso (glmnet's <c>relax = TRUE</c>): coefficients at every gamma and lambda against R glmnet 4.1.6's
 /// <c>coef(fit, s, gamma)</c>, and cv.glmnet(relax = TRUE)'s curves and (lambda, gamma) choices, from tests/fixtures/relax
-/// (made by tests/fixtures/make_relax.R on data made there; one case with observation weights); the refit against an unpenalized
+/// (made by tests/fixtures/make_relax.R on data made there; one case with observation weights, one with lower.limits = 0); the refit against an unpenalized
 /// fit on the active set; the relaxed curve at gamma 1 against the penalized path's; the cost; the rules.
 /// </summary>
 public sealed class RelaxedFitTests
@@ -234,6 +234,7 @@ public sealed class RelaxedFitTests
             ColumnShift = [.. table.Summaries.Select(s => s.Mean)],
             Relax = new RelaxSpec { Gammas = Doubles(fixture.GetProperty("gammas")) },
             Validation = cv ? ValidationMethod.KFold : ValidationMethod.None,
+            LowerLimits = fixture.TryGetProperty("lower_limit", out var lower) ? [.. names.Select(_ => lower.GetDouble())] : null,
             Weights = fixture.TryGetProperty("weights", out var weights) ? x.Column(Array.IndexOf(all, weights.GetString()!)).ToArray() : null,
             KFold = cv ? new KFoldSpec(FoldIds: [.. x.Column(Array.IndexOf(all, fixture.GetProperty("folds").GetString()!)).ToArray().Select(v => (int)v)]) : null,
         };
