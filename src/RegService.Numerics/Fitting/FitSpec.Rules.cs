@@ -108,6 +108,7 @@ public sealed partial record FitSpec
         CheckTraining(rows, Add);
         CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
+        CheckMultinomial(data, Add);
         return faults;
     }
 

@@ -72,7 +72,7 @@ internal static class PathFitter
                 {
                     // Per lambda: the training fit's metrics on the held-out rows.
                     var rows = folds.Rows[0];
-                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
+                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p, rows) }).ToArray();
                     curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
                     points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
                 }
@@ -85,7 +85,7 @@ internal static class PathFitter
                 chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
                 validationMetrics = folds.IsHoldout
                     ? points[chosen].Validation
-                    : OutOfFold(x, spec, source, folds, fits, chosen);
+                    : source.OutOfFold(fits, chosen);
             }
         }
 
@@ -105,7 +105,7 @@ internal static class PathFitter
         var final = points[chosen];
         watch.Restart();
         progress?.Report(new FitProgress(0.95, "metrics"));
-        var train = source.Metrics(final.Intercept, final.Coefficients, null);
+        var train = source.Metrics(final, null);
         timings["metrics"] = watch.Elapsed.TotalSeconds;
         timings["total"] = total.Elapsed.TotalSeconds;
 
@@ -136,6 +136,8 @@ internal static class PathFitter
             FeatureScales = full.FeatureScales,
             Timings = timings,
             Partial = partial,
+            ClassLabels = source.ClassLabels,
+            Classes = final.Classes,
         };
     }
 
@@ -184,21 +186,6 @@ internal static class PathFitter
         MaxThreads = threads,
         KeepPartial = spec.KeepPartial,
     };
-
-    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
-    private static IFitMetrics OutOfFold(DenseMatrix x, FitSpec spec, PathSource source, Folds folds, PathFit[] fits, int chosen)
-    {
-        var eta = new double[x.Rows];
-        for (int k = 0; k < folds.Rows.Length; k++)
-        {
-            var point = fits[k].Points[chosen];
-            var foldRows = folds.Rows[k];
-            var part = new double[foldRows.Length];
-            RegressionMetrics.Predict(x, spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
-            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
-        }
-        return source.FromPredictions(x.Column(spec.TargetColumn), eta);
-    }
 
     private static IProgress<FitProgress>? Scale(IProgress<FitProgress>? progress, double from, double to, string stage) =>
         progress is null ? null : new Progress(p => progress.Report(p with { Fraction = from + (to - from) * p.Fraction, Stage = $"{stage}: {p.Stage}" }));
