@@ -85,6 +85,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
     private double _nullDeviance = double.NaN;   // per row: -(2/n) log-likelihood of the null model
     private double _threshold;
     private bool _separated;
+    private double _loss;   // the mean negative log-likelihood at the current linear predictors (Refresh)
 
     // Scratch per class: weights, working residual, step.
     private readonly double[][] _w, _q, _d;
@@ -284,7 +285,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             worst = Math.Min(worst, _prob[y][i]);
         }
         _separated = worst > 1 - 1e-9;
-        return loss / _n;
+        return _loss = loss / _n;
     }
 
     /// <summary>The mean negative log-likelihood at linear predictors eta + step (the step [class][row]; null rows unchanged).</summary>
@@ -342,28 +343,18 @@ internal sealed class MultinomialPathSolver : IPointSolver
             Weights(k);
             Array.Clear(_d[k]);
             _d0[k] = 0;
-            double inner = Math.Max(_threshold * 1e-2, 1e-300);
-            for (int pass = 0; pass < 1000; pass++)
+            double inner = Math.Max(_threshold, 1e-300);
+            // glmnet's active-set cycling: a pass over the working set, then passes over the nonzero coefficients until they
+            // settle, then a full pass again; done when a full pass moves less than the threshold.
+            for (int round = 0; round < 1000; round++)
             {
                 passes++;
-                double moved = InterceptUpdate(k);
-                for (int j = 0; j < _p; j++)
+                if (ClassPass(k, lambda, nonZeroOnly: false) < inner) break;
+                for (int pass = 0; pass < 1000; pass++)
                 {
-                    if (!_working[j]) continue;
-                    double a = _h[j];
-                    if (a == 0) continue;
-                    var z = _z[j];
-                    double old = _b[k][j] + _d[k][j];
-                    double u = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + a * old;
-                    double pen = Pen(j, lambda);
-                    double fresh = double.IsPositiveInfinity(pen) ? 0 : Soft(u, _alpha * pen) / (a + (1 - _alpha) * pen);
-                    double delta = fresh - old;
-                    if (delta == 0) continue;
-                    _d[k][j] += delta;
-                    SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
-                    moved = Math.Max(moved, a * delta * delta);
+                    passes++;
+                    if (ClassPass(k, lambda, nonZeroOnly: true) < inner) break;
                 }
-                if (moved < inner) break;
             }
             double size = Size(k);
             change = Math.Max(change, size);
@@ -373,21 +364,49 @@ internal sealed class MultinomialPathSolver : IPointSolver
             Array.Fill(s, _d0[k]);
             for (int j = 0; j < _p; j++)
                 if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
-            var only = new double[]?[_classes];
-            only[k] = s;
-            double before = LossAt(only, 0) + ClassPenalty(lambda, k, 0);
+            // Taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
+            // it cannot raise the objective by more than rounding.
+            double before = _loss + ClassPenalty(lambda, k, 0);
             double t = 1;
-            for (int halving = 0; halving < 30; halving++, t /= 2)
+            Vec.Axpy(1, s, _eta[k]);
+            for (int halving = 0; halving < 30; halving++)
             {
-                double after = LossAt(only, t) + ClassPenalty(lambda, k, t);
-                if (after <= before + 1e-12 * Math.Abs(before)) break;
+                double after = Refresh() + ClassPenalty(lambda, k, t);
+                if (size < _threshold || after <= before + 1e-12 * Math.Abs(before)) break;
+                t /= 2;
+                Vec.Axpy(-t, s, _eta[k]);
             }
             _b0[k] += t * _d0[k];
             for (int j = 0; j < _p; j++) _b[k][j] += t * _d[k][j];
-            Vec.Axpy(t, s, _eta[k]);
-            Refresh();
         }
         return change;
+    }
+
+    /// <summary>One coordinate-descent pass of class k's quadratic model (the intercept, then the working features, or only
+    /// those nonzero); returns the largest weighted squared change.</summary>
+    private double ClassPass(int k, double lambda, bool nonZeroOnly)
+    {
+        double moved = InterceptUpdate(k);
+        var b = _b[k];
+        var d = _d[k];
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) continue;
+            double old = b[j] + d[j];
+            if (nonZeroOnly && old == 0) continue;
+            double a = _h[j];
+            if (a == 0) continue;
+            var z = _z[j];
+            double u = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + a * old;
+            double pen = Pen(j, lambda);
+            double fresh = double.IsPositiveInfinity(pen) ? 0 : Soft(u, _alpha * pen) / (a + (1 - _alpha) * pen);
+            double delta = fresh - old;
+            if (delta == 0) continue;
+            d[j] += delta;
+            SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
+            moved = Math.Max(moved, a * delta * delta);
+        }
+        return moved;
     }
 
     private double ClassPenalty(double lambda, int k, double t)
@@ -410,40 +429,17 @@ internal sealed class MultinomialPathSolver : IPointSolver
             Array.Clear(_d[k]);
             _d0[k] = 0;
         }
-        double inner = Math.Max(_threshold * 1e-2, 1e-300);
+        double inner = Math.Max(_threshold, 1e-300);
         var u = new double[_classes];
-        for (int pass = 0; pass < 1000; pass++)
+        for (int round = 0; round < 1000; round++)
         {
             passes++;
-            double moved = 0;
-            for (int k = 0; k < _classes; k++) moved = Math.Max(moved, InterceptUpdate(k));
-            for (int j = 0; j < _p; j++)
+            if (GroupedPass(lambda, hk, u, nonZeroOnly: false) < inner) break;
+            for (int pass = 0; pass < 1000; pass++)
             {
-                if (!_working[j]) continue;
-                double bound = 0;
-                for (int k = 0; k < _classes; k++) bound = Math.Max(bound, hk[k][j]);
-                if (bound == 0) continue;
-                var z = _z[j];
-                double norm = 0;
-                for (int k = 0; k < _classes; k++)
-                {
-                    u[k] = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + bound * (_b[k][j] + _d[k][j]);
-                    norm += u[k] * u[k];
-                }
-                norm = Math.Sqrt(norm);
-                double pen = Pen(j, lambda);
-                double factor = double.IsPositiveInfinity(pen) || norm <= _alpha * pen ? 0 : (1 - _alpha * pen / norm) / (bound + (1 - _alpha) * pen);
-                for (int k = 0; k < _classes; k++)
-                {
-                    double old = _b[k][j] + _d[k][j];
-                    double delta = u[k] * factor - old;
-                    if (delta == 0) continue;
-                    _d[k][j] += delta;
-                    SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
-                    moved = Math.Max(moved, hk[k][j] * delta * delta);
-                }
+                passes++;
+                if (GroupedPass(lambda, hk, u, nonZeroOnly: true) < inner) break;
             }
-            if (moved < inner) break;
         }
         double change = 0;
         var steps = new double[]?[_classes];
@@ -459,9 +455,9 @@ internal sealed class MultinomialPathSolver : IPointSolver
                 if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
         }
         if (change == 0) return 0;
-        double before = LossAt(steps, 0) + Penalty(lambda, 0, true);
+        double before = _loss + Penalty(lambda, 0, true);
         double t = 1;
-        for (int halving = 0; halving < 30; halving++, t /= 2)
+        for (int halving = 0; halving < 30 && change >= _threshold; halving++, t /= 2)
         {
             double after = LossAt(steps, t) + Penalty(lambda, t, true);
             if (after <= before + 1e-12 * Math.Abs(before)) break;
@@ -475,6 +471,46 @@ internal sealed class MultinomialPathSolver : IPointSolver
         }
         Refresh();
         return change;
+    }
+
+    /// <summary>One pass of the grouped model: the intercepts, then each working feature's block (or only the nonzero blocks).</summary>
+    private double GroupedPass(double lambda, double[][] hk, double[] u, bool nonZeroOnly)
+    {
+        double moved = 0;
+        for (int k = 0; k < _classes; k++) moved = Math.Max(moved, InterceptUpdate(k));
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) continue;
+            if (nonZeroOnly)
+            {
+                bool zero = true;
+                for (int k = 0; k < _classes && zero; k++) zero = _b[k][j] + _d[k][j] == 0;
+                if (zero) continue;
+            }
+            double bound = 0;
+            for (int k = 0; k < _classes; k++) bound = Math.Max(bound, hk[k][j]);
+            if (bound == 0) continue;
+            var z = _z[j];
+            double norm = 0;
+            for (int k = 0; k < _classes; k++)
+            {
+                u[k] = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + bound * (_b[k][j] + _d[k][j]);
+                norm += u[k] * u[k];
+            }
+            norm = Math.Sqrt(norm);
+            double pen = Pen(j, lambda);
+            double factor = double.IsPositiveInfinity(pen) || norm <= _alpha * pen ? 0 : (1 - _alpha * pen / norm) / (bound + (1 - _alpha) * pen);
+            for (int k = 0; k < _classes; k++)
+            {
+                double old = _b[k][j] + _d[k][j];
+                double delta = u[k] * factor - old;
+                if (delta == 0) continue;
+                _d[k][j] += delta;
+                SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
+                moved = Math.Max(moved, hk[k][j] * delta * delta);
+            }
+        }
+        return moved;
     }
 
     /// <summary>Class k's Newton weights w_i = max(p(1 - p), 1e-5), working residual y - p, and each working feature's H_kj = (1/n) sum w z².</summary>
@@ -491,10 +527,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
         for (int j = 0; j < _p; j++)
         {
             if (!_working[j]) { _h[j] = 0; continue; }
-            var z = _z[j];
-            double s = 0;
-            for (int i = 0; i < _n; i++) s += w[i] * z[i] * z[i];
-            _h[j] = s / _n;
+            _h[j] = LogisticKernels.WeightedMoments(_z[j], 0, w).Second / _n;
         }
     }
 
