@@ -648,7 +648,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
         double shift = intercepts.Average();
         for (int k = 0; k < _classes; k++) intercepts[k] -= shift;
         var model = new MulticlassModel(intercepts, coefficients, standardized);
-        double loss = LossAt(new double[]?[_classes], 0);
+        double loss = _loss;   // the symmetrization after the last step shifted every class alike: the loss is as refreshed
         return new PathPoint(step.Lambda, intercepts[0], coefficients[0], standardized[0], model.NonZero(), null)
         {
             DevianceRatio = 1 - 2 * loss / _nullDeviance,
