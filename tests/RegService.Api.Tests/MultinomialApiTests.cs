@@ -176,6 +176,7 @@ public sealed class MultinomialApiTests : IAsyncLifetime
         await Fault("", new { family = "multinomial", penalty = "ridge", lambdas = new[] { 1.0, 0.1 }, validation = new { method = "loo" } }, "validation.method");
         await Fault("", new { family = "multinomial", penalty = "lasso", lambda = 0.1, model = "mlp" }, "model");
         await Fault("", new { family = "multinomial", penalty = "lasso", lambda = 0.1, weights = "x1" }, "weights");
+        Assert.Contains("bounds", Http.Messages(await Fault("", new { family = "multinomial", penalty = "lasso", lambda = 0.1, lowerLimits = 0 }, "lowerLimits")));
         await Fault("", new { penalty = "lasso", lambda = 0.1, multinomialType = "grouped" }, "multinomialType");
         await Fault("", new { penalty = "lasso", lambda = 0.1, multinomialType = "ungrouped" }, "multinomialType");
         // A fold whose training rows hold one row of a class: glmnet refuses that fold's fit.

@@ -55,10 +55,10 @@ public sealed class WebPageTests : IAsyncLifetime
         return client;
     }
 
-    private async Task<string> CreateKey()
+    private async Task<string> CreateKey(string tenant = "web")
     {
         using var admin = Client(AdminKey);
-        var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant = "web", name = "page" });
+        var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant, name = "page" });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);
         return JsonNode.Parse(text)!["key"]!.GetValue<string>();
@@ -233,6 +233,80 @@ public sealed class WebPageTests : IAsyncLifetime
         Assert.DoesNotContain(console, line => line.StartsWith("exception", StringComparison.Ordinal)
             || line.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase) || line.StartsWith("log security", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task APersonReturnsToADataSetAndAFitMadeBeforeAndScoresAStoredDataSetAtLambda1se()
+    {
+        var key = await CreateKey("returning");
+        using var api = Client(key);
+        var upload = await api.PostAsync("/v1/datasets?name=earlier", new StringContent(Synthetic.Gaussian(300, seed: 21).Csv(), System.Text.Encoding.UTF8, "text/csv"));
+        var dataset = JsonNode.Parse(await upload.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var submitted = await api.PostAsJsonAsync("/v1/fits", new
+        {
+            datasetId = dataset, target = "y", penalty = "lasso", name = "earlier lasso",
+            validation = new { method = "kfold", folds = 4, rule = "min" },
+        });
+        var fitId = JsonNode.Parse(await submitted.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var job = await Http.WaitForFit(api, fitId);
+        Assert.Equal("succeeded", job["status"]!.GetValue<string>());
+        // Another tenant's data set never shows in this key's lists.
+        using var other = Client(await CreateKey("someone-else"));
+        await other.PostAsync("/v1/datasets?name=someone-else", new StringContent(Synthetic.Gaussian(30, seed: 2).Csv(), System.Text.Encoding.UTF8, "text/csv"));
+
+        await using var page = await _browser.NewPage();
+        await page.Navigate(_url);
+        await page.WaitFor("document.body.dataset.ready === 'true'", "the page's script to start");
+        await page.Evaluate($"document.getElementById('api-key').value = '{key}'; document.getElementById('use-key').click()");
+        await page.WaitFor("document.querySelectorAll('#fits-table tr[data-fit-id]').length === 1", "the list of earlier fits");
+
+        Assert.Equal([dataset], (await page.Evaluate("[...document.getElementById('existing-dataset').options].map(o => o.value)"))!
+            .AsArray().Select(o => o!.GetValue<string>()));
+        Assert.StartsWith("earlier (300 x 6", await Text(page, "#existing-dataset option"));
+        Assert.Equal(fitId, await page.Evaluate<string>("document.querySelector('#fits-table tr[data-fit-id]').dataset.fitId"));
+        Assert.Contains("earlier lasso", await Text(page, "#fits-table tr[data-fit-id]"));
+        Assert.Equal("succeeded", await Text(page, "#fits-table .fit-status"));
+
+        // Open it: the data set and the result come back as they were.
+        await page.Evaluate("document.querySelector('#fits-table .open-fit').click()");
+        await page.WaitFor("document.getElementById('progress-section').dataset.finished === 'succeeded' && !document.getElementById('result-section').hidden",
+            "the earlier fit's result");
+        Assert.Contains("300 rows, 6 columns", await Text(page, "#dataset-summary"));
+        Close(job["result"]!["metrics"]!["validation"]!["mse"]!.GetValue<double>(), await MetricShown(page, "validation", "mse"));
+        Assert.False(await page.Evaluate<bool>("document.querySelector('#predict-lambda option[value=\"1se\"]').disabled"));
+
+        // Score the stored data set at lambda.1se: the API's predictions and metrics for the same query.
+        await page.Evaluate(SetField("predict-lambda", "1se") + SetField("predict-dataset", dataset) + "document.getElementById('predict-stored').click();");
+        await page.WaitFor("document.querySelector('#prediction-metrics') || document.querySelector('#predict-problem .problem')", "the scored data set");
+        Assert.Equal(0, await Count(page, "#predict-problem .problem"));
+        var expected = JsonNode.Parse(await (await api.PostAsync($"/v1/fits/{fitId}/predict?lambda=1se&datasetId={dataset}", null)).Content.ReadAsStringAsync())!;
+        Assert.Equal(job["result"]!["path"]!["lambda1se"]!.GetValue<double>(), expected["lambda"]!.GetValue<double>(), 12);
+        Assert.StartsWith("300 rows scored at lambda ", await Text(page, "#prediction-summary"));
+        var shown = (await page.Evaluate("[...document.querySelectorAll('#prediction-table tr td:nth-child(2)')].map(td => Number(td.textContent))"))!
+            .AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(100, shown.Length);   // the first 100 rows of 300
+        for (int i = 0; i < shown.Length; i++) Close(expected["predictions"]![i]!.GetValue<double>(), shown[i]);
+        var mse = await page.Evaluate<string>(
+            "(() => { const t = [...document.querySelectorAll('#prediction-metrics dt')].find(d => d.textContent === 'mse'); return t ? t.nextElementSibling.textContent : ''; })()");
+        Close(expected["metrics"]!["mse"]!.GetValue<double>(), double.Parse(mse, CultureInfo.InvariantCulture));
+
+        // A lambda between two path points is interpolated, and the page says so.
+        var path = JsonNode.Parse(await api.GetStringAsync($"/v1/fits/{fitId}/path"))!;
+        var lambdas = path["path"]!["lambdas"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var between = Math.Sqrt(lambdas[5] * lambdas[6]).ToString("R", CultureInfo.InvariantCulture);
+        await page.Evaluate(SetField("predict-lambda", "number") + SetField("predict-lambda-value", between) + "document.getElementById('predict-stored').click();");
+        await page.WaitFor("document.getElementById('prediction-summary')?.textContent.includes('interpolated') || document.querySelector('#predict-problem .problem')",
+            "the interpolated prediction");
+        Assert.Equal(0, await Count(page, "#predict-problem .problem"));
+        await page.Screenshot(Path.Combine(Screenshots, "4-earlier-fit.png"));
+
+        var console = page.Console().ToList();
+        Assert.DoesNotContain(console, line => line.StartsWith("exception", StringComparison.Ordinal)
+            || line.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Script that sets a form field's value and tells the page it changed.</summary>
+    private static string SetField(string id, string value) =>
+        $"(e => {{ e.value = {Quote(value)}; e.dispatchEvent(new Event('change')); }})(document.getElementById({Quote(id)}));";
 
     [Fact]
     public async Task WithAuthModeNoneThePageSaysNoKeyIsNeededAndUploadsWithoutOne()

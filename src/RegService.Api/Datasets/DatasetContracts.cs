@@ -15,5 +15,20 @@ public sealed record Dataset(
     DateTimeOffset CreatedAt,
     IReadOnlyList<ColumnStats> Columns);
 
-/// <summary>A page of data sets.</summary>
-public sealed record DatasetPage(IReadOnlyList<Dataset> Items, int Total, int Offset, int Limit);
+/// <summary>A data set as a list shows it: its shape without the column summaries (GET /v1/datasets/{id} has them).</summary>
+public sealed record DatasetSummary(
+    [property: Description("Identifier to use as datasetId in a fit request")] string Id,
+    [property: Description("Name given at upload")] string Name,
+    int Rows,
+    [property: Description("Number of columns (their names and summaries: GET /v1/datasets/{id})")] int ColumnCount,
+    [property: Description("Bytes of the stored float64 matrix")] long SizeBytes,
+    DateTimeOffset CreatedAt)
+{
+    public static DatasetSummary Of(Dataset d) => new(d.Id, d.Name, d.Rows, d.ColumnCount, d.SizeBytes, d.CreatedAt);
+}
+
+/// <summary>
+/// A page of data sets, without their column summaries: a wide data set's are megabytes (50,000 columns), so a page
+/// of them would cost what the page's data sets' widths add up to.
+/// </summary>
+public sealed record DatasetPage(IReadOnlyList<DatasetSummary> Items, int Total, int Offset, int Limit);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace RegService.Api.Extensions;
@@ -21,7 +22,8 @@ public static class OpenApiExtensions
 
         **Mapping**: scikit-learn `Ridge(alpha=a)` is lambda = a/n; `ElasticNet(alpha=lambda, l1_ratio=l1Ratio)` on
         standardized data; `LogisticRegression(C=c)` is lambda = 1/(c n). R glmnet: the same lambda and alpha = l1Ratio,
-        path.count = nlambda, path.minRatio = lambda.min.ratio, penaltyFactors = penalty.factor, validation.foldIds = foldid
+        path.count = nlambda, path.minRatio = lambda.min.ratio, penaltyFactors = penalty.factor, validation.foldIds = foldid,
+        lowerLimits / upperLimits = lower.limits / upper.limits (lowerLimits 0 is scikit-learn's positive=True)
         (glmnet scales y to unit variance internally for gaussian fits, so for l1Ratio < 1 it solves this objective
         exactly only when y has unit variance).
 
@@ -35,6 +37,9 @@ public static class OpenApiExtensions
         builder.Services.AddOpenApi(options =>
         {
             options.AddSchemaTransformer(OpenApiSchemas.Transform);
+            options.CreateSchemaReferenceId = info => (Nullable.GetUnderlyingType(info.Type) ?? info.Type) == typeof(System.Text.Json.JsonElement)
+                ? OpenApiSchemas.CoefficientLimitsId
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(info);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo { Title = "RegService", Version = "v1", Description = Overview };

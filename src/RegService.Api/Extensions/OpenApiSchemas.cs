@@ -20,10 +20,33 @@ public static class OpenApiSchemas
     public static Task Transform(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken _)
     {
         var type = context.JsonTypeInfo.Type;
-        if ((Nullable.GetUnderlyingType(type) ?? type).IsEnum) MakeEnumString(schema);
+        if ((Nullable.GetUnderlyingType(type) ?? type) == typeof(System.Text.Json.JsonElement)) MakeCoefficientLimits(schema);
+        else if ((Nullable.GetUnderlyingType(type) ?? type).IsEnum) MakeEnumString(schema);
         else if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object && schema.Properties is { Count: > 0 })
             SetRequired(schema, context.JsonTypeInfo);
         return Task.CompletedTask;
+    }
+
+    /// <summary>The component name of <see cref="MakeCoefficientLimits"/>'s schema (the contracts' only JsonElement).</summary>
+    public const string CoefficientLimitsId = "CoefficientLimits";
+
+    /// <summary>
+    /// The contracts' only free-form member is a coefficient limit (FitRequest.lowerLimits / upperLimits, read as a
+    /// JsonElement): one number for every feature, or an object of numbers by feature name, null for none.
+    /// </summary>
+    private static void MakeCoefficientLimits(OpenApiSchema schema)
+    {
+        schema.Type = null;
+        schema.OneOf =
+        [
+            Number("One limit for every fitted feature"),
+            new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "A limit by feature name; a feature not listed, or given null, is unbounded",
+                AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null, Format = "double" },
+            },
+        ];
     }
 
     private static void MakeEnumString(OpenApiSchema schema)

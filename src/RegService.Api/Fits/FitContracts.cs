@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
@@ -176,6 +177,12 @@ public sealed record FitRequest
 
     [Description("Per-feature penalty factors by feature name (glmnet's penalty.factor): finite, >= 0, 0 leaves a feature unpenalized; unlisted features get 1. Rescaled to sum to the number of features, as glmnet does")]
     public Dictionary<string, double>? PenaltyFactors { get; init; }
+
+    [Description("Lower bounds of the coefficients on the original scale (glmnet's lower.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be <= 0; 0 keeps a coefficient non-negative (scikit-learn's positive=True). With an expansion the names are the expanded features'. Fitted by coordinateDescent, proximalNewton and proximalGradient; the closed form, sgd, adam, adamW, mlp, bayesianRidge and stopping dualityGap answer 400")]
+    public JsonElement? LowerLimits { get; init; }
+
+    [Description("Upper bounds of the coefficients on the original scale (glmnet's upper.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be >= 0; as lowerLimits otherwise")]
+    public JsonElement? UpperLimits { get; init; }
 
     [Description("model bayesianRidge: its hyperpriors, iteration limit and tolerance (tolerance and maxIterations above are the path solvers')")]
     public BayesianRequest? Bayesian { get; init; }

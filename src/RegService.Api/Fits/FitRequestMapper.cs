@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using RegService.Api.Datasets;
 using RegService.Numerics.Fitting;
 
@@ -44,12 +45,17 @@ public static class FitRequestMapper
         return errors.ToDictionary();
     }
 
-    /// <summary>True when every column name in the request (target, features, penaltyFactors keys) is within <paramref name="maxNameLength"/>.</summary>
+    /// <summary>True when every column name in the request (target, features, penaltyFactors and limits keys) is within <paramref name="maxNameLength"/>.</summary>
     public static bool NamesFit(FitRequest request, int maxNameLength) =>
         (request.Target?.Length ?? 0) <= maxNameLength
         && (request.Weights?.Length ?? 0) <= maxNameLength
         && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
-        && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength);
+        && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength)
+        && LimitNames(request.LowerLimits).Concat(LimitNames(request.UpperLimits)).All(k => k.Length <= maxNameLength);
+
+    /// <summary>The feature names of lowerLimits or upperLimits given as an object.</summary>
+    private static IEnumerable<string> LimitNames(JsonElement? limits) =>
+        limits is { ValueKind: JsonValueKind.Object } o ? o.EnumerateObject().Select(m => m.Name) : [];
 
     /// <summary>
     /// Maps the request onto <paramref name="dataset"/> and has the engine check and resolve it: the resolved spec, or the
@@ -112,7 +118,16 @@ public static class FitRequestMapper
 
         var spec = Map(request, dataset, target, features, maxThreads) with { Weights = weights >= 0 ? readColumn(weights) : null };
         var fitted = spec.FittedFeatureNames(dataset.Rows);
-        if (fitted is not null) spec = spec with { PenaltyFactors = PenaltyFactors(errors, request, dataset, index, target, features, fitted) };
+        if (fitted is not null)
+        {
+            var fittedNames = new FittedNames(request, dataset, index, target, features, fitted);
+            spec = spec with
+            {
+                PenaltyFactors = PenaltyFactors(errors, request, fittedNames),
+                LowerLimits = Limits(errors, "lowerLimits", request.LowerLimits, double.NegativeInfinity, fittedNames),
+                UpperLimits = Limits(errors, "upperLimits", request.UpperLimits, double.PositiveInfinity, fittedNames),
+            };
+        }
 
         var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
         var (resolved, faults) = spec.Resolve(data);
@@ -121,10 +136,14 @@ public static class FitRequestMapper
         var mapped = errors.Fields();
         CheckImpliedL1Ratio(errors, request, spec);
         CheckSeveralLambdas(errors, request, spec);
+        var limitFields = new HashSet<string>(StringComparer.Ordinal);
         foreach (var fault in faults)
         {
             var field = ToWire(fault.Path, request, requestIndex, fitted);
-            if (!mapped.Contains(field)) errors.Add(field, fault.Message);
+            if (mapped.Contains(field)) continue;
+            // One limit for every feature is one field: its first fault names the feature, the rest would repeat it.
+            if (field is "lowerLimits" or "upperLimits" && !limitFields.Add(field)) continue;
+            errors.Add(field, fault.Message);
         }
         return errors.Count > 0 ? (null, errors.ToDictionary()) : (resolved, []);
     }
@@ -284,6 +303,9 @@ public static class FitRequestMapper
             "featureColumns" or "featureNames" => "features",
             "lambdas" when request.Lambda is not null => "lambda",
             "penaltyFactors" when item is { } j && fitted is not null => $"penaltyFactors.{fitted[j]}",
+            "lowerLimits" or "upperLimits" when item is { } j && fitted is not null
+                && (head == "lowerLimits" ? request.LowerLimits : request.UpperLimits) is { ValueKind: JsonValueKind.Object } => $"{head}.{fitted[j]}",
+            "lowerLimits" or "upperLimits" => head,
             "validation" => "validation.method",
             "rule" => "validation.rule",
             "holdout.fraction" => "validation.holdoutFraction",
@@ -318,33 +340,84 @@ public static class FitRequestMapper
                 errors.Add("penaltyFactors", $"the key starting '{key[..Math.Min(40, key.Length)]}…' {TooLong(key.Length)}");
     }
 
-    /// <summary>
-    /// Penalty factors in the order of the fitted features <paramref name="fitted"/> (null when none are given), every
-    /// name looked up: a data set column that is a feature of this fit (with an expansion, an expanded feature).
-    /// </summary>
-    private static double[]? PenaltyFactors(
-        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features, string[] fitted)
+    /// <summary>The fitted features of a request and how to say why a name is not one of them.</summary>
+    private sealed class FittedNames(FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, List<int> features, string[] fitted)
     {
-        if (request.PenaltyFactors is not { } given) return null;
-        bool expanded = request.Expansion is not null;
-        var position = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int j = 0; j < fitted.Length; j++) position[fitted[j]] = j;
-        var factors = new double[fitted.Length];
-        Array.Fill(factors, 1.0);
-        foreach (var (name, factor) in given)
+        private readonly Dictionary<string, int> _position = Positions(fitted);
+
+        private static Dictionary<string, int> Positions(string[] fitted)
         {
-            var field = $"penaltyFactors.{name}";
-            if (position.TryGetValue(name, out int j)) factors[j] = factor;
-            else if (expanded)
-                errors.Add(field, $"'{name}' is not an expanded feature of this fit; with an expansion, penalty factors name expanded features ({string.Join(", ", fitted.Take(10).Select(n => $"'{n}'"))}{(fitted.Length > 10 ? $" and {fitted.Length - 10} more" : "")})");
+            // A feature named twice is the engine's fault to report; the last position wins here.
+            var position = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int j = 0; j < fitted.Length; j++) position[fitted[j]] = j;
+            return position;
+        }
+
+        public int Count => fitted.Length;
+
+        /// <summary>The position of <paramref name="name"/> among the fitted features, or -1 after a fault on <paramref name="field"/>
+        /// naming what it is instead (<paramref name="what"/>: "penalty factors", "limits").</summary>
+        public int Find(Errors errors, string field, string name, string what)
+        {
+            if (_position.TryGetValue(name, out int j)) return j;
+            if (request.Expansion is not null)
+                errors.Add(field, $"'{name}' is not an expanded feature of this fit; with an expansion, {what} name expanded features ({string.Join(", ", fitted.Take(10).Select(n => $"'{n}'"))}{(fitted.Length > 10 ? $" and {fitted.Length - 10} more" : "")})");
             else if (!index.TryGetValue(name, out int c))
                 errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
             else if (c == target)
                 errors.Add(field, $"'{name}' is the target, not a feature");
             else if (!features.Contains(c))
                 errors.Add(field, $"'{name}' is not among the features of this fit ({string.Join(", ", request.Features?.Select(f => $"'{f}'") ?? [])})");
+            else
+                errors.Add(field, $"'{name}' is not a fitted feature");
+            return -1;
         }
+    }
+
+    /// <summary>
+    /// Penalty factors in the order of the fitted features (null when none are given), every name looked up: a data set
+    /// column that is a feature of this fit (with an expansion, an expanded feature).
+    /// </summary>
+    private static double[]? PenaltyFactors(Errors errors, FitRequest request, FittedNames names)
+    {
+        if (request.PenaltyFactors is not { } given) return null;
+        var factors = new double[names.Count];
+        Array.Fill(factors, 1.0);
+        foreach (var (name, factor) in given)
+            if (names.Find(errors, $"penaltyFactors.{name}", name, "penalty factors") is var j and >= 0) factors[j] = factor;
         return factors;
+    }
+
+    /// <summary>
+    /// lowerLimits or upperLimits (glmnet's lower.limits / upper.limits) in the order of the fitted features: a number for
+    /// every fitted feature, or an object {feature: number} whose unlisted features, and those given null, are unbounded
+    /// (<paramref name="none"/>, an infinity: JSON has none); with an expansion the names are the expanded features'.
+    /// Null when the request gives none. The engine judges the values (FitSpec's CheckLimits).
+    /// </summary>
+    private static double[]? Limits(Errors errors, string field, JsonElement? given, double none, FittedNames names)
+    {
+        if (given is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return null;
+        var limits = new double[names.Count];
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Number:
+                Array.Fill(limits, element.GetDouble());
+                return limits;
+            case JsonValueKind.Object:
+                Array.Fill(limits, none);
+                foreach (var member in element.EnumerateObject())
+                {
+                    var at = $"{field}.{member.Name}";
+                    if (member.Value.ValueKind is not (JsonValueKind.Number or JsonValueKind.Null))
+                        errors.Add(at, $"must be a number, or null for no limit; got {member.Value.ValueKind.ToString().ToLowerInvariant()}");
+                    else if (names.Find(errors, at, member.Name, "limits") is var j and >= 0)
+                        limits[j] = member.Value.ValueKind == JsonValueKind.Null ? none : member.Value.GetDouble();
+                }
+                return limits;
+            default:
+                errors.Add(field, $"must be a number (a limit for every feature) or an object {{\"feature\": number}}; got {element.ValueKind.ToString().ToLowerInvariant()}");
+                return null;
+        }
     }
 
     /// <summary>The validation object's own rules: each field belongs to a method, and folds agree with foldIds.</summary>

@@ -80,15 +80,15 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
         using var connection = store.Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {Columns} FROM datasets WHERE tenant = $tenant
+            SELECT {ShapeColumns} FROM datasets WHERE tenant = $tenant
             ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;
             """;
         command.Parameters.AddWithValue("$tenant", tenant);
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$offset", offset);
-        var items = new List<Dataset>();
+        var items = new List<DatasetSummary>();
         using (var reader = command.ExecuteReader())
-            while (reader.Read()) items.Add(Read(reader));
+            while (reader.Read()) items.Add(DatasetSummary.Of(Read(reader)));
         using var count = connection.CreateCommand();
         count.CommandText = "SELECT count(*) FROM datasets WHERE tenant = $tenant";
         count.Parameters.AddWithValue("$tenant", tenant);

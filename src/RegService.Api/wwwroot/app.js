@@ -8,7 +8,7 @@ const POLL_MILLISECONDS = 500;
 const SHOWN_ROWS = 100;
 
 const $ = (id) => document.getElementById(id);
-const state = { dataset: null, fitId: null, tracking: null };
+const state = { dataset: null, fitId: null, tracking: null, validated: false };
 
 // ---------- requests ----------
 
@@ -133,6 +133,7 @@ async function checkKey() {
     await api('/v1/datasets?limit=1');
     status.textContent = apiKey() ? 'Connected with this key.' : 'Connected: this service needs no key (Auth:Mode None).';
     status.dataset.state = 'ok';
+    await refreshLists();
   } catch (error) {
     status.textContent = apiKey() ? 'The key was not accepted.' : 'This service needs an API key.';
     status.dataset.state = 'refused';
@@ -169,6 +170,72 @@ async function upload() {
       method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file,
     });
     showDataset(await response.json());
+    await refreshLists();
+  } catch (error) {
+    showProblem(problem, error);
+  }
+}
+
+// ---------- what this key already has: data sets and fits ----------
+
+const LISTED = 100;
+
+/** The caller's data sets (newest first) into both choosers, and its fits into the table of earlier fits. */
+async function refreshLists() {
+  const problem = $('lists-problem');
+  problem.replaceChildren();
+  try {
+    const [datasets, fits] = await Promise.all([
+      getJson('/v1/datasets?limit=' + LISTED), getJson('/v1/fits?limit=' + LISTED)]);
+    state.datasets = datasets.items;
+    for (const id of ['existing-dataset', 'predict-dataset']) {
+      const select = $(id);
+      const chosen = select.value;
+      select.replaceChildren(...datasets.items.map((d) => el('option', { value: d.id, text: `${d.name} (${d.rows} x ${d.columnCount}, ${d.id.slice(0, 8)})` })));
+      if (chosen && datasets.items.some((d) => d.id === chosen)) select.value = chosen;
+    }
+    $('existing-form').classList.toggle('is-hidden', datasets.items.length === 0);
+    showFits(fits);
+  } catch (error) {
+    showProblem(problem, error);
+  }
+}
+
+function showFits(page) {
+  const names = new Map((state.datasets || []).map((d) => [d.id, d.name]));
+  const table = $('fits-table');
+  table.replaceChildren(el('tr', {}, ...['fit', 'data set', 'status', 'created', ''].map((h) => el('th', { text: h }))));
+  for (const job of page.items) {
+    const open = el('button', { type: 'button', class: 'open-fit', 'data-fit-id': job.id, text: 'Open' });
+    open.addEventListener('click', () => busy(open, () => openFit(job.id)));
+    table.append(el('tr', { 'data-fit-id': job.id },
+      el('td', { text: job.name || job.id.slice(0, 8) }), el('td', { text: names.get(job.datasetId) || job.datasetId.slice(0, 8) }),
+      el('td', { class: 'fit-status', text: job.status }), el('td', { text: new Date(job.createdAt).toLocaleString() }), el('td', {}, open)));
+  }
+  table.hidden = page.items.length === 0;
+  $('fits-empty').hidden = page.items.length > 0;
+  $('fits-empty').textContent = page.items.length ? '' : 'None yet with this key.';
+  if (page.total > page.items.length) table.append(el('tr', {}, el('td', { colspan: '5', class: 'hint', text: `the newest ${page.items.length} of ${page.total}` })));
+}
+
+/** A fit chosen from the list: its data set becomes the current one, and the fit is followed (or shown) as a new one is. */
+async function openFit(id) {
+  const job = await getJson(fitPath(id));
+  try {
+    showDataset(await getJson('/v1/datasets/' + encodeURIComponent(job.datasetId)));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.problem.status === 404)) throw error;   // deleted since: the fit still shows
+  }
+  await track(job);
+}
+
+async function useExisting() {
+  const id = $('existing-dataset').value;
+  const problem = $('upload-problem');
+  problem.replaceChildren();
+  if (!id) return;
+  try {
+    showDataset(await getJson('/v1/datasets/' + encodeURIComponent(id)));
   } catch (error) {
     showProblem(problem, error);
   }
@@ -229,6 +296,7 @@ async function submitFit() {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(fitRequest()),
     });
     const job = await response.json();
+    refreshLists();
     track(job);
   } catch (error) {
     showProblem(problem, error);
@@ -365,8 +433,13 @@ async function finish(id, signal) {
     return;
   }
   showResult(job.result);
+  state.validated = Boolean(job.result.validation);
+  for (const node of document.querySelectorAll('.validated-fit')) node.disabled = !state.validated;
+  if (!state.validated && ['min', '1se'].includes($('predict-lambda').value)) $('predict-lambda').value = '';
+  updatePredictForm();
   $('result-section').hidden = false;
   $('predict-section').hidden = false;
+  for (const cell of document.querySelectorAll(`#fits-table tr[data-fit-id="${CSS.escape(id)}"] .fit-status`)) cell.textContent = job.status;
   $('predictions').replaceChildren();
   $('predict-problem').replaceChildren();
   await showPlots(id, signal);
@@ -464,14 +537,32 @@ function svgFrom(text, prefix) {
 
 // ---------- 6. predict ----------
 
-async function predict() {
-  const file = $('predict-file').files[0];
+function updatePredictForm() {
+  for (const node of document.querySelectorAll('.lambda-value-only')) node.classList.toggle('is-hidden', $('predict-lambda').value !== 'number');
+}
+
+/** The query of a prediction: ?lambda= as chosen (a number, min or 1se; none: the fit's own) and ?datasetId= when scoring a stored data set. */
+function predictQuery(datasetId) {
+  const query = new URLSearchParams();
+  const choice = $('predict-lambda').value;
+  if (choice === 'number') query.set('lambda', $('predict-lambda-value').value.trim());
+  else if (choice) query.set('lambda', choice);
+  if (datasetId) query.set('datasetId', datasetId);
+  const text = query.toString();
+  return text ? '?' + text : '';
+}
+
+async function predict(stored) {
   const problem = $('predict-problem');
   problem.replaceChildren();
   $('predictions').replaceChildren();
-  if (!file || !state.fitId) return;
+  if (!state.fitId) return;
+  const file = $('predict-file').files[0];
+  const datasetId = stored ? $('predict-dataset').value : null;
+  if (stored ? !datasetId : !file) return;
   try {
-    const response = await api(fitPath(state.fitId, '/predict'), { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file });
+    const options = stored ? { method: 'POST' } : { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file };
+    const response = await api(fitPath(state.fitId, '/predict' + predictQuery(datasetId)), options);
     showPredictions(await response.json());
   } catch (error) {
     showProblem(problem, error);
@@ -487,8 +578,14 @@ function showPredictions(result) {
   });
   const shown = Math.min(result.rows, SHOWN_ROWS);
   $('predictions').replaceChildren(
-    el('p', { id: 'prediction-summary', text: `${result.rows} rows scored at lambda ${fmt(result.lambda)}` + (shown < result.rows ? ` (the first ${shown} shown)` : '') }),
+    el('p', { id: 'prediction-summary', text: `${result.rows} rows scored at lambda ${fmt(result.lambda)}` + (result.interpolated ? ' (interpolated)' : '')
+      + (shown < result.rows ? ` (the first ${shown} shown)` : '') }),
     table);
+  if (result.metrics) {
+    const metrics = definitionList(Object.entries(result.metrics).filter(([name]) => name !== 'family'));
+    metrics.id = 'prediction-metrics';
+    $('predictions').append(el('h4', { text: 'against the data set\'s target' }), metrics);
+  }
 }
 
 // ---------- start ----------
@@ -497,7 +594,12 @@ function start() {
   setUpKey();
   $('upload-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('upload'), upload); });
   $('fit-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('submit-fit'), submitFit); });
-  $('predict-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('predict'), predict); });
+  $('predict-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('predict'), () => predict(false)); });
+  $('predict-dataset-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('predict-stored'), () => predict(true)); });
+  $('existing-form').addEventListener('submit', (event) => { event.preventDefault(); busy($('use-dataset'), useExisting); });
+  $('refresh-lists').addEventListener('click', () => busy($('refresh-lists'), refreshLists));
+  $('predict-lambda').addEventListener('change', updatePredictForm);
+  updatePredictForm();
   $('penalty').addEventListener('change', updateFitForm);
   $('validation').addEventListener('change', updateFitForm);
   updateFitForm();

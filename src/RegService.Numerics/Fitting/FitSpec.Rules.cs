@@ -23,12 +23,12 @@ public sealed partial record FitSpec
     public const double DefaultElasticNetL1Ratio = 0.5;
 
     /// <summary>
-    /// True when the closed form solves this spec exactly: gaussian, ridge or none, no penalty factors (a Cholesky or an
+    /// True when the closed form solves this spec exactly: gaussian, ridge or none, no penalty factors, no coefficient bounds (a Cholesky or an
     /// eigendecomposition of the Gram matrix, or of the n x n dual when features exceed rows). The one statement of it:
     /// the solver rules, the choice of <see cref="SolverKind.Auto"/> and the leave-one-out/GCV gate read it.
     /// </summary>
     [JsonIgnore]
-    public bool ClosedFormFits => Family == Family.Gaussian && Penalty is Penalty.Ridge or Penalty.None && PenaltyFactors is null;
+    public bool ClosedFormFits => Family == Family.Gaussian && Penalty is Penalty.Ridge or Penalty.None && PenaltyFactors is null && !Bounded;
 
     /// <summary>True when a stochastic solver fits the spec: sgd, adam or adamW named, or an MLP (which only they train).</summary>
     [JsonIgnore]
@@ -109,6 +109,7 @@ public sealed partial record FitSpec
         CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckMultinomial(data, Add);
+        CheckLimits(FittedFeatureNames(rows), Add);
         return faults;
     }
 
@@ -155,7 +156,8 @@ public sealed partial record FitSpec
     private string Target => TargetName is null ? $"column {TargetColumn}" : $"'{TargetName}'";
 
     /// <summary>"gaussian lasso", "binomial ridge with penaltyFactors".</summary>
-    private string Describe() => $"{Of(Family)} {Of(Penalty)}{(PenaltyFactors is null ? "" : " with penaltyFactors")}";
+    private string Describe() =>
+        $"{Of(Family)} {Of(Penalty)}{(PenaltyFactors is null ? "" : " with penaltyFactors")}{(Bounded ? " with lowerLimits/upperLimits" : "")}";
 
     private void CheckColumns(DataShape data, Action<string, string> add)
     {
@@ -381,6 +383,47 @@ public sealed partial record FitSpec
                 else continue;
                 return;
             }
+    }
+
+    /// <summary>
+    /// Coefficient bounds (glmnet's lower.limits and upper.limits): one per fitted feature (<paramref name="names"/>; null when
+    /// the expansion is at fault), not NaN, lower ≤ 0 ≤ upper as glmnet demands (it refuses a positive lower or a negative
+    /// upper limit; infinite means unbounded), the feature named in each fault. Fitted by coordinate descent (gaussian),
+    /// proximal Newton (binomial) and proximal gradient; the closed form, the stochastic solvers, the MLP, Bayesian ridge
+    /// and the duality-gap stopping rule (whose dual point assumes no bounds) do not take them.
+    /// </summary>
+    private void CheckLimits(string[]? names, Action<string, string> add)
+    {
+        if (LowerLimits is null && UpperLimits is null) return;
+        void Each(string field, double[] limits, bool lower)
+        {
+            if (names is null) return;
+            if (limits.Length != names.Length)
+            {
+                add(field, $"has {limits.Length} limits for {names.Length} {(Expansion is { PolynomialDegree: > 1 } ? "expanded " : "")}features; give one per feature");
+                return;
+            }
+            for (int j = 0; j < limits.Length; j++)
+            {
+                double b = limits[j];
+                if (lower && UpperLimits is { } upper && upper.Length == limits.Length && b > upper[j])
+                    add($"{field}[{j}]", $"the lower limit of '{names[j]}' ({Show(b)}) is above its upper limit ({Show(upper[j])})");
+                if (double.IsNaN(b)) add($"{field}[{j}]", $"the limit of '{names[j]}' is NaN; give a number (or none for unbounded)");
+                else if (lower && b > 0)
+                    add($"{field}[{j}]", $"the lower limit of '{names[j]}' is {Show(b)}; lower limits must be <= 0 (as glmnet's lower.limits: 0 keeps the coefficient non-negative)");
+                else if (!lower && b < 0)
+                    add($"{field}[{j}]", $"the upper limit of '{names[j]}' is {Show(b)}; upper limits must be >= 0 (as glmnet's upper.limits: 0 keeps the coefficient non-positive)");
+            }
+        }
+        if (LowerLimits is { } lo) Each("lowerLimits", lo, lower: true);
+        if (UpperLimits is { } hi) Each("upperLimits", hi, lower: false);
+        if (!Bounded) return;
+        const string Takes = "coefficient bounds are fitted by coordinateDescent (gaussian), proximalNewton (binomial) and proximalGradient";
+        string field0 = LowerLimits is not null && LowerLimits.Any(double.IsFinite) ? "lowerLimits" : "upperLimits";
+        if (Model != ModelKind.Linear) add(field0, $"{Takes}; model {Of(Model)} does not take them");
+        else if (Stochastic) add(field0, $"{Takes}; solver {Of(ChosenSolver)} does not take them");
+        if (Stopping == StoppingRule.DualityGap)
+            add("stopping", "dualityGap's dual point is that of the unbounded problem; with lowerLimits/upperLimits use the glmnet rule");
     }
 
     /// <summary>The validation folds the engine will make (as FitEngine does), or null without k-fold or holdout or while they are invalid.</summary>

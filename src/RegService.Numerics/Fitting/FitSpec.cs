@@ -126,6 +126,21 @@ public sealed partial record FitSpec
     public double[]? PenaltyFactors { get; init; }
 
     /// <summary>
+    /// Lower bounds of the coefficients, one per fitted feature (with an expansion: per expanded feature), on the original
+    /// scale (glmnet's lower.limits): each ≤ 0, <see cref="double.NegativeInfinity"/> for none; null bounds nothing. With
+    /// <see cref="Standardize"/> the solvers clamp the standardized coefficient at the bound times the feature's scale, so the
+    /// reported coefficient respects it. Fitted by coordinate descent, proximal Newton and proximal gradient.
+    /// </summary>
+    public double[]? LowerLimits { get; init; }
+
+    /// <summary>Upper bounds of the coefficients (glmnet's upper.limits): each ≥ 0, <see cref="double.PositiveInfinity"/> for none; as <see cref="LowerLimits"/>.</summary>
+    public double[]? UpperLimits { get; init; }
+
+    /// <summary>True when some coefficient has a finite bound (<see cref="LowerLimits"/>, <see cref="UpperLimits"/>).</summary>
+    [JsonIgnore]
+    public bool Bounded => Solvers.CoefficientBounds.AnyFinite(LowerLimits) || Solvers.CoefficientBounds.AnyFinite(UpperLimits);
+
+    /// <summary>
     /// Observation weights, one per row of the data (glmnet's <c>weights</c>): finite, non-negative, not all zero; null
     /// weighs every row 1. The engine rescales them to sum to the number of rows, as glmnet does, so the objective is
     /// <c>(1/2n) sum_i w_i (y_i - b0 - x_i.b)^2 + lambda * P(b)</c> (gaussian; the binomial log-likelihood likewise),

@@ -1,5 +1,6 @@
 using RegService.Numerics.Data;
 using RegService.Numerics.Selection;
+using RegService.Numerics.Solvers;
 using static RegService.Numerics.Fitting.SpecNames;
 
 namespace RegService.Numerics.Fitting;
@@ -28,6 +29,9 @@ public sealed partial record FitSpec
             add("solver", $"family multinomial is fitted by proximalNewton (or auto); solver {Of(Solver)} does not fit it");
         if (Penalty == Penalty.None && Validation != ValidationMethod.None)
             add("validation", "penalty none has no lambda to choose");
+        if (Bounded)
+            add(CoefficientBounds.AnyFinite(LowerLimits) ? "lowerLimits" : "upperLimits",
+                "family multinomial does not take coefficient bounds yet; fit without lowerLimits and upperLimits");
         if ((uint)TargetColumn >= (uint)data.Columns || data.ReadColumn(TargetColumn) is not { Length: > 0 } y) return;
         var labels = ClassLabels(y);
         if (labels.Length > MaxClasses)

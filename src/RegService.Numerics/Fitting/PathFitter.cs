@@ -176,6 +176,8 @@ internal static class PathFitter
     {
         Alpha = spec.Alpha,
         PenaltyFactors = LambdaGrid.RescalePenaltyFactors(spec.PenaltyFactors, spec.FeatureColumns.Length),
+        LowerLimits = spec.LowerLimits,
+        UpperLimits = spec.UpperLimits,
         Lambdas = spec.Penalty == Penalty.None ? [0.0] : spec.Lambdas,
         Generate = spec.Lambdas is null && spec.Penalty != Penalty.None ? spec.Path ?? new LambdaPathSpec() : null,
         Standardize = spec.Standardize,

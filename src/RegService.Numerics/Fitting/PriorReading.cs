@@ -72,7 +72,9 @@ public sealed record PriorReading(
         var kind = flat ? PriorKind.Flat : a >= 1 ? PriorKind.Laplace : a <= 0 ? PriorKind.Gaussian : PriorKind.GaussianLaplace;
         string? note = spec.Training is { WeightDecay: > 0 }
             ? "weightDecay adds an L2 term that this reading leaves out (adamW's decoupled decay is not a penalty of the objective)"
-            : null;
+            : spec.Bounded
+                ? "with lowerLimits/upperLimits the prior is this one truncated to the bounds (its MAP is the bounded fit); the degrees of freedom count a coefficient held at a nonzero bound as free"
+                : null;
         int intercept = spec.FitIntercept ? 1 : 0;
 
         double? sigma2 = null, df = null;

@@ -42,9 +42,10 @@ public static class LambdaGrid
     /// from the fifth lambda on, stop once the deviance ratio exceeds 0.999 or grew by less than 1e-5 of itself
     /// (elnet, <paramref name="relative"/>) or by less than 1e-5 (lognet).
     /// </summary>
-    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio, bool relative = true) =>
+    /// <remarks><paramref name="step"/> is fdev (glmnet sets it to 0 when a coefficient bound is 0).</remarks>
+    public static bool ShouldStop(int l, int count, double devRatio, double previousDevRatio, bool relative = true, double step = DevianceStep) =>
         l + 1 >= Math.Min(MinPathLambdas, count)
-        && (devRatio - previousDevRatio < DevianceStep * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
+        && (devRatio - previousDevRatio < step * (relative ? devRatio : 1.0) || devRatio > DevianceMax);
 
     /// <summary>
     /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of

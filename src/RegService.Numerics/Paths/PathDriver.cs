@@ -129,7 +129,7 @@ public static class PathDriver
                 Lambda = lambdas[l],
                 DevianceRatio = points[l].DevianceRatio,
             });
-            if (generated && l + 1 < lambdas.Length && (outcome.EndsPath || ShouldStop(solver.Stop, l, lambdas.Length, points)))
+            if (generated && l + 1 < lambdas.Length && (outcome.EndsPath || ShouldStop(solver.Stop, l, lambdas.Length, points, settings.DevianceStep)))
             {
                 stoppedEarly = true;
                 // The path is done: its share of the fit's progress is used up, however many lambdas were left.
@@ -171,13 +171,13 @@ public static class PathDriver
         return LambdaGrid.Geometric(lambdaMax, count, spec?.MinRatio ?? LambdaGrid.DefaultMinRatio(rows, features));
     }
 
-    private static bool ShouldStop(EarlyStop rule, int l, int count, List<PathPoint> points)
+    private static bool ShouldStop(EarlyStop rule, int l, int count, List<PathPoint> points, double step)
     {
         double ratio = points[l].DevianceRatio, previous = l > 0 ? points[l - 1].DevianceRatio : 0;
         return rule switch
         {
-            EarlyStop.Relative => LambdaGrid.ShouldStop(l, count, ratio, previous),
-            EarlyStop.Absolute => LambdaGrid.ShouldStop(l, count, ratio, previous, relative: false),
+            EarlyStop.Relative => LambdaGrid.ShouldStop(l, count, ratio, previous, step: step),
+            EarlyStop.Absolute => LambdaGrid.ShouldStop(l, count, ratio, previous, relative: false, step: step),
             _ => false,
         };
     }

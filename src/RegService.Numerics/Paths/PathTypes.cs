@@ -1,4 +1,5 @@
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Paths;
 
@@ -10,6 +11,25 @@ public sealed record PathSettings
 
     /// <summary>Penalty factors per feature, already rescaled to sum to the number of features.</summary>
     public required double[] PenaltyFactors { get; init; }
+
+    /// <summary>
+    /// Coefficient bounds per feature on the original scale (glmnet's lower.limits / upper.limits): lower ≤ 0 ≤ upper,
+    /// infinite for none; null is unbounded. Solvers clamp the standardized coefficient at bound × scale.
+    /// </summary>
+    public double[]? LowerLimits { get; init; }
+
+    /// <inheritdoc cref="LowerLimits"/>
+    public double[]? UpperLimits { get; init; }
+
+    /// <summary>True when some coefficient has a finite bound.</summary>
+    public bool Bounded => CoefficientBounds.AnyFinite(LowerLimits) || CoefficientBounds.AnyFinite(UpperLimits);
+
+    /// <summary>
+    /// The deviance-ratio gain below which a generated path stops (glmnet's fdev), adjusted as glmnet does for bounds: with a bound at 0 glmnet
+    /// sets fdev to 0 (a coefficient held at 0 leaves the deviance unchanged, which would end the path), so only a falling
+    /// deviance ratio or one past 0.999 stops it.
+    /// </summary>
+    public double DevianceStep => CoefficientBounds.AnyZero(LowerLimits) || CoefficientBounds.AnyZero(UpperLimits) ? 0 : LambdaGrid.DevianceStep;
 
     /// <summary>Explicit lambdas, fitted in order without early stop; or null to generate <see cref="Generate"/>.</summary>
     public double[]? Lambdas { get; init; }

@@ -47,7 +47,7 @@ internal interface ICoordinates
 /// The strong-rule / active-set / KKT coordinate-descent loop shared by the covariance form, the naive form and the
 /// weighted naive Newton subproblem, for
 /// <code>
-/// minimize (1/2) b'Ab - c'b + lambda * sum_j v_j [ (1 - alpha)/2 b_j^2 + alpha |b_j| ]
+/// minimize (1/2) b'Ab - c'b + lambda * sum_j v_j [ (1 - alpha)/2 b_j^2 + alpha |b_j| ]   (lower_j ≤ b_j ≤ upper_j with Bounds)
 /// </code>
 /// (Friedman, Hastie &amp; Tibshirani 2010; sequential strong rules, Tibshirani et al. 2012).
 /// </summary>
@@ -70,6 +70,14 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
 
     public double[] PenaltyFactors { get; } = penaltyFactors;
     public double Alpha { get; } = alpha;
+
+    /// <summary>
+    /// Box constraints on the coordinates (glmnet's cl, already on this problem's scale), or null. Each update is clamped
+    /// after the soft threshold, as glmnet's elnet: b_j = max(lower_j, min(upper_j, b_j)); since lower_j ≤ 0 ≤ upper_j the
+    /// strong rule and the KKT check over coordinates at 0 stay as they are (a coordinate at 0 with |g_j| ≤ lambda alpha
+    /// v_j is optimal whatever its bounds), and a coordinate at a bound is settled by the passes.
+    /// </summary>
+    public CoefficientBounds? Bounds { get; init; }
 
     /// <summary>
     /// When true, a solve starts from a working set (Celer, Massias et al. 2018) rather than the whole strong set:
@@ -206,6 +214,7 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
         if (count == 0) return 0;
         var v = PenaltyFactors;
         var beta = c.Beta;
+        var bounds = Bounds;
         double largest = 0;
         double l1 = lambda * Alpha, l2 = lambda * (1 - Alpha);
         c.Begin(set[0]);
@@ -224,6 +233,7 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
                 double u = g + ajj * bj;
                 double t = l1 * v[j];
                 nb = u > t ? (u - t) / den : u < -t ? (u + t) / den : 0.0;
+                if (bounds is not null) nb = bounds.Clamp(j, nb);
             }
             if (nb == bj)
             {

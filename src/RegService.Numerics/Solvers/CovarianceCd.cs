@@ -21,14 +21,14 @@ public sealed class CovarianceCd : ICdCore
     private readonly int _q;
     private readonly CoordinateDescent _cd;
 
-    /// <summary>Starts at b = <paramref name="start"/> (or 0), so g = c - A b.</summary>
-    public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null)
+    /// <summary>Starts at b = <paramref name="start"/> (or 0, feasible for <paramref name="bounds"/>), so g = c - A b.</summary>
+    public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null, CoefficientBounds? bounds = null)
     {
         if (a.Length < (long)q * q || c.Length < q || penaltyFactors.Length < q) throw new ArgumentException("A, c and the penalty factors must match q");
         _a = a;
         _c = c[..q];
         _q = q;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha);
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds };
         Beta = new double[q];
         Gradient = c[..q];
         if (start is not null)

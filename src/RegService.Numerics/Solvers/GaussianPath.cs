@@ -29,7 +29,8 @@ public static class GaussianPath
         var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept);
         int q = system.Active.Length;
         var v = Restrict(settings.PenaltyFactors, system.Active);
-        var core = new CovarianceCd(system.A, system.C, q, v, settings.Alpha);
+        var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, system.Scales, system.Active);
+        var core = new CovarianceCd(system.A, system.C, q, v, settings.Alpha, bounds: bounds);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = system.Diagonal(u);
         var problem = new Problem(system.Active, v, system.C, diagonal, system.FeatureMeans, system.Scales,
@@ -111,7 +112,8 @@ public static class GaussianPath
             activeVariances[u] = variances[j];
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
-        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets);
+        var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales, [.. active]);
+        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings);
@@ -190,7 +192,7 @@ public static class GaussianPath
 
         public PathPoint Point(in PathStep step)
         {
-            var point = GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
+            var point = GaussianPath.Point(core, problem, settings.Alpha, step.Lambda, gap: !settings.Bounded);
             return settings.Stopping == StoppingRule.DualityGap && point.DualityGap is { } gap
                 ? point with { StoppingValue = gap / (problem.TargetVariance > 0 ? problem.TargetVariance : 1.0) }
                 : point;
@@ -200,7 +202,8 @@ public static class GaussianPath
             new(settings.FitIntercept ? problem.Means : new double[problem.Names.Length], problem.Scales, problem.TargetVariance, problem.Warnings);
     }
 
-    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda)
+    /// <remarks>Without <paramref name="gap"/> (a bounded problem, whose dual has another form) no duality gap is reported.</remarks>
+    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda, bool gap)
     {
         int q = problem.Active.Length, p = problem.Names.Length;
         var beta = core.Beta;
@@ -222,11 +225,10 @@ public static class GaussianPath
         double yVar = problem.TargetVariance;
         var (rss, ry) = Residual(core, problem);
         double ratio = yVar > 0 ? 1 - rss / yVar : double.NaN;
-        double? gap = lambda > 0 ? StandardGap(beta, g, problem.V, rss, ry, lambda, alpha) : null;
         return new PathPoint(lambda, problem.Rows > 0 ? intercept : 0, original, standardized, nonZero, null)
         {
             DevianceRatio = ratio,
-            DualityGap = gap,
+            DualityGap = gap && lambda > 0 ? StandardGap(beta, g, problem.V, rss, ry, lambda, alpha) : null,
         };
     }
 

@@ -39,7 +39,7 @@ internal sealed partial class LogisticPathSolver
             if (start[b] == 0) continue;
             for (int a = 0; a < q; a++) c[a] += h.A[a * q + b] * start[b];
         }
-        var cd = new CovarianceCd(h.A, c, q, v, _alpha, start);
+        var cd = new CovarianceCd(h.A, c, q, v, _alpha, start, _limits?.Restrict(idx));
         var outcome = cd.Solve(lambda, screenLambda, _thr * InnerFactor, budget, _ct);
         double ud = 0, measure = 0;
         for (int a = 0; a < q; a++)
@@ -149,7 +149,7 @@ internal sealed partial class LogisticPathSolver
         }
         var v = new double[q];
         for (int a = 0; a < q; a++) v[a] = _v[idx[a]];
-        var cd = new CoordinateDescent(q, v, _alpha);
+        var cd = new CoordinateDescent(q, v, _alpha) { Bounds = _limits?.Restrict(idx) };
         for (int a = 0; a < q; a++)
             if (newBeta[a] != 0) cd.MarkActive(a);
         var model = new WeightedResidual(this, idx, newBeta, h, zbar, r, vw, b0);

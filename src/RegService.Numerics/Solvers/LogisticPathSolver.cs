@@ -43,6 +43,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private double _b0;
     private readonly LogisticPass _pass;
     private readonly GradientBounds _bounds;
+    private readonly CoefficientBounds? _limits;   // lower.limits / upper.limits on the standardized scale
     private double _loss, _g0, _wsum;
     private readonly double[] _grad;          // exact for members of the working set
     private readonly double[] _xv, _wm;       // naive mode: sum v z^2 and sum v z (v = w/n) for members of the working set
@@ -90,6 +91,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _inSet = new bool[_p];
         _pass = new LogisticPass(data, _intercept, _threads, ct);
         _bounds = new GradientBounds(data, _pass, _inSet, _intercept, _threads, ct);
+        _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, data.Scales);
         _warnings = [.. data.Warnings];
     }
 

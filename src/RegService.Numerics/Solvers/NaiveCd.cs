@@ -53,15 +53,16 @@ public sealed class NaiveCd : ICdCore
     /// <param name="alpha">l1Ratio.</param>
     /// <param name="threads">Threads for the gradient sweeps of the KKT check.</param>
     /// <param name="workingSets">Start each solve from a working set rather than the whole strong set (<see cref="CoordinateDescent.WorkingSets"/>).</param>
+    /// <param name="bounds">Box constraints on the standardized coefficients (<see cref="CoordinateDescent.Bounds"/>), or null.</param>
     public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
-        double[] penaltyFactors, double alpha, int threads, bool workingSets = false)
+        double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null)
     {
         int q = columns.Length;
         _columns = columns;
         _means = means;
         _scales = scales;
         _alpha = alpha;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { WorkingSets = workingSets };
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { WorkingSets = workingSets, Bounds = bounds };
         _n = centeredTarget.Length;
         _threads = Math.Max(1, threads);
         _u = (double[])centeredTarget.Clone();

@@ -14,8 +14,9 @@ namespace RegService.Numerics.Solvers;
 /// on standardized features (the intercept unpenalized). The smooth part (loss and ridge term) takes gradient steps
 /// of size 1/L; the L1 part is its proximal map (soft-thresholding by lambda alpha v_j / L). L is found by
 /// backtracking: doubled until the quadratic upper bound holds at the new point, and halved at the start of each
-/// lambda, so it follows the local curvature. Momentum restarts (O'Donoghue and Candès 2015, gradient scheme) when the
-/// step and the momentum point apart. Each trial point costs one fused pass over the data
+/// lambda, so it follows the local curvature. Coefficient bounds (glmnet's lower.limits / upper.limits) are a projection
+/// after the prox: for one coordinate the prox of alpha |b| plus the indicator of [lower, upper] is the clamped soft
+/// threshold. Momentum restarts (O'Donoghue and Candès 2015, gradient scheme) when the step and the momentum point apart. Each trial point costs one fused pass over the data
 /// (<see cref="GradientKernels.Step"/>): its loss, and the gradient at the momentum point that follows it.
 /// </summary>
 /// <remarks>
@@ -154,7 +155,10 @@ public static class ProximalGradientPath
             _etaZ = new double[_n];
             _carriedGradient = new double[_p + 1];
             _beta = new double[_p];
+            _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales);
         }
+
+        private readonly CoefficientBounds? _limits;
 
         /// <summary>loss/n at (b0, b) on the standardized scale; with <paramref name="grad"/>, its gradient (b entries, then b0).</summary>
         private double Loss(double[] b, double b0, double[]? grad)
@@ -316,6 +320,8 @@ public static class ProximalGradientPath
                         if (_excluded[j]) { z[j] = 0; continue; }
                         double u = yk[j] - step * g[j], th = step * l1 * _v[j];
                         z[j] = u > th ? u - th : u < -th ? u + th : 0.0;
+                        // The projection onto the box after the prox (the prox of the L1 term plus the box, coordinate-wise).
+                        if (_limits is not null) z[j] = _limits.Clamp(j, z[j]);
                     }
                     z[p] = yk[p] - step * g[p];
                     double agree = 0;

@@ -114,9 +114,9 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
     public DatasetPage List(string tenant, int offset, int limit)
     {
         using var connection = store.Open();
-        var items = new List<Dataset>();
+        var items = new List<DatasetSummary>();
         using (var command = new NpgsqlCommand($"""
-                   SELECT {Columns} FROM datasets WHERE tenant = @tenant
+                   SELECT {ShapeColumns} FROM datasets WHERE tenant = @tenant
                    ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset
                    """, connection))
         {
@@ -124,7 +124,7 @@ public sealed class PostgresDatasetStore(PostgresDatabase store, PostgresMatrixC
             command.Parameters.AddWithValue("limit", (long)limit);
             command.Parameters.AddWithValue("offset", (long)offset);
             using var reader = command.ExecuteReader();
-            while (reader.Read()) items.Add(Read(reader));
+            while (reader.Read()) items.Add(DatasetSummary.Of(Read(reader)));
         }
         using var count = new NpgsqlCommand("SELECT count(*) FROM datasets WHERE tenant = @tenant", connection);
         count.Parameters.AddWithValue("tenant", tenant);
