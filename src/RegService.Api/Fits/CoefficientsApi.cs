@@ -24,9 +24,14 @@ public sealed record CoefficientsDocument(
     [property: Description("Whether the lambda asked for lies outside the path's range, so the nearer end point's model is given (as glmnet does)")] bool OutsidePath,
     [property: Description("The intercept on the original scale")] double Intercept,
     [property: Description("Original-scale coefficients by feature name, every feature in the fit's order")] IReadOnlyDictionary<string, double> Coefficients,
-    [property: Description("How many coefficients are not zero")] int NonZero,
+    [property: Description("How many coefficients are not zero (multinomial: features nonzero in any class)")] int NonZero,
     [property: Description("A relaxed fit's gamma of this model: gamma * lasso + (1 - gamma) * the unpenalized refit; absent for other fits")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma = null,
+    [property: Description("Family multinomial: every class's intercept and coefficients at this lambda (intercept and coefficients above are the first class's)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ClassCoefficientsDocument>? Classes = null);
+
+/// <summary>One class's model at a lambda: its label, intercept and every coefficient by feature name.</summary>
+public sealed record ClassCoefficientsDocument(double Label, double Intercept, IReadOnlyDictionary<string, double> Coefficients);
 
 /// <summary>The body of POST /v1/fits/{id}/refit.</summary>
 public sealed record RefitRequest(
@@ -115,6 +120,15 @@ public static class CoefficientsApi
         if (error is not null) return Problems.Invalid(field!, error, "The coefficients request is invalid");
         var byName = new Dictionary<string, double>(model.Features.Length, StringComparer.Ordinal);
         for (int j = 0; j < model.Features.Length; j++) byName[model.Features[j]] = at!.Coefficients[j];
+        if (model.Classes is { } classes)
+        {
+            var models = Multiclass.At(model, classes, at!);
+            var perClass = models.Labels.Select((label, k) => new ClassCoefficientsDocument(label, models.Intercepts[k],
+                model.Features.Select((f, j) => (f, j)).ToDictionary(e => e.f, e => models.Coefficients[k][e.j], StringComparer.Ordinal))).ToList();
+            int any = Enumerable.Range(0, model.Features.Length).Count(j => models.Coefficients.Any(c => c[j] != 0));
+            return TypedResults.Ok(new CoefficientsDocument(id, at!.Lambda, at.Requested, at.Interpolated, at.OutsidePath, models.Intercepts[0],
+                perClass[0].Coefficients, any, at.Gamma, perClass));
+        }
         return TypedResults.Ok(new CoefficientsDocument(id, at!.Lambda, at.Requested, at.Interpolated, at.OutsidePath, at.Intercept, byName,
             at.Coefficients.Count(c => c != 0), at.Gamma));
     }

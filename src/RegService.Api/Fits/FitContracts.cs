@@ -5,7 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
 
-public enum FamilyName { Gaussian, Binomial }
+public enum FamilyName { Gaussian, Binomial, Multinomial }
+
+public enum MultinomialTypeName { Ungrouped, Grouped }
 
 public enum PenaltyName { None, Ridge, Lasso, ElasticNet }
 
@@ -109,9 +111,12 @@ public sealed record FitRequest
     [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) without validation; other families, solvers, models and validation answer 400 naming weights")]
     public string? Weights { get; init; }
 
-    [Description("gaussian (least squares) or binomial (logistic regression on a 0/1 target)")]
+    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation, no weights)")]
     [DefaultValue(FamilyName.Gaussian)]
     public FamilyName Family { get; init; } = FamilyName.Gaussian;
+
+    [Description("Family multinomial only: ungrouped (default; glmnet's type.multinomial \"ungrouped\", each class's coefficient penalized alone) or grouped (one group-lasso penalty on each feature's K class coefficients, so a feature is in every class or none)")]
+    public MultinomialTypeName? MultinomialType { get; init; }
 
     [Description("none, ridge (l1Ratio 0), lasso (l1Ratio 1) or elasticNet (l1Ratio in (0, 1))")]
     [DefaultValue(PenaltyName.Ridge)]

@@ -13,6 +13,7 @@ namespace RegService.Api.Fits;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "family")]
 [JsonDerivedType(typeof(GaussianMetricsDocument), "gaussian")]
 [JsonDerivedType(typeof(BinomialMetricsDocument), "binomial")]
+[JsonDerivedType(typeof(MultinomialMetricsDocument), "multinomial")]
 public abstract record MetricsSetDocument([property: Description("Rows scored")] [property: JsonPropertyOrder(-1)] int Rows);
 
 /// <summary>Gaussian metrics. r2 = 1 - SSE/SST about those rows' own mean (scikit-learn's r2_score); devianceRatio equals r2.</summary>
@@ -80,7 +81,9 @@ public sealed record PathDocument(
     [property: Description("The lambda of least validation loss (cv.glmnet's lambda.min)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin = null,
     [property: Description("The largest lambda within one standard error of the least loss (cv.glmnet's lambda.1se)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se = null,
+    [property: Description("Family multinomial, with ?include=path (and from /path): every class's intercept and nonzero coefficients per lambda (intercepts and coefficients above are the first class's)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClassPathDocument? Classes = null);
 
 /// <summary>How the lambda was chosen.</summary>
 public sealed record ValidationDocument(
@@ -224,7 +227,10 @@ public sealed record FitResultDocument(
     [property: Description("model bayesianRidge: the precisions evidence chose, the log evidence per step and the coefficients' posterior standard deviations")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BayesianDocument? Bayesian = null,
     [property: Description("relax: the relaxed lasso (glmnet's relax = TRUE). intercept, coefficients and lambda above are the relaxed model at (lambda, relaxed.gamma); path is the penalized path (gamma 1), its validation and lambdaMin/lambda1se cv.glmnet's own")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RelaxedDocument? Relaxed = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RelaxedDocument? Relaxed = null,
+    [property: Description("Family multinomial: the classes and each class's model at the returned lambda; the top-level intercept, coefficients and standardizedCoefficients (and path.intercepts, path.coefficients, /coefficients) are then the first class's, and sparsity counts the features nonzero in any class")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClassesDocument? Classes = null);
+
 
 /// <summary>
 /// The relaxed lasso's section of a result: the model at (lambda, gamma) is gamma * lasso(lambda) + (1 - gamma) * refit(lambda),

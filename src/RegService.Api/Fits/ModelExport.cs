@@ -65,6 +65,8 @@ public static class ModelExport
         var (record, stored, problem) = FitModels.Succeeded(fits, user.Tenant(), id, json.Options, "has a model");
         if (problem is not null) return problem;
         var model = stored!.Model;
+        if (model.Classes is not null)
+            return Problems.Status(StatusCodes.Status409Conflict, "No model card for a multinomial fit", Multiclass.NotForMultinomial(id, "the model card (and PMML)"));
         var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
         if (pmml == true || byAccept)
         {

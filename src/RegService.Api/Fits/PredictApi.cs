@@ -20,7 +20,7 @@ public sealed record PredictionDocument(
     [property: Description("The lambda whose model predicted: the one asked for when interpolated between path points, else the path lambda used")] double Lambda,
     int Rows,
     string Family,
-    [property: Description("Per row: fitted values b0 + x.b (gaussian), or the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial); for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), the probability of class 1, 1 / (1 + e^-(b0 + x.b)) (binomial), or the most probable class's label (multinomial); for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
     IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -37,7 +37,15 @@ public sealed record PredictionDocument(
     IReadOnlyList<double?>? Std = null,
     [property: Description("A relaxed fit's gamma of the model that predicted; absent for other fits")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    double? Gamma = null);
+    double? Gamma = null,
+
+    [property: Description("multinomial: the classes, in the order of each row's probabilities")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<double>? ClassLabels = null,
+
+    [property: Description("multinomial: per row, the probability of each class (in the order of classLabels; they sum to 1)")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<IReadOnlyList<double>>? Probabilities = null);
 
 /// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows, posted or stored.</summary>
 public static class PredictApi
@@ -88,6 +96,22 @@ public static class PredictApi
         }
 
         (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients);
+        if (model.Classes is { } classes)
+        {
+            var (probabilities, predicted) = Multiclass.At(model, classes, at).Predict(x);
+            MetricsSetDocument? scored = null;
+            if (y is not null)
+            {
+                var index = new int[y.Length];
+                for (int i = 0; i < y.Length; i++)
+                    if ((index[i] = Array.BinarySearch(classes.Labels, y[i])) < 0)
+                        return Problems.Invalid("datasetId", $"the target column '{request.Target}' holds {y[i]} (row {i + 1}), which is not one of the fit's classes ({string.Join(", ", classes.Labels)})",
+                            "The data set cannot be scored");
+                scored = ResultMapper.Metrics(MulticlassMetrics.FromProbabilities(index, probabilities, classes.Labels.Length));
+            }
+            return TypedResults.Ok(new PredictionDocument(id, at.Lambda, x.Rows, model.Family, [.. predicted.Select(v => (double?)v)], null,
+                at.Interpolated ? true : null, scored, null, ClassLabels: classes.Labels, Probabilities: probabilities));
+        }
 
         MetricsSetDocument? metrics = null;
         if (y is not null)

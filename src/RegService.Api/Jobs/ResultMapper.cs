@@ -29,7 +29,7 @@ public static class ResultMapper
             Model = new StoredModel
             {
                 Family = family,
-                Link = family == "binomial" ? "logit" : "identity",
+                Link = family switch { "binomial" => "logit", "multinomial" => Multiclass.Link, _ => "identity" },
                 Features = names,
                 Inputs = result.InputNames,
                 Expansion = result.Expansion is { } e ? new StoredExpansion(e.PolynomialDegree, e.Interactions) : null,
@@ -44,6 +44,7 @@ public static class ResultMapper
                 Network = result.Network is { } network ? Network(spec, network) : null,
                 Posterior = result.Bayesian is { } posterior ? new StoredPosterior(posterior.Alpha, posterior.Covariance) : null,
                 Relaxed = result.Relaxed is { } relaxed ? Relaxed(points, relaxed) : null,
+                Classes = Multiclass.ToStored(spec, result),
             },
             Status = result.Status == FitStatus.Converged ? "converged" : "notConverged",
             Penalty = SpecNames.Of(spec.Penalty),
@@ -147,6 +148,7 @@ public static class ResultMapper
     {
         null => null,
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
+        MulticlassMetrics c => Multiclass.Metrics(c),
         ClassificationMetrics c => new BinomialMetricsDocument(c.Rows, Finite(c.LogLoss), Finite(c.Accuracy), Finite(c.Auc), Finite(c.Deviance), Finite(c.DevianceRatio)),
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
     };

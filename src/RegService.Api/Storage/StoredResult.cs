@@ -107,6 +107,10 @@ public sealed record StoredModel
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public StoredRelaxed? Relaxed { get; init; }
 
+    /// <summary>Family multinomial: the classes and every class's model (<see cref="Intercept"/> and <see cref="Coefficients"/> are the first class's).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StoredClasses? Classes { get; init; }
+
     [JsonIgnore] public bool Binomial => Family == "binomial";
 
     /// <summary>The features prediction rows carry: the inputs of an expansion, else the features.</summary>
@@ -296,7 +300,7 @@ public static class StoredResults
         bool mlp = m.Network is not null;
         // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
         IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : NonZeroByName(names, values);
-        var selected = names.Where((_, j) => m.Coefficients[j] != 0).ToList();
+        var selected = m.Classes is { } classes ? Multiclass.Selected(classes, names) : names.Where((_, j) => m.Coefficients[j] != 0).ToList();
         var r = stored.PathReport;
         var curve = r.Validation;
         bool mse = curve?.Measure == "mse";
@@ -316,7 +320,8 @@ public static class StoredResults
             ValidationMse: mse ? curve!.Mean : null,
             ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
             LambdaMin: r.LambdaMin,
-            Lambda1se: r.Lambda1se);
+            Lambda1se: r.Lambda1se,
+            Classes: include.HasFlag(ResultIncludes.Path) && m.Classes is { } c ? Multiclass.ProjectPath(c) : null);
         bool scaling = include.HasFlag(ResultIncludes.Standardization);
         return new FitResultDocument(
             Status: stored.Status,
@@ -342,6 +347,7 @@ public static class StoredResults
             Prior: stored.Prior,
             Partial: stored.PartialReason is null ? null : true,
             PartialReason: stored.PartialReason,
+            Classes: m.Classes is { } mc ? Multiclass.Project(mc, names) : null,
             Bayesian: stored.Bayesian is { } b
                 ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
                 : null,

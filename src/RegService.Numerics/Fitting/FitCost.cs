@@ -201,6 +201,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                         p > n ? DualCost() : GramCost(closedForm: true),
                     _ when gaussian && n > p && p <= FitEngine.MaxCovarianceFeatures => GramCost(closedForm: false),
                     _ when gaussian => NaiveCost(),
+                    _ when _spec.Family == Family.Multinomial => MultinomialCost(),
                     _ => BinomialCost(),
                 };
                 // Each point of a path holds its coefficients on both scales; every validation fit keeps its path to the end.
@@ -408,6 +409,32 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 _work += _folds * BinomialWork(m, p, foldGram);
             }
             return gram ? "proximal newton gram" : "proximal newton naive";
+        }
+
+        /// <summary>Classes a multinomial estimate assumes (the target is not read to estimate).</summary>
+        public const int AssumedClasses = 10;
+
+        /// <summary>
+        /// Multinomial proximal Newton (<see cref="MultinomialSource"/>): a standardized copy of the rows, per class four per-row
+        /// vectors (linear predictor, probabilities, weights, working residual), per lambda every class's coefficients; each
+        /// Newton step does coordinate-descent passes over the rows per class. <see cref="AssumedClasses"/> classes.
+        /// </summary>
+        private string MultinomialCost()
+        {
+            long n = _n, p = _p, k = AssumedClasses;
+            var full = Phase("path on all rows");
+            Add(full, "standardized rows", Doubles((double)n * p));
+            Add(full, "per-class per-row vectors", Doubles(4.0 * k * n + 4.0 * k * p));
+            Hold($"class models of {_lambdas:N0} lambdas", Doubles(_lambdas * 3.0 * k * p));
+            _work += _lambdas * AssumedNewtonSteps * k * AssumedPasses * 2.0 * n * p;
+            if (_folds > 0)
+            {
+                long m = _m;
+                var folds = Phase("validation fits");
+                Add(folds, $"{_folds} fold fits: standardized training rows ({m:N0} x {p:N0})", Doubles(_folds * ((double)m * p + 4.0 * k * m)));
+                _work += _folds * _lambdas * AssumedNewtonSteps * k * AssumedPasses * 2.0 * m * p;
+            }
+            return "proximal newton multinomial";
         }
 
         private double BinomialWork(long n, long p, bool gram)

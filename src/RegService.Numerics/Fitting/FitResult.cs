@@ -35,6 +35,9 @@ public sealed record PathPoint(
 
     /// <summary>Features the strong rule left out of the coordinate-descent passes at this lambda.</summary>
     public int ScreenedOut { get; init; }
+
+    /// <summary>Family multinomial: every class's model (the positional Intercept and Coefficients are the first class's).</summary>
+    public MulticlassModel? Classes { get; init; }
 }
 
 /// <summary>
@@ -129,4 +132,11 @@ public sealed record FitResult
     /// before or during it, is dropped; after a spent budget it is limited to the completed lambdas).
     /// </summary>
     public Paths.PartialReason? Partial { get; init; }
+
+    /// <summary>
+    /// Family multinomial: the class labels (the target's distinct values, sorted) and every class's model at the returned lambda;
+    /// <see cref="Intercept"/>, <see cref="Coefficients"/> and <see cref="StandardizedCoefficients"/> are then the first class's.
+    /// </summary>
+    public double[]? ClassLabels { get; init; }
+    public MulticlassModel? Classes { get; init; }
 }

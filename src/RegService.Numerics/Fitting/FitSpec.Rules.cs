@@ -109,6 +109,7 @@ public sealed partial record FitSpec
         CheckBayesian(FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckRelax(Add);
+        CheckMultinomial(data, Add);
         CheckLimits(FittedFeatureNames(rows), Add);
         return faults;
     }

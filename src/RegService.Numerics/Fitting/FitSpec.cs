@@ -13,7 +13,7 @@ public enum StoppingRule
 }
 
 /// <summary>Distribution of the target.</summary>
-public enum Family { Gaussian, Binomial }
+public enum Family { Gaussian, Binomial, Multinomial }
 
 /// <summary>Which penalty P(b) the objective carries.</summary>
 public enum Penalty { None, Ridge, Lasso, ElasticNet }
@@ -90,6 +90,12 @@ public sealed partial record FitSpec
 
     public Family Family { get; init; } = Family.Gaussian;
     public Penalty Penalty { get; init; } = Penalty.Ridge;
+
+    /// <summary>
+    /// Family multinomial: glmnet's type.multinomial "grouped" (one group-lasso penalty per feature across the classes) when
+    /// true, "ungrouped" (each class's coefficient penalized alone) when false.
+    /// </summary>
+    public bool MultinomialGrouped { get; init; }
 
     /// <summary>
     /// Mixing between ridge (0) and lasso (1), glmnet's alpha: in [0, 1], and in (0, 1) for elasticNet, the only penalty

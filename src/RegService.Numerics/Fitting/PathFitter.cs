@@ -91,7 +91,7 @@ internal static class PathFitter
                 {
                     // Per lambda: the training fit's metrics on the held-out rows.
                     var rows = folds.Rows[0];
-                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
+                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p, rows) }).ToArray();
                     curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
                     points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
                 }
@@ -114,8 +114,8 @@ internal static class PathFitter
                     fits = [.. fits.Select((f, k) => RelaxedPath.Blend(f, foldRefits[k].Points, gamma))];
                 }
                 validationMetrics = folds.IsHoldout
-                    ? refit is null ? points[chosen].Validation : source.Metrics(fits[0].Points[chosen].Intercept, fits[0].Points[chosen].Coefficients, folds.Rows[0])
-                    : OutOfFold(x, spec, source, folds, fits, chosen);
+                    ? refit is null ? points[chosen].Validation : source.Metrics(fits[0].Points[chosen], folds.Rows[0])
+                    : source.OutOfFold(fits, chosen);
             }
         }
 
@@ -148,7 +148,7 @@ internal static class PathFitter
         };
         watch.Restart();
         progress?.Report(new FitProgress(0.95, "metrics"));
-        var train = source.Metrics(final.Intercept, final.Coefficients, null);
+        var train = source.Metrics(final, null);
         timings["metrics"] = watch.Elapsed.TotalSeconds;
         timings["total"] = total.Elapsed.TotalSeconds;
 
@@ -180,6 +180,8 @@ internal static class PathFitter
             Timings = timings,
             Partial = partial,
             Relaxed = relaxed,
+            ClassLabels = source.ClassLabels,
+            Classes = final.Classes,
         };
     }
 
@@ -246,21 +248,6 @@ internal static class PathFitter
         MaxThreads = threads,
         KeepPartial = spec.KeepPartial,
     };
-
-    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
-    private static IFitMetrics OutOfFold(DenseMatrix x, FitSpec spec, PathSource source, Folds folds, PathFit[] fits, int chosen)
-    {
-        var eta = new double[x.Rows];
-        for (int k = 0; k < folds.Rows.Length; k++)
-        {
-            var point = fits[k].Points[chosen];
-            var foldRows = folds.Rows[k];
-            var part = new double[foldRows.Length];
-            RegressionMetrics.Predict(x, spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
-            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
-        }
-        return source.FromPredictions(x.Column(spec.TargetColumn), eta);
-    }
 
     private static IProgress<FitProgress>? Scale(IProgress<FitProgress>? progress, double from, double to, string stage) =>
         progress is null ? null : new Progress(p => progress.Report(p with { Fraction = from + (to - from) * p.Fraction, Stage = $"{stage}: {p.Stage}" }));

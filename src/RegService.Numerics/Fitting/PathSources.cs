@@ -53,6 +53,27 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
         Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights);
 
+    /// <summary>Metrics of a path point's model on some rows (all when null); a family with several linear predictors reads them from the point.</summary>
+    public virtual IFitMetrics Metrics(PathPoint point, int[]? rows) => Metrics(point.Intercept, point.Coefficients, rows);
+
+    /// <summary>The classes of a multinomial fit (the target's distinct values, sorted); null for the other families.</summary>
+    public virtual double[]? ClassLabels => null;
+
+    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    public virtual IFitMetrics OutOfFold(PathFit[] fits, int chosen)
+    {
+        var eta = new double[X.Rows];
+        for (int k = 0; k < Folds!.Rows.Length; k++)
+        {
+            var point = fits[k].Points[chosen];
+            var foldRows = Folds.Rows[k];
+            var part = new double[foldRows.Length];
+            RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
+            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
+        }
+        return FromPredictions(X.Column(Spec.TargetColumn), eta);
+    }
+
     /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
     public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
 
