@@ -18,7 +18,7 @@
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
 //               ridge_path_200k_200, lasso_path_50k_500, wlasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200, lasso_path_1k_50k,
-//               logit_enet_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
+//               logit_enet_path_50k_200, multinom_path_20k_100, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
 //               gradient_pass_50k_200 and fista_logit_enet_50k_200 (GradientBench.cs): one fused binomial gradient
@@ -29,7 +29,7 @@
 //                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
 //               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
 //               wlasso_path_50k_500 (weighted: the loss and the scales s_j weighted as glmnet's),
-//               lasso_path_500_10k and logit_enet_path_50k_200; an optional third argument THRESH,
+//               lasso_path_500_10k, logit_enet_path_50k_200 and multinom_path_20k_100; an optional third argument THRESH,
 //               e.g. 1e-12, fits glmnet tighter for a near-exact reference, and a fourth, KEYS, runs only
 //               those workloads). The engine is fitted, untimed, at
 //               glmnet's lambdas with the default tolerance (--tolerance T: with T instead, to see how much of a

@@ -63,6 +63,8 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
             s => s with { Family = Family.Binomial, Penalty = Penalty.ElasticNet, L1Ratio = 0.5, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("lasso_path_1k_50k", "lasso_1k_50k", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false),
+        new("multinom_path_20k_100", "multinom_20k_100", "glmnet(X, y, family = \"multinomial\")",
+            s => s with { Family = Family.Multinomial, Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
     ];
 }
 
@@ -123,7 +125,7 @@ internal static class ObjectiveCheck
     /// </summary>
     public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor, string? weightsName = null)
     {
-        var family = pathSpec.Family == Family.Binomial ? "binomial" : "gaussian";
+        var family = SpecNames.Of(pathSpec.Family);
         double alpha = pathSpec.Alpha;
         if (anchor.Family != family || anchor.Alpha != alpha || anchor.Weights != weightsName)
         {
@@ -156,7 +158,9 @@ internal static class ObjectiveCheck
         for (int l = 0; l < anchor.Lambdas.Length; l++)
         {
             var point = result.Path[l];
-            double ours = Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales, weights);
+            double ours = point.Classes is { } classes
+                ? MultinomialValue(data.X, data.Features, alpha, anchor.Lambdas[l], classes, scales)
+                : Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales, weights);
             double rel = (ours - anchor.Objectives[l]) / Math.Abs(anchor.Objectives[l]);
             if (rel > worst) { worst = rel; worstAt = l; }
             best = Math.Min(best, rel);
@@ -187,6 +191,30 @@ internal static class ObjectiveCheck
             s[j] = Math.Sqrt(ss / col.Length);
         }
         return s;
+    }
+
+    /// <summary>
+    /// glmnet's multinomial objective (ungrouped penalty) at one lambda from every class's original-scale model:
+    /// -(1/n) sum_i [eta_{i,y_i} - log sum_k e^eta_ik] + lambda * sum_k sum_j [(1 - alpha)/2 (b_kj s_j)^2 + alpha |b_kj s_j|],
+    /// the classes being the sorted distinct values of y.
+    /// </summary>
+    public static double MultinomialValue(DenseMatrix x, int features, double alpha, double lambda, MulticlassModel model, double[] scales)
+    {
+        int n = x.Rows;
+        var y = x.Column(features);
+        var labels = FitSpec.ClassLabels(y);
+        var classOf = FitSpec.ClassIndex(y, labels);
+        var prob = model.Probabilities(x, [.. Enumerable.Range(0, features)], null);
+        double loss = 0;
+        for (int i = 0; i < n; i++) loss -= Math.Log(prob[i][classOf[i]]);
+        double penalty = 0;
+        foreach (var b in model.Coefficients)
+            for (int j = 0; j < features; j++)
+            {
+                double bs = b[j] * scales[j];
+                penalty += (1 - alpha) / 2 * bs * bs + alpha * Math.Abs(bs);
+            }
+        return loss / n + lambda * penalty;
     }
 
     /// <summary>

@@ -39,6 +39,20 @@ objective <- function(fit, X, y, family, alpha, w = rep(1, nrow(X))) {
   BS <- B * s                                               # row j times s_j
   loss + fit$lambda * colSums((1 - alpha) / 2 * BS^2 + alpha * abs(BS))
 }
+# multinomial (ungrouped): -(1/n) sum_i [eta_{i,y_i} - log sum_k exp(eta_ik)] + lambda * sum_k P(b_k), classes the sorted values of y
+objective_multinomial <- function(fit, X, y, alpha) {
+  n <- nrow(X)
+  s <- apply(X, 2, function(x) sqrt(mean((x - mean(x))^2)))
+  Y <- sapply(sort(unique(y)), function(l) as.numeric(y == l))
+  sapply(seq_along(fit$lambda), function(l) {
+    B <- sapply(fit$beta, function(b) as.numeric(b[, l])); a0 <- fit$a0[, l]
+    eta <- sweep(X %*% B, 2, a0, "+")
+    m <- apply(eta, 1, max)
+    loss <- -(sum(Y * eta) - sum(m + log(rowSums(exp(eta - m))))) / n
+    BS <- B * s
+    loss + fit$lambda[l] * sum((1 - alpha) / 2 * BS^2 + alpha * abs(BS))
+  })
+}
 num <- function(v) paste0("[", paste(sprintf("%.17g", v), collapse = ", "), "]")
 entries <- character()
 run <- function(key, data, family, alpha, weights = NULL) {
@@ -47,7 +61,7 @@ run <- function(key, data, family, alpha, weights = NULL) {
   wt <- if (is.null(weights)) rep(1, nrow(w$X)) else data.table::fread(file.path(d, paste0(weights, ".csv")))$w
   fit <- if (is.na(thresh)) glmnet(w$X, w$y, family = family, alpha = alpha, weights = wt)
          else glmnet(w$X, w$y, family = family, alpha = alpha, weights = wt, thresh = thresh, maxit = 1e7)
-  f <- objective(fit, w$X, w$y, family, alpha, wt)
+  f <- if (family == "multinomial") objective_multinomial(fit, w$X, w$y, alpha) else objective(fit, w$X, w$y, family, alpha, wt)
   message(sprintf("%s: %d lambdas, npasses %d", key, length(fit$lambda), fit$npasses))
   entries[[key]] <<- sprintf('"%s": {"data": "%s",%s "family": "%s", "alpha": %s, "thresh": %s, "npasses": %d, "lambda": %s, "objective": %s}',
                              key, data, if (is.null(weights)) "" else sprintf(' "weights": "%s",', weights), family, format(alpha),
@@ -57,4 +71,5 @@ run("lasso_path_50k_500", "lasso_50k_500", "gaussian", 1)
 run("wlasso_path_50k_500", "lasso_50k_500", "gaussian", 1, weights = "weights_50k")
 run("lasso_path_500_10k", "lasso_500_10k", "gaussian", 1)
 run("logit_enet_path_50k_200", "logit_50k_200", "binomial", 0.5)
+if (file.exists(file.path(d, "multinom_20k_100.csv"))) run("multinom_path_20k_100", "multinom_20k_100", "multinomial", 1)
 writeLines(paste0("{\n", paste(entries, collapse = ",\n"), "\n}"), out)

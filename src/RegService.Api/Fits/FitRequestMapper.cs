@@ -131,6 +131,8 @@ public static class FitRequestMapper
 
         var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
         var (resolved, faults) = spec.Resolve(data);
+        if (request.MultinomialType == MultinomialTypeName.Ungrouped && request.Family != FamilyName.Multinomial)
+            errors.Add("multinomialType", $"applies to family multinomial only; family is {Camel(request.Family)}");
         var mapped = errors.Fields();
         CheckImpliedL1Ratio(errors, request, spec);
         CheckSeveralLambdas(errors, request, spec);
@@ -155,7 +157,13 @@ public static class FitRequestMapper
             FeatureNames = [.. features.Select(c => dataset.Columns[c].Name)],
             TargetColumn = target,
             TargetName = request.Target,
-            Family = request.Family == FamilyName.Binomial ? Family.Binomial : Family.Gaussian,
+            Family = request.Family switch
+            {
+                FamilyName.Binomial => Family.Binomial,
+                FamilyName.Multinomial => Family.Multinomial,
+                _ => Family.Gaussian,
+            },
+            MultinomialGrouped = request.MultinomialType == MultinomialTypeName.Grouped,
             Penalty = request.Penalty switch
             {
                 PenaltyName.None => Penalty.None,
@@ -192,6 +200,7 @@ public static class FitRequestMapper
             Bayesian = Bayesian(request.Bayesian),
             Training = Training(request),
             Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
+            Relax = request.Relax is { } relax ? new RelaxSpec { Gammas = relax.Gamma ?? RelaxSpec.DefaultGammas } : null,
         };
         if (request.Validation is { } v)
         {

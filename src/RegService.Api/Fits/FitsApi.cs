@@ -90,7 +90,8 @@ public static class FitsApi
                 column the answer adds the family's metrics of the predictions against it.
                 ?lambda= is a number, min or 1se, as GET /v1/fits/{id}/coefficients takes it: between path lambdas the model
                 is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
-                returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                returned model (its lambda). A relaxed fit (relax) takes ?gamma= as coefficients does (a number in [0, 1], min
+                or 1se; omitted, the gamma that goes with lambda; 400 naming gamma for a fit without relax). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5. 404 for an unknown fit, 409 for one that has not succeeded,
                 413 above Datasets:MaxUploadBytes. ?returnStd=true (model bayesianRidge only; 400 naming returnStd
                 otherwise) adds std per row, the predictive standard deviation sqrt(1/alpha + u' Sigma u), u the row
@@ -102,7 +103,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda", "datasetId", "returnStd");
+            .AllowQuery("lambda", "datasetId", "returnStd", "gamma");
         group.MapFitResults();
         group.MapModelAccess();
         group.MapPlots();

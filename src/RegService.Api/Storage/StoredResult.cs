@@ -103,6 +103,14 @@ public sealed record StoredModel
     /// <summary>Model bayesianRidge: the posterior that predict's returnStd reads.</summary>
     public StoredPosterior? Posterior { get; init; }
 
+    /// <summary>The relaxed lasso: the refit per path lambda, the gammas and the choice (the model above is the relaxed one).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StoredRelaxed? Relaxed { get; init; }
+
+    /// <summary>Family multinomial: the classes and every class's model (<see cref="Intercept"/> and <see cref="Coefficients"/> are the first class's).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StoredClasses? Classes { get; init; }
+
     [JsonIgnore] public bool Binomial => Family == "binomial";
 
     /// <summary>The features prediction rows carry: the inputs of an expansion, else the features.</summary>
@@ -110,6 +118,27 @@ public sealed record StoredModel
 }
 
 public sealed record StoredExpansion(int PolynomialDegree, bool Interactions);
+
+/// <summary>
+/// The relaxed lasso as stored: only the refit per path lambda (as sparse as the penalized path: the refit's nonzeros are the active
+/// set); every gamma's model is blended from it and <see cref="StoredModel.Path"/> when asked (<see cref="RelaxedPath.Blend(double, double, double)"/>).
+/// </summary>
+public sealed record StoredRelaxed(
+    [property: JsonConverter(typeof(PackedDoublesConverter))] double[] Gammas,
+    double Gamma,
+    StoredPath Refit,
+    bool[] Refitted,
+    ValidationCurveDocument[]? Curves = null,
+    double? LambdaMin = null,
+    double? GammaMin = null,
+    double? Lambda1se = null,
+    double? Gamma1se = null)
+{
+    /// <summary>The relaxed model at path lambda <paramref name="l"/> and <paramref name="gamma"/>, dense.</summary>
+    public (double Intercept, double[] Coefficients) At(StoredPath path, int l, double gamma, int features) =>
+        (RelaxedPath.Blend(path.Intercepts[l], Refit.Intercepts[l], gamma),
+         RelaxedPath.Blend(path.Coefficients[l].ToDense(features), Refit.Coefficients[l].ToDense(features), gamma));
+}
 
 /// <summary>The models of the path: per lambda the intercept and the nonzero original-scale coefficients.</summary>
 public sealed record StoredPath(double[] Lambdas, double[] Intercepts, StoredSparseVector[] Coefficients);
@@ -271,7 +300,7 @@ public static class StoredResults
         bool mlp = m.Network is not null;
         // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
         IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : NonZeroByName(names, values);
-        var selected = names.Where((_, j) => m.Coefficients[j] != 0).ToList();
+        var selected = m.Classes is { } classes ? Multiclass.Selected(classes, names) : names.Where((_, j) => m.Coefficients[j] != 0).ToList();
         var r = stored.PathReport;
         var curve = r.Validation;
         bool mse = curve?.Measure == "mse";
@@ -291,7 +320,8 @@ public static class StoredResults
             ValidationMse: mse ? curve!.Mean : null,
             ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
             LambdaMin: r.LambdaMin,
-            Lambda1se: r.Lambda1se);
+            Lambda1se: r.Lambda1se,
+            Classes: include.HasFlag(ResultIncludes.Path) && m.Classes is { } c ? Multiclass.ProjectPath(c) : null);
         bool scaling = include.HasFlag(ResultIncludes.Standardization);
         return new FitResultDocument(
             Status: stored.Status,
@@ -317,9 +347,25 @@ public static class StoredResults
             Prior: stored.Prior,
             Partial: stored.PartialReason is null ? null : true,
             PartialReason: stored.PartialReason,
+            Classes: m.Classes is { } mc ? Multiclass.Project(mc, names) : null,
             Bayesian: stored.Bayesian is { } b
                 ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
-                : null);
+                : null,
+            Relaxed: m.Relaxed is { } relaxed ? Relaxed(m, relaxed, include.HasFlag(ResultIncludes.Path)) : null);
+    }
+
+    /// <summary>The relaxed section: per gamma the blended intercepts (and coefficients when asked) and its curve.</summary>
+    private static RelaxedDocument Relaxed(StoredModel m, StoredRelaxed r, bool coefficients)
+    {
+        int p = m.Features.Length, lambdas = m.Path.Lambdas.Length;
+        var paths = r.Gammas.Select((gamma, g) =>
+        {
+            var models = Enumerable.Range(0, lambdas).Select(l => r.At(m.Path, l, gamma, p)).ToList();
+            return new RelaxedPathDocument(gamma, [.. models.Select(x => x.Intercept)],
+                coefficients ? [.. models.Select(x => StoredSparseVector.From(x.Coefficients)).Select(c => new SparseCoefficientsDocument(c.Indices, c.Values))] : null,
+                r.Curves?[g]);
+        }).ToList();
+        return new RelaxedDocument(r.Gammas, r.Gamma, r.LambdaMin, r.GammaMin, r.Lambda1se, r.Gamma1se, r.Refitted, paths);
     }
 
     /// <summary>

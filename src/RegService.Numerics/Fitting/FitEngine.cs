@@ -55,6 +55,7 @@ public static class FitEngine
             SolverKind.ClosedForm => new GramSource(x, spec, folds, closedForm: true, threads, ct),
             SolverKind.CoordinateDescent when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
             SolverKind.CoordinateDescent => new NaiveSource(x, spec, folds),
+            SolverKind.ProximalNewton when spec.Family == Family.Multinomial => new MultinomialSource(x, spec, folds),
             SolverKind.ProximalNewton => new BinomialSource(x, spec, folds),
             var other => throw new ArgumentException($"no path solver for {SpecNames.Of(other)}"),
         };

@@ -78,7 +78,9 @@ public sealed record PriorReading(
         int intercept = spec.FitIntercept ? 1 : 0;
 
         double? sigma2 = null, df = null;
-        if (spec.Family == Family.Binomial) sigma2 = 1.0;
+        if (spec.Family == Family.Multinomial && spec.MultinomialGrouped && kind is PriorKind.Laplace or PriorKind.GaussianLaplace)
+            note = "multinomialType grouped: the Laplace factor is on each feature's vector of class coefficients, density ∝ exp(-||b_j||_2 / laplaceScale)";
+        if (spec.Family is Family.Binomial or Family.Multinomial) sigma2 = 1.0;
         else
         {
             double rss = result.TrainMetrics is RegressionMetrics m ? m.Mse * m.Rows : double.NaN;
@@ -99,7 +101,7 @@ public sealed record PriorReading(
             else if (df is not null) note = $"sigma² is not estimated: the fit uses {df:G4} degrees of freedom of {n} rows";
         }
         double? Scale(double share) => !flat && share > 0 && sigma2 is { } s ? s / (n * lambda * share) : null;
-        return new PriorReading(kind, "map", spec.Standardize, spec.Family == Family.Binomial ? null : sigma2, df,
+        return new PriorReading(kind, "map", spec.Standardize, spec.Family is Family.Binomial or Family.Multinomial ? null : sigma2, df,
             kind is PriorKind.Gaussian or PriorKind.GaussianLaplace ? Scale(1 - a) : null,
             kind is PriorKind.Laplace or PriorKind.GaussianLaplace ? Scale(a) : null,
             note);

@@ -74,7 +74,7 @@ public sealed record ClassificationMetrics(
     }
 
     /// <summary>Mann-Whitney AUC: (sum of the positives' midranks - n1 (n1 + 1)/2) / (n1 n0).</summary>
-    private static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones)
+    internal static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones)
     {
         int m = y.Length, zeros = m - ones;
         if (ones == 0 || zeros == 0) return double.NaN;
