@@ -2,7 +2,7 @@
 // and the upload of a CSV through HTTP, and prints one JSON object of medians.
 //
 //   dotnet run -c Release --project tests/RegService.Benchmarks -- --data /tmp/anchors [--reps 3]
-//       [--skip-upload] [--only key1,key2] [--objectives anchor_objectives.json]
+//       [--skip-upload] [--only key1,key2] [--objectives anchor_objectives.json [--tolerance T]]
 //
 // Keys: engine seconds per workload (the keys of ../shared/anchors/README.md), data loading excluded
 // as the anchor scripts report, plus upload seconds, the server's peak resident memory, and X'X alone.
@@ -18,7 +18,7 @@
 //
 //   --only      run only these keys (upload_ridge_200k_200, gram_200k_200, ridge_200k_200,
 //               ridge_path_200k_200, lasso_path_50k_500, wlasso_path_50k_500, lasso_path_500_10k, lasso_cv10_20k_200, lasso_path_1k_50k,
-//               logit_enet_path_50k_200, poisson_path_50k_200, mlp_epoch_50k_200_64); only the CSVs they need are read.
+//               logit_enet_path_50k_200, poisson_path_50k_200, multinom_path_20k_100, mlp_epoch_50k_200_64); only the CSVs they need are read.
 //               mlp_epoch_50k_200_64 (MlpBench.cs) is one training epoch of a binomial MLP with 64 hidden units
 //               (adamW, batch 200, and beside it batch 64) and its GFLOP/s; mlp_sklearn.py times scikit-learn's twin.
 //               gradient_pass_50k_200 and fista_logit_enet_50k_200 (GradientBench.cs): one fused binomial gradient
@@ -28,9 +28,12 @@
 //               the objective check: FILE is written by
 //                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
 //               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
-//               lasso_path_500_10k, logit_enet_path_50k_200 and poisson_path_50k_200; an optional third argument THRESH,
-//               e.g. 1e-12, fits glmnet tighter for a near-exact reference). The engine is fitted, untimed, at
-//               glmnet's lambdas with the default tolerance, glmnet's objective is evaluated on its
+//               wlasso_path_50k_500 (weighted: the loss and the scales s_j weighted as glmnet's),
+//               lasso_path_500_10k, logit_enet_path_50k_200, poisson_path_50k_200 and multinom_path_20k_100; an optional third argument THRESH,
+//               e.g. 1e-12, fits glmnet tighter for a near-exact reference, and a fourth, KEYS, runs only
+//               those workloads). The engine is fitted, untimed, at
+//               glmnet's lambdas with the default tolerance (--tolerance T: with T instead, to see how much of a
+//               difference is our stopping error), glmnet's objective is evaluated on its
 //               coefficients, and KEY_objective_rel_diff is the max over lambdas of
 //               (ours - glmnet) / |glmnet| (negative: ours is lower). Ridge is left out: for alpha < 1
 //               glmnet scales y to unit variance, so its lambda is not ours (docs/benchmarks.md).
@@ -203,7 +206,7 @@ foreach (var workload in PathWorkload.All)
             report[workload.Key] = Describe.Error(e);
         }
     }
-    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, spec, anchor);
+    if (anchor is not null) ObjectiveCheck.Run(report, workload.Key, w, options.Tolerance is { } t ? spec with { Tolerance = t } : spec, anchor, workload.Weights);
 }
 // The full-batch gradient engine: one fused gradient pass against the memory bound, and the FISTA binomial path.
 bool wantsPass = options.Wants(GradientBench.PassKey), wantsFista = options.Wants(GradientBench.FistaKey);
@@ -222,7 +225,7 @@ Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { W
 
 namespace RegService.Benchmarks
 {
-    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload, HashSet<string>? Only, string? Objectives)
+    internal sealed record BenchOptions(string Data, int Reps, bool SkipUpload, HashSet<string>? Only, string? Objectives, double? Tolerance = null)
     {
         public static readonly string[] Keys =
         [
@@ -237,12 +240,13 @@ namespace RegService.Benchmarks
 
         public static BenchOptions Parse(string[] args)
         {
-            const string usage = "use --data DIR [--reps N] [--skip-upload] [--only key1,key2] [--objectives FILE]";
+            const string usage = "use --data DIR [--reps N] [--skip-upload] [--only key1,key2] [--objectives FILE [--tolerance T]]";
             string data = "/tmp/anchors";
             int reps = 3;
             bool skipUpload = false;
             HashSet<string>? only = null;
             string? objectives = null;
+            double? tolerance = null;
             for (int i = 0; i < args.Length; i++)
             {
                 switch (args[i])
@@ -256,11 +260,13 @@ namespace RegService.Benchmarks
                             if (!Keys.Contains(key)) throw new ArgumentException($"unknown workload {key}; the keys are {string.Join(", ", Keys)}");
                         break;
                     case "--objectives": objectives = args[++i]; break;
+                    case "--tolerance": tolerance = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     default: throw new ArgumentException($"unknown argument {args[i]}; {usage}");
                 }
             }
             if (reps < 0) throw new ArgumentException($"--reps {reps}: use 0 (no timing) or more");
-            return new BenchOptions(data, reps, skipUpload, only, objectives);
+            if (tolerance is not null && objectives is null) throw new ArgumentException("--tolerance applies to the objective check: give --objectives FILE too");
+            return new BenchOptions(data, reps, skipUpload, only, objectives, tolerance);
         }
     }
 

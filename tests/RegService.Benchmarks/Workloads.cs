@@ -50,7 +50,7 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
         new("lasso_path_50k_500", "lasso_50k_500", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("wlasso_path_50k_500", "lasso_50k_500", "glmnet(X, y, weights = w)",
-            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false, Weights: "weights_50k"),
+            s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true, Weights: "weights_50k"),
         new("lasso_path_500_10k", "lasso_500_10k", "glmnet(X, y)",
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
         new("lasso_cv10_20k_200", "cv_20k_200", "cv.glmnet(X, y, nfolds = 10)",
@@ -65,6 +65,8 @@ internal sealed record PathWorkload(string Key, string Data, string AnchorCall, 
             s => s with { Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: false),
         new("poisson_path_50k_200", "poisson_50k_200", "glmnet(X, y, family = \"poisson\")",
             s => s with { Family = Family.Poisson, Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
+        new("multinom_path_20k_100", "multinom_20k_100", "glmnet(X, y, family = \"multinomial\")",
+            s => s with { Family = Family.Multinomial, Penalty = Penalty.Lasso, L1Ratio = 1, Path = new LambdaPathSpec() }, ObjectiveCheck: true),
     ];
 }
 
@@ -97,8 +99,8 @@ internal static class Describe
 /// </summary>
 internal static class ObjectiveCheck
 {
-    /// <summary>One workload of anchor_objectives.R's output.</summary>
-    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes, double Thresh);
+    /// <summary>One workload of anchor_objectives.R's output; <paramref name="Weights"/> names its row weights' CSV (null: unweighted).</summary>
+    public sealed record Anchor(string Family, double Alpha, double[] Lambdas, double[] Objectives, int Passes, double Thresh, string? Weights = null);
 
     public static Dictionary<string, Anchor> Read(string path)
     {
@@ -113,24 +115,26 @@ internal static class ObjectiveCheck
                 [.. e.GetProperty("lambda").EnumerateArray().Select(v => v.GetDouble())],
                 [.. e.GetProperty("objective").EnumerateArray().Select(v => v.GetDouble())],
                 e.GetProperty("npasses").GetInt32(),
-                e.TryGetProperty("thresh", out var thresh) ? thresh.GetDouble() : 1e-7);
+                e.TryGetProperty("thresh", out var thresh) ? thresh.GetDouble() : 1e-7,
+                e.TryGetProperty("weights", out var weights) ? weights.GetString() : null);
         }
         return anchors;
     }
 
     /// <summary>
-    /// Fits <paramref name="pathSpec"/> at the anchor's lambdas (default tolerance, untimed) and adds
+    /// Fits <paramref name="pathSpec"/> at the anchor's lambdas (its tolerance, untimed) and adds
     /// <c>KEY_objective_rel_diff</c>: the max over lambdas of (ours - glmnet) / |glmnet|.
     /// </summary>
-    public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor)
+    public static void Run(IDictionary<string, object?> report, string key, Workload data, FitSpec pathSpec, Anchor anchor, string? weightsName = null)
     {
         var family = SpecNames.Of(pathSpec.Family);
         double alpha = pathSpec.Alpha;
-        if (anchor.Family != family || anchor.Alpha != alpha)
+        if (anchor.Family != family || anchor.Alpha != alpha || anchor.Weights != weightsName)
         {
             report[key + "_objective_rel_diff"] = new Dictionary<string, string>
             {
-                ["error"] = $"the anchor file has family {anchor.Family}, alpha {anchor.Alpha}; this workload is {family}, alpha {alpha}",
+                ["error"] = $"the anchor file has family {anchor.Family}, alpha {anchor.Alpha}, weights {anchor.Weights ?? "none"}; "
+                            + $"this workload is {family}, alpha {alpha}, weights {weightsName ?? "none"}",
             };
             return;
         }
@@ -149,13 +153,16 @@ internal static class ObjectiveCheck
         if (result.Path.Length != anchor.Lambdas.Length)
             throw new InvalidOperationException($"{key}: {result.Path.Length} path points for {anchor.Lambdas.Length} lambdas");
 
-        var scales = Scales(data.X, data.Features);
+        var weights = pathSpec.RescaledWeights();
+        var scales = Scales(data.X, data.Features, weights);
         double worst = double.NegativeInfinity, best = double.PositiveInfinity;
         int worstAt = -1;
         for (int l = 0; l < anchor.Lambdas.Length; l++)
         {
             var point = result.Path[l];
-            double ours = Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales);
+            double ours = point.Classes is { } classes
+                ? MultinomialValue(data.X, data.Features, alpha, anchor.Lambdas[l], classes, scales)
+                : Value(data.X, data.Features, pathSpec.Family, alpha, anchor.Lambdas[l], point.Intercept, point.Coefficients, scales, weights);
             double rel = (ours - anchor.Objectives[l]) / Math.Abs(anchor.Objectives[l]);
             if (rel > worst) { worst = rel; worstAt = l; }
             best = Math.Min(best, rel);
@@ -165,32 +172,60 @@ internal static class ObjectiveCheck
         report[key + "_objective_worst_lambda"] = $"{worstAt + 1} of {anchor.Lambdas.Length}: {anchor.Lambdas[worstAt].ToString("G6", CultureInfo.InvariantCulture)}";
         report[key + "_objective_iterations"] = $"{result.Iterations} (glmnet npasses {anchor.Passes} at thresh {anchor.Thresh.ToString("G3", CultureInfo.InvariantCulture)})";
         report[key + "_objective_converged"] = result.Status == FitStatus.Converged;
+        report[key + "_objective_tolerance"] = pathSpec.Tolerance;
     }
 
-    /// <summary>1/n standard deviation of each feature column (what glmnet standardizes by).</summary>
-    public static double[] Scales(DenseMatrix x, int features)
+    /// <summary>
+    /// The standard deviation of each feature column (what glmnet standardizes by): 1/n, or with <paramref name="weights"/>
+    /// (summing to n) about the weighted mean with each row counted w_i / n, as glmnet's weighted standardization.
+    /// </summary>
+    public static double[] Scales(DenseMatrix x, int features, double[]? weights = null)
     {
         var s = new double[features];
         for (int j = 0; j < features; j++)
         {
             var col = x.Column(j);
             double mean = 0;
-            foreach (var v in col) mean += v;
+            for (int i = 0; i < col.Length; i++) mean += (weights?[i] ?? 1) * col[i];
             mean /= col.Length;
             double ss = 0;
-            foreach (var v in col) ss += (v - mean) * (v - mean);
+            for (int i = 0; i < col.Length; i++) ss += (weights?[i] ?? 1) * (col[i] - mean) * (col[i] - mean);
             s[j] = Math.Sqrt(ss / col.Length);
         }
         return s;
     }
 
     /// <summary>
+    /// glmnet's multinomial objective (ungrouped penalty) at one lambda from every class's original-scale model:
+    /// -(1/n) sum_i [eta_{i,y_i} - log sum_k e^eta_ik] + lambda * sum_k sum_j [(1 - alpha)/2 (b_kj s_j)^2 + alpha |b_kj s_j|],
+    /// the classes being the sorted distinct values of y.
+    /// </summary>
+    public static double MultinomialValue(DenseMatrix x, int features, double alpha, double lambda, MulticlassModel model, double[] scales)
+    {
+        int n = x.Rows;
+        var y = x.Column(features);
+        var labels = FitSpec.ClassLabels(y);
+        var classOf = FitSpec.ClassIndex(y, labels);
+        var prob = model.Probabilities(x, [.. Enumerable.Range(0, features)], null);
+        double loss = 0;
+        for (int i = 0; i < n; i++) loss -= Math.Log(prob[i][classOf[i]]);
+        double penalty = 0;
+        foreach (var b in model.Coefficients)
+            for (int j = 0; j < features; j++)
+            {
+                double bs = b[j] * scales[j];
+                penalty += (1 - alpha) / 2 * bs * bs + alpha * Math.Abs(bs);
+            }
+        return loss / n + lambda * penalty;
+    }
+
+    /// <summary>
     /// glmnet's objective at one lambda, from original-scale coefficients:
-    /// gaussian (1/2n) sum (y - a0 - Xb)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], poisson (1/n) sum [e^eta - y eta], plus
-    /// lambda * sum_j [(1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j|].
+    /// gaussian (1/2n) sum w_i (y - a0 - Xb)^2, binomial -(1/n) sum w_i [y eta - log(1 + e^eta)], poisson (1/n) sum w_i [e^eta - y eta]
+    /// (w_i = 1, or the <paramref name="weights"/> rescaled to sum to n), plus lambda * sum_j [(1 - alpha)/2 (b_j s_j)^2 + alpha |b_j s_j|].
     /// </summary>
     public static double Value(DenseMatrix x, int features, Family family, double alpha, double lambda,
-        double intercept, double[] coefficients, double[] scales)
+        double intercept, double[] coefficients, double[] scales, double[]? weights = null)
     {
         int n = x.Rows;
         var eta = new double[n];
@@ -206,19 +241,19 @@ internal static class ObjectiveCheck
         double loss = 0;
         if (family == Family.Gaussian)
         {
-            for (int i = 0; i < n; i++) loss += (y[i] - eta[i]) * (y[i] - eta[i]);
+            for (int i = 0; i < n; i++) loss += (weights?[i] ?? 1) * (y[i] - eta[i]) * (y[i] - eta[i]);
             loss /= 2.0 * n;
         }
         else if (family == Family.Poisson)
         {
-            for (int i = 0; i < n; i++) loss += Math.Exp(eta[i]) - y[i] * eta[i];
+            for (int i = 0; i < n; i++) loss += (weights?[i] ?? 1) * (Math.Exp(eta[i]) - y[i] * eta[i]);
             loss /= n;
         }
         else
         {
             // log(1 + e^eta) computed without overflow.
             for (int i = 0; i < n; i++)
-                loss += Math.Max(eta[i], 0) + Math.Log(1 + Math.Exp(-Math.Abs(eta[i]))) - y[i] * eta[i];
+                loss += (weights?[i] ?? 1) * (Math.Max(eta[i], 0) + Math.Log(1 + Math.Exp(-Math.Abs(eta[i]))) - y[i] * eta[i]);
             loss /= n;
         }
         double penalty = 0;

@@ -24,7 +24,14 @@ public sealed record CoefficientsDocument(
     [property: Description("Whether the lambda asked for lies outside the path's range, so the nearer end point's model is given (as glmnet does)")] bool OutsidePath,
     [property: Description("The intercept on the original scale")] double Intercept,
     [property: Description("Original-scale coefficients by feature name, every feature in the fit's order")] IReadOnlyDictionary<string, double> Coefficients,
-    [property: Description("How many coefficients are not zero")] int NonZero);
+    [property: Description("How many coefficients are not zero (multinomial: features nonzero in any class)")] int NonZero,
+    [property: Description("A relaxed fit's gamma of this model: gamma * lasso + (1 - gamma) * the unpenalized refit; absent for other fits")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma = null,
+    [property: Description("Family multinomial: every class's intercept and coefficients at this lambda (intercept and coefficients above are the first class's)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ClassCoefficientsDocument>? Classes = null);
+
+/// <summary>One class's model at a lambda: its label, intercept and every coefficient by feature name.</summary>
+public sealed record ClassCoefficientsDocument(double Label, double Intercept, IReadOnlyDictionary<string, double> Coefficients);
 
 /// <summary>The body of POST /v1/fits/{id}/refit.</summary>
 public sealed record RefitRequest(
@@ -48,12 +55,16 @@ public static class CoefficientsApi
                 coef(fit, s = lambda, exact = FALSE): w * model[left] + (1 - w) * model[right], w = (lambda - lambda_right) /
                 (lambda_left - lambda_right); outside the path's range the nearer end's model (glmnet clamps, it does not
                 extrapolate). ?exact=true is a 400 naming exact: an exact solution is a new fit, and a GET creates no jobs;
-                POST /v1/fits/{id}/refit with {"lambda": x} submits it. An MLP has no coefficients (409; see /model).
+                POST /v1/fits/{id}/refit with {"lambda": x} submits it. A relaxed fit (relax) takes ?gamma= too: a number in [0, 1], min or 1se;
+                its model at (lambda, gamma) is gamma * lasso + (1 - gamma) * refit at each path lambda, interpolated the same way (glmnet's
+                coef(fit, s, gamma)); lambda min or 1se is the relaxed choice, with its gamma unless gamma is given; gamma omitted is the
+                one that goes with lambda (else the fit's returned gamma); a gamma for a fit without relax is a 400 naming gamma.
+                An MLP has no coefficients (409; see /model).
                 404 for an unknown fit, 409 for one that has not succeeded.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .AllowQuery("lambda", "exact");
+            .AllowQuery("lambda", "exact", "gamma");
         group.MapPost("/{id}/refit", Refit)
             .WithName("RefitFit")
             .WithSummary("Refit at exactly one lambda (glmnet's exact = TRUE) as a new job; answers 202 with the queued job")
@@ -92,7 +103,8 @@ public static class CoefficientsApi
     public static Results<Ok<CoefficientsDocument>, ValidationProblem, ProblemHttpResult> Coefficients(
         string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json,
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
-        [Description("false (default) only: an exact solution is POST /v1/fits/{id}/refit")] string? exact = null)
+        [Description("false (default) only: an exact solution is POST /v1/fits/{id}/refit")] string? exact = null,
+        [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
     {
         if (exact is not null && !exact.Equals("false", StringComparison.OrdinalIgnoreCase))
             return Problems.Invalid("exact", exact.Equals("true", StringComparison.OrdinalIgnoreCase)
@@ -104,12 +116,21 @@ public static class CoefficientsApi
         if (model.Network is not null)
             return Problems.Status(StatusCodes.Status409Conflict, "An MLP has no coefficients",
                 $"fit {id} is a network; GET /v1/fits/{id}/model gives its layers, and predict its predictions");
-        var (at, error) = FitModels.At(stored, lambda);
-        if (error is not null) return Problems.Invalid("lambda", error, "The coefficients request is invalid");
+        var (at, field, error) = FitModels.At(stored, lambda, gamma);
+        if (error is not null) return Problems.Invalid(field!, error, "The coefficients request is invalid");
         var byName = new Dictionary<string, double>(model.Features.Length, StringComparer.Ordinal);
         for (int j = 0; j < model.Features.Length; j++) byName[model.Features[j]] = at!.Coefficients[j];
+        if (model.Classes is { } classes)
+        {
+            var models = Multiclass.At(model, classes, at!);
+            var perClass = models.Labels.Select((label, k) => new ClassCoefficientsDocument(label, models.Intercepts[k],
+                model.Features.Select((f, j) => (f, j)).ToDictionary(e => e.f, e => models.Coefficients[k][e.j], StringComparer.Ordinal))).ToList();
+            int any = Enumerable.Range(0, model.Features.Length).Count(j => models.Coefficients.Any(c => c[j] != 0));
+            return TypedResults.Ok(new CoefficientsDocument(id, at!.Lambda, at.Requested, at.Interpolated, at.OutsidePath, models.Intercepts[0],
+                perClass[0].Coefficients, any, at.Gamma, perClass));
+        }
         return TypedResults.Ok(new CoefficientsDocument(id, at!.Lambda, at.Requested, at.Interpolated, at.OutsidePath, at.Intercept, byName,
-            at.Coefficients.Count(c => c != 0)));
+            at.Coefficients.Count(c => c != 0), at.Gamma));
     }
 
     /// <summary>The largest refit body read.</summary>

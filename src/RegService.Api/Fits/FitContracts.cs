@@ -5,7 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace RegService.Api.Fits;
 
-public enum FamilyName { Gaussian, Binomial, Poisson }
+public enum FamilyName { Gaussian, Binomial, Poisson, Multinomial }
+
+public enum MultinomialTypeName { Ungrouped, Grouped }
 
 public enum PenaltyName { None, Ridge, Lasso, ElasticNet }
 
@@ -80,6 +82,11 @@ public sealed record BayesianRequest(
     [property: Description("Stop once the coefficients move by less than this in sum of absolute values, > 0 (tol)")]
     [property: DefaultValue(1e-3)] double? Tolerance = null);
 
+/// <summary>The relaxed lasso's settings (glmnet's relax = TRUE and its gamma).</summary>
+public sealed record RelaxRequest(
+    [property: Description("Mixing values in [0, 1], distinct: the model at (lambda, gamma) is gamma * lasso(lambda) + (1 - gamma) * the unpenalized refit on lambda's active set (a gamma below 1 is used as at least 1e-5, as glmnet). Omitted: glmnet's [0, 0.25, 0.5, 0.75, 1]")]
+    double[]? Gamma = null);
+
 /// <summary>
 /// A fit request. The objective is glmnet's:
 /// gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], plus
@@ -107,9 +114,12 @@ public sealed record FitRequest
     [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset")]
     public string? Offset { get; init; }
 
-    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target) or poisson (log-linear regression on counts)")]
+    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target), poisson (log-linear regression on counts) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation, no weights)")]
     [DefaultValue(FamilyName.Gaussian)]
     public FamilyName Family { get; init; } = FamilyName.Gaussian;
+
+    [Description("Family multinomial only: ungrouped (default; glmnet's type.multinomial \"ungrouped\", each class's coefficient penalized alone) or grouped (one group-lasso penalty on each feature's K class coefficients, so a feature is in every class or none)")]
+    public MultinomialTypeName? MultinomialType { get; init; }
 
     [Description("none, ridge (l1Ratio 0), lasso (l1Ratio 1) or elasticNet (l1Ratio in (0, 1))")]
     [DefaultValue(PenaltyName.Ridge)]
@@ -184,6 +194,9 @@ public sealed record FitRequest
 
     [Description("model bayesianRidge: its hyperpriors, iteration limit and tolerance (tolerance and maxIterations above are the path solvers')")]
     public BayesianRequest? Bayesian { get; init; }
+
+    [Description("The relaxed lasso (glmnet's relax = TRUE): every path lambda's active set is refitted without penalty, and the model at (lambda, gamma) blends the two, gamma * lasso + (1 - gamma) * refit. Lasso or elasticNet, gaussian or binomial, solver auto, coordinateDescent or proximalNewton. With kfold or holdout validation the (lambda, gamma) pair is chosen as cv.glmnet(relax = TRUE) does (result.relaxed.lambdaMin/gammaMin, lambda1se/gamma1se); without, the returned model is the last lambda's at the largest gamma. {} takes glmnet's gammas")]
+    public RelaxRequest? Relax { get; init; }
 
     [Description("How lambda is chosen: holdout, k-fold, leave-one-out or GCV, and the selection rule")]
     public ValidationRequest? Validation { get; init; }

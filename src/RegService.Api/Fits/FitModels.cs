@@ -13,7 +13,8 @@ namespace RegService.Api.Fits;
 /// <param name="Intercept">The intercept (original scale).</param>
 /// <param name="Coefficients">Original-scale coefficients aligned with the fit's features (an MLP: its first-layer weight norms).</param>
 /// <param name="Point">Where on the path; null for the fit's returned model.</param>
-public sealed record ModelAtLambda(double Lambda, double? Requested, double Intercept, double[] Coefficients, PathBlend? Point)
+/// <param name="Gamma">A relaxed fit's gamma of this model (null for other fits).</param>
+public sealed record ModelAtLambda(double Lambda, double? Requested, double Intercept, double[] Coefficients, PathBlend? Point, double? Gamma = null)
 {
     public bool Interpolated => Point?.Interpolated == true;
     public bool OutsidePath => Point?.Clamped == true;
@@ -50,43 +51,83 @@ public static class FitModels
         return (record, StoredResults.Read(record.ResultJson!, options), null);
     }
 
-    /// <summary>The model at <paramref name="lambda"/> (null: the fit's returned model), or why that lambda cannot be used.</summary>
-    public static (ModelAtLambda? Model, string? Error) At(StoredResult stored, string? lambda)
+    public const string GammaHelp =
+        "a relaxed fit's gamma: a number in [0, 1], min or 1se (gammaMin or gamma1se of a validated relaxed fit); omitted, the gamma " +
+        "that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma), as glmnet's predict.cv.relaxed";
+
+    /// <summary>
+    /// The model at <paramref name="lambda"/> and, for a relaxed fit, <paramref name="gamma"/> (both null: the fit's returned model),
+    /// or the query field at fault (lambda or gamma) and why. A relaxed fit's model at (lambda, gamma) is gamma * lasso + (1 - gamma)
+    /// * refit at that lambda, interpolated between path lambdas as glmnet's coef(fit, s, gamma) does; lambda min or 1se is then the
+    /// relaxed choice (cv.glmnet's relaxed lambda.min, lambda.1se), with its gamma unless one is given.
+    /// </summary>
+    public static (ModelAtLambda? Model, string? Field, string? Error) At(StoredResult stored, string? lambda, string? gamma)
     {
         var m = stored.Model;
-        if (lambda is null) return (new ModelAtLambda(m.Lambda, null, m.Intercept, m.Coefficients, null), null);
+        var relaxed = m.Relaxed;
+        if (gamma is not null && relaxed is null)
+            return (null, "gamma", "applies to a relaxed fit (relax in the request); this fit has no gammas: omit gamma");
+        if (lambda is null && gamma is null) return (new ModelAtLambda(m.Lambda, null, m.Intercept, m.Coefficients, null, relaxed?.Gamma), null, null);
 
         double wanted;
+        double? defaultGamma = relaxed?.Gamma;
         var r = stored.PathReport;
-        switch (lambda.Trim().ToLowerInvariant())
+        switch (lambda?.Trim().ToLowerInvariant())
         {
+            case null:
+                wanted = m.Lambda;
+                break;
             case "min" or "lambda.min":
-                if (r.LambdaMin is not { } min) return (null, NotValidated("min", "lambdaMin"));
+                if ((relaxed is null ? r.LambdaMin : relaxed.LambdaMin) is not { } min) return (null, "lambda", NotValidated("min", "lambdaMin"));
                 wanted = min;
+                defaultGamma = relaxed?.GammaMin;
                 break;
             case "1se" or "lambda.1se":
-                if (r.Lambda1se is not { } se) return (null, NotValidated("1se", "lambda1se"));
+                if ((relaxed is null ? r.Lambda1se : relaxed.Lambda1se) is not { } se) return (null, "lambda", NotValidated("1se", "lambda1se"));
                 wanted = se;
+                defaultGamma = relaxed?.Gamma1se;
                 break;
             default:
                 if (!double.TryParse(lambda, NumberStyles.Float, CultureInfo.InvariantCulture, out wanted) || !double.IsFinite(wanted) || wanted < 0)
-                    return (null, $"must be a number >= 0, min or 1se; got '{lambda}'");
+                    return (null, "lambda", $"must be a number >= 0, min or 1se; got '{lambda}'");
+                break;
+        }
+        double? g = defaultGamma;
+        switch (gamma?.Trim().ToLowerInvariant())
+        {
+            case null:
+                break;
+            case "min" or "gamma.min":
+                g = relaxed!.GammaMin ?? (double?)null;
+                if (g is null) return (null, "gamma", NotValidated("min", "gammaMin"));
+                break;
+            case "1se" or "gamma.1se":
+                g = relaxed!.Gamma1se ?? (double?)null;
+                if (g is null) return (null, "gamma", NotValidated("1se", "gamma1se"));
+                break;
+            default:
+                if (!double.TryParse(gamma, NumberStyles.Float, CultureInfo.InvariantCulture, out double given) || !(given >= 0 && given <= 1))
+                    return (null, "gamma", $"must be a number in [0, 1] (0 the unpenalized refit, 1 the penalized fit), min or 1se; got '{gamma}'");
+                g = given;
                 break;
         }
         var lambdas = m.Path.Lambdas;
-        if (lambdas.Length == 0) return (null, "this fit has no path to choose from; omit lambda");
+        if (lambdas.Length == 0) return (null, "lambda", "this fit has no path to choose from; omit lambda");
         var point = PathInterpolation.Locate(lambdas, wanted, LambdaTolerance);
         if (m.Network is not null)
             return point is { Interpolated: false, Clamped: false }
-                ? (new ModelAtLambda(lambdas[point.Left], wanted, m.Intercept, m.Coefficients, point), null)
-                : (null, $"an MLP is one network, trained at lambda {Show(m.Lambda)}: give that lambda or omit it; got {lambda}");
+                ? (new ModelAtLambda(lambdas[point.Left], wanted, m.Intercept, m.Coefficients, point), null, null)
+                : (null, "lambda", $"an MLP is one network, trained at lambda {Show(m.Lambda)}: give that lambda or omit it; got {lambda}");
 
         var path = m.Path;
-        double intercept = point.Blend(path.Intercepts[point.Left], path.Intercepts[point.Right]);
-        var coefficients = point.Interpolated
-            ? PathInterpolation.Blend(point, path.Coefficients[point.Left].ToDense(m.Features.Length), path.Coefficients[point.Right].ToDense(m.Features.Length))
-            : path.Coefficients[point.Left].ToDense(m.Features.Length);
-        return (new ModelAtLambda(point.Interpolated ? wanted : lambdas[point.Left], wanted, intercept, coefficients, point), null);
+        int p = m.Features.Length;
+        // A relaxed fit's models at the two path points blended by gamma, then interpolated in lambda (glmnet: blend.relaxed, then predict at s).
+        var (leftIntercept, left) = relaxed is null ? (path.Intercepts[point.Left], path.Coefficients[point.Left].ToDense(p)) : relaxed.At(path, point.Left, g!.Value, p);
+        var (rightIntercept, right) = !point.Interpolated ? (leftIntercept, left)
+            : relaxed is null ? (path.Intercepts[point.Right], path.Coefficients[point.Right].ToDense(p)) : relaxed.At(path, point.Right, g!.Value, p);
+        double intercept = point.Blend(leftIntercept, rightIntercept);
+        var coefficients = point.Interpolated ? PathInterpolation.Blend(point, left, right) : left;
+        return (new ModelAtLambda(point.Interpolated ? wanted : lambdas[point.Left], lambda is null ? null : wanted, intercept, coefficients, point, g), null, null);
 
         string NotValidated(string name, string field) =>
             $"{name} is the {field} of a validated fit (cross-validation, holdout, loo or gcv choose it); this fit has none: give a number";

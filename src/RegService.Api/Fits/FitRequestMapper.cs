@@ -153,6 +153,8 @@ public static class FitRequestMapper
 
         var data = new DataShape(dataset.Rows, dataset.Columns.Count, readColumn, $"data set {dataset.Id}");
         var (resolved, faults) = spec.Resolve(data);
+        if (request.MultinomialType == MultinomialTypeName.Ungrouped && request.Family != FamilyName.Multinomial)
+            errors.Add("multinomialType", $"applies to family multinomial only; family is {Camel(request.Family)}");
         var mapped = errors.Fields();
         CheckImpliedL1Ratio(errors, request, spec);
         CheckSeveralLambdas(errors, request, spec);
@@ -181,8 +183,10 @@ public static class FitRequestMapper
             {
                 FamilyName.Binomial => Family.Binomial,
                 FamilyName.Poisson => Family.Poisson,
+                FamilyName.Multinomial => Family.Multinomial,
                 _ => Family.Gaussian,
             },
+            MultinomialGrouped = request.MultinomialType == MultinomialTypeName.Grouped,
             Penalty = request.Penalty switch
             {
                 PenaltyName.None => Penalty.None,
@@ -219,6 +223,7 @@ public static class FitRequestMapper
             Bayesian = Bayesian(request.Bayesian),
             Training = Training(request),
             Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
+            Relax = request.Relax is { } relax ? new RelaxSpec { Gammas = relax.Gamma ?? RelaxSpec.DefaultGammas } : null,
         };
         if (request.Validation is { } v)
         {

@@ -14,6 +14,7 @@ namespace RegService.Api.Fits;
 [JsonDerivedType(typeof(GaussianMetricsDocument), "gaussian")]
 [JsonDerivedType(typeof(BinomialMetricsDocument), "binomial")]
 [JsonDerivedType(typeof(PoissonMetricsDocument), "poisson")]
+[JsonDerivedType(typeof(MultinomialMetricsDocument), "multinomial")]
 public abstract record MetricsSetDocument([property: Description("Rows scored")] [property: JsonPropertyOrder(-1)] int Rows);
 
 /// <summary>Gaussian metrics. r2 = 1 - SSE/SST about those rows' own mean (scikit-learn's r2_score); devianceRatio equals r2.</summary>
@@ -92,7 +93,9 @@ public sealed record PathDocument(
     [property: Description("The lambda of least validation loss (cv.glmnet's lambda.min)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin = null,
     [property: Description("The largest lambda within one standard error of the least loss (cv.glmnet's lambda.1se)")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se = null,
+    [property: Description("Family multinomial, with ?include=path (and from /path): every class's intercept and nonzero coefficients per lambda (intercepts and coefficients above are the first class's)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClassPathDocument? Classes = null);
 
 /// <summary>How the lambda was chosen.</summary>
 public sealed record ValidationDocument(
@@ -234,7 +237,40 @@ public sealed record FitResultDocument(
         + "was canceled or timed out before it finished; after maxIterations it is limited to the completed lambdas")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PartialReason = null,
     [property: Description("model bayesianRidge: the precisions evidence chose, the log evidence per step and the coefficients' posterior standard deviations")]
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BayesianDocument? Bayesian = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BayesianDocument? Bayesian = null,
+    [property: Description("relax: the relaxed lasso (glmnet's relax = TRUE). intercept, coefficients and lambda above are the relaxed model at (lambda, relaxed.gamma); path is the penalized path (gamma 1), its validation and lambdaMin/lambda1se cv.glmnet's own")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RelaxedDocument? Relaxed = null,
+    [property: Description("Family multinomial: the classes and each class's model at the returned lambda; the top-level intercept, coefficients and standardizedCoefficients (and path.intercepts, path.coefficients, /coefficients) are then the first class's, and sparsity counts the features nonzero in any class")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClassesDocument? Classes = null);
+
+
+/// <summary>
+/// The relaxed lasso's section of a result: the model at (lambda, gamma) is gamma * lasso(lambda) + (1 - gamma) * refit(lambda),
+/// the refit being the unpenalized fit on lambda's active set (a gamma below 1 used as at least 1e-5, as glmnet).
+/// </summary>
+public sealed record RelaxedDocument(
+    [property: Description("The gammas, increasing")] IReadOnlyList<double> Gammas,
+    [property: Description("The gamma of the returned model: with validation the rule's choice (gammaMin or gamma1se), else the largest gamma (glmnet's coef(fit, s, gamma = 1) default; with one gamma, that one)")] double Gamma,
+    [property: Description("With validation: the (lambda, gamma) of least validation loss over every pair, ties to the largest lambda then gamma (cv.glmnet's relaxed lambda.min, gamma.min)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LambdaMin,
+    [property: Description("With validation: the gamma of that least loss (cv.glmnet's relaxed gamma.min)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? GammaMin,
+    [property: Description("With validation: the largest lambda (then gamma) whose loss is within one standard error of that minimum (cv.glmnet's relaxed lambda.1se, gamma.1se)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se,
+    [property: Description("With validation: the gamma that goes with lambda1se (cv.glmnet's relaxed gamma.1se)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma1se,
+    [property: Description("Per path lambda: false where the active set had more than n - 3 features (glmnet's maxp), so the last refit stands for it")] IReadOnlyList<bool> Refitted,
+    [property: Description("Per gamma (in gammas' order), the relaxed path: intercepts per lambda, validation curve with validation, and with ?include=path the coefficients per lambda (sparse, indices into features)")]
+    IReadOnlyList<RelaxedPathDocument> Paths);
+
+/// <summary>The relaxed path at one gamma.</summary>
+public sealed record RelaxedPathDocument(
+    [property: Description("The gamma of this path")] double Gamma,
+    [property: Description("Per path lambda, the relaxed intercept")] IReadOnlyList<double> Intercepts,
+    [property: Description("With ?include=path: per path lambda the relaxed model's nonzero coefficients")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SparseCoefficientsDocument>? Coefficients,
+    [property: Description("With validation: the loss per path lambda at this gamma")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ValidationCurveDocument? Validation);
 
 /// <summary>
 /// Reads result documents as versions before the stored format 2 stored them (<see cref="RegService.Api.Storage.StoredResults.Read"/>):

@@ -91,7 +91,8 @@ public static class FitsApi
                 column the answer adds the family's metrics of the predictions against it.
                 ?lambda= is a number, min or 1se, as GET /v1/fits/{id}/coefficients takes it: between path lambdas the model
                 is interpolated linearly in lambda (glmnet's predict(fit, newx, s, exact = FALSE)); the default is the fit's
-                returned model (its lambda). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
+                returned model (its lambda). A relaxed fit (relax) takes ?gamma= as coefficients does (a number in [0, 1], min
+                or 1se; omitted, the gamma that goes with lambda; 400 naming gamma for a fit without relax). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5; poisson predictions are the mean count e^(b0 + x.b). A fit with an offset
                 column adds it to b0 + x.b: the rows (or the ?datasetId= data set) must carry that column too, or
                 ?zeroOffset=true assumes 0; else a 400 naming offset. 404 for an unknown fit, 409 for one that has not succeeded,
@@ -105,7 +106,7 @@ public static class FitsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .DisableAntiforgery()
-            .AllowQuery("lambda", "datasetId", "returnStd", "zeroOffset");
+            .AllowQuery("lambda", "datasetId", "returnStd", "zeroOffset", "gamma");
         group.MapFitResults();
         group.MapModelAccess();
         group.MapPlots();

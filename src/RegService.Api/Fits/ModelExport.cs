@@ -36,7 +36,9 @@ public sealed record ModelCard(
     [property: Description("none, ridge, lasso or elasticNet")] string Penalty,
     double L1Ratio,
     [property: Description("The fit request as submitted: data set, target, solver and every setting")] FitRequest Settings,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    [property: Description("A relaxed fit (relax): the gamma of the returned model, whose intercept and coefficients are gamma * lasso + (1 - gamma) * the unpenalized refit at lambda; absent for other fits")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma = null);
 
 /// <summary>GET /v1/fits/{id}/model: the model card (JSON) or PMML 4.4.</summary>
 public static class ModelExport
@@ -63,6 +65,8 @@ public static class ModelExport
         var (record, stored, problem) = FitModels.Succeeded(fits, user.Tenant(), id, json.Options, "has a model");
         if (problem is not null) return problem;
         var model = stored!.Model;
+        if (model.Classes is not null)
+            return Problems.Status(StatusCodes.Status409Conflict, "No model card for a multinomial fit", Multiclass.NotForMultinomial(id, "the model card (and PMML)"));
         var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
         if (pmml == true || byAccept)
         {
@@ -75,7 +79,7 @@ public static class ModelExport
         }
         return TypedResults.Ok(new ModelCard(id, Version, model.Family, model.Link, model.Features, model.Inputs, model.Expansion,
             model.Means, model.Scales, model.Lambda, model.Intercept, model.Coefficients, model.StandardizedCoefficients, model.Network,
-            Objective(model.Family), stored.Penalty, stored.L1Ratio, request, record.FinishedAt));
+            Objective(model.Family), stored.Penalty, stored.L1Ratio, request, record.FinishedAt, model.Relaxed?.Gamma));
     }
 
     /// <summary>Whether the client prefers XML: application/xml or text/xml ranked above any JSON it also accepts.</summary>

@@ -20,7 +20,7 @@ public sealed record PredictionDocument(
     [property: Description("The lambda whose model predicted: the one asked for when interpolated between path points, else the path lambda used")] double Lambda,
     int Rows,
     string Family,
-    [property: Description("Per row: fitted values b0 + x.b (gaussian), the probability of class 1, 1 / (1 + e^-eta) (binomial), or the mean count e^eta (poisson), with eta = b0 + x.b plus the row's offset when the fit has one; for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
+    [property: Description("Per row: fitted values b0 + x.b (gaussian), the probability of class 1, 1 / (1 + e^-eta) (binomial), the mean count e^eta (poisson) or the most probable class's label (multinomial), with eta = b0 + x.b plus the row's offset when the fit has one; for an MLP, the network's output in place of b0 + x.b. null where the value overflows (is not finite)")]
     IReadOnlyList<double?> Predictions,
     [property: Description("binomial: the predicted class per row, 1 when the probability exceeds 0.5")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -34,7 +34,18 @@ public sealed record PredictionDocument(
 
     [property: Description("With returnStd (model bayesianRidge): the predictive standard deviation per row, sqrt(1/alpha + u' Sigma u) with u the row divided by featureScales (not centered), as scikit-learn's predict(return_std=True)")]
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    IReadOnlyList<double?>? Std = null);
+    IReadOnlyList<double?>? Std = null,
+    [property: Description("A relaxed fit's gamma of the model that predicted; absent for other fits")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    double? Gamma = null,
+
+    [property: Description("multinomial: the classes, in the order of each row's probabilities")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<double>? ClassLabels = null,
+
+    [property: Description("multinomial: per row, the probability of each class (in the order of classLabels; they sum to 1)")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyList<IReadOnlyList<double>>? Probabilities = null);
 
 /// <summary>POST /v1/fits/{id}/predict: the fitted model applied to new rows, posted or stored.</summary>
 public static class PredictApi
@@ -45,13 +56,14 @@ public static class PredictApi
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
         [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
         [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null,
-        [Description("true: a fit with an offset column predicts with offset 0 for every row (else the rows must carry that column)")] string? zeroOffset = null)
+        [Description("true: a fit with an offset column predicts with offset 0 for every row (else the rows must carry that column)")] string? zeroOffset = null,
+        [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
     {
         var tenant = user.Tenant();
         var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
         if (problem is not null) return problem;
-        var chosen = FitModels.At(stored!, lambda);
-        if (chosen.Error is not null) return Problems.Invalid("lambda", chosen.Error, "The prediction request is invalid");
+        var chosen = FitModels.At(stored!, lambda, gamma);
+        if (chosen.Error is not null) return Problems.Invalid(chosen.Field!, chosen.Error, "The prediction request is invalid");
         var at = chosen.Model!;
         var model = stored!.Model;
         var request = StoredSubmission.ReadRequest(record!.RequestJson, json.Options);
@@ -101,6 +113,22 @@ public static class PredictApi
             return Problems.Invalid("offset", $"row {badRow + 1} has offset {offset[badRow]}; every offset must be a finite number", "The prediction request is invalid");
 
         (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients, offset);
+        if (model.Classes is { } classes)
+        {
+            var (probabilities, predicted) = Multiclass.At(model, classes, at).Predict(x);
+            MetricsSetDocument? scored = null;
+            if (y is not null)
+            {
+                var index = new int[y.Length];
+                for (int i = 0; i < y.Length; i++)
+                    if ((index[i] = Array.BinarySearch(classes.Labels, y[i])) < 0)
+                        return Problems.Invalid("datasetId", $"the target column '{request.Target}' holds {y[i]} (row {i + 1}), which is not one of the fit's classes ({string.Join(", ", classes.Labels)})",
+                            "The data set cannot be scored");
+                scored = ResultMapper.Metrics(MulticlassMetrics.FromProbabilities(index, probabilities, classes.Labels.Length));
+            }
+            return TypedResults.Ok(new PredictionDocument(id, at.Lambda, x.Rows, model.Family, [.. predicted.Select(v => (double?)v)], null,
+                at.Interpolated ? true : null, scored, null, ClassLabels: classes.Labels, Probabilities: probabilities));
+        }
 
         MetricsSetDocument? metrics = null;
         if (y is not null)
@@ -124,7 +152,7 @@ public static class PredictApi
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
             model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
             at.Interpolated ? true : null, metrics,
-            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray()));
+            std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray(), at.Gamma));
     }
 
     /// <summary>Whether the predictive standard deviation is asked for, or why it cannot be: it needs bayesianRidge's posterior.</summary>

@@ -106,6 +106,7 @@ public static class ResultsApi
             Validation = p.Validation is { } v ? v with { Mean = Part(v.Mean)!, StandardError = Part(v.StandardError)! } : null,
             ValidationMse = Part(p.ValidationMse),
             ValidationStandardError = Part(p.ValidationStandardError),
+            Classes = p.Classes is { } c ? new ClassPathDocument(Part(c.Intercepts)!, Part(c.Coefficients)!) : null,
         };
     }
 }

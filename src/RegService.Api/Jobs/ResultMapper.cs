@@ -43,6 +43,8 @@ public static class ResultMapper
                     [.. points.Select(p => StoredSparseVector.From(p.Coefficients))]),
                 Network = result.Network is { } network ? Network(spec, network) : null,
                 Posterior = result.Bayesian is { } posterior ? new StoredPosterior(posterior.Alpha, posterior.Covariance) : null,
+                Relaxed = result.Relaxed is { } relaxed ? Relaxed(points, relaxed) : null,
+                Classes = Multiclass.ToStored(spec, result),
             },
             Status = result.Status == FitStatus.Converged ? "converged" : "notConverged",
             Penalty = SpecNames.Of(spec.Penalty),
@@ -55,7 +57,7 @@ public static class ResultMapper
                 Iterations: [.. points.Select(p => p.Iterations)],
                 ScreenedOut: [.. points.Select(p => p.ScreenedOut)],
                 DualityGap: [.. points.Select(p => p.DualityGap is { } gap ? Finite(gap) : null)],
-                Validation: curve is null ? null : new ValidationCurveDocument(curve.Measure, curve.Mean.Select(Finite).ToList(), curve.StandardError.Select(Finite).ToList()),
+                Validation: curve is null ? null : Curve(curve),
                 LambdaMin: result.LambdaMin,
                 Lambda1se: result.Lambda1se),
             // Validation the cancellation interrupted is dropped: the document would describe folds that were not scored.
@@ -87,6 +89,16 @@ public static class ResultMapper
                 : null,
         };
     }
+
+    private static StoredRelaxed Relaxed(PathPoint[] points, RelaxedReport r) => new(
+        r.Gammas, r.Gamma,
+        new StoredPath([.. points.Select(p => p.Lambda)], r.RefitIntercepts, [.. r.RefitCoefficients.Select(StoredSparseVector.From)]),
+        r.Refitted,
+        r.Curves?.Select(Curve).ToArray(),
+        r.LambdaMin, r.GammaMin, r.Lambda1se, r.Gamma1se);
+
+    private static ValidationCurveDocument Curve(ValidationCurve curve) =>
+        new(curve.Measure, curve.Mean.Select(Finite).ToList(), curve.StandardError.Select(Finite).ToList());
 
     private static TrainingDocument? Training(FitSpec spec, FitResult result)
     {
@@ -136,6 +148,7 @@ public static class ResultMapper
     {
         null => null,
         RegressionMetrics m => new GaussianMetricsDocument(m.Rows, Finite(m.Mse), Finite(m.Rmse), Finite(m.Mae), Finite(m.R2), Finite(m.DevianceRatio)),
+        MulticlassMetrics c => Multiclass.Metrics(c),
         ClassificationMetrics c => new BinomialMetricsDocument(c.Rows, Finite(c.LogLoss), Finite(c.Accuracy), Finite(c.Auc), Finite(c.Deviance), Finite(c.DevianceRatio)),
         PoissonMetrics m => new PoissonMetricsDocument(m.Rows, Finite(m.Deviance), Finite(m.MeanDeviance), Finite(m.DevianceRatio), Finite(m.Mae), Finite(m.Rmse)),
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),

@@ -43,6 +43,8 @@ public static class FitPlots
         return kind switch
         {
             "path" when m.Network is not null => "an MLP has no coefficient path",
+            "path" when m.Classes is not null => "a multinomial fit has one coefficient path per class (GET /v1/fits/{id}/path lists them under path.classes)",
+            "fitted" when m.Classes is not null => "a multinomial fit predicts class probabilities, not one value per row (predict with ?datasetId= scores them)",
             "path" when lambdas < 2 => "the fit has fewer than two positive path lambdas (fit a path, or give lambdas)",
             "path" => null,
             "validation" when curve is null => "the fit has no validation curve (fit a path with validation: kfold or holdout)",

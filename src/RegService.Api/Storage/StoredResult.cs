@@ -103,6 +103,14 @@ public sealed record StoredModel
     /// <summary>Model bayesianRidge: the posterior that predict's returnStd reads.</summary>
     public StoredPosterior? Posterior { get; init; }
 
+    /// <summary>The relaxed lasso: the refit per path lambda, the gammas and the choice (the model above is the relaxed one).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StoredRelaxed? Relaxed { get; init; }
+
+    /// <summary>Family multinomial: the classes and every class's model (<see cref="Intercept"/> and <see cref="Coefficients"/> are the first class's).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StoredClasses? Classes { get; init; }
+
     [JsonIgnore] public bool Binomial => Family == "binomial";
 
     [JsonIgnore] public bool Poisson => Family == "poisson";
@@ -111,13 +119,34 @@ public sealed record StoredModel
     [JsonIgnore] public Family EngineFamily => Binomial ? Numerics.Fitting.Family.Binomial : Poisson ? Numerics.Fitting.Family.Poisson : Numerics.Fitting.Family.Gaussian;
 
     /// <summary>The link a family's model reports: identity (gaussian), logit (binomial), log (poisson).</summary>
-    public static string LinkOf(string family) => family switch { "binomial" => "logit", "poisson" => "log", _ => "identity" };
+    public static string LinkOf(string family) => family switch { "binomial" => "logit", "poisson" => "log", "multinomial" => Fits.Multiclass.Link, _ => "identity" };
 
     /// <summary>The features prediction rows carry: the inputs of an expansion, else the features.</summary>
     [JsonIgnore] public string[] RowFeatures => Inputs ?? Features;
 }
 
 public sealed record StoredExpansion(int PolynomialDegree, bool Interactions);
+
+/// <summary>
+/// The relaxed lasso as stored: only the refit per path lambda (as sparse as the penalized path: the refit's nonzeros are the active
+/// set); every gamma's model is blended from it and <see cref="StoredModel.Path"/> when asked (<see cref="RelaxedPath.Blend(double, double, double)"/>).
+/// </summary>
+public sealed record StoredRelaxed(
+    [property: JsonConverter(typeof(PackedDoublesConverter))] double[] Gammas,
+    double Gamma,
+    StoredPath Refit,
+    bool[] Refitted,
+    ValidationCurveDocument[]? Curves = null,
+    double? LambdaMin = null,
+    double? GammaMin = null,
+    double? Lambda1se = null,
+    double? Gamma1se = null)
+{
+    /// <summary>The relaxed model at path lambda <paramref name="l"/> and <paramref name="gamma"/>, dense.</summary>
+    public (double Intercept, double[] Coefficients) At(StoredPath path, int l, double gamma, int features) =>
+        (RelaxedPath.Blend(path.Intercepts[l], Refit.Intercepts[l], gamma),
+         RelaxedPath.Blend(path.Coefficients[l].ToDense(features), Refit.Coefficients[l].ToDense(features), gamma));
+}
 
 /// <summary>The models of the path: per lambda the intercept and the nonzero original-scale coefficients.</summary>
 public sealed record StoredPath(double[] Lambdas, double[] Intercepts, StoredSparseVector[] Coefficients);
@@ -279,7 +308,7 @@ public static class StoredResults
         bool mlp = m.Network is not null;
         // An MLP has no coefficients: its first-layer weight norms go to network.inputWeightNorms.
         IReadOnlyDictionary<string, double> Coefficients(double[] values) => mlp ? new Dictionary<string, double>() : NonZeroByName(names, values);
-        var selected = names.Where((_, j) => m.Coefficients[j] != 0).ToList();
+        var selected = m.Classes is { } classes ? Multiclass.Selected(classes, names) : names.Where((_, j) => m.Coefficients[j] != 0).ToList();
         var r = stored.PathReport;
         var curve = r.Validation;
         bool mse = curve?.Measure == "mse";
@@ -299,7 +328,8 @@ public static class StoredResults
             ValidationMse: mse ? curve!.Mean : null,
             ValidationStandardError: mse ? [.. curve!.StandardError.Select(se => se ?? 0)] : null,
             LambdaMin: r.LambdaMin,
-            Lambda1se: r.Lambda1se);
+            Lambda1se: r.Lambda1se,
+            Classes: include.HasFlag(ResultIncludes.Path) && m.Classes is { } c ? Multiclass.ProjectPath(c) : null);
         bool scaling = include.HasFlag(ResultIncludes.Standardization);
         return new FitResultDocument(
             Status: stored.Status,
@@ -325,9 +355,25 @@ public static class StoredResults
             Prior: stored.Prior,
             Partial: stored.PartialReason is null ? null : true,
             PartialReason: stored.PartialReason,
+            Classes: m.Classes is { } mc ? Multiclass.Project(mc, names) : null,
             Bayesian: stored.Bayesian is { } b
                 ? new BayesianDocument(b.Alpha, b.Lambda, b.LogMarginalLikelihood, ByName(names, b.CoefficientStd), b.Iterations, b.Converged, b.Settings)
-                : null);
+                : null,
+            Relaxed: m.Relaxed is { } relaxed ? Relaxed(m, relaxed, include.HasFlag(ResultIncludes.Path)) : null);
+    }
+
+    /// <summary>The relaxed section: per gamma the blended intercepts (and coefficients when asked) and its curve.</summary>
+    private static RelaxedDocument Relaxed(StoredModel m, StoredRelaxed r, bool coefficients)
+    {
+        int p = m.Features.Length, lambdas = m.Path.Lambdas.Length;
+        var paths = r.Gammas.Select((gamma, g) =>
+        {
+            var models = Enumerable.Range(0, lambdas).Select(l => r.At(m.Path, l, gamma, p)).ToList();
+            return new RelaxedPathDocument(gamma, [.. models.Select(x => x.Intercept)],
+                coefficients ? [.. models.Select(x => StoredSparseVector.From(x.Coefficients)).Select(c => new SparseCoefficientsDocument(c.Indices, c.Values))] : null,
+                r.Curves?[g]);
+        }).ToList();
+        return new RelaxedDocument(r.Gammas, r.Gamma, r.LambdaMin, r.GammaMin, r.Lambda1se, r.Gamma1se, r.Refitted, paths);
     }
 
     /// <summary>

@@ -201,11 +201,19 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                         p > n ? DualCost() : GramCost(closedForm: true),
                     _ when gaussian && n > p && p <= FitEngine.MaxCovarianceFeatures => GramCost(closedForm: false),
                     _ when gaussian => NaiveCost(),
+                    _ when _spec.Family == Family.Multinomial => MultinomialCost(),
                     _ => BinomialCost(),
                 };
                 // Each point of a path holds its coefficients on both scales; every validation fit keeps its path to the end.
                 Hold($"path of {_lambdas:N0} lambdas (coefficients on both scales)", Doubles(_lambdas * (2.0 * p + 16)));
                 if (_folds > 0) Hold($"validation paths ({_folds} fits)", Doubles((double)_folds * _lambdas * (2.0 * p + 16)));
+                if (_spec.Relax is not null)
+                {
+                    // The relaxed lasso: a refit per lambda (both scales) beside every path, and up to one lambda-0 solve per
+                    // distinct active set, whose work is taken as the path's own (RelaxedPath).
+                    Hold($"relaxed refits ({1 + _folds} paths)", Doubles((1.0 + _folds) * _lambdas * (2.0 * p + 16)));
+                    _work *= 2;
+                }
                 Hold("per-row vectors (metrics, predictions)", Doubles(4.0 * n));
             }
             // The API's result document: per lambda a dictionary of the coefficients by name and its JSON text
@@ -401,6 +409,32 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 _work += _folds * BinomialWork(m, p, foldGram);
             }
             return gram ? "proximal newton gram" : "proximal newton naive";
+        }
+
+        /// <summary>Classes a multinomial estimate assumes (the target is not read to estimate).</summary>
+        public const int AssumedClasses = 10;
+
+        /// <summary>
+        /// Multinomial proximal Newton (<see cref="MultinomialSource"/>): a standardized copy of the rows, per class four per-row
+        /// vectors (linear predictor, probabilities, weights, working residual), per lambda every class's coefficients; each
+        /// Newton step does coordinate-descent passes over the rows per class. <see cref="AssumedClasses"/> classes.
+        /// </summary>
+        private string MultinomialCost()
+        {
+            long n = _n, p = _p, k = AssumedClasses;
+            var full = Phase("path on all rows");
+            Add(full, "standardized rows", Doubles((double)n * p));
+            Add(full, "per-class per-row vectors", Doubles(4.0 * k * n + 4.0 * k * p));
+            Hold($"class models of {_lambdas:N0} lambdas", Doubles(_lambdas * 3.0 * k * p));
+            _work += _lambdas * AssumedNewtonSteps * k * AssumedPasses * 2.0 * n * p;
+            if (_folds > 0)
+            {
+                long m = _m;
+                var folds = Phase("validation fits");
+                Add(folds, $"{_folds} fold fits: standardized training rows ({m:N0} x {p:N0})", Doubles(_folds * ((double)m * p + 4.0 * k * m)));
+                _work += _folds * _lambdas * AssumedNewtonSteps * k * AssumedPasses * 2.0 * m * p;
+            }
+            return "proximal newton multinomial";
         }
 
         private double BinomialWork(long n, long p, bool gram)

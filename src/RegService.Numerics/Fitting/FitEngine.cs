@@ -56,15 +56,30 @@ public static class FitEngine
             SolverKind.ClosedForm => new GramSource(x, spec, folds, closedForm: true, threads, ct),
             SolverKind.CoordinateDescent when n > p && p <= MaxCovarianceFeatures => new GramSource(x, spec, folds, closedForm: false, threads, ct),
             SolverKind.CoordinateDescent => new NaiveSource(x, spec, folds),
+            SolverKind.ProximalNewton when spec.Family == Family.Multinomial => new MultinomialSource(x, spec, folds),
             SolverKind.ProximalNewton => new BinomialSource(x, spec, folds),
             var other => throw new ArgumentException($"no path solver for {SpecNames.Of(other)}"),
         };
         double setup = watch.Elapsed.TotalSeconds;
 
-        var result = PathFitter.Fit(x, spec, source, folds, progress, ct) with { Solver = solver };
-        // A partial result was canceled already: its prior is read to the end rather than thrown away.
+        FitResult result;
+        try
+        {
+            result = PathFitter.Fit(x, spec, source, folds, progress, ct) with { Solver = solver };
+        }
+        catch (NumericalBreakdownException e) when (spec.Penalty == Penalty.None)
+        {
+            // An unpenalized solve on a singular design: say which features make it so.
+            if (IllPosed.Explain(x, spec, source, threads, ct) is not { } why) throw;
+            throw new NumericalBreakdownException($"{e.Message} {why}", e);
+        }
+        // A partial result was canceled already: its prior and warnings are read to the end rather than thrown away.
         var priorToken = result.Partial is null ? ct : CancellationToken.None;
-        result = result with { Prior = PriorReading.Map(x, spec, result, source.AllRowsGram, threads, priorToken) };
+        result = result with
+        {
+            Prior = PriorReading.Map(x, spec, result, source.AllRowsGram, threads, priorToken),
+            Warnings = [.. result.Warnings, .. IllPosed.Warnings(x, spec, source, result, threads, priorToken)],
+        };
         var timings = new Dictionary<string, double> { [source is GramSource ? "gram" : "setup"] = setup };
         foreach (var (key, value) in result.Timings) timings[key] = key == "total" ? value + setup : value;
         return Expanded(result with { Timings = timings }, inputNames, expansion);

@@ -35,6 +35,9 @@ public sealed record PathPoint(
 
     /// <summary>Features the strong rule left out of the coordinate-descent passes at this lambda.</summary>
     public int ScreenedOut { get; init; }
+
+    /// <summary>Family multinomial: every class's model (the positional Intercept and Coefficients are the first class's).</summary>
+    public MulticlassModel? Classes { get; init; }
 }
 
 /// <summary>
@@ -110,6 +113,14 @@ public sealed record FitResult
     public BayesianReport? Bayesian { get; init; }
 
     /// <summary>
+    /// The relaxed lasso (<see cref="FitSpec.Relax"/>): the gammas, the refit per lambda and the (lambda, gamma) choice. The
+    /// returned model (<see cref="Intercept"/>, <see cref="Coefficients"/>) is then the relaxed one at (<see cref="Lambda"/>,
+    /// <see cref="RelaxedReport.Gamma"/>); <see cref="Curve"/>, <see cref="LambdaMin"/> and <see cref="Lambda1se"/> stay the
+    /// penalized path's (gamma 1, as cv.glmnet's own lambda.min and lambda.1se).
+    /// </summary>
+    public RelaxedReport? Relaxed { get; init; }
+
+    /// <summary>
     /// Named timings in seconds: a path fit has gram (or setup), path, validation (with validation), metrics and total;
     /// a trained network setup, train, epoch, metrics and total.
     /// </summary>
@@ -121,4 +132,11 @@ public sealed record FitResult
     /// before or during it, is dropped; after a spent budget it is limited to the completed lambdas).
     /// </summary>
     public Paths.PartialReason? Partial { get; init; }
+
+    /// <summary>
+    /// Family multinomial: the class labels (the target's distinct values, sorted) and every class's model at the returned lambda;
+    /// <see cref="Intercept"/>, <see cref="Coefficients"/> and <see cref="StandardizedCoefficients"/> are then the first class's.
+    /// </summary>
+    public double[]? ClassLabels { get; init; }
+    public MulticlassModel? Classes { get; init; }
 }

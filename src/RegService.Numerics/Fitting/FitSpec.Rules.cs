@@ -110,6 +110,8 @@ public sealed partial record FitSpec
         CheckWeights(rows, FittedFeatureNames(rows)?.Length ?? p, Add);
         CheckPoisson(Add);
         CheckOffset(rows, Add);
+        CheckRelax(Add);
+        CheckMultinomial(data, Add);
         CheckLimits(FittedFeatureNames(rows), Add);
         return faults;
     }
@@ -144,6 +146,7 @@ public sealed partial record FitSpec
             Training = Stochastic ? (Training ?? new TrainingSpec()).Resolved(solver, Model) : null,
             Expansion = expansion,
             Bayesian = bayesian ? (Bayesian ?? new BayesianSpec()) : null,
+            Relax = Relax is { } relax ? relax with { Gammas = [.. (relax.Gammas ?? RelaxSpec.DefaultGammas).Order()] } : null,
         }, []);
     }
 
@@ -429,6 +432,34 @@ public sealed partial record FitSpec
             }
         if (Model != ModelKind.Linear || Stochastic || ChosenSolver == SolverKind.ProximalGradient)
             add("offset", $"an offset is fitted by proximalNewton (binomial, poisson) and by the gaussian closedForm and coordinateDescent (on y - offset); {(Model != ModelKind.Linear ? $"model {Of(Model)}" : $"solver {Of(ChosenSolver)}")} does not take one");
+    }
+
+    /// <summary>
+    /// The relaxed lasso (glmnet's relax = TRUE): a lasso or elastic net (glmnet relaxes any alpha > 0) of the gaussian or
+    /// binomial family, fitted along a path by coordinate descent or proximal Newton, the solvers whose lambda-0 fit on an
+    /// active set is the refit; gammas in [0, 1], distinct, at least one. Resolved, the gammas are in increasing order (as
+    /// cv.glmnet sorts them).
+    /// </summary>
+    private void CheckRelax(Action<string, string> add)
+    {
+        if (Relax is not { } relax) return;
+        if (Model != ModelKind.Linear) add("relax", $"relaxes a linear lasso or elastic-net path; model {Of(Model)} has none");
+        else if (Penalty is not (Penalty.Lasso or Penalty.ElasticNet))
+            add("relax", $"refits each lambda's active set without penalty, so it needs a penalty that selects (lasso or elasticNet, glmnet's alpha > 0); penalty is {Of(Penalty)}");
+        else if (Family is not (Family.Gaussian or Family.Binomial))
+            add("relax", $"is fitted for the gaussian and binomial families; family is {Of(Family)}");
+        else if (ChosenSolver is not (SolverKind.CoordinateDescent or SolverKind.ProximalNewton))
+            add("relax", $"refits with the path solvers (coordinateDescent, proximalNewton, or auto); solver {Of(ChosenSolver)} does not");
+        if (relax.Gammas is not { } gammas) return;
+        if (gammas.Length == 0) add("relax.gamma", "must hold at least one gamma in [0, 1] (omit it for glmnet's 0, 0.25, 0.5, 0.75, 1)");
+        if (gammas.Length > RelaxedPath.MaxGammas) add("relax.gamma", $"holds {gammas.Length} gammas; at most {RelaxedPath.MaxGammas} are accepted");
+        var seen = new HashSet<double>();
+        for (int i = 0; i < gammas.Length; i++)
+        {
+            double g = gammas[i];
+            if (!(g >= 0 && g <= 1)) add($"relax.gamma[{i}]", $"must be in [0, 1] (0 the unpenalized refit, 1 the penalized fit); got {Show(g)}");
+            else if (!seen.Add(g)) add($"relax.gamma[{i}]", $"{Show(g)} is given twice; gammas must be distinct");
+        }
     }
 
     /// <summary>

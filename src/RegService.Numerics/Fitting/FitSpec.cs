@@ -13,7 +13,7 @@ public enum StoppingRule
 }
 
 /// <summary>Distribution of the target.</summary>
-public enum Family { Gaussian, Binomial, Poisson }
+public enum Family { Gaussian, Binomial, Poisson, Multinomial }
 
 /// <summary>Which penalty P(b) the objective carries.</summary>
 public enum Penalty { None, Ridge, Lasso, ElasticNet }
@@ -90,6 +90,12 @@ public sealed partial record FitSpec
 
     public Family Family { get; init; } = Family.Gaussian;
     public Penalty Penalty { get; init; } = Penalty.Ridge;
+
+    /// <summary>
+    /// Family multinomial: glmnet's type.multinomial "grouped" (one group-lasso penalty per feature across the classes) when
+    /// true, "ungrouped" (each class's coefficient penalized alone) when false.
+    /// </summary>
+    public bool MultinomialGrouped { get; init; }
 
     /// <summary>
     /// Mixing between ridge (0) and lasso (1), glmnet's alpha: in [0, 1], and in (0, 1) for elasticNet, the only penalty
@@ -211,6 +217,25 @@ public sealed partial record FitSpec
     /// <summary>Settings of <see cref="ModelKind.BayesianRidge"/> (hyperpriors, iterations, tolerance); null takes the defaults.
     /// Resolved, it is complete for that model and null for the others.</summary>
     public BayesianSpec? Bayesian { get; init; }
+
+    /// <summary>
+    /// The relaxed lasso (glmnet's <c>relax = TRUE</c>, <see cref="RelaxedPath"/>): every path lambda's model is also refitted
+    /// without penalty on its active set, and the returned model blends the two by a gamma; null fits the penalized path only.
+    /// </summary>
+    public RelaxSpec? Relax { get; init; }
+}
+
+/// <summary>
+/// The relaxed lasso's mixing values: the model at (lambda, gamma) is <c>gamma * lasso(lambda) + (1 - gamma) * refit(lambda)</c>,
+/// the refit being the unpenalized fit on lambda's active set (glmnet's <c>relax = TRUE</c>, <c>gamma</c> of
+/// <c>coef.relaxed</c> and <c>cv.glmnet</c>). Each in [0, 1], distinct; glmnet's default list when none is given.
+/// </summary>
+public sealed record RelaxSpec
+{
+    /// <summary>glmnet's default gammas (cv.glmnet's <c>gamma = c(0, 0.25, 0.5, 0.75, 1)</c>).</summary>
+    public static readonly double[] DefaultGammas = [0, 0.25, 0.5, 0.75, 1];
+
+    public double[] Gammas { get; init; } = DefaultGammas;
 }
 
 /// <summary>

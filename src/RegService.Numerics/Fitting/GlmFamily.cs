@@ -28,6 +28,7 @@ public abstract class GlmFamily
         Fitting.Family.Gaussian => Gaussian,
         Fitting.Family.Binomial => Binomial,
         Fitting.Family.Poisson => Poisson,
+        Fitting.Family.Multinomial => MultinomialFamily.Instance,
         _ => throw new ArgumentException($"no family {family}"),
     };
 

@@ -34,6 +34,23 @@ internal static class PathFitter
         if (full.Partial == PartialReason.MaxIterations)
             warnings.Add($"{source.Solver} spent its {spec.MaxIterations} iterations (maxIterations, over the whole path) after {lambdas.Length} lambdas; the path ends at the last lambda fitted within them");
         var partial = full.Partial;
+        // The relaxed lasso: the refit of every lambda's active set (glmnet's relax.glmnet), after the path it relaxes.
+        RelaxedPath.Refits? refit = null;
+        if (spec.Relax is not null && partial != PartialReason.Canceled)
+        {
+            watch.Restart();
+            if (!Interruptible(spec, ct, () => refit = RelaxedPath.Refit(source, -1, full, settings with { KeepPartial = false }, ct)))
+                partial = PartialReason.Canceled;
+            else
+            {
+                timings["relax"] = watch.Elapsed.TotalSeconds;
+                if (refit!.NotConverged.Count > 0) warnings.Add($"the relaxed refit did not converge at lambda {Join(refit.NotConverged)}");
+            }
+        }
+        double[] gammas = spec.Relax?.Gammas ?? [];
+        double gamma = gammas.Length > 0 ? gammas.Max() : 1;
+        ValidationCurve[]? relaxedCurves = null;
+        (int MinLambda, int MinGamma, int OneSeLambda, int OneSeGamma)? relaxedSelection = null;
 
         int chosen = full.Points.Length - 1;
         ValidationCurve? curve = null;
@@ -48,6 +65,7 @@ internal static class PathFitter
             var foldSettings = settings with { Lambdas = lambdas, Generate = null, MaxThreads = 1, KeepPartial = false };
             int foldCount = folds.Rows.Length;
             var fits = new PathFit[foldCount];
+            var foldRefits = new RelaxedPath.Refits[foldCount];
             var losses = new double[foldCount][];
             var foldProgress = progress is null ? null : new FoldProgress(progress, share, 0.9, foldCount);
             bool finished = Interruptible(spec, ct, () => Parallel.For(0, foldCount,
@@ -55,6 +73,7 @@ internal static class PathFitter
                 {
                     fits[k] = source.Fit(k, foldSettings, foldProgress?.Of(k), ct);
                     losses[k] = source.FoldLoss(fits[k], k);
+                    if (refit is not null) foldRefits[k] = RelaxedPath.Refit(source, k, fits[k], foldSettings, ct);
                     foldProgress?.Finished(k);
                 }));
             timings["validation"] = watch.Elapsed.TotalSeconds;
@@ -72,7 +91,7 @@ internal static class PathFitter
                 {
                     // Per lambda: the training fit's metrics on the held-out rows.
                     var rows = folds.Rows[0];
-                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p.Intercept, p.Coefficients, rows) }).ToArray();
+                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p, rows) }).ToArray();
                     curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
                     points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
                 }
@@ -83,9 +102,20 @@ internal static class PathFitter
                 }
                 selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
                 chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
+                if (refit is not null)
+                {
+                    // cv.glmnet(relax = TRUE): a curve per gamma from each fold's relaxed path, and the (lambda, gamma) of getOptcv.relaxed.
+                    var refitNotConverged = foldRefits.SelectMany(r => r.NotConverged).Distinct().ToList();
+                    if (refitNotConverged.Count > 0) warnings.Add($"a validation fit's relaxed refit did not converge at lambda {Join(refitNotConverged)}");
+                    relaxedCurves = [.. gammas.Select(g => RelaxedCurve(source, folds, fits, foldRefits, g, measure))];
+                    var picked = RelaxedPath.Select(lambdas, gammas, relaxedCurves);
+                    relaxedSelection = picked;
+                    (chosen, gamma) = spec.Rule == SelectionRule.Min ? (picked.MinLambda, gammas[picked.MinGamma]) : (picked.OneSeLambda, gammas[picked.OneSeGamma]);
+                    fits = [.. fits.Select((f, k) => RelaxedPath.Blend(f, foldRefits[k].Points, gamma))];
+                }
                 validationMetrics = folds.IsHoldout
-                    ? points[chosen].Validation
-                    : OutOfFold(x, spec, source, folds, fits, chosen);
+                    ? refit is null ? points[chosen].Validation : source.Metrics(fits[0].Points[chosen], folds.Rows[0])
+                    : source.OutOfFold(fits, chosen);
             }
         }
 
@@ -102,10 +132,23 @@ internal static class PathFitter
         }
 
         if (partial == PartialReason.Canceled) folds = null;   // no validation: the result reports none
-        var final = points[chosen];
+        var final = refit is null ? points[chosen] : RelaxedPath.Blend(points[chosen], refit.Points[chosen], gamma) with { Validation = points[chosen].Validation };
+        RelaxedReport? relaxed = refit is null ? null : new RelaxedReport
+        {
+            Gammas = gammas,
+            Gamma = gamma,
+            RefitIntercepts = [.. refit.Points.Select(p => p.Intercept)],
+            RefitCoefficients = [.. refit.Points.Select(p => p.Coefficients)],
+            Refitted = refit.Refitted,
+            Curves = folds is null ? null : relaxedCurves,
+            LambdaMin = folds is not null && relaxedSelection is { } r1 ? lambdas[r1.MinLambda] : null,
+            GammaMin = folds is not null && relaxedSelection is { } r2 ? gammas[r2.MinGamma] : null,
+            Lambda1se = folds is not null && relaxedSelection is { } r3 ? lambdas[r3.OneSeLambda] : null,
+            Gamma1se = folds is not null && relaxedSelection is { } r4 ? gammas[r4.OneSeGamma] : null,
+        };
         watch.Restart();
         progress?.Report(new FitProgress(0.95, "metrics"));
-        var train = source.Metrics(final.Intercept, final.Coefficients, null);
+        var train = source.Metrics(final, null);
         timings["metrics"] = watch.Elapsed.TotalSeconds;
         timings["total"] = total.Elapsed.TotalSeconds;
 
@@ -136,7 +179,26 @@ internal static class PathFitter
             FeatureScales = full.FeatureScales,
             Timings = timings,
             Partial = partial,
+            Relaxed = relaxed,
+            ClassLabels = source.ClassLabels,
+            Classes = final.Classes,
         };
+    }
+
+    /// <summary>
+    /// The validation curve of the relaxed path at <paramref name="gamma"/>: each fold's penalized path blended with its refit, scored
+    /// as the penalized path is (k-fold: the fold losses' weighted mean and standard error; holdout: the held-out rows' metrics).
+    /// </summary>
+    private static ValidationCurve RelaxedCurve(PathSource source, Folds folds, PathFit[] fits, RelaxedPath.Refits[] refits, double gamma, string measure)
+    {
+        var blended = fits.Select((f, k) => RelaxedPath.Blend(f, refits[k].Points, gamma)).ToArray();
+        if (folds.IsHoldout)
+        {
+            var scored = blended[0].Points.Select(p => source.Metrics(p.Intercept, p.Coefficients, folds.Rows[0])).ToArray();
+            return new ValidationCurve(measure, [.. scored.Select(m => m.Loss)], [.. scored.Select(m => m.LossStandardError)]);
+        }
+        var (mean, se) = SelectionRules.KFoldCurve([.. blended.Select((f, k) => source.FoldLoss(f, k))], source.FoldWeights());
+        return new ValidationCurve(measure, mean, se);
     }
 
     /// <summary>
@@ -186,21 +248,6 @@ internal static class PathFitter
         MaxThreads = threads,
         KeepPartial = spec.KeepPartial,
     };
-
-    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
-    private static IFitMetrics OutOfFold(DenseMatrix x, FitSpec spec, PathSource source, Folds folds, PathFit[] fits, int chosen)
-    {
-        var eta = new double[x.Rows];
-        for (int k = 0; k < folds.Rows.Length; k++)
-        {
-            var point = fits[k].Points[chosen];
-            var foldRows = folds.Rows[k];
-            var part = new double[foldRows.Length];
-            RegressionMetrics.Predict(x, spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
-            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
-        }
-        return source.FromPredictions(x.Column(spec.TargetColumn), eta);
-    }
 
     private static IProgress<FitProgress>? Scale(IProgress<FitProgress>? progress, double from, double to, string stage) =>
         progress is null ? null : new Progress(p => progress.Report(p with { Fraction = from + (to - from) * p.Fraction, Stage = $"{stage}: {p.Stage}" }));

@@ -33,9 +33,46 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     /// <summary>The path on all rows (<paramref name="fold"/> -1) or on the rows outside fold <paramref name="fold"/>.</summary>
     public abstract PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct);
 
+    /// <summary>
+    /// The path of <paramref name="settings"/> over the features <paramref name="features"/> only (indices into the spec's
+    /// features, increasing), on all rows (<paramref name="fold"/> -1) or the rows outside a fold: glmnet's <c>exclude</c>, which
+    /// the relaxed lasso's refit uses (<see cref="RelaxedPath"/>). The points' coefficients are aligned with
+    /// <paramref name="features"/>. Sources whose solver has no such refit throw (the spec's rules keep relax from them).
+    /// </summary>
+    public virtual PathFit FitSubset(int fold, int[] features, PathSettings settings, CancellationToken ct) =>
+        throw new NotSupportedException($"{Solver} has no refit on a subset of the features");
+
+    /// <summary>Rows a fit on fold <paramref name="fold"/>'s training rows (-1: all rows) is fitted on.</summary>
+    public int TrainingRowCount(int fold) => fold < 0 ? X.Rows : X.Rows - Folds!.Rows[fold].Length;
+
+    /// <summary>The spec's feature columns and names at <paramref name="features"/> (indices into the spec's features).</summary>
+    protected (int[] Columns, string[] Names) Subset(int[] features) =>
+        ([.. features.Select(j => Spec.FeatureColumns[j])], [.. features.Select(j => Spec.FeatureNames[j])]);
+
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
         Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights, Spec.Offset);
+
+    /// <summary>Metrics of a path point's model on some rows (all when null); a family with several linear predictors reads them from the point.</summary>
+    public virtual IFitMetrics Metrics(PathPoint point, int[]? rows) => Metrics(point.Intercept, point.Coefficients, rows);
+
+    /// <summary>The classes of a multinomial fit (the target's distinct values, sorted); null for the other families.</summary>
+    public virtual double[]? ClassLabels => null;
+
+    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    public virtual IFitMetrics OutOfFold(PathFit[] fits, int chosen)
+    {
+        var eta = new double[X.Rows];
+        for (int k = 0; k < Folds!.Rows.Length; k++)
+        {
+            var point = fits[k].Points[chosen];
+            var foldRows = Folds.Rows[k];
+            var part = new double[foldRows.Length];
+            RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
+            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
+        }
+        return FromPredictions(X.Column(Spec.TargetColumn), eta);
+    }
 
     /// <summary>The all-rows shifted Gram of [features, target] with its sums and shift, when the source built one.</summary>
     public virtual (double[] Gram, double[] Sums, double[] Shift)? AllRowsGram => null;
@@ -70,15 +107,16 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
         return loss;
     }
 
-    /// <summary>Rows outside fold <paramref name="fold"/>, gathered into a compact matrix [features..., target].</summary>
-    protected DenseMatrix Gather(int fold)
+    /// <summary>Rows outside fold <paramref name="fold"/>, gathered into a compact matrix [features..., target] (the given feature columns, else the spec's).</summary>
+    protected DenseMatrix Gather(int fold, int[]? featureColumns = null)
     {
         var rows = Folds!.TrainingRows(fold);
-        int p = Spec.FeatureColumns.Length, m = rows.Length;
+        var columns = featureColumns ?? Spec.FeatureColumns;
+        int p = columns.Length, m = rows.Length;
         var compact = new DenseMatrix(m, p + 1);
         for (int j = 0; j <= p; j++)
         {
-            var source = X.Column(j < p ? Spec.FeatureColumns[j] : Spec.TargetColumn);
+            var source = X.Column(j < p ? columns[j] : Spec.TargetColumn);
             var target = compact.Column(j);
             for (int i = 0; i < m; i++) target[i] = source[rows[i]];
         }
@@ -182,26 +220,46 @@ internal sealed class GramSource : PathSource
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
-        double[] gram = _gramAll, sums = _sumsAll;
-        int n = X.Rows;
-        if (fold >= 0)
-        {
-            gram = new double[_gramAll.Length];
-            sums = new double[_k];
-            for (int i = 0; i < gram.Length; i++) gram[i] = _gramAll[i] - _gramFold[fold][i];
-            for (int i = 0; i < _k; i++) sums[i] = _sumsAll[i] - _sumsFold[fold][i];
-            n -= Folds!.Rows[fold].Length;
-            if (Weights is { } w)
-            {
-                // glmnet rescales a fold fit's weights to sum to its rows: the Gram and sums scale with the weights.
-                double factor = n / (X.Rows - Folds.Rows[fold].Sum(i => w[i]));
-                for (int i = 0; i < gram.Length; i++) gram[i] *= factor;
-                for (int i = 0; i < _k; i++) sums[i] *= factor;
-            }
-        }
+        var (gram, sums, shift, n) = TrainingGram(fold, null);
         return _closedForm
-            ? ClosedFormRidge.FromGram(gram, sums, _shift, n, Spec.FeatureNames, settings, progress, ct)
-            : GaussianPath.FromGram(gram, sums, _shift, n, Spec.FeatureNames, settings, progress, ct);
+            ? ClosedFormRidge.FromGram(gram, sums, shift, n, Spec.FeatureNames, settings, progress, ct)
+            : GaussianPath.FromGram(gram, sums, shift, n, Spec.FeatureNames, settings, progress, ct);
+    }
+
+    /// <summary>The refit on some features: coordinate descent on their rows and columns of the training Gram (no pass over the data).</summary>
+    public override PathFit FitSubset(int fold, int[] features, PathSettings settings, CancellationToken ct)
+    {
+        var (gram, sums, shift, n) = TrainingGram(fold, features);
+        return GaussianPath.FromGram(gram, sums, shift, n, Subset(features).Names, settings, null, ct);
+    }
+
+    /// <summary>
+    /// The shifted Gram of [features, target] of the rows a fit on <paramref name="fold"/> uses (-1: all rows; else the total minus
+    /// the fold's), its sums, shift and row count; only the rows and columns of <paramref name="features"/> (and the target) when given.
+    /// </summary>
+    private (double[] Gram, double[] Sums, double[] Shift, int Rows) TrainingGram(int fold, int[]? features)
+    {
+        int[] index = features is null ? [.. Enumerable.Range(0, _k)] : [.. features, _k - 1];
+        int k = index.Length, n = TrainingRowCount(fold);
+        // glmnet rescales a fold fit's weights to sum to its rows: the Gram and sums scale with the weights.
+        double factor = fold >= 0 && Weights is { } w ? n / (X.Rows - Folds!.Rows[fold].Sum(i => w[i])) : 1;
+        double[]? gramFold = fold >= 0 ? _gramFold[fold] : null, sumsFold = fold >= 0 ? _sumsFold[fold] : null;
+        if (features is null && fold < 0) return (_gramAll, _sumsAll, _shift, n);
+        var gram = new double[(long)k * k];
+        var sums = new double[k];
+        var shift = new double[k];
+        for (int a = 0; a < k; a++)
+        {
+            long row = (long)index[a] * _k;
+            for (int b = 0; b < k; b++)
+            {
+                long at = row + index[b];
+                gram[(long)a * k + b] = gramFold is null ? _gramAll[at] : (_gramAll[at] - gramFold[at]) * factor;
+            }
+            sums[a] = sumsFold is null ? _sumsAll[index[a]] : (_sumsAll[index[a]] - sumsFold[index[a]]) * factor;
+            shift[a] = _shift[index[a]];
+        }
+        return (gram, sums, shift, n);
     }
 
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
@@ -286,5 +344,14 @@ internal sealed class NaiveSource(DenseMatrix x, FitSpec spec, Folds? folds) : P
         var compact = Gather(fold);
         int p = Spec.FeatureColumns.Length;
         return GaussianPath.Naive(compact, [.. Enumerable.Range(0, p)], p, Spec.FeatureNames, settings, progress, ct);
+    }
+
+    /// <summary>The refit on some features: naive coordinate descent over their columns (gathered for a fold).</summary>
+    public override PathFit FitSubset(int fold, int[] features, PathSettings settings, CancellationToken ct)
+    {
+        var (columns, names) = Subset(features);
+        if (fold < 0) return GaussianPath.Naive(X, columns, Spec.TargetColumn, names, settings, null, ct);
+        int q = columns.Length;
+        return GaussianPath.Naive(Gather(fold, columns), [.. Enumerable.Range(0, q)], q, names, settings, null, ct);
     }
 }

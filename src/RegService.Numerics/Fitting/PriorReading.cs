@@ -78,7 +78,9 @@ public sealed record PriorReading(
         int intercept = spec.FitIntercept ? 1 : 0;
 
         double? sigma2 = null, df = null;
-        if (spec.Family != Family.Gaussian) sigma2 = 1.0;   // binomial, poisson: the likelihood has no noise scale
+        if (spec.Family == Family.Multinomial && spec.MultinomialGrouped && kind is PriorKind.Laplace or PriorKind.GaussianLaplace)
+            note = "multinomialType grouped: the Laplace factor is on each feature's vector of class coefficients, density ∝ exp(-||b_j||_2 / laplaceScale)";
+        if (spec.Family != Family.Gaussian) sigma2 = 1.0;   // binomial, poisson, multinomial: the likelihood has no noise scale
         else
         {
             double rss = result.TrainMetrics is RegressionMetrics m ? m.Mse * m.Rows : double.NaN;

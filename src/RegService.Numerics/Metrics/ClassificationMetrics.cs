@@ -79,6 +79,10 @@ public sealed record ClassificationMetrics(
         return new ClassificationMetrics(m, logLoss, correct / m, WeightedAuc(y, eta, w), 2 * logLoss, ratio, se);
     }
 
+    /// <summary>Mann-Whitney AUC (the midrank statistic) of unweighted rows: the weighted AUC with unit weights.</summary>
+    internal static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones) =>
+        WeightedAuc(y, score, Normalized(null, y.Length)!);
+
     /// <summary>Weights normalized to sum to <paramref name="m"/> (all 1 when null); null when they sum to nothing.</summary>
     internal static double[]? Normalized(double[]? weights, int m)
     {

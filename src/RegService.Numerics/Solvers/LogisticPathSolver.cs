@@ -184,7 +184,9 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         {
             _warnings.Add(step.Generated
                 ? $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the path stops here"
-                : $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the coefficients are not a converged solution");
+                : lambda == 0 && _limits is null
+                    ? IllPosed.SeparationWarning(lambda, _n, _n)   // unpenalized: no maximum likelihood exists
+                    : $"{at}: every fitted probability is within {ProbabilityFloor:G1} of 0 or 1 (the classes are separable); the coefficients are not a converged solution");
             _warnedSaturated = true;
         }
         else if (ratio > LambdaGrid.DevianceMax && !_warnedSaturated && _d.Family.CanSaturate)

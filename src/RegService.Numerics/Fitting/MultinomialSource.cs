@@ -1,0 +1,70 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Metrics;
+using RegService.Numerics.Paths;
+using RegService.Numerics.Selection;
+using RegService.Numerics.Solvers;
+
+namespace RegService.Numerics.Fitting;
+
+/// <summary>
+/// Multinomial fits by proximal Newton (<see cref="MultinomialPath"/>), on all rows or the rows outside a fold, the classes
+/// being the target's distinct values on all rows; fold losses are cv.glmnet's multinomial deviance (probabilities clamped to
+/// [1e-5, 1 - 1e-5]), metrics <see cref="MulticlassMetrics"/>.
+/// </summary>
+internal sealed class MultinomialSource : PathSource
+{
+    /// <summary>cv.glmnet clamps predicted probabilities to [1e-5, 1 - 1e-5] before taking the deviance.</summary>
+    public const double ProbabilityClamp = 1e-5;
+
+    private readonly double[] _labels;
+    private readonly int[] _classOf;
+
+    public MultinomialSource(DenseMatrix x, FitSpec spec, Folds? folds) : base(x, spec, folds)
+    {
+        var y = x.Column(spec.TargetColumn);
+        _labels = FitSpec.ClassLabels(y);
+        _classOf = FitSpec.ClassIndex(y, _labels);
+    }
+
+    public override string Solver => MultinomialPath.SolverName;
+
+    public override double[]? ClassLabels => _labels;
+
+    public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
+        MultinomialPath.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), _labels, Spec.FeatureNames,
+            settings, Spec.MultinomialGrouped, progress, ct);
+
+    public override IFitMetrics Metrics(PathPoint point, int[]? rows) =>
+        MulticlassMetrics.FromProbabilities(Classes(rows), point.Classes!.Probabilities(X, Spec.FeatureColumns, rows), _labels.Length);
+
+    public override double[] FoldLoss(PathFit fit, int fold)
+    {
+        var rows = Folds!.Rows[fold];
+        var loss = new double[fit.Points.Length];
+        for (int l = 0; l < fit.Points.Length; l++)
+        {
+            var prob = fit.Points[l].Classes!.Probabilities(X, Spec.FeatureColumns, rows);
+            double sum = 0;
+            for (int i = 0; i < rows.Length; i++) sum += RowDeviance(prob[i][_classOf[rows[i]]]);
+            loss[l] = sum / rows.Length;
+        }
+        return loss;
+    }
+
+    public override IFitMetrics OutOfFold(PathFit[] fits, int chosen)
+    {
+        var prob = new double[X.Rows][];
+        for (int k = 0; k < Folds!.Rows.Length; k++)
+        {
+            var rows = Folds.Rows[k];
+            var part = fits[k].Points[chosen].Classes!.Probabilities(X, Spec.FeatureColumns, rows);
+            for (int i = 0; i < rows.Length; i++) prob[rows[i]] = part[i];
+        }
+        return MulticlassMetrics.FromProbabilities(_classOf, prob, _labels.Length);
+    }
+
+    /// <summary>cv.glmnet's multinomial deviance of one row: -2 log of its class's probability, clamped.</summary>
+    public static double RowDeviance(double probability) => -2 * Math.Log(Math.Clamp(probability, ProbabilityClamp, 1 - ProbabilityClamp));
+
+    private int[] Classes(int[]? rows) => rows is null ? _classOf : [.. rows.Select(i => _classOf[i])];
+}

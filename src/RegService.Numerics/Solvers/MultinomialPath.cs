@@ -1,0 +1,660 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Kernels;
+using RegService.Numerics.Paths;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// The multinomial elastic-net path with glmnet's objective (family "multinomial"):
+/// <code>
+/// -(1/n) sum_i log p_{i,y_i} + lambda * sum_j v_j P(b_j),   p_ik = e^eta_ik / sum_l e^eta_il,  eta_ik = b0_k + x_i.b_k
+/// </code>
+/// with P(b_j) = sum_k [(1 - alpha)/2 b_kj² + alpha |b_kj|] (type.multinomial "ungrouped") or
+/// (1 - alpha)/2 ||b_j||² + alpha ||b_j||_2 over the K classes (type.multinomial "grouped"), on standardized features as glmnet's
+/// lognet (means and 1/n standard deviations; root mean squares without an intercept), intercepts unpenalized.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The loss is unchanged by adding one constant to every class's linear predictor: glmnet's symmetric parametrization fixes
+/// it. After every Newton step the intercepts are centered (their sum is 0 on the standardized scale) and each feature's K
+/// coefficients are shifted by the c minimizing sum_k P(b_kj - c) (ungrouped: a weighted median between the ridge's mean and the
+/// lasso's median, glmnet's elc; grouped: the mean). The shift leaves the loss as it is and lowers the penalty, so the optimum
+/// is symmetric by itself; K odd makes the pure lasso's unique.
+/// </para>
+/// <para>
+/// Proximal Newton, warm-started along the path. Ungrouped: glmnet's partial Newton, one class at a time (Gauss-Seidel over the
+/// classes), the class's diagonal Hessian block w_i = p_ik (1 - p_ik) (each at least 1e-5) as the quadratic model, minimized with
+/// the penalty by coordinate descent over the working set. Grouped: every class at once with those weights, each feature's K
+/// coefficients updated as one block by the group soft threshold under the bound max_k H_kj of the block's Hessian (glmnet's
+/// bound form). A step that raises the penalized objective is halved until it does not. The Newton steps at a lambda end when the
+/// largest weighted squared change of a proposed step, max(W_k Δb0_k², H_kj Δb_kj²), is below <c>Tolerance</c> times the null
+/// deviance per row over 2 and the KKT conditions hold with the exact gradient outside the working set (|g_kj| ≤ lambda alpha
+/// v_j; grouped ||g_j||_2 ≤ lambda alpha v_j); violators join and the steps go on. lambda_max is max_j max_k |g_kj| / v_j
+/// (grouped: ||g_j||_2 / v_j) at the intercept-only model, over max(alpha, 1e-3). A generated path stops as glmnet's lognet.
+/// </para>
+/// </remarks>
+public static class MultinomialPath
+{
+    public const string SolverName = "proximalNewton";
+
+    /// <summary>Newton steps allowed per lambda.</summary>
+    public const int MaxNewtonSteps = 200;
+
+    /// <summary>
+    /// Fits the path on <paramref name="rows"/> of <paramref name="x"/> (null = all rows), the classes being
+    /// <paramref name="labels"/> (sorted; every target value must be one). Each class needs a row among those fitted.
+    /// </summary>
+    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
+                              PathSettings settings, bool grouped, IProgress<FitProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (featureNames.Length != featureCols.Length) throw new ArgumentException("one name per feature column is needed");
+        if (settings.PenaltyFactors.Length != featureCols.Length)
+            throw new ArgumentException($"{settings.PenaltyFactors.Length} penalty factors for {featureCols.Length} features");
+        if (!(settings.Alpha >= 0 && settings.Alpha <= 1)) throw new ArgumentException("alpha (l1Ratio) must be in [0, 1]");
+        if (!(settings.Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
+        if (labels.Length < 2) throw new ArgumentException("a multinomial fit needs at least 2 classes");
+        ct.ThrowIfCancellationRequested();
+        var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped);
+        return PathDriver.Run(solver, settings, progress, ct);
+    }
+}
+
+/// <summary>The point solver of <see cref="MultinomialPath"/> (see there).</summary>
+internal sealed class MultinomialPathSolver : IPointSolver
+{
+    private const double MinWeight = 1e-5;
+    private readonly int _n, _p, _classes;
+    private readonly double[][] _z;          // standardized columns (null when excluded)
+    private readonly int[] _y;
+    private readonly double[] _means, _scales;
+    private readonly bool[] _excluded;
+    private readonly double[] _v;
+    private readonly double _alpha;
+    private readonly bool _grouped, _intercept;
+    private readonly int _maxPasses;
+    private readonly double[] _b0;
+    private readonly double[][] _b;          // [class][feature], standardized
+    private readonly double[][] _eta;        // [class][row]
+    private readonly double[][] _prob;       // [class][row]
+    private readonly double[][] _grad;       // [class][feature]: (1/n) z_j'(y_k - p_k) at the current point, where exact
+    private readonly bool[] _working;
+    private readonly List<string> _warnings = [];
+    private double _nullDeviance = double.NaN;   // per row: -(2/n) log-likelihood of the null model
+    private double _threshold;
+    private bool _separated;
+    private double _loss;   // the mean negative log-likelihood at the current linear predictors (Refresh)
+
+    // Scratch per class: weights, working residual, step.
+    private readonly double[][] _w, _q, _d;
+    private readonly double[] _d0;
+    private readonly double[] _h;
+
+    public MultinomialPathSolver(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
+                                 PathSettings settings, bool grouped)
+    {
+        _n = rows?.Length ?? x.Rows;
+        _p = featureCols.Length;
+        _classes = labels.Length;
+        if (_n == 0) throw new ArgumentException("no rows to fit");
+        var target = x.Column(targetCol);
+        _y = new int[_n];
+        var counts = new int[_classes];
+        for (int i = 0; i < _n; i++)
+        {
+            int r = rows is null ? i : rows[i];
+            int c = Array.BinarySearch(labels, target[r]);
+            if (c < 0) throw new ArgumentException($"row {r} has {target[r]}, which is not one of the {_classes} classes");
+            _y[i] = c;
+            counts[c]++;
+        }
+        for (int c = 0; c < _classes; c++)
+            if (counts[c] == 0) throw new ArgumentException($"class {labels[c]} has no row among the {_n} rows fitted");
+
+        _alpha = settings.Alpha;
+        _v = settings.PenaltyFactors;
+        _grouped = grouped;
+        _intercept = settings.FitIntercept;
+        _maxPasses = settings.MaxIterations;
+        var (source, cols) = FittedRows.Features(x, featureCols, rows);
+        _z = new double[_p][];
+        _means = new double[_p];
+        _scales = new double[_p];
+        _excluded = new bool[_p];
+        for (int j = 0; j < _p; j++)
+        {
+            var c = source.Column(cols[j]);
+            double mean = 0;
+            for (int i = 0; i < _n; i++) mean += c[i];
+            mean /= _n;
+            double variance = 0, square = 0;
+            for (int i = 0; i < _n; i++)
+            {
+                variance += (c[i] - mean) * (c[i] - mean);
+                square += c[i] * c[i];
+            }
+            var scale = Standardization.Of(mean, variance / _n, _intercept, settings.Standardize, ScaleConvention.AboutCenter, square / _n);
+            _means[j] = scale.Center;
+            _scales[j] = scale.Scale;
+            if (scale.Excluded)
+            {
+                _excluded[j] = true;
+                _warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
+                continue;
+            }
+            var z = _z[j] = new double[_n];
+            double center = scale.Center, inv = 1 / scale.Scale;
+            for (int i = 0; i < _n; i++) z[i] = (c[i] - center) * inv;
+        }
+        _b0 = new double[_classes];
+        _d0 = new double[_classes];
+        _b = Jagged(_classes, _p);
+        _grad = Jagged(_classes, _p);
+        _d = Jagged(_classes, _p);
+        _eta = Jagged(_classes, _n);
+        _prob = Jagged(_classes, _n);
+        _w = Jagged(_classes, _n);
+        _q = Jagged(_classes, _n);
+        _h = new double[_p];
+        _working = new bool[_p];
+        _tolerance = settings.Tolerance;
+    }
+
+    private readonly double _tolerance;
+
+    private static double[][] Jagged(int a, int b)
+    {
+        var m = new double[a][];
+        for (int i = 0; i < a; i++) m[i] = new double[b];
+        return m;
+    }
+
+    public int Rows => _n;
+    public int Features => _p;
+    public EarlyStop Stop => EarlyStop.Absolute;
+
+    public double Start(CancellationToken ct)
+    {
+        // The null model: class frequencies (symmetric intercepts), or p = 1/K without an intercept.
+        var counts = new double[_classes];
+        foreach (int c in _y) counts[c]++;
+        if (_intercept)
+        {
+            double mean = 0;
+            for (int k = 0; k < _classes; k++) mean += _b0[k] = Math.Log(counts[k] / _n);
+            mean /= _classes;
+            for (int k = 0; k < _classes; k++) _b0[k] -= mean;
+        }
+        for (int k = 0; k < _classes; k++) Array.Fill(_eta[k], _b0[k]);
+        double loss = Refresh();
+        _nullDeviance = 2 * loss;
+        _threshold = _tolerance * loss;
+
+        // Unpenalized features join at lambda = infinity.
+        bool any = false;
+        for (int j = 0; j < _p; j++)
+            if (!_excluded[j] && _v[j] == 0) { _working[j] = any = true; }
+        if (any) Converge(double.PositiveInfinity, int.MaxValue, ct);
+        FullGradient();
+        double max = 0;
+        for (int j = 0; j < _p; j++)
+            if (!_excluded[j] && _v[j] > 0) max = Math.Max(max, Score(j) / _v[j]);
+        return max;
+    }
+
+    public PointOutcome Solve(in PathStep step, CancellationToken ct)
+    {
+        double lambda = step.Lambda;
+        // The strong rule on the gradient of the previous solution.
+        double cut = _alpha * (2 * lambda - step.PreviousLambda);
+        for (int j = 0; j < _p; j++)
+            if (!_excluded[j] && !_working[j] && Score(j) >= cut * _v[j]) _working[j] = true;
+        var (converged, steps) = Converge(lambda, step.Budget, ct);
+        int screened = 0;
+        for (int j = 0; j < _p; j++) if (!_excluded[j] && !_working[j]) screened++;
+        return new PointOutcome(converged, steps, screened, EndsPath: _separated);
+    }
+
+    /// <summary>Newton steps over the working set until they are small, then the KKT check outside it; again while it finds violators.</summary>
+    private (bool Converged, int Steps) Converge(double lambda, int budget, CancellationToken ct)
+    {
+        int steps = 0, passes = 0;
+        while (true)
+        {
+            bool small = false;
+            while (steps < MultinomialPath.MaxNewtonSteps && passes < budget)
+            {
+                ct.ThrowIfCancellationRequested();
+                double change = _grouped ? GroupedStep(lambda, ref passes) : UngroupedSteps(lambda, ref passes);
+                Symmetrize();
+                steps++;
+                if (change < _threshold) { small = true; break; }
+            }
+            FullGradient();
+            if (!small) return (false, steps);
+            bool violated = false;
+            for (int j = 0; j < _p; j++)
+                if (!_excluded[j] && !_working[j] && Score(j) > lambda * _alpha * _v[j])
+                {
+                    _working[j] = true;
+                    violated = true;
+                }
+            if (!violated) return (true, steps);
+        }
+    }
+
+    /// <summary>max_k |g_kj| (grouped: ||g_j||_2) of the last exact gradient.</summary>
+    private double Score(int j)
+    {
+        double s = 0;
+        for (int k = 0; k < _classes; k++)
+        {
+            double g = _grad[k][j];
+            s = _grouped ? s + g * g : Math.Max(s, Math.Abs(g));
+        }
+        return _grouped ? Math.Sqrt(s) : s;
+    }
+
+    private void FullGradient()
+    {
+        var r = new double[_n];
+        for (int k = 0; k < _classes; k++)
+        {
+            var p = _prob[k];
+            for (int i = 0; i < _n; i++) r[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
+            for (int j = 0; j < _p; j++)
+                _grad[k][j] = _excluded[j] ? 0 : LogisticKernels.DotShifted(_z[j], 0, r) / _n;
+        }
+    }
+
+    /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
+    private double Refresh()
+    {
+        double loss = 0, worst = 1;
+        for (int i = 0; i < _n; i++)
+        {
+            double max = double.NegativeInfinity;
+            for (int k = 0; k < _classes; k++) max = Math.Max(max, _eta[k][i]);
+            double sum = 0;
+            for (int k = 0; k < _classes; k++) sum += _prob[k][i] = Math.Exp(_eta[k][i] - max);
+            for (int k = 0; k < _classes; k++) _prob[k][i] /= sum;
+            int y = _y[i];
+            loss -= _eta[y][i] - max - Math.Log(sum);
+            worst = Math.Min(worst, _prob[y][i]);
+        }
+        _separated = worst > 1 - 1e-9;
+        return _loss = loss / _n;
+    }
+
+    /// <summary>The mean negative log-likelihood at linear predictors eta + step (the step [class][row]; null rows unchanged).</summary>
+    private double LossAt(double[]?[] step, double scale)
+    {
+        double loss = 0;
+        var e = new double[_classes];
+        for (int i = 0; i < _n; i++)
+        {
+            double max = double.NegativeInfinity;
+            for (int k = 0; k < _classes; k++)
+            {
+                e[k] = _eta[k][i] + (step[k] is { } s ? scale * s[i] : 0);
+                max = Math.Max(max, e[k]);
+            }
+            double sum = 0;
+            for (int k = 0; k < _classes; k++) sum += Math.Exp(e[k] - max);
+            loss -= e[_y[i]] - max - Math.Log(sum);
+        }
+        return loss / _n;
+    }
+
+    private double PenaltyOf(int j, double lambda, Func<int, double> coefficient)
+    {
+        if (_v[j] == 0) return 0;
+        double squares = 0, abs = 0;
+        for (int k = 0; k < _classes; k++)
+        {
+            double b = coefficient(k);
+            squares += b * b;
+            abs += Math.Abs(b);
+        }
+        double l1 = _grouped ? Math.Sqrt(squares) : abs;
+        return lambda * _v[j] * ((1 - _alpha) / 2 * squares + _alpha * l1);
+    }
+
+    private double Penalty(double lambda, double scale, bool withStep)
+    {
+        if (double.IsPositiveInfinity(lambda)) return 0;   // only unpenalized features move at lambda = infinity
+        double sum = 0;
+        for (int j = 0; j < _p; j++)
+            if (_working[j]) sum += PenaltyOf(j, lambda, k => _b[k][j] + (withStep ? scale * _d[k][j] : 0));
+        return sum;
+    }
+
+    private double Pen(int j, double lambda) => _v[j] == 0 ? 0 : lambda * _v[j];
+
+    /// <summary>One partial Newton step per class in turn; returns the largest weighted squared change proposed.</summary>
+    private double UngroupedSteps(double lambda, ref int passes)
+    {
+        double change = 0;
+        var rowStep = new double[_classes][];
+        for (int k = 0; k < _classes; k++)
+        {
+            Weights(k);
+            Array.Clear(_d[k]);
+            _d0[k] = 0;
+            double inner = Math.Max(_threshold, 1e-300);
+            // glmnet's active-set cycling: a pass over the working set, then passes over the nonzero coefficients until they
+            // settle, then a full pass again; done when a full pass moves less than the threshold.
+            for (int round = 0; round < 1000; round++)
+            {
+                passes++;
+                if (ClassPass(k, lambda, nonZeroOnly: false) < inner) break;
+                for (int pass = 0; pass < 1000; pass++)
+                {
+                    passes++;
+                    if (ClassPass(k, lambda, nonZeroOnly: true) < inner) break;
+                }
+            }
+            double size = Size(k);
+            change = Math.Max(change, size);
+            if (size == 0) continue;
+            // The class's step in the linear predictor, halved while it raises the objective.
+            var s = rowStep[k] ??= new double[_n];
+            Array.Fill(s, _d0[k]);
+            for (int j = 0; j < _p; j++)
+                if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
+            // Taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
+            // it cannot raise the objective by more than rounding.
+            double before = _loss + ClassPenalty(lambda, k, 0);
+            double t = 1;
+            Vec.Axpy(1, s, _eta[k]);
+            for (int halving = 0; halving < 30; halving++)
+            {
+                double after = Refresh() + ClassPenalty(lambda, k, t);
+                if (size < _threshold || after <= before + 1e-12 * Math.Abs(before)) break;
+                t /= 2;
+                Vec.Axpy(-t, s, _eta[k]);
+            }
+            _b0[k] += t * _d0[k];
+            for (int j = 0; j < _p; j++) _b[k][j] += t * _d[k][j];
+        }
+        return change;
+    }
+
+    /// <summary>One coordinate-descent pass of class k's quadratic model (the intercept, then the working features, or only
+    /// those nonzero); returns the largest weighted squared change.</summary>
+    private double ClassPass(int k, double lambda, bool nonZeroOnly)
+    {
+        double moved = InterceptUpdate(k);
+        var b = _b[k];
+        var d = _d[k];
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) continue;
+            double old = b[j] + d[j];
+            if (nonZeroOnly && old == 0) continue;
+            double a = _h[j];
+            if (a == 0) continue;
+            var z = _z[j];
+            double u = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + a * old;
+            double pen = Pen(j, lambda);
+            double fresh = double.IsPositiveInfinity(pen) ? 0 : Soft(u, _alpha * pen) / (a + (1 - _alpha) * pen);
+            double delta = fresh - old;
+            if (delta == 0) continue;
+            d[j] += delta;
+            SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
+            moved = Math.Max(moved, a * delta * delta);
+        }
+        return moved;
+    }
+
+    private double ClassPenalty(double lambda, int k, double t)
+    {
+        if (double.IsPositiveInfinity(lambda)) return 0;
+        double sum = 0;
+        for (int j = 0; j < _p; j++)
+            if (_working[j]) sum += PenaltyOf(j, lambda, c => _b[c][j] + (c == k ? t * _d[k][j] : 0));
+        return sum;
+    }
+
+    /// <summary>One Newton step of every class at once, each feature's block updated together; returns the largest weighted squared change proposed.</summary>
+    private double GroupedStep(double lambda, ref int passes)
+    {
+        var hk = new double[_classes][];
+        for (int k = 0; k < _classes; k++)
+        {
+            Weights(k);
+            hk[k] = (double[])_h.Clone();
+            Array.Clear(_d[k]);
+            _d0[k] = 0;
+        }
+        double inner = Math.Max(_threshold, 1e-300);
+        var u = new double[_classes];
+        for (int round = 0; round < 1000; round++)
+        {
+            passes++;
+            if (GroupedPass(lambda, hk, u, nonZeroOnly: false) < inner) break;
+            for (int pass = 0; pass < 1000; pass++)
+            {
+                passes++;
+                if (GroupedPass(lambda, hk, u, nonZeroOnly: true) < inner) break;
+            }
+        }
+        double change = 0;
+        var steps = new double[]?[_classes];
+        for (int k = 0; k < _classes; k++)
+        {
+            Array.Copy(hk[k], _h, _p);
+            double size = Size(k);
+            change = Math.Max(change, size);
+            if (size == 0) continue;
+            var s = steps[k] = new double[_n];
+            Array.Fill(s, _d0[k]);
+            for (int j = 0; j < _p; j++)
+                if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
+        }
+        if (change == 0) return 0;
+        double before = _loss + Penalty(lambda, 0, true);
+        double t = 1;
+        for (int halving = 0; halving < 30 && change >= _threshold; halving++, t /= 2)
+        {
+            double after = LossAt(steps, t) + Penalty(lambda, t, true);
+            if (after <= before + 1e-12 * Math.Abs(before)) break;
+        }
+        for (int k = 0; k < _classes; k++)
+        {
+            if (steps[k] is not { } s) continue;
+            _b0[k] += t * _d0[k];
+            for (int j = 0; j < _p; j++) _b[k][j] += t * _d[k][j];
+            Vec.Axpy(t, s, _eta[k]);
+        }
+        Refresh();
+        return change;
+    }
+
+    /// <summary>One pass of the grouped model: the intercepts, then each working feature's block (or only the nonzero blocks).</summary>
+    private double GroupedPass(double lambda, double[][] hk, double[] u, bool nonZeroOnly)
+    {
+        double moved = 0;
+        for (int k = 0; k < _classes; k++) moved = Math.Max(moved, InterceptUpdate(k));
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) continue;
+            if (nonZeroOnly)
+            {
+                bool zero = true;
+                for (int k = 0; k < _classes && zero; k++) zero = _b[k][j] + _d[k][j] == 0;
+                if (zero) continue;
+            }
+            double bound = 0;
+            for (int k = 0; k < _classes; k++) bound = Math.Max(bound, hk[k][j]);
+            if (bound == 0) continue;
+            var z = _z[j];
+            double norm = 0;
+            for (int k = 0; k < _classes; k++)
+            {
+                u[k] = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + bound * (_b[k][j] + _d[k][j]);
+                norm += u[k] * u[k];
+            }
+            norm = Math.Sqrt(norm);
+            double pen = Pen(j, lambda);
+            double factor = double.IsPositiveInfinity(pen) || norm <= _alpha * pen ? 0 : (1 - _alpha * pen / norm) / (bound + (1 - _alpha) * pen);
+            for (int k = 0; k < _classes; k++)
+            {
+                double old = _b[k][j] + _d[k][j];
+                double delta = u[k] * factor - old;
+                if (delta == 0) continue;
+                _d[k][j] += delta;
+                SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
+                moved = Math.Max(moved, hk[k][j] * delta * delta);
+            }
+        }
+        return moved;
+    }
+
+    /// <summary>Class k's Newton weights w_i = max(p(1 - p), 1e-5), working residual y - p, and each working feature's H_kj = (1/n) sum w z².</summary>
+    private void Weights(int k)
+    {
+        var p = _prob[k];
+        var w = _w[k];
+        var q = _q[k];
+        for (int i = 0; i < _n; i++)
+        {
+            w[i] = Math.Max(p[i] * (1 - p[i]), MinWeight);
+            q[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
+        }
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) { _h[j] = 0; continue; }
+            _h[j] = LogisticKernels.WeightedMoments(_z[j], 0, w).Second / _n;
+        }
+    }
+
+    /// <summary>The intercept's Newton update for class k on the quadratic model; returns its weighted squared change.</summary>
+    private double InterceptUpdate(int k)
+    {
+        if (!_intercept) return 0;
+        var w = _w[k];
+        var q = _q[k];
+        double sw = 0, sq = 0;
+        for (int i = 0; i < _n; i++)
+        {
+            sw += w[i];
+            sq += q[i];
+        }
+        double delta = sq / sw;
+        if (delta == 0) return 0;
+        _d0[k] += delta;
+        for (int i = 0; i < _n; i++) q[i] -= w[i] * delta;
+        return sw / _n * delta * delta;
+    }
+
+    /// <summary>The weighted squared size of class k's proposed step: max(W Δb0², max_j H_kj Δb_kj²).</summary>
+    private double Size(int k)
+    {
+        double sw = 0;
+        if (_intercept)
+        {
+            var w = _w[k];
+            for (int i = 0; i < _n; i++) sw += w[i];
+            sw /= _n;
+        }
+        double size = sw * _d0[k] * _d0[k];
+        for (int j = 0; j < _p; j++) size = Math.Max(size, _h[j] * _d[k][j] * _d[k][j]);
+        return size;
+    }
+
+    private static double Soft(double u, double t) => u > t ? u - t : u < -t ? u + t : 0;
+
+    /// <summary>
+    /// glmnet's symmetric parametrization: intercepts centered, each feature's coefficients shifted by the c minimizing its
+    /// penalty (the loss does not change: every class's linear predictor moves by the same c z_j).
+    /// </summary>
+    private void Symmetrize()
+    {
+        if (_intercept)
+        {
+            double c = _b0.Average();
+            if (c != 0)
+                for (int k = 0; k < _classes; k++)
+                {
+                    _b0[k] -= c;
+                    var e = _eta[k];
+                    for (int i = 0; i < _n; i++) e[i] -= c;
+                }
+        }
+        var column = new double[_classes];
+        for (int j = 0; j < _p; j++)
+        {
+            if (!_working[j]) continue;
+            for (int k = 0; k < _classes; k++) column[k] = _b[k][j];
+            double c = _grouped || _v[j] == 0 || _alpha == 0 ? column.Average() : BestShift(column, _alpha);
+            if (c == 0) continue;
+            for (int k = 0; k < _classes; k++)
+            {
+                _b[k][j] -= c;
+                Vec.Axpy(-c, _z[j], _eta[k]);
+            }
+        }
+    }
+
+    /// <summary>The c minimizing sum_k (1 - alpha)/2 (b_k - c)² + alpha |b_k - c| (glmnet's elc): a stationary point between
+    /// two sorted values, or one of the values.</summary>
+    internal static double BestShift(double[] b, double alpha)
+    {
+        var s = (double[])b.Clone();
+        Array.Sort(s);
+        int K = s.Length;
+        double total = s.Sum();
+        double best = double.NaN, bestValue = double.PositiveInfinity;
+        void Try(double c)
+        {
+            double f = 0;
+            foreach (double v in s) f += (1 - alpha) / 2 * (v - c) * (v - c) + alpha * Math.Abs(v - c);
+            if (f < bestValue) { bestValue = f; best = c; }
+        }
+        if (alpha < 1)
+            for (int m = 0; m <= K; m++)
+            {
+                // m values below c: the derivative (1 - alpha)(K c - total) + alpha (2m - K) vanishes at c.
+                double c = (total - alpha * (2 * m - K) / (1 - alpha)) / K;
+                double lo = m == 0 ? double.NegativeInfinity : s[m - 1], hi = m == K ? double.PositiveInfinity : s[m];
+                if (c >= lo && c <= hi) Try(c);
+            }
+        foreach (double v in s) Try(v);
+        return best;
+    }
+
+    public PathPoint Point(in PathStep step)
+    {
+        var intercepts = new double[_classes];
+        var coefficients = new double[_classes][];
+        var standardized = new double[_classes][];
+        for (int k = 0; k < _classes; k++)
+        {
+            standardized[k] = (double[])_b[k].Clone();
+            var c = coefficients[k] = new double[_p];
+            double b0 = _b0[k];
+            for (int j = 0; j < _p; j++)
+            {
+                if (_b[k][j] == 0) continue;
+                c[j] = _b[k][j] / _scales[j];
+                b0 -= c[j] * _means[j];
+            }
+            intercepts[k] = b0;
+        }
+        // glmnet reports original-scale intercepts that sum to 0 (the loss does not see a shift common to every class).
+        double shift = intercepts.Average();
+        for (int k = 0; k < _classes; k++) intercepts[k] -= shift;
+        var model = new MulticlassModel(intercepts, coefficients, standardized);
+        double loss = _loss;   // the symmetrization after the last step shifted every class alike: the loss is as refreshed
+        return new PathPoint(step.Lambda, intercepts[0], coefficients[0], standardized[0], model.NonZero(), null)
+        {
+            DevianceRatio = 1 - 2 * loss / _nullDeviance,
+            Classes = model,
+        };
+    }
+
+    public PathFrame Frame() => new(_means, _scales, _nullDeviance, _warnings);
+}

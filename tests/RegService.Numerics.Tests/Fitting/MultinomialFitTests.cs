@@ -1,0 +1,238 @@
+using System.Text.Json;
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Metrics;
+using RegService.Numerics.Solvers;
+
+namespace RegService.Numerics.Tests.Fitting;
+
+/// <summary>
+/// Family multinomial: reference paths from R glmnet 4.1-6 at thresh 1e-18 (tests/fixtures/multinom, made by
+/// tests/fixtures/make_multinom.R on data made there: K = 3 and 5, labels not 0..K-1), ungrouped and grouped, lasso and elastic
+/// net; the KKT conditions at every lambda; glmnet's generated path; cv.glmnet with fold ids; and the rules.
+/// </summary>
+public sealed class MultinomialFitTests
+{
+    private static readonly string Directory = FindFixtures();
+
+    private static string FindFixtures()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "multinom");
+            if (System.IO.Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException("tests/fixtures/multinom not found above the test binaries");
+    }
+
+    public static TheoryData<string> Cases
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "mn*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
+            return data;
+        }
+    }
+
+    /// <summary>Every class's intercept and coefficients within 1e-6 relative of glmnet's at its lambdas, and its deviance ratio to 1e-6.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void PathMatchesGlmnet(string name)
+    {
+        var (fixture, x, spec) = Load(name);
+        var result = FitEngine.Fit(x, spec with { Tolerance = 1e-18 });
+        Assert.Equal("proximalNewton", result.Solver);
+        Assert.Equal(Doubles(fixture.GetProperty("classes")), result.ClassLabels);
+        var a0 = fixture.GetProperty("a0").EnumerateArray().Select(Doubles).ToArray();          // [class][lambda]
+        var beta = fixture.GetProperty("beta").EnumerateArray()
+            .Select(c => c.EnumerateArray().Select(Doubles).ToArray()).ToArray();                // [class][lambda][feature]
+        var ratio = Doubles(fixture.GetProperty("dev_ratio"));
+        int K = a0.Length;
+        Assert.Equal(ratio.Length, result.Path.Length);
+        for (int l = 0; l < ratio.Length; l++)
+        {
+            var point = result.Path[l];
+            Assert.True(point.Converged, $"{name}: not converged at lambda {point.Lambda}");
+            var model = point.Classes!;
+            double scale = 0, gap = 0;
+            for (int k = 0; k < K; k++)
+            {
+                scale = Math.Max(scale, Math.Max(Math.Abs(a0[k][l]), beta[k][l].Max(Math.Abs)));
+                gap = Math.Max(gap, Math.Abs(model.Intercepts[k] - a0[k][l]));
+                for (int j = 0; j < beta[k][l].Length; j++) gap = Math.Max(gap, Math.Abs(model.Coefficients[k][j] - beta[k][l][j]));
+            }
+            Assert.True(gap <= 1e-6 * scale, $"{name}: lambda {l} ({point.Lambda:G6}) differs from glmnet by {gap:G3} (scale {scale:G3})");
+            Assert.Equal(ratio[l], point.DevianceRatio, 1e-6);
+            Assert.Equal(model.Intercepts[0], point.Intercept);
+            Assert.Equal(model.NonZero(), point.NonZero);
+        }
+        var train = Assert.IsType<MulticlassMetrics>(result.TrainMetrics);
+        Assert.Equal(ratio[^1], train.DevianceRatio, 1e-6);
+        Assert.Equal(K, train.ClassAuc.Length);
+    }
+
+    /// <summary>
+    /// KKT at every lambda on the standardized scale, g_kj = z_j'(y_k - p_k)/n: ungrouped |g_kj - l2 b_kj - l1 sign b_kj| (nonzero) or
+    /// max(|g_kj| - l1, 0) (zero); grouped ||g_j - l2 b_j - l1 b_j/||b_j|| || or max(||g_j|| - l1, 0); each within 1e-7, and the
+    /// intercepts' gradient sum_i (y_ik - p_ik)/n within 1e-9.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void KktHoldsAtEveryLambda(string name)
+    {
+        var (fixture, x, spec) = Load(name);
+        var result = FitEngine.Fit(x, spec with { Tolerance = 1e-18 });
+        bool grouped = spec.MultinomialGrouped;
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        var labels = result.ClassLabels!;
+        var classOf = FitSpec.ClassIndex(x.Column(spec.TargetColumn), labels);
+        int K = labels.Length;
+        double alpha = spec.Alpha;
+        foreach (var point in result.Path)
+        {
+            var prob = point.Classes!.Probabilities(x, spec.FeatureColumns, null);
+            var g = new double[K, p];
+            for (int k = 0; k < K; k++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += (classOf[i] == k ? 1 : 0) - prob[i][k];
+                Assert.True(Math.Abs(sum / n) < 1e-8, $"{name}: intercept gradient {sum / n:G3} of class {k} at lambda {point.Lambda:G6}");
+                for (int j = 0; j < p; j++)
+                {
+                    var col = x.Column(spec.FeatureColumns[j]);
+                    double s = 0;
+                    for (int i = 0; i < n; i++) s += (col[i] - result.FeatureMeans[j]) / result.FeatureScales[j] * ((classOf[i] == k ? 1 : 0) - prob[i][k]);
+                    g[k, j] = s / n;
+                }
+            }
+            double l1 = point.Lambda * alpha, l2 = point.Lambda * (1 - alpha), worst = 0;
+            for (int j = 0; j < p; j++)
+            {
+                var b = Enumerable.Range(0, K).Select(k => point.Classes.StandardizedCoefficients[k][j]).ToArray();
+                if (grouped)
+                {
+                    double norm = Math.Sqrt(b.Sum(v => v * v)), r = 0, gn = 0;
+                    for (int k = 0; k < K; k++)
+                    {
+                        double e = g[k, j] - l2 * b[k] - (norm > 0 ? l1 * b[k] / norm : 0);
+                        r += e * e;
+                        gn += g[k, j] * g[k, j];
+                    }
+                    worst = Math.Max(worst, norm > 0 ? Math.Sqrt(r) : Math.Max(Math.Sqrt(gn) - l1, 0));
+                }
+                else
+                    for (int k = 0; k < K; k++)
+                        worst = Math.Max(worst, b[k] != 0 ? Math.Abs(g[k, j] - l2 * b[k] - l1 * Math.Sign(b[k])) : Math.Max(Math.Abs(g[k, j]) - l1, 0));
+            }
+            Assert.True(worst < 1e-7, $"{name}: KKT residual {worst:G3} at lambda {point.Lambda:G6}");
+        }
+    }
+
+    /// <summary>The generated path: glmnet's lambda_max (over classes; grouped, the group norm), grid and early stop.</summary>
+    [Theory]
+    [InlineData("mn3_lasso_ungrouped")]
+    [InlineData("mn5_enet03_ungrouped")]
+    [InlineData("mn5_lasso_grouped")]
+    public void GeneratedPathIsGlmnets(string name)
+    {
+        var (fixture, x, spec) = Load(name);
+        var lambdas = Doubles(fixture.GetProperty("lambda"));
+        var result = FitEngine.Fit(x, spec with { Lambdas = null, Path = new LambdaPathSpec { Count = 40 } });
+        Assert.Equal(lambdas.Length, result.Path.Length);
+        for (int l = 0; l < lambdas.Length; l++) Assert.Equal(lambdas[l], result.Path[l].Lambda, lambdas[l] * 1e-9);
+        Assert.All(result.Path[0].Classes!.Coefficients, c => Assert.All(c, v => Assert.True(Math.Abs(v) < 1e-12)));
+    }
+
+    /// <summary>cv.glmnet with fold ids (type.measure deviance): the curve to 1e-5 relative, lambda.min and lambda.1se exactly.</summary>
+    [Theory]
+    [InlineData("cv_mn3_lasso_ungrouped")]
+    [InlineData("cv_mn5_enet05_grouped")]
+    public void CrossValidationMatchesCvGlmnet(string name)
+    {
+        var (fixture, x, spec) = Load(name);
+        var ids = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        foreach (var rule in new[] { SelectionRule.Min, SelectionRule.OneStandardError })
+        {
+            var result = FitEngine.Fit(x, spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec { FoldIds = ids }, Rule = rule, MaxThreads = 2 });
+            var cvm = Doubles(fixture.GetProperty("cvm"));
+            var cvsd = Doubles(fixture.GetProperty("cvsd"));
+            Assert.Equal("deviance", result.Curve!.Measure);
+            for (int l = 0; l < cvm.Length; l++)
+            {
+                Assert.Equal(cvm[l], result.Curve.Mean[l], cvm[l] * 1e-5);
+                Assert.Equal(cvsd[l], result.Curve.StandardError[l], cvsd[l] * 1e-4);
+            }
+            Assert.Equal(fixture.GetProperty("lambda_min").GetDouble(), result.LambdaMin!.Value, 1e-12);
+            Assert.Equal(fixture.GetProperty("lambda_1se").GetDouble(), result.Lambda1se!.Value, 1e-12);
+            Assert.Equal(rule == SelectionRule.Min ? result.LambdaMin : result.Lambda1se, result.Lambda);
+            Assert.IsType<MulticlassMetrics>(result.ValidationMetrics);
+        }
+    }
+
+    [Fact]
+    public void BestShiftMinimizesThePenaltyAcrossClasses()
+    {
+        double[] b = [0.3, -1.2, 2.0, 0.1, 0.0];
+        foreach (double alpha in new[] { 0.0, 0.3, 0.7, 1.0 })
+        {
+            double c = MultinomialPathSolver.BestShift(b, alpha);
+            double F(double s) => b.Sum(v => (1 - alpha) / 2 * (v - s) * (v - s) + alpha * Math.Abs(v - s));
+            for (double s = -2; s <= 2; s += 0.001) Assert.True(F(c) <= F(s) + 1e-12, $"alpha {alpha}: shift {c} is not the minimum ({F(c)} > {F(s)} at {s})");
+        }
+        Assert.Equal(0.1, MultinomialPathSolver.BestShift(b, 1.0));   // the lasso's median
+    }
+
+    [Fact]
+    public void RulesNameTheFieldAtFault()
+    {
+        var (_, x, spec) = Load("mn3_lasso_ungrouped");
+        var shape = DataShape.Of(x);
+        Assert.Empty(spec.Check(shape));
+        Assert.Contains((spec with { Solver = SolverKind.ProximalGradient }).Check(shape), f => f.Path == "solver");
+        Assert.Contains((spec with { Solver = SolverKind.Adam }).Check(shape), f => f.Path == "solver");
+        Assert.Contains((spec with { Family = Family.Gaussian, MultinomialGrouped = true }).Check(shape), f => f.Path == "multinomialType");
+        // One class: the target is constant.
+        var one = new DenseMatrix(x.Rows, x.Columns);
+        for (int j = 0; j < x.Columns; j++) x.Column(j).CopyTo(one.Column(j));
+        one.Column(spec.TargetColumn).Fill(5);
+        Assert.Contains(spec.Check(DataShape.Of(one)), f => f.Path == "targetColumn");
+        // A class of one row.
+        var y = one.Column(spec.TargetColumn);
+        y[0] = 9;
+        Assert.Contains(spec.Check(DataShape.Of(one)), f => f.Path == "targetColumn" && f.Message.Contains("class 9"));
+        // A fold whose complement lacks a class: every row of class 2 in fold 1.
+        var labels = x.Column(spec.TargetColumn).ToArray();
+        var ids = labels.Select((v, i) => v == 2 ? 1 : 2 + i % 3).ToArray();
+        var faults = spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec { FoldIds = ids } };
+        Assert.Contains(faults.Check(shape), f => f.Path == "kFold" && f.Message.Contains("class 2"));
+    }
+
+    private static (JsonElement Fixture, DenseMatrix X, FitSpec Spec) Load(string name)
+    {
+        var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json"))).RootElement;
+        ColumnTable table;
+        using (var file = File.OpenRead(Path.Combine(Directory, fixture.GetProperty("data").GetString()!)))
+            table = CsvTableReader.ReadAsync(file).GetAwaiter().GetResult();
+        var x = table.ToMatrix();
+        var all = table.Names.ToArray();
+        var names = fixture.GetProperty("features").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        double alpha = fixture.GetProperty("alpha").GetDouble();
+        var spec = new FitSpec
+        {
+            FeatureColumns = [.. names.Select(n => Array.IndexOf(all, n))],
+            FeatureNames = names,
+            TargetColumn = Array.IndexOf(all, fixture.GetProperty("target").GetString()!),
+            Family = Family.Multinomial,
+            MultinomialGrouped = fixture.GetProperty("type").GetString() == "grouped",
+            Penalty = alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet,
+            L1Ratio = alpha == 1 ? null : alpha,
+            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Tolerance = 1e-14,
+            MaxThreads = 1,
+        };
+        return (fixture, x, spec);
+    }
+
+    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
+}
