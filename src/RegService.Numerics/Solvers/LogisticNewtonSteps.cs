@@ -40,7 +40,7 @@ internal sealed partial class LogisticPathSolver
             for (int a = 0; a < q; a++) c[a] += h.A[a * q + b] * start[b];
         }
         var cd = new CovarianceCd(h.A, c, q, v, _alpha, start, _limits?.Restrict(idx));
-        var outcome = cd.Solve(lambda, screenLambda, _thr * InnerFactor, budget, _ct);
+        var outcome = cd.Solve(lambda, screenLambda, _thr * _d.Family.NewtonInnerFactor, budget, _ct);
         double ud = 0, measure = 0;
         for (int a = 0; a < q; a++)
         {

@@ -22,11 +22,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// <summary>A working-set feature is added ahead of the strong rule when |g_j| ≥ alpha v_j (lambda - k (lambda_prev - lambda)).</summary>
     private const double LookaheadSteps = 3;
 
-    /// <summary>
-    /// The Gram-mode coordinate descent (passes cost O(q^2), not O(n q)) solves each quadratic model to this fraction of
-    /// the threshold, so the Newton steps, not the inner passes, limit the accuracy.
-    /// </summary>
-    private const double InnerFactor = 0.01;
 
     private readonly LogisticData _d;
     private readonly PathSettings _settings;
