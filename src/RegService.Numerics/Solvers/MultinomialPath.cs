@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
@@ -167,6 +168,9 @@ internal sealed class MultinomialPathSolver : IPointSolver
         _w = Jagged(_classes, _n);
         _q = Jagged(_classes, _n);
         _h = new double[_p];
+        _hessians = new ClassHessian?[_classes];
+        _rowMax = new double[Math.Min(_n, 1024)];
+        _rowSum = new double[Math.Min(_n, 1024)];
         _working = new bool[_p];
         _tolerance = settings.Tolerance;
     }
@@ -280,19 +284,42 @@ internal sealed class MultinomialPathSolver : IPointSolver
     }
 
     /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
+    /// <remarks>Vectorized over blocks of rows that stay in cache: the row maxima, then e^(eta - max) per class, their sum,
+    /// the division, and the loss sum_i (max_i + log sum_i - eta_{i,y_i}).</remarks>
     private double Refresh()
     {
+        const int Block = 1024;
+        var max = _rowMax;
+        var sum = _rowSum;
         double loss = 0, worst = 1;
-        for (int i = 0; i < _n; i++)
+        for (int i0 = 0; i0 < _n; i0 += Block)
         {
-            double max = double.NegativeInfinity;
-            for (int k = 0; k < _classes; k++) max = Math.Max(max, _eta[k][i]);
-            double sum = 0;
-            for (int k = 0; k < _classes; k++) sum += _prob[k][i] = Math.Exp(_eta[k][i] - max);
-            for (int k = 0; k < _classes; k++) _prob[k][i] /= sum;
-            int y = _y[i];
-            loss -= _eta[y][i] - max - Math.Log(sum);
-            worst = Math.Min(worst, _prob[y][i]);
+            int len = Math.Min(Block, _n - i0);
+            var m = max.AsSpan(0, len);
+            var t = sum.AsSpan(0, len);
+            _eta[0].AsSpan(i0, len).CopyTo(m);
+            for (int k = 1; k < _classes; k++) TensorPrimitives.Max(m, _eta[k].AsSpan(i0, len), m);
+            t.Clear();
+            for (int k = 0; k < _classes; k++)
+            {
+                var pk = _prob[k].AsSpan(i0, len);
+                TensorPrimitives.Subtract(_eta[k].AsSpan(i0, len), m, pk);
+                TensorPrimitives.Exp(pk, pk);
+                TensorPrimitives.Add(t, pk, t);
+            }
+            for (int k = 0; k < _classes; k++)
+            {
+                var pk = _prob[k].AsSpan(i0, len);
+                TensorPrimitives.Divide(pk, t, pk);
+            }
+            TensorPrimitives.Log(t, t);
+            loss += TensorPrimitives.Sum<double>(m) + TensorPrimitives.Sum<double>(t);
+            for (int i = i0; i < i0 + len; i++)
+            {
+                int y = _y[i];
+                loss -= _eta[y][i];
+                worst = Math.Min(worst, _prob[y][i]);
+            }
         }
         _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
@@ -436,18 +463,14 @@ internal sealed class MultinomialPathSolver : IPointSolver
             wsum += w[i];
             g0 += r[i];
         }
-        var cols = new int[q];
-        var shift = new double[q];
-        for (int a = 0; a < q; a++)
-        {
-            cols[a] = _sourceCols[set[a]];
-            shift[a] = _means[set[a]];
-        }
-        var gram = new double[ArraySizes.Square(q, "the Hessian")];
-        var sums = new double[q];
-        GramKernel.WeightedShiftedGram(_source, cols, shift, w, null, gram, sums, _threads);
+        var cached = _hessians[k];
+        if (cached is null || !cached.Set.AsSpan().SequenceEqual(set) || !(cached.WeightSum > 0)
+            || LogisticKernels.AbsoluteDistance(w, cached.WeightRef) / cached.WeightSum > DriftLimit)
+            cached = _hessians[k] = BuildHessian(set, w, wsum, cached?.WeightRef);
+        var gram = (double[])cached.Gram.Clone();
+        var sums = cached.Sums;
         bool center = _intercept;
-        double total = wsum, W = wsum / _n;
+        double total = cached.WeightSum, W = total / _n;
         var u = new double[q];
         var c = new double[q];
         var start = new double[q];
@@ -486,6 +509,37 @@ internal sealed class MultinomialPathSolver : IPointSolver
         }
         _d0[k] = center ? (g0 / _n - ud) / W : 0;
         return outcome.Passes;
+    }
+
+    /// <summary>
+    /// A class's weighted Gram matrix stays while its working set does and its weights moved by at most this fraction
+    /// (sum |w - w_ref| / sum w_ref), as <see cref="LogisticPathSolver"/>'s: the Newton model is then slightly off, the
+    /// gradient stays exact, so the fixed point and the stopping rule are the same.
+    /// </summary>
+    private const double DriftLimit = 0.05;
+
+    private readonly ClassHessian?[] _hessians;
+    private readonly double[] _rowMax, _rowSum;   // Refresh's scratch per block of rows
+
+    /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
+    private sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
+
+    private ClassHessian BuildHessian(int[] set, double[] w, double wsum, double[]? reuse)
+    {
+        int q = set.Length;
+        var cols = new int[q];
+        var shift = new double[q];
+        for (int a = 0; a < q; a++)
+        {
+            cols[a] = _sourceCols[set[a]];
+            shift[a] = _means[set[a]];
+        }
+        var gram = new double[ArraySizes.Square(q, "the Hessian")];
+        var sums = new double[q];
+        GramKernel.WeightedShiftedGram(_source, cols, shift, w, null, gram, sums, _threads);
+        var weightRef = reuse ?? new double[_n];
+        w.CopyTo(weightRef, 0);
+        return new ClassHessian(set, gram, sums, weightRef, wsum);
     }
 
     /// <summary>One coordinate-descent pass of class k's quadratic model (the intercept, then the working features, or only
