@@ -304,6 +304,77 @@ public sealed class WebPageTests : IAsyncLifetime
             || line.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task AMultinomialFitThroughThePageShowsEachClasssCoefficientsAndPredictsClassLabels()
+    {
+        var key = await CreateKey("classes");
+        var random = new Random(5);
+        var csv = new System.Text.StringBuilder("a,b,c,y\n");
+        var rows = new System.Text.StringBuilder("a,b,c\n");
+        for (int i = 0; i < 300; i++)
+        {
+            double a = random.NextDouble() * 4 - 2, b = random.NextDouble() * 4 - 2, c = random.NextDouble();
+            int label = a + 0.3 * random.NextDouble() > 0.7 ? 3 : b > 0 ? 2 : 1;
+            csv.Append(CultureInfo.InvariantCulture, $"{a:R},{b:R},{c:R},{label}\n");
+            if (i < 9) rows.Append(CultureInfo.InvariantCulture, $"{a:R},{b:R},{c:R}\n");
+        }
+        var trainingFile = File("classes.csv", csv.ToString());
+        var rowsFile = File("class-rows.csv", rows.ToString());
+
+        await using var page = await _browser.NewPage();
+        await page.Navigate(_url);
+        await page.WaitFor("document.body.dataset.ready === 'true'", "the page's script to start");
+        await page.Evaluate($"document.getElementById('api-key').value = '{key}'; document.getElementById('use-key').click()");
+        await page.WaitFor("document.getElementById('key-status').dataset.state === 'ok'", "the key to be accepted");
+        await page.SetFiles("#csv-file", trainingFile);
+        await page.Evaluate("document.getElementById('upload').click()");
+        await page.WaitFor("!document.getElementById('fit-section').hidden", "the upload");
+        await page.Evaluate(SetField("family", "multinomial") + SetField("penalty", "lasso") + SetField("validation", "kfold") + SetField("folds", "3")
+            + "document.getElementById('submit-fit').click();");
+        await page.WaitFor("document.getElementById('progress-section').dataset.finished", "the fit to finish", TimeSpan.FromSeconds(90));
+        Assert.Equal("succeeded", await page.Evaluate<string>("document.getElementById('progress-section').dataset.finished"));
+        var fitId = await page.Evaluate<string>("document.getElementById('progress-section').dataset.fitId");
+        // The key check that answered 401 before the key was given leaves nothing behind once the key is accepted.
+        Assert.Equal(0, await Count(page, "#key-problem .problem"));
+        await page.WaitFor("document.querySelectorAll('#plots figure svg').length > 0", "the plots", TimeSpan.FromSeconds(30));
+        Assert.Contains("Multinomial deviance", await Text(page, "#plots figure[data-kind=\"validation\"] svg"));
+
+        using var api = Client(key);
+        var result = JsonNode.Parse(await api.GetStringAsync($"/v1/fits/{fitId}"))!["result"]!;
+        var models = result["classes"]!["models"]!.AsArray();
+        Assert.Equal(3, models.Count);
+        // One column per class, headed by its label; each class's intercept as the API gives it.
+        Assert.Equal(["feature", "class 1", "class 2", "class 3"], (await page.Evaluate("[...document.querySelectorAll('#coefficients tr:first-child th')].map(t => t.textContent)"))!
+            .AsArray().Select(t => t!.GetValue<string>()));
+        var intercepts = (await page.Evaluate("[...document.querySelectorAll('#coefficients tr:nth-child(2) td')].slice(1).map(t => Number(t.textContent))"))!
+            .AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        for (int k = 0; k < 3; k++) Close(models[k]!["intercept"]!.GetValue<double>(), intercepts[k]);
+        Assert.Contains("a", (await page.Evaluate("[...document.querySelectorAll('#coefficients td:first-child')].map(t => t.textContent)"))!
+            .AsArray().Select(t => t!.GetValue<string>()));
+
+        // Predictions are class labels, each with its probability, as the API answers for the same rows.
+        await page.SetFiles("#predict-file", rowsFile);
+        await page.Evaluate("document.getElementById('predict').click()");
+        await page.WaitFor("document.querySelector('#prediction-table') || document.querySelector('#predict-problem .problem')", "the prediction");
+        Assert.Equal(0, await Count(page, "#predict-problem .problem"));
+        Assert.Equal(["row", "class", "its probability"], (await page.Evaluate("[...document.querySelectorAll('#prediction-table th')].map(t => t.textContent)"))!
+            .AsArray().Select(t => t!.GetValue<string>()));
+        var content = new StringContent(rows.ToString(), System.Text.Encoding.UTF8, "text/csv");
+        var predicted = JsonNode.Parse(await (await api.PostAsync($"/v1/fits/{fitId}/predict", content)).Content.ReadAsStringAsync())!;
+        var labels = (await page.Evaluate("[...document.querySelectorAll('#prediction-table tr td:nth-child(2)')].map(td => Number(td.textContent))"))!
+            .AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var shownProbabilities = (await page.Evaluate("[...document.querySelectorAll('#prediction-table tr td:nth-child(3)')].map(td => Number(td.textContent))"))!
+            .AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(9, labels.Length);
+        for (int i = 0; i < 9; i++)
+        {
+            Assert.Equal(predicted["predictions"]![i]!.GetValue<double>(), labels[i]);
+            Close(predicted["probabilities"]![i]!.AsArray().Max(p => p!.GetValue<double>()), shownProbabilities[i]);
+        }
+        Assert.Contains(3.0, labels);
+        await page.Screenshot(Path.Combine(Screenshots, "5-multinomial.png"));
+    }
+
     /// <summary>Script that sets a form field's value and tells the page it changed.</summary>
     private static string SetField(string id, string value) =>
         $"(e => {{ e.value = {Quote(value)}; e.dispatchEvent(new Event('change')); }})(document.getElementById({Quote(id)}));";

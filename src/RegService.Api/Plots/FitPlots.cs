@@ -275,7 +275,12 @@ public static class FitPlots
         [.. Enumerable.Range(0, length).Select(i => i < values.Count && values[i] is { } v ? v : double.NaN)];
 
     private static string Measure(string measure, StoredResult result) =>
-        measure == "mse" ? "Mean-squared error" : result.Model.Poisson ? "Poisson deviance" : "Binomial deviance";
+        measure == "mse" ? "Mean-squared error" : result.Model.Family switch
+        {
+            "poisson" => "Poisson deviance",
+            "multinomial" => "Multinomial deviance",
+            _ => "Binomial deviance",
+        };
 
     private static string Show(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
 

@@ -124,17 +124,22 @@ async function busy(button, work) {
 
 // ---------- 1. key ----------
 
+let keyChecks = 0;
+
 async function checkKey() {
   const status = $('key-status');
   const problem = $('key-problem');
+  const check = ++keyChecks;   // a slower earlier check (the key before this one) must not write over this one's answer
   problem.replaceChildren();
   status.textContent = 'Checking...';
   try {
     await api('/v1/datasets?limit=1');
+    if (check !== keyChecks) return;
     status.textContent = apiKey() ? 'Connected with this key.' : 'Connected: this service needs no key (Auth:Mode None).';
     status.dataset.state = 'ok';
     await refreshLists();
   } catch (error) {
+    if (check !== keyChecks) return;
     status.textContent = apiKey() ? 'The key was not accepted.' : 'This service needs an API key.';
     status.dataset.state = 'refused';
     showProblem(problem, error);
@@ -474,6 +479,14 @@ function showResult(result) {
   if (s) { sparsity.dataset.nonZero = s.nonZero; sparsity.dataset.total = s.total; }
 
   const table = $('coefficients');
+  const models = result.classes?.models;   // multinomial: one column per class
+  if (models) {
+    const names = [...new Set(models.flatMap((m) => Object.keys(m.coefficients)))];
+    table.replaceChildren(el('tr', {}, el('th', { text: 'feature' }), ...models.map((m) => el('th', { text: 'class ' + fmt(m.label) }))),
+      el('tr', {}, el('td', { text: '(intercept)' }), ...models.map((m) => el('td', { text: fmt(m.intercept) }))));
+    for (const name of names) table.append(el('tr', {}, el('td', { text: name }), ...models.map((m) => el('td', { text: fmt(m.coefficients[name] ?? 0) }))));
+    return;
+  }
   table.replaceChildren(el('tr', {}, el('th', { text: 'feature' }), el('th', { text: 'coefficient' })),
     el('tr', {}, el('td', { text: '(intercept)' }), el('td', { text: fmt(result.intercept) })));
   for (const [name, value] of Object.entries(result.coefficients || {})) {
@@ -569,12 +582,17 @@ async function predict(stored) {
   }
 }
 
+const PREDICTION_HEADINGS = { gaussian: 'prediction', binomial: 'probability of 1', poisson: 'mean count', multinomial: 'class' };
+
 function showPredictions(result) {
   const binomial = Array.isArray(result.classes);
+  const multinomial = Array.isArray(result.probabilities);   // predictions are the labels; the probability of the one chosen beside them
+  const second = binomial ? 'class' : multinomial ? 'its probability' : null;
   const table = el('table', { id: 'prediction-table' },
-    el('tr', {}, el('th', { text: 'row' }), el('th', { text: binomial ? 'probability of 1' : 'prediction' }), binomial ? el('th', { text: 'class' }) : null));
+    el('tr', {}, el('th', { text: 'row' }), el('th', { text: PREDICTION_HEADINGS[result.family] || 'prediction' }), second ? el('th', { text: second }) : null));
   result.predictions.slice(0, SHOWN_ROWS).forEach((p, i) => {
-    table.append(el('tr', {}, el('td', { text: String(i + 1) }), el('td', { text: fmt(p) }), binomial ? el('td', { text: String(result.classes[i]) }) : null));
+    const extra = binomial ? String(result.classes[i]) : multinomial ? fmt(Math.max(...result.probabilities[i])) : null;
+    table.append(el('tr', {}, el('td', { text: String(i + 1) }), el('td', { text: fmt(p) }), extra !== null ? el('td', { text: extra }) : null));
   });
   const shown = Math.min(result.rows, SHOWN_ROWS);
   $('predictions').replaceChildren(

@@ -121,16 +121,15 @@ public sealed class ReplicaFaultTests(Published published, PostgresServer server
         try
         {
             var dataset = await Http.UploadCsv(clients[0], Csv(Rows, seed: 12));
-            var ids = new List<string>();
-            for (int i = 0; i < 40; i++)
-                ids.Add(await Http.Submit(clients[i % 2], Request(dataset, i, degree: 4)));
+            // Submitted at once (one at a time, on a loaded machine, the first fits finish while the last are still being sent).
+            var ids = (await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Http.Submit(clients[i % 2], Request(dataset, i, degree: 4))))).ToList();
 
             // Stop the database while fits are running (a second or so each: 34 features by polynomial expansion).
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (true)
             {
                 var (_, running) = await Http.Send(clients[0], HttpMethod.Get, "/v1/fits?status=running");
-                if (running!["total"]!.GetValue<int>() >= 2) break;
+                if (running!["total"]!.GetValue<int>() >= 1) break;
                 var (_, succeeded) = await Http.Send(clients[0], HttpMethod.Get, "/v1/fits?status=succeeded");
                 Assert.True(succeeded!["total"]!.GetValue<int>() < 40, "every fit finished before one was seen running\n" +
                     string.Join('\n', a.Log.Split('\n').Where(l => l.Contains("succeeded in")).Take(20)));

@@ -81,7 +81,53 @@ public sealed class MultinomialFitTests
     [MemberData(nameof(Cases))]
     public void KktHoldsAtEveryLambda(string name)
     {
-        var (fixture, x, spec) = Load(name);
+        var (_, x, spec) = Load(name);
+        AssertKkt(name, x, spec);
+    }
+
+    /// <summary>
+    /// Wide data (40 rows, 30 features, 3 classes): the Newton steps solve on the working set's weighted Gram matrix while
+    /// it has at most n/2 features and by coordinate descent on weighted residuals beyond, so the path crosses both modes;
+    /// KKT holds at every lambda, ungrouped and grouped, lasso and elastic net.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 1.0)]
+    [InlineData(false, 0.5)]
+    [InlineData(true, 1.0)]
+    public void KktHoldsAcrossGramAndNaiveModes(bool grouped, double alpha)
+    {
+        const int n = 40, p = 30;
+        var x = new DenseMatrix(n, p + 1);
+        var random = new Random(14);
+        for (int j = 0; j < p; j++)
+        {
+            var c = x.Column(j);
+            for (int i = 0; i < n; i++) c[i] = random.NextDouble() * 2 - 1;
+        }
+        var y = x.Column(p);
+        for (int i = 0; i < n; i++)
+        {
+            double score = x.Column(0)[i] - x.Column(1)[i] + 0.5 * x.Column(2)[i] + 0.8 * (random.NextDouble() - 0.5);
+            y[i] = score < -0.3 ? 0 : score < 0.3 ? 1 : 2;
+        }
+        var spec = new FitSpec
+        {
+            FeatureColumns = [.. Enumerable.Range(0, p)],
+            FeatureNames = [.. Enumerable.Range(0, p).Select(j => "x" + j)],
+            TargetColumn = p,
+            Family = Family.Multinomial,
+            MultinomialGrouped = grouped,
+            Penalty = alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet,
+            L1Ratio = alpha == 1 ? null : alpha,
+            Lambdas = [0.2, 0.1, 0.05, 0.03, 0.02, 0.012],
+            MaxThreads = 1,
+        };
+        var result = AssertKkt($"wide grouped={grouped} alpha={alpha}", x, spec);
+        Assert.True(result.Path[^1].NonZero > n / 2, $"the last lambda has {result.Path[^1].NonZero} features: not past the Gram mode's n/2");
+    }
+
+    private static FitResult AssertKkt(string name, DenseMatrix x, FitSpec spec)
+    {
         var result = FitEngine.Fit(x, spec with { Tolerance = 1e-18 });
         bool grouped = spec.MultinomialGrouped;
         int n = x.Rows, p = spec.FeatureColumns.Length;
@@ -127,6 +173,7 @@ public sealed class MultinomialFitTests
             }
             Assert.True(worst < 1e-7, $"{name}: KKT residual {worst:G3} at lambda {point.Lambda:G6}");
         }
+        return result;
     }
 
     /// <summary>The generated path: glmnet's lambda_max (over classes; grouped, the group norm), grid and early stop.</summary>
