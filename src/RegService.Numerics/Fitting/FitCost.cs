@@ -411,17 +411,18 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             return gram ? "proximal newton gram" : "proximal newton naive";
         }
 
-        /// <summary>Classes a multinomial estimate assumes (the target is not read to estimate).</summary>
+        /// <summary>Classes a multinomial estimate assumes when the spec is not resolved (a resolved spec carries its count).</summary>
         public const int AssumedClasses = 10;
 
         /// <summary>
         /// Multinomial proximal Newton (<see cref="MultinomialSource"/>): a standardized copy of the rows, per class four per-row
         /// vectors (linear predictor, probabilities, weights, working residual), per lambda every class's coefficients; each
-        /// Newton step does coordinate-descent passes over the rows per class. <see cref="AssumedClasses"/> classes.
+        /// Newton step does coordinate-descent passes over the rows per class; the resolved spec's class count (else
+        /// <see cref="AssumedClasses"/>).
         /// </summary>
         private string MultinomialCost()
         {
-            long n = _n, p = _p, k = AssumedClasses;
+            long n = _n, p = _p, k = _spec.Classes ?? AssumedClasses;
             var full = Phase("path on all rows");
             Add(full, "standardized rows", Doubles((double)n * p));
             Add(full, "per-class per-row vectors", Doubles(4.0 * k * n + 4.0 * k * p));

@@ -147,6 +147,8 @@ public sealed partial record FitSpec
             Expansion = expansion,
             Bayesian = bayesian ? (Bayesian ?? new BayesianSpec()) : null,
             Relax = Relax is { } relax ? relax with { Gammas = [.. (relax.Gammas ?? RelaxSpec.DefaultGammas).Order()] } : null,
+            Classes = Family != Family.Multinomial ? null
+                : Classes ?? (data.ReadColumn(TargetColumn) is { } target ? ClassLabels(target).Length : null),
         }, []);
     }
 

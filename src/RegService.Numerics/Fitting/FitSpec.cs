@@ -98,6 +98,12 @@ public sealed partial record FitSpec
     public bool MultinomialGrouped { get; init; }
 
     /// <summary>
+    /// Family multinomial: the number of classes (the target's distinct values), set by <see cref="Resolve"/> from the data
+    /// so that <see cref="FitCost"/> sizes the per-class vectors and work by it; null for other families (and before resolving).
+    /// </summary>
+    public int? Classes { get; init; }
+
+    /// <summary>
     /// Mixing between ridge (0) and lasso (1), glmnet's alpha: in [0, 1], and in (0, 1) for elasticNet, the only penalty
     /// that reads it (null: <see cref="DefaultElasticNetL1Ratio"/>). Resolved, it is the penalty's: ridge and none 0, lasso 1.
     /// </summary>

@@ -106,6 +106,30 @@ public class FitCostTests(ITestOutputHelper output)
             MaxThreads = 2,
         };
 
+    [Fact]
+    public void AMultinomialEstimateGrowsWithTheClassesTheResolvedSpecCounts()
+    {
+        // 600 rows, 4 features and a target of 3 classes: resolving counts them from the data.
+        var x = new DenseMatrix(600, 5);
+        var random = new Random(4);
+        for (int i = 0; i < 600; i++)
+        {
+            for (int j = 0; j < 4; j++) x[i, j] = random.NextDouble();
+            x[i, 4] = i % 3;
+        }
+        var spec = Spec(4, Penalty.Lasso) with { Family = Family.Multinomial };
+        var resolved = spec.ResolveOrThrow(DataShape.Of(x));
+        Assert.Equal(3, resolved.Classes);
+        Assert.Null(Spec(4, Penalty.Lasso).ResolveOrThrow(DataShape.Of(x)).Classes);
+
+        // A thousand classes cost a hundred times ten: the estimate is not the ten it assumes without a count.
+        var ten = FitCost.Estimate(resolved with { Classes = 10 }, 100_000, 101);
+        var thousand = FitCost.Estimate(resolved with { Classes = 1000 }, 100_000, 101);
+        Assert.InRange(thousand.Work / ten.Work, 99.0, 101.0);
+        Assert.True(thousand.PeakBytes > 50 * ten.PeakBytes / 2, $"{thousand.PeakBytes} against {ten.PeakBytes}");
+        Assert.Equal(FitCost.Estimate(resolved with { Classes = null }, 100_000, 101).Work, ten.Work);
+    }
+
     /// <summary>Fits <paramref name="spec"/> on <paramref name="x"/> and checks that its peak over the baseline (the matrix is
     /// already loaded) stays within the estimate less the loaded matrix.</summary>
     private FitResult AssertWithinEstimate(string name, DenseMatrix x, FitSpec spec)
