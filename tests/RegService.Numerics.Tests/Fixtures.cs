@@ -1,6 +1,8 @@
+using System.Text.Json;
+
 namespace RegService.Numerics.Tests;
 
-/// <summary>Finds tests/fixtures/&lt;name&gt; above the test binaries.</summary>
+/// <summary>Finds tests/fixtures/&lt;name&gt; above the test binaries, and reads their JSON arrays.</summary>
 internal static class Fixtures
 {
     public static string Directory(string name)
@@ -12,4 +14,7 @@ internal static class Fixtures
         }
         throw new DirectoryNotFoundException($"tests/fixtures/{name} not found above the test binaries");
     }
+
+    /// <summary>A JSON array of numbers.</summary>
+    public static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

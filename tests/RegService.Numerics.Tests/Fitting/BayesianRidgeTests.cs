@@ -13,33 +13,21 @@ public class BayesianRidgeTests
 {
     private const double Relative = 1e-6;
 
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "sklearn");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/sklearn not found above the test binaries");
-    }
-
     public static TheoryData<string> Cases
     {
         get
         {
             var data = new TheoryData<string>();
-            foreach (var file in Directory.GetFiles(FindFixtures(), "bayes_*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
+            foreach (var file in Directory.GetFiles(Fixtures.Directory("sklearn"), "bayes_*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
             return data;
         }
     }
 
     private sealed record Case(DenseMatrix X, FitSpec Spec, JsonElement Root, DenseMatrix Test);
 
-    private static double[] Doubles(JsonElement e) => [.. e.EnumerateArray().Select(v => v.GetDouble())];
-
     private static DenseMatrix Matrix(JsonElement rows, int p, double[]? extra = null)
     {
-        var list = rows.EnumerateArray().Select(Doubles).ToArray();
+        var list = rows.EnumerateArray().Select(Fixtures.Doubles).ToArray();
         var x = new DenseMatrix(list.Length, p + (extra is null ? 0 : 1));
         for (int i = 0; i < list.Length; i++)
         {
@@ -51,9 +39,9 @@ public class BayesianRidgeTests
 
     private static Case Load(string name)
     {
-        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(FindFixtures(), name + ".json"))).RootElement;
+        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(Fixtures.Directory("sklearn"), name + ".json"))).RootElement;
         int p = root.GetProperty("p").GetInt32();
-        var x = Matrix(root.GetProperty("x"), p, Doubles(root.GetProperty("y")));
+        var x = Matrix(root.GetProperty("x"), p, Fixtures.Doubles(root.GetProperty("y")));
         var s = root.GetProperty("params");
         var spec = new FitSpec
         {
@@ -91,7 +79,7 @@ public class BayesianRidgeTests
         Close(r.GetProperty("lambda_").GetDouble(), b.Lambda, "lambda_");
         Assert.Equal(r.GetProperty("n_iter_").GetInt32(), b.Iterations);
         Assert.True(b.Converged);
-        var coef = Doubles(r.GetProperty("coef_"));
+        var coef = Fixtures.Doubles(r.GetProperty("coef_"));
         double largest = coef.Max(Math.Abs);
         // Elementwise, relative to the largest coefficient for those near 0.
         var ours = c.Spec.Standardize ? result.StandardizedCoefficients : result.Coefficients;
@@ -99,19 +87,19 @@ public class BayesianRidgeTests
         Close(r.GetProperty("intercept_").GetDouble(), result.Intercept, "intercept_", largest);
 
         // scores_: one per step at the step's precisions; the last differs by design (see BayesianRidge's remarks).
-        var scores = Doubles(r.GetProperty("scores_"));
+        var scores = Fixtures.Doubles(r.GetProperty("scores_"));
         Assert.Equal(scores.Length, b.LogMarginalLikelihood.Length);
         for (int i = 0; i < scores.Length - 1; i++) Close(scores[i], b.LogMarginalLikelihood[i], $"scores_[{i}]");
 
         int p = coef.Length;
-        var mean = Doubles(r.GetProperty("predict_mean"));
+        var mean = Fixtures.Doubles(r.GetProperty("predict_mean"));
         var predicted = RegService.Numerics.Metrics.Prediction.Predict(c.Test, [.. Enumerable.Range(0, p)], result.Intercept, result.Coefficients, Family.Gaussian);
         for (int i = 0; i < mean.Length; i++) Close(mean[i], predicted[i], $"predict[{i}]", mean.Max(Math.Abs));
         if (!r.GetProperty("compare_sigma").GetBoolean()) return;
 
-        var sigma = Doubles(r.GetProperty("sigma_diag"));
+        var sigma = Fixtures.Doubles(r.GetProperty("sigma_diag"));
         for (int j = 0; j < p; j++) Close(sigma[j], b.CoefficientStd[j] * b.CoefficientStd[j], $"sigma_[{j},{j}]");
-        var std = Doubles(r.GetProperty("predict_std"));
+        var std = Fixtures.Doubles(r.GetProperty("predict_std"));
         var ourStd = BayesianRidge.PredictiveStd(c.Test, [.. Enumerable.Range(0, p)], result.FeatureScales, b.Covariance, b.Alpha);
         for (int i = 0; i < std.Length; i++) Close(std[i], ourStd[i], $"predict std[{i}]");
     }

@@ -92,7 +92,7 @@ public sealed class BoundsFitTests
     public void GeneratedPathIsGlmnets(string name)
     {
         var (fixture, x, spec) = Load(name);
-        var lambdas = Doubles(fixture.GetProperty("lambda"));
+        var lambdas = Fixtures.Doubles(fixture.GetProperty("lambda"));
         var result = FitEngine.Fit(x, spec with { Lambdas = null, Path = new LambdaPathSpec(fixture.GetProperty("nlambda").GetInt32()) });
         Assert.Equal(lambdas.Length, result.Path.Length);
         for (int l = 0; l < lambdas.Length; l++) Assert.Equal(lambdas[l], result.Path[l].Lambda, 1e-9 * lambdas[l]);
@@ -106,13 +106,13 @@ public sealed class BoundsFitTests
     public void ProximalGradientProjectsOntoTheBounds(string name)
     {
         var (fixture, x, spec) = Load(name);
-        var lambdas = Doubles(fixture.GetProperty("lambda"));
+        var lambdas = Fixtures.Doubles(fixture.GetProperty("lambda"));
         int[] picked = [5, 15, 30];
         var chosen = picked.Select(l => lambdas[l]).ToArray();
         var result = FitEngine.Fit(x, spec with { Solver = SolverKind.ProximalGradient, Lambdas = chosen, Tolerance = 1e-10, MaxIterations = 1_000_000 });
         Assert.Equal("proximalGradient", result.Solver);
-        var a0 = Doubles(fixture.GetProperty("a0"));
-        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+        var a0 = Fixtures.Doubles(fixture.GetProperty("a0"));
+        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
         for (int k = 0; k < picked.Length; k++)
         {
             var point = result.Path[k];
@@ -203,8 +203,8 @@ public sealed class BoundsFitTests
 
     private static void AssertMatches(string name, JsonElement fixture, FitSpec spec, FitResult result, double tolerance)
     {
-        var a0 = Doubles(fixture.GetProperty("a0"));
-        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+        var a0 = Fixtures.Doubles(fixture.GetProperty("a0"));
+        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
         Assert.Equal(a0.Length, result.Path.Length);
         for (int l = 0; l < a0.Length; l++)
         {
@@ -289,7 +289,7 @@ public sealed class BoundsFitTests
             Family = fixture.TryGetProperty("family", out var f) && f.GetString() == "binomial" ? Family.Binomial : Family.Gaussian,
             Penalty = alpha == 1 ? Penalty.Lasso : alpha == 0 ? Penalty.Ridge : Penalty.ElasticNet,
             L1Ratio = alpha is 0 or 1 ? null : alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Standardize = fixture.GetProperty("standardize").GetBoolean(),
             FitIntercept = fixture.GetProperty("intercept").GetBoolean(),
             LowerLimits = Limits(fixture.GetProperty("lower"), double.NegativeInfinity),
@@ -303,6 +303,4 @@ public sealed class BoundsFitTests
     /// <summary>A fixture's limits: null is none (glmnet's -Inf or Inf; JSON has no infinity).</summary>
     private static double[] Limits(JsonElement array, double none) =>
         [.. array.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? none : e.GetDouble())];
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

@@ -13,24 +13,14 @@ namespace RegService.Numerics.Tests.Fitting;
 /// </summary>
 public sealed class GlmFamilyFitTests
 {
-    private static readonly string Directory = FindFixtures();
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "glmnet_glm");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/glmnet_glm not found above the test binaries");
-    }
+    private static readonly string Directory = Fixtures.Directory("glmnet_glm");
 
     public static TheoryData<string> Cases
     {
         get
         {
             var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
+            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet_glm"), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
             return data;
         }
     }
@@ -43,7 +33,7 @@ public sealed class GlmFamilyFitTests
         var (fixture, x, spec) = Load(name);
         var result = FitEngine.Fit(x, spec);
         Assert.Equal(spec.Family == Family.Gaussian ? "coordinateDescent" : "proximalNewton", result.Solver);
-        AssertPath(name, fixture, result, Doubles(fixture.GetProperty("lambda")).Length);
+        AssertPath(name, fixture, result, Fixtures.Doubles(fixture.GetProperty("lambda")).Length);
     }
 
     /// <summary>The generated path: glmnet's lambda_max (with weights and the offset), its grid and its early stop.</summary>
@@ -52,7 +42,7 @@ public sealed class GlmFamilyFitTests
     public void GeneratedPathStopsWhereGlmnetStops(string name)
     {
         var (fixture, x, spec) = Load(name);
-        var lambda = Doubles(fixture.GetProperty("lambda"));
+        var lambda = Fixtures.Doubles(fixture.GetProperty("lambda"));
         var result = FitEngine.Fit(x, spec with { Lambdas = null, Path = new LambdaPathSpec(60) });
         Assert.Equal(lambda.Length, result.Path.Length);
         for (int l = 0; l < lambda.Length; l++)
@@ -62,9 +52,9 @@ public sealed class GlmFamilyFitTests
 
     private static void AssertPath(string name, JsonElement fixture, FitResult result, int count)
     {
-        var a0 = Doubles(fixture.GetProperty("a0"));
-        var ratio = Doubles(fixture.GetProperty("dev_ratio"));
-        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+        var a0 = Fixtures.Doubles(fixture.GetProperty("a0"));
+        var ratio = Fixtures.Doubles(fixture.GetProperty("dev_ratio"));
+        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
         Assert.Equal(count, result.Path.Length);
         for (int l = 0; l < count; l++)
         {
@@ -137,8 +127,8 @@ public sealed class GlmFamilyFitTests
         var (fixture, x, spec) = Load(Path.Combine("cv", name));
         var foldIds = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var result = FitEngine.Fit(x, spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(FoldIds: foldIds) });
-        var cvm = Doubles(fixture.GetProperty("cvm"));
-        var cvsd = Doubles(fixture.GetProperty("cvsd"));
+        var cvm = Fixtures.Doubles(fixture.GetProperty("cvm"));
+        var cvsd = Fixtures.Doubles(fixture.GetProperty("cvsd"));
         Assert.Equal(cvm.Length, result.Curve!.Mean.Length);
         for (int l = 0; l < cvm.Length; l++)
         {
@@ -315,13 +305,11 @@ public sealed class GlmFamilyFitTests
             Family = fixture.GetProperty("family").GetString() switch { "poisson" => Family.Poisson, "binomial" => Family.Binomial, _ => Family.Gaussian },
             Penalty = alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet,
             L1Ratio = alpha is 1 ? null : alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Weights = Column("weights"),
             Offset = Column("offset"),
             Tolerance = 1e-14,
         };
         return (fixture, x, spec);
     }
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

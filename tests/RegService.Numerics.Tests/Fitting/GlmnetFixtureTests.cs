@@ -11,22 +11,12 @@ namespace RegService.Numerics.Tests.Fitting;
 /// </summary>
 public class GlmnetFixtureTests
 {
-    private static readonly string Directory = FindFixtures();
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "glmnet");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/glmnet not found above the test binaries");
-    }
+    private static readonly string Directory = Fixtures.Directory("glmnet");
 
     public static TheoryData<string> PathCases(string family)
     {
         var data = new TheoryData<string>();
-        foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "*.json").Order())
+        foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet"), "*.json").Order())
         {
             var name = Path.GetFileNameWithoutExtension(file);
             if (name.EndsWith(".sklearn", StringComparison.Ordinal) || name.StartsWith("cv_", StringComparison.Ordinal)) continue;
@@ -44,7 +34,7 @@ public class GlmnetFixtureTests
         get
         {
             var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "cv_*.json").Order())
+            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet"), "cv_*.json").Order())
             {
                 var name = Path.GetFileNameWithoutExtension(file);
                 if (!name.EndsWith("_foldpaths", StringComparison.Ordinal)) data.Add(name);
@@ -93,8 +83,8 @@ public class GlmnetFixtureTests
             Validation = ValidationMethod.KFold,
             KFold = new KFoldSpec(FoldIds: foldIds),
         });
-        var cvm = Doubles(cv.GetProperty("cvm"));
-        var cvsd = Doubles(cv.GetProperty("cvsd"));
+        var cvm = Fixtures.Doubles(cv.GetProperty("cvm"));
+        var cvsd = Fixtures.Doubles(cv.GetProperty("cvsd"));
         // glmnet rescales y to unit variance inside every fit, so for a gaussian elastic net its fold fits
         // solve the objective with the ridge term divided by the fold's sd(y); y has unit variance on all
         // rows only. Its curve then differs from ours by up to about 1e-3 (mean) and 1e-2 (standard error); lasso is unaffected.
@@ -115,8 +105,8 @@ public class GlmnetFixtureTests
         var (fixture, x, spec) = Load(name);
         var result = FitEngine.Fit(x, spec with { Solver = solver });
         if (solver != SolverKind.Auto) Assert.Equal("proximalGradient", result.Solver);
-        var a0 = Doubles(fixture.GetProperty("a0"));
-        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+        var a0 = Fixtures.Doubles(fixture.GetProperty("a0"));
+        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
         Assert.Equal(a0.Length, result.Path.Length);
         double worst = 0;
         for (int l = 0; l < a0.Length; l++)
@@ -142,7 +132,7 @@ public class GlmnetFixtureTests
         var columns = names.Select(n => Array.IndexOf(table.Names.ToArray(), n)).ToArray();
         int target = Array.IndexOf(table.Names.ToArray(), fixture.GetProperty("target").GetString()!);
         double alpha = fixture.GetProperty("alpha").GetDouble();
-        var factors = Doubles(fixture.GetProperty("penalty_factor"));
+        var factors = Fixtures.Doubles(fixture.GetProperty("penalty_factor"));
         var spec = new FitSpec
         {
             FeatureColumns = columns,
@@ -151,7 +141,7 @@ public class GlmnetFixtureTests
             Family = fixture.GetProperty("family").GetString() == "binomial" ? Family.Binomial : Family.Gaussian,
             Penalty = alpha == 1 ? Penalty.Lasso : alpha == 0 ? Penalty.Ridge : Penalty.ElasticNet,
             L1Ratio = alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Standardize = fixture.GetProperty("standardize").GetBoolean(),
             FitIntercept = fixture.GetProperty("intercept").GetBoolean(),
             PenaltyFactors = factors.All(f => f == 1) ? null : factors,
@@ -160,6 +150,4 @@ public class GlmnetFixtureTests
         };
         return (fixture, x, spec);
     }
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

@@ -13,24 +13,14 @@ namespace RegService.Numerics.Tests.Fitting;
 /// </summary>
 public sealed class MultinomialFitTests
 {
-    private static readonly string Directory = FindFixtures();
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "multinom");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/multinom not found above the test binaries");
-    }
+    private static readonly string Directory = Fixtures.Directory("multinom");
 
     public static TheoryData<string> Cases
     {
         get
         {
             var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "mn*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
+            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("multinom"), "mn*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
             return data;
         }
     }
@@ -43,11 +33,11 @@ public sealed class MultinomialFitTests
         var (fixture, x, spec) = Load(name);
         var result = FitEngine.Fit(x, spec with { Tolerance = 1e-18 });
         Assert.Equal("proximalNewton", result.Solver);
-        Assert.Equal(Doubles(fixture.GetProperty("classes")), result.ClassLabels);
-        var a0 = fixture.GetProperty("a0").EnumerateArray().Select(Doubles).ToArray();          // [class][lambda]
+        Assert.Equal(Fixtures.Doubles(fixture.GetProperty("classes")), result.ClassLabels);
+        var a0 = fixture.GetProperty("a0").EnumerateArray().Select(Fixtures.Doubles).ToArray();          // [class][lambda]
         var beta = fixture.GetProperty("beta").EnumerateArray()
-            .Select(c => c.EnumerateArray().Select(Doubles).ToArray()).ToArray();                // [class][lambda][feature]
-        var ratio = Doubles(fixture.GetProperty("dev_ratio"));
+            .Select(c => c.EnumerateArray().Select(Fixtures.Doubles).ToArray()).ToArray();                // [class][lambda][feature]
+        var ratio = Fixtures.Doubles(fixture.GetProperty("dev_ratio"));
         int K = a0.Length;
         Assert.Equal(ratio.Length, result.Path.Length);
         for (int l = 0; l < ratio.Length; l++)
@@ -184,7 +174,7 @@ public sealed class MultinomialFitTests
     public void GeneratedPathIsGlmnets(string name)
     {
         var (fixture, x, spec) = Load(name);
-        var lambdas = Doubles(fixture.GetProperty("lambda"));
+        var lambdas = Fixtures.Doubles(fixture.GetProperty("lambda"));
         var result = FitEngine.Fit(x, spec with { Lambdas = null, Path = new LambdaPathSpec { Count = 40 } });
         Assert.Equal(lambdas.Length, result.Path.Length);
         for (int l = 0; l < lambdas.Length; l++) Assert.Equal(lambdas[l], result.Path[l].Lambda, lambdas[l] * 1e-9);
@@ -202,8 +192,8 @@ public sealed class MultinomialFitTests
         foreach (var rule in new[] { SelectionRule.Min, SelectionRule.OneStandardError })
         {
             var result = FitEngine.Fit(x, spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec { FoldIds = ids }, Rule = rule, MaxThreads = 2 });
-            var cvm = Doubles(fixture.GetProperty("cvm"));
-            var cvsd = Doubles(fixture.GetProperty("cvsd"));
+            var cvm = Fixtures.Doubles(fixture.GetProperty("cvm"));
+            var cvsd = Fixtures.Doubles(fixture.GetProperty("cvsd"));
             Assert.Equal("deviance", result.Curve!.Measure);
             for (int l = 0; l < cvm.Length; l++)
             {
@@ -274,12 +264,10 @@ public sealed class MultinomialFitTests
             MultinomialGrouped = fixture.GetProperty("type").GetString() == "grouped",
             Penalty = alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet,
             L1Ratio = alpha == 1 ? null : alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Tolerance = 1e-14,
             MaxThreads = 1,
         };
         return (fixture, x, spec);
     }
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

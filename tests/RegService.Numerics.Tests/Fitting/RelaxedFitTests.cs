@@ -12,17 +12,7 @@ namespace RegService.Numerics.Tests.Fitting;
 /// </summary>
 public sealed class RelaxedFitTests
 {
-    private static readonly string Directory = FindFixtures();
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "relax");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/relax not found above the test binaries");
-    }
+    private static readonly string Directory = Fixtures.Directory("relax");
 
     public static TheoryData<string> PathCases => Cases("path");
     public static TheoryData<string> CvCases => Cases("cv");
@@ -30,7 +20,7 @@ public sealed class RelaxedFitTests
     private static TheoryData<string> Cases(string kind)
     {
         var data = new TheoryData<string>();
-        foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "*.json").Order())
+        foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("relax"), "*.json").Order())
             if (JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("kind").GetString() == kind)
                 data.Add(Path.GetFileNameWithoutExtension(file));
         return data;
@@ -44,12 +34,12 @@ public sealed class RelaxedFitTests
         var (fixture, x, spec) = Load(name);
         var result = FitEngine.Fit(x, spec);
         var relaxed = Assert.IsType<RelaxedReport>(result.Relaxed);
-        Assert.Equal(Doubles(fixture.GetProperty("refitted")).Select(v => v == 1), relaxed.Refitted);
+        Assert.Equal(Fixtures.Doubles(fixture.GetProperty("refitted")).Select(v => v == 1), relaxed.Refitted);
         foreach (var perGamma in fixture.GetProperty("relaxed").EnumerateArray())
         {
             double gamma = perGamma.GetProperty("gamma").GetDouble();
-            var a0 = Doubles(perGamma.GetProperty("a0"));
-            var beta = perGamma.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+            var a0 = Fixtures.Doubles(perGamma.GetProperty("a0"));
+            var beta = perGamma.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
             Assert.Equal(a0.Length, result.Path.Length);
             for (int l = 0; l < a0.Length; l++)
             {
@@ -81,8 +71,8 @@ public sealed class RelaxedFitTests
             for (int g = 0; g < curves.Length; g++)
             {
                 Assert.Equal(curves[g].GetProperty("gamma").GetDouble(), relaxed.Gammas[g]);
-                var cvm = Doubles(curves[g].GetProperty("cvm"));
-                var cvsd = Doubles(curves[g].GetProperty("cvsd"));
+                var cvm = Fixtures.Doubles(curves[g].GetProperty("cvm"));
+                var cvsd = Fixtures.Doubles(curves[g].GetProperty("cvsd"));
                 for (int l = 0; l < cvm.Length; l++)
                 {
                     Assert.True(Math.Abs(relaxed.Curves[g].Mean[l] - cvm[l]) <= 1e-6 * cvm[l], $"{name}: gamma {relaxed.Gammas[g]} lambda {l}: cvm {relaxed.Curves[g].Mean[l]} vs {cvm[l]}");
@@ -229,10 +219,10 @@ public sealed class RelaxedFitTests
             Family = fixture.GetProperty("family").GetString() == "binomial" ? Family.Binomial : Family.Gaussian,
             Penalty = alpha == 1 ? Penalty.Lasso : Penalty.ElasticNet,
             L1Ratio = alpha == 1 ? null : alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Tolerance = Math.Min(1e-16, fixture.GetProperty("thresh").GetDouble()),
             ColumnShift = [.. table.Summaries.Select(s => s.Mean)],
-            Relax = new RelaxSpec { Gammas = Doubles(fixture.GetProperty("gammas")) },
+            Relax = new RelaxSpec { Gammas = Fixtures.Doubles(fixture.GetProperty("gammas")) },
             Validation = cv ? ValidationMethod.KFold : ValidationMethod.None,
             LowerLimits = fixture.TryGetProperty("lower_limit", out var lower) ? [.. names.Select(_ => lower.GetDouble())] : null,
             Weights = fixture.TryGetProperty("weights", out var weights) ? x.Column(Array.IndexOf(all, weights.GetString()!)).ToArray() : null,
@@ -240,6 +230,4 @@ public sealed class RelaxedFitTests
         };
         return (fixture, x, spec);
     }
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }

@@ -12,24 +12,14 @@ namespace RegService.Numerics.Tests.Fitting;
 /// </summary>
 public sealed class WeightedFitTests
 {
-    private static readonly string Directory = FindFixtures();
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "glmnet_weights");
-            if (System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/glmnet_weights not found above the test binaries");
-    }
+    private static readonly string Directory = Fixtures.Directory("glmnet_weights");
 
     public static TheoryData<string> Cases
     {
         get
         {
             var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(FindFixtures(), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
+            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet_weights"), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
             return data;
         }
     }
@@ -42,9 +32,9 @@ public sealed class WeightedFitTests
         var (fixture, x, spec) = Load(name);
         var result = FitEngine.Fit(x, spec);
         Assert.Equal(spec.Penalty == Penalty.Ridge ? "closedForm" : "coordinateDescent", result.Solver);
-        var a0 = Doubles(fixture.GetProperty("a0"));
-        var ratio = Doubles(fixture.GetProperty("dev_ratio"));
-        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+        var a0 = Fixtures.Doubles(fixture.GetProperty("a0"));
+        var ratio = Fixtures.Doubles(fixture.GetProperty("dev_ratio"));
+        var beta = fixture.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
         Assert.Equal(a0.Length, result.Path.Length);
         for (int l = 0; l < a0.Length; l++)
         {
@@ -156,8 +146,8 @@ public sealed class WeightedFitTests
         var (fixture, x, spec) = Load(Path.Combine("cv", "cv_wgauss_lasso_mse"));
         var foldIds = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var result = FitEngine.Fit(x, spec with { Validation = ValidationMethod.KFold, KFold = new KFoldSpec(FoldIds: foldIds) });
-        var cvm = Doubles(fixture.GetProperty("cvm"));
-        var cvsd = Doubles(fixture.GetProperty("cvsd"));
+        var cvm = Fixtures.Doubles(fixture.GetProperty("cvm"));
+        var cvsd = Fixtures.Doubles(fixture.GetProperty("cvsd"));
         Assert.Equal(cvm.Length, result.Curve!.Mean.Length);
         for (int l = 0; l < cvm.Length; l++)
         {
@@ -271,7 +261,7 @@ public sealed class WeightedFitTests
             TargetColumn = Array.IndexOf(all, fixture.GetProperty("target").GetString()!),
             Penalty = alpha == 1 ? Penalty.Lasso : alpha == 0 ? Penalty.Ridge : Penalty.ElasticNet,
             L1Ratio = alpha is 0 or 1 ? null : alpha,
-            Lambdas = Doubles(fixture.GetProperty("lambda")),
+            Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Standardize = fixture.GetProperty("standardize").GetBoolean(),
             FitIntercept = fixture.GetProperty("intercept").GetBoolean(),
             Weights = x.Column(Array.IndexOf(all, fixture.GetProperty("weights").GetString()!)).ToArray(),
@@ -280,6 +270,4 @@ public sealed class WeightedFitTests
         };
         return (fixture, x, spec);
     }
-
-    private static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetDouble())];
 }
