@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
