@@ -274,13 +274,21 @@ public static class FitPlots
     private static double[] Values(IReadOnlyList<double?> values, int length) =>
         [.. Enumerable.Range(0, length).Select(i => i < values.Count && values[i] is { } v ? v : double.NaN)];
 
-    private static string Measure(string measure, StoredResult result) =>
-        measure == "mse" ? "Mean-squared error" : result.Model.Family switch
+    /// <summary>The axis name of a validation measure, as plot(cv.glmnet) names it.</summary>
+    private static string Measure(string measure, StoredResult result) => measure switch
+    {
+        "mse" => "Mean-squared error",
+        "mae" => "Mean absolute error",
+        "class" => "Misclassification error",
+        "auc" => "AUC",
+        _ => result.Model.Family switch
         {
+            "gaussian" => "Mean-squared error",
             "poisson" => "Poisson deviance",
             "multinomial" => "Multinomial deviance",
             _ => "Binomial deviance",
-        };
+        },
+    };
 
     private static string Show(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
 
