@@ -89,6 +89,16 @@ public sealed class ValidationMeasureApiTests : IAsyncLifetime
         Assert.Equal(rule == "min" ? lambdaMin : lambda1se, result["lambda"]!.GetValue<double>(), 1e-6 * lambdaMin);
         var warnings = result["diagnostics"]!["warnings"]!.AsArray().Select(v => v!.GetValue<string>()).ToList();
         Assert.Equal(used != fixture["type_measure"]!.GetValue<string>(), warnings.Any(v => v.Contains("measure auc needs at least 10 rows per fold", StringComparison.Ordinal)));
+
+        // The validation plot names the measure on its axis; the complexity plot (training deviance beside it) needs a deviance.
+        var id = body["id"]!.GetValue<string>();
+        using var plot = await _client.GetAsync($"/v1/fits/{id}/plots/validation.svg");
+        Assert.Equal(HttpStatusCode.OK, plot.StatusCode);
+        var svg = await plot.Content.ReadAsStringAsync();
+        Assert.Contains(used switch { "auc" => "AUC", "class" => "Misclassification error", "mae" => "Mean absolute error", _ => "Binomial deviance" }, svg);
+        var (kinds, list) = await Http.Send(_client, HttpMethod.Get, $"/v1/fits/{id}/plots");
+        Assert.Equal(HttpStatusCode.OK, kinds.StatusCode);
+        Assert.Equal(used == "deviance", list!["kinds"]!.AsArray().Any(k => k!.GetValue<string>() == "complexity"));
     }
 
     /// <summary>Without a measure the result says which one was used: mse for gaussian, deviance for binomial; holdout as k-fold.</summary>

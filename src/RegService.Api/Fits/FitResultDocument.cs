@@ -107,7 +107,7 @@ public sealed record ValidationDocument(
     [property: Description("Rows scored out of sample: the held-out rows (holdout), every row once (kfold, loo), 0 for gcv (a criterion, not a score)")] int ValidationRows,
     [property: Description("kfold: number of folds")] int? Folds = null,
     [property: Description("kfold: the fold label of every row, in row order (as given, or 1..K when generated)")] IReadOnlyList<int>? FoldIds = null,
-    [property: Description("The measure the lambdas were scored by (validation.measure as resolved: mse for gaussian and deviance otherwise by default; deviance where auc could not be scored, with a warning; mse for loo and gcv)")]
+    [property: Description("The measure the lambdas were scored by (validation.measure as resolved: mse for gaussian and deviance otherwise by default; deviance where auc could not be scored, with a warning; mse for loo and gcv); absent from results stored before it was reported (path.validation.measure names it)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Measure = null);
 
 public sealed record DiagnosticsDocument(

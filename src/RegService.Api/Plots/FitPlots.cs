@@ -55,6 +55,9 @@ public static class FitPlots
             "fitted" when !hasDataset => "the fit's data set has been deleted",
             "fitted" => null,
             "complexity" when Unavailable("validation", result, hasDataset) is { } why => why,
+            // The training series is the deviance per row: only a validation deviance (gaussian: mse) shares its units.
+            "complexity" when curve!.Measure is not ("deviance" or "mse") || curve.Measure == "mse" && m.Family != "gaussian" =>
+                $"the complexity plot sets the training deviance beside the validation deviance; this fit's validation scored {curve.Measure} (validation.measure)",
             "complexity" when result.PathReport.DevianceRatio is null || result.Diagnostics.NullDeviance is not { } d || !double.IsFinite(d) =>
                 "the fit did not record the training deviance per lambda",
             "complexity" => null,

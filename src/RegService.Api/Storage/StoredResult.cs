@@ -345,8 +345,7 @@ public static class StoredResults
             Sparsity: new SparsityDocument(selected.Count, names.Length, names.Length == 0 ? 0 : 1.0 - (double)selected.Count / names.Length, selected),
             Metrics: stored.Metrics,
             Path: path,
-            // Results stored before validation.measure name theirs in the curve only.
-            Validation: stored.Validation is { Measure: null } v && curve is not null ? v with { Measure = curve.Measure } : stored.Validation,
+            Validation: stored.Validation,
             Diagnostics: stored.Diagnostics,
             Features: names,
             Inputs: m.Inputs,

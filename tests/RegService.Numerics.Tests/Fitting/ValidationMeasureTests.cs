@@ -10,7 +10,7 @@ namespace RegService.Numerics.Tests.Fitting;
 /// validation.measure, cv.glmnet's type.measure: reference curves from R glmnet 4.1-6 (tests/fixtures/measure, made by
 /// tests/fixtures/measure/make_measure.R on data made there: cv.glmnet with fold ids and the lambdas given, gaussian mae,
 /// binomial class, auc, mse and mae, poisson mse and mae, multinomial class, mse and mae, some with weights and an offset, and
-/// auc's fallback to deviance with fewer than 10 rows per fold); the holdout curves against the validation metrics; which
+/// auc's fallback to deviance with fewer than 10 rows per fold; cv.glmnet(relax = TRUE) by auc); the holdout curves against the validation metrics; which
 /// measure fits which family.
 /// </summary>
 public sealed class ValidationMeasureTests
@@ -122,6 +122,40 @@ public sealed class ValidationMeasureTests
         Assert.Equal("measure", fault.Path);
         Assert.Contains(message, fault.Message);
         Assert.Empty((spec with { Measure = GlmFamily.For(family).Measures[^1], Validation = ValidationMethod.KFold }).Check(DataShape.Of(x)));
+    }
+
+    /// <summary>
+    /// cv.glmnet(relax = TRUE, type.measure = "auc"): each gamma's curve to 1e-6, and getOptcv.relaxed's (lambda, gamma) for min and
+    /// 1se, auc taken largest.
+    /// </summary>
+    [Fact]
+    public void RelaxedCrossValidationByAucMatchesCvGlmnet()
+    {
+        var (fixture, x, spec) = Load(Path.Combine("relax", "binom_lasso_relax_auc"));
+        var foldIds = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var gammas = Fixtures.Doubles(fixture.GetProperty("gamma"));
+        var result = FitEngine.Fit(x, spec with
+        {
+            Validation = ValidationMethod.KFold, KFold = new KFoldSpec(FoldIds: foldIds), Relax = new RelaxSpec { Gammas = gammas },
+        });
+        var relaxed = result.Relaxed!;
+        int g = 0;
+        foreach (var expected in fixture.GetProperty("curves").EnumerateArray())
+        {
+            var cvm = Fixtures.Doubles(expected.GetProperty("cvm"));
+            var cvsd = Fixtures.Doubles(expected.GetProperty("cvsd"));
+            var curve = relaxed.Curves![g++];
+            Assert.Equal("auc", curve.Measure);
+            for (int l = 0; l < cvm.Length; l++)
+            {
+                Assert.True(Math.Abs(cvm[l] - curve.Mean[l]) <= 1e-6 * cvm[l], $"gamma {gammas[g - 1]}: cvm at lambda {l}: {curve.Mean[l]:R} against {cvm[l]:R}");
+                Assert.True(Math.Abs(cvsd[l] - curve.StandardError[l]) <= 1e-6 * cvsd[l] + 1e-12, $"gamma {gammas[g - 1]}: cvsd at lambda {l}");
+            }
+        }
+        Assert.Equal(fixture.GetProperty("relaxed_lambda_min").GetDouble(), relaxed.LambdaMin!.Value, 1e-6 * relaxed.LambdaMin.Value);
+        Assert.Equal(fixture.GetProperty("relaxed_gamma_min").GetDouble(), relaxed.GammaMin!.Value);
+        Assert.Equal(fixture.GetProperty("relaxed_lambda_1se").GetDouble(), relaxed.Lambda1se!.Value, 1e-6 * relaxed.Lambda1se.Value);
+        Assert.Equal(fixture.GetProperty("relaxed_gamma_1se").GetDouble(), relaxed.Gamma1se!.Value);
     }
 
     [Fact]
