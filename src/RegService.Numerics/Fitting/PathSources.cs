@@ -25,8 +25,16 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public double[] FoldWeights() =>
         [.. Folds!.Rows.Select(rows => Weights is { } w ? rows.Sum(i => w[i]) : rows.Length)];
 
-    /// <summary>The spec's family: metrics and the per-row validation deviance.</summary>
+    /// <summary>The spec's family: metrics and the per-row validation losses.</summary>
     public GlmFamily Family { get; } = GlmFamily.For(spec.Family);
+
+    private readonly (ValidationMeasure Measure, string? Warning) _measure = ValidationMeasures.Effective(spec, folds, x.Column(spec.TargetColumn));
+
+    /// <summary>What validation scores by (<see cref="ValidationMeasures.Effective"/>: the spec's, or deviance where auc cannot be scored).</summary>
+    public ValidationMeasure Measure => _measure.Measure;
+
+    /// <summary>Why <see cref="Measure"/> is not the spec's measure; null when it is.</summary>
+    public string? MeasureWarning => _measure.Warning;
 
     public abstract string Solver { get; }
 
@@ -83,28 +91,108 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
     public IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => Family.FromPredictions(y, eta, Weights);
 
-    /// <summary>Mean loss (weighted with observation weights, as cv.glmnet) on fold <paramref name="fold"/>'s rows of each point of <paramref name="fit"/>.</summary>
+    /// <summary>
+    /// Mean loss (weighted with observation weights, as cv.glmnet) on fold <paramref name="fold"/>'s rows of each point of
+    /// <paramref name="fit"/>, by <see cref="Measure"/>: the weighted mean of the rows' losses (those not finite left out, as
+    /// cv.glmnet's cvcompute), or for auc the fold's weighted AUC.
+    /// </summary>
     public virtual double[] FoldLoss(PathFit fit, int fold)
     {
         var rows = Folds!.Rows[fold];
-        var eta = new double[rows.Length];
-        var y = X.Column(Spec.TargetColumn);
         var loss = new double[fit.Points.Length];
         for (int l = 0; l < fit.Points.Length; l++)
-        {
-            var point = fit.Points[l];
-            RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
-            double sum = 0, total = 0;
-            for (int i = 0; i < rows.Length; i++)
-            {
-                if (Spec.Offset is { } offset) eta[i] += offset[rows[i]];
-                double w = Weights?[rows[i]] ?? 1.0;
-                sum += w * Family.RowDeviance(y[rows[i]], eta[i]);
-                total += w;
-            }
-            loss[l] = sum / total;
-        }
+            loss[l] = Measure == ValidationMeasure.Auc ? Auc(fit.Points[l], rows).Auc : Mean(RowLosses(fit.Points[l], rows), rows).Mean;
         return loss;
+    }
+
+    /// <summary>
+    /// The holdout curve over <paramref name="points"/> on the held-out <paramref name="rows"/>: with the family's default measure
+    /// the validation metrics' loss and its standard error (<paramref name="metrics"/>, per point, when already computed);
+    /// otherwise the rows' mean loss by <see cref="Measure"/> and sd / sqrt(rows) (weighted), or for auc the AUC and its
+    /// Hanley-McNeil standard error.
+    /// </summary>
+    public ValidationCurve HoldoutCurve(IReadOnlyList<PathPoint> points, int[] rows, IFitMetrics[]? metrics = null)
+    {
+        var mean = new double[points.Count];
+        var se = new double[points.Count];
+        for (int l = 0; l < points.Count; l++)
+        {
+            if (Measure == Family.Measures[0])
+            {
+                var m = metrics?[l] ?? Metrics(points[l], rows);
+                (mean[l], se[l]) = (m.Loss, m.LossStandardError);
+            }
+            else if (Measure == ValidationMeasure.Auc)
+            {
+                var (auc, positives, negatives) = Auc(points[l], rows);
+                (mean[l], se[l]) = (auc, ValidationMeasures.AucStandardError(auc, positives, negatives));
+            }
+            else (mean[l], se[l]) = Mean(RowLosses(points[l], rows), rows);
+        }
+        return new ValidationCurve(SpecNames.Of(Measure), mean, se);
+    }
+
+    /// <summary>Each of <paramref name="rows"/>' loss by <see cref="Measure"/> under a path point's model (cv.glmnet's cvraw).</summary>
+    protected virtual double[] RowLosses(PathPoint point, int[] rows)
+    {
+        var eta = Eta(point, rows);
+        var y = X.Column(Spec.TargetColumn);
+        for (int i = 0; i < rows.Length; i++) eta[i] = Family.RowLoss(Measure, y[rows[i]], eta[i]);
+        return eta;
+    }
+
+    /// <summary>The linear predictor (with the offset) of a path point's model on <paramref name="rows"/>.</summary>
+    private double[] Eta(PathPoint point, int[] rows)
+    {
+        var eta = new double[rows.Length];
+        RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
+        if (Spec.Offset is { } offset)
+            for (int i = 0; i < rows.Length; i++) eta[i] += offset[rows[i]];
+        return eta;
+    }
+
+    /// <summary>
+    /// The weighted mean of the finite <paramref name="losses"/> of <paramref name="rows"/> and its standard error, the weights
+    /// normalized to sum to the rows counted: sqrt(sum w (l - mean)^2 / (m - 1) / m).
+    /// </summary>
+    private (double Mean, double StandardError) Mean(double[] losses, int[] rows)
+    {
+        double sum = 0, total = 0;
+        int m = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (!double.IsFinite(losses[i])) continue;
+            double w = Weights?[rows[i]] ?? 1.0;
+            sum += w * losses[i];
+            total += w;
+            m++;
+        }
+        double mean = sum / total, spread = 0;
+        for (int i = 0; i < rows.Length; i++)
+            if (double.IsFinite(losses[i]))
+                spread += (Weights?[rows[i]] ?? 1.0) * m / total * (losses[i] - mean) * (losses[i] - mean);
+        return (mean, m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN);
+    }
+
+    /// <summary>The weighted AUC of a path point's linear predictor on <paramref name="rows"/> (binomial), and the weights of
+    /// the positive and negative rows (normalized to sum to the rows).</summary>
+    private (double Auc, double Positives, double Negatives) Auc(PathPoint point, int[] rows)
+    {
+        var eta = Eta(point, rows);
+        var column = X.Column(Spec.TargetColumn);
+        var y = new double[rows.Length];
+        double[]? w = Weights is null ? null : new double[rows.Length];
+        double positive = 0, total = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            y[i] = column[rows[i]];
+            double wi = Weights?[rows[i]] ?? 1.0;
+            if (w is not null) w[i] = wi;
+            total += wi;
+            if (y[i] == 1) positive += wi;
+        }
+        double scale = total > 0 ? rows.Length / total : double.NaN;
+        return (ClassificationMetrics.AreaUnderCurve(y, eta, w), positive * scale, (total - positive) * scale);
     }
 
     /// <summary>Rows outside fold <paramref name="fold"/>, gathered into a compact matrix [features..., target] (the given feature columns, else the spec's).</summary>
@@ -274,7 +362,7 @@ internal sealed class GramSource : PathSource
 
     public override double[] FoldLoss(PathFit fit, int fold)
     {
-        if (Folds!.IsHoldout) return base.FoldLoss(fit, fold);
+        if (Folds!.IsHoldout || Measure == ValidationMeasure.Mae) return base.FoldLoss(fit, fold);
         int k = _k, p = k - 1, m = Folds.Rows[fold].Length;
         var g = _gramFold[fold];
         var s = _sumsFold[fold];
