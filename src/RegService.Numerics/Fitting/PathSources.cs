@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -223,11 +224,20 @@ internal sealed class GramSource : PathSource
     {
         if (fold >= 0 && !_closedForm)
         {
-            // A fold's standardized system straight from the all-rows and the fold's Grams (no training Gram formed).
+            // A fold's standardized system straight from the all-rows and the fold's Grams (no training Gram formed), its
+            // matrix in a pooled buffer: nothing of it outlives the fold's path, and a fresh one per fold cost page faults.
             int rows = TrainingRowCount(fold);
-            var system = NormalSystem.FromDifference(_gramAll, _gramFold[fold], _sumsAll, _sumsFold[fold], FoldFactor(fold, rows), _shift, rows,
-                Spec.FeatureNames, settings.Standardize, settings.FitIntercept, ct);
-            return GaussianPath.FromSystem(system, rows, Spec.FeatureNames, settings, progress, ct);
+            var buffer = ArrayPool<double>.Shared.Rent(ArraySizes.Square(_k - 1, "the normal equations"));
+            try
+            {
+                var system = NormalSystem.FromDifference(_gramAll, _gramFold[fold], _sumsAll, _sumsFold[fold], FoldFactor(fold, rows), _shift, rows,
+                    Spec.FeatureNames, settings.Standardize, settings.FitIntercept, buffer, ct);
+                return GaussianPath.FromSystem(system, rows, Spec.FeatureNames, settings, progress, ct);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(buffer);
+            }
         }
         var (gram, sums, shift, n) = TrainingGram(fold, null);
         return _closedForm

@@ -34,7 +34,7 @@ public sealed class NormalSystem
     /// <summary>Features (indices into the feature list) that enter the system; the others have zero variance.</summary>
     public int[] Active => _active;
 
-    /// <summary>A = Z'Z/n over the active features, row-major.</summary>
+    /// <summary>A = Z'Z/n over the active features, row-major (its first q x q values).</summary>
     public double[] A => _a;
 
     /// <summary>c = Z'y/n over the active features.</summary>
@@ -62,11 +62,12 @@ public sealed class NormalSystem
     /// <see cref="From"/> for the rows outside a validation fold, from the all-rows Gram and sums and the fold's:
     /// <c>G = (G_all − G_fold) · factor</c> and <c>S = (S_all − S_fold) · factor</c> (<paramref name="factor"/> rescales a
     /// weighted fold fit's weights to sum to its <paramref name="n"/> rows, as glmnet; 1 without weights), entry by entry
-    /// as the matrix is read, so G itself is never formed.
+    /// as the matrix is read, so G itself is never formed. A is written into <paramref name="into"/> when it holds q x q values
+    /// (a pooled buffer the caller owns for as long as it uses the system; <see cref="A"/> is then that buffer, longer than q x q).
     /// </summary>
     internal static NormalSystem FromDifference(double[] gramAll, double[] gramFold, double[] sumsAll, double[] sumsFold, double factor,
-        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, CancellationToken ct = default) =>
-        Build(gramAll, gramFold, sumsAll, sumsFold, factor, shift, n, featureNames, standardize, fitIntercept, ct);
+        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, double[]? into = null, CancellationToken ct = default) =>
+        Build(gramAll, gramFold, sumsAll, sumsFold, factor, shift, n, featureNames, standardize, fitIntercept, ct, into);
 
     /// <summary>
     /// The system of G = <paramref name="gram"/> (minus <paramref name="minusGram"/>, times <paramref name="factor"/>, when
@@ -75,7 +76,7 @@ public sealed class NormalSystem
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static NormalSystem Build(double[] gram, double[]? minusGram, double[] sums, double[]? minusSums, double factor,
-        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, CancellationToken ct)
+        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, CancellationToken ct, double[]? into = null)
     {
         int k = sums.Length, p = k - 1;
         ArraySizes.Square(k, $"the Gram matrix of {p} features");
@@ -111,7 +112,8 @@ public sealed class NormalSystem
         }
 
         int q = active.Count;
-        var aMatrix = new double[ArraySizes.Square(q, $"the normal equations of {q} features")];
+        int square = ArraySizes.Square(q, $"the normal equations of {q} features");
+        var aMatrix = into is not null && into.Length >= square ? into : new double[square];
         var c = new double[q];
         for (int u = 0; u < q; u++)
         {
