@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Metrics;
@@ -76,6 +77,7 @@ public abstract class GlmFamily
     /// Metrics of the model <c>eta = b0 + X[rows, features] b (+ offset)</c> (all rows when null), weighted by the observation
     /// weights when given; <paramref name="weights"/> and <paramref name="offset"/> are indexed like the rows of <paramref name="x"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
         double[]? weights = null, double[]? offset = null)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -68,6 +69,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public virtual double[]? ClassLabels => null;
 
     /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual IFitMetrics OutOfFold(PathFit[] fits, int chosen)
     {
         var eta = new double[X.Rows];
@@ -308,6 +310,23 @@ internal sealed class GramSource : PathSource
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
+        if (fold >= 0 && !_closedForm)
+        {
+            // A fold's standardized system straight from the all-rows and the fold's Grams (no training Gram formed), its
+            // matrix in a pooled buffer: nothing of it outlives the fold's path, and a fresh one per fold cost page faults.
+            int rows = TrainingRowCount(fold);
+            var buffer = ArrayPool<double>.Shared.Rent(ArraySizes.Square(_k - 1, "the normal equations"));
+            try
+            {
+                var system = NormalSystem.FromDifference(_gramAll, _gramFold[fold], _sumsAll, _sumsFold[fold], FoldFactor(fold, rows), _shift, rows,
+                    Spec.FeatureNames, settings.Standardize, settings.FitIntercept, buffer, ct);
+                return GaussianPath.FromSystem(system, rows, Spec.FeatureNames, settings, progress, ct);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(buffer);
+            }
+        }
         var (gram, sums, shift, n) = TrainingGram(fold, null);
         return _closedForm
             ? ClosedFormRidge.FromGram(gram, sums, shift, n, Spec.FeatureNames, settings, progress, ct)
@@ -329,8 +348,7 @@ internal sealed class GramSource : PathSource
     {
         int[] index = features is null ? [.. Enumerable.Range(0, _k)] : [.. features, _k - 1];
         int k = index.Length, n = TrainingRowCount(fold);
-        // glmnet rescales a fold fit's weights to sum to its rows: the Gram and sums scale with the weights.
-        double factor = fold >= 0 && Weights is { } w ? n / (X.Rows - Folds!.Rows[fold].Sum(i => w[i])) : 1;
+        double factor = FoldFactor(fold, n);
         double[]? gramFold = fold >= 0 ? _gramFold[fold] : null, sumsFold = fold >= 0 ? _sumsFold[fold] : null;
         if (features is null && fold < 0) return (_gramAll, _sumsAll, _shift, n);
         var gram = new double[(long)k * k];
@@ -350,6 +368,10 @@ internal sealed class GramSource : PathSource
         return (gram, sums, shift, n);
     }
 
+    /// <summary>glmnet rescales a fold fit's weights to sum to its <paramref name="rows"/>: the Gram and sums scale with the weights (1 without).</summary>
+    private double FoldFactor(int fold, int rows) =>
+        fold >= 0 && Weights is { } w ? rows / (X.Rows - Folds!.Rows[fold].Sum(i => w[i])) : 1;
+
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
@@ -360,6 +382,7 @@ internal sealed class GramSource : PathSource
             : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double[] FoldLoss(PathFit fit, int fold)
     {
         if (Folds!.IsHoldout || Measure == ValidationMeasure.Mae) return base.FoldLoss(fit, fold);
@@ -367,7 +390,6 @@ internal sealed class GramSource : PathSource
         var g = _gramFold[fold];
         var s = _sumsFold[fold];
         var z = new double[k];
-        var nonZero = new List<int>(k);
         var loss = new double[fit.Points.Length];
         // The fold's weight: its row count, or the sum of its weights (the fold's Gram carries them).
         double mass = Weights is { } weights ? Folds.Rows[fold].Sum(i => weights[i]) : m;
@@ -381,17 +403,11 @@ internal sealed class GramSource : PathSource
                 kappa -= _shift[j] * point.Coefficients[j];
             }
             z[p] = 1;
-            nonZero.Clear();
-            for (int a = 0; a < k; a++) if (z[a] != 0) nonZero.Add(a);
-            double zgz = 0, zs = 0;
-            foreach (int a in nonZero)
-            {
-                double row = 0;
-                long rowA = (long)a * k;
-                foreach (int b in nonZero) row += g[rowA + b] * z[b];
-                zgz += z[a] * row;
-                zs += z[a] * s[a];
-            }
+            // z'Gz as the sum over the nonzero z_a of z_a (G_a. z): one vectorized dot of length k per nonzero coefficient.
+            double zgz = 0;
+            for (int a = 0; a < k; a++)
+                if (z[a] != 0) zgz += z[a] * Vec.Dot(g.AsSpan(a * k, k), z);
+            double zs = Vec.Dot(z, s.AsSpan(0, k));
             loss[l] = Math.Max(zgz + 2 * kappa * zs + mass * kappa * kappa, 0) / mass;
         }
         return loss;
