@@ -46,18 +46,84 @@ internal sealed partial class MultinomialPathSolver
     /// adding their sums and (with <paramref name="reference"/>) sum |w - w_ref|.</summary>
     private void ClassRows(int k, int i0, int len, double[]? reference, ref double wsum, ref double rsum, ref double drift)
     {
-        var p = _prob[k];
-        var w = _w[k];
-        var r = _q[k];
-        for (int i = i0; i < i0 + len; i++)
-        {
-            w[i] = Math.Max(p[i] * (1 - p[i]), MinWeight);
-            r[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
-            wsum += w[i];
-            rsum += r[i];
-        }
-        if (reference is not null) drift += LogisticKernels.AbsoluteDistance(w.AsSpan(i0, len), reference.AsSpan(i0, len));
+        var p = _prob[k].AsSpan(i0, len);
+        var w = _w[k].AsSpan(i0, len);
+        var r = _q[k].AsSpan(i0, len);
+        TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), p, r);   // r = y_k - p_k
+        TensorPrimitives.Subtract(1.0, p, w);
+        TensorPrimitives.Multiply(w, p, w);                             // w = p_k (1 - p_k)
+        TensorPrimitives.Max(w, MinWeight, w);
+        wsum += TensorPrimitives.Sum<double>(w);
+        rsum += TensorPrimitives.Sum<double>(r);
+        if (reference is not null) drift += LogisticKernels.AbsoluteDistance(w, reference.AsSpan(i0, len));
     }
+
+    private double[][]? _indicator;
+    private double[]? _zMax, _stepBlock;
+
+    /// <summary>y_k: 1 on the rows of class k, else 0 (made on first use).</summary>
+    private double[] Indicator(int k)
+    {
+        if (_indicator is null)
+        {
+            var indicator = new double[_classes][];
+            for (int c = 0; c < _classes; c++) indicator[c] = new double[_n];
+            for (int i = 0; i < _n; i++) indicator[_y[i]][i] = 1;
+            _indicator = indicator;
+        }
+        return _indicator[k];
+    }
+
+    /// <summary>The smallest probability of the observed class on rows [i0, i0 + len) (<paramref name="scratch"/>: len values).</summary>
+    private double ObservedMin(int i0, Span<double> scratch)
+    {
+        int len = scratch.Length;
+        scratch.Clear();
+        for (int k = 0; k < _classes; k++)
+            TensorPrimitives.FusedMultiplyAdd(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), scratch, scratch);
+        return TensorPrimitives.Min<double>(scratch);
+    }
+
+    /// <summary>sum_i eta_{i,y_i} over rows [i0, i0 + len).</summary>
+    private double ObservedEta(int i0, int len)
+    {
+        double sum = 0;
+        for (int k = 0; k < _classes; k++) sum += TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), _eta[k].AsSpan(i0, len));
+        return sum;
+    }
+
+    /// <summary>
+    /// The softmax of rows [i0, i0 + len) after class k's linear predictor moved by <paramref name="s"/> (eta_k already moved):
+    /// only e^s is new, p_l' = p_l / D (l != k), p_k' = p_k e^s / D with D = sum_{l != k} p_l + p_k e^s (a sum of positive terms).
+    /// Returns the change of the rows' summed negative log-likelihood, sum_i log D_i - sum_{y_i = k} s_i; lowers
+    /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
+    /// </summary>
+    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
+    {
+        int len = s.Length;
+        var e = _rowMax.AsSpan(0, len);
+        var d = _rowSum.AsSpan(0, len);
+        TensorPrimitives.Exp(s, e);
+        d.Clear();
+        for (int l = 0; l < _classes; l++)
+            if (l != k) TensorPrimitives.Add(d, _prob[l].AsSpan(i0, len), d);
+        var pk = _prob[k].AsSpan(i0, len);
+        TensorPrimitives.Multiply(pk, e, pk);
+        TensorPrimitives.Add(d, pk, d);
+        for (int l = 0; l < _classes; l++)
+        {
+            var pl = _prob[l].AsSpan(i0, len);
+            TensorPrimitives.Divide(pl, d, pl);
+        }
+        TensorPrimitives.Log(d, d);
+        double change = TensorPrimitives.Sum<double>(d) - TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), s);
+        worst = Math.Min(worst, ObservedMin(i0, e));
+        return change;
+    }
+
+    /// <summary>Steps whose bound on |s| = |Δb0_k + Z Δb_k| is at most this update the softmax by <see cref="ShiftClass"/>
+    /// (e^±500 is far inside double's range); larger ones recompute it (<see cref="RefreshRows"/>).</summary>
+    private const double ShiftLimit = 500;
 
     /// <summary>Class k's weights, residual and working-set gradient in one pass of their own.</summary>
     private ClassPrep PrepareClass(int k, int[] set)
@@ -194,16 +260,29 @@ internal sealed partial class MultinomialPathSolver
         var gradOffsets = GradOffsets(set.Length);
         var (reference, hessian) = Reference(next, set);
         var dots = new double[set.Length];
-        double d0 = _d0[k], loss = 0, worst = 1, wsum = 0, rsum = 0, drift = 0;
+        double d0 = _d0[k], worst = 1, wsum = 0, rsum = 0, drift = 0;
+        // |s_i| <= |Δb0_k| + sum_j |Δb_kj| max_i |z_ij|.
+        if (_zMax is null)
+        {
+            _zMax = new double[_p];
+            for (int j = 0; j < _p; j++) _zMax[j] = TensorPrimitives.MaxMagnitude<double>(Z(j));
+        }
+        double bound = Math.Abs(d0);
+        for (int a = 0; a < nz; a++) bound += Math.Abs(coefficients[a]) * _zMax[stepColumns[a]];
+        bool shift = bound <= ShiftLimit;
+        double loss = shift ? _loss * _n : 0;
+        var s = (_stepBlock ??= new double[Math.Min(RowBlock, _n)]).AsSpan();
         var eta = _eta[k];
         for (int i0 = 0; i0 < _n; i0 += RowBlock)
         {
             int len = Math.Min(RowBlock, _n - i0);
             var e = eta.AsSpan(i0, len);
-            if (d0 != 0) TensorPrimitives.Add(e, d0, e);
+            var sb = s[..len];
+            sb.Fill(d0);
             BlockOffsets(stepColumns, i0, stepOffsets);
-            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients, e);
-            loss += RefreshRows(i0, len, ref worst);
+            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients, sb);
+            TensorPrimitives.Add(e, sb, e);
+            loss += shift ? ShiftClass(k, i0, sb, ref worst) : RefreshRows(i0, len, ref worst);
             ClassRows(next, i0, len, reference, ref wsum, ref rsum, ref drift);
             BlockOffsets(set, i0, gradOffsets);
             ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dots);
@@ -229,8 +308,7 @@ internal sealed partial class MultinomialPathSolver
             BlockOffsets(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(included), i0, offsets);
             for (int k = 0; k < _classes; k++)
             {
-                var p = _prob[k];
-                for (int i = 0; i < len; i++) r[i] = (_y[i0 + i] == k ? 1.0 : 0.0) - p[i0 + i];
+                TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r.AsSpan(0, len));
                 ColumnKernels.AddDots(_zData, offsets, r.AsSpan(0, len), dots.AsSpan(k * m, m));
             }
         }

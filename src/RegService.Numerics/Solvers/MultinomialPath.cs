@@ -313,13 +313,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
                 TensorPrimitives.Divide(pk, t, pk);
             }
             TensorPrimitives.Log(t, t);
-            loss += TensorPrimitives.Sum<double>(m) + TensorPrimitives.Sum<double>(t);
-            for (int i = i0; i < i0 + len; i++)
-            {
-                int y = _y[i];
-                loss -= _eta[y][i];
-                worst = Math.Min(worst, _prob[y][i]);
-            }
+            loss += TensorPrimitives.Sum<double>(m) + TensorPrimitives.Sum<double>(t) - ObservedEta(i0, len);
+            worst = Math.Min(worst, ObservedMin(i0, m));
         }
         return loss;
     }
