@@ -11,10 +11,11 @@ namespace RegService.Numerics.Solvers;
 /// ungrouped Gram-mode class step.
 /// </summary>
 /// <remarks>
-/// The fused pass (<see cref="StepAndPrepare"/>) is the Gauss-Seidel hand-over from class k to class k + 1: per block of rows,
-/// eta_k += Δb0_k + Z Δb_k, the softmax of the block, class k + 1's Newton weights and working residual, and z_j'(y_{k+1} - p_{k+1})
-/// over the working set, while the block's columns are still in cache. The columns are read once per class step instead of
-/// twice (the step, then the next gradient), and the rows' probabilities once instead of three times.
+/// The fused pass (<see cref="StepAndPrepare"/>) is the Gauss-Seidel hand-over from class k to class k + 1 (from the last class
+/// to the first of the next Newton step): per block of rows, eta_k += Δb0_k + Z Δb_k, the softmax of the block (for class k
+/// alone: one exponential per row), class k + 1's Newton weights and working residual, and z_j'(y_{k+1} - p_{k+1}) over the
+/// working set, while the block's columns are still in cache. The columns are read once per class step instead of twice
+/// (the step, then the next gradient), and the rows' probabilities once instead of three times.
 /// </remarks>
 internal sealed partial class MultinomialPathSolver
 {
@@ -249,9 +250,10 @@ internal sealed partial class MultinomialPathSolver
     /// <summary>
     /// Class k's whole step taken (eta_k += Δb0_k + Z Δb_k) with the probabilities refreshed, and class <paramref name="next"/>'s
     /// weights, residual and working-set gradient prepared (<see cref="_prepared"/>), in one pass over blocks of rows.
-    /// Returns the mean negative log-likelihood after the step, as <see cref="Refresh"/>.
+    /// Returns the mean negative log-likelihood after the step, as <see cref="Refresh"/>. The softmax is updated for class k
+    /// alone (<see cref="ShiftClass"/>) unless <paramref name="recompute"/> or the step is too large for it.
     /// </summary>
-    private double StepAndPrepare(int k, int next, int[] set)
+    private double StepAndPrepare(int k, int next, int[] set, bool recompute)
     {
         int nz = StepColumns(k);
         var stepColumns = _stepColumns.AsSpan(0, nz);
@@ -269,7 +271,7 @@ internal sealed partial class MultinomialPathSolver
         }
         double bound = Math.Abs(d0);
         for (int a = 0; a < nz; a++) bound += Math.Abs(coefficients[a]) * _zMax[stepColumns[a]];
-        bool shift = bound <= ShiftLimit;
+        bool shift = !recompute && bound <= ShiftLimit;
         double loss = shift ? _loss * _n : 0;
         var s = (_stepBlock ??= new double[Math.Min(RowBlock, _n)]).AsSpan();
         var eta = _eta[k];

@@ -399,11 +399,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             // The class's step in the linear predictor: taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
             // it cannot raise the objective by more than rounding. In Gram mode the step, the refresh and the next class's
             // gradient are one pass over blocks of rows (StepAndPrepare); the next class's gradient is used if the step stays whole.
+            // After the last class it prepares the next Newton step's first class (the symmetrization between does not move
+            // the probabilities) and recomputes the softmax from the linear predictors, once per Newton step.
             double before = _loss + ClassPenalty(lambda, k, 0);
             double t = 1;
             double[]? s = null;
             double after;
-            if (gram && k + 1 < _classes) after = StepAndPrepare(k, k + 1, set);
+            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute: k + 1 == _classes);
             else
             {
                 s = StepVector(k, rowStep[k] ??= new double[_n]);
@@ -455,7 +457,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     {
         int q = set.Length;
         // The weights, working residual and raw gradient z_j'(y_k - p_k), from the previous class's fused pass when it made them.
-        var prep = _prepared is { } ready && ready.Class == k && ReferenceEquals(ready.Set, set) ? ready : PrepareClass(k, set);
+        var prep = _prepared is { } ready && ready.Class == k && ready.Set.AsSpan().SequenceEqual(set) ? ready : PrepareClass(k, set);
         _prepared = null;
         var w = _w[k];
         double wsum = prep.WeightSum, g0 = prep.ResidualSum;
