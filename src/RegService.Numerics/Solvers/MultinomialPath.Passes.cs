@@ -21,7 +21,7 @@ internal sealed partial class MultinomialPathSolver
 {
     /// <summary>Class k's Newton weights and working residual with their sums, the raw working-set gradient z_j'(y_k - p_k) (times n)
     /// and the drift sum |w - w_ref| from the weights of class k's cached Gram matrix (<see cref="Reference"/>; infinite
-    /// without one for this working set).</summary>
+    /// without one built on this working set or a part of it).</summary>
     private sealed record ClassPrep(int Class, int[] Set, double[] Dots, double WeightSum, double ResidualSum, double Drift, ClassHessian? Reference);
 
     /// <summary>Class k's prepared quantities, made by the previous class's fused pass (null when there are none).</summary>
