@@ -210,28 +210,9 @@ public abstract class GlmFamily
         internal override double NewtonInnerFactor => 1e-4;
 
         internal override double Irls(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v,
-            Span<double> vmu, Span<double> w, Span<double> r)
-        {
-            double loss = 0, clamp = ExpClamp;
-            bool weighted = !v.IsEmpty;
-            for (int i = 0; i < eta.Length; i++)
-            {
-                double t = eta[i], vi = weighted ? v[i] : 1.0;
-                double mu = Math.Exp(Math.Clamp(t, -clamp, clamp));
-                vmu[i] = w[i] = vi * mu;
-                r[i] = vi * (y[i] - mu);
-                loss += vi * (mu - y[i] * t);
-            }
-            return loss;
-        }
+            Span<double> vmu, Span<double> w, Span<double> r) => LogisticKernels.PoissonLink(eta, y, v, vmu, w, r, ExpClamp);
 
-        internal override double NegativeLogLikelihood(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v)
-        {
-            double loss = 0, clamp = ExpClamp;
-            bool weighted = !v.IsEmpty;
-            for (int i = 0; i < eta.Length; i++)
-                loss += (weighted ? v[i] : 1.0) * (Math.Exp(Math.Clamp(eta[i], -clamp, clamp)) - y[i] * eta[i]);
-            return loss;
-        }
+        internal override double NegativeLogLikelihood(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v) =>
+            LogisticKernels.PoissonLoss(eta, y, v, ExpClamp);
     }
 }

@@ -190,7 +190,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
 
     /// <summary>
     /// The single-precision copy of the standardized columns ẑ_j = fl((x_j − m_j) / s_j), each made when first screened, with
-    /// max(||z_j||, ||ẑ_j||) slightly rounded up, and the residuals rounded (r̂).
+    /// a bound on max(||z_j||, ||ẑ_j||), and the residuals rounded (r̂).
     /// </summary>
     private sealed class Shadow(LogisticData data)
     {
@@ -227,16 +227,9 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             var z = _z.AsSpan(j * _n, _n);
             if (_norm[j] == 0)
             {
-                var x = data.Column(j);
-                double mean = data.Means[j], inverse = 1 / data.Scales[j], ss = 0;
-                for (int i = 0; i < _n; i++)
-                {
-                    float v = (float)((x[i] - mean) * inverse);
-                    z[i] = v;
-                    ss += (double)v * v;
-                }
-                double exact = Math.Sqrt(_n) * data.BoundNorms[j];
-                _norm[j] = Math.Max(Math.Max(Math.Sqrt(ss), exact) * (1 + 1e-9), double.Epsilon);
+                LogisticKernels.ToSingleShifted(data.Column(j), data.Means[j], 1 / data.Scales[j], z);
+                // |ẑ_i| ≤ |z_i| (1 + u), so ||ẑ|| ≤ ||z|| (1 + u); the slack also covers the roundings of ||z|| and of z in double.
+                _norm[j] = Math.Max(Math.Sqrt(_n) * data.BoundNorms[j] * (1 + 1e-7), double.Epsilon);
             }
             norm = _norm[j];
             return z;

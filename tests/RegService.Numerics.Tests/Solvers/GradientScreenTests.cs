@@ -55,6 +55,61 @@ public class GradientScreenTests
     }
 
     [Fact]
+    public void SingleCopiesMatchTheirScalarTwinElementForElement()
+    {
+        var rng = new Random(6);
+        foreach (int n in Lengths)
+        {
+            var x = Enumerable.Range(0, n).Select(_ => 1e3 + (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4))).ToArray();
+            var twin = new float[n];
+            LogisticKernels.ToSingleShiftedScalar(x, 1e3 + 0.25, 1 / 3.7, twin);
+            foreach (var path in KernelIsa.Available)
+            using (KernelIsa.Force(path))
+            {
+                var z = new float[n];
+                LogisticKernels.ToSingleShifted(x, 1e3 + 0.25, 1 / 3.7, z);
+                Assert.Equal(twin, z);
+            }
+        }
+    }
+
+    /// <summary>The vector poisson link (e^eta by a polynomial) against its Math.Exp twin, with and without weights, clamped.</summary>
+    [Fact]
+    public void PoissonLinkMatchesItsScalarTwinOnEveryTier()
+    {
+        var rng = new Random(7);
+        const double clamp = 30;
+        foreach (int n in Lengths)
+        {
+            var eta = Enumerable.Range(0, n).Select(i => i % 11 == 3 ? 40.0 * (i % 2 == 0 ? 1 : -1) : (rng.NextDouble() - 0.5) * 20).ToArray();
+            var y = Enumerable.Range(0, n).Select(_ => (double)rng.Next(0, 30)).ToArray();
+            var v = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2).ToArray();
+            foreach (var weights in new[] { Array.Empty<double>(), v })
+            {
+                double[] mu2 = new double[n], w2 = new double[n], r2 = new double[n];
+                double loss2 = LogisticKernels.PoissonLinkScalar(eta, y, weights, mu2, w2, r2, clamp);
+                Assert.Equal(loss2, LogisticKernels.PoissonLossScalar(eta, y, weights, clamp));
+                foreach (var path in KernelIsa.Available)
+                using (KernelIsa.Force(path))
+                {
+                    double[] mu1 = new double[n], w1 = new double[n], r1 = new double[n];
+                    double loss1 = LogisticKernels.PoissonLink(eta, y, weights, mu1, w1, r1, clamp);
+                    double scale = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        Assert.True(Math.Abs(mu1[i] - mu2[i]) <= 1e-14 * mu2[i], $"{path}, n {n}, row {i}: v mu {mu1[i]:R} against {mu2[i]:R}");
+                        Assert.Equal(mu1[i], w1[i]);
+                        Assert.True(Math.Abs(r1[i] - r2[i]) <= 1e-14 * (mu2[i] + y[i]), $"{path}, n {n}, row {i}: residual {r1[i]:R} against {r2[i]:R}");
+                        scale += (weights.Length == 0 ? 1 : weights[i]) * (mu2[i] + Math.Abs(y[i] * eta[i]));
+                    }
+                    Assert.True(Math.Abs(loss1 - loss2) <= 1e-14 * scale, $"{path}, n {n}: loss {loss1:R} against {loss2:R}");
+                    Assert.True(Math.Abs(LogisticKernels.PoissonLoss(eta, y, weights, clamp) - loss2) <= 1e-14 * scale);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void TheBoundDoesNotGrowWithTheRows()
     {
         // Blocks of 256 rows: the relative bound is about 256 u, where a plain single-precision sum over n rows needs n u.
