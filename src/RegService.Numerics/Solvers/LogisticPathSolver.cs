@@ -19,8 +19,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// <summary>Rebuild the Gram matrix when sum |w - w_ref| / sum w_ref exceeds this.</summary>
     private const double DriftLimit = 0.05;
 
-    /// <summary>A working-set feature is added ahead of the strong rule when |g_j| ≥ alpha v_j (lambda - k (lambda_prev - lambda)).</summary>
-    private const double LookaheadSteps = 3;
 
 
     private readonly LogisticData _d;
@@ -311,7 +309,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         var outer = Outer(candidate);
         if (outer.Count == 0) return;
         double strong = _alpha * Math.Max(2 * lambda - previousLambda, 0);
-        double ahead = _naive ? strong : _alpha * Math.Max(lambda - LookaheadSteps * Math.Max(previousLambda - lambda, 0), 0);
+        double ahead = _naive ? strong : _alpha * Math.Max(lambda - _d.Family.NewtonLookahead * Math.Max(previousLambda - lambda, 0), 0);
         ahead = Math.Min(ahead, strong);
         // Settle by the bound where it can, then by the screen, else by the exact gradient.
         var unsure = Unsure(outer, j => ahead * _v[j], strict: false);
