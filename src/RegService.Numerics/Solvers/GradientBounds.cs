@@ -37,7 +37,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         public double Delta { get; set; }
     }
 
-    /// <summary>g_j at the point where it was last computed exactly.</summary>
+    /// <summary>g_j at the point of its reference: exact after <see cref="Settle"/>, screened (within its rounding bound) after <see cref="Screen"/>.</summary>
     public double Reference(int j) => _gRef[j];
 
     /// <summary>The point moved (a pass ran): distances to the snapshots are stale.</summary>
