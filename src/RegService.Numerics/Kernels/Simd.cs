@@ -126,10 +126,13 @@ internal static class SimdMath
     /// <summary>e^x for x ≤ 0 (0 below −708): x = k ln2 + f, |f| ≤ ln2/2, e^f by its Taylor polynomial of degree 13.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV ExpNonPositive<S, TV>(TV x) where S : ISimd<TV> where TV : struct
+        => S.ZeroBelow(x, -708.0, Exp<S, TV>(S.Max(x, S.Splat(-708.0))));
+
+    /// <summary>e^x for |x| ≤ 708 (no checks): x = k ln2 + f, |f| ≤ ln2/2, e^f by its Taylor polynomial of degree 13.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<S, TV>(TV x) where S : ISimd<TV> where TV : struct
     {
         const double Log2E = 1.4426950408889634, Ln2Hi = 0.6931471803691238, Ln2Lo = 1.9082149292705877e-10;
-        var original = x;
-        x = S.Max(x, S.Splat(-708.0));
         // Separate multiplies and adds (not fused): the results stored by earlier versions are reproduced bit for bit.
         var shifted = S.Add(S.Multiply(x, S.Splat(Log2E)), S.Splat(Shifter));
         var k = S.Subtract(shifted, S.Splat(Shifter));
@@ -148,7 +151,7 @@ internal static class SimdMath
         q = S.MultiplyAdd(q, f, S.Splat(0.5));
         q = S.MultiplyAdd(q, f, S.Splat(1.0));
         q = S.MultiplyAdd(q, f, S.Splat(1.0));
-        return S.ZeroBelow(original, -708.0, S.Multiply(q, S.Pow2FromShifted(shifted)));
+        return S.Multiply(q, S.Pow2FromShifted(shifted));
     }
 
     /// <summary>log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e/(2 + e) in [0, 1/3], by its series to s^31 (error below 2e-17).</summary>

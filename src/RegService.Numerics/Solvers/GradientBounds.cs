@@ -9,13 +9,19 @@ namespace RegService.Numerics.Solvers;
 /// kept as a snapshot (the weighted means v mu, <see cref="LogisticPass.Prob"/>); since ||z_j|| = sqrt(n) BoundNorms[j],
 /// |g_j - g_j(ref)| ≤ BoundNorms[j] ||v mu - (v mu)_ref|| / sqrt(n), the difference centered when z_j sums to 0 (an intercept
 /// without observation weights: with them z_j is centered at the weighted mean, so the difference is not). A few snapshots are kept; features still
-/// referring to a retired one are settled when it retires.
+/// referring to a retired one are screened when it retires.
+/// A reference may also come from the single-precision screen (<see cref="Screen"/>): g_j(ref) then holds the screened value and
+/// the bound adds its rounding bound (<see cref="LogisticKernels.SingleDotErrorFactor"/>), so a feature far from its threshold
+/// is settled by a sweep over half the bytes; one close to it gets its exact gradient (<see cref="Settle"/>).
 /// </summary>
 internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[] inSet, bool intercept, int threads, CancellationToken ct)
 {
     private const int MaxSnapshots = 4;
     private readonly int _n = data.Rows, _p = data.Features;
     private readonly double[] _gRef = new double[data.Features];
+    private readonly double[] _slack = new double[data.Features];   // the screen's rounding bound on _gRef (0: exact)
+    private readonly bool _screens = Shadow.Worth(data);
+    private Shadow? _shadow;   // made at the first screen
     private readonly List<Snapshot> _snapshots = [];
     private int[]? _refSnapshot;
     private int _epoch;            // bumped by every pass: the point moved
@@ -31,7 +37,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         public double Delta { get; set; }
     }
 
-    /// <summary>g_j at the point where it was last computed exactly.</summary>
+    /// <summary>g_j at the point of its reference: exact after <see cref="Settle"/>, screened (within its rounding bound) after <see cref="Screen"/>.</summary>
     public double Reference(int j) => _gRef[j];
 
     /// <summary>The point moved (a pass ran): distances to the snapshots are stale.</summary>
@@ -48,7 +54,8 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             snap.Delta = Distance(snap.Prob);
             snap.DeltaEpoch = _epoch;
         }
-        return snap.Delta == 0 ? Math.Abs(_gRef[j]) : Math.Abs(_gRef[j]) + data.BoundNorms[j] * snap.Delta;
+        double bound = Math.Abs(_gRef[j]) + _slack[j];
+        return snap.Delta == 0 ? bound : bound + data.BoundNorms[j] * snap.Delta;
     }
 
     /// <summary>Exact gradients of <paramref name="features"/> at the current point (its pass must be exact), which becomes their reference.</summary>
@@ -56,12 +63,37 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     {
         if (features.Count == 0) return;
         var current = CurrentSnapshot();
-        var todo = features.Where(j => _refSnapshot![j] != current.Id).ToArray();
-        var values = ExactGradients(todo);
-        for (int k = 0; k < todo.Length; k++)
+        var todo = features.Where(j => _refSnapshot![j] != current.Id || _slack[j] != 0).ToArray();
+        Refer(todo, ExactGradients(todo), null, current.Id);
+    }
+
+    /// <summary>
+    /// Screened gradients of <paramref name="features"/> at the current point (its pass must be exact) in single precision,
+    /// which become their reference with the screen's rounding bound; features whose reference is already at this point are
+    /// left alone. Without a single-precision copy of the columns (too few rows), the exact gradients instead.
+    /// </summary>
+    public void Screen(List<int> features)
+    {
+        if (features.Count == 0) return;
+        if (!_screens)
         {
-            _gRef[todo[k]] = values[k];
-            _refSnapshot![todo[k]] = current.Id;
+            Settle(features);
+            return;
+        }
+        var current = CurrentSnapshot();
+        var todo = features.Where(j => _refSnapshot![j] != current.Id).ToArray();
+        var (values, slack) = ScreenedGradients(todo);
+        Refer(todo, values, slack, current.Id);
+    }
+
+    private void Refer(int[] features, double[] values, double[]? slack, int snapshot)
+    {
+        for (int k = 0; k < features.Length; k++)
+        {
+            int j = features[k];
+            _gRef[j] = values[k];
+            _slack[j] = slack?[k] ?? 0.0;
+            _refSnapshot![j] = snapshot;
         }
     }
 
@@ -85,14 +117,15 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         _snapshots.Add(snap);
         if (_snapshots.Count > MaxSnapshots)
         {
-            // Features still referring to the oldest snapshot are settled now.
+            // Features still referring to the oldest snapshot are screened (or settled) now.
             int oldest = _snapshots[0].Id;
             var todo = Enumerable.Range(0, _p).Where(j => _refSnapshot[j] == oldest && !inSet[j]).ToArray();
-            var values = ExactGradients(todo);
-            for (int k = 0; k < todo.Length; k++)
+            if (!_screens)
+                Refer(todo, ExactGradients(todo), null, snap.Id);
+            else
             {
-                _gRef[todo[k]] = values[k];
-                _refSnapshot[todo[k]] = snap.Id;
+                var (values, slack) = ScreenedGradients(todo);
+                Refer(todo, values, slack, snap.Id);
             }
             _spareSnapshot = _snapshots[0].Prob;
             _snapshots.RemoveAt(0);
@@ -105,26 +138,102 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     {
         var values = new double[features.Length];
         var resid = pass.Resid;
-        void One(int k)
+        ForEach(features.Length, k =>
         {
             int j = features[k];
             values[k] = LogisticKernels.DotShifted(data.Column(j), data.Means[j], resid) / (_n * data.Scales[j]);
-        }
-        if (threads > 1 && features.Length > 1 && (long)features.Length * _n >= 1L << 20)
+        });
+        return values;
+    }
+
+    /// <summary>
+    /// g_j in single precision (<see cref="LogisticKernels.SingleDot"/> of the shadow column and the rounded residuals) and
+    /// a bound on its error: |g_j − g̃_j| ≤ factor max(||z_j||, ||ẑ_j||) max(||r||, ||r̂||) / n.
+    /// </summary>
+    private (double[] Values, double[] Slack) ScreenedGradients(int[] features)
+    {
+        var shadow = _shadow ??= new Shadow(data);
+        var values = new double[features.Length];
+        var slack = new double[features.Length];
+        if (features.Length == 0) return (values, slack);
+        double rNorm = shadow.Round(pass.Resid);
+        double scale = LogisticKernels.SingleDotErrorFactor * rNorm / _n;
+        var rs = shadow.Residual;
+        ForEach(features.Length, k =>
+        {
+            int j = features[k];
+            var column = shadow.Column(j, out double norm);
+            values[k] = LogisticKernels.SingleDot(column, rs) / _n;
+            slack[k] = scale * norm;
+        });
+        return (values, slack);
+    }
+
+    /// <summary>Runs <paramref name="one"/>(k) for k below <paramref name="count"/> (column sweeps, in parallel when worth it).</summary>
+    private void ForEach(int count, Action<int> one)
+    {
+        if (threads > 1 && count > 1 && (long)count * _n >= 1L << 20)
         {
             // Chunks of about 64K values each, so short columns do not drown in scheduling.
-            int perChunk = (int)Math.Clamp((1L << 16) / _n, 1, features.Length);
-            int chunks = (features.Length + perChunk - 1) / perChunk;
+            int perChunk = (int)Math.Clamp((1L << 16) / _n, 1, count);
+            int chunks = (count + perChunk - 1) / perChunk;
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, c =>
             {
-                for (int k = c * perChunk, end = Math.Min(features.Length, k + perChunk); k < end; k++) One(k);
+                for (int k = c * perChunk, end = Math.Min(count, k + perChunk); k < end; k++) one(k);
             });
         }
         else
         {
-            for (int k = 0; k < features.Length; k++) One(k);
+            for (int k = 0; k < count; k++) one(k);
         }
-        return values;
+    }
+
+    /// <summary>
+    /// The single-precision copy of the standardized columns ẑ_j = fl((x_j − m_j) / s_j), each made when first screened, with
+    /// a bound on max(||z_j||, ||ẑ_j||), and the residuals rounded (r̂).
+    /// </summary>
+    private sealed class Shadow(LogisticData data)
+    {
+        private readonly int _n = data.Rows;
+        private readonly float[] _z = GC.AllocateUninitializedArray<float>(data.Rows * data.Features);
+        private readonly double[] _norm = new double[data.Features];   // 0: not made yet
+
+        public float[] Residual { get; } = new float[data.Rows];
+
+        /// <summary>Worth it when a double sweep is long enough to matter and the copy is at most 512 MB.</summary>
+        public static bool Worth(LogisticData data) => data.Rows >= MinRows && (long)data.Rows * data.Features <= 128L << 20;
+
+        /// <summary>Rows below which the exact sweep is cheap enough.</summary>
+        public const int MinRows = 64;
+
+        /// <summary>r̂ = fl(r); returns max(||r||, ||r̂||), slightly rounded up.</summary>
+        public double Round(double[] r)
+        {
+            double rr = 0, rrShadow = 0;
+            var rs = Residual;
+            for (int i = 0; i < r.Length; i++)
+            {
+                float v = (float)r[i];
+                rs[i] = v;
+                rr += r[i] * r[i];
+                rrShadow += (double)v * v;
+            }
+            return Math.Sqrt(Math.Max(rr, rrShadow)) * (1 + 1e-9);
+        }
+
+        /// <summary>ẑ_j, made on first use (each feature by one thread at a time: a sweep lists a feature once).</summary>
+        public ReadOnlySpan<float> Column(int j, out double norm)
+        {
+            var z = _z.AsSpan(j * _n, _n);
+            if (_norm[j] == 0)
+            {
+                LogisticKernels.ToSingleShifted(data.Column(j), data.Means[j], 1 / data.Scales[j], z);
+                // |ẑ_i| ≤ |z_i| (1 + u), so ||ẑ|| ≤ ||z|| (1 + u); the slack also covers the roundings of ||z|| and of z in double.
+                _norm[j] = Math.Max(Math.Sqrt(_n) * data.BoundNorms[j] * (1 + 1e-7), double.Epsilon);
+            }
+            norm = _norm[j];
+            return z;
+        }
     }
 
     /// <summary>||p - p_ref|| / sqrt(n), p - p_ref centered when the intercept is fitted (as z_j is), with a little slack for rounding.</summary>

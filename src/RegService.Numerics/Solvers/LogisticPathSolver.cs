@@ -19,8 +19,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// <summary>Rebuild the Gram matrix when sum |w - w_ref| / sum w_ref exceeds this.</summary>
     private const double DriftLimit = 0.05;
 
-    /// <summary>A working-set feature is added ahead of the strong rule when |g_j| ≥ alpha v_j (lambda - k (lambda_prev - lambda)).</summary>
-    private const double LookaheadSteps = 3;
 
 
     private readonly LogisticData _d;
@@ -311,12 +309,10 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         var outer = Outer(candidate);
         if (outer.Count == 0) return;
         double strong = _alpha * Math.Max(2 * lambda - previousLambda, 0);
-        double ahead = _naive ? strong : _alpha * Math.Max(lambda - LookaheadSteps * Math.Max(previousLambda - lambda, 0), 0);
+        double ahead = _naive ? strong : _alpha * Math.Max(lambda - _d.Family.NewtonLookahead * Math.Max(previousLambda - lambda, 0), 0);
         ahead = Math.Min(ahead, strong);
-        // Settle by the bound where it can, else by the exact gradient.
-        var unsure = new List<int>();
-        foreach (int j in outer)
-            if (_v[j] == 0 || _bounds.Bound(j) >= ahead * _v[j]) unsure.Add(j);
+        // Settle by the bound where it can, then by the screen, else by the exact gradient.
+        var unsure = Unsure(outer, j => ahead * _v[j], strict: false);
         SettleAll(unsure);
         var add = new List<int>();
         bool anyStrong = false;
@@ -377,9 +373,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private List<int> OuterKkt(double lambda, bool[] candidate)
     {
         var violators = new List<int>();
-        var unsure = new List<int>();
-        foreach (int j in Outer(candidate))
-            if (_bounds.Bound(j) > lambda * _alpha * _v[j]) unsure.Add(j);
+        var unsure = Unsure(Outer(candidate), j => lambda * _alpha * _v[j], strict: true);
         SettleAll(unsure);
         foreach (int j in unsure)
         {
@@ -388,6 +382,27 @@ internal sealed partial class LogisticPathSolver : IPointSolver
             violators.Add(j);
         }
         return violators;
+    }
+
+    /// <summary>
+    /// The features whose |g_j| the bounds cannot keep below <paramref name="limit"/> (<paramref name="strict"/>: at most the
+    /// limit; else below it): first by the bound from each reference, then by the single-precision screen at the current point
+    /// (a pass first if it is on the model). An unpenalized feature is always unsure; one whose limit is 0 is not screened.
+    /// </summary>
+    private List<int> Unsure(List<int> features, Func<int, double> limit, bool strict)
+    {
+        bool Settled(int j)
+        {
+            if (_v[j] == 0) return false;
+            double bound = _bounds.Bound(j), l = limit(j);
+            return strict ? bound <= l : bound < l;
+        }
+        var unsure = features.Where(j => !Settled(j)).ToList();
+        var screen = unsure.Where(j => _v[j] != 0 && limit(j) > 0).ToList();   // a zero limit settles nothing
+        if (screen.Count == 0) return unsure;
+        if (!_exactPoint) Evaluate();
+        _bounds.Screen(screen);
+        return unsure.Where(j => !Settled(j)).ToList();
     }
 
     /// <summary>Exact gradients of <paramref name="features"/> at the current point (a pass first if it is on the model).</summary>

@@ -1,0 +1,188 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+using RegService.Numerics.Kernels;
+using RegService.Numerics.Paths;
+using RegService.Numerics.Solvers;
+
+namespace RegService.Numerics.Tests.Solvers;
+
+/// <summary>
+/// The single-precision screen of the proximal-Newton path's outside gradients: the blocked single-precision dot on every
+/// tier against its scalar twin and within its error bound, and the bounds it leaves in <see cref="GradientBounds"/> holding
+/// the exact gradients.
+/// </summary>
+public class GradientScreenTests
+{
+    /// <summary>Every length up to twice the widest vector plus one, and lengths around the block of 256 rows.</summary>
+    private static readonly int[] Lengths = [.. Enumerable.Range(0, 2 * 16 + 2), 63, 255, 256, 257, 511, 600, 1001, 5000];
+
+    [Fact]
+    public void SingleDotIsWithinItsBoundOfTheExactDotOnEveryTier()
+    {
+        var rng = new Random(5);
+        foreach (int n in Lengths)
+        {
+            // Values over several orders of magnitude with mixed signs, so that cancellation is real.
+            var x = new double[n];
+            var r = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                x[i] = (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4));
+                r[i] = (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-2, 3));
+            }
+            var xs = x.Select(v => (float)v).ToArray();
+            var rs = r.Select(v => (float)v).ToArray();
+            double exact = 0, xx = 0, rr = 0, xxs = 0, rrs = 0;
+            for (int i = 0; i < n; i++)
+            {
+                exact += x[i] * r[i];
+                xx += x[i] * x[i];
+                rr += r[i] * r[i];
+                xxs += (double)xs[i] * xs[i];
+                rrs += (double)rs[i] * rs[i];
+            }
+            double bound = LogisticKernels.SingleDotErrorFactor * Math.Sqrt(Math.Max(xx, xxs)) * Math.Sqrt(Math.Max(rr, rrs));
+            double twin = LogisticKernels.SingleDotScalar(xs, rs);
+            Assert.True(Math.Abs(twin - exact) <= bound, $"twin, n {n}: error {Math.Abs(twin - exact):G3} exceeds {bound:G3}");
+            foreach (var path in KernelIsa.Available)
+            using (KernelIsa.Force(path))
+            {
+                double value = LogisticKernels.SingleDot(xs, rs);
+                Assert.True(Math.Abs(value - exact) <= bound, $"{path}, n {n}: error {Math.Abs(value - exact):G3} exceeds {bound:G3}");
+                Assert.True(Math.Abs(value - twin) <= 2 * bound, $"{path}, n {n}: {value:R} against the twin's {twin:R}");
+            }
+        }
+    }
+
+    [Fact]
+    public void SingleCopiesMatchTheirScalarTwinElementForElement()
+    {
+        var rng = new Random(6);
+        foreach (int n in Lengths)
+        {
+            var x = Enumerable.Range(0, n).Select(_ => 1e3 + (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4))).ToArray();
+            var twin = new float[n];
+            LogisticKernels.ToSingleShiftedScalar(x, 1e3 + 0.25, 1 / 3.7, twin);
+            foreach (var path in KernelIsa.Available)
+            using (KernelIsa.Force(path))
+            {
+                var z = new float[n];
+                LogisticKernels.ToSingleShifted(x, 1e3 + 0.25, 1 / 3.7, z);
+                Assert.Equal(twin, z);
+            }
+        }
+    }
+
+    /// <summary>The vector poisson link (e^eta by a polynomial) against its Math.Exp twin, with and without weights, clamped.</summary>
+    [Fact]
+    public void PoissonLinkMatchesItsScalarTwinOnEveryTier()
+    {
+        var rng = new Random(7);
+        const double clamp = 30;
+        foreach (int n in Lengths)
+        {
+            var eta = Enumerable.Range(0, n).Select(i => i % 11 == 3 ? 40.0 * (i % 2 == 0 ? 1 : -1) : (rng.NextDouble() - 0.5) * 20).ToArray();
+            var y = Enumerable.Range(0, n).Select(_ => (double)rng.Next(0, 30)).ToArray();
+            var v = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2).ToArray();
+            foreach (var weights in new[] { Array.Empty<double>(), v })
+            {
+                double[] mu2 = new double[n], w2 = new double[n], r2 = new double[n];
+                double loss2 = LogisticKernels.PoissonLinkScalar(eta, y, weights, mu2, w2, r2, clamp);
+                Assert.Equal(loss2, LogisticKernels.PoissonLossScalar(eta, y, weights, clamp));
+                foreach (var path in KernelIsa.Available)
+                using (KernelIsa.Force(path))
+                {
+                    double[] mu1 = new double[n], w1 = new double[n], r1 = new double[n];
+                    double loss1 = LogisticKernels.PoissonLink(eta, y, weights, mu1, w1, r1, clamp);
+                    double scale = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        Assert.True(Math.Abs(mu1[i] - mu2[i]) <= 1e-14 * mu2[i], $"{path}, n {n}, row {i}: v mu {mu1[i]:R} against {mu2[i]:R}");
+                        Assert.Equal(mu1[i], w1[i]);
+                        Assert.True(Math.Abs(r1[i] - r2[i]) <= 1e-14 * (mu2[i] + y[i]), $"{path}, n {n}, row {i}: residual {r1[i]:R} against {r2[i]:R}");
+                        scale += (weights.Length == 0 ? 1 : weights[i]) * (mu2[i] + Math.Abs(y[i] * eta[i]));
+                    }
+                    Assert.True(Math.Abs(loss1 - loss2) <= 1e-14 * scale, $"{path}, n {n}: loss {loss1:R} against {loss2:R}");
+                    Assert.True(Math.Abs(LogisticKernels.PoissonLoss(eta, y, weights, clamp) - loss2) <= 1e-14 * scale);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void TheBoundDoesNotGrowWithTheRows()
+    {
+        // Blocks of 256 rows: the relative bound is about 256 u, where a plain single-precision sum over n rows needs n u.
+        Assert.InRange(LogisticKernels.SingleDotErrorFactor, 1.5e-5, 1.6e-5);
+        Assert.Throws<ArgumentException>(() => LogisticKernels.SingleDot(new float[3], new float[4]));
+        Assert.Throws<ArgumentException>(() => LogisticKernels.SingleDotScalar(new float[3], new float[4]));
+    }
+
+    /// <summary>
+    /// After a screen at a point, each feature's bound holds its exact gradient there and exceeds it by at most twice the
+    /// screen's error; settling makes the reference the exact gradient (poisson and binomial, with and without weights).
+    /// </summary>
+    [Theory]
+    [InlineData(Family.Poisson, false)]
+    [InlineData(Family.Poisson, true)]
+    [InlineData(Family.Binomial, false)]
+    [InlineData(Family.Binomial, true)]
+    public void ScreenedBoundsHoldTheExactGradients(Family kind, bool weighted)
+    {
+        const int n = 3000, p = 12;
+        var rng = new Random(kind == Family.Poisson ? 11 : 12);
+        var x = new DenseMatrix(n, p + 1);
+        for (int j = 0; j < p; j++)
+        for (int i = 0; i < n; i++)
+            x[i, j] = 10 + (j + 1) * (rng.NextDouble() - 0.3);   // large means: the columns are centered in the screen too
+        for (int i = 0; i < n; i++)
+        {
+            double eta = 0.3 * (x[i, 0] - 10) - 0.2 * (x[i, 1] - 10);
+            x[i, p] = kind == Family.Poisson ? Poisson(rng, Math.Exp(1 + eta)) : rng.NextDouble() < 1 / (1 + Math.Exp(-eta)) ? 1 : 0;
+        }
+        double[]? weights = weighted ? [.. Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble())] : null;
+        var settings = new PathSettings { Alpha = 1, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)] };
+        var family = GlmFamily.For(kind);
+        var data = LogisticData.Create(x, [.. Enumerable.Range(0, p)], p, null, [.. Enumerable.Range(0, p).Select(j => $"x{j}")],
+            settings, family, weights, null);
+        var pass = new LogisticPass(data, intercept: true, threads: 2, CancellationToken.None);
+        var bounds = new GradientBounds(data, pass, new bool[p], intercept: true, threads: 2, CancellationToken.None);
+        var all = Enumerable.Range(0, p).ToList();
+        var grad = new double[p];
+
+        // Two points: the second screen refers to a fresh snapshot.
+        foreach (var coef in new[] { new[] { 0.1, -0.05 }, new[] { 0.25, -0.15 } })
+        {
+            double offset = Math.Log(x.Column(p).ToArray().Average()) - coef[0] * data.Means[0] - coef[1] * data.Means[1];
+            pass.Run([.. all], new Predictor([0, 1], coef, offset), null, grad, null, null);
+            bounds.Moved();
+            bounds.Screen(all);
+            double largest = 0;
+            for (int j = 0; j < p; j++) largest = Math.Max(largest, Math.Abs(grad[j]));
+            for (int j = 0; j < p; j++)
+            {
+                double bound = bounds.Bound(j);
+                Assert.True(bound >= Math.Abs(grad[j]), $"feature {j}: bound {bound:G6} below |g| = {Math.Abs(grad[j]):G6}");
+                Assert.True(bound - Math.Abs(grad[j]) <= 1e-3 * largest, $"feature {j}: bound {bound:G6} far above |g| = {Math.Abs(grad[j]):G6}");
+            }
+            bounds.Settle(all);
+            for (int j = 0; j < p; j++)
+            {
+                Assert.Equal(grad[j], bounds.Reference(j), 1e-12 * (largest + 1));
+                Assert.Equal(Math.Abs(bounds.Reference(j)), bounds.Bound(j));
+            }
+        }
+    }
+
+    private static double Poisson(Random rng, double mean)
+    {
+        double limit = Math.Exp(-mean), product = rng.NextDouble();
+        int k = 0;
+        while (product > limit)
+        {
+            product *= rng.NextDouble();
+            k++;
+        }
+        return k;
+    }
+}
