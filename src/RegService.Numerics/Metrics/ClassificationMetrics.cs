@@ -79,10 +79,6 @@ public sealed record ClassificationMetrics(
         return new ClassificationMetrics(m, logLoss, correct / m, WeightedAuc(y, eta, w), 2 * logLoss, ratio, se);
     }
 
-    /// <summary>Mann-Whitney AUC (the midrank statistic) of unweighted rows: the weighted AUC with unit weights.</summary>
-    internal static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones) =>
-        WeightedAuc(y, score, Normalized(null, y.Length)!);
-
     /// <summary>Weights normalized to sum to <paramref name="m"/> (all 1 when null); null when they sum to nothing.</summary>
     internal static double[]? Normalized(double[]? weights, int m)
     {
@@ -104,7 +100,7 @@ public sealed record ClassificationMetrics(
     /// The Mann-Whitney AUC with weights: sum over positives of w_pos (weight of negatives scored below + half of those tied),
     /// over (total positive weight)(total negative weight). With unit weights, the midrank statistic.
     /// </summary>
-    private static double WeightedAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[] w)
+    internal static double WeightedAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[] w)
     {
         int m = y.Length;
         var order = new int[m];
