@@ -320,7 +320,7 @@ public sealed class FitLifecycleTests
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
+        public async Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
         {
             progress.Report(new FitProgress(0.5, "spinning"));
             Started.TrySetResult();

@@ -61,13 +61,13 @@ public sealed class FitProgressTests
         public ApiFactory Start(ApiFactory factory)
         {
             var services = factory.Services;
-            _inner = new EngineFitRunner(services.GetRequiredService<IDatasetStore>(), services.GetRequiredService<JsonSerializerOptionsProvider>(),
+            _inner = new EngineFitRunner(services.GetRequiredService<IDatasetStore>(),
                 services.GetRequiredService<IOptions<JobsOptions>>());
             return factory;
         }
 
-        public Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct) =>
-            (_inner ?? throw new InvalidOperationException("call Start first")).RunAsync(job, request, new Paced(progress, pause), ct);
+        public Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct) =>
+            (_inner ?? throw new InvalidOperationException("call Start first")).RunAsync(job, submission, new Paced(progress, pause), ct);
 
         private sealed class Paced(IProgress<FitProgress> inner, TimeSpan pause) : IProgress<FitProgress>
         {

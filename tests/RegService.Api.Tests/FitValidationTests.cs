@@ -95,6 +95,9 @@ public sealed class FitValidationTests : IAsyncLifetime
         { """{"datasetId":"DS","target":"Employed","penalty":"lasso","lambda":0.1,"validation":{"method":"kfold"}}""", "validation.method", "kfold chooses among several lambdas, but lambda gives one (0.1)" },
         { """{"datasetId":"DS","target":"Employed","lambdas":[0.1],"validation":{"method":"holdout"}}""", "validation.method", "holdout chooses among several lambdas, but lambdas holds one (0.1)" },
         { """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1],"validation":{"method":"none","rule":"oneStandardError"}}""", "validation.rule", "needs validation" },
+        { """{"datasetId":"DS","target":"Employed","penalty":"lasso","validation":{"method":"kfold","measure":"auc"}}""", "validation.measure", "auc does not fit family gaussian; it takes mse, deviance, mae" },
+        { """{"datasetId":"BIN","target":"y","family":"binomial","lambdas":[1,0.1],"validation":{"method":"none","measure":"class"}}""", "validation.measure", "needs validation (holdout or kfold)" },
+        { """{"datasetId":"DS","target":"Employed","lambdas":[1,0.1],"validation":{"method":"loo","measure":"mae"}}""", "validation.measure", "loo scores the squared error (mse, the gaussian deviance); mae needs kfold or holdout" },
 
         // solver
         { """{"datasetId":"DS","target":"Employed","penalty":"lasso","solver":"closedForm"}""", "solver", "closedForm fits gaussian ridge or none without penaltyFactors; this request is gaussian lasso" },

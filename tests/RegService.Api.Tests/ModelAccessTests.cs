@@ -196,7 +196,8 @@ public sealed class ModelAccessTests : IAsyncLifetime
         Assert.Equal(5, Doubles(card["means"]).Length);
         Assert.Equal("kfold", card["settings"]!["validation"]!["method"]!.GetValue<string>());
         Assert.Matches(@"^\d+\.\d+\.\d+", card["regServiceVersion"]!.GetValue<string>());
-        Assert.Contains("(1/2n)", card["objective"]!.GetValue<string>());
+        Assert.Contains("(1/2n) sum_i (y_i - eta_i)^2", card["objective"]!.GetValue<string>());
+        Assert.DoesNotContain("offset", card["objective"]!.GetValue<string>());
     }
 
     [Fact]

@@ -64,6 +64,11 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal("""{"type":"number","format":"double"}""", request["properties"]!["lambdas"]!["items"]!.ToJsonString());
         foreach (var name in new[] { "JobStatus", "FamilyName", "PenaltyName", "SolverName", "ModelName", "ValidationMethodName", "RuleName" })
             Assert.Equal("string", schemas[name]!["type"]!.GetValue<string>());
+        // validation.measure: cv.glmnet's type.measure, every value documented.
+        var measure = schemas["ValidationMeasureName"]!;
+        Assert.Contains("\"string\"", measure["type"]!.ToJsonString());
+        Assert.Equal(["deviance", "mse", "mae", "class", "auc"], measure["enum"]!.AsArray().Where(v => v is not null).Select(v => v!.GetValue<string>()));
+        Assert.Contains("type.measure", schemas["ValidationRequest"]!["properties"]!["measure"]!.ToJsonString());
         var validation = schemas["ValidationDocument"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()).ToList();
         Assert.DoesNotContain("holdoutFraction", validation);
         Assert.Contains("trainRows", validation);

@@ -127,6 +127,9 @@ public sealed class PoissonFitApiTests : IAsyncLifetime
         var pmml = await _client.GetStringAsync($"/v1/fits/{id}/model?format=pmml");
         Assert.Contains("distribution=\"poisson\"", pmml);
         Assert.Contains("offsetVariable=\"off\"", pmml);
+        string objective = (await Model(id))["objective"]!.GetValue<string>();
+        Assert.Contains("sum_i w_i [e^eta_i - y_i eta_i]", objective);
+        Assert.Contains("+ offset_i", objective);
     }
 
     private async Task<JsonNode> Model(string id) => JsonNode.Parse(await _client.GetStringAsync($"/v1/fits/{id}/model"))!;

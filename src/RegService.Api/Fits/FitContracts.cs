@@ -19,6 +19,8 @@ public enum ValidationMethodName { None, Holdout, Kfold, Loo, Gcv }
 
 public enum RuleName { Min, OneStandardError }
 
+public enum ValidationMeasureName { Deviance, Mse, Mae, Class, Auc }
+
 public enum StoppingName { Glmnet, DualityGap }
 
 public enum JobStatus { Queued, Running, Succeeded, Failed, Canceled }
@@ -41,7 +43,9 @@ public sealed record ValidationRequest(
     [property: DefaultValue(RuleName.Min)] RuleName Rule = RuleName.Min,
     [property: Description("kfold only: number of folds, 2 to the number of rows (stratified by class for binomial); default 10")] int? Folds = null,
     [property: Description("kfold: the fold label of every data set row, in row order (glmnet's foldid); each distinct label is one fold")]
-    int[]? FoldIds = null);
+    int[]? FoldIds = null,
+    [property: Description("What the lambdas are scored by (cv.glmnet's type.measure): deviance (gaussian: the squared error); mse and mae (of the mean response; binomial and multinomial over the classes' indicators, as cv.glmnet); class (binomial, multinomial: the misclassification rate); auc (binomial: the area under the ROC curve per fold, the largest best; with fewer than 10 rows per fold, or held out, deviance is scored instead with a warning, as cv.glmnet). gaussian takes mse, deviance, mae; binomial deviance, class, auc, mse, mae; poisson deviance, mse, mae; multinomial deviance, class, mse, mae. Default: mse for gaussian, deviance otherwise; loo and gcv score mse")]
+    ValidationMeasureName? Measure = null);
 
 /// <summary>Early stopping for sgd, adam and adamW: a seeded fraction of the rows is held out and scored every epoch.</summary>
 public sealed record EarlyStoppingRequest(

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using RegService.Api.Datasets;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Selection;
 
 namespace RegService.Api.Fits;
 
@@ -238,6 +239,16 @@ public static class FitRequestMapper
                     _ => ValidationMethod.None,
                 },
                 Rule = v.Rule == RuleName.OneStandardError ? SelectionRule.OneStandardError : SelectionRule.Min,
+                // The engine judges the measure against the family and the method (FitSpec's CheckValidation).
+                Measure = v.Measure switch
+                {
+                    null => null,
+                    ValidationMeasureName.Mse => ValidationMeasure.Mse,
+                    ValidationMeasureName.Mae => ValidationMeasure.Mae,
+                    ValidationMeasureName.Class => ValidationMeasure.Class,
+                    ValidationMeasureName.Auc => ValidationMeasure.Auc,
+                    _ => ValidationMeasure.Deviance,
+                },
             };
             // Only the asked method's fields (CheckShape faults the others); unset ones take the engine's defaults.
             if (v.Method == ValidationMethodName.Holdout)
@@ -332,6 +343,7 @@ public static class FitRequestMapper
             "lowerLimits" or "upperLimits" => head,
             "validation" => "validation.method",
             "rule" => "validation.rule",
+            "measure" => "validation.measure",
             "holdout.fraction" => "validation.holdoutFraction",
             "kFold.folds" => "validation.folds",
             "kFold.foldIds" => "validation.foldIds",

@@ -56,7 +56,7 @@ public sealed record SparsityDocument(int NonZero, int Total, double FractionZer
 
 /// <summary>Validation loss per path lambda, as cv.glmnet's cvm and cvsd.</summary>
 public sealed record ValidationCurveDocument(
-    [property: Description("mse (gaussian) or deviance (binomial: mean of -2 log-likelihood per row; poisson: mean poisson deviance per row)")] string Measure,
+    [property: Description("The measure validation scored by (the request's validation.measure, cv.glmnet's type.measure): deviance (gaussian: the squared error; binomial, multinomial: mean of -2 log-likelihood per row; poisson: mean poisson deviance per row), mse, mae, class (misclassification rate) or auc (the largest is best)")] string Measure,
     [property: Description("Mean validation loss per lambda (k-fold: the fold means weighted by fold size); null where not finite")] IReadOnlyList<double?> Mean,
     [property: Description("Its standard error per lambda (k-fold: weighted sd of the fold means / sqrt(K - 1)); null where not finite")] IReadOnlyList<double?> StandardError);
 
@@ -106,7 +106,9 @@ public sealed record ValidationDocument(
     [property: Description("holdout: rows the scored models were trained on; kfold, loo and gcv: all rows (each fold's model trains on the rows outside it)")] int TrainRows,
     [property: Description("Rows scored out of sample: the held-out rows (holdout), every row once (kfold, loo), 0 for gcv (a criterion, not a score)")] int ValidationRows,
     [property: Description("kfold: number of folds")] int? Folds = null,
-    [property: Description("kfold: the fold label of every row, in row order (as given, or 1..K when generated)")] IReadOnlyList<int>? FoldIds = null);
+    [property: Description("kfold: the fold label of every row, in row order (as given, or 1..K when generated)")] IReadOnlyList<int>? FoldIds = null,
+    [property: Description("The measure the lambdas were scored by (validation.measure as resolved: mse for gaussian and deviance otherwise by default; deviance where auc could not be scored, with a warning; mse for loo and gcv); absent from results stored before it was reported (path.validation.measure names it)")]
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Measure = null);
 
 public sealed record DiagnosticsDocument(
     [property: Description("The solver the engine used")] string Solver,

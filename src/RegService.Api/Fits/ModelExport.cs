@@ -79,7 +79,7 @@ public static class ModelExport
         }
         return TypedResults.Ok(new ModelCard(id, Version, model.Family, model.Link, model.Features, model.Inputs, model.Expansion,
             model.Means, model.Scales, model.Lambda, model.Intercept, model.Coefficients, model.StandardizedCoefficients, model.Network,
-            Objective(model.Family), stored.Penalty, stored.L1Ratio, request, record.FinishedAt, model.Relaxed?.Gamma));
+            Objective(model.Family, request.Weights is not null, request.Offset is not null), stored.Penalty, stored.L1Ratio, request, record.FinishedAt, model.Relaxed?.Gamma));
     }
 
     /// <summary>Whether the client prefers XML: application/xml or text/xml ranked above any JSON it also accepts.</summary>
@@ -93,11 +93,18 @@ public static class ModelExport
         return xml > 0 && xml >= other;
     }
 
-    public static string Objective(string family) => (family switch
+    /// <summary>The objective a fit minimized, in glmnet's form: observation weights w_i (rescaled to sum to n) and the
+    /// offset appear only when the fit had them.</summary>
+    public static string Objective(string family, bool weighted = false, bool offset = false)
+    {
+        string w = weighted ? "w_i " : "", eta = "eta_i = b0 + x_i.b" + (offset ? " + offset_i" : "");
+        string loss = family switch
         {
-            "binomial" => "-(1/n) sum_i [y_i eta_i - log(1 + e^eta_i)], eta_i = b0 + x_i.b (+ offset_i)",
-            "poisson" => "(1/n) sum_i [e^eta_i - y_i eta_i], eta_i = b0 + x_i.b (+ offset_i)",
-            _ => "(1/2n) sum_i (y_i - b0 - x_i.b)^2",
-        })
-        + " + lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] (b_j on the standardized scale with standardize true; v_j the penalty factors)";
+            "binomial" => $"-(1/n) sum_i {w}[y_i eta_i - log(1 + e^eta_i)], {eta}",
+            "poisson" => $"(1/n) sum_i {w}[e^eta_i - y_i eta_i], {eta}",
+            _ => $"(1/2n) sum_i {w}(y_i - eta_i)^2, {eta}",
+        };
+        return loss + (weighted ? " (w_i the observation weights rescaled to sum to n)" : "")
+            + " + lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] (b_j on the standardized scale with standardize true; v_j the penalty factors)";
+    }
 }

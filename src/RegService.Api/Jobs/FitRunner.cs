@@ -17,7 +17,8 @@ public sealed class FitFailedException(string title, string detail) : Exception(
 /// <summary>Runs one claimed fit to its stored result. Replaced in tests to control timing.</summary>
 public interface IFitRunner
 {
-    Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct);
+    /// <summary>Runs <paramref name="job"/>, whose stored submission the caller has read once into <paramref name="submission"/>.</summary>
+    Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct);
 }
 
 /// <summary>
@@ -25,18 +26,18 @@ public interface IFitRunner
 /// Jobs:ThreadsPerFit). A row stored before specs were stored holds the request alone: it is resolved
 /// now, as its submission did.
 /// </summary>
-public sealed class EngineFitRunner(IDatasetStore datasets, JsonSerializerOptionsProvider json, IOptions<JobsOptions> options) : IFitRunner
+public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
 {
-    public async Task<StoredResult> RunAsync(FitRecord job, FitRequest request, IProgress<FitProgress> progress, CancellationToken ct)
+    public async Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
     {
         int threads = options.Value.ThreadsPerFit;
-        var spec = StoredSubmission.Read(job.RequestJson, json.Options).Spec;
+        var spec = submission.Spec;
         // A stored spec names its columns: the run needs the data set's shape, not its column summaries.
         var dataset = datasets.Get(job.Tenant, job.DatasetId, withColumns: spec is null)
             ?? throw new FitFailedException("Data set not found", $"data set {job.DatasetId} no longer exists");
         if (spec is null)
         {
-            (spec, var errors) = FitRequestMapper.Resolve(request, dataset, threads, c => datasets.ReadColumn(dataset, c));
+            (spec, var errors) = FitRequestMapper.Resolve(submission.Request, dataset, threads, c => datasets.ReadColumn(dataset, c));
             if (spec is null)
                 throw new FitFailedException("Invalid fit", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
         }

@@ -208,12 +208,12 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var request = StoredSubmission.ReadRequest(job.RequestJson, json.Options);
-            seconds = TimeLimit(request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
+            var submission = StoredSubmission.Read(job.RequestJson, json.Options);
+            seconds = TimeLimit(submission.Request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
             if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;
             using (var progress = new StoreProgress(fits, job.Id, token, json.Options, logger))
-                result = await runner.RunAsync(job, request, progress, fitSource.Token);
+                result = await runner.RunAsync(job, submission, progress, fitSource.Token);
             if (result.PartialReason == ResultMapper.CanceledReason)
             {
                 // The engine kept the lambdas it finished before the token fired: whose cancellation was it? A lost lease

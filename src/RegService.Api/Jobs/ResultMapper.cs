@@ -131,7 +131,7 @@ public static class ResultMapper
     private static ValidationDocument? Validation(FitSpec spec, FitResult result)
     {
         var rule = SpecNames.Of(spec.Rule);
-        return spec.Validation switch
+        var document = spec.Validation switch
         {
             ValidationMethod.Holdout => new ValidationDocument("holdout", spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),
             // K-fold and leave-one-out score every row once, out of fold.
@@ -142,6 +142,8 @@ public static class ResultMapper
             ValidationMethod.Gcv => new ValidationDocument("gcv", null, null, rule, result.TrainRows, result.ValidationRows),
             _ => null,
         };
+        // The measure scored: the curve's (auc falls back to deviance where it cannot be scored).
+        return document is null ? null : document with { Measure = result.Curve?.Measure };
     }
 
     internal static MetricsSetDocument? Metrics(IFitMetrics? metrics) => metrics switch

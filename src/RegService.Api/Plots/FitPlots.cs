@@ -55,6 +55,9 @@ public static class FitPlots
             "fitted" when !hasDataset => "the fit's data set has been deleted",
             "fitted" => null,
             "complexity" when Unavailable("validation", result, hasDataset) is { } why => why,
+            // The training series is the deviance per row: only a validation deviance (gaussian: mse) shares its units.
+            "complexity" when curve!.Measure is not ("deviance" or "mse") || curve.Measure == "mse" && m.Family != "gaussian" =>
+                $"the complexity plot sets the training deviance beside the validation deviance; this fit's validation scored {curve.Measure} (validation.measure)",
             "complexity" when result.PathReport.DevianceRatio is null || result.Diagnostics.NullDeviance is not { } d || !double.IsFinite(d) =>
                 "the fit did not record the training deviance per lambda",
             "complexity" => null,
@@ -274,13 +277,21 @@ public static class FitPlots
     private static double[] Values(IReadOnlyList<double?> values, int length) =>
         [.. Enumerable.Range(0, length).Select(i => i < values.Count && values[i] is { } v ? v : double.NaN)];
 
-    private static string Measure(string measure, StoredResult result) =>
-        measure == "mse" ? "Mean-squared error" : result.Model.Family switch
+    /// <summary>The axis name of a validation measure, as plot(cv.glmnet) names it.</summary>
+    private static string Measure(string measure, StoredResult result) => measure switch
+    {
+        "mse" => "Mean-squared error",
+        "mae" => "Mean absolute error",
+        "class" => "Misclassification error",
+        "auc" => "AUC",
+        _ => result.Model.Family switch
         {
+            "gaussian" => "Mean-squared error",
             "poisson" => "Poisson deviance",
             "multinomial" => "Multinomial deviance",
             _ => "Binomial deviance",
-        };
+        },
+    };
 
     private static string Show(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
 

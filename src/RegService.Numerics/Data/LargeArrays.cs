@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace RegService.Numerics.Data;
 
 /// <summary>
-/// Allocation of large float64 arrays that are about to be filled. Such arrays are allocated
+/// Allocation of large arrays (float64, or any unmanaged element) that are about to be filled. Such arrays are allocated
 /// uninitialized and pinned and, on Linux, their interior is advised for transparent huge
 /// pages before it is first touched: filling fresh memory in 4 KiB pages costs one page fault
 /// per page, which on virtual machines was measured at about 1 s per 320 MB, against about
@@ -13,22 +13,24 @@ internal static class LargeArrays
 {
     private const int MadviseHugePage = 14; // MADV_HUGEPAGE
     private const long HugePage = 2 << 20;
-    private const int MinAdvisedLength = 512 * 1024; // 4 MiB of doubles
+    private const long MinAdvisedBytes = 4 << 20;
 
     private static volatile bool s_adviceUnavailable = !OperatingSystem.IsLinux();
 
-    public static double[] Allocate(int length)
+    public static double[] Allocate(int length) => Allocate<double>(length);
+
+    public static unsafe T[] Allocate<T>(int length) where T : unmanaged
     {
-        if (length < MinAdvisedLength) return GC.AllocateUninitializedArray<double>(length);
-        double[] array = GC.AllocateUninitializedArray<double>(length, pinned: true);
+        if ((long)length * sizeof(T) < MinAdvisedBytes) return GC.AllocateUninitializedArray<T>(length);
+        T[] array = GC.AllocateUninitializedArray<T>(length, pinned: true);
         Advise(array);
         return array;
     }
 
-    private static unsafe void Advise(double[] pinnedArray)
+    private static unsafe void Advise<T>(T[] pinnedArray) where T : unmanaged
     {
         if (s_adviceUnavailable) return;
-        fixed (double* p = pinnedArray)
+        fixed (T* p = pinnedArray)
         {
             long start = ((long)p + HugePage - 1) & ~(HugePage - 1);
             long end = (long)(p + pinnedArray.Length) & ~(HugePage - 1);

@@ -139,6 +139,7 @@ public sealed partial record FitSpec
             Lambdas = Lambdas ?? (single && !bayesian ? [0.0] : null),
             Path = path is null ? null : path with { MinRatio = path.MinRatio ?? LambdaGrid.DefaultMinRatio(data.Rows, fitted) },
             Solver = solver,
+            Measure = Validation == ValidationMethod.None ? null : Measure ?? GlmFamily.For(Family).Measures[0],
             Holdout = Validation == ValidationMethod.Holdout ? Holdout ?? new HoldoutSpec() : null,
             KFold = Validation == ValidationMethod.KFold
                 ? KFold is { FoldIds: { } ids } k ? k with { Folds = ids.Distinct().Count() } : KFold ?? new KFoldSpec()
@@ -288,6 +289,17 @@ public sealed partial record FitSpec
         }
         if (Validation == ValidationMethod.None && Rule != SelectionRule.Min)
             add("rule", "needs validation (holdout, kfold, loo or gcv) to choose among lambdas");
+        if (Measure is { } measure)
+        {
+            // cv.glmnet warns and scores its family's default instead of a measure that does not fit; here it is a fault.
+            var measures = GlmFamily.For(Family).Measures;
+            if (Validation == ValidationMethod.None)
+                add("measure", "needs validation (holdout or kfold) to score lambdas by");
+            else if (!measures.Contains(measure))
+                add("measure", $"{Of(measure)} does not fit family {Of(Family)}; it takes {string.Join(", ", measures.Select(Of))} (cv.glmnet's type.measure; the first is the default)");
+            else if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv && measure is not (ValidationMeasure.Mse or ValidationMeasure.Deviance))
+                add("measure", $"{method} scores the squared error (mse, the gaussian deviance); {Of(measure)} needs kfold or holdout");
+        }
 
         if (Holdout is { } holdout)
         {

@@ -180,6 +180,13 @@ public sealed partial record FitSpec
     public KFoldSpec? KFold { get; init; }
     public SelectionRule Rule { get; init; } = SelectionRule.Min;
 
+    /// <summary>
+    /// What validation scores the lambdas by (cv.glmnet's <c>type.measure</c>): one of the family's
+    /// <see cref="GlmFamily.Measures"/>; null takes the family's default (gaussian mse, else deviance), which resolving writes.
+    /// Only with validation; leave-one-out and GCV score mse.
+    /// </summary>
+    public Selection.ValidationMeasure? Measure { get; init; }
+
     /// <summary>Convergence threshold of iterative solvers: the largest weighted squared coefficient change
     /// in a full pass, relative to the null deviance per row (glmnet's thresh).</summary>
     public double Tolerance { get; init; } = 1e-7;

@@ -1,7 +1,9 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Metrics;
 using RegService.Numerics.Paths;
+using RegService.Numerics.Selection;
 using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
@@ -43,8 +45,24 @@ public abstract class GlmFamily
     /// <summary>One row's deviance at <paramref name="eta"/>, as cv.glmnet scores a validation fold.</summary>
     public abstract double RowDeviance(double y, double eta);
 
-    /// <summary>What validation reports its loss as: "mse" or "deviance".</summary>
-    public abstract string Measure { get; }
+    /// <summary>
+    /// The measures validation may score this family by, its default first (cv.glmnet's <c>type.measure</c> choices, in
+    /// cvtype's order): gaussian mse, deviance, mae; binomial deviance, class, auc, mse, mae; poisson deviance, mse, mae;
+    /// multinomial deviance, class, mse, mae.
+    /// </summary>
+    public abstract IReadOnlyList<ValidationMeasure> Measures { get; }
+
+    /// <summary>
+    /// One row's validation loss by <paramref name="measure"/> at <paramref name="eta"/>, as cv.glmnet's <c>cvraw</c>: the
+    /// deviance, or the squared or absolute error of the mean response. Auc is not a row's (it is scored per fold).
+    /// </summary>
+    public virtual double RowLoss(ValidationMeasure measure, double y, double eta) => measure switch
+    {
+        ValidationMeasure.Deviance => RowDeviance(y, eta),
+        ValidationMeasure.Mse => (y - Mean(eta)) * (y - Mean(eta)),
+        ValidationMeasure.Mae => Math.Abs(y - Mean(eta)),
+        _ => throw new ArgumentException($"measure {SpecNames.Of(measure)} is not scored per row of the {SpecNames.Of(Kind)} family", nameof(measure)),
+    };
 
     /// <summary>glmnet's early stop of a generated path for this family.</summary>
     public abstract EarlyStop Stop { get; }
@@ -59,6 +77,7 @@ public abstract class GlmFamily
     /// Metrics of the model <c>eta = b0 + X[rows, features] b (+ offset)</c> (all rows when null), weighted by the observation
     /// weights when given; <paramref name="weights"/> and <paramref name="offset"/> are indexed like the rows of <paramref name="x"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
         double[]? weights = null, double[]? offset = null)
     {
@@ -118,7 +137,7 @@ public abstract class GlmFamily
         public override double Mean(double eta) => eta;
         public override double Link(double yMean) => yMean;
         public override double RowDeviance(double y, double eta) => (y - eta) * (y - eta);
-        public override string Measure => "mse";
+        public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Mse, ValidationMeasure.Deviance, ValidationMeasure.Mae];
         public override EarlyStop Stop => EarlyStop.Relative;
         public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
 
@@ -141,7 +160,25 @@ public abstract class GlmFamily
             return -2 * (y * Math.Log(p) + (1 - y) * Math.Log(1 - p));
         }
 
-        public override string Measure => "deviance";
+        public override IReadOnlyList<ValidationMeasure> Measures { get; } =
+            [ValidationMeasure.Deviance, ValidationMeasure.Class, ValidationMeasure.Auc, ValidationMeasure.Mse, ValidationMeasure.Mae];
+
+        /// <summary>
+        /// cv.lognet's rows, from p = 1/(1 + e^-eta) over the two classes' indicator columns: mse (y0 - (1 - p))^2 + (y1 - p)^2
+        /// = 2 (y - p)^2, mae 2 |y - p|, class y0 [p &gt; 0.5] + y1 [p &lt;= 0.5] (p = 0.5 counts as class 0).
+        /// </summary>
+        public override double RowLoss(ValidationMeasure measure, double y, double eta)
+        {
+            double p = 1 / (1 + Math.Exp(-eta));
+            return measure switch
+            {
+                ValidationMeasure.Mse => 2 * (y - p) * (y - p),
+                ValidationMeasure.Mae => 2 * Math.Abs(y - p),
+                ValidationMeasure.Class => y == 1 ? (p <= 0.5 ? 1 : 0) : (p > 0.5 ? 1 : 0),
+                _ => base.RowLoss(measure, y, eta),
+            };
+        }
+
         public override EarlyStop Stop => EarlyStop.Absolute;
         public override ScaleConvention Scale => ScaleConvention.AboutCenter;
         public override string? TargetFault(double y) => y is 0 or 1 ? null : $"{y} is not 0 or 1";
@@ -191,7 +228,7 @@ public abstract class GlmFamily
         /// <summary>cv.glmnet's poisson deviance: 2 (y log y - y - y eta + e^eta), y log y = 0 at y = 0.</summary>
         public override double RowDeviance(double y, double eta) => 2 * (SaturatedLoss(y) - y * eta + Math.Exp(eta));
 
-        public override string Measure => "deviance";
+        public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Deviance, ValidationMeasure.Mse, ValidationMeasure.Mae];
         public override EarlyStop Stop => EarlyStop.Poisson;
         public override ScaleConvention Scale => ScaleConvention.AboutCenter;
 

@@ -1,6 +1,7 @@
 using RegService.Numerics.Data;
 using RegService.Numerics.Metrics;
 using RegService.Numerics.Paths;
+using RegService.Numerics.Selection;
 using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
@@ -18,7 +19,7 @@ public sealed class MultinomialFamily : GlmFamily
     private MultinomialFamily() { }
 
     public override Family Kind => Fitting.Family.Multinomial;
-    public override string Measure => "deviance";
+    public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Deviance, ValidationMeasure.Class, ValidationMeasure.Mse, ValidationMeasure.Mae];
     public override EarlyStop Stop => EarlyStop.Absolute;
     public override ScaleConvention Scale => ScaleConvention.AboutCenter;
 

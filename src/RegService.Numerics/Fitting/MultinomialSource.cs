@@ -9,8 +9,8 @@ namespace RegService.Numerics.Fitting;
 /// <summary>
 /// Multinomial fits by proximal Newton (<see cref="MultinomialPath"/>), on all rows or the rows outside a fold, the classes
 /// being the target's distinct values on all rows, with the observation weights and coefficient bounds of the spec; fold losses
-/// are cv.glmnet's multinomial deviance (probabilities clamped to [1e-5, 1 - 1e-5]; the weighted mean over the fold's rows with
-/// weights), metrics <see cref="MulticlassMetrics"/> (weighted likewise).
+/// are cv.glmnet's multinomial measures (deviance with probabilities clamped to [1e-5, 1 - 1e-5], class, mse, mae; the weighted
+/// mean over the fold's rows with weights), metrics <see cref="MulticlassMetrics"/> (weighted likewise).
 /// </summary>
 internal sealed class MultinomialSource : PathSource
 {
@@ -38,21 +38,37 @@ internal sealed class MultinomialSource : PathSource
     public override IFitMetrics Metrics(PathPoint point, int[]? rows) =>
         MulticlassMetrics.FromProbabilities(Classes(rows), point.Classes!.Probabilities(X, Spec.FeatureColumns, rows), _labels.Length, RowWeights(rows));
 
-    public override double[] FoldLoss(PathFit fit, int fold)
+    /// <summary>
+    /// cv.multnet's rows: deviance -2 log p_y (clamped), mse and mae the sums over the classes of (y_k - p_k)^2 and |y_k - p_k|,
+    /// class 1 when the most probable class (the first of ties) is not the row's.
+    /// </summary>
+    protected override double[] RowLosses(PathPoint point, int[] rows)
     {
-        var rows = Folds!.Rows[fold];
-        var loss = new double[fit.Points.Length];
-        for (int l = 0; l < fit.Points.Length; l++)
+        var prob = point.Classes!.Probabilities(X, Spec.FeatureColumns, rows);
+        var loss = new double[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
         {
-            var prob = fit.Points[l].Classes!.Probabilities(X, Spec.FeatureColumns, rows);
-            double sum = 0, total = 0;
-            for (int i = 0; i < rows.Length; i++)
+            var p = prob[i];
+            int y = _classOf[rows[i]];
+            switch (Measure)
             {
-                double w = Weights?[rows[i]] ?? 1.0;
-                sum += w * RowDeviance(prob[i][_classOf[rows[i]]]);
-                total += w;
+                case ValidationMeasure.Deviance:
+                    loss[i] = RowDeviance(p[y]);
+                    break;
+                case ValidationMeasure.Class:
+                    int best = 0;
+                    for (int k = 1; k < p.Length; k++) if (p[k] > p[best]) best = k;
+                    loss[i] = best == y ? 0 : 1;
+                    break;
+                default:
+                    bool squared = Measure == ValidationMeasure.Mse;
+                    for (int k = 0; k < p.Length; k++)
+                    {
+                        double e = (k == y ? 1 : 0) - p[k];
+                        loss[i] += squared ? e * e : Math.Abs(e);
+                    }
+                    break;
             }
-            loss[l] = sum / total;
         }
         return loss;
     }

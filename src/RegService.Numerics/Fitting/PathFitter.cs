@@ -86,21 +86,22 @@ internal static class PathFitter
                 foreach (var w in fits.SelectMany(f => f.Warnings).Distinct())
                     if (!warnings.Contains(w)) warnings.Add($"validation fit: {w}");
 
-                string measure = source.Family.Measure;
+                string measure = SpecNames.Of(source.Measure);
+                if (source.MeasureWarning is { } measureWarning) warnings.Add(measureWarning);
                 if (folds.IsHoldout)
                 {
-                    // Per lambda: the training fit's metrics on the held-out rows.
+                    // Per lambda: the training fit's metrics on the held-out rows, and its score by the measure.
                     var rows = folds.Rows[0];
-                    var scored = fits[0].Points.Select(p => p with { Validation = source.Metrics(p, rows) }).ToArray();
-                    curve = new ValidationCurve(measure, [.. scored.Select(p => p.Validation!.Loss)], [.. scored.Select(p => p.Validation!.LossStandardError)]);
-                    points = [.. points.Select((p, l) => p with { Validation = scored[l].Validation })];
+                    var scored = fits[0].Points.Select(p => source.Metrics(p, rows)).ToArray();
+                    curve = source.HoldoutCurve(fits[0].Points, rows, scored);
+                    points = [.. points.Select((p, l) => p with { Validation = scored[l] })];
                 }
                 else
                 {
                     var (mean, se) = SelectionRules.KFoldCurve(losses, source.FoldWeights());
                     curve = new ValidationCurve(measure, mean, se);
                 }
-                selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError);
+                selection = SelectionRules.Select(lambdas, curve.Mean, curve.StandardError, ValidationMeasures.LargerIsBetter(source.Measure));
                 chosen = spec.Rule == SelectionRule.Min ? selection.Value.Min : selection.Value.OneSe;
                 if (refit is not null)
                 {
@@ -108,7 +109,9 @@ internal static class PathFitter
                     var refitNotConverged = foldRefits.SelectMany(r => r.NotConverged).Distinct().ToList();
                     if (refitNotConverged.Count > 0) warnings.Add($"a validation fit's relaxed refit did not converge at lambda {Join(refitNotConverged)}");
                     relaxedCurves = [.. gammas.Select(g => RelaxedCurve(source, folds, fits, foldRefits, g, measure))];
-                    var picked = RelaxedPath.Select(lambdas, gammas, relaxedCurves);
+                    var picked = RelaxedPath.Select(lambdas, gammas, ValidationMeasures.LargerIsBetter(source.Measure)
+                        ? [.. relaxedCurves.Select(c => c with { Mean = [.. c.Mean.Select(m => -m)] })]   // auc: getOptcv.relaxed negates
+                        : relaxedCurves);
                     relaxedSelection = picked;
                     (chosen, gamma) = spec.Rule == SelectionRule.Min ? (picked.MinLambda, gammas[picked.MinGamma]) : (picked.OneSeLambda, gammas[picked.OneSeGamma]);
                     fits = [.. fits.Select((f, k) => RelaxedPath.Blend(f, foldRefits[k].Points, gamma))];
@@ -192,11 +195,7 @@ internal static class PathFitter
     private static ValidationCurve RelaxedCurve(PathSource source, Folds folds, PathFit[] fits, RelaxedPath.Refits[] refits, double gamma, string measure)
     {
         var blended = fits.Select((f, k) => RelaxedPath.Blend(f, refits[k].Points, gamma)).ToArray();
-        if (folds.IsHoldout)
-        {
-            var scored = blended[0].Points.Select(p => source.Metrics(p.Intercept, p.Coefficients, folds.Rows[0])).ToArray();
-            return new ValidationCurve(measure, [.. scored.Select(m => m.Loss)], [.. scored.Select(m => m.LossStandardError)]);
-        }
+        if (folds.IsHoldout) return source.HoldoutCurve(blended[0].Points, folds.Rows[0]);
         var (mean, se) = SelectionRules.KFoldCurve([.. blended.Select((f, k) => source.FoldLoss(f, k))], source.FoldWeights());
         return new ValidationCurve(measure, mean, se);
     }

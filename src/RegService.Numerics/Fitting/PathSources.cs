@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -25,8 +26,16 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public double[] FoldWeights() =>
         [.. Folds!.Rows.Select(rows => Weights is { } w ? rows.Sum(i => w[i]) : rows.Length)];
 
-    /// <summary>The spec's family: metrics and the per-row validation deviance.</summary>
+    /// <summary>The spec's family: metrics and the per-row validation losses.</summary>
     public GlmFamily Family { get; } = GlmFamily.For(spec.Family);
+
+    private readonly (ValidationMeasure Measure, string? Warning) _measure = ValidationMeasures.Effective(spec, folds, x.Column(spec.TargetColumn));
+
+    /// <summary>What validation scores by (<see cref="ValidationMeasures.Effective"/>: the spec's, or deviance where auc cannot be scored).</summary>
+    public ValidationMeasure Measure => _measure.Measure;
+
+    /// <summary>Why <see cref="Measure"/> is not the spec's measure; null when it is.</summary>
+    public string? MeasureWarning => _measure.Warning;
 
     public abstract string Solver { get; }
 
@@ -60,6 +69,7 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public virtual double[]? ClassLabels => null;
 
     /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual IFitMetrics OutOfFold(PathFit[] fits, int chosen)
     {
         var eta = new double[X.Rows];
@@ -83,28 +93,108 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     /// <summary>Metrics of linear predictors <paramref name="eta"/> against <paramref name="y"/>.</summary>
     public IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta) => Family.FromPredictions(y, eta, Weights);
 
-    /// <summary>Mean loss (weighted with observation weights, as cv.glmnet) on fold <paramref name="fold"/>'s rows of each point of <paramref name="fit"/>.</summary>
+    /// <summary>
+    /// Mean loss (weighted with observation weights, as cv.glmnet) on fold <paramref name="fold"/>'s rows of each point of
+    /// <paramref name="fit"/>, by <see cref="Measure"/>: the weighted mean of the rows' losses (those not finite left out, as
+    /// cv.glmnet's cvcompute), or for auc the fold's weighted AUC.
+    /// </summary>
     public virtual double[] FoldLoss(PathFit fit, int fold)
     {
         var rows = Folds!.Rows[fold];
-        var eta = new double[rows.Length];
-        var y = X.Column(Spec.TargetColumn);
         var loss = new double[fit.Points.Length];
         for (int l = 0; l < fit.Points.Length; l++)
-        {
-            var point = fit.Points[l];
-            RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
-            double sum = 0, total = 0;
-            for (int i = 0; i < rows.Length; i++)
-            {
-                if (Spec.Offset is { } offset) eta[i] += offset[rows[i]];
-                double w = Weights?[rows[i]] ?? 1.0;
-                sum += w * Family.RowDeviance(y[rows[i]], eta[i]);
-                total += w;
-            }
-            loss[l] = sum / total;
-        }
+            loss[l] = Measure == ValidationMeasure.Auc ? Auc(fit.Points[l], rows).Auc : Mean(RowLosses(fit.Points[l], rows), rows).Mean;
         return loss;
+    }
+
+    /// <summary>
+    /// The holdout curve over <paramref name="points"/> on the held-out <paramref name="rows"/>: with the family's default measure
+    /// the validation metrics' loss and its standard error (<paramref name="metrics"/>, per point, when already computed);
+    /// otherwise the rows' mean loss by <see cref="Measure"/> and sd / sqrt(rows) (weighted), or for auc the AUC and its
+    /// Hanley-McNeil standard error.
+    /// </summary>
+    public ValidationCurve HoldoutCurve(IReadOnlyList<PathPoint> points, int[] rows, IFitMetrics[]? metrics = null)
+    {
+        var mean = new double[points.Count];
+        var se = new double[points.Count];
+        for (int l = 0; l < points.Count; l++)
+        {
+            if (Measure == Family.Measures[0])
+            {
+                var m = metrics?[l] ?? Metrics(points[l], rows);
+                (mean[l], se[l]) = (m.Loss, m.LossStandardError);
+            }
+            else if (Measure == ValidationMeasure.Auc)
+            {
+                var (auc, positives, negatives) = Auc(points[l], rows);
+                (mean[l], se[l]) = (auc, ValidationMeasures.AucStandardError(auc, positives, negatives));
+            }
+            else (mean[l], se[l]) = Mean(RowLosses(points[l], rows), rows);
+        }
+        return new ValidationCurve(SpecNames.Of(Measure), mean, se);
+    }
+
+    /// <summary>Each of <paramref name="rows"/>' loss by <see cref="Measure"/> under a path point's model (cv.glmnet's cvraw).</summary>
+    protected virtual double[] RowLosses(PathPoint point, int[] rows)
+    {
+        var eta = Eta(point, rows);
+        var y = X.Column(Spec.TargetColumn);
+        for (int i = 0; i < rows.Length; i++) eta[i] = Family.RowLoss(Measure, y[rows[i]], eta[i]);
+        return eta;
+    }
+
+    /// <summary>The linear predictor (with the offset) of a path point's model on <paramref name="rows"/>.</summary>
+    private double[] Eta(PathPoint point, int[] rows)
+    {
+        var eta = new double[rows.Length];
+        RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, rows, eta);
+        if (Spec.Offset is { } offset)
+            for (int i = 0; i < rows.Length; i++) eta[i] += offset[rows[i]];
+        return eta;
+    }
+
+    /// <summary>
+    /// The weighted mean of the finite <paramref name="losses"/> of <paramref name="rows"/> and its standard error, the weights
+    /// normalized to sum to the rows counted: sqrt(sum w (l - mean)^2 / (m - 1) / m).
+    /// </summary>
+    private (double Mean, double StandardError) Mean(double[] losses, int[] rows)
+    {
+        double sum = 0, total = 0;
+        int m = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (!double.IsFinite(losses[i])) continue;
+            double w = Weights?[rows[i]] ?? 1.0;
+            sum += w * losses[i];
+            total += w;
+            m++;
+        }
+        double mean = sum / total, spread = 0;
+        for (int i = 0; i < rows.Length; i++)
+            if (double.IsFinite(losses[i]))
+                spread += (Weights?[rows[i]] ?? 1.0) * m / total * (losses[i] - mean) * (losses[i] - mean);
+        return (mean, m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN);
+    }
+
+    /// <summary>The weighted AUC of a path point's linear predictor on <paramref name="rows"/> (binomial), and the weights of
+    /// the positive and negative rows (normalized to sum to the rows).</summary>
+    private (double Auc, double Positives, double Negatives) Auc(PathPoint point, int[] rows)
+    {
+        var eta = Eta(point, rows);
+        var column = X.Column(Spec.TargetColumn);
+        var y = new double[rows.Length];
+        double[]? w = Weights is null ? null : new double[rows.Length];
+        double positive = 0, total = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            y[i] = column[rows[i]];
+            double wi = Weights?[rows[i]] ?? 1.0;
+            if (w is not null) w[i] = wi;
+            total += wi;
+            if (y[i] == 1) positive += wi;
+        }
+        double scale = total > 0 ? rows.Length / total : double.NaN;
+        return (ClassificationMetrics.AreaUnderCurve(y, eta, w), positive * scale, (total - positive) * scale);
     }
 
     /// <summary>Rows outside fold <paramref name="fold"/>, gathered into a compact matrix [features..., target] (the given feature columns, else the spec's).</summary>
@@ -220,6 +310,23 @@ internal sealed class GramSource : PathSource
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct)
     {
+        if (fold >= 0 && !_closedForm)
+        {
+            // A fold's standardized system straight from the all-rows and the fold's Grams (no training Gram formed), its
+            // matrix in a pooled buffer: nothing of it outlives the fold's path, and a fresh one per fold cost page faults.
+            int rows = TrainingRowCount(fold);
+            var buffer = ArrayPool<double>.Shared.Rent(ArraySizes.Square(_k - 1, "the normal equations"));
+            try
+            {
+                var system = NormalSystem.FromDifference(_gramAll, _gramFold[fold], _sumsAll, _sumsFold[fold], FoldFactor(fold, rows), _shift, rows,
+                    Spec.FeatureNames, settings.Standardize, settings.FitIntercept, buffer, ct);
+                return GaussianPath.FromSystem(system, rows, Spec.FeatureNames, settings, progress, ct);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(buffer);
+            }
+        }
         var (gram, sums, shift, n) = TrainingGram(fold, null);
         return _closedForm
             ? ClosedFormRidge.FromGram(gram, sums, shift, n, Spec.FeatureNames, settings, progress, ct)
@@ -241,8 +348,7 @@ internal sealed class GramSource : PathSource
     {
         int[] index = features is null ? [.. Enumerable.Range(0, _k)] : [.. features, _k - 1];
         int k = index.Length, n = TrainingRowCount(fold);
-        // glmnet rescales a fold fit's weights to sum to its rows: the Gram and sums scale with the weights.
-        double factor = fold >= 0 && Weights is { } w ? n / (X.Rows - Folds!.Rows[fold].Sum(i => w[i])) : 1;
+        double factor = FoldFactor(fold, n);
         double[]? gramFold = fold >= 0 ? _gramFold[fold] : null, sumsFold = fold >= 0 ? _sumsFold[fold] : null;
         if (features is null && fold < 0) return (_gramAll, _sumsAll, _shift, n);
         var gram = new double[(long)k * k];
@@ -262,6 +368,10 @@ internal sealed class GramSource : PathSource
         return (gram, sums, shift, n);
     }
 
+    /// <summary>glmnet rescales a fold fit's weights to sum to its <paramref name="rows"/>: the Gram and sums scale with the weights (1 without).</summary>
+    private double FoldFactor(int fold, int rows) =>
+        fold >= 0 && Weights is { } w ? rows / (X.Rows - Folds!.Rows[fold].Sum(i => w[i])) : 1;
+
     public override ValidationCurve? Criterion(double[] lambdas, int threads, CancellationToken ct)
     {
         if (!_closedForm || Spec.Validation is not (ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)) return null;
@@ -272,14 +382,14 @@ internal sealed class GramSource : PathSource
             : RidgeCriteria.LeaveOneOut(X, Spec.FeatureColumns, Spec.TargetColumn, system, eigen, lambdas, Spec.FitIntercept, threads, ct);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double[] FoldLoss(PathFit fit, int fold)
     {
-        if (Folds!.IsHoldout) return base.FoldLoss(fit, fold);
+        if (Folds!.IsHoldout || Measure == ValidationMeasure.Mae) return base.FoldLoss(fit, fold);
         int k = _k, p = k - 1, m = Folds.Rows[fold].Length;
         var g = _gramFold[fold];
         var s = _sumsFold[fold];
         var z = new double[k];
-        var nonZero = new List<int>(k);
         var loss = new double[fit.Points.Length];
         // The fold's weight: its row count, or the sum of its weights (the fold's Gram carries them).
         double mass = Weights is { } weights ? Folds.Rows[fold].Sum(i => weights[i]) : m;
@@ -293,17 +403,11 @@ internal sealed class GramSource : PathSource
                 kappa -= _shift[j] * point.Coefficients[j];
             }
             z[p] = 1;
-            nonZero.Clear();
-            for (int a = 0; a < k; a++) if (z[a] != 0) nonZero.Add(a);
-            double zgz = 0, zs = 0;
-            foreach (int a in nonZero)
-            {
-                double row = 0;
-                long rowA = (long)a * k;
-                foreach (int b in nonZero) row += g[rowA + b] * z[b];
-                zgz += z[a] * row;
-                zs += z[a] * s[a];
-            }
+            // z'Gz as the sum over the nonzero z_a of z_a (G_a. z): one vectorized dot of length k per nonzero coefficient.
+            double zgz = 0;
+            for (int a = 0; a < k; a++)
+                if (z[a] != 0) zgz += z[a] * Vec.Dot(g.AsSpan(a * k, k), z);
+            double zs = Vec.Dot(z, s.AsSpan(0, k));
             loss[l] = Math.Max(zgz + 2 * kappa * zs + mass * kappa * kappa, 0) / mass;
         }
         return loss;

@@ -47,6 +47,7 @@ public static class SpecNames
     public static string Of(Penalty penalty) => Camel(penalty);
     public static string Of(SelectionRule rule) => Camel(rule);
     public static string Of(ModelKind model) => Camel(model);
+    public static string Of(Selection.ValidationMeasure measure) => Camel(measure);
 
     public static string Of(ValidationMethod method) => method switch
     {

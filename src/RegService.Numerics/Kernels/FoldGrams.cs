@@ -61,7 +61,8 @@ internal static class FoldGrams
                 SortByFold(foldOfRow, start, m, groupStart, order);
                 bool nonTemporal = (long)m * k * sizeof(double) >= MinNonTemporalRegroupBytes;
                 int first = start;
-                void Column(int c) => Regroup(x.Column(cols[c])[first..], order.AsSpan(0, m), buffer.AsSpan(c * chunkRows, m), nonTemporal);
+                // order holds positions in [0, m) by construction (SortByFold), so the columns skip Regroup's check of it.
+                void Column(int c) => RegroupUnchecked(x.Column(cols[c]).Slice(first, m), order.AsSpan(0, m), buffer.AsSpan(c * chunkRows, m), nonTemporal);
                 if (threads > 1 && (long)m * k >= MinParallelRegroupValues)
                     Parallel.For(0, k, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, Column);
                 else
@@ -106,6 +107,14 @@ internal static class FoldGrams
         if (order.Length != m) throw new ArgumentException("order and target differ in length");
         foreach (int o in order)
             if ((uint)o >= (uint)source.Length) throw new ArgumentOutOfRangeException(nameof(order), $"row {o} is outside the source");
+        RegroupUnchecked(source, order, target, nonTemporal);
+    }
+
+    /// <summary><see cref="Regroup"/> without the check of <paramref name="order"/> against the source (the caller's guarantee).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RegroupUnchecked(ReadOnlySpan<double> source, ReadOnlySpan<int> order, Span<double> target, bool nonTemporal)
+    {
+        int m = target.Length;
         var path = nonTemporal ? KernelIsa.Current : KernelPath.Scalar;
         fixed (double* src = source)
         fixed (double* dst = target)

@@ -27,6 +27,17 @@ public static class Vec
         SpanOps.UpdateScalar<Terms.Axpy>(y, x, x, a, 0);
     }
 
+    /// <summary>x'y with four vector accumulators.</summary>
+    /// <remarks>
+    /// The engine's own rather than TensorPrimitives.Dot: this one is compiled fully optimized at its first call, while
+    /// TensorPrimitives' generic bodies are jitted at tier 0 first, many times slower for the few calls of one fit.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => SpanOps.Sum<Terms.ShiftedProduct>(x, y, 0);
+
+    /// <summary>Scalar twin of <see cref="Dot"/>.</summary>
+    public static double DotScalar(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => SpanOps.SumScalar<Terms.ShiftedProduct>(x, y, 0);
+
     /// <summary>y += x, element by element (exactly: <c>1 · x + y</c> rounds once).</summary>
     internal static void Add(ReadOnlySpan<double> x, Span<double> y) => Axpy(1.0, x, y);
 

@@ -79,6 +79,11 @@ public sealed record ClassificationMetrics(
         return new ClassificationMetrics(m, logLoss, correct / m, WeightedAuc(y, eta, w), 2 * logLoss, ratio, se);
     }
 
+    /// <summary>The weighted AUC of <paramref name="score"/> against the 0/1 <paramref name="y"/> (weights indexed like y; null: all 1;
+    /// NaN when they sum to nothing): cv.glmnet's per-fold auc (survival's concordance with case weights, ties counted half).</summary>
+    internal static double AreaUnderCurve(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[]? weights) =>
+        Normalized(weights, y.Length) is { } w ? WeightedAuc(y, score, w) : double.NaN;
+
     /// <summary>Weights normalized to sum to <paramref name="m"/> (all 1 when null); null when they sum to nothing.</summary>
     internal static double[]? Normalized(double[]? weights, int m)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Metrics;
@@ -32,6 +33,7 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
 
     /// <summary>Metrics of <paramref name="prediction"/> (one per scored row; overwritten) against y[rows] (all of y when rows is
     /// null), weighted by <paramref name="weights"/> (indexed like y) when given.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RegressionMetrics FromPredictions(ReadOnlySpan<double> y, double[] prediction, int[]? rows = null, double[]? weights = null)
     {
         int m = prediction.Length;
@@ -62,6 +64,7 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
     }
 
     /// <summary>prediction = b0 + X[rows, features] b, one column at a time (contiguous reads).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Predict(
         DenseMatrix x, ReadOnlySpan<int> features, double intercept, ReadOnlySpan<double> coef, int[]? rows, Span<double> prediction)
     {

@@ -4,11 +4,15 @@ namespace RegService.Numerics.Selection;
 public static class SelectionRules
 {
     /// <summary>
-    /// lambda.min: the lambda of least mean loss (ties go to the largest lambda); lambda.1se: the largest
-    /// lambda whose mean is within one standard error (of the minimum's) of the minimum. Returns indices.
+    /// lambda.min: the lambda of least mean loss (ties go to the largest lambda); lambda.1se: the largest lambda whose mean is
+    /// within one standard error (of the minimum's) of the minimum. Returns indices. With <paramref name="largerIsBetter"/>
+    /// (auc) the means are negated first, as cv.glmnet's getOptcv: the largest mean, and the largest lambda within one standard
+    /// error below it.
     /// </summary>
-    public static (int Min, int OneSe) Select(IReadOnlyList<double> lambdas, IReadOnlyList<double> mean, IReadOnlyList<double> standardError)
+    public static (int Min, int OneSe) Select(IReadOnlyList<double> lambdas, IReadOnlyList<double> mean, IReadOnlyList<double> standardError,
+        bool largerIsBetter = false)
     {
+        if (largerIsBetter) mean = [.. mean.Select(m => -m)];
         int best = -1;
         for (int l = 0; l < lambdas.Count; l++)
         {
@@ -32,20 +36,26 @@ public static class SelectionRules
         KFoldCurve(foldLoss, [.. foldSize.Select(s => (double)s)]);
 
     /// <summary>The curve with each fold weighed by <paramref name="foldSize"/> (cv.glmnet with observation weights: the
-    /// sum of the fold's weights).</summary>
+    /// sum of the fold's weights). A fold whose loss is NaN at a lambda (auc of a fold holding one class) is left out of that
+    /// lambda's weighted means, as cv.glmnet's cvstats (<c>na.rm = TRUE</c>; its N - 1 still counts every fold).</summary>
     public static (double[] Mean, double[] StandardError) KFoldCurve(double[][] foldLoss, double[] foldSize)
     {
         int folds = foldLoss.Length, count = foldLoss[0].Length;
-        double total = foldSize.Sum();
         var mean = new double[count];
         var se = new double[count];
         for (int l = 0; l < count; l++)
         {
-            double m = 0;
-            for (int k = 0; k < folds; k++) m += foldSize[k] * foldLoss[k][l];
+            double m = 0, total = 0;
+            for (int k = 0; k < folds; k++)
+                if (!double.IsNaN(foldLoss[k][l]))
+                {
+                    m += foldSize[k] * foldLoss[k][l];
+                    total += foldSize[k];
+                }
             m /= total;
             double spread = 0;
-            for (int k = 0; k < folds; k++) spread += foldSize[k] * (foldLoss[k][l] - m) * (foldLoss[k][l] - m);
+            for (int k = 0; k < folds; k++)
+                if (!double.IsNaN(foldLoss[k][l])) spread += foldSize[k] * (foldLoss[k][l] - m) * (foldLoss[k][l] - m);
             mean[l] = m;
             se[l] = folds > 1 ? Math.Sqrt(spread / total / (folds - 1)) : double.NaN;
         }

@@ -105,6 +105,7 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
     /// the warm start for the strong rule; without <paramref name="screen"/> every coordinate is in the strong set.
     /// Stops after <paramref name="maxPasses"/> passes, unconverged.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CdOutcome Solve<T>(ref T c, double lambda, double previousLambda, double tolerance, int maxPasses, CancellationToken ct, bool screen = true)
         where T : struct, ICoordinates
     {

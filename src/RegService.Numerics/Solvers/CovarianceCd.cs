@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
@@ -80,6 +81,7 @@ public sealed class CovarianceCd : ICdCore
         public void BeforeKkt(bool[] inStrong, double lambda) { }
 
         /// <summary>Recomputes g = c - A b from the nonzero coordinates, so rounding does not drift along a path.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Finish(List<int> strong)
         {
             owner._c.CopyTo(owner.Gradient, 0);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Fitting;
@@ -24,9 +25,13 @@ public static class GaussianPath
     /// (see <see cref="Kernels.GramKernel"/>; the shift must be 0 without an intercept).
     /// </summary>
     public static PathFit FromGram(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, PathSettings settings,
+        IProgress<FitProgress>? progress = null, CancellationToken ct = default) =>
+        FromSystem(NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept), n, featureNames, settings, progress, ct);
+
+    /// <summary>Covariance form over n rows from their standardized normal system (a validation fold's builds its own).</summary>
+    internal static PathFit FromSystem(NormalSystem system, int n, string[] featureNames, PathSettings settings,
         IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
-        var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept);
         int q = system.Active.Length;
         var v = Restrict(settings.PenaltyFactors, system.Active);
         var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, system.Scales, system.Active);
@@ -203,6 +208,7 @@ public static class GaussianPath
     }
 
     /// <remarks>Without <paramref name="gap"/> (a bounded problem, whose dual has another form) no duality gap is reported.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda, bool gap)
     {
         int q = problem.Active.Length, p = problem.Names.Length;
@@ -233,6 +239,7 @@ public static class GaussianPath
     }
 
     /// <summary>(1/n)||r||² and (1/n) r'y at the current solution, from the Gram form: r'r = y'y - c'b - b'g, r'y = y'y - c'b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (double Rss, double Ry) Residual(ICdCore core, Problem problem)
     {
         double cb = 0, bg = 0;
@@ -268,6 +275,7 @@ public static class GaussianPath
     /// exact arithmetic: no difference of two O(||y||²) terms, so gaps near rounding stay meaningful. Unpenalized
     /// features (v_j = 0) are left out of the dual norm: their g_j is 0 at any solution.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double StandardGap(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v,
         double rss, double ry, double lambda, double alpha)
     {

@@ -79,11 +79,11 @@ public static class MultinomialPath
 }
 
 /// <summary>The point solver of <see cref="MultinomialPath"/> (see there).</summary>
-internal sealed class MultinomialPathSolver : IPointSolver
+internal sealed partial class MultinomialPathSolver : IPointSolver
 {
     private const double MinWeight = 1e-5;
     private readonly int _n, _p, _classes;
-    private readonly double[][] _z;          // standardized columns (null when excluded)
+    private readonly double[] _zData;        // standardized columns, column-major (feature j at j n; zeros when excluded)
     private readonly int[] _y;
     private readonly double[] _means, _scales;
     private readonly bool[] _excluded;
@@ -124,6 +124,11 @@ internal sealed class MultinomialPathSolver : IPointSolver
         var target = x.Column(targetCol);
         _y = new int[_n];
         _obs = ObservationWeights.Fitted(weights, rows, x.Rows);
+        if (_obs is { } fitted && Array.IndexOf(fitted, 0.0) >= 0)
+        {
+            _weightless = new double[_n];
+            for (int i = 0; i < _n; i++) if (fitted[i] == 0) _weightless[i] = 1;
+        }
         var counts = new double[_classes];
         for (int i = 0; i < _n; i++)
         {
@@ -145,7 +150,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
         _source = source;
         _sourceCols = cols;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
-        _z = new double[_p][];
+        _zData = new double[ArraySizes.Product(_n, _p, "the standardized features")];
         _means = new double[_p];
         _scales = new double[_p];
         _excluded = new bool[_p];
@@ -162,7 +167,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
                 _warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
                 continue;
             }
-            var z = _z[j] = new double[_n];
+            var z = _zData.AsSpan(j * _n, _n);
             double center = scale.Center, inv = 1 / scale.Scale;
             for (int i = 0; i < _n; i++) z[i] = (c[i] - center) * inv;
         }
@@ -177,8 +182,8 @@ internal sealed class MultinomialPathSolver : IPointSolver
         _q = Jagged(_classes, _n);
         _h = new double[_p];
         _hessians = new ClassHessian?[_classes];
-        _rowMax = new double[Math.Min(_n, 1024)];
-        _rowSum = new double[Math.Min(_n, 1024)];
+        _rowMax = new double[Math.Min(_n, RowBlock)];
+        _rowSum = new double[Math.Min(_n, RowBlock)];
         _working = new bool[_p];
         _tolerance = settings.Tolerance;
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, _scales);
@@ -283,31 +288,29 @@ internal sealed class MultinomialPathSolver : IPointSolver
         return _grouped ? Math.Sqrt(s) : s;
     }
 
-    private void FullGradient()
-    {
-        var r = new double[_n];
-        for (int k = 0; k < _classes; k++)
-        {
-            var p = _prob[k];
-            for (int i = 0; i < _n; i++) r[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
-            if (_obs is { } v) TensorPrimitives.Multiply(r, v, r);   // v_i (y_ik - p_ik)
-            for (int j = 0; j < _p; j++)
-                _grad[k][j] = _excluded[j] ? 0 : LogisticKernels.DotShifted(_z[j], 0, r) / _n;
-        }
-    }
-
     /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
     /// <remarks>Vectorized over blocks of rows that stay in cache: the row maxima, then e^(eta - max) per class, their sum,
     /// the division, and the loss sum_i (max_i + log sum_i - eta_{i,y_i}).</remarks>
     private double Refresh()
     {
-        const int Block = 1024;
+        double loss = 0, worst = 1;
+        for (int i0 = 0; i0 < _n; i0 += RowBlock) loss += RefreshRows(i0, Math.Min(RowBlock, _n - i0), ref worst);
+        _separated = worst > 1 - 1e-9;
+        return _loss = loss / _n;
+    }
+
+    /// <summary>Rows per block of <see cref="Refresh"/> and the fused passes (MultinomialPath.Passes.cs): a block of the
+    /// working columns stays in cache between the passes over it.</summary>
+    private const int RowBlock = 1024;
+
+    /// <summary><see cref="Refresh"/> on rows [i0, i0 + len): returns their summed negative log-likelihood and lowers
+    /// <paramref name="worst"/> to their smallest probability of the observed class.</summary>
+    private double RefreshRows(int i0, int len, ref double worst)
+    {
         var max = _rowMax;
         var sum = _rowSum;
-        double loss = 0, worst = 1;
-        for (int i0 = 0; i0 < _n; i0 += Block)
+        double loss = 0;
         {
-            int len = Math.Min(Block, _n - i0);
             var m = max.AsSpan(0, len);
             var t = sum.AsSpan(0, len);
             _eta[0].AsSpan(i0, len).CopyTo(m);
@@ -326,29 +329,11 @@ internal sealed class MultinomialPathSolver : IPointSolver
                 TensorPrimitives.Divide(pk, t, pk);
             }
             TensorPrimitives.Log(t, t);
-            if (_obs is { } obs)
-            {
-                // sum_i v_i (max_i + log sum_i - eta_{i,y_i}), rows of weight 0 left out of the separation test (glmnet drops them)
-                var v = obs.AsSpan(i0, len);
-                loss += TensorPrimitives.Dot(m, v) + TensorPrimitives.Dot(t, v);
-                for (int i = i0; i < i0 + len; i++)
-                {
-                    int y = _y[i];
-                    loss -= obs[i] * _eta[y][i];
-                    if (obs[i] > 0) worst = Math.Min(worst, _prob[y][i]);
-                }
-                continue;
-            }
-            loss += TensorPrimitives.Sum<double>(m) + TensorPrimitives.Sum<double>(t);
-            for (int i = i0; i < i0 + len; i++)
-            {
-                int y = _y[i];
-                loss -= _eta[y][i];
-                worst = Math.Min(worst, _prob[y][i]);
-            }
+            // Left to right: m is summed before ObservedEta (with weights) and ObservedMin use it as scratch.
+            loss += WeightedSum(i0, m) + WeightedSum(i0, t) - ObservedEta(i0, m);
+            worst = Math.Min(worst, ObservedMin(i0, m));
         }
-        _separated = worst > 1 - 1e-9;
-        return _loss = loss / _n;
+        return loss;
     }
 
     /// <summary>The mean negative log-likelihood at linear predictors eta + step (the step [class][row]; null rows unchanged).</summary>
@@ -401,13 +386,14 @@ internal sealed class MultinomialPathSolver : IPointSolver
     {
         double change = 0;
         var rowStep = new double[_classes][];
+        var set = WorkingSet();   // the KKT checks between Newton steps change it, a class step does not
+        bool gram = UseGram(set.Length);
         for (int k = 0; k < _classes; k++)
         {
             Array.Clear(_d[k]);
             _d0[k] = 0;
             double inner = Math.Max(_threshold, 1e-300);
-            var set = WorkingSet();
-            if (UseGram(set.Length)) passes += GramClassStep(k, set, lambda, inner, passes);
+            if (gram) passes += GramClassStep(k, set, lambda, inner, passes);
             else
             {
                 Weights(k);
@@ -427,20 +413,29 @@ internal sealed class MultinomialPathSolver : IPointSolver
             double size = Size(k);
             change = Math.Max(change, size);
             if (size == 0) continue;
-            // The class's step in the linear predictor, halved while it raises the objective.
-            var s = rowStep[k] ??= new double[_n];
-            Array.Fill(s, _d0[k]);
-            for (int j = 0; j < _p; j++)
-                if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
-            // Taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
-            // it cannot raise the objective by more than rounding.
+            // The class's step in the linear predictor: taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
+            // it cannot raise the objective by more than rounding. In Gram mode the step, the refresh and the next class's
+            // gradient are one pass over blocks of rows (StepAndPrepare); the next class's gradient is used if the step stays whole.
+            // After the last class it prepares the next Newton step's first class (the symmetrization between does not move
+            // the probabilities) and recomputes the softmax from the linear predictors, once per Newton step.
             double before = _loss + ClassPenalty(lambda, k, 0);
             double t = 1;
-            Vec.Axpy(1, s, _eta[k]);
+            double[]? s = null;
+            double after;
+            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute: k + 1 == _classes);
+            else
+            {
+                s = StepVector(k, rowStep[k] ??= new double[_n]);
+                Vec.Axpy(1, s, _eta[k]);
+                after = Refresh();
+            }
+            after += ClassPenalty(lambda, k, t);
             for (int halving = 0; halving < 30; halving++)
             {
-                double after = Refresh() + ClassPenalty(lambda, k, t);
+                if (halving > 0) after = Refresh() + ClassPenalty(lambda, k, t);
                 if (size < _threshold || after <= before + 1e-12 * Math.Abs(before)) break;
+                _prepared = null;
+                s ??= StepVector(k, rowStep[k] ??= new double[_n]);
                 t /= 2;
                 Vec.Axpy(-t, s, _eta[k]);
             }
@@ -478,22 +473,15 @@ internal sealed class MultinomialPathSolver : IPointSolver
     private int GramClassStep(int k, int[] set, double lambda, double tolerance, int passesSoFar)
     {
         int q = set.Length;
-        var p = _prob[k];
+        // The weights, working residual and raw gradient z_j'(y_k - p_k), from the previous class's fused pass when it made them.
+        var prep = _prepared is { } ready && ready.Class == k && ready.Set.AsSpan().SequenceEqual(set) ? ready : PrepareClass(k, set);
+        _prepared = null;
         var w = _w[k];
-        var r = _q[k];
-        double wsum = 0, g0 = 0;
-        for (int i = 0; i < _n; i++)
-        {
-            double obs = _obs?[i] ?? 1.0;   // the observation weight times the Newton weight and the residual
-            w[i] = obs * Math.Max(p[i] * (1 - p[i]), MinWeight);
-            r[i] = obs * ((_y[i] == k ? 1.0 : 0.0) - p[i]);
-            wsum += w[i];
-            g0 += r[i];
-        }
+        double wsum = prep.WeightSum, g0 = prep.ResidualSum;
         var cached = _hessians[k];
-        if (cached is null || !cached.Set.AsSpan().SequenceEqual(set) || !(cached.WeightSum > 0)
-            || LogisticKernels.AbsoluteDistance(w, cached.WeightRef) / cached.WeightSum > DriftLimit)
+        if (cached is null || !ReferenceEquals(prep.Reference, cached) || !(cached.WeightSum > 0) || prep.Drift / cached.WeightSum > DriftLimit)
             cached = _hessians[k] = BuildHessian(set, w, wsum, cached?.WeightRef);
+        else if (cached.Set.Length != q) cached = _hessians[k] = GrowHessian(cached, set);   // the working set grew: add the new features
         var gram = (double[])cached.Gram.Clone();
         var sums = cached.Sums;
         bool center = _intercept;
@@ -516,7 +504,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             }
             start[a] = _b[k][j];
             v[a] = _v[j];
-            c[a] = LogisticKernels.DotShifted(_z[j], 0, r) / _n - (center ? u[a] * g0 / _n / W : 0);
+            c[a] = prep.Dots[a] / _n - (center ? u[a] * g0 / _n / W : 0);
         }
         for (int b = 0; b < q; b++)
         {
@@ -549,9 +537,12 @@ internal sealed class MultinomialPathSolver : IPointSolver
     private readonly double[] _rowMax, _rowSum;   // Refresh's scratch per block of rows
 
     /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
-    private sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
+    internal sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
 
-    private ClassHessian BuildHessian(int[] set, double[] w, double wsum, double[]? reuse)
+    /// <summary>The class Gram matrix of the working set <paramref name="set"/> with the working weights <paramref name="w"/>
+    /// (summing to <paramref name="wsum"/>) from the raw columns, shifted by their means; a copy of w kept as its reference
+    /// (in <paramref name="reuse"/> when given).</summary>
+    internal ClassHessian BuildHessian(int[] set, double[] w, double wsum, double[]? reuse)
     {
         int q = set.Length;
         var cols = new int[q];
@@ -583,7 +574,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             if (nonZeroOnly && old == 0) continue;
             double a = _h[j];
             if (a == 0) continue;
-            var z = _z[j];
+            var z = Z(j);
             double u = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + a * old;
             double pen = Pen(j, lambda);
             double fresh = double.IsPositiveInfinity(pen) ? 0 : Soft(u, _alpha * pen) / (a + (1 - _alpha) * pen);
@@ -637,10 +628,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             double size = Size(k);
             change = Math.Max(change, size);
             if (size == 0) continue;
-            var s = steps[k] = new double[_n];
-            Array.Fill(s, _d0[k]);
-            for (int j = 0; j < _p; j++)
-                if (_d[k][j] != 0) Vec.Axpy(_d[k][j], _z[j], s);
+            steps[k] = StepVector(k, new double[_n]);
         }
         if (change == 0) return 0;
         double before = _loss + Penalty(lambda, 0, true);
@@ -678,7 +666,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             double bound = 0;
             for (int k = 0; k < _classes; k++) bound = Math.Max(bound, hk[k][j]);
             if (bound == 0) continue;
-            var z = _z[j];
+            var z = Z(j);
             double norm = 0;
             for (int k = 0; k < _classes; k++)
             {
@@ -708,24 +696,13 @@ internal sealed class MultinomialPathSolver : IPointSolver
     /// each working feature's H_kj = (1/n) sum w z².</summary>
     private void Weights(int k)
     {
-        var p = _prob[k];
+        double wsum = 0, rsum = 0, drift = 0;
+        ClassRows(k, 0, _n, null, ref wsum, ref rsum, ref drift);
         var w = _w[k];
-        var q = _q[k];
-        for (int i = 0; i < _n; i++)
-        {
-            w[i] = Math.Max(p[i] * (1 - p[i]), MinWeight);
-            q[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
-        }
-        if (_obs is { } v)
-        {
-            // times the observation weights: w_i = v_i max(p(1 - p), 1e-5), q_i = v_i (y_ik - p_ik)
-            TensorPrimitives.Multiply(w, v, w);
-            TensorPrimitives.Multiply(q, v, q);
-        }
         for (int j = 0; j < _p; j++)
         {
             if (!_working[j]) { _h[j] = 0; continue; }
-            _h[j] = LogisticKernels.WeightedMoments(_z[j], 0, w).Second / _n;
+            _h[j] = LogisticKernels.WeightedMoments(Z(j), 0, w).Second / _n;
         }
     }
 
@@ -794,7 +771,7 @@ internal sealed class MultinomialPathSolver : IPointSolver
             for (int k = 0; k < _classes; k++)
             {
                 _b[k][j] -= c;
-                Vec.Axpy(-c, _z[j], _eta[k]);
+                Vec.Axpy(-c, Z(j), _eta[k]);
             }
         }
     }

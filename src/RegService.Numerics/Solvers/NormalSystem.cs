@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 
@@ -33,7 +34,7 @@ public sealed class NormalSystem
     /// <summary>Features (indices into the feature list) that enter the system; the others have zero variance.</summary>
     public int[] Active => _active;
 
-    /// <summary>A = Z'Z/n over the active features, row-major.</summary>
+    /// <summary>A = Z'Z/n over the active features, row-major (its first q x q values).</summary>
     public double[] A => _a;
 
     /// <summary>c = Z'y/n over the active features.</summary>
@@ -54,23 +55,39 @@ public sealed class NormalSystem
     /// glmnet does (<see cref="Standardization"/>). The token is checked once per row of the k x k matrices built.
     /// </summary>
     public static NormalSystem From(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept,
-        CancellationToken ct = default)
+        CancellationToken ct = default) =>
+        Build(gram, null, sums, null, 1.0, shift, n, featureNames, standardize, fitIntercept, ct);
+
+    /// <summary>
+    /// <see cref="From"/> for the rows outside a validation fold, from the all-rows Gram and sums and the fold's:
+    /// <c>G = (G_all − G_fold) · factor</c> and <c>S = (S_all − S_fold) · factor</c> (<paramref name="factor"/> rescales a
+    /// weighted fold fit's weights to sum to its <paramref name="n"/> rows, as glmnet; 1 without weights), entry by entry
+    /// as the matrix is read, so G itself is never formed. A is written into <paramref name="into"/> when it holds q x q values
+    /// (a pooled buffer the caller owns for as long as it uses the system; <see cref="A"/> is then that buffer, longer than q x q).
+    /// </summary>
+    internal static NormalSystem FromDifference(double[] gramAll, double[] gramFold, double[] sumsAll, double[] sumsFold, double factor,
+        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, double[]? into = null, CancellationToken ct = default) =>
+        Build(gramAll, gramFold, sumsAll, sumsFold, factor, shift, n, featureNames, standardize, fitIntercept, ct, into);
+
+    /// <summary>
+    /// The system of G = <paramref name="gram"/> (minus <paramref name="minusGram"/>, times <paramref name="factor"/>, when
+    /// given) and its sums, each entry of A computed once as <c>(G_ab − S_a S_b / n) / (n s_a s_b)</c>, with no k x k
+    /// intermediate. Fully optimized at its first call (a fit builds one system per fold, too few calls for tiered JIT).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static NormalSystem Build(double[] gram, double[]? minusGram, double[] sums, double[]? minusSums, double factor,
+        double[] shift, int n, string[] featureNames, bool standardize, bool fitIntercept, CancellationToken ct, double[]? into = null)
     {
         int k = sums.Length, p = k - 1;
-        var cross = new double[ArraySizes.Square(k, $"the Gram matrix of {p} features")];
+        ArraySizes.Square(k, $"the Gram matrix of {p} features");
+        var s = new double[k];
+        for (int a = 0; a < k; a++) s[a] = minusSums is null ? sums[a] : (sums[a] - minusSums[a]) * factor;
         var mean = new double[k];
         var actual = new double[k];
         for (int a = 0; a < k; a++)
         {
-            actual[a] = shift[a] + sums[a] / n;
+            actual[a] = shift[a] + s[a] / n;
             mean[a] = fitIntercept ? actual[a] : 0.0;
-        }
-        for (int a = 0; a < k; a++)
-        {
-            ct.ThrowIfCancellationRequested();
-            long row = (long)a * k;
-            for (int b = 0; b < k; b++)
-                cross[row + b] = fitIntercept ? gram[row + b] - sums[a] * sums[b] / n : gram[row + b];
         }
 
         // As glmnet: a constant feature is left out (with or without an intercept), and the scale is the
@@ -80,7 +97,7 @@ public sealed class NormalSystem
         var active = new List<int>(p);
         for (int j = 0; j < p; j++)
         {
-            double cjj = cross[(long)j * k + j];
+            double cjj = Cross(gram, minusGram, factor, s, n, fitIntercept, (long)j * k + j, j, j);
             double variance = fitIntercept
                 ? Math.Max(cjj / n, 0.0)
                 : Math.Max(cjj / n - actual[j] * actual[j], 0.0);
@@ -95,24 +112,34 @@ public sealed class NormalSystem
         }
 
         int q = active.Count;
-        var aMatrix = new double[ArraySizes.Square(q, $"the normal equations of {q} features")];
+        int square = ArraySizes.Square(q, $"the normal equations of {q} features");
+        var aMatrix = into is not null && into.Length >= square ? into : new double[square];
         var c = new double[q];
         for (int u = 0; u < q; u++)
         {
             ct.ThrowIfCancellationRequested();
             int ju = active[u];
             long rowU = (long)ju * k, outU = (long)u * q;
-            c[u] = cross[rowU + p] / (n * scales[ju]);
+            double nsu = n * scales[ju];
+            c[u] = Cross(gram, minusGram, factor, s, n, fitIntercept, rowU + p, ju, p) / nsu;
             for (int v = 0; v < q; v++)
             {
                 int jv = active[v];
-                aMatrix[outU + v] = cross[rowU + jv] / (n * scales[ju] * scales[jv]);
+                aMatrix[outU + v] = Cross(gram, minusGram, factor, s, n, fitIntercept, rowU + jv, ju, jv) / (nsu * scales[jv]);
             }
         }
         return new NormalSystem([.. active], aMatrix, c, mean[..p], scales, mean[p], warnings)
         {
-            TargetVariance = Math.Max(cross[(long)p * k + p] / n, 0.0),
+            TargetVariance = Math.Max(Cross(gram, minusGram, factor, s, n, fitIntercept, (long)p * k + p, p, p) / n, 0.0),
         };
+    }
+
+    /// <summary>The centered cross-product of columns a and b: <c>G_ab − S_a S_b / n</c> with an intercept, else <c>G_ab</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Cross(double[] gram, double[]? minusGram, double factor, double[] s, int n, bool fitIntercept, long at, int a, int b)
+    {
+        double g = minusGram is null ? gram[at] : (gram[at] - minusGram[at]) * factor;
+        return fitIntercept ? g - s[a] * s[b] / n : g;
     }
 
     /// <summary>beta for one lambda, by Cholesky of A + lambda I.</summary>

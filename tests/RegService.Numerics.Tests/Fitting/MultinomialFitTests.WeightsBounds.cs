@@ -1,6 +1,7 @@
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
+using RegService.Numerics.Paths;
 using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Tests.Fitting;
@@ -191,5 +192,44 @@ public sealed partial class MultinomialFitTests
         var foldOnly = spec.Weights!.Select((w, i) => y[i] == 7 && ids[i] != 1 ? 0.0 : y[i] == 7 ? 1.0 : w).ToArray();
         var folded = spec with { Weights = foldOnly, Validation = ValidationMethod.KFold, KFold = new KFoldSpec { FoldIds = ids } };
         Assert.Contains(folded.Check(shape), f => f.Path == "weights" && f.Message.Contains("class 7") && f.Message.Contains("fold 1"));
+    }
+
+    /// <summary>A class's Gram matrix grown with the working set (GrowHessian: the new features' rows and sums from the
+    /// standardized columns) equals one built afresh from the raw columns (BuildHessian) on the same working weights, here
+    /// observation weights (zeros among them) times Newton weights: new features before, between and after the old ones, grown twice.</summary>
+    [Fact]
+    public void GrownHessianEqualsAFreshBuildOnTheSameWeights()
+    {
+        var (_, x, spec) = Load("wb_mn5_enet05_ungrouped_mixed", WeightsBoundsDirectory);
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        var labels = FitSpec.ClassLabels(x.Column(spec.TargetColumn));
+        var settings = new PathSettings { Alpha = 0.5, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)], Tolerance = 1e-10 };
+        var solver = new MultinomialPathSolver(x, spec.FeatureColumns, spec.TargetColumn, null, labels, spec.FeatureNames, settings,
+                                               grouped: false, spec.Weights);
+        var v = ObservationWeights.Fitted(spec.Weights, null, n)!;
+        Assert.Contains(0.0, v);
+        var w = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double prob = (i * 37 % 100 + 0.5) / 101;
+            w[i] = v[i] * Math.Max(prob * (1 - prob), 1e-5);
+        }
+        double wsum = w.Sum();
+        int[] small = [1, 4, 7], middle = [0, 1, 2, 4, 7, 8], all = [.. Enumerable.Range(0, p)];
+        var grown = solver.GrowHessian(solver.BuildHessian(small, w, wsum, null), middle);
+        AssertSameHessian(solver.BuildHessian(middle, w, wsum, null), grown);
+        AssertSameHessian(solver.BuildHessian(all, w, wsum, null), solver.GrowHessian(grown, all));
+
+        static void AssertSameHessian(MultinomialPathSolver.ClassHessian fresh, MultinomialPathSolver.ClassHessian grown)
+        {
+            Assert.Equal(fresh.Set, grown.Set);
+            Assert.Equal(fresh.WeightRef, grown.WeightRef);
+            Assert.Equal(fresh.WeightSum, grown.WeightSum);
+            double scale = fresh.Gram.Max(Math.Abs);
+            Assert.Equal(fresh.Gram.Length, grown.Gram.Length);
+            for (int e = 0; e < fresh.Gram.Length; e++) Assert.Equal(fresh.Gram[e], grown.Gram[e], 1e-12 * scale);
+            double sums = fresh.Sums.Max(Math.Abs);
+            for (int a = 0; a < fresh.Sums.Length; a++) Assert.Equal(fresh.Sums[a], grown.Sums[a], 1e-12 * sums);
+        }
     }
 }

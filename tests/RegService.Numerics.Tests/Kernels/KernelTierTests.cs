@@ -70,6 +70,7 @@ public class KernelTierTests
             double m = 0.3, scale = n;
             string at = $"{tier} n={n} offset={o}";
             Close(Vec.SumSquaredDeviationsScalar(a, m), Vec.SumSquaredDeviations(a, m), scale, $"SumSquaredDeviations {at}");
+            Close(Vec.DotScalar(a, b), Vec.Dot(a, b), scale, $"Dot {at}");
             Close(LogisticKernels.SumDifferenceScalar(a, b), LogisticKernels.SumDifference(a, b), scale, $"SumDifference {at}");
             Close(LogisticKernels.CenteredDistanceScalar(a, b, m), LogisticKernels.CenteredDistance(a, b, m), scale, $"CenteredDistance {at}");
             Close(LogisticKernels.AbsoluteDistanceScalar(a, b), LogisticKernels.AbsoluteDistance(a, b), scale, $"AbsoluteDistance {at}");

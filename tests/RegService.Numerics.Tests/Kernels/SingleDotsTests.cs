@@ -54,6 +54,26 @@ public class SingleDotsTests
     }
 
     [Fact]
+    public void RoundMatchesItsScalarTwinAtEveryLength()
+    {
+        // Every length up to twice the widest vector (8 doubles on Vector512) plus one, then some longer ones.
+        var rng = new Random(5);
+        foreach (int n in Enumerable.Range(0, 34).Concat([63, 100, 1001]))
+        {
+            var x = Enumerable.Range(0, n).Select(_ => (rng.NextDouble() - 0.3) * Math.Pow(10, rng.Next(-3, 4))).ToArray();
+            double mean = 0.17, inverseScale = 1 / 3.3;
+            var z = new float[n];
+            var zScalar = new float[n];
+            double ss = SingleDots.Round(x, mean, inverseScale, z);
+            double ssScalar = SingleDots.RoundScalar(x, mean, inverseScale, zScalar);
+            Assert.Equal(zScalar, z);
+            for (int i = 0; i < n; i++) Assert.Equal((float)((x[i] - mean) * inverseScale), z[i]);
+            Assert.True(Math.Abs(ss - ssScalar) <= 1e-13 * ssScalar, $"n {n}: {ss} against {ssScalar}");
+        }
+        Assert.Throws<ArgumentException>(() => SingleDots.Round(new double[3], 0, 1, new float[2]));
+    }
+
+    [Fact]
     public void BadArgumentsAreRejected()
     {
         var x = new float[10];

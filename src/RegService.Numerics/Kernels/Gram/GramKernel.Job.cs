@@ -262,47 +262,62 @@ public static partial class GramKernel
         public void ReduceFinal(Span<double> gram, Span<double> sums) => Write(_final, gram, sums);
 
         /// <summary>Writes a folded total to <paramref name="gram"/> (mirroring the triangle) and <paramref name="sums"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Write(SegmentBuffers total, Span<double> gram, Span<double> sums)
         {
-            double* acc = (double*)total.Acc;
-            int k = _k;
-            new ReadOnlySpan<double>((void*)total.Sums, k).CopyTo(sums);
-            for (int b = 0; b < k; b++)
-            {
-                for (int a = 0; a <= b; a++)
-                {
-                    double g = acc[(long)b * _kp + a];
-                    gram[a * k + b] = g;
-                    gram[b * k + a] = g;
-                }
-            }
+            new ReadOnlySpan<double>((void*)total.Sums, _k).CopyTo(sums);
+            fixed (double* g = gram)
+                Mirror((double*)total.Acc, _kp, g, _k, accumulate: false);
         }
 
         /// <summary>Writes (or adds) a group's folded total to its outputs as a full symmetric matrix.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ReduceGroup(int group, SegmentBuffers total)
         {
-            double* acc = (double*)total.Acc;
-            double* totalSums = (double*)total.Sums;
             double[] gram = _outGrams![group], sums = _outSums![group];
-            int k = _k;
             if (!_accumulate)
             {
                 Write(total, gram, sums);
                 return;
             }
-            for (int a = 0; a < k; a++)
+            double* totalSums = (double*)total.Sums;
+            for (int a = 0; a < _k; a++)
                 sums[a] += totalSums[a];
-            for (int b = 0; b < k; b++)
+            fixed (double* g = gram)
+                Mirror((double*)total.Acc, _kp, g, _k, accumulate: true);
+        }
+
+        /// <summary>
+        /// gram[a, b] and gram[b, a] = (or +=) acc[b * kp + a] for a ≤ b, in square tiles of <see cref="PanelWidth"/> x
+        /// <see cref="PanelWidth"/>: the mirrored (column) writes of a tile fall on as many cache lines as it has rows, instead of
+        /// one line per value as a row-by-row mirror of a matrix larger than L1 would touch.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Mirror(double* acc, int kp, double* gram, int k, bool accumulate)
+        {
+            for (int b0 = 0; b0 < k; b0 += PanelWidth)
             {
-                for (int a = 0; a < b; a++)
+                int b1 = Math.Min(b0 + PanelWidth, k);
+                for (int a0 = 0; a0 <= b0; a0 += PanelWidth)
                 {
-                    double g = acc[(long)b * _kp + a];
-                    gram[a * k + b] += g;
-                    gram[b * k + a] += g;
+                    for (int b = b0; b < b1; b++)
+                    {
+                        int a1 = Math.Min(a0 + PanelWidth, b + 1);
+                        double* column = acc + (long)b * kp;
+                        for (int a = a0; a < a1; a++)
+                        {
+                            double v = column[a];
+                            if (accumulate)
+                            {
+                                gram[(long)a * k + b] += v;
+                                if (a != b) gram[(long)b * k + a] += v;
+                            }
+                            else
+                            {
+                                gram[(long)a * k + b] = v;
+                                gram[(long)b * k + a] = v;
+                            }
+                        }
+                    }
                 }
-                gram[b * k + b] += acc[(long)b * _kp + b];
             }
         }
 

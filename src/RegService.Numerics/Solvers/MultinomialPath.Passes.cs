@@ -1,0 +1,357 @@
+using System.Numerics.Tensors;
+using RegService.Numerics.Data;
+using RegService.Numerics.Kernels;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// The passes over the rows of <see cref="MultinomialPathSolver"/>'s Newton steps, blocked by rows (<see cref="RowBlock"/>)
+/// and reading the standardized columns four at a time (<see cref="ColumnKernels"/>): a class's step in its linear predictor,
+/// the exact gradient of a class's working set, the full gradient of every class for the KKT check, and the fused pass of an
+/// ungrouped Gram-mode class step.
+/// </summary>
+/// <remarks>
+/// The fused pass (<see cref="StepAndPrepare"/>) is the Gauss-Seidel hand-over from class k to class k + 1 (from the last class
+/// to the first of the next Newton step): per block of rows, eta_k += Δb0_k + Z Δb_k, the softmax of the block (for class k
+/// alone: one exponential per row), class k + 1's Newton weights and working residual, and z_j'(y_{k+1} - p_{k+1}) over the
+/// working set, while the block's columns are still in cache. The columns are read once per class step instead of twice
+/// (the step, then the next gradient), and the rows' probabilities once instead of three times.
+/// </remarks>
+internal sealed partial class MultinomialPathSolver
+{
+    /// <summary>Class k's Newton weights and working residual with their sums, the raw working-set gradient z_j'(y_k - p_k) (times n)
+    /// and the drift sum |w - w_ref| from the weights of class k's cached Gram matrix (<see cref="Reference"/>; infinite
+    /// without one built on this working set or a part of it).</summary>
+    private sealed record ClassPrep(int Class, int[] Set, double[] Dots, double WeightSum, double ResidualSum, double Drift, ClassHessian? Reference);
+
+    /// <summary>Class k's prepared quantities, made by the previous class's fused pass (null when there are none).</summary>
+    private ClassPrep? _prepared;
+
+    // Scratch: the features a step moves and their changes, and column offsets of one block of rows.
+    private int[]? _stepColumns;
+    private double[]? _stepCoefficients;
+    private long[]? _stepOffsets, _gradOffsets;
+
+    private Span<long> StepOffsets(int length) => (_stepOffsets ??= new long[_p]).AsSpan(0, length);
+    private Span<long> GradOffsets(int length) => (_gradOffsets ??= new long[_p]).AsSpan(0, length);
+
+    /// <summary>The offsets in <see cref="_zData"/> of rows [i0, ...) of the features <paramref name="columns"/>.</summary>
+    private void BlockOffsets(ReadOnlySpan<int> columns, int i0, Span<long> offsets)
+    {
+        for (int a = 0; a < columns.Length; a++) offsets[a] = (long)columns[a] * _n + i0;
+    }
+
+    private Span<double> Z(int j) => _zData.AsSpan(j * _n, _n);
+
+    /// <summary>Class k's weights w_i = v_i max(p_ik (1 - p_ik), 1e-5) and working residual v_i (y_ik - p_ik) on rows [i0, i0 + len)
+    /// (v the observation weights, <see cref="_obs"/>; 1 without), adding their sums and (with <paramref name="reference"/>)
+    /// sum |w - w_ref|.</summary>
+    private void ClassRows(int k, int i0, int len, double[]? reference, ref double wsum, ref double rsum, ref double drift)
+    {
+        var p = _prob[k].AsSpan(i0, len);
+        var w = _w[k].AsSpan(i0, len);
+        var r = _q[k].AsSpan(i0, len);
+        TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), p, r);   // r = y_k - p_k
+        TensorPrimitives.Subtract(1.0, p, w);
+        TensorPrimitives.Multiply(w, p, w);                             // w = p_k (1 - p_k)
+        TensorPrimitives.Max(w, MinWeight, w);
+        if (_obs is { } obs)
+        {
+            var v = obs.AsSpan(i0, len);
+            TensorPrimitives.Multiply(w, v, w);                         // w = v max(p_k (1 - p_k), 1e-5)
+            TensorPrimitives.Multiply(r, v, r);                         // r = v (y_k - p_k)
+        }
+        wsum += TensorPrimitives.Sum<double>(w);
+        rsum += TensorPrimitives.Sum<double>(r);
+        if (reference is not null) drift += LogisticKernels.AbsoluteDistance(w, reference.AsSpan(i0, len));
+    }
+
+    private double[][]? _indicator;
+    private double[]? _zMax, _stepBlock;
+
+    /// <summary>y_k: 1 on the rows of class k, else 0 (made on first use).</summary>
+    private double[] Indicator(int k)
+    {
+        if (_indicator is null)
+        {
+            var indicator = new double[_classes][];
+            for (int c = 0; c < _classes; c++) indicator[c] = new double[_n];
+            for (int i = 0; i < _n; i++) indicator[_y[i]][i] = 1;
+            _indicator = indicator;
+        }
+        return _indicator[k];
+    }
+
+    /// <summary>The smallest probability of the observed class on rows [i0, i0 + len) (<paramref name="scratch"/>: len values),
+    /// rows of weight 0 left out (glmnet drops them; 1 when every row is).</summary>
+    private double ObservedMin(int i0, Span<double> scratch)
+    {
+        int len = scratch.Length;
+        scratch.Clear();
+        for (int k = 0; k < _classes; k++)
+            TensorPrimitives.FusedMultiplyAdd(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), scratch, scratch);
+        if (_weightless is { } none) TensorPrimitives.Max(scratch, none.AsSpan(i0, len), scratch);   // 1 on the rows of weight 0
+        return TensorPrimitives.Min<double>(scratch);
+    }
+
+    /// <summary>sum_i v_i eta_{i,y_i} over rows [i0, i0 + len) (v the observation weights; 1 without). With weights
+    /// <paramref name="scratch"/> (len values) holds eta_{i,y_i} on return.</summary>
+    private double ObservedEta(int i0, Span<double> scratch)
+    {
+        int len = scratch.Length;
+        double sum = 0;
+        if (_obs is { } obs)
+        {
+            scratch.Clear();
+            for (int k = 0; k < _classes; k++)
+                TensorPrimitives.FusedMultiplyAdd(Indicator(k).AsSpan(i0, len), _eta[k].AsSpan(i0, len), scratch, scratch);
+            return TensorPrimitives.Dot(scratch, obs.AsSpan(i0, len));
+        }
+        for (int k = 0; k < _classes; k++) sum += TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), _eta[k].AsSpan(i0, len));
+        return sum;
+    }
+
+    /// <summary>sum_i v_i a_i over rows [i0, i0 + a.Length) (v the observation weights; the plain sum without).</summary>
+    private double WeightedSum(int i0, ReadOnlySpan<double> a) =>
+        _obs is { } obs ? TensorPrimitives.Dot(a, obs.AsSpan(i0, a.Length)) : TensorPrimitives.Sum(a);
+
+    /// <summary>1 on the rows of weight 0, else 0; null when no row has weight 0.</summary>
+    private double[]? _weightless;
+
+    /// <summary>
+    /// The softmax of rows [i0, i0 + len) after class k's linear predictor moved by <paramref name="s"/> (eta_k already moved):
+    /// only e^s is new, p_l' = p_l / D (l != k), p_k' = p_k e^s / D with D = sum_{l != k} p_l + p_k e^s (a sum of positive terms).
+    /// Returns the change of the rows' summed negative log-likelihood, sum_i v_i log D_i - sum_{y_i = k} v_i s_i (v the observation
+    /// weights; 1 without); lowers
+    /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
+    /// </summary>
+    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
+    {
+        int len = s.Length;
+        var e = _rowMax.AsSpan(0, len);
+        var d = _rowSum.AsSpan(0, len);
+        TensorPrimitives.Exp(s, e);
+        d.Clear();
+        for (int l = 0; l < _classes; l++)
+            if (l != k) TensorPrimitives.Add(d, _prob[l].AsSpan(i0, len), d);
+        var pk = _prob[k].AsSpan(i0, len);
+        TensorPrimitives.Multiply(pk, e, pk);
+        TensorPrimitives.Add(d, pk, d);
+        for (int l = 0; l < _classes; l++)
+        {
+            var pl = _prob[l].AsSpan(i0, len);
+            TensorPrimitives.Divide(pl, d, pl);
+        }
+        TensorPrimitives.Log(d, d);
+        double change = WeightedSum(i0, d);
+        if (_obs is null) change -= TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), s);
+        else
+        {
+            TensorPrimitives.Multiply(Indicator(k).AsSpan(i0, len), s, d);   // d = y_k s, its log no longer needed
+            change -= WeightedSum(i0, d);
+        }
+        worst = Math.Min(worst, ObservedMin(i0, e));
+        return change;
+    }
+
+    /// <summary>Steps whose bound on |s| = |Δb0_k + Z Δb_k| is at most this update the softmax by <see cref="ShiftClass"/>
+    /// (e^±500 is far inside double's range); larger ones recompute it (<see cref="RefreshRows"/>).</summary>
+    private const double ShiftLimit = 500;
+
+    /// <summary>Class k's weights, residual and working-set gradient in one pass of their own.</summary>
+    private ClassPrep PrepareClass(int k, int[] set)
+    {
+        var (reference, hessian) = Reference(k, set);
+        var dots = new double[set.Length];
+        double wsum = 0, rsum = 0, drift = 0;
+        var offsets = GradOffsets(set.Length);
+        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        {
+            int len = Math.Min(RowBlock, _n - i0);
+            ClassRows(k, i0, len, reference, ref wsum, ref rsum, ref drift);
+            BlockOffsets(set, i0, offsets);
+            ColumnKernels.AddDots(_zData, offsets, _q[k].AsSpan(i0, len), dots);
+        }
+        return new ClassPrep(k, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
+    }
+
+    /// <summary>Class k's cached Gram matrix and its weights when it was built on this working set or a part of it (the working
+    /// set only grows: <see cref="GrowHessian"/> adds the new features).</summary>
+    private (double[]? Weights, ClassHessian? Hessian) Reference(int k, int[] set)
+    {
+        var cached = _hessians[k];
+        return cached is not null && IsSubset(cached.Set, set) ? (cached.WeightRef, cached) : (null, null);
+    }
+
+    /// <summary>Whether the sorted <paramref name="part"/> is contained in the sorted <paramref name="set"/>.</summary>
+    private static bool IsSubset(int[] part, int[] set)
+    {
+        int o = 0;
+        for (int a = 0; a < set.Length && o < part.Length; a++)
+            if (set[a] == part[o]) o++;
+        return o == part.Length;
+    }
+
+    /// <summary>
+    /// <paramref name="cached"/> extended to the larger working set <paramref name="set"/> with the weights it was built with (the
+    /// working weights w = v max(p(1 - p), 1e-5) of <see cref="ClassRows"/>, observation weights v included): the
+    /// entries of the features it has are kept, each new feature's row (and column) is s_a s_b z_a'W z_b and its sum s_a z_a'w,
+    /// the raw shifted products of <see cref="BuildHessian"/>. One pass over blocks of rows, the new features' weighted columns
+    /// dotted with the whole working set four columns at a time: (new features) x q x n multiply-adds instead of a build's q² n / 2.
+    /// </summary>
+    internal ClassHessian GrowHessian(ClassHessian cached, int[] set)
+    {
+        int q = set.Length, old = cached.Set.Length;
+        var from = new int[q];   // position in the cached set, -1 for a new feature
+        var fresh = new List<int>();
+        for (int a = 0, o = 0; a < q; a++)
+        {
+            if (o < old && cached.Set[o] == set[a]) from[a] = o++;
+            else { from[a] = -1; fresh.Add(a); }
+        }
+        var gram = new double[ArraySizes.Square(q, "the Hessian")];
+        var sums = new double[q];
+        for (int a = 0; a < q; a++)
+        {
+            if (from[a] < 0) continue;
+            sums[a] = cached.Sums[from[a]];
+            for (int b = 0; b < q; b++)
+                if (from[b] >= 0) gram[a * q + b] = cached.Gram[from[a] * old + from[b]];
+        }
+        var w = cached.WeightRef;
+        var dots = new double[fresh.Count * q];
+        var weighted = new double[Math.Min(RowBlock, _n)];
+        var offsets = GradOffsets(q);
+        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        {
+            int len = Math.Min(RowBlock, _n - i0);
+            BlockOffsets(set, i0, offsets);
+            var v = weighted.AsSpan(0, len);
+            for (int f = 0; f < fresh.Count; f++)
+            {
+                int j = set[fresh[f]];
+                TensorPrimitives.Multiply(_zData.AsSpan(j * _n + i0, len), w.AsSpan(i0, len), v);
+                sums[fresh[f]] += TensorPrimitives.Sum<double>(v);
+                ColumnKernels.AddDots(_zData, offsets, v, dots.AsSpan(f * q, q));
+            }
+        }
+        for (int f = 0; f < fresh.Count; f++)
+        {
+            int a = fresh[f];
+            double sa = _scales[set[a]];
+            sums[a] *= sa;
+            for (int b = 0; b < q; b++)
+            {
+                // Between two new features both rows have the product: keep one (the earlier row's) so the matrix is symmetric.
+                if (from[b] < 0 && b < a) continue;
+                double g = sa * _scales[set[b]] * dots[f * q + b];
+                gram[a * q + b] = g;
+                gram[b * q + a] = g;
+            }
+        }
+        return new ClassHessian(set, gram, sums, w, cached.WeightSum);
+    }
+
+    /// <summary>s = Δb0_k + Z Δb_k (class k's proposed step in its linear predictor) into <paramref name="s"/>.</summary>
+    private double[] StepVector(int k, double[] s)
+    {
+        int nz = StepColumns(k);
+        Array.Fill(s, _d0[k]);
+        var offsets = StepOffsets(nz);
+        BlockOffsets(_stepColumns.AsSpan(0, nz), 0, offsets);
+        ColumnKernels.AddScaled(_zData, offsets, _stepCoefficients.AsSpan(0, nz), s);
+        return s;
+    }
+
+    /// <summary>The features class k's step moves into <see cref="_stepColumns"/>, their Δb_kj into
+    /// <see cref="_stepCoefficients"/>; returns their count.</summary>
+    private int StepColumns(int k)
+    {
+        var columns = _stepColumns ??= new int[_p];
+        var coefficients = _stepCoefficients ??= new double[_p];
+        int nz = 0;
+        var d = _d[k];
+        for (int j = 0; j < _p; j++)
+        {
+            if (d[j] == 0) continue;
+            columns[nz] = j;
+            coefficients[nz++] = d[j];
+        }
+        return nz;
+    }
+
+    /// <summary>
+    /// Class k's whole step taken (eta_k += Δb0_k + Z Δb_k) with the probabilities refreshed, and class <paramref name="next"/>'s
+    /// weights, residual and working-set gradient prepared (<see cref="_prepared"/>), in one pass over blocks of rows.
+    /// Returns the mean negative log-likelihood after the step, as <see cref="Refresh"/>. The softmax is updated for class k
+    /// alone (<see cref="ShiftClass"/>) unless <paramref name="recompute"/> or the step is too large for it.
+    /// </summary>
+    private double StepAndPrepare(int k, int next, int[] set, bool recompute)
+    {
+        int nz = StepColumns(k);
+        var stepColumns = _stepColumns.AsSpan(0, nz);
+        var coefficients = _stepCoefficients.AsSpan(0, nz);
+        var stepOffsets = StepOffsets(nz);
+        var gradOffsets = GradOffsets(set.Length);
+        var (reference, hessian) = Reference(next, set);
+        var dots = new double[set.Length];
+        double d0 = _d0[k], worst = 1, wsum = 0, rsum = 0, drift = 0;
+        // |s_i| <= |Δb0_k| + sum_j |Δb_kj| max_i |z_ij|.
+        if (_zMax is null)
+        {
+            _zMax = new double[_p];
+            for (int j = 0; j < _p; j++) _zMax[j] = TensorPrimitives.MaxMagnitude<double>(Z(j));
+        }
+        double bound = Math.Abs(d0);
+        for (int a = 0; a < nz; a++) bound += Math.Abs(coefficients[a]) * _zMax[stepColumns[a]];
+        bool shift = !recompute && bound <= ShiftLimit;
+        double loss = shift ? _loss * _n : 0;
+        var s = (_stepBlock ??= new double[Math.Min(RowBlock, _n)]).AsSpan();
+        var eta = _eta[k];
+        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        {
+            int len = Math.Min(RowBlock, _n - i0);
+            var e = eta.AsSpan(i0, len);
+            var sb = s[..len];
+            sb.Fill(d0);
+            BlockOffsets(stepColumns, i0, stepOffsets);
+            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients, sb);
+            TensorPrimitives.Add(e, sb, e);
+            loss += shift ? ShiftClass(k, i0, sb, ref worst) : RefreshRows(i0, len, ref worst);
+            ClassRows(next, i0, len, reference, ref wsum, ref rsum, ref drift);
+            BlockOffsets(set, i0, gradOffsets);
+            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dots);
+        }
+        _prepared = new ClassPrep(next, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
+        _separated = worst > 1 - 1e-9;
+        return _loss = loss / _n;
+    }
+
+    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature (V the observation weights, 1 without; 0
+    /// when excluded), reading each block of rows of the columns once for all classes.</summary>
+    private void FullGradient()
+    {
+        var included = new List<int>(_p);
+        for (int j = 0; j < _p; j++) if (!_excluded[j]) included.Add(j);
+        int m = included.Count;
+        var offsets = GradOffsets(m);
+        var dots = new double[_classes * m];
+        var r = _rowSum;   // Refresh's scratch, free here
+        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        {
+            int len = Math.Min(RowBlock, _n - i0);
+            BlockOffsets(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(included), i0, offsets);
+            for (int k = 0; k < _classes; k++)
+            {
+                TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r.AsSpan(0, len));
+                if (_obs is { } obs) TensorPrimitives.Multiply(r.AsSpan(0, len), obs.AsSpan(i0, len), r.AsSpan(0, len));   // v (y_k - p_k)
+                ColumnKernels.AddDots(_zData, offsets, r.AsSpan(0, len), dots.AsSpan(k * m, m));
+            }
+        }
+        for (int k = 0; k < _classes; k++)
+        {
+            Array.Clear(_grad[k]);
+            for (int a = 0; a < m; a++) _grad[k][included[a]] = dots[k * m + a] / _n;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// The last two residuals at which a naive coordinate descent screened every feature, with each feature's
+/// single-precision gradient there: a bound of |g_j(r)| at a later residual r that follows the residual's drift.
+/// </summary>
+/// <remarks>
+/// Along a lasso path the residual moves mostly along one direction (between two knots of the path it is linear in lambda),
+/// so r is written as r = c1 r1 + c0 r0 + e with c1 + c0 = 1, the newest snapshot r1, the older r0, and c0 fitted by least
+/// squares (c0 = 0 with one snapshot). Then g_j(r) = z_j'r/n = c1 g_j(r1) + c0 g_j(r0) + z_j'e/n, and
+/// <code>|g_j(r)| ≤ |c1 s1_j + c0 s0_j| + (|c1| E1 + |c0| E0) ||ẑ_j|| + sqrt(z_j'z_j/n) ||e|| / sqrt(n)</code>
+/// where s_j are the single-precision gradients and E ||ẑ_j|| their rounding bounds. The Cauchy–Schwarz bound from one
+/// reference residual charges the whole distance ||r - r1||; this one only the part off the line through r0 and r1,
+/// which on the wide workloads halved the features left to screen (docs/engine.md, "Screening").
+/// </remarks>
+internal sealed class ResidualSnapshots(int features, int rows)
+{
+    private const double Unit = 1.0 / (1L << 53);
+
+    private readonly double[][] _gradients = [new double[features], new double[features]];
+    private readonly double[][] _residuals = [new double[rows], new double[rows]];
+    private readonly double[] _errors = new double[2];
+    private int _count, _newest = 1;
+
+    /// <summary>Snapshots kept (0, 1 or 2).</summary>
+    public int Count => _count;
+
+    /// <summary>
+    /// Keeps residual <paramref name="r"/> with every feature's gradient, <paramref name="dots"/>[j] / n (a single-precision
+    /// z_j'r), whose error is at most <paramref name="error"/> ||ẑ_j||; the older of two snapshots is dropped.
+    /// </summary>
+    public void Take(ReadOnlySpan<double> dots, double[] r, double error)
+    {
+        if (dots.Length < features) throw new ArgumentException("a snapshot needs every feature's gradient", nameof(dots));
+        int slot = 1 - _newest;
+        var g = _gradients[slot];
+        double n = rows;
+        for (int j = 0; j < features; j++) g[j] = dots[j] / n;
+        r.CopyTo(_residuals[slot], 0);
+        _errors[slot] = error;
+        _newest = slot;
+        _count = Math.Min(2, _count + 1);
+    }
+
+    /// <summary>The bound's coefficients for residual <paramref name="r"/>, or null before the first snapshot.</summary>
+    public Line? Extrapolate(double[] r)
+    {
+        if (_count == 0) return null;
+        var r1 = _residuals[_newest];
+        var r0 = _count > 1 ? _residuals[1 - _newest] : null;
+        double a = 0;
+        if (r0 is not null)
+        {
+            double dD = 0, DD = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                double d = r[i] - r1[i], D = r1[i] - r0[i];
+                dD += d * D;
+                DD += D * D;
+            }
+            a = DD > 0 ? dD / DD : 0;
+        }
+        // r = c1 r1 + c0 r0 + e holds exactly for these two doubles and the exact e; e is computed with at most a few
+        // roundings of its largest term per entry, which the allowance below covers.
+        double c1 = 1 + a, c0 = -a;
+        double ee = 0, rr = 0, rr1 = 0, rr0 = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            double e = r[i] - c1 * r1[i] - (r0 is null ? 0 : c0 * r0[i]);
+            ee += e * e;
+            rr += r[i] * r[i];
+            rr1 += r1[i] * r1[i];
+            if (r0 is not null) rr0 += r0[i] * r0[i];
+        }
+        double allowance = 4 * Unit * (Math.Sqrt(rr) + Math.Abs(c1) * Math.Sqrt(rr1) + Math.Abs(c0) * Math.Sqrt(rr0));
+        double radius = (Math.Sqrt(ee) * (1 + 1e-9) + allowance * (1 + 1e-9)) / Math.Sqrt(rows);
+        double error = Math.Abs(c1) * _errors[_newest] + (r0 is null ? 0 : Math.Abs(c0) * _errors[1 - _newest]);
+        return new Line(c1, r0 is null ? 0 : c0, _gradients[_newest], _gradients[1 - _newest], error, radius);
+    }
+
+    /// <summary>The bound at one residual: <see cref="Bound"/> per feature.</summary>
+    public readonly struct Line(double c1, double c0, double[] s1, double[] s0, double error, double radius)
+    {
+        /// <summary>
+        /// An upper bound of |g_j(r)|, given <paramref name="norm"/> = sqrt(z_j'z_j/n) and <paramref name="shadowNorm"/> ≥ ||ẑ_j||
+        /// (the last factor covers the roundings of the few double operations here).
+        /// </summary>
+        public double Bound(int j, double norm, double shadowNorm) =>
+            (Math.Abs(c1 * s1[j] + c0 * s0[j]) + error * shadowNorm + norm * radius) * (1 + 1e-12);
+    }
+}
