@@ -125,7 +125,7 @@ internal sealed partial class MultinomialPathSolver
     /// weights; 1 without); lowers
     /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
     /// </summary>
-    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
+    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
     {
         int len = s.Length;
         var e = _rowMax.AsSpan(0, len);

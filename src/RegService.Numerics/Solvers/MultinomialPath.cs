@@ -202,6 +202,9 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     }
 
     public int Rows => _n;
+
+    /// <summary>Class k's linear predictors eta_k (one per row fitted; the solver's own).</summary>
+    internal double[] LinearPredictor(int k) => _eta[k];
     public int Features => _p;
     public EarlyStop Stop => EarlyStop.Absolute;
 
@@ -291,7 +294,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
     /// <remarks>Vectorized over blocks of rows that stay in cache: the row maxima, then e^(eta - max) per class, their sum,
     /// the division, and the loss sum_i (max_i + log sum_i - eta_{i,y_i}).</remarks>
-    private double Refresh()
+    internal double Refresh()
     {
         double loss = 0, worst = 1;
         for (int i0 = 0; i0 < _n; i0 += RowBlock) loss += RefreshRows(i0, Math.Min(RowBlock, _n - i0), ref worst);

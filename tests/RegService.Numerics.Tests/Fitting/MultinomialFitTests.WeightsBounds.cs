@@ -232,4 +232,30 @@ public sealed partial class MultinomialFitTests
             for (int a = 0; a < fresh.Sums.Length; a++) Assert.Equal(fresh.Sums[a], grown.Sums[a], 1e-12 * sums);
         }
     }
+
+    /// <summary>The one-class softmax update of the fused class step (ShiftClass) changes the weighted loss by what a full
+    /// refresh of the probabilities finds: sum_i v_i log D_i - sum_{y_i = k} v_i s_i, observation weights with zeros.</summary>
+    [Fact]
+    public void OneClassSoftmaxUpdateChangesTheWeightedLossAsAFullRefresh()
+    {
+        var (_, x, spec) = Load("wb_mn5_enet05_ungrouped_mixed", WeightsBoundsDirectory);
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        Assert.True(n <= 1024, "one block of rows");
+        var labels = FitSpec.ClassLabels(x.Column(spec.TargetColumn));
+        var settings = new PathSettings { Alpha = 0.5, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)], Tolerance = 1e-10 };
+        var solver = new MultinomialPathSolver(x, spec.FeatureColumns, spec.TargetColumn, null, labels, spec.FeatureNames, settings,
+                                               grouped: false, spec.Weights);
+        solver.Start(CancellationToken.None);
+        for (int k = 0; k < labels.Length; k++)
+        {
+            double before = solver.Refresh();
+            var s = Enumerable.Range(0, n).Select(i => 0.8 * Math.Sin(0.37 * i + k)).ToArray();
+            var eta = solver.LinearPredictor(k);
+            for (int i = 0; i < n; i++) eta[i] += s[i];
+            double worst = 1;
+            double change = solver.ShiftClass(k, 0, s, ref worst);
+            double after = solver.Refresh();
+            Assert.Equal(after, before + change / n, 1e-12 * Math.Abs(after));
+        }
+    }
 }
