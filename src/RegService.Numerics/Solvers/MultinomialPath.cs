@@ -205,6 +205,9 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
 
     /// <summary>Class k's linear predictors eta_k (one per row fitted; the solver's own).</summary>
     internal double[] LinearPredictor(int k) => _eta[k];
+
+    /// <summary>Whether the last refresh found every row of positive weight's class probability above 1 - 1e-9 (the path ends).</summary>
+    internal bool Separated => _separated;
     public int Features => _p;
     public EarlyStop Stop => EarlyStop.Absolute;
 

@@ -258,4 +258,31 @@ public sealed partial class MultinomialFitTests
             Assert.Equal(after, before + change / n, 1e-12 * Math.Abs(after));
         }
     }
+
+    /// <summary>Rows of weight 0 are left out of the separation test: every other row predicted with certainty separates the
+    /// classes although the rows of weight 0 are predicted wrong.</summary>
+    [Fact]
+    public void RowsOfWeightZeroDoNotKeepThePathFromEndingOnSeparation()
+    {
+        var (_, x, spec) = Load("wb_mn5_enet05_ungrouped_mixed", WeightsBoundsDirectory);
+        int n = x.Rows, p = spec.FeatureColumns.Length;
+        var labels = FitSpec.ClassLabels(x.Column(spec.TargetColumn));
+        var y = FitSpec.ClassIndex(x.Column(spec.TargetColumn), labels);
+        var settings = new PathSettings { Alpha = 0.5, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)], Tolerance = 1e-10 };
+        var solver = new MultinomialPathSolver(x, spec.FeatureColumns, spec.TargetColumn, null, labels, spec.FeatureNames, settings,
+                                               grouped: false, spec.Weights);
+        solver.Start(CancellationToken.None);
+        Assert.Contains(0.0, spec.Weights!);
+        for (int k = 0; k < labels.Length; k++)
+        {
+            var eta = solver.LinearPredictor(k);
+            for (int i = 0; i < n; i++) eta[i] = y[i] == k ? (spec.Weights![i] > 0 ? 40 : -40) : 0;
+        }
+        solver.Refresh();
+        Assert.True(solver.Separated);
+        int row = Array.FindIndex(spec.Weights!, w => w > 0);
+        solver.LinearPredictor(y[row] == 0 ? 1 : 0)[row] = 40;   // a row of positive weight no longer predicted with certainty
+        solver.Refresh();
+        Assert.False(solver.Separated);
+    }
 }
