@@ -112,13 +112,13 @@ public sealed record FitRequest
     [Description("Feature columns; omit for every column but the target (and the weights and offset columns)")]
     public string[]? Features { get; init; }
 
-    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) and by proximalNewton (binomial, poisson), with kfold or holdout validation weighted as cv.glmnet; other solvers, models and validation (loo, gcv) answer 400 naming weights")]
+    [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) and by proximalNewton (binomial, poisson, multinomial), with kfold or holdout validation weighted as cv.glmnet; other solvers, models and validation (loo, gcv) answer 400 naming weights")]
     public string? Weights { get; init; }
 
-    [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset")]
+    [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset, multinomial too (glmnet's multinomial offset is an n x K matrix; one column added to every class cancels in the softmax)")]
     public string? Offset { get; init; }
 
-    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target), poisson (log-linear regression on counts) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation, no weights)")]
+    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target), poisson (log-linear regression on counts) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation; weights and lowerLimits/upperLimits as glmnet, no offset)")]
     [DefaultValue(FamilyName.Gaussian)]
     public FamilyName Family { get; init; } = FamilyName.Gaussian;
 
@@ -190,7 +190,7 @@ public sealed record FitRequest
     [Description("Per-feature penalty factors by feature name (glmnet's penalty.factor): finite, >= 0, 0 leaves a feature unpenalized; unlisted features get 1. Rescaled to sum to the number of features, as glmnet does")]
     public Dictionary<string, double>? PenaltyFactors { get; init; }
 
-    [Description("Lower bounds of the coefficients on the original scale (glmnet's lower.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be <= 0; 0 keeps a coefficient non-negative (scikit-learn's positive=True). With an expansion the names are the expanded features'. Fitted by coordinateDescent, proximalNewton and proximalGradient; the closed form, sgd, adam, adamW, mlp, bayesianRidge and stopping dualityGap answer 400")]
+    [Description("Lower bounds of the coefficients on the original scale (glmnet's lower.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be <= 0; 0 keeps a coefficient non-negative (scikit-learn's positive=True). With an expansion the names are the expanded features'. Fitted by coordinateDescent, proximalNewton (multinomial: every class's coefficient of the feature, ungrouped and grouped) and proximalGradient; the closed form, sgd, adam, adamW, mlp, bayesianRidge and stopping dualityGap answer 400")]
     public JsonElement? LowerLimits { get; init; }
 
     [Description("Upper bounds of the coefficients on the original scale (glmnet's upper.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be >= 0; as lowerLimits otherwise")]

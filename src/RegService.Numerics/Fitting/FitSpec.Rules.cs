@@ -366,7 +366,7 @@ public sealed partial record FitSpec
     /// <summary>
     /// Observation weights: one per row, finite, non-negative, not all zero (the first row at fault is named, 1-based).
     /// They are fitted by the gaussian Gram route (coordinate descent in covariance form and closed-form ridge, both from
-    /// the weighted Gram X'WX) and by proximal Newton (binomial, poisson: the working weights times the observation weights),
+    /// the weighted Gram X'WX) and by proximal Newton (binomial, poisson, multinomial: the working weights times the observation weights),
     /// with k-fold or holdout validation weighted as cv.glmnet; the other solvers and models, and leave-one-out and GCV,
     /// do not take them yet, and say so.
     /// </summary>
@@ -389,11 +389,11 @@ public sealed partial record FitSpec
             add("weights", "every weight is 0, so no row would be fitted; give at least one row a positive weight");
             return;
         }
-        const string Yet = "weights are fitted by the gaussian family's closed form and coordinate descent (from the weighted Gram X'WX) and by proximalNewton (binomial, poisson)";
+        const string Yet = "weights are fitted by the gaussian family's closed form and coordinate descent (from the weighted Gram X'WX) and by proximalNewton (binomial, poisson, multinomial)";
         if (Model != ModelKind.Linear) add("weights", $"{Yet}; model {Of(Model)} does not take weights yet");
         else if (Stochastic || Solver == SolverKind.ProximalGradient) add("weights", $"{Yet}; solver {Of(ChosenSolver)} does not take weights yet");
         else if (Family == Family.Gaussian && (fitted >= rows || fitted > FitEngine.MaxCovarianceFeatures))
-            // Proximal Newton (binomial, poisson) multiplies its working weights by the observation weights: no such limit.
+            // Proximal Newton (binomial, poisson, multinomial) multiplies its working weights by the observation weights: no such limit.
             add("weights", $"{Yet}, which needs more rows than features and at most {FitEngine.MaxCovarianceFeatures} features; this data has {rows} rows and {fitted} features");
         if (Validation is ValidationMethod.LeaveOneOut or ValidationMethod.Gcv)
             add("weights", $"validation {Of(Validation)} does not take weights yet; use kfold or holdout (weighted as cv.glmnet)");
@@ -480,7 +480,7 @@ public sealed partial record FitSpec
     /// Coefficient bounds (glmnet's lower.limits and upper.limits): one per fitted feature (<paramref name="names"/>; null when
     /// the expansion is at fault), not NaN, lower ≤ 0 ≤ upper as glmnet demands (it refuses a positive lower or a negative
     /// upper limit; infinite means unbounded), the feature named in each fault. Fitted by coordinate descent (gaussian),
-    /// proximal Newton (binomial) and proximal gradient; the closed form, the stochastic solvers, the MLP, Bayesian ridge
+    /// proximal Newton (binomial, poisson; multinomial, every class alike) and proximal gradient; the closed form, the stochastic solvers, the MLP, Bayesian ridge
     /// and the duality-gap stopping rule (whose dual point assumes no bounds) do not take them.
     /// </summary>
     private void CheckLimits(string[]? names, Action<string, string> add)
@@ -509,7 +509,7 @@ public sealed partial record FitSpec
         if (LowerLimits is { } lo) Each("lowerLimits", lo, lower: true);
         if (UpperLimits is { } hi) Each("upperLimits", hi, lower: false);
         if (!Bounded) return;
-        const string Takes = "coefficient bounds are fitted by coordinateDescent (gaussian), proximalNewton (binomial) and proximalGradient";
+        const string Takes = "coefficient bounds are fitted by coordinateDescent (gaussian), proximalNewton (binomial, poisson, multinomial) and proximalGradient";
         string field0 = LowerLimits is not null && LowerLimits.Any(double.IsFinite) ? "lowerLimits" : "upperLimits";
         if (Model != ModelKind.Linear) add(field0, $"{Takes}; model {Of(Model)} does not take them");
         else if (Stochastic) add(field0, $"{Takes}; solver {Of(ChosenSolver)} does not take them");

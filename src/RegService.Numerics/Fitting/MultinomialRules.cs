@@ -1,6 +1,5 @@
 using RegService.Numerics.Data;
 using RegService.Numerics.Selection;
-using RegService.Numerics.Solvers;
 using static RegService.Numerics.Fitting.SpecNames;
 
 namespace RegService.Numerics.Fitting;
@@ -14,8 +13,12 @@ public sealed partial record FitSpec
     /// <summary>
     /// Family multinomial: solved by proximal Newton (auto) only, with a generated path or lambdas, k-fold or holdout validation;
     /// classes are the target's distinct values (numbers, sorted), at least 2, each with at least 2 rows on every set of rows
-    /// fitted (all rows, and the rows outside each validation fold), as glmnet refuses a class with 1 or 0 observations.
-    /// multinomialType grouped is for this family only.
+    /// fitted (all rows, and the rows outside each validation fold), as glmnet refuses a class with 1 or 0 observations, and
+    /// with weights some positive weight there (glmnet stops on a class of null probability 0). Observation weights and
+    /// coefficient bounds (the same for every class, ungrouped and grouped) are taken as glmnet takes them (their own rules in
+    /// CheckWeights and CheckLimits); an offset is not: glmnet's multinomial offset is an n x K matrix, one column per class,
+    /// and one column added to every class's linear predictor cancels in the softmax. multinomialType grouped is for this
+    /// family only.
     /// </summary>
     private void CheckMultinomial(DataShape data, Action<string, string> add)
     {
@@ -29,11 +32,10 @@ public sealed partial record FitSpec
             add("solver", $"family multinomial is fitted by proximalNewton (or auto); solver {Of(Solver)} does not fit it");
         if (Penalty == Penalty.None && Validation != ValidationMethod.None)
             add("validation", "penalty none has no lambda to choose");
-        if (Weights is not null) add("weights", "family multinomial does not take observation weights yet; fit without weights");
-        if (Offset is not null) add("offset", "family multinomial does not take an offset yet; fit without offset");
-        if (Bounded)
-            add(CoefficientBounds.AnyFinite(LowerLimits) ? "lowerLimits" : "upperLimits",
-                "family multinomial does not take coefficient bounds yet; fit without lowerLimits and upperLimits");
+        if (Offset is not null)
+            add("offset", "family multinomial takes no offset column: one column added to every class's linear predictor cancels in the "
+                + "softmax and changes nothing; glmnet's multinomial offset is an n x K matrix (one column per class), which RegService does "
+                + "not take yet; fit without offset");
         if ((uint)TargetColumn >= (uint)data.Columns || data.ReadColumn(TargetColumn) is not { Length: > 0 } y) return;
         var labels = ClassLabels(y);
         if (labels.Length > MaxClasses)
@@ -48,16 +50,30 @@ public sealed partial record FitSpec
             add("targetColumn", $"class {Show(labels[rare.Class])} of {Target} has {rare.Count} row{(rare.Count == 1 ? "" : "s")}; family multinomial needs at least 2 per class (as glmnet)");
             return;
         }
+        // Weights the weights rule accepts: each class needs some positive weight on every set of rows fitted.
+        var w = Weights is { Length: var m } ws && m == data.Rows && ws.All(v => double.IsFinite(v) && v >= 0) && ws.Any(v => v > 0) ? ws : null;
+        if (w is not null && Weightless(classOf, labels.Length, w, null) is int none)
+        {
+            add("weights", $"every row of class {Show(labels[none])} of {Target} has weight 0, so the class cannot be fitted (glmnet stops on a class of probability 0); give one of its rows a positive weight");
+            return;
+        }
         if (ValidationFolds(data.Rows) is not { } folds) return;
         for (int k = 0; k < folds.Count; k++)
+        {
+            string which = folds.IsHoldout ? "the training rows (outside the held-out rows)" : $"the rows outside fold {folds.Labels[k]}";
             if (Rare(classOf, labels.Length, folds.TrainingRows(k)) is { } r)
             {
-                string which = folds.IsHoldout ? "the training rows (outside the held-out rows)" : $"the rows outside fold {folds.Labels[k]}";
                 add(Validation == ValidationMethod.KFold ? "kFold" : "holdout",
                     $"{which} hold {r.Count} row{(r.Count == 1 ? "" : "s")} of class {Show(labels[r.Class])}; a multinomial fit needs at least 2 per class "
                     + "(glmnet refuses the fold's fit): choose other folds or another seed");
                 return;
             }
+            if (w is not null && Weightless(classOf, labels.Length, w, folds.TrainingRows(k)) is int c)
+            {
+                add("weights", $"{which} give class {Show(labels[c])} weight 0, so that fold's fit cannot fit it: give one of its rows there a positive weight or choose other folds");
+                return;
+            }
+        }
     }
 
     /// <summary>The distinct values of a multinomial target, smallest first: the classes.</summary>
@@ -79,6 +95,16 @@ public sealed partial record FitSpec
             index[i] = c;
         }
         return index;
+    }
+
+    /// <summary>The first class whose rows (of <paramref name="rows"/>; all when null) all have weight 0, or null.</summary>
+    private static int? Weightless(int[] classOf, int classes, double[] weights, int[]? rows)
+    {
+        var mass = new double[classes];
+        if (rows is null) for (int i = 0; i < classOf.Length; i++) mass[classOf[i]] += weights[i];
+        else foreach (int i in rows) mass[classOf[i]] += weights[i];
+        for (int c = 0; c < classes; c++) if (!(mass[c] > 0)) return c;
+        return null;
     }
 
     private static (int Class, int Count)? Rare(int[] classOf, int classes, int[]? rows)

@@ -8,8 +8,9 @@ namespace RegService.Numerics.Fitting;
 
 /// <summary>
 /// Multinomial fits by proximal Newton (<see cref="MultinomialPath"/>), on all rows or the rows outside a fold, the classes
-/// being the target's distinct values on all rows; fold losses are cv.glmnet's multinomial measures (deviance with probabilities
-/// clamped to [1e-5, 1 - 1e-5], class, mse, mae), metrics <see cref="MulticlassMetrics"/>.
+/// being the target's distinct values on all rows, with the observation weights and coefficient bounds of the spec; fold losses
+/// are cv.glmnet's multinomial measures (deviance with probabilities clamped to [1e-5, 1 - 1e-5], class, mse, mae; the weighted
+/// mean over the fold's rows with weights), metrics <see cref="MulticlassMetrics"/> (weighted likewise).
 /// </summary>
 internal sealed class MultinomialSource : PathSource
 {
@@ -32,10 +33,10 @@ internal sealed class MultinomialSource : PathSource
 
     public override PathFit Fit(int fold, PathSettings settings, IProgress<FitProgress>? progress, CancellationToken ct) =>
         MultinomialPath.Fit(X, Spec.FeatureColumns, Spec.TargetColumn, fold < 0 ? null : Folds!.TrainingRows(fold), _labels, Spec.FeatureNames,
-            settings, Spec.MultinomialGrouped, progress, ct);
+            settings, Spec.MultinomialGrouped, Weights, progress, ct);
 
     public override IFitMetrics Metrics(PathPoint point, int[]? rows) =>
-        MulticlassMetrics.FromProbabilities(Classes(rows), point.Classes!.Probabilities(X, Spec.FeatureColumns, rows), _labels.Length);
+        MulticlassMetrics.FromProbabilities(Classes(rows), point.Classes!.Probabilities(X, Spec.FeatureColumns, rows), _labels.Length, RowWeights(rows));
 
     /// <summary>
     /// cv.multnet's rows: deviance -2 log p_y (clamped), mse and mae the sums over the classes of (y_k - p_k)^2 and |y_k - p_k|,
@@ -81,11 +82,13 @@ internal sealed class MultinomialSource : PathSource
             var part = fits[k].Points[chosen].Classes!.Probabilities(X, Spec.FeatureColumns, rows);
             for (int i = 0; i < rows.Length; i++) prob[rows[i]] = part[i];
         }
-        return MulticlassMetrics.FromProbabilities(_classOf, prob, _labels.Length);
+        return MulticlassMetrics.FromProbabilities(_classOf, prob, _labels.Length, Weights);
     }
 
     /// <summary>cv.glmnet's multinomial deviance of one row: -2 log of its class's probability, clamped.</summary>
     public static double RowDeviance(double probability) => -2 * Math.Log(Math.Clamp(probability, ProbabilityClamp, 1 - ProbabilityClamp));
 
     private int[] Classes(int[]? rows) => rows is null ? _classOf : [.. rows.Select(i => _classOf[i])];
+
+    private double[]? RowWeights(int[]? rows) => rows is null || Weights is not { } w ? Weights : [.. rows.Select(i => w[i])];
 }

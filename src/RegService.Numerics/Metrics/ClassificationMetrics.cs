@@ -79,10 +79,6 @@ public sealed record ClassificationMetrics(
         return new ClassificationMetrics(m, logLoss, correct / m, WeightedAuc(y, eta, w), 2 * logLoss, ratio, se);
     }
 
-    /// <summary>Mann-Whitney AUC (the midrank statistic) of unweighted rows: the weighted AUC with unit weights.</summary>
-    internal static double MannWhitneyAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, int ones) =>
-        WeightedAuc(y, score, Normalized(null, y.Length)!);
-
     /// <summary>The weighted AUC of <paramref name="score"/> against the 0/1 <paramref name="y"/> (weights indexed like y; null: all 1;
     /// NaN when they sum to nothing): cv.glmnet's per-fold auc (survival's concordance with case weights, ties counted half).</summary>
     internal static double AreaUnderCurve(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[]? weights) =>
@@ -109,7 +105,7 @@ public sealed record ClassificationMetrics(
     /// The Mann-Whitney AUC with weights: sum over positives of w_pos (weight of negatives scored below + half of those tied),
     /// over (total positive weight)(total negative weight). With unit weights, the midrank statistic.
     /// </summary>
-    private static double WeightedAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[] w)
+    internal static double WeightedAuc(ReadOnlySpan<double> y, ReadOnlySpan<double> score, double[] w)
     {
         int m = y.Length;
         var order = new int[m];

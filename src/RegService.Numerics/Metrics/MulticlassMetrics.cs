@@ -2,14 +2,14 @@ namespace RegService.Numerics.Metrics;
 
 /// <summary>Multinomial-family metrics on a set of rows (each row's class, and its predicted class probabilities).</summary>
 /// <param name="Rows">Rows scored.</param>
-/// <param name="LogLoss">Mean of -log p_{y}, with p clamped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss).</param>
-/// <param name="Accuracy">Fraction of rows whose most probable class (the first of ties) is theirs.</param>
+/// <param name="LogLoss">Mean of -log p_{y}, with p clamped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss; weighted with weights).</param>
+/// <param name="Accuracy">Fraction of rows (of the weight) whose most probable class (the first of ties) is theirs.</param>
 /// <param name="Deviance">Mean deviance per row, 2 * LogLoss.</param>
 /// <param name="DevianceRatio">1 - deviance / null deviance, the null model predicting the class frequencies of the same rows; NaN
 /// when the rows hold one class.</param>
 /// <param name="LogLossStandardError">Standard deviation of the per-row log losses / sqrt(rows).</param>
-/// <param name="ClassAuc">Per class, the one-vs-rest ROC AUC of its probability (Mann-Whitney, ties counted half); NaN for a class
-/// absent from the rows or present in all of them.</param>
+/// <param name="ClassAuc">Per class, the one-vs-rest ROC AUC of its probability (Mann-Whitney, ties counted half; weighted pairs
+/// with weights); NaN for a class absent from the rows (or of weight 0 there) or present in all of them.</param>
 public sealed record MulticlassMetrics(
     int Rows, double LogLoss, double Accuracy, double Deviance, double DevianceRatio, double LogLossStandardError, double[] ClassAuc) : IFitMetrics
 {
@@ -22,35 +22,37 @@ public sealed record MulticlassMetrics(
     /// <summary>The fraction of rows misclassified (cv.glmnet's "class" measure).</summary>
     public double ClassError => 1 - Accuracy;
 
-    /// <summary>Metrics of probabilities [row][class] against each row's class (an index into the classes).</summary>
-    public static MulticlassMetrics FromProbabilities(int[] classOf, double[][] probabilities, int classes)
+    /// <summary>
+    /// Metrics of probabilities [row][class] against each row's class (an index into the classes), weighted by
+    /// <paramref name="weights"/> (indexed like the rows; normalized to sum to the rows scored) when given, as
+    /// <see cref="ClassificationMetrics.FromLinearPredictor"/>: weighted means, the null model the weighted class
+    /// frequencies, each class's AUC counting a (positive, negative) pair with the product of their weights.
+    /// </summary>
+    public static MulticlassMetrics FromProbabilities(int[] classOf, double[][] probabilities, int classes, double[]? weights = null)
     {
         int m = classOf.Length;
         if (probabilities.Length != m) throw new ArgumentException("one row of probabilities per row is needed");
         var auc = new double[classes];
-        if (m == 0)
-        {
-            Array.Fill(auc, double.NaN);
-            return new MulticlassMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, auc);
-        }
+        Array.Fill(auc, double.NaN);
+        var w = m == 0 ? null : ClassificationMetrics.Normalized(weights, m);
+        if (w is null) return new MulticlassMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, auc);
         var losses = new double[m];
-        var counts = new int[classes];
-        double sum = 0;
-        int correct = 0;
+        var counts = new double[classes];
+        double sum = 0, correct = 0;
         for (int i = 0; i < m; i++)
         {
             var p = probabilities[i];
             int y = classOf[i];
-            counts[y]++;
+            counts[y] += w[i];
             double loss = -Math.Log(Math.Clamp(p[y], ClassificationMetrics.Clamp, 1 - ClassificationMetrics.Clamp));
             losses[i] = loss;
-            sum += loss;
+            sum += w[i] * loss;
             int best = 0;
             for (int k = 1; k < classes; k++) if (p[k] > p[best]) best = k;
-            if (best == y) correct++;
+            if (best == y) correct += w[i];
         }
         double logLoss = sum / m, spread = 0;
-        for (int i = 0; i < m; i++) spread += (losses[i] - logLoss) * (losses[i] - logLoss);
+        for (int i = 0; i < m; i++) spread += w[i] * (losses[i] - logLoss) * (losses[i] - logLoss);
         double se = m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN;
 
         double nullLogLoss = 0;
@@ -59,7 +61,7 @@ public sealed record MulticlassMetrics(
             if (counts[k] > 0)
             {
                 present++;
-                double f = (double)counts[k] / m;
+                double f = counts[k] / m;
                 nullLogLoss -= f * Math.Log(f);
             }
         double ratio = present > 1 ? 1 - logLoss / nullLogLoss : double.NaN;
@@ -73,8 +75,8 @@ public sealed record MulticlassMetrics(
                 indicator[i] = classOf[i] == k ? 1 : 0;
                 score[i] = probabilities[i][k];
             }
-            auc[k] = ClassificationMetrics.MannWhitneyAuc(indicator, score, counts[k]);
+            auc[k] = ClassificationMetrics.WeightedAuc(indicator, score, w);
         }
-        return new MulticlassMetrics(m, logLoss, (double)correct / m, 2 * logLoss, ratio, se, auc);
+        return new MulticlassMetrics(m, logLoss, correct / m, 2 * logLoss, ratio, se, auc);
     }
 }

@@ -43,8 +43,9 @@ internal sealed partial class MultinomialPathSolver
 
     private Span<double> Z(int j) => _zData.AsSpan(j * _n, _n);
 
-    /// <summary>Class k's weights w_i = max(p_ik (1 - p_ik), 1e-5) and working residual y_ik - p_ik on rows [i0, i0 + len),
-    /// adding their sums and (with <paramref name="reference"/>) sum |w - w_ref|.</summary>
+    /// <summary>Class k's weights w_i = v_i max(p_ik (1 - p_ik), 1e-5) and working residual v_i (y_ik - p_ik) on rows [i0, i0 + len)
+    /// (v the observation weights, <see cref="_obs"/>; 1 without), adding their sums and (with <paramref name="reference"/>)
+    /// sum |w - w_ref|.</summary>
     private void ClassRows(int k, int i0, int len, double[]? reference, ref double wsum, ref double rsum, ref double drift)
     {
         var p = _prob[k].AsSpan(i0, len);
@@ -54,6 +55,12 @@ internal sealed partial class MultinomialPathSolver
         TensorPrimitives.Subtract(1.0, p, w);
         TensorPrimitives.Multiply(w, p, w);                             // w = p_k (1 - p_k)
         TensorPrimitives.Max(w, MinWeight, w);
+        if (_obs is { } obs)
+        {
+            var v = obs.AsSpan(i0, len);
+            TensorPrimitives.Multiply(w, v, w);                         // w = v max(p_k (1 - p_k), 1e-5)
+            TensorPrimitives.Multiply(r, v, r);                         // r = v (y_k - p_k)
+        }
         wsum += TensorPrimitives.Sum<double>(w);
         rsum += TensorPrimitives.Sum<double>(r);
         if (reference is not null) drift += LogisticKernels.AbsoluteDistance(w, reference.AsSpan(i0, len));
@@ -75,31 +82,50 @@ internal sealed partial class MultinomialPathSolver
         return _indicator[k];
     }
 
-    /// <summary>The smallest probability of the observed class on rows [i0, i0 + len) (<paramref name="scratch"/>: len values).</summary>
+    /// <summary>The smallest probability of the observed class on rows [i0, i0 + len) (<paramref name="scratch"/>: len values),
+    /// rows of weight 0 left out (glmnet drops them; 1 when every row is).</summary>
     private double ObservedMin(int i0, Span<double> scratch)
     {
         int len = scratch.Length;
         scratch.Clear();
         for (int k = 0; k < _classes; k++)
             TensorPrimitives.FusedMultiplyAdd(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), scratch, scratch);
+        if (_weightless is { } none) TensorPrimitives.Max(scratch, none.AsSpan(i0, len), scratch);   // 1 on the rows of weight 0
         return TensorPrimitives.Min<double>(scratch);
     }
 
-    /// <summary>sum_i eta_{i,y_i} over rows [i0, i0 + len).</summary>
-    private double ObservedEta(int i0, int len)
+    /// <summary>sum_i v_i eta_{i,y_i} over rows [i0, i0 + len) (v the observation weights; 1 without). With weights
+    /// <paramref name="scratch"/> (len values) holds eta_{i,y_i} on return.</summary>
+    private double ObservedEta(int i0, Span<double> scratch)
     {
+        int len = scratch.Length;
         double sum = 0;
+        if (_obs is { } obs)
+        {
+            scratch.Clear();
+            for (int k = 0; k < _classes; k++)
+                TensorPrimitives.FusedMultiplyAdd(Indicator(k).AsSpan(i0, len), _eta[k].AsSpan(i0, len), scratch, scratch);
+            return TensorPrimitives.Dot(scratch, obs.AsSpan(i0, len));
+        }
         for (int k = 0; k < _classes; k++) sum += TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), _eta[k].AsSpan(i0, len));
         return sum;
     }
 
+    /// <summary>sum_i v_i a_i over rows [i0, i0 + a.Length) (v the observation weights; the plain sum without).</summary>
+    private double WeightedSum(int i0, ReadOnlySpan<double> a) =>
+        _obs is { } obs ? TensorPrimitives.Dot(a, obs.AsSpan(i0, a.Length)) : TensorPrimitives.Sum(a);
+
+    /// <summary>1 on the rows of weight 0, else 0; null when no row has weight 0.</summary>
+    private double[]? _weightless;
+
     /// <summary>
     /// The softmax of rows [i0, i0 + len) after class k's linear predictor moved by <paramref name="s"/> (eta_k already moved):
     /// only e^s is new, p_l' = p_l / D (l != k), p_k' = p_k e^s / D with D = sum_{l != k} p_l + p_k e^s (a sum of positive terms).
-    /// Returns the change of the rows' summed negative log-likelihood, sum_i log D_i - sum_{y_i = k} s_i; lowers
+    /// Returns the change of the rows' summed negative log-likelihood, sum_i v_i log D_i - sum_{y_i = k} v_i s_i (v the observation
+    /// weights; 1 without); lowers
     /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
     /// </summary>
-    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
+    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
     {
         int len = s.Length;
         var e = _rowMax.AsSpan(0, len);
@@ -117,7 +143,13 @@ internal sealed partial class MultinomialPathSolver
             TensorPrimitives.Divide(pl, d, pl);
         }
         TensorPrimitives.Log(d, d);
-        double change = TensorPrimitives.Sum<double>(d) - TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), s);
+        double change = WeightedSum(i0, d);
+        if (_obs is null) change -= TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), s);
+        else
+        {
+            TensorPrimitives.Multiply(Indicator(k).AsSpan(i0, len), s, d);   // d = y_k s, its log no longer needed
+            change -= WeightedSum(i0, d);
+        }
         worst = Math.Min(worst, ObservedMin(i0, e));
         return change;
     }
@@ -161,12 +193,13 @@ internal sealed partial class MultinomialPathSolver
     }
 
     /// <summary>
-    /// <paramref name="cached"/> extended to the larger working set <paramref name="set"/> with the weights it was built with: the
+    /// <paramref name="cached"/> extended to the larger working set <paramref name="set"/> with the weights it was built with (the
+    /// working weights w = v max(p(1 - p), 1e-5) of <see cref="ClassRows"/>, observation weights v included): the
     /// entries of the features it has are kept, each new feature's row (and column) is s_a s_b z_a'W z_b and its sum s_a z_a'w,
     /// the raw shifted products of <see cref="BuildHessian"/>. One pass over blocks of rows, the new features' weighted columns
     /// dotted with the whole working set four columns at a time: (new features) x q x n multiply-adds instead of a build's q² n / 2.
     /// </summary>
-    private ClassHessian GrowHessian(ClassHessian cached, int[] set)
+    internal ClassHessian GrowHessian(ClassHessian cached, int[] set)
     {
         int q = set.Length, old = cached.Set.Length;
         var from = new int[q];   // position in the cached set, -1 for a new feature
@@ -294,8 +327,8 @@ internal sealed partial class MultinomialPathSolver
         return _loss = loss / _n;
     }
 
-    /// <summary>The exact gradient g_kj = z_j'(y_k - p_k)/n of every class and feature (0 when excluded), reading each block of
-    /// rows of the columns once for all classes.</summary>
+    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature (V the observation weights, 1 without; 0
+    /// when excluded), reading each block of rows of the columns once for all classes.</summary>
     private void FullGradient()
     {
         var included = new List<int>(_p);
@@ -311,6 +344,7 @@ internal sealed partial class MultinomialPathSolver
             for (int k = 0; k < _classes; k++)
             {
                 TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r.AsSpan(0, len));
+                if (_obs is { } obs) TensorPrimitives.Multiply(r.AsSpan(0, len), obs.AsSpan(i0, len), r.AsSpan(0, len));   // v (y_k - p_k)
                 ColumnKernels.AddDots(_zData, offsets, r.AsSpan(0, len), dots.AsSpan(k * m, m));
             }
         }

@@ -9,8 +9,10 @@ namespace RegService.Numerics.Solvers;
 /// <summary>
 /// The multinomial elastic-net path with glmnet's objective (family "multinomial"):
 /// <code>
-/// -(1/n) sum_i log p_{i,y_i} + lambda * sum_j v_j P(b_j),   p_ik = e^eta_ik / sum_l e^eta_il,  eta_ik = b0_k + x_i.b_k
+/// -(1/n) sum_i w_i log p_{i,y_i} + lambda * sum_j v_j P(b_j),   p_ik = e^eta_ik / sum_l e^eta_il,  eta_ik = b0_k + x_i.b_k
 /// </code>
+/// (observation weights w_i, default 1, rescaled to sum to n; glmnet's <c>weights</c>; every class's b_kj within the feature's
+/// lower.limits and upper.limits when given)
 /// with P(b_j) = sum_k [(1 - alpha)/2 b_kj² + alpha |b_kj|] (type.multinomial "ungrouped") or
 /// (1 - alpha)/2 ||b_j||² + alpha ||b_j||_2 over the K classes (type.multinomial "grouped"), on standardized features as glmnet's
 /// lognet (means and 1/n standard deviations; root mean squares without an intercept), intercepts unpenalized.
@@ -21,14 +23,16 @@ namespace RegService.Numerics.Solvers;
 /// it. After every Newton step the intercepts are centered (their sum is 0 on the standardized scale) and each feature's K
 /// coefficients are shifted by the c minimizing sum_k P(b_kj - c) (ungrouped: a weighted median between the ridge's mean and the
 /// lasso's median, glmnet's elc; grouped: the mean). The shift leaves the loss as it is and lowers the penalty, so the optimum
-/// is symmetric by itself; K odd makes the pure lasso's unique.
+/// is symmetric by itself; K odd makes the pure lasso's unique. With coefficient bounds the shift is the best one that keeps every
+/// class inside them (glmnet's elc clamps it the same way), so with lower limits 0 a feature's smallest class coefficient is 0.
 /// </para>
 /// <para>
 /// Proximal Newton, warm-started along the path. Ungrouped: glmnet's partial Newton, one class at a time (Gauss-Seidel over the
 /// classes), the class's diagonal Hessian block w_i = p_ik (1 - p_ik) (each at least 1e-5) as the quadratic model, minimized with
 /// the penalty by coordinate descent over the working set. Grouped: every class at once with those weights, each feature's K
 /// coefficients updated as one block by the group soft threshold under the bound max_k H_kj of the block's Hessian (glmnet's
-/// bound form). A step that raises the penalized objective is halved until it does not. The Newton steps at a lambda end when the
+/// bound form; with bounds, the group shrinkage with the box, <see cref="GroupBox"/>). Ungrouped coordinates are clamped into
+/// the bounds after the soft threshold, as glmnet's. A step that raises the penalized objective is halved until it does not. The Newton steps at a lambda end when the
 /// largest weighted squared change of a proposed step, max(W_k Δb0_k², H_kj Δb_kj²), is below <c>Tolerance</c> times the null
 /// deviance per row over 2 and the KKT conditions hold with the exact gradient outside the working set (|g_kj| ≤ lambda alpha
 /// v_j; grouped ||g_j||_2 ≤ lambda alpha v_j); violators join and the steps go on. lambda_max is max_j max_k |g_kj| / v_j
@@ -49,6 +53,16 @@ public static class MultinomialPath
     /// </summary>
     public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
                               PathSettings settings, bool grouped, IProgress<FitProgress>? progress, CancellationToken ct)
+        => Fit(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, null, progress, ct);
+
+    /// <summary>
+    /// The path with observation weights <paramref name="weights"/> (indexed like the rows of <paramref name="x"/>; null: every
+    /// row 1), those of the rows fitted rescaled to sum to their count (glmnet's): the loss is -(1/n) sum_i v_i log p_{i,y_i},
+    /// the standardization weighted; each class needs positive weight among the rows fitted. The coefficient bounds of
+    /// <paramref name="settings"/> (<see cref="PathSettings.LowerLimits"/>) hold every class's coefficient of a feature.
+    /// </summary>
+    public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
+                              PathSettings settings, bool grouped, double[]? weights, IProgress<FitProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(settings);
@@ -59,7 +73,7 @@ public static class MultinomialPath
         if (!(settings.Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
         if (labels.Length < 2) throw new ArgumentException("a multinomial fit needs at least 2 classes");
         ct.ThrowIfCancellationRequested();
-        var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped);
+        var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, weights);
         return PathDriver.Run(solver, settings, progress, ct);
     }
 }
@@ -101,7 +115,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private readonly int _threads;
 
     public MultinomialPathSolver(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
-                                 PathSettings settings, bool grouped)
+                                 PathSettings settings, bool grouped, double[]? weights = null)
     {
         _n = rows?.Length ?? x.Rows;
         _p = featureCols.Length;
@@ -109,17 +123,23 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         if (_n == 0) throw new ArgumentException("no rows to fit");
         var target = x.Column(targetCol);
         _y = new int[_n];
-        var counts = new int[_classes];
+        _obs = ObservationWeights.Fitted(weights, rows, x.Rows);
+        if (_obs is { } fitted && Array.IndexOf(fitted, 0.0) >= 0)
+        {
+            _weightless = new double[_n];
+            for (int i = 0; i < _n; i++) if (fitted[i] == 0) _weightless[i] = 1;
+        }
+        var counts = new double[_classes];
         for (int i = 0; i < _n; i++)
         {
             int r = rows is null ? i : rows[i];
             int c = Array.BinarySearch(labels, target[r]);
             if (c < 0) throw new ArgumentException($"row {r} has {target[r]}, which is not one of the {_classes} classes");
             _y[i] = c;
-            counts[c]++;
+            counts[c] += _obs?[i] ?? 1.0;
         }
         for (int c = 0; c < _classes; c++)
-            if (counts[c] == 0) throw new ArgumentException($"class {labels[c]} has no row among the {_n} rows fitted");
+            if (counts[c] == 0) throw new ArgumentException($"class {labels[c]} has no row {(_obs is null ? "" : "of positive weight ")}among the {_n} rows fitted");
 
         _alpha = settings.Alpha;
         _v = settings.PenaltyFactors;
@@ -137,16 +157,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         for (int j = 0; j < _p; j++)
         {
             var c = source.Column(cols[j]);
-            double mean = 0;
-            for (int i = 0; i < _n; i++) mean += c[i];
-            mean /= _n;
-            double variance = 0, square = 0;
-            for (int i = 0; i < _n; i++)
-            {
-                variance += (c[i] - mean) * (c[i] - mean);
-                square += c[i] * c[i];
-            }
-            var scale = Standardization.Of(mean, variance / _n, _intercept, settings.Standardize, ScaleConvention.AboutCenter, square / _n);
+            var (mean, variance, square) = ObservationWeights.Moments(c, _obs);   // weighted as glmnet's with weights
+            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, ScaleConvention.AboutCenter, square);
             _means[j] = scale.Center;
             _scales[j] = scale.Scale;
             if (scale.Excluded)
@@ -174,7 +186,11 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _rowSum = new double[Math.Min(_n, RowBlock)];
         _working = new bool[_p];
         _tolerance = settings.Tolerance;
+        _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, _scales);
     }
+
+    private readonly double[]? _obs;                 // observation weights of the rows fitted, summing to n; null: all 1
+    private readonly CoefficientBounds? _limits;     // lower.limits / upper.limits on the standardized scale, every class alike
 
     private readonly double _tolerance;
 
@@ -186,6 +202,12 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     }
 
     public int Rows => _n;
+
+    /// <summary>Class k's linear predictors eta_k (one per row fitted; the solver's own).</summary>
+    internal double[] LinearPredictor(int k) => _eta[k];
+
+    /// <summary>Whether the last refresh found every row of positive weight's class probability above 1 - 1e-9 (the path ends).</summary>
+    internal bool Separated => _separated;
     public int Features => _p;
     public EarlyStop Stop => EarlyStop.Absolute;
 
@@ -193,7 +215,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     {
         // The null model: class frequencies (symmetric intercepts), or p = 1/K without an intercept.
         var counts = new double[_classes];
-        foreach (int c in _y) counts[c]++;
+        for (int i = 0; i < _n; i++) counts[_y[i]] += _obs?[i] ?? 1.0;
         if (_intercept)
         {
             double mean = 0;
@@ -275,7 +297,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
     /// <remarks>Vectorized over blocks of rows that stay in cache: the row maxima, then e^(eta - max) per class, their sum,
     /// the division, and the loss sum_i (max_i + log sum_i - eta_{i,y_i}).</remarks>
-    private double Refresh()
+    internal double Refresh()
     {
         double loss = 0, worst = 1;
         for (int i0 = 0; i0 < _n; i0 += RowBlock) loss += RefreshRows(i0, Math.Min(RowBlock, _n - i0), ref worst);
@@ -313,7 +335,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
                 TensorPrimitives.Divide(pk, t, pk);
             }
             TensorPrimitives.Log(t, t);
-            loss += TensorPrimitives.Sum<double>(m) + TensorPrimitives.Sum<double>(t) - ObservedEta(i0, len);
+            // Left to right: m is summed before ObservedEta (with weights) and ObservedMin use it as scratch.
+            loss += WeightedSum(i0, m) + WeightedSum(i0, t) - ObservedEta(i0, m);
             worst = Math.Min(worst, ObservedMin(i0, m));
         }
         return loss;
@@ -334,7 +357,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             }
             double sum = 0;
             for (int k = 0; k < _classes; k++) sum += Math.Exp(e[k] - max);
-            loss -= e[_y[i]] - max - Math.Log(sum);
+            loss -= (_obs?[i] ?? 1.0) * (e[_y[i]] - max - Math.Log(sum));
         }
         return loss / _n;
     }
@@ -496,7 +519,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         }
         // At lambda = infinity only unpenalized features are in the working set: any finite lambda is the same model.
         double l = double.IsPositiveInfinity(lambda) ? 0 : lambda;
-        var cd = new CovarianceCd(gram, c, q, v, _alpha, start);
+        var cd = new CovarianceCd(gram, c, q, v, _alpha, start, _limits?.Restrict(set));
         var outcome = cd.Solve(l, l, tolerance, Math.Max(_budget - passesSoFar, 1));
         double ud = 0;
         for (int a = 0; a < q; a++)
@@ -520,9 +543,12 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private readonly double[] _rowMax, _rowSum;   // Refresh's scratch per block of rows
 
     /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
-    private sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
+    internal sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
 
-    private ClassHessian BuildHessian(int[] set, double[] w, double wsum, double[]? reuse)
+    /// <summary>The class Gram matrix of the working set <paramref name="set"/> with the working weights <paramref name="w"/>
+    /// (summing to <paramref name="wsum"/>) from the raw columns, shifted by their means; a copy of w kept as its reference
+    /// (in <paramref name="reuse"/> when given).</summary>
+    internal ClassHessian BuildHessian(int[] set, double[] w, double wsum, double[]? reuse)
     {
         int q = set.Length;
         var cols = new int[q];
@@ -558,6 +584,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             double u = LogisticKernels.DotShifted(z, 0, _q[k]) / _n + a * old;
             double pen = Pen(j, lambda);
             double fresh = double.IsPositiveInfinity(pen) ? 0 : Soft(u, _alpha * pen) / (a + (1 - _alpha) * pen);
+            if (_limits is { } limits) fresh = limits.Clamp(j, fresh);   // glmnet: max(cl_1j, min(cl_2j, b_kj))
             double delta = fresh - old;
             if (delta == 0) continue;
             d[j] += delta;
@@ -655,10 +682,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             norm = Math.Sqrt(norm);
             double pen = Pen(j, lambda);
             double factor = double.IsPositiveInfinity(pen) || norm <= _alpha * pen ? 0 : (1 - _alpha * pen / norm) / (bound + (1 - _alpha) * pen);
+            // With bounds the block's minimizer is the group shrinkage with the box inside (GroupBox); u then holds it.
+            bool boxed = _limits is { } box && GroupBox.Binds(u, factor, box.Lower[j], box.Upper[j]);
+            if (boxed) GroupBox.Shrink(u, bound + (1 - _alpha) * pen, _alpha * pen, _limits!.Lower[j], _limits.Upper[j], u);
             for (int k = 0; k < _classes; k++)
             {
                 double old = _b[k][j] + _d[k][j];
-                double delta = u[k] * factor - old;
+                double delta = (boxed ? u[k] : u[k] * factor) - old;
                 if (delta == 0) continue;
                 _d[k][j] += delta;
                 SpanOps.Update<Terms.SubtractWeightedShifted>(_q[k], z, _w[k], delta, 0);
@@ -668,17 +698,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         return moved;
     }
 
-    /// <summary>Class k's Newton weights w_i = max(p(1 - p), 1e-5), working residual y - p, and each working feature's H_kj = (1/n) sum w z².</summary>
+    /// <summary>Class k's Newton weights w_i = v_i max(p(1 - p), 1e-5), working residual v_i (y - p) (v the observation weights), and
+    /// each working feature's H_kj = (1/n) sum w z².</summary>
     private void Weights(int k)
     {
-        var p = _prob[k];
+        double wsum = 0, rsum = 0, drift = 0;
+        ClassRows(k, 0, _n, null, ref wsum, ref rsum, ref drift);
         var w = _w[k];
-        var q = _q[k];
-        for (int i = 0; i < _n; i++)
-        {
-            w[i] = Math.Max(p[i] * (1 - p[i]), MinWeight);
-            q[i] = (_y[i] == k ? 1.0 : 0.0) - p[i];
-        }
         for (int j = 0; j < _p; j++)
         {
             if (!_working[j]) { _h[j] = 0; continue; }
@@ -745,6 +771,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             if (!_working[j]) continue;
             for (int k = 0; k < _classes; k++) column[k] = _b[k][j];
             double c = _grouped || _v[j] == 0 || _alpha == 0 ? column.Average() : BestShift(column, _alpha);
+            // With bounds, the best shift that keeps every class inside them (glmnet's elc): max_k(b_k - upper) <= c <= min_k(b_k - lower).
+            if (_limits is { } limits) c = Math.Clamp(c, column.Max() - limits.Upper[j], column.Min() - limits.Lower[j]);
             if (c == 0) continue;
             for (int k = 0; k < _classes; k++)
             {

@@ -11,7 +11,7 @@ namespace RegService.Numerics.Tests.Fitting;
 /// tests/fixtures/make_multinom.R on data made there: K = 3 and 5, labels not 0..K-1), ungrouped and grouped, lasso and elastic
 /// net; the KKT conditions at every lambda; glmnet's generated path; cv.glmnet with fold ids; and the rules.
 /// </summary>
-public sealed class MultinomialFitTests
+public sealed partial class MultinomialFitTests
 {
     private static readonly string Directory = Fixtures.Directory("multinom");
 
@@ -28,9 +28,11 @@ public sealed class MultinomialFitTests
     /// <summary>Every class's intercept and coefficients within 1e-6 relative of glmnet's at its lambdas, and its deviance ratio to 1e-6.</summary>
     [Theory]
     [MemberData(nameof(Cases))]
-    public void PathMatchesGlmnet(string name)
+    public void PathMatchesGlmnet(string name) => AssertMatchesGlmnet(name, null);
+
+    private static void AssertMatchesGlmnet(string name, string? directory)
     {
-        var (fixture, x, spec) = Load(name);
+        var (fixture, x, spec) = Load(name, directory);
         var result = FitEngine.Fit(x, spec with { Tolerance = 1e-18 });
         Assert.Equal("proximalNewton", result.Solver);
         Assert.Equal(Fixtures.Doubles(fixture.GetProperty("classes")), result.ClassLabels);
@@ -63,9 +65,12 @@ public sealed class MultinomialFitTests
     }
 
     /// <summary>
-    /// KKT at every lambda on the standardized scale, g_kj = z_j'(y_k - p_k)/n: ungrouped |g_kj - l2 b_kj - l1 sign b_kj| (nonzero) or
-    /// max(|g_kj| - l1, 0) (zero); grouped ||g_j - l2 b_j - l1 b_j/||b_j|| || or max(||g_j|| - l1, 0); each within 1e-7, and the
-    /// intercepts' gradient sum_i (y_ik - p_ik)/n within 1e-9.
+    /// KKT at every lambda on the standardized scale, g_kj = z_j'V(y_k - p_k)/n (V the observation weights, rescaled to sum to n;
+    /// 1 without): ungrouped |g_kj - l2 b_kj - l1 sign b_kj| (nonzero) or max(|g_kj| - l1, 0) (zero); grouped
+    /// ||g_j - l2 b_j - l1 b_j/||b_j|| || or max(||g_j|| - l1, 0); each within 1e-7, and the intercepts' gradient
+    /// sum_i v_i (y_ik - p_ik)/n within 1e-8. With bounds (the same for every class, lower ≤ b_kj ≤ upper on the original scale) a
+    /// coefficient at a bound is checked only in the direction into the box, and a zero coefficient (group) only on the part
+    /// of its gradient the box allows (<see cref="Allowed"/>).
     /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
@@ -123,6 +128,7 @@ public sealed class MultinomialFitTests
         int n = x.Rows, p = spec.FeatureColumns.Length;
         var labels = result.ClassLabels!;
         var classOf = FitSpec.ClassIndex(x.Column(spec.TargetColumn), labels);
+        var v = spec.RescaledWeights() ?? Enumerable.Repeat(1.0, n).ToArray();
         int K = labels.Length;
         double alpha = spec.Alpha;
         foreach (var point in result.Path)
@@ -132,13 +138,13 @@ public sealed class MultinomialFitTests
             for (int k = 0; k < K; k++)
             {
                 double sum = 0;
-                for (int i = 0; i < n; i++) sum += (classOf[i] == k ? 1 : 0) - prob[i][k];
+                for (int i = 0; i < n; i++) sum += v[i] * ((classOf[i] == k ? 1 : 0) - prob[i][k]);
                 Assert.True(Math.Abs(sum / n) < 1e-8, $"{name}: intercept gradient {sum / n:G3} of class {k} at lambda {point.Lambda:G6}");
                 for (int j = 0; j < p; j++)
                 {
                     var col = x.Column(spec.FeatureColumns[j]);
                     double s = 0;
-                    for (int i = 0; i < n; i++) s += (col[i] - result.FeatureMeans[j]) / result.FeatureScales[j] * ((classOf[i] == k ? 1 : 0) - prob[i][k]);
+                    for (int i = 0; i < n; i++) s += v[i] * (col[i] - result.FeatureMeans[j]) / result.FeatureScales[j] * ((classOf[i] == k ? 1 : 0) - prob[i][k]);
                     g[k, j] = s / n;
                 }
             }
@@ -146,25 +152,35 @@ public sealed class MultinomialFitTests
             for (int j = 0; j < p; j++)
             {
                 var b = Enumerable.Range(0, K).Select(k => point.Classes.StandardizedCoefficients[k][j]).ToArray();
+                double lo = (spec.LowerLimits?[j] ?? double.NegativeInfinity) * result.FeatureScales[j];
+                double hi = (spec.UpperLimits?[j] ?? double.PositiveInfinity) * result.FeatureScales[j];
+                foreach (double bk in b)
+                    Assert.True(bk >= lo - 1e-12 * Math.Abs(lo) && bk <= hi + 1e-12 * Math.Abs(hi), $"{name}: {bk} outside [{lo}, {hi}] at lambda {point.Lambda:G6}");
                 if (grouped)
                 {
-                    double norm = Math.Sqrt(b.Sum(v => v * v)), r = 0, gn = 0;
+                    double norm = Math.Sqrt(b.Sum(c => c * c)), r = 0, gn = 0;
                     for (int k = 0; k < K; k++)
                     {
-                        double e = g[k, j] - l2 * b[k] - (norm > 0 ? l1 * b[k] / norm : 0);
+                        double e = Allowed(g[k, j] - l2 * b[k] - (norm > 0 ? l1 * b[k] / norm : 0), b[k], lo, hi);
                         r += e * e;
-                        gn += g[k, j] * g[k, j];
+                        double a = Allowed(g[k, j], b[k], lo, hi);
+                        gn += a * a;
                     }
                     worst = Math.Max(worst, norm > 0 ? Math.Sqrt(r) : Math.Max(Math.Sqrt(gn) - l1, 0));
                 }
                 else
                     for (int k = 0; k < K; k++)
-                        worst = Math.Max(worst, b[k] != 0 ? Math.Abs(g[k, j] - l2 * b[k] - l1 * Math.Sign(b[k])) : Math.Max(Math.Abs(g[k, j]) - l1, 0));
+                        worst = Math.Max(worst, b[k] != 0 ? Math.Abs(Allowed(g[k, j] - l2 * b[k] - l1 * Math.Sign(b[k]), b[k], lo, hi))
+                                                          : Math.Max(Math.Abs(Allowed(g[k, j], b[k], lo, hi)) - l1, 0));
             }
             Assert.True(worst < 1e-7, $"{name}: KKT residual {worst:G3} at lambda {point.Lambda:G6}");
         }
         return result;
     }
+
+    /// <summary>The part of a descent direction <paramref name="d"/> (minus the gradient of the objective) a coefficient
+    /// <paramref name="b"/> can follow inside [lo, hi]: all of it inside, only its rise at the lower bound, only its fall at the upper.</summary>
+    private static double Allowed(double d, double b, double lo, double hi) => b <= lo ? Math.Max(d, 0) : b >= hi ? Math.Min(d, 0) : d;
 
     /// <summary>The generated path: glmnet's lambda_max (over classes; grouped, the group norm), grid and early stop.</summary>
     [Theory]
@@ -185,9 +201,11 @@ public sealed class MultinomialFitTests
     [Theory]
     [InlineData("cv_mn3_lasso_ungrouped")]
     [InlineData("cv_mn5_enet05_grouped")]
-    public void CrossValidationMatchesCvGlmnet(string name)
+    public void CrossValidationMatchesCvGlmnet(string name) => AssertCvMatchesGlmnet(name, null);
+
+    private static void AssertCvMatchesGlmnet(string name, string? directory)
     {
-        var (fixture, x, spec) = Load(name);
+        var (fixture, x, spec) = Load(name, directory);
         var ids = fixture.GetProperty("foldid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         foreach (var rule in new[] { SelectionRule.Min, SelectionRule.OneStandardError })
         {
@@ -245,11 +263,14 @@ public sealed class MultinomialFitTests
         Assert.Contains(faults.Check(shape), f => f.Path == "kFold" && f.Message.Contains("class 2"));
     }
 
-    private static (JsonElement Fixture, DenseMatrix X, FitSpec Spec) Load(string name)
+    /// <summary>A fixture of <paramref name="directory"/> (multinom by default) and the spec it was made with: weights from its
+    /// column (multinom_wb), the limits per feature (null there: unbounded).</summary>
+    private static (JsonElement Fixture, DenseMatrix X, FitSpec Spec) Load(string name, string? directory = null)
     {
-        var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json"))).RootElement;
+        directory ??= Directory;
+        var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, name + ".json"))).RootElement;
         ColumnTable table;
-        using (var file = File.OpenRead(Path.Combine(Directory, fixture.GetProperty("data").GetString()!)))
+        using (var file = File.OpenRead(Path.Combine(directory, fixture.GetProperty("data").GetString()!)))
             table = CsvTableReader.ReadAsync(file).GetAwaiter().GetResult();
         var x = table.ToMatrix();
         var all = table.Names.ToArray();
@@ -267,7 +288,14 @@ public sealed class MultinomialFitTests
             Lambdas = Fixtures.Doubles(fixture.GetProperty("lambda")),
             Tolerance = 1e-14,
             MaxThreads = 1,
+            Weights = fixture.TryGetProperty("weights", out var w) && w.ValueKind == JsonValueKind.String
+                ? x.Column(Array.IndexOf(all, w.GetString()!)).ToArray() : null,
+            LowerLimits = Limits(fixture, "lower", double.NegativeInfinity),
+            UpperLimits = Limits(fixture, "upper", double.PositiveInfinity),
         };
         return (fixture, x, spec);
     }
+
+    private static double[]? Limits(JsonElement fixture, string name, double none) =>
+        fixture.TryGetProperty(name, out var limits) ? [.. limits.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? none : e.GetDouble())] : null;
 }
