@@ -18,8 +18,20 @@ public class ClosedFormCancellationTests
     /// <summary>Generous: the contract is "well under a second" and the machines are noisy.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1);
 
-    /// <summary>Runs <paramref name="work"/>, cancels it after <paramref name="delay"/> and returns the seconds from the cancel to the exception.</summary>
+    /// <summary>
+    /// The seconds from a cancel after <paramref name="delay"/> to the exception; a cancel honoured later than the slack is
+    /// measured once more and that second figure returned. A stage that does not check the token is late every time; a lone
+    /// stall of the worker thread (a page fault that compacts memory for a huge page, a blocking collection of the test
+    /// process's heap) is not, and one such stall (1.02 s against 0.001-0.07 s in every other run) once failed a CI run.
+    /// </summary>
     private static double CancelLatency(Action<CancellationToken> work, TimeSpan delay)
+    {
+        double first = CancelLatencyOnce(work, delay);
+        return first < Slack.TotalSeconds ? first : CancelLatencyOnce(work, delay);
+    }
+
+    /// <summary>Runs <paramref name="work"/>, cancels it after <paramref name="delay"/> and returns the seconds from the cancel to the exception.</summary>
+    private static double CancelLatencyOnce(Action<CancellationToken> work, TimeSpan delay)
     {
         using var cts = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
