@@ -387,7 +387,8 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// <summary>
     /// The features whose |g_j| the bounds cannot keep below <paramref name="limit"/> (<paramref name="strict"/>: at most the
     /// limit; else below it): first by the bound from each reference, then by the single-precision screen at the current point
-    /// (a pass first if it is on the model). An unpenalized feature is always unsure; one whose limit is 0 is not screened.
+    /// (a pass first if it is on the model) where the family screens (<see cref="GlmFamily.ScreensInSinglePrecision"/>). An unpenalized
+    /// feature is always unsure; one whose limit is 0 is not screened.
     /// </summary>
     private List<int> Unsure(List<int> features, Func<int, double> limit, bool strict)
     {
@@ -399,7 +400,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         }
         var unsure = features.Where(j => !Settled(j)).ToList();
         var screen = unsure.Where(j => _v[j] != 0 && limit(j) > 0).ToList();   // a zero limit settles nothing
-        if (screen.Count == 0) return unsure;
+        if (screen.Count == 0 || !_d.Family.ScreensInSinglePrecision) return unsure;
         if (!_exactPoint) Evaluate();
         _bounds.Screen(screen);
         return unsure.Where(j => !Settled(j)).ToList();
