@@ -58,6 +58,28 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             });
     }
 
+    /// <summary>
+    /// Waits (at most 10 s) until no instance holds <paramref name="directory"/>'s lock, so that a test starting a second
+    /// instance after disposing the first starts it on a released directory. One CI run saw the second instance refused
+    /// (it found the lock still held) right after the first was disposed; a lock never released fails here, naming it.
+    /// </summary>
+    public static async Task WaitUntilReleased(string directory)
+    {
+        var path = Path.Combine(directory, "regservice.lock");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)) return;
+            }
+            catch (IOException) when (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

@@ -236,6 +236,7 @@ public sealed class FitLifecycleTests
             for (int i = 0; i < 5; i++)
                 ids.Add(await Http.Submit(client, new { datasetId = id, target = "Fertility", lambda = 0.1 * (i + 1) }));
         }
+        await ApiFactory.WaitUntilReleased(dir);
         using (var second = new ApiFactory(dir, workers: 2))
         using (var client = second.CreateClient())
         {
@@ -276,6 +277,7 @@ public sealed class FitLifecycleTests
             command.CommandText = $"UPDATE fits SET attempts = 2 WHERE id = '{exhausted}'";
             command.ExecuteNonQuery();
         }
+        await ApiFactory.WaitUntilReleased(dir);
         using (var second = new ApiFactory(dir, workers: 1, maxAttempts: 2))
         using (var client = second.CreateClient())
         {
