@@ -13,15 +13,7 @@ public class BayesianRidgeTests
 {
     private const double Relative = 1e-6;
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in Directory.GetFiles(Fixtures.Directory("sklearn"), "bayes_*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("sklearn", "bayes_*.json");
 
     private sealed record Case(DenseMatrix X, FitSpec Spec, JsonElement Root, DenseMatrix Test);
 

@@ -17,27 +17,10 @@ public sealed class BoundsFitTests
 {
     private static readonly string Directory = Fixtures.Directory("bounds");
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("bounds"), "*.json").Order())
-                data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("bounds");
 
-    public static TheoryData<string> GlmnetCases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("bounds"), "*.json").Order())
-                if (!Path.GetFileName(file).StartsWith("sklearn", StringComparison.Ordinal)) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> GlmnetCases =>
+        Fixtures.Cases("bounds", "*.json", file => !file.StartsWith("sklearn", StringComparison.Ordinal));
 
     /// <summary>The intercepts and coefficients within 1e-6 (relative to the point's largest) of glmnet's (scikit-learn's), inside the bounds.</summary>
     [Theory]

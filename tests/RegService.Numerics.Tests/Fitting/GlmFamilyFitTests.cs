@@ -15,15 +15,7 @@ public sealed class GlmFamilyFitTests
 {
     private static readonly string Directory = Fixtures.Directory("glmnet_glm");
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet_glm"), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("glmnet_glm");
 
     /// <summary>At glmnet's lambdas (given): intercepts and coefficients within 1e-6 relative, the deviance ratio to 1e-6.</summary>
     [Theory]

@@ -17,16 +17,8 @@ public sealed partial class MultinomialFitTests
 {
     private static readonly string WeightsBoundsDirectory = Fixtures.Directory("multinom_wb");
 
-    public static TheoryData<string> WeightsBoundsCases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("multinom_wb"), "*mn*.json").Order())
-                if (!Path.GetFileName(file).StartsWith("cv_", StringComparison.Ordinal)) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> WeightsBoundsCases =>
+        Fixtures.Cases("multinom_wb", "*mn*.json", file => !file.StartsWith("cv_", StringComparison.Ordinal));
 
     /// <summary>Weighted and bounded paths: every class's intercept and coefficients within 1e-6 relative of glmnet's, dev.ratio to 1e-6.</summary>
     [Theory]

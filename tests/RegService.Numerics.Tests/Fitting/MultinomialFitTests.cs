@@ -15,15 +15,7 @@ public sealed partial class MultinomialFitTests
 {
     private static readonly string Directory = Fixtures.Directory("multinom");
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("multinom"), "mn*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("multinom", "mn*.json");
 
     /// <summary>Every class's intercept and coefficients within 1e-6 relative of glmnet's at its lambdas, and its deviance ratio to 1e-6.</summary>
     [Theory]

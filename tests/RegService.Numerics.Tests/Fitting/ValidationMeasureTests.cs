@@ -17,15 +17,7 @@ public sealed class ValidationMeasureTests
 {
     private static readonly string Directory = Fixtures.Directory("measure");
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("measure"), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("measure");
 
     /// <summary>cvm and cvsd at every lambda, lambda.min and lambda.1se within 1e-6 relative; the curve names the measure cv.glmnet used.</summary>
     [Theory]

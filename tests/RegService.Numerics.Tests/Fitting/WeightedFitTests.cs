@@ -14,15 +14,7 @@ public sealed class WeightedFitTests
 {
     private static readonly string Directory = Fixtures.Directory("glmnet_weights");
 
-    public static TheoryData<string> Cases
-    {
-        get
-        {
-            var data = new TheoryData<string>();
-            foreach (var file in System.IO.Directory.GetFiles(Fixtures.Directory("glmnet_weights"), "*.json").Order()) data.Add(Path.GetFileNameWithoutExtension(file));
-            return data;
-        }
-    }
+    public static TheoryData<string> Cases => Fixtures.Cases("glmnet_weights");
 
     /// <summary>The coefficients and intercepts within 1e-6 relative of glmnet's, and its deviance ratio (weighted) to 1e-6.</summary>
     [Theory]
