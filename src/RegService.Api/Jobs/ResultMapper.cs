@@ -40,7 +40,7 @@ public static class ResultMapper
                 Means = result.FeatureMeans,
                 Scales = result.FeatureScales,
                 Path = new StoredPath([.. points.Select(p => p.Lambda)], [.. points.Select(p => p.Intercept)],
-                    [.. points.Select(p => StoredSparseVector.From(p.Coefficients))]),
+                    [.. points.Select(p => p.NonZeroCoefficients()).Select(c => new StoredSparseVector(c.Indices, c.Values))]),
                 Network = result.Network is { } network ? Network(spec, network) : null,
                 Posterior = result.Bayesian is { } posterior ? new StoredPosterior(posterior.Alpha, posterior.Covariance) : null,
                 Relaxed = result.Relaxed is { } relaxed ? Relaxed(points, relaxed) : null,

@@ -3,6 +3,12 @@ using RegService.Numerics.Metrics;
 namespace RegService.Numerics.Fitting;
 
 /// <summary>The model at one lambda, with how its solve went.</summary>
+/// <remarks>
+/// A point is stored either dense (the positional constructor) or by its nonzero entries (<see cref="SparseCoefficients"/>,
+/// the wide gaussian path's); <see cref="Coefficients"/> and <see cref="StandardizedCoefficients"/> read the same either way,
+/// a sparse point forming each dense vector on its first read. <see cref="NonZeroCoefficients"/> reads the nonzero entries
+/// without forming it.
+/// </remarks>
 public sealed record PathPoint(
     double Lambda,
     double Intercept,
@@ -11,6 +17,57 @@ public sealed record PathPoint(
     int NonZero,
     IFitMetrics? Validation)
 {
+    /// <summary>A point stored by its nonzero coefficients (<see cref="NonZero"/> is their count).</summary>
+    public PathPoint(double lambda, double intercept, SparseCoefficients sparse, IFitMetrics? validation)
+        : this(lambda, intercept, null!, null!, sparse.Count, validation) => _sparse = sparse;
+
+    private readonly SparseCoefficients? _sparse;
+    private double[]? _coefficients = Coefficients;
+    private double[]? _standardized = StandardizedCoefficients;
+    private bool _coefficientsReplaced;
+
+    /// <summary>Original-scale coefficients, one per feature.</summary>
+    public double[] Coefficients
+    {
+        get => _coefficients ?? Interlocked.CompareExchange(ref _coefficients, _sparse!.ToDense(_sparse.Values), null) ?? _coefficients;
+        init
+        {
+            _coefficients = value;
+            _coefficientsReplaced = _sparse is not null;
+        }
+    }
+
+    /// <summary>Coefficients of the standardized features, one per feature.</summary>
+    public double[] StandardizedCoefficients
+    {
+        get => _standardized ?? Interlocked.CompareExchange(ref _standardized, _sparse!.ToDense(_sparse.StandardizedValues), null) ?? _standardized;
+        init => _standardized = value;
+    }
+
+    /// <summary>
+    /// The original-scale coefficients whose bits are not 0 (-0 is kept), as ascending feature indices and values: a sparse
+    /// point's own arrays (not to be modified), a dense point's found by a scan.
+    /// </summary>
+    public (int[] Indices, double[] Values) NonZeroCoefficients()
+    {
+        if (_sparse is { } sparse && !_coefficientsReplaced)
+        {
+            int kept = 0;
+            foreach (double v in sparse.Values) if (BitConverter.DoubleToInt64Bits(v) != 0) kept++;
+            if (kept == sparse.Count) return (sparse.Indices, sparse.Values);
+        }
+        var dense = Coefficients;
+        var indices = new List<int>();
+        var values = new List<double>();
+        for (int j = 0; j < dense.Length; j++)
+            if (BitConverter.DoubleToInt64Bits(dense[j]) != 0)
+            {
+                indices.Add(j);
+                values.Add(dense[j]);
+            }
+        return ([.. indices], [.. values]);
+    }
+
     /// <summary>Fraction of the null deviance explained on the rows fitted (glmnet's dev.ratio).</summary>
     public double DevianceRatio { get; init; } = double.NaN;
 
