@@ -122,7 +122,14 @@ public static class GaussianPath
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings);
-        return Drive(core, problem, settings, progress, ct);
+        try
+        {
+            return Drive(core, problem, settings, progress, ct);
+        }
+        finally
+        {
+            core.Release();
+        }
     }
 
     /// <summary>

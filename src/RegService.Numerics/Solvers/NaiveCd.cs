@@ -23,6 +23,7 @@ public sealed class NaiveCd : ICdCore
     private readonly double[] _means;
     private readonly double[] _scales;
     private readonly double[] _diagonal;
+    private readonly double[] _norms;      // sqrt(z_j'z_j/n)
     private readonly double _alpha;
     private readonly int _n;
     private readonly int _threads;
@@ -70,12 +71,15 @@ public sealed class NaiveCd : ICdCore
         Beta = new double[q];
         Gradient = new double[q];
         _diagonal = new double[q];
+        _norms = new double[q];
         for (int j = 0; j < q; j++)
+        {
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
+            _norms[j] = Math.Sqrt(_diagonal[j]);
+        }
         if (UseShadow(_n, q))
         {
-            // Huge pages advised: 4 KiB page faults on a fresh copy of hundreds of MB cost more than building it.
-            _shadow = LargeArrays.Allocate<float>(q * _n);
+            _shadow = RentShadow((long)q * _n);
             _shadowNorms = new double[q];
             _rShadow = new float[_n];
             _shadowError = ShadowErrorFactor(_n);
@@ -88,6 +92,31 @@ public sealed class NaiveCd : ICdCore
         _gRef = (double[])Gradient.Clone();
         _rLast = new double[_n];
         _checkedAt = new int[q];
+    }
+
+    /// <summary>Shadows up to this size are kept for the next fit (<see cref="Release"/>).</summary>
+    internal const long MaxSpareShadowBytes = 32L << 20;
+
+    // One spare shadow, kept between fits: the page faults and zeroing of a fresh 20 MB array (and the collection its
+    // allocation triggers) cost as much as a tenth of a 500 x 10k path. Taken whole by one fit at a time.
+    private static float[]? s_spareShadow;
+
+    /// <summary>The spare shadow if it is long enough, else a new array (huge pages advised: 4 KiB page faults on a fresh
+    /// copy of hundreds of MB cost more than building it).</summary>
+    private static float[] RentShadow(long length)
+    {
+        var spare = Interlocked.Exchange(ref s_spareShadow, null);
+        return spare is not null && spare.Length >= length ? spare : LargeArrays.Allocate<float>((int)length);
+    }
+
+    /// <summary>
+    /// Ends this solver's use of its buffers: a shadow of at most <see cref="MaxSpareShadowBytes"/> becomes the spare the
+    /// next fit's solver takes. The solver must not be used afterwards.
+    /// </summary>
+    public void Release()
+    {
+        if (_shadow is { } shadow && (long)shadow.Length * sizeof(float) <= MaxSpareShadowBytes)
+            Volatile.Write(ref s_spareShadow, shadow);
     }
 
     /// <summary>The single-precision screen is used when its error bound is tight (n u well below 1) and its copy is at most 512 MB.</summary>
@@ -200,7 +229,7 @@ public sealed class NaiveCd : ICdCore
         for (int j = 0; j < q; j++)
         {
             if (inStrong[j]) continue;
-            double norm = Math.Sqrt(_diagonal[j]);
+            double norm = _norms[j];
             double upper = Math.Abs(_gRef[j]) + norm * radius;
             if (last > 0 && _checkedAt[j] == last) upper = Math.Min(upper, Math.Abs(Gradient[j]) + norm * radiusLast);
             if (line is { } l) upper = Math.Min(upper, l.Bound(j, norm, _shadowNorms![j]));
