@@ -202,9 +202,41 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
             scores[others] = norm > 0 ? (l1 * v[j] - Math.Abs(gradient[j])) / norm : double.PositiveInfinity;
             order[others++] = j;
         }
-        Array.Sort(scores, order, 0, others);
-        for (int s = size - required; s < others; s++) _inStrong[order[s]] = false;
+        int keep = size - required;
+        SelectSmallest(scores.AsSpan(0, others), order.AsSpan(0, others), keep);
+        for (int s = keep; s < others; s++) _inStrong[order[s]] = false;
         strong.RemoveAll(j => !_inStrong[j]);
+    }
+
+    /// <summary>
+    /// Reorders <paramref name="keys"/> (and <paramref name="items"/> alike) so that the first <paramref name="k"/> are the k
+    /// smallest, in no particular order (quickselect, Hoare 1961): the working set needs which coordinates, not their ranking.
+    /// </summary>
+    internal static void SelectSmallest(Span<double> keys, Span<int> items, int k)
+    {
+        int lo = 0, hi = keys.Length - 1;
+        while (lo < hi && k > lo && k <= hi)
+        {
+            // Median of three as the pivot; Hoare partition around it.
+            int mid = lo + (hi - lo) / 2;
+            double a = keys[lo], b = keys[mid], c = keys[hi];
+            double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (keys[i] < pivot) i++;
+                while (keys[j] > pivot) j--;
+                if (i > j) break;
+                (keys[i], keys[j]) = (keys[j], keys[i]);
+                (items[i], items[j]) = (items[j], items[i]);
+                i++;
+                j--;
+            }
+            // Now keys[lo..j] <= pivot <= keys[i..hi], and any entries between equal the pivot.
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return;
+        }
     }
 
     /// <summary>One cyclic pass over <paramref name="set"/>; returns max_j w_j Δb_j².</summary>

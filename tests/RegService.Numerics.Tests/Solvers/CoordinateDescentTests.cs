@@ -195,4 +195,31 @@ public class CoordinateDescentTests
         }
         return (means, scales);
     }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(7, 3)]
+    [InlineData(50, 1)]
+    [InlineData(200, 37)]
+    [InlineData(200, 199)]
+    [InlineData(1000, 500)]
+    public void SelectSmallestPutsTheKSmallestFirst(int length, int k)
+    {
+        var rng = new Random(length * 31 + k);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            // Few distinct values in half the trials: ties at the boundary.
+            var keys = Enumerable.Range(0, length).Select(_ => trial % 2 == 0 ? rng.NextDouble() : rng.Next(5)).ToArray();
+            if (trial % 5 == 0) keys[rng.Next(length)] = double.PositiveInfinity;
+            var items = Enumerable.Range(0, length).ToArray();
+            var original = (double[])keys.Clone();
+            CoordinateDescent.SelectSmallest(keys, items, k);
+            var sorted = original.Order().ToArray();
+            Assert.Equal(sorted.Take(k), keys.Take(k).Order());
+            Assert.Equal(sorted.Skip(k), keys.Skip(k).Order());
+            // Items moved with their keys, each exactly once.
+            Assert.Equal(Enumerable.Range(0, length), items.Order());
+            for (int s = 0; s < length; s++) Assert.Equal(original[items[s]], keys[s]);
+        }
+    }
 }
