@@ -18,7 +18,9 @@ public static class SubmissionHandoff
     private const int MaxEntries = 256;
     private const int MaxChars = 64 * 1024;
 
-    private static readonly ConcurrentDictionary<string, StoredSubmission> Entries = new(StringComparer.Ordinal);
+    // Identical submissions (the same request on the same data set) have the same text: each keeps its own object.
+    private static readonly ConcurrentDictionary<string, ConcurrentStack<StoredSubmission>> Entries = new(StringComparer.Ordinal);
+    private static int _count;
     private static readonly ConcurrentDictionary<string, FitRequest> Requests = new(StringComparer.Ordinal);
 
     /// <summary>Stores the submission (as <see cref="StoredSubmission.Write"/> does) and keeps it for a worker here.</summary>
@@ -27,8 +29,12 @@ public static class SubmissionHandoff
         var stored = submission.Write(options);
         if (stored.Length <= MaxChars)
         {
-            if (Entries.Count >= MaxEntries) Entries.Clear();
-            Entries[stored] = submission;
+            if (Interlocked.Increment(ref _count) > MaxEntries)
+            {
+                Entries.Clear();
+                Interlocked.Exchange(ref _count, 1);
+            }
+            Entries.GetOrAdd(stored, _ => new ConcurrentStack<StoredSubmission>()).Push(submission);
             KeepRequest(stored, submission.Request);
         }
         return stored;
@@ -51,8 +57,17 @@ public static class SubmissionHandoff
 
     /// <summary>The submission a claimed row holds: the one kept here when its text is the same, else parsed from the text.</summary>
     public static StoredSubmission Read(string stored, JsonSerializerOptions options) =>
-        Entries.TryRemove(stored, out var kept) ? kept : StoredSubmission.Read(stored, options);
+        Take(stored) ?? StoredSubmission.Read(stored, options);
 
-    /// <summary>Forgets what a process that failed to queue the submission kept (its text is not stored).</summary>
-    public static void Forget(string stored) => Entries.TryRemove(stored, out _);
+    /// <summary>Forgets one submission kept under this text, when queuing it failed (its text was not stored for it).</summary>
+    public static void Forget(string stored) => Take(stored);
+
+    private static StoredSubmission? Take(string stored)
+    {
+        if (!Entries.TryGetValue(stored, out var kept) || !kept.TryPop(out var submission)) return null;
+        Interlocked.Decrement(ref _count);
+        // One pushed between these two lines is dropped with the stack: its worker parses the text, as for any other.
+        if (kept.IsEmpty) Entries.TryRemove(new KeyValuePair<string, ConcurrentStack<StoredSubmission>>(stored, kept));
+        return submission;
+    }
 }
