@@ -90,6 +90,15 @@ internal sealed class ServerProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>The CPU time the server has used so far (user and system, from /proc/PID/stat; 10 ms resolution).</summary>
+    public double CpuSeconds()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        // The fields after the command name (which may hold spaces) start with the state: utime and stime are 14th and 15th overall.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+    }
+
     /// <summary>A /proc/PID/status figure, in bytes.</summary>
     public long Memory(string field)
     {

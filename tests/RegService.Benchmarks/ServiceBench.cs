@@ -93,13 +93,18 @@ internal static class ServiceBench
             foreach (int concurrency in new[] { 1, 8 })
             {
                 await Loop(clients, dataset, concurrency, TimeSpan.FromSeconds(1));   // warm-up
-                var (count, latencies, seconds) = await Loop(clients, dataset, concurrency, TimeSpan.FromSeconds(options.Seconds));
+                double cpu = servers.Sum(s => s.CpuSeconds());
+                var (count, latencies, seconds, polls) = await Loop(clients, dataset, concurrency, TimeSpan.FromSeconds(options.Seconds));
+                cpu = servers.Sum(s => s.CpuSeconds()) - cpu;
                 latencies.Sort();
                 var key = $"service_{store}_{concurrency}_clients";
                 report[key + "_fits_per_second"] = Math.Round(count / seconds, 1);
+                report[key + "_polls_per_fit"] = Math.Round((double)polls / Math.Max(1, count), 2);
+                // The servers' CPU per fit (all replicas; PostgreSQL's own processes not included): steadier than fits/s on a busy machine.
+                report[key + "_server_cpu_us_per_fit"] = Math.Round(cpu * 1e6 / Math.Max(1, count));
                 report[key + "_p50_ms"] = Math.Round(latencies[latencies.Count / 2], 2);
                 report[key + "_p99_ms"] = Math.Round(latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * 0.99))], 2);
-                Console.Error.WriteLine($"{key}: {count / seconds:F0} fits/s");
+                Console.Error.WriteLine($"{key}: {count / seconds:F0} fits/s, {(double)polls / Math.Max(1, count):F1} polls per fit, {cpu * 1e6 / Math.Max(1, count):F0} us server CPU per fit");
             }
         }
         finally
@@ -108,12 +113,16 @@ internal static class ServiceBench
         }
     }
 
-    /// <summary>Each client submits a fit and polls it until done, again and again, spread over the replicas.</summary>
-    private static async Task<(int Count, List<double> Latencies, double Seconds)> Loop(List<HttpClient> replicas, string dataset, int concurrency, TimeSpan duration)
+    /// <summary>
+    /// Each client submits a fit and polls it until done, again and again, spread over the replicas. Polls: the
+    /// GETs of all clients (every poll is a request that competes with the fits for the same cores).
+    /// </summary>
+    private static async Task<(int Count, List<double> Latencies, double Seconds, long Polls)> Loop(List<HttpClient> replicas, string dataset, int concurrency, TimeSpan duration)
     {
         var latencies = new List<double>();
         var watch = Stopwatch.StartNew();
         int count = 0;
+        long polls = 0;
         var tasks = Enumerable.Range(0, concurrency).Select(async c =>
         {
             var client = replicas[c % replicas.Count];
@@ -128,6 +137,7 @@ internal static class ServiceBench
                 while (true)
                 {
                     var job = JsonNode.Parse(await client.GetStringAsync($"/v1/fits/{id}"))!;
+                    Interlocked.Increment(ref polls);
                     var status = job["status"]!.GetValue<string>();
                     if (status == "succeeded") break;
                     if (status is not ("queued" or "running")) throw new InvalidOperationException($"fit {id} ended {status}: {job}");
@@ -138,7 +148,7 @@ internal static class ServiceBench
             Interlocked.Add(ref count, mine.Count);
         }).ToList();
         await Task.WhenAll(tasks);
-        return (count, latencies, watch.Elapsed.TotalSeconds);
+        return (count, latencies, watch.Elapsed.TotalSeconds, Interlocked.Read(ref polls));
     }
 
     /// <summary>Queues <see cref="Options.QueueJobs"/> tiny fits with no workers, then restarts with workers and times the drain.</summary>

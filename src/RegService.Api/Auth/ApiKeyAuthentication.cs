@@ -32,26 +32,28 @@ public sealed class ApiKeyAuthenticationHandler(
         if (presented is null) return Task.FromResult(AuthenticateResult.NoResult());
         if (!ApiKeys.WellFormed(presented)) return Fail("malformed", "the API key is malformed: keys are printable ASCII without spaces, 16 to 512 characters");
 
-        var hash = ApiKeys.Hash(presented);
-        if (auth.Value.AdminKey is { Length: > 0 } admin && CryptographicOperations.FixedTimeEquals(
-                Encoding.ASCII.GetBytes(hash), AdminHash(admin)))
+        // One SHA-256 per request: the digest is compared with the admin key's (in constant time), and its hex form is the lookup key.
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        ApiKeys.Digest(presented, digest);
+        if (auth.Value.AdminKey is { Length: > 0 } admin && CryptographicOperations.FixedTimeEquals(digest, AdminDigest(admin)))
             return Success(new Claim(ClaimTypes.Role, Identity.AdminRole), new Claim(ClaimTypes.Name, "admin"));
 
-        var key = keys.FindByHash(hash);
+        var key = keys.FindByHash(Convert.ToHexStringLower(digest));
         if (key is null) return Fail("unknown", "the API key is not known");
         if (key.RevokedAt is not null) return Fail("revoked", $"the API key {key.Id} was revoked");
         return Success(new Claim(Identity.TenantClaim, key.Tenant), new Claim(Identity.KeyIdClaim, key.Id), new Claim(ClaimTypes.Name, key.Name));
     }
 
-    private static (string Key, byte[] Hash)? _adminHash;
+    private static (string Key, byte[] Digest)? _adminDigest;
 
-    /// <summary>The admin key's hash, computed once per configured key.</summary>
-    private static byte[] AdminHash(string admin)
+    /// <summary>The admin key's SHA-256, computed once per configured key.</summary>
+    private static byte[] AdminDigest(string admin)
     {
-        if (_adminHash is { } known && ReferenceEquals(known.Key, admin)) return known.Hash;
-        var hash = Encoding.ASCII.GetBytes(ApiKeys.Hash(admin));
-        _adminHash = (admin, hash);
-        return hash;
+        if (_adminDigest is { } known && ReferenceEquals(known.Key, admin)) return known.Digest;
+        var digest = new byte[SHA256.HashSizeInBytes];
+        ApiKeys.Digest(admin, digest);
+        _adminDigest = (admin, digest);
+        return digest;
     }
 
     private Task<AuthenticateResult> Success(params Claim[] claims)
@@ -146,7 +148,15 @@ public static class ApiKeys
     /// <summary>Lower-case hex SHA-256: the secrets are random and long, so a fast hash leaves nothing to guess.</summary>
     public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
-    public static bool WellFormed(string key) => key.Length is >= 16 and <= 512 && key.All(c => c is > ' ' and <= '~');
+    /// <summary>The SHA-256 of a well-formed key (printable ASCII, at most 512 characters) into <paramref name="digest"/>, without allocating.</summary>
+    internal static void Digest(string secret, Span<byte> digest)
+    {
+        Span<byte> bytes = stackalloc byte[512];
+        int length = Encoding.ASCII.GetBytes(secret.AsSpan(0, Math.Min(secret.Length, 512)), bytes);
+        SHA256.HashData(bytes[..length], digest);
+    }
+
+    public static bool WellFormed(string key) => key.Length is >= 16 and <= 512 && !key.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -142,11 +142,15 @@ public static class AuthExtensions
         return builder;
     }
 
-    /// <summary>Authentication, rate limits by the authenticated tenant, then authorization.</summary>
+    /// <summary>
+    /// Authentication, rate limits by the authenticated tenant, then authorization. With no request limit
+    /// (Limits:RequestsPerSecond 0) the rate limiting middleware is left out: every request would pass it anyway.
+    /// </summary>
     public static WebApplication UseAuth(this WebApplication app)
     {
         app.UseAuthentication();
-        app.UseRateLimiter();
+        var limits = app.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();
+        if (limits.RequestsPerSecond > 0) app.UseRateLimiter();
         app.UseAuthorization();
         return app;
     }

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 
 namespace RegService.Api.Extensions;
@@ -7,8 +8,8 @@ public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Reque
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = context.TraceIdentifier });
-        var watch = Stopwatch.StartNew();
+        using var scope = logger.BeginScope(new RequestScope(context.TraceIdentifier));
+        long start = Stopwatch.GetTimestamp();
         try
         {
             await next(context);
@@ -22,9 +23,28 @@ public sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Reque
                 >= 500 => LogLevel.Error,
                 _ => LogLevel.Information,
             };
-            logger.Log(level, "HTTP {Method} {Path} responded {StatusCode} in {Elapsed:F1} ms",
-                context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.Elapsed.TotalMilliseconds);
+            if (logger.IsEnabled(level))
+                logger.Log(level, "HTTP {Method} {Path} responded {StatusCode} in {Elapsed:F1} ms",
+                    context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
+    }
+
+    /// <summary>The scope's one property, RequestId, without a dictionary per request.</summary>
+    private sealed class RequestScope(string requestId) : IReadOnlyList<KeyValuePair<string, object>>
+    {
+        public KeyValuePair<string, object> this[int index] =>
+            index == 0 ? new("RequestId", requestId) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public int Count => 1;
+
+        public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"RequestId:{requestId}";
     }
 }
 

@@ -187,8 +187,10 @@ public static class FitsApi
         var settings = options.Value;
         var id = Guid.CreateVersion7().ToString("N");
         int tenantCapacity = limits.Value.MaxQueuedFitsPerTenant;
-        switch (fits.TryEnqueue(id, tenant, dataset.Id, new StoredSubmission { Request = request, Spec = spec }.Write(json.Options),
-                    settings.QueueCapacity, tenantCapacity))
+        var stored = SubmissionHandoff.Write(new StoredSubmission { Request = request, Spec = spec }, json.Options);
+        var outcome = fits.TryEnqueue(id, tenant, dataset.Id, stored, settings.QueueCapacity, tenantCapacity);
+        if (outcome != EnqueueOutcome.Queued) SubmissionHandoff.Forget(stored);
+        switch (outcome)
         {
             case EnqueueOutcome.DatasetNotFound:
                 // Deleted between the read above and the insert: the insert checked it in the same transaction.
@@ -276,7 +278,7 @@ public static class FitsApi
     {
         double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
         double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
-        var request = StoredSubmission.ReadRequest(r.RequestJson, json.Options);
+        var request = SubmissionHandoff.Request(r.RequestJson, json.Options);
         return new FitJob
         {
             Id = r.Id,

@@ -22,13 +22,26 @@ public interface IFitRunner
 }
 
 /// <summary>
-/// Loads the data set and runs the stored resolved spec on a thread-pool thread (with this replica's
-/// Jobs:ThreadsPerFit). A row stored before specs were stored holds the request alone: it is resolved
-/// now, as its submission did.
+/// Loads the data set and runs the stored resolved spec (with this replica's Jobs:ThreadsPerFit) on the
+/// calling worker's thread-pool thread: the worker has nothing else to do meanwhile, so a second hop
+/// through the pool would only add a wait behind the requests queued there. A row stored before specs
+/// were stored holds the request alone: it is resolved now, as its submission did.
 /// </summary>
 public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions> options) : IFitRunner
 {
-    public async Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
+    public Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
+    {
+        try
+        {
+            return Task.FromResult(Run(job, submission, progress, ct));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<StoredResult>(ex);
+        }
+    }
+
+    private StoredResult Run(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
     {
         int threads = options.Value.ThreadsPerFit;
         var spec = submission.Spec;
@@ -43,33 +56,31 @@ public sealed class EngineFitRunner(IDatasetStore datasets, IOptions<JobsOptions
         }
         // A path fit canceled (or timed out: the worker cancels the same token) after some lambdas returns them.
         spec = spec with { MaxThreads = threads, KeepPartial = true };
+        ct.ThrowIfCancellationRequested();
 
-        return await Task.Run(() =>
+        progress.Report(new FitProgress(0, "loading data set"));
+        var load = Stopwatch.StartNew();
+        DenseMatrix x;
+        try
         {
-            progress.Report(new FitProgress(0, "loading data set"));
-            var load = Stopwatch.StartNew();
-            DenseMatrix x;
-            try
-            {
-                x = datasets.LoadMatrix(dataset);
-            }
-            catch (DatasetGoneException gone)
-            {
-                throw new FitFailedException("Data set not found", gone.Message);
-            }
-            double loadSeconds = load.Elapsed.TotalSeconds;
-            ct.ThrowIfCancellationRequested();
-            FitResult result;
-            try
-            {
-                result = FitEngine.Fit(x, spec, progress, ct);
-            }
-            catch (ArgumentException ex)
-            {
-                // The engine rejects specs it cannot fit (the submission has had them checked on the same data set).
-                throw new FitFailedException("Fit not supported", ex.Message);
-            }
-            return ResultMapper.ToStored(spec, result, loadSeconds);
-        }, ct);
+            x = datasets.LoadMatrix(dataset);
+        }
+        catch (DatasetGoneException gone)
+        {
+            throw new FitFailedException("Data set not found", gone.Message);
+        }
+        double loadSeconds = load.Elapsed.TotalSeconds;
+        ct.ThrowIfCancellationRequested();
+        FitResult result;
+        try
+        {
+            result = FitEngine.Fit(x, spec, progress, ct);
+        }
+        catch (ArgumentException ex)
+        {
+            // The engine rejects specs it cannot fit (the submission has had them checked on the same data set).
+            throw new FitFailedException("Fit not supported", ex.Message);
+        }
+        return ResultMapper.ToStored(spec, result, loadSeconds);
     }
 }

@@ -87,6 +87,8 @@ public sealed class FitWorker(
         var poll = TimeSpan.FromMilliseconds(Math.Max(50, options.Value.PollMilliseconds));
         var backoff = poll;
         int failures = 0;
+        // Claim until the queue is empty: at start (fits left by an earlier process), and after a wait that timed out.
+        bool drain = true;
         while (!stoppingToken.IsCancellationRequested)
         {
             FitRecord? job;
@@ -118,10 +120,13 @@ public sealed class FitWorker(
             {
                 if (job is null)
                 {
-                    await signal.WaitAsync(poll, stoppingToken);
+                    drain = !await signal.WaitAsync(poll, stoppingToken);
                     continue;
                 }
                 await RunAsync(job, stoppingToken);
+                // A store this process owns alone (SQLite) has a signal for every fit queued: a worker woken by one waits
+                // for the next rather than claim from a queue that is most likely empty (a write statement that finds nothing).
+                if (!drain && fits.OwnsAllJobs) drain = !await signal.WaitAsync(poll, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -208,7 +213,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var submission = StoredSubmission.Read(job.RequestJson, json.Options);
+            var submission = SubmissionHandoff.Read(job.RequestJson, json.Options);
             seconds = TimeLimit(submission.Request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
             if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;
