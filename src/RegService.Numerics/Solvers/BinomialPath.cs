@@ -38,7 +38,9 @@ namespace RegService.Numerics.Solvers;
 /// </para>
 /// <para>
 /// Gradients of features outside the working set are bounded by |g_j(ref)| + ||z_j|| ||p - p(ref)|| / n from their last
-/// exact value and computed exactly only when the bound cannot settle a KKT or strong-rule test. A step that would raise
+/// exact value, and, once every feature outside was referred at two points, by the drift of the residual along the line
+/// through those two (<c>GradientBounds.ScreenAll</c>); they are computed exactly only when the bounds cannot settle
+/// a KKT or strong-rule test. A step that would raise
 /// the penalized objective is halved until it does not (glmnet takes full steps). A generated path stops as glmnet's
 /// lognet: from the fifth lambda on, once the deviance ratio exceeds 0.999 or grows by less than 1e-5 (absolute), or
 /// when every fitted probability is within 1e-9 of 0 or 1 (separation, reported as a warning naming the lambda).

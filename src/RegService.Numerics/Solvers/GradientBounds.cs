@@ -27,6 +27,10 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     private int _epoch;            // bumped by every pass: the point moved
     private int _nextSnapshotId;
     private double[]? _spareSnapshot;   // the retired snapshot's buffer, reused
+    private ResidualSnapshots? _lines;   // residuals at which every feature outside the working set was screened
+    private ResidualSnapshots.Line? _line;
+    private int _lineEpoch = -1;
+    private double[]? _centered;
 
     private sealed class Snapshot(int id, double[] prob, int epoch)
     {
@@ -55,7 +59,53 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             snap.DeltaEpoch = _epoch;
         }
         double bound = Math.Abs(_gRef[j]) + _slack[j];
-        return snap.Delta == 0 ? bound : bound + data.BoundNorms[j] * snap.Delta;
+        if (snap.Delta != 0) bound += data.BoundNorms[j] * snap.Delta;
+        if (_lines is null || bound == 0) return bound;
+        if (_lineEpoch != _epoch)
+        {
+            _line = _lines.Extrapolate(Residual());
+            _lineEpoch = _epoch;
+        }
+        return _line is { } line ? Math.Min(bound, line.Bound(j, data.BoundNorms[j], ShadowNorm(j))) : bound;
+    }
+
+    /// <summary>
+    /// References at the current point for every feature of <paramref name="outer"/> (all features outside the working set),
+    /// screened where the family screens (<see cref="Screen"/>), else exact, kept with the residual as a snapshot of
+    /// <see cref="ResidualSnapshots"/>: later bounds then charge only the part of the residual's move off the line through the
+    /// last two such residuals, not its whole distance from a reference.
+    /// </summary>
+    public void ScreenAll(List<int> outer, bool screens)
+    {
+        if (screens) Screen(outer);
+        else Settle(outer);
+        var gradients = new double[_p];
+        double error = 0;
+        foreach (int j in outer)
+        {
+            gradients[j] = _gRef[j];
+            if (_slack[j] != 0) error = Math.Max(error, _slack[j] / ShadowNorm(j));
+        }
+        (_lines ??= new ResidualSnapshots(_p, _n)).TakeGradients(gradients, Residual(), error * (1 + 1e-12));
+        _lineEpoch = -1;
+    }
+
+    /// <summary>An upper bound of ||ẑ_j|| and ||z_j||: the norm the screen's rounding bound of feature j is scaled by.</summary>
+    private double ShadowNorm(int j) => NormBound(data, j);
+
+    private static double NormBound(LogisticData data, int j) => Math.Max(Math.Sqrt(data.Rows) * data.BoundNorms[j] * (1 + 1e-7), double.Epsilon);
+
+    /// <summary>The residual v (y − mu) of the current point, centered when every z_j sums to 0 (as in <see cref="Distance"/>).</summary>
+    private double[] Residual()
+    {
+        var r = pass.Resid;
+        if (!intercept || data.Weight is not null) return r;
+        var c = _centered ??= new double[_n];
+        double mean = 0;
+        for (int i = 0; i < _n; i++) mean += r[i];
+        mean /= _n;
+        for (int i = 0; i < _n; i++) c[i] = r[i] - mean;
+        return c;
     }
 
     /// <summary>Exact gradients of <paramref name="features"/> at the current point (its pass must be exact), which becomes their reference.</summary>
@@ -229,7 +279,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             {
                 LogisticKernels.ToSingleShifted(data.Column(j), data.Means[j], 1 / data.Scales[j], z);
                 // |ẑ_i| ≤ |z_i| (1 + u), so ||ẑ|| ≤ ||z|| (1 + u); the slack also covers the roundings of ||z|| and of z in double.
-                _norm[j] = Math.Max(Math.Sqrt(_n) * data.BoundNorms[j] * (1 + 1e-7), double.Epsilon);
+                _norm[j] = NormBound(data, j);
             }
             norm = _norm[j];
             return z;

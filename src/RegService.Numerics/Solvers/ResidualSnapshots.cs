@@ -42,6 +42,21 @@ internal sealed class ResidualSnapshots(int features, int rows)
         _count = Math.Min(2, _count + 1);
     }
 
+    /// <summary>
+    /// Keeps residual <paramref name="r"/> with every feature's gradient <paramref name="gradients"/>[j] (already divided by n),
+    /// each within <paramref name="error"/> ||ẑ_j|| of z_j'r/n; the older of two snapshots is dropped.
+    /// </summary>
+    public void TakeGradients(ReadOnlySpan<double> gradients, double[] r, double error)
+    {
+        if (gradients.Length < features) throw new ArgumentException("a snapshot needs every feature's gradient", nameof(gradients));
+        int slot = 1 - _newest;
+        gradients[..features].CopyTo(_gradients[slot]);
+        r.CopyTo(_residuals[slot], 0);
+        _errors[slot] = error;
+        _newest = slot;
+        _count = Math.Min(2, _count + 1);
+    }
+
     /// <summary>The bound's coefficients for residual <paramref name="r"/>, or null before the first snapshot.</summary>
     public Line? Extrapolate(double[] r)
     {

@@ -174,6 +174,79 @@ public class GradientScreenTests
         }
     }
 
+    /// <summary>
+    /// References for every feature at two points (<see cref="GradientBounds.ScreenAll"/>) bound the gradients at later points
+    /// from the line through the two residuals: the bounds hold the exact gradients, at a point along the line they are
+    /// tighter than those of a single reference, and off the line they still hold (poisson and binomial, screened and exact,
+    /// with and without weights).
+    /// </summary>
+    [Theory]
+    [InlineData(Family.Poisson, false, true)]
+    [InlineData(Family.Poisson, true, true)]
+    [InlineData(Family.Binomial, false, false)]
+    [InlineData(Family.Binomial, true, false)]
+    [InlineData(Family.Binomial, false, true)]
+    public void BoundsFromTwoFullSnapshotsHoldTheExactGradients(Family kind, bool weighted, bool screens)
+    {
+        const int n = 3000, p = 12;
+        var rng = new Random(kind == Family.Poisson ? 13 : 14);
+        var x = new DenseMatrix(n, p + 1);
+        for (int j = 0; j < p; j++)
+        for (int i = 0; i < n; i++)
+            x[i, j] = 10 + (j + 1) * (rng.NextDouble() - 0.3) + 0.5 * (j > 0 ? x[i, j - 1] - 10 : 0);   // correlated neighbours
+        for (int i = 0; i < n; i++)
+        {
+            double eta = 0.3 * (x[i, 0] - 10) - 0.2 * (x[i, 1] - 10);
+            x[i, p] = kind == Family.Poisson ? Poisson(rng, Math.Exp(1 + eta)) : rng.NextDouble() < 1 / (1 + Math.Exp(-eta)) ? 1 : 0;
+        }
+        double[]? weights = weighted ? [.. Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble())] : null;
+        var settings = new PathSettings { Alpha = 1, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)] };
+        var data = LogisticData.Create(x, [.. Enumerable.Range(0, p)], p, null, [.. Enumerable.Range(0, p).Select(j => $"x{j}")],
+            settings, GlmFamily.For(kind), weights, null);
+        var pass = new LogisticPass(data, intercept: true, threads: 2, CancellationToken.None);
+        var inSet = new bool[p];
+        inSet[0] = inSet[1] = true;   // the working set: features 0 and 1, the others outside
+        var lines = new GradientBounds(data, pass, inSet, intercept: true, threads: 2, CancellationToken.None);
+        var single = new GradientBounds(data, pass, inSet, intercept: true, threads: 2, CancellationToken.None);
+        var outer = Enumerable.Range(2, p - 2).ToList();
+        var grad = new double[p];
+        double mean = x.Column(p).ToArray().Average();
+        double link = kind == Family.Poisson ? Math.Log(mean) : Math.Log(mean / (1 - mean));
+
+        void MoveTo(double[] coef)
+        {
+            double offset = link - coef[0] * data.Means[0] - coef[1] * data.Means[1];
+            pass.Run([.. Enumerable.Range(0, p)], new Predictor([0, 1], coef, offset), null, grad, null, null);
+            lines.Moved();
+            single.Moved();
+        }
+
+        // Two points along a line in the coefficients, every outside feature referred at each.
+        foreach (double t in new[] { 1.0, 2.0 })
+        {
+            MoveTo([0.05 * t, -0.03 * t]);
+            lines.ScreenAll(outer, screens);
+            if (screens) single.Screen(outer);
+            else single.Settle(outer);
+        }
+        // Further along the line: the line's bound is tighter; off it, it still holds.
+        int tighter = 0;
+        foreach (var (coef, along) in new[] { (new[] { 0.15, -0.09 }, true), (new[] { 0.2, 0.1 }, false) })
+        {
+            MoveTo(coef);
+            double largest = outer.Max(j => Math.Abs(grad[j]));
+            foreach (int j in outer)
+            {
+                double bound = lines.Bound(j), plain = single.Bound(j);
+                Assert.True(bound >= Math.Abs(grad[j]), $"feature {j}: bound {bound:G6} below |g| = {Math.Abs(grad[j]):G6}");
+                Assert.True(bound <= plain, $"feature {j}: bound {bound:G6} above the single reference's {plain:G6}");
+                if (along && bound - Math.Abs(grad[j]) < 0.5 * (plain - Math.Abs(grad[j]))) tighter++;
+            }
+            Assert.True(largest > 0);
+        }
+        Assert.True(tighter >= outer.Count / 2, $"the line's bound halved the slack of only {tighter} of {outer.Count} features");
+    }
+
     private static double Poisson(Random rng, double mean)
     {
         double limit = Math.Exp(-mean), product = rng.NextDouble();
