@@ -110,6 +110,22 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Family multinomial's offset is a map from class label to column name, a plain typed field for a generated client
+    /// (string values), documented with its form and its faults; offset's description points to it.</summary>
+    [Fact]
+    public void ClassOffsetsIsAMapOfClassLabelsToColumnNames()
+    {
+        var properties = Doc["components"]!["schemas"]!["FitRequest"]!["properties"]!;
+        var classOffsets = properties["classOffsets"]!;
+        Assert.Contains("\"object\"", classOffsets["type"]!.ToJsonString());
+        Assert.Equal("""{"type":"string"}""", classOffsets["additionalProperties"]!.ToJsonString());
+        var description = classOffsets["description"]!.GetValue<string>();
+        foreach (var part in new[] { "n x K", "class label", "every class", "zeroOffset", "classOffsets.<label>", "not features" })
+            Assert.Contains(part, description);
+        Assert.Contains("classOffsets", properties["offset"]!["description"]!.GetValue<string>());
+        Assert.Contains("classOffsets", properties["family"]!["description"]!.ToJsonString());
+    }
+
     [Fact]
     public void TheEventStreamAndTheLongPollAreDocumented()
     {

@@ -109,16 +109,19 @@ public sealed record FitRequest
     [Required]
     public string? Target { get; init; }
 
-    [Description("Feature columns; omit for every column but the target (and the weights and offset columns)")]
+    [Description("Feature columns; omit for every column but the target (and the weights, offset and classOffsets columns)")]
     public string[]? Features { get; init; }
 
     [Description("Name of a column of observation weights (glmnet's weights, scikit-learn's sample_weight): finite, >= 0, not all 0; rescaled to sum to the number of rows, as glmnet does. The column is not a feature, and prediction does not need it. Taken by the gaussian family's closedForm and coordinateDescent (more rows than features, at most 2000 features) and by proximalNewton (binomial, poisson, multinomial), with kfold or holdout validation weighted as cv.glmnet; other solvers, models and validation (loo, gcv) answer 400 naming weights")]
     public string? Weights { get; init; }
 
-    [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset, multinomial too (glmnet's multinomial offset is an n x K matrix; one column added to every class cancels in the softmax)")]
+    [Description("Name of a column of offsets (glmnet's offset; poisson: the log exposure): finite values added to the linear predictor in fitting and validation. The column is not a feature. Prediction needs it: the rows posted (or ?datasetId=) must carry this column, or ?zeroOffset=true assumes 0. Taken by the binomial and poisson families (proximalNewton); others answer 400 naming offset, multinomial too: its offset is classOffsets (glmnet's multinomial offset is an n x K matrix; one column added to every class cancels in the softmax)")]
     public string? Offset { get; init; }
 
-    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target), poisson (log-linear regression on counts) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation; weights and lowerLimits/upperLimits as glmnet, no offset)")]
+    [Description("Family multinomial only: glmnet's offset, an n x K matrix, as one column per class: an object whose keys are the class labels (the target's values, written as numbers, e.g. \"0\", \"2.5\"; as the result's classes.labels lists them) and whose values are column names, every class named once, e.g. {\"0\": \"off0\", \"1\": \"off1\", \"2\": \"off2\"} (a column may serve several classes; a class without an offset takes a column of zeros). Each column's finite values are added to that class's linear predictor, eta_ik = offset_ik + b0_k + x_i.b_k, in fitting (null model, lambda_max, every Newton step), validation folds and metrics; the columns are not features. Prediction needs them: the rows posted (or ?datasetId=) must carry every one, or ?zeroOffset=true assumes 0. 400 naming classOffsets.<label> for a label that is not a class, a column that is not in the data set, the target, weights or offset column, or a non-finite value (the row named); naming classOffsets for a class left out. Other families answer 400 naming classOffsets (their offset is offset)")]
+    public Dictionary<string, string>? ClassOffsets { get; init; }
+
+    [Description("gaussian (least squares), binomial (logistic regression on a 0/1 target), poisson (log-linear regression on counts) or multinomial (K >= 2 classes: the target's distinct values, numbers, sorted; at least 2 rows per class; proximalNewton only, k-fold or holdout validation; weights and lowerLimits/upperLimits as glmnet; its offset is classOffsets, one column per class)")]
     [DefaultValue(FamilyName.Gaussian)]
     public FamilyName Family { get; init; } = FamilyName.Gaussian;
 

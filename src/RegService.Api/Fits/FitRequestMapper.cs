@@ -51,6 +51,7 @@ public static class FitRequestMapper
         (request.Target?.Length ?? 0) <= maxNameLength
         && (request.Weights?.Length ?? 0) <= maxNameLength
         && (request.Offset?.Length ?? 0) <= maxNameLength
+        && (request.ClassOffsets ?? []).All(o => o.Key.Length <= maxNameLength && (o.Value?.Length ?? 0) <= maxNameLength)
         && (request.Features ?? []).All(f => (f?.Length ?? 0) <= maxNameLength)
         && (request.PenaltyFactors?.Keys ?? Enumerable.Empty<string>()).All(k => k.Length <= maxNameLength)
         && LimitNames(request.LowerLimits).Concat(LimitNames(request.UpperLimits)).All(k => k.Length <= maxNameLength);
@@ -109,6 +110,8 @@ public static class FitRequestMapper
             }
         }
 
+        var (classOffsetColumns, classOffsetLabels, classOffsetKeys) = ClassOffsetColumns(errors, request, dataset, index, target, weights, offset);
+
         // Features in spec order, and for each the position in the request's features (for the engine's faults).
         var features = new List<int>();
         var requestIndex = new List<int>();
@@ -121,6 +124,8 @@ public static class FitRequestMapper
                     errors.Add($"features[{i}]", $"'{names[i]}' is the weights column; a column cannot be both a feature and the weights");
                 else if (index.TryGetValue(names[i] ?? "", out c) && c == offset && offset >= 0)
                     errors.Add($"features[{i}]", $"'{names[i]}' is the offset column; a column cannot be both a feature and the offset");
+                else if (index.TryGetValue(names[i] ?? "", out c) && classOffsetColumns.Contains(c))
+                    errors.Add($"features[{i}]", $"'{names[i]}' is a class offset column (classOffsets); a column cannot be both a feature and an offset");
                 else if (index.TryGetValue(names[i] ?? "", out c))
                 {
                     features.Add(c);
@@ -132,13 +137,15 @@ public static class FitRequestMapper
         else
         {
             for (int c = 0; c < dataset.Columns.Count; c++)
-                if (c != target && c != weights && c != offset) features.Add(c);
+                if (c != target && c != weights && c != offset && !classOffsetColumns.Contains(c)) features.Add(c);
         }
 
         var spec = Map(request, dataset, target, features, maxThreads) with
         {
             Weights = weights >= 0 ? readColumn(weights) : null,
             Offset = offset >= 0 ? readColumn(offset) : null,
+            ClassOffsets = request.ClassOffsets is null ? null
+                : [.. classOffsetColumns.Select((c, e) => new ClassOffset(classOffsetLabels[e], c >= 0 ? readColumn(c) : []))],
         };
         var fitted = spec.FittedFeatureNames(dataset.Rows);
         if (fitted is not null)
@@ -162,13 +169,47 @@ public static class FitRequestMapper
         var limitFields = new HashSet<string>(StringComparer.Ordinal);
         foreach (var fault in faults)
         {
-            var field = ToWire(fault.Path, request, requestIndex, fitted);
+            var field = ToWire(fault.Path, request, requestIndex, fitted, classOffsetKeys);
             if (mapped.Contains(field)) continue;
             // One limit for every feature is one field: its first fault names the feature, the rest would repeat it.
             if (field is "lowerLimits" or "upperLimits" && !limitFields.Add(field)) continue;
             errors.Add(field, fault.Message);
         }
         return errors.Count > 0 ? (null, errors.ToDictionary()) : (resolved, []);
+    }
+
+    /// <summary>
+    /// The class offset columns of family multinomial's classOffsets ({"class label": "column"}): per entry, in the request's
+    /// order, its column (-1 after a fault here), its label as a number and its key (for the engine's faults, which name
+    /// classOffsets[entry]). A key that is not a number, a name that is not a column of the data set, the target, the weights or
+    /// the offset column is a fault named classOffsets.{key}; which labels are classes, and that every class is named, are the
+    /// engine's rules.
+    /// </summary>
+    private static (List<int> Columns, List<double> Labels, List<string> Keys) ClassOffsetColumns(
+        Errors errors, FitRequest request, Dataset dataset, Dictionary<string, int> index, int target, int weights, int offset)
+    {
+        var (columns, labels, keys) = (new List<int>(), new List<double>(), new List<string>());
+        foreach (var (key, name) in request.ClassOffsets ?? [])
+        {
+            string field = $"classOffsets.{key}";
+            int column = -1;
+            if (!double.TryParse(key, NumberStyles.Float, CultureInfo.InvariantCulture, out double label) || !double.IsFinite(label))
+                errors.Add(field, $"'{key}' is not a class label: the classes of a multinomial target are its values, numbers (as the result's classes.labels lists them)");
+            else if (string.IsNullOrEmpty(name) || !index.TryGetValue(name, out column))
+            {
+                errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+                column = -1;
+            }
+            else if (column == target || column == weights || column == offset)
+            {
+                errors.Add(field, $"'{name}' is the {(column == target ? "target" : column == weights ? "weights column" : "offset column")}; a class offset is another column");
+                column = -1;
+            }
+            columns.Add(column);
+            labels.Add(double.IsFinite(label) ? label : double.NaN);
+            keys.Add(key);
+        }
+        return (columns, labels, keys);
     }
 
     /// <summary>The request as a spec, names already looked up (an unknown target is column -1).</summary>
@@ -327,7 +368,8 @@ public static class FitRequestMapper
     /// <c>lambdas</c> is lambda when the request gave one, <c>penaltyFactors[j]</c> penaltyFactors.name, <c>holdout.fraction</c>
     /// validation.holdoutFraction, <c>training.epochs</c> epochs (the request's training settings are top-level).
     /// </summary>
-    internal static string ToWire(string path, FitRequest request, IReadOnlyList<int> requestIndex, string[]? fitted)
+    internal static string ToWire(string path, FitRequest request, IReadOnlyList<int> requestIndex, string[]? fitted,
+        IReadOnlyList<string>? classOffsetKeys = null)
     {
         var (head, item) = Split(path);
         return head switch
@@ -341,6 +383,7 @@ public static class FitRequestMapper
             "lowerLimits" or "upperLimits" when item is { } j && fitted is not null
                 && (head == "lowerLimits" ? request.LowerLimits : request.UpperLimits) is { ValueKind: JsonValueKind.Object } => $"{head}.{fitted[j]}",
             "lowerLimits" or "upperLimits" => head,
+            "classOffsets" when item is { } e && classOffsetKeys is not null => $"classOffsets.{classOffsetKeys[e]}",
             "validation" => "validation.method",
             "rule" => "validation.rule",
             "measure" => "validation.measure",
@@ -369,6 +412,9 @@ public static class FitRequestMapper
         if (request.Target is { Length: var t } && t > max) errors.Add("target", TooLong(t));
         if (request.Weights is { Length: var wl } && wl > max) errors.Add("weights", TooLong(wl));
         if (request.Offset is { Length: var ol } && ol > max) errors.Add("offset", TooLong(ol));
+        foreach (var (key, name) in request.ClassOffsets ?? [])
+            if (key.Length > max) errors.Add("classOffsets", $"the key starting '{key[..Math.Min(40, key.Length)]}…' {TooLong(key.Length)}");
+            else if (name is { Length: var cl } && cl > max) errors.Add($"classOffsets.{key}", TooLong(cl));
         if (request.Features is { } features)
             for (int i = 0; i < features.Length; i++)
                 if (features[i] is { Length: var f } && f > max) errors.Add($"features[{i}]", TooLong(f));

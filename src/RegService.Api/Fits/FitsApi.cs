@@ -27,7 +27,8 @@ public static class FitsApi
             .WithDescription("""
                 Minimizes glmnet's objective on standardized features (standardize, default true); coefficients come back on both scales:
                 gaussian (1/2n) sum (y - b0 - x.b)^2, binomial -(1/n) sum [y eta - log(1 + e^eta)], poisson (1/n) sum [e^eta - y eta]
-                (eta = b0 + x.b, plus the offset column's value with offset; weights w_i multiply each row's term), plus
+                (eta = b0 + x.b, plus the offset column's value with offset; weights w_i multiply each row's term), multinomial
+                -(1/n) sum log p_{i,y_i}, p_ik = e^eta_ik / sum_l e^eta_il, eta_ik = b0_k + x.b_k (plus class k's classOffsets column), plus
                 lambda * sum_j v_j [(1 - l1Ratio)/2 b_j^2 + l1Ratio |b_j|] with penalty factors v_j (penaltyFactors, default 1).
                 penalty: none, ridge (l1Ratio 0), lasso (l1Ratio 1), elasticNet (l1Ratio in (0, 1), default 0.5 as scikit-learn).
                 Give one of lambda, lambdas or path {count (100), minRatio (1e-4 when rows > features, else 1e-2)};
@@ -95,7 +96,8 @@ public static class FitsApi
                 or 1se; omitted, the gamma that goes with lambda; 400 naming gamma for a fit without relax). Binomial predictions are P(y = 1) = 1 / (1 + e^-(b0 + x.b)),
                 with classes 1 where it exceeds 0.5; poisson predictions are the mean count e^(b0 + x.b). A fit with an offset
                 column adds it to b0 + x.b: the rows (or the ?datasetId= data set) must carry that column too, or
-                ?zeroOffset=true assumes 0; else a 400 naming offset. 404 for an unknown fit, 409 for one that has not succeeded,
+                ?zeroOffset=true assumes 0; else a 400 naming offset (a multinomial fit's classOffsets columns likewise, each added
+                to its class's linear predictor; a 400 naming classOffsets.<label>). 404 for an unknown fit, 409 for one that has not succeeded,
                 413 above Datasets:MaxUploadBytes. ?returnStd=true (model bayesianRidge only; 400 naming returnStd
                 otherwise) adds std per row, the predictive standard deviation sqrt(1/alpha + u' Sigma u), u the row
                 divided by featureScales, as scikit-learn's predict(return_std=True).

@@ -59,11 +59,12 @@ public sealed record StoredClasses(
 /// <summary>A multinomial model at one lambda, every class's (original scale, aligned with the fit's features).</summary>
 public sealed record ClassModelsAt(double[] Labels, double[] Intercepts, double[][] Coefficients)
 {
-    /// <summary>Probabilities [row][class] of rows of the features (in order), and each row's most probable class label.</summary>
-    public (double[][] Probabilities, double[] Predicted) Predict(DenseMatrix rows)
+    /// <summary>Probabilities [row][class] of rows of the features (in order), and each row's most probable class label; with
+    /// <paramref name="offsets"/> ([class][row], glmnet's n x K offset) class k's added to its linear predictor.</summary>
+    public (double[][] Probabilities, double[] Predicted) Predict(DenseMatrix rows, double[][]? offsets = null)
     {
         int[] all = [.. Enumerable.Range(0, rows.Columns)];
-        var prob = new MulticlassModel(Intercepts, Coefficients, Coefficients).Probabilities(rows, all, null);
+        var prob = new MulticlassModel(Intercepts, Coefficients, Coefficients).Probabilities(rows, all, null, offsets);
         var predicted = new double[prob.Length];
         for (int i = 0; i < prob.Length; i++)
         {

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -56,7 +57,7 @@ public static class PredictApi
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
         [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
         [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null,
-        [Description("true: a fit with an offset column predicts with offset 0 for every row (else the rows must carry that column)")] string? zeroOffset = null,
+        [Description("true: a fit with an offset column (or a multinomial fit's classOffsets columns) predicts with offset 0 for every row (else the rows must carry those columns)")] string? zeroOffset = null,
         [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
     {
         var tenant = user.Tenant();
@@ -71,9 +72,10 @@ public static class PredictApi
         if (stdError is not null) return Problems.Invalid("returnStd", stdError, "The prediction request is invalid");
         var (zero, zeroError) = ZeroOffset(zeroOffset, request);
         if (zeroError is not null) return Problems.Invalid("zeroOffset", zeroError, "The prediction request is invalid");
-        // The fit's offset column, which the rows must carry unless zeroOffset says to assume 0.
-        string? offsetName = zero ? null : request.Offset;
-        double[]? offset = null;
+        // The fit's offset columns (offset; a multinomial fit's classOffsets, one per class), which the rows must carry unless
+        // zeroOffset says to assume 0.
+        var offsetColumns = zero ? [] : OffsetColumns(request);
+        var offsetValues = new double[offsetColumns.Length][];
 
         // Rows carry the fit's input features: the data set features (expanded here when the fit was), in the fit's order.
         var inputs = model.RowFeatures;
@@ -84,14 +86,15 @@ public static class PredictApi
             var dataset = datasets.Get(tenant, datasetId);
             if (dataset is null) return Problems.NotFound("Data set", datasetId, "datasetId");
             var (index, target, errors) = MatchStored(dataset, inputs, request.Target);
-            int? offsetColumn = offsetName is null ? null : dataset.Columns.ToList().FindIndex(c => c.Name == offsetName);
-            if (offsetColumn == -1)
-                errors["offset"] = [$"the fit has offset column '{offsetName}', which data set {dataset.Id} lacks: add it, or pass zeroOffset=true to assume 0"];
+            var offsetIndex = offsetColumns.Select(o => dataset.Columns.ToList().FindIndex(c => c.Name == o.Column)).ToArray();
+            for (int e = 0; e < offsetColumns.Length; e++)
+                if (offsetIndex[e] < 0)
+                    errors[offsetColumns[e].Field] = [$"the fit has offset column '{offsetColumns[e].Column}', which data set {dataset.Id} lacks: add it, or pass zeroOffset=true to assume 0"];
             if (errors.Count > 0) return Problems.Invalid(errors, "The data set lacks features of the fit");
             x = new DenseMatrix(dataset.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) datasets.ReadColumn(dataset, index[j]).CopyTo(x.Column(j));
             if (target is { } t) y = datasets.ReadColumn(dataset, t);
-            if (offsetColumn is { } oc) offset = datasets.ReadColumn(dataset, oc);
+            for (int e = 0; e < offsetColumns.Length; e++) offsetValues[e] = datasets.ReadColumn(dataset, offsetIndex[e]);
         }
         else
         {
@@ -99,23 +102,29 @@ public static class PredictApi
             if (TableBody.Check(http, limit, out var mediaType) is { } bodyProblem) return bodyProblem;
             var (table, _, unreadable) = await TableBody.ReadAsync(http, mediaType, limit, options.Value.TableLimits, "The rows could not be read");
             if (unreadable is not null) return unreadable;
-            var columns = MatchColumns(table!, inputs, request.Target, request.Offset, offsetName is not null);
+            var columns = MatchColumns(table!, inputs, request.Target, [.. OffsetColumns(request).Select(o => o.Column)], offsetColumns);
             if (columns.Errors.Count > 0) return Problems.Invalid(columns.Errors, "The columns do not match the fit's features");
             x = new DenseMatrix(table!.Rows, inputs.Length);
             for (int j = 0; j < inputs.Length; j++) table.CopyColumnTo(columns.Index[j], x.Column(j));
-            if (columns.Offset is { } oc)
+            for (int e = 0; e < offsetColumns.Length; e++)
             {
-                offset = new double[table.Rows];
-                table.CopyColumnTo(oc, offset);
+                offsetValues[e] = new double[table.Rows];
+                table.CopyColumnTo(columns.Offsets[e], offsetValues[e]);
             }
         }
-        if (offset is not null && Array.FindIndex(offset, v => !double.IsFinite(v)) is var badRow and >= 0)
-            return Problems.Invalid("offset", $"row {badRow + 1} has offset {offset[badRow]}; every offset must be a finite number", "The prediction request is invalid");
+        for (int e = 0; e < offsetColumns.Length; e++)
+            if (Array.FindIndex(offsetValues[e], v => !double.IsFinite(v)) is var badRow and >= 0)
+                return Problems.Invalid(offsetColumns[e].Field, $"row {badRow + 1} has offset {offsetValues[e][badRow]} in column '{offsetColumns[e].Column}'; every offset must be a finite number",
+                    "The prediction request is invalid");
+        double[]? offset = model.Classes is null && offsetValues.Length == 1 ? offsetValues[0] : null;
 
         (x, var all, var eta, var predictions) = StoredResults.Score(model, x, at.Intercept, at.Coefficients, offset);
         if (model.Classes is { } classes)
         {
-            var (probabilities, predicted) = Multiclass.At(model, classes, at).Predict(x);
+            // Class k's offset column (glmnet's n x K offset), in the order of the labels; none with zeroOffset.
+            double[][]? classOffsets = offsetValues.Length == 0 ? null : new double[classes.Labels.Length][];
+            for (int e = 0; e < offsetValues.Length; e++) classOffsets![Array.BinarySearch(classes.Labels, offsetColumns[e].Label)] = offsetValues[e];
+            var (probabilities, predicted) = Multiclass.At(model, classes, at).Predict(x, classOffsets);
             MetricsSetDocument? scored = null;
             if (y is not null)
             {
@@ -170,9 +179,19 @@ public static class PredictApi
     {
         if (zeroOffset is null) return (false, null);
         if (!bool.TryParse(zeroOffset, out bool zero)) return (false, $"must be true or false; got '{zeroOffset}'");
-        if (zero && request.Offset is null) return (false, "the fit has no offset column, so there is no offset to assume 0 for: omit zeroOffset");
+        if (zero && request.Offset is null && request.ClassOffsets is null)
+            return (false, "the fit has no offset column, so there is no offset to assume 0 for: omit zeroOffset");
         return (zero, null);
     }
+
+    /// <summary>
+    /// The fit's offset columns, each with the field that names it in a fault: offset, or a multinomial fit's classOffsets (one
+    /// per class, classOffsets.{label} as the request wrote it, with the label; the fit accepted them, so every key is a class).
+    /// </summary>
+    private static (string Field, string Column, double Label)[] OffsetColumns(FitRequest request) =>
+        request.ClassOffsets is { } classOffsets
+            ? [.. classOffsets.Select(o => ($"classOffsets.{o.Key}", o.Value, double.Parse(o.Key, NumberStyles.Float, CultureInfo.InvariantCulture)))]
+            : request.Offset is { } offset ? [("offset", offset, double.NaN)] : [];
 
     /// <summary>Where each feature is among a stored data set's columns (the target's too, when there); a missing feature is named.</summary>
     private static (int[] Index, int? Target, Dictionary<string, string[]> Errors) MatchStored(Dataset dataset, string[] features, string? target)
@@ -191,11 +210,11 @@ public static class PredictApi
 
     /// <summary>
     /// Where each feature is among the posted columns; every missing or extra column is an error named by it. The fit's offset
-    /// column (<paramref name="offset"/>) may be posted too; when <paramref name="needOffset"/> it must be (an error named
-    /// offset), else it is not read.
+    /// columns (<paramref name="offsets"/>) may be posted too; those in <paramref name="needed"/> must be (an error named by their
+    /// field), the others are not read.
     /// </summary>
-    private static (int[] Index, int? Offset, Dictionary<string, string[]> Errors) MatchColumns(ColumnTable table, string[] features, string? target,
-        string? offset, bool needOffset)
+    private static (int[] Index, int[] Offsets, Dictionary<string, string[]> Errors) MatchColumns(ColumnTable table, string[] features, string? target,
+        string[] offsets, (string Field, string Column, double Label)[] needed)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var posted = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -208,17 +227,15 @@ public static class PredictApi
             else errors[$"columns.{features[j]}"] = [$"'{features[j]}' is missing: the columns must be exactly the fit's features ({expected})"];
         }
         var known = new HashSet<string>(features, StringComparer.Ordinal);
-        if (offset is not null) known.Add(offset);
+        known.UnionWith(offsets);
         foreach (var name in table.Names.Where(n => !known.Contains(n)))
             errors[$"columns.{name}"] = [name == target
                 ? $"'{name}' is the fit's target, so it is an extra column here: send only the features ({expected})"
                 : $"'{name}' is an extra column, not a feature of the fit; the columns must be exactly its features ({expected})"];
-        int? offsetIndex = null;
-        if (needOffset)
-        {
-            if (posted.TryGetValue(offset!, out int o)) offsetIndex = o;
-            else errors["offset"] = [$"the fit has offset column '{offset}', which the rows lack: add it, or pass zeroOffset=true to assume 0"];
-        }
+        var offsetIndex = new int[needed.Length];
+        for (int e = 0; e < needed.Length; e++)
+            if (!posted.TryGetValue(needed[e].Column, out offsetIndex[e]))
+                errors[needed[e].Field] = [$"the fit has offset column '{needed[e].Column}', which the rows lack: add it, or pass zeroOffset=true to assume 0"];
         return (index, offsetIndex, errors);
     }
 }

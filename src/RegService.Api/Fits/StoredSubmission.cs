@@ -14,7 +14,7 @@ namespace RegService.Api.Fits;
 /// <para>
 /// The spec's per-column parts are kept compact beside it, so a wide data set's submission is written and read once
 /// at the cost of its names: <c>columnShift</c> (one value per data set column) as packed doubles
-/// (<see cref="PackedDoublesConverter"/>), the offset (one value per row) packed as <c>offset</c>, and when the features are
+/// (<see cref="PackedDoublesConverter"/>), the offset (one value per row) packed as <c>offset</c>, the class offsets of a multinomial fit as <c>classOffsets</c> (a label and packed values each), and when the features are
 /// every column but the target, <c>columnCount</c>
 /// in place of the spec's <c>featureColumns</c> (then stored empty). Rows without them (written before) read as they are.
 /// </para>
@@ -38,6 +38,10 @@ public sealed record StoredSubmission
     [JsonInclude, JsonPropertyName("offset"), JsonConverter(typeof(PackedDoublesConverter))]
     private double[]? PackedOffset { get; init; }
 
+    /// <summary>The spec's <see cref="FitSpec.ClassOffsets"/> (one column per class), each packed; the stored spec holds none.</summary>
+    [JsonInclude, JsonPropertyName("classOffsets")]
+    private PackedClassOffset[]? PackedClassOffsets { get; init; }
+
     /// <summary>Set when the spec's features are every one of this many columns but the target; the stored spec's list is empty.</summary>
     [JsonInclude, JsonPropertyName("columnCount")]
     private int? AllColumnsButTarget { get; init; }
@@ -50,9 +54,10 @@ public sealed record StoredSubmission
             int? columns = IsAllButTarget(spec.FeatureColumns, spec.TargetColumn) ? spec.FeatureColumns.Length + 1 : null;
             stored = this with
             {
-                Spec = spec with { ColumnShift = null, Offset = null, FeatureColumns = columns is null ? spec.FeatureColumns : [] },
+                Spec = spec with { ColumnShift = null, Offset = null, ClassOffsets = null, FeatureColumns = columns is null ? spec.FeatureColumns : [] },
                 PackedColumnShift = spec.ColumnShift,
                 PackedOffset = spec.Offset,
+                PackedClassOffsets = spec.ClassOffsets is { } classOffsets ? [.. classOffsets.Select(o => new PackedClassOffset(o.Label, o.Values))] : null,
                 AllColumnsButTarget = columns,
             };
         }
@@ -76,7 +81,8 @@ public sealed record StoredSubmission
         }
         if (stored.PackedColumnShift is { } shift) spec = spec with { ColumnShift = shift };
         if (stored.PackedOffset is { } offset) spec = spec with { Offset = offset };
-        return stored with { Spec = spec, PackedColumnShift = null, PackedOffset = null, AllColumnsButTarget = null };
+        if (stored.PackedClassOffsets is { } classOffsets) spec = spec with { ClassOffsets = [.. classOffsets.Select(o => new ClassOffset(o.Label, o.Values))] };
+        return stored with { Spec = spec, PackedColumnShift = null, PackedOffset = null, PackedClassOffsets = null, AllColumnsButTarget = null };
     }
 
     /// <summary>
@@ -144,3 +150,6 @@ public sealed record StoredSubmission
         return true;
     }
 }
+
+/// <summary>One class's offset column as a stored submission keeps it: the label and the values packed (<see cref="PackedDoublesConverter"/>).</summary>
+public sealed record PackedClassOffset(double Label, [property: JsonConverter(typeof(PackedDoublesConverter))] double[] Values);

@@ -172,6 +172,14 @@ public sealed partial record FitSpec
     /// </summary>
     public double[]? Offset { get; init; }
 
+    /// <summary>
+    /// Family multinomial: glmnet's offset, an n x K matrix, as one column of values per class (each class label with one
+    /// value per row of the data), added to that class's linear predictor in fitting and scoring; every class named once, in
+    /// any order (<see cref="ClassOffsetMatrix"/> orders them by class). Null for none. The request names a column per class;
+    /// the mapper reads them here. (A single <see cref="Offset"/> column cancels in the softmax and is refused.)
+    /// </summary>
+    public ClassOffset[]? ClassOffsets { get; init; }
+
     public bool Standardize { get; init; } = true;
     public bool FitIntercept { get; init; } = true;
 
@@ -237,6 +245,9 @@ public sealed partial record FitSpec
     /// </summary>
     public RelaxSpec? Relax { get; init; }
 }
+
+/// <summary>One class's column of a multinomial offset (<see cref="FitSpec.ClassOffsets"/>): the class label and one value per row.</summary>
+public sealed record ClassOffset(double Label, double[] Values);
 
 /// <summary>
 /// The relaxed lasso's mixing values: the model at (lambda, gamma) is <c>gamma * lasso(lambda) + (1 - gamma) * refit(lambda)</c>,

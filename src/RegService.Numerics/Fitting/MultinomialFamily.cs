@@ -21,7 +21,10 @@ public sealed class MultinomialFamily : GlmFamily
     public override Family Kind => Fitting.Family.Multinomial;
     public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Deviance, ValidationMeasure.Class, ValidationMeasure.Mse, ValidationMeasure.Mae];
     public override EarlyStop Stop => EarlyStop.Absolute;
-    public override ScaleConvention Scale => ScaleConvention.AboutCenter;
+    /// <summary>The 1/n standard deviation about the mean with or without an intercept: glmnet 4.1-6's multinomial fits without an
+    /// intercept scale so (their KKT conditions hold with it and not with the root mean square: tests/fixtures/make_multinom_offset.R,
+    /// the case without an intercept).</summary>
+    public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
 
     public override double Mean(double eta) => throw Scalar();
     public override double Link(double yMean) => throw Scalar();
@@ -52,15 +55,21 @@ public sealed record MulticlassModel(double[] Intercepts, double[][] Coefficient
         return count;
     }
 
-    /// <summary>Each row's class probabilities [row][class] for the rows of <paramref name="x"/> (all when null) on the columns <paramref name="features"/>.</summary>
-    public double[][] Probabilities(DenseMatrix x, ReadOnlySpan<int> features, int[]? rows)
+    /// <summary>
+    /// Each row's class probabilities [row][class] for the rows of <paramref name="x"/> (all when null) on the columns
+    /// <paramref name="features"/>; with <paramref name="offsets"/> (glmnet's n x K offset, [class][row of x]) class k's offset
+    /// added to its linear predictor.
+    /// </summary>
+    public double[][] Probabilities(DenseMatrix x, ReadOnlySpan<int> features, int[]? rows, double[][]? offsets = null)
     {
         int m = rows?.Length ?? x.Rows, K = Classes;
         var eta = new double[K][];
         for (int k = 0; k < K; k++)
         {
-            eta[k] = new double[m];
-            RegressionMetrics.Predict(x, features, Intercepts[k], Coefficients[k], rows, eta[k]);
+            var e = eta[k] = new double[m];
+            RegressionMetrics.Predict(x, features, Intercepts[k], Coefficients[k], rows, e);
+            if (offsets?[k] is not { } o) continue;
+            for (int i = 0; i < m; i++) e[i] += o[rows is null ? i : rows[i]];
         }
         return Softmax(eta);
     }

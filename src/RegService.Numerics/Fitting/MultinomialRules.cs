@@ -16,15 +16,17 @@ public sealed partial record FitSpec
     /// fitted (all rows, and the rows outside each validation fold), as glmnet refuses a class with 1 or 0 observations, and
     /// with weights some positive weight there (glmnet stops on a class of null probability 0). Observation weights and
     /// coefficient bounds (the same for every class, ungrouped and grouped) are taken as glmnet takes them (their own rules in
-    /// CheckWeights and CheckLimits); an offset is not: glmnet's multinomial offset is an n x K matrix, one column per class,
-    /// and one column added to every class's linear predictor cancels in the softmax. multinomialType grouped is for this
-    /// family only.
+    /// CheckWeights and CheckLimits). The offset is glmnet's n x K matrix, <see cref="ClassOffsets"/> (CheckClassOffsets); a
+    /// single <see cref="Offset"/> column is refused: added to every class's linear predictor it cancels in the softmax.
+    /// multinomialType grouped and classOffsets are for this family only.
     /// </summary>
     private void CheckMultinomial(DataShape data, Action<string, string> add)
     {
         if (Family != Family.Multinomial)
         {
             if (MultinomialGrouped) add("multinomialType", $"applies to family multinomial only; family is {Of(Family)}");
+            if (ClassOffsets is not null)
+                add("classOffsets", $"is family multinomial's offset (one column per class); family {Of(Family)} has one linear predictor: give its offset column as offset");
             return;
         }
         if (Model != ModelKind.Linear) add("model", $"family multinomial is a linear model fitted by proximal Newton; model {Of(Model)} does not fit it");
@@ -33,9 +35,10 @@ public sealed partial record FitSpec
         if (Penalty == Penalty.None && Validation != ValidationMethod.None)
             add("validation", "penalty none has no lambda to choose");
         if (Offset is not null)
-            add("offset", "family multinomial takes no offset column: one column added to every class's linear predictor cancels in the "
-                + "softmax and changes nothing; glmnet's multinomial offset is an n x K matrix (one column per class), which RegService does "
-                + "not take yet; fit without offset");
+            add("offset", "family multinomial takes its offset as classOffsets (glmnet's n x K offset matrix: one column per class, "
+                + "{\"<class label>\": \"<column>\", ...}), not offset: one column added to every class's linear predictor cancels in the "
+                + "softmax and changes nothing");
+        CheckClassOffsetValues(data.Rows, add);
         if ((uint)TargetColumn >= (uint)data.Columns || data.ReadColumn(TargetColumn) is not { Length: > 0 } y) return;
         var labels = ClassLabels(y);
         if (labels.Length > MaxClasses)
@@ -44,6 +47,7 @@ public sealed partial record FitSpec
             return;
         }
         if (labels.Length < 2) return;   // a constant target: CheckColumns names it
+        CheckClassOffsetLabels(labels, add);
         var classOf = ClassIndex(y, labels);
         if (Rare(classOf, labels.Length, null) is { } rare)
         {
@@ -74,6 +78,57 @@ public sealed partial record FitSpec
                 return;
             }
         }
+    }
+
+    /// <summary>Each class offset column: one finite value per row (a fault names the entry, classOffsets[i], and the row).</summary>
+    private void CheckClassOffsetValues(int rows, Action<string, string> add)
+    {
+        if (ClassOffsets is not { } offsets) return;
+        if (offsets.Length == 0) add("classOffsets", "names no column; give one offset column per class, or omit classOffsets");
+        for (int e = 0; e < offsets.Length; e++)
+        {
+            var (label, o) = (offsets[e].Label, offsets[e].Values);
+            if (o is null || o.Length != rows)
+            {
+                add($"classOffsets[{e}]", $"class {Show(label)}'s offset has {o?.Length ?? 0} values but the data has {rows} rows; give one offset per row");
+                continue;
+            }
+            for (int i = 0; i < o.Length; i++)
+                if (!double.IsFinite(o[i]))
+                {
+                    add($"classOffsets[{e}]", $"row {i + 1} has offset {Show(o[i])} for class {Show(label)}; every offset must be a finite number");
+                    break;
+                }
+        }
+    }
+
+    /// <summary>The class offsets name each class of the target once and nothing else (glmnet's offset has one column per class).</summary>
+    private void CheckClassOffsetLabels(double[] labels, Action<string, string> add)
+    {
+        if (ClassOffsets is not { Length: > 0 } offsets) return;
+        var named = new bool[labels.Length];
+        for (int e = 0; e < offsets.Length; e++)
+        {
+            int c = Array.BinarySearch(labels, offsets[e].Label);
+            if (c < 0)
+                add($"classOffsets[{e}]", $"{Show(offsets[e].Label)} is not a class of {Target}; its classes are {string.Join(", ", labels.Select(Show))}");
+            else if (named[c]) add($"classOffsets[{e}]", $"names class {Show(labels[c])} a second time; give each class one offset column");
+            else named[c] = true;
+        }
+        var missing = labels.Where((_, c) => !named[c]).ToArray();
+        if (missing.Length > 0)
+            add("classOffsets", $"names no offset column for class{(missing.Length == 1 ? "" : "es")} {string.Join(", ", missing.Select(Show))} of {Target}; "
+                + "glmnet's multinomial offset has one column per class: name one for every class (a column of zeros where a class has none)");
+    }
+
+    /// <summary>The class offsets as glmnet's n x K matrix, [class][row] in the order of <paramref name="labels"/> (the sorted
+    /// classes; the rules guarantee each is named once); null without class offsets.</summary>
+    public double[][]? ClassOffsetMatrix(double[] labels)
+    {
+        if (ClassOffsets is not { } offsets) return null;
+        var matrix = new double[labels.Length][];
+        foreach (var o in offsets) matrix[Array.BinarySearch(labels, o.Label)] = o.Values;
+        return matrix;
     }
 
     /// <summary>The distinct values of a multinomial target, smallest first: the classes.</summary>

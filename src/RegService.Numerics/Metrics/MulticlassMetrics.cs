@@ -5,8 +5,9 @@ namespace RegService.Numerics.Metrics;
 /// <param name="LogLoss">Mean of -log p_{y}, with p clamped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss; weighted with weights).</param>
 /// <param name="Accuracy">Fraction of rows (of the weight) whose most probable class (the first of ties) is theirs.</param>
 /// <param name="Deviance">Mean deviance per row, 2 * LogLoss.</param>
-/// <param name="DevianceRatio">1 - deviance / null deviance, the null model predicting the class frequencies of the same rows; NaN
-/// when the rows hold one class.</param>
+/// <param name="DevianceRatio">1 - deviance / null deviance, the null model predicting the class frequencies of the same rows
+/// (without an offset; the path's deviance ratio, glmnet's dev.ratio, takes the null model with the class offsets); NaN when the
+/// rows hold one class.</param>
 /// <param name="LogLossStandardError">Standard deviation of the per-row log losses / sqrt(rows).</param>
 /// <param name="ClassAuc">Per class, the one-vs-rest ROC AUC of its probability (Mann-Whitney, ties counted half; weighted pairs
 /// with weights); NaN for a class absent from the rows (or of weight 0 there) or present in all of them.</param>

@@ -9,13 +9,14 @@ namespace RegService.Numerics.Solvers;
 /// <summary>
 /// The multinomial elastic-net path with glmnet's objective (family "multinomial"):
 /// <code>
-/// -(1/n) sum_i w_i log p_{i,y_i} + lambda * sum_j v_j P(b_j),   p_ik = e^eta_ik / sum_l e^eta_il,  eta_ik = b0_k + x_i.b_k
+/// -(1/n) sum_i w_i log p_{i,y_i} + lambda * sum_j v_j P(b_j),   p_ik = e^eta_ik / sum_l e^eta_il,  eta_ik = o_ik + b0_k + x_i.b_k
 /// </code>
+/// (o_ik glmnet's n x K offset, 0 without one; MultinomialPath.Offset.cs)
 /// (observation weights w_i, default 1, rescaled to sum to n; glmnet's <c>weights</c>; every class's b_kj within the feature's
 /// lower.limits and upper.limits when given)
 /// with P(b_j) = sum_k [(1 - alpha)/2 b_kj² + alpha |b_kj|] (type.multinomial "ungrouped") or
 /// (1 - alpha)/2 ||b_j||² + alpha ||b_j||_2 over the K classes (type.multinomial "grouped"), on standardized features as glmnet's
-/// lognet (means and 1/n standard deviations; root mean squares without an intercept), intercepts unpenalized.
+/// lognet (1/n standard deviations about the mean, with or without an intercept; centered only with one), intercepts unpenalized.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -53,16 +54,19 @@ public static class MultinomialPath
     /// </summary>
     public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
                               PathSettings settings, bool grouped, IProgress<FitProgress>? progress, CancellationToken ct)
-        => Fit(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, null, progress, ct);
+        => Fit(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, null, null, progress, ct);
 
     /// <summary>
     /// The path with observation weights <paramref name="weights"/> (indexed like the rows of <paramref name="x"/>; null: every
     /// row 1), those of the rows fitted rescaled to sum to their count (glmnet's): the loss is -(1/n) sum_i v_i log p_{i,y_i},
     /// the standardization weighted; each class needs positive weight among the rows fitted. The coefficient bounds of
     /// <paramref name="settings"/> (<see cref="PathSettings.LowerLimits"/>) hold every class's coefficient of a feature.
+    /// <paramref name="offsets"/> (null: none) is glmnet's n x K offset, [class][row] indexed like the rows of <paramref name="x"/>:
+    /// eta_ik = o_ik + b0_k + x_i.b_k in every step, the null model and lambda_max.
     /// </summary>
     public static PathFit Fit(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
-                              PathSettings settings, bool grouped, double[]? weights, IProgress<FitProgress>? progress, CancellationToken ct)
+                              PathSettings settings, bool grouped, double[]? weights, double[][]? offsets, IProgress<FitProgress>? progress,
+                              CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(settings);
@@ -73,7 +77,7 @@ public static class MultinomialPath
         if (!(settings.Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
         if (labels.Length < 2) throw new ArgumentException("a multinomial fit needs at least 2 classes");
         ct.ThrowIfCancellationRequested();
-        var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, weights);
+        var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, weights, offsets);
         return PathDriver.Run(solver, settings, progress, ct);
     }
 }
@@ -115,7 +119,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private readonly int _threads;
 
     public MultinomialPathSolver(DenseMatrix x, int[] featureCols, int targetCol, int[]? rows, double[] labels, string[] featureNames,
-                                 PathSettings settings, bool grouped, double[]? weights = null)
+                                 PathSettings settings, bool grouped, double[]? weights = null, double[][]? offsets = null)
     {
         _n = rows?.Length ?? x.Rows;
         _p = featureCols.Length;
@@ -129,6 +133,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             _weightless = new double[_n];
             for (int i = 0; i < _n; i++) if (fitted[i] == 0) _weightless[i] = 1;
         }
+        _offset = FittedOffsets(offsets, rows);
         var counts = new double[_classes];
         for (int i = 0; i < _n; i++)
         {
@@ -158,7 +163,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         {
             var c = source.Column(cols[j]);
             var (mean, variance, square) = ObservationWeights.Moments(c, _obs);   // weighted as glmnet's with weights
-            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, ScaleConvention.AboutCenter, square);
+            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, MultinomialFamily.Instance.Scale, square);
             _means[j] = scale.Center;
             _scales[j] = scale.Scale;
             if (scale.Excluded)
@@ -223,7 +228,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             mean /= _classes;
             for (int k = 0; k < _classes; k++) _b0[k] -= mean;
         }
-        for (int k = 0; k < _classes; k++) Array.Fill(_eta[k], _b0[k]);
+        if (_offset is null) for (int k = 0; k < _classes; k++) Array.Fill(_eta[k], _b0[k]);
+        else OffsetNullModel();   // eta_k = offset_k + b0_k, the intercepts fitted to the offsets (glmnet's kazero)
         double loss = Refresh();
         _nullDeviance = 2 * loss;
         _threshold = _tolerance * loss;
