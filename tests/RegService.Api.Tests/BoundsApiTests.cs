@@ -70,11 +70,31 @@ public sealed class BoundsApiTests : IAsyncLifetime
         errors = await Errors("'lowerLimits':0,'solver':'sgd'");
         Assert.Contains("does not take them", Http.Messages(errors["lowerLimits"]));
 
-        errors = await Errors("'lowerLimits':0,'stopping':'dualityGap'");
-        Assert.Contains("dualityGap", Http.Messages(errors["stopping"]));
-
         errors = await Errors("'lowerLimits':{'c^2':0},'expansion':{'polynomialDegree':2},'features':['a','b']");
         Assert.Contains("'c^2' is not an expanded feature", Http.Messages(errors["lowerLimits.c^2"]));
+    }
+
+    /// <summary>
+    /// <c>stopping: dualityGap</c> takes bounds: the gap is the box-constrained problem's (docs/engine.md "Coefficient bounds"),
+    /// reached below the tolerance times the null deviance per row and reported in the diagnostics; the fit is inside its bounds.
+    /// </summary>
+    [Fact]
+    public async Task ABoundedFitStopsOnTheDualityGapAndReportsIt()
+    {
+        var id = await Http.Submit(_client, new
+        {
+            datasetId = _gaussian, target = "y", penalty = "lasso", lambda = 0.01, tolerance = 1e-12, stopping = "dualityGap",
+            lowerLimits = 0, upperLimits = new Dictionary<string, double?> { ["a"] = 1 },
+        });
+        var job = await Http.WaitForFit(_client, id);
+        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
+        var result = job["result"]!;
+        var rule = result["diagnostics"]!["stopping"]!;
+        Assert.Equal("dualityGap", rule["rule"]!.GetValue<string>());
+        Assert.True(rule["achieved"]!.GetValue<double>() <= 1e-12, rule.ToJsonString());
+        Assert.True(result["diagnostics"]!["dualityGap"]!.GetValue<double>() >= 0);
+        Assert.Null(result["coefficients"]!["b"]);   // held at 0 by its lower limit: a sparse result leaves it out
+        Assert.Equal(1, result["coefficients"]!["a"]!.GetValue<double>(), 1e-12);
     }
 
     /// <summary>b's coefficient is -2 unbounded: lowerLimits 0 holds it at 0; a's (3) is held at its upper limit 1.</summary>

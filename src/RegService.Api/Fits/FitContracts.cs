@@ -193,7 +193,7 @@ public sealed record FitRequest
     [Description("Per-feature penalty factors by feature name (glmnet's penalty.factor): finite, >= 0, 0 leaves a feature unpenalized; unlisted features get 1. Rescaled to sum to the number of features, as glmnet does")]
     public Dictionary<string, double>? PenaltyFactors { get; init; }
 
-    [Description("Lower bounds of the coefficients on the original scale (glmnet's lower.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be <= 0; 0 keeps a coefficient non-negative (scikit-learn's positive=True). With an expansion the names are the expanded features'. Fitted by coordinateDescent, proximalNewton (multinomial: every class's coefficient of the feature, ungrouped and grouped) and proximalGradient; the closed form, sgd, adam, adamW, mlp, bayesianRidge and stopping dualityGap answer 400")]
+    [Description("Lower bounds of the coefficients on the original scale (glmnet's lower.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be <= 0; 0 keeps a coefficient non-negative (scikit-learn's positive=True). With an expansion the names are the expanded features'. Fitted by coordinateDescent, proximalNewton (multinomial: every class's coefficient of the feature, ungrouped and grouped) and proximalGradient; the closed form, sgd, adam, adamW, mlp and bayesianRidge answer 400; the duality gap of a bounded fit is the box-constrained problem's")]
     public JsonElement? LowerLimits { get; init; }
 
     [Description("Upper bounds of the coefficients on the original scale (glmnet's upper.limits): a number for every feature, or an object {\"feature\": number} (unlisted features, and null, are unbounded). Each must be >= 0; as lowerLimits otherwise")]
@@ -212,7 +212,7 @@ public sealed record FitRequest
     [DefaultValue(1e-7)]
     public double? Tolerance { get; init; }
 
-    [Description("What ends coordinate descent at each lambda: glmnet (default; glmnet's rule, the largest weighted squared coefficient change below tolerance times the null deviance per row) or dualityGap (gaussian only: the standard duality gap, scikit-learn's, at most tolerance times the null deviance per row, which bounds the objective's excess)")]
+    [Description("What ends coordinate descent at each lambda: glmnet (default; glmnet's rule, the largest weighted squared coefficient change below tolerance times the null deviance per row) or dualityGap (gaussian only: the standard duality gap, scikit-learn's, or with lowerLimits/upperLimits the box-constrained problem's, at most tolerance times the null deviance per row, which bounds the objective's excess)")]
     [DefaultValue(StoppingName.Glmnet)]
     public StoppingName? Stopping { get; init; }
 

@@ -480,8 +480,8 @@ public sealed partial record FitSpec
     /// Coefficient bounds (glmnet's lower.limits and upper.limits): one per fitted feature (<paramref name="names"/>; null when
     /// the expansion is at fault), not NaN, lower ≤ 0 ≤ upper as glmnet demands (it refuses a positive lower or a negative
     /// upper limit; infinite means unbounded), the feature named in each fault. Fitted by coordinate descent (gaussian),
-    /// proximal Newton (binomial, poisson; multinomial, every class alike) and proximal gradient; the closed form, the stochastic solvers, the MLP, Bayesian ridge
-    /// and the duality-gap stopping rule (whose dual point assumes no bounds) do not take them.
+    /// proximal Newton (binomial, poisson; multinomial, every class alike) and proximal gradient; the closed form, the stochastic solvers, the MLP
+    /// and Bayesian ridge do not take them (the duality-gap stopping rule does: its gap is the box-constrained problem's).
     /// </summary>
     private void CheckLimits(string[]? names, Action<string, string> add)
     {
@@ -513,8 +513,6 @@ public sealed partial record FitSpec
         string field0 = LowerLimits is not null && LowerLimits.Any(double.IsFinite) ? "lowerLimits" : "upperLimits";
         if (Model != ModelKind.Linear) add(field0, $"{Takes}; model {Of(Model)} does not take them");
         else if (Stochastic) add(field0, $"{Takes}; solver {Of(ChosenSolver)} does not take them");
-        if (Stopping == StoppingRule.DualityGap)
-            add("stopping", "dualityGap's dual point is that of the unbounded problem; with lowerLimits/upperLimits use the glmnet rule");
     }
 
     /// <summary>The validation folds the engine will make (as FitEngine does), or null without k-fold or holdout or while they are invalid.</summary>

@@ -31,6 +31,13 @@ public sealed record PathSettings
     /// </summary>
     public double DevianceStep => CoefficientBounds.AnyZero(LowerLimits) || CoefficientBounds.AnyZero(UpperLimits) ? 0 : LambdaGrid.DevianceStep;
 
+    /// <summary>
+    /// Where the solve starts instead of the intercept-only model: an original-scale intercept and coefficients (one per
+    /// feature, inside the bounds), as the relaxed lasso's refits start from the fit they refit (<see cref="RelaxedPath"/>).
+    /// Taken by proximal Newton; the null deviance is still the intercept-only model's.
+    /// </summary>
+    public PathStart? Start { get; init; }
+
     /// <summary>Explicit lambdas, fitted in order without early stop; or null to generate <see cref="Generate"/>.</summary>
     public double[]? Lambdas { get; init; }
     public LambdaPathSpec? Generate { get; init; }
@@ -55,6 +62,9 @@ public sealed record PathSettings
     /// </summary>
     public bool KeepPartial { get; init; }
 }
+
+/// <summary>A starting point of a path solve (<see cref="PathSettings.Start"/>): original-scale intercept and coefficients.</summary>
+public sealed record PathStart(double Intercept, double[] Coefficients);
 
 /// <summary>Why a path (and the fit built on it) ended before its last lambda: only with <see cref="PathSettings.KeepPartial"/>.</summary>
 public enum PartialReason

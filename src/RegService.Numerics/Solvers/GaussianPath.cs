@@ -39,7 +39,7 @@ public static class GaussianPath
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = system.Diagonal(u);
         var problem = new Problem(system.Active, v, system.C, diagonal, system.FeatureMeans, system.Scales,
-            system.TargetMean, system.TargetVariance, n, featureNames, [.. system.Warnings]);
+            system.TargetMean, system.TargetVariance, n, featureNames, [.. system.Warnings], bounds);
         return Drive(core, problem, settings, progress, ct);
     }
 
@@ -121,7 +121,7 @@ public static class GaussianPath
         var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
-        var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings);
+        var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, bounds);
         try
         {
             return Drive(core, problem, settings, progress, ct);
@@ -138,10 +138,10 @@ public static class GaussianPath
     /// </summary>
     internal static bool UseWorkingSets(int rows, int features) => features > 2 * rows;
 
-    /// <summary>What the path driver needs to know besides the solver: the standardized problem's data.</summary>
+    /// <summary>What the path driver needs to know besides the solver: the standardized problem's data (its bounds on that scale).</summary>
     private sealed record Problem(
         int[] Active, double[] V, double[] C, double[] Diagonal, double[] Means, double[] Scales,
-        double TargetMean, double TargetVariance, int Rows, string[] Names, List<string> Warnings);
+        double TargetMean, double TargetVariance, int Rows, string[] Names, List<string> Warnings, CoefficientBounds? Bounds);
 
     private static double[] Restrict(double[] factors, int[] active)
     {
@@ -199,12 +199,12 @@ public static class GaussianPath
         private double Gap(double lambda)
         {
             var (rss, ry) = Residual(core, problem);
-            return StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, settings.Alpha);
+            return DualityGap(core, problem, rss, ry, lambda, settings.Alpha);
         }
 
         public PathPoint Point(in PathStep step)
         {
-            var point = GaussianPath.Point(core, problem, settings.Alpha, step.Lambda, gap: !settings.Bounded);
+            var point = GaussianPath.Point(core, problem, settings.Alpha, step.Lambda);
             return settings.Stopping == StoppingRule.DualityGap && point.DualityGap is { } gap
                 ? point with { StoppingValue = gap / (problem.TargetVariance > 0 ? problem.TargetVariance : 1.0) }
                 : point;
@@ -216,15 +216,13 @@ public static class GaussianPath
 
     /// <remarks>
     /// The point is stored by its nonzero coefficients (<see cref="SparseCoefficients"/>): on wide data the path is nearly all
-    /// zeros, and dense vectors per lambda cost more in allocation and collection than the solve. Without
-    /// <paramref name="gap"/> (a bounded problem, whose dual has another form) no duality gap is reported.
+    /// zeros, and dense vectors per lambda cost more in allocation and collection than the solve.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda, bool gap)
+    private static PathPoint Point(ICdCore core, Problem problem, double alpha, double lambda)
     {
         int q = problem.Active.Length;
         var beta = core.Beta;
-        var g = core.Gradient;
         int nonZero = 0;
         for (int u = 0; u < q; u++)
             if (beta[u] != 0) nonZero++;
@@ -251,9 +249,15 @@ public static class GaussianPath
         return new PathPoint(lambda, problem.Rows > 0 ? intercept : 0, coefficients, null)
         {
             DevianceRatio = ratio,
-            DualityGap = gap && lambda > 0 ? StandardGap(beta, g, problem.V, rss, ry, lambda, alpha) : null,
+            DualityGap = lambda > 0 ? DualityGap(core, problem, rss, ry, lambda, alpha) : null,
         };
     }
+
+    /// <summary>The standard gap, or with bounds that of the box-constrained problem (<see cref="BoxDualityGap"/>).</summary>
+    private static double DualityGap(ICdCore core, Problem problem, double rss, double ry, double lambda, double alpha) =>
+        problem.Bounds is { } box
+            ? BoxDualityGap.Of(core.Beta, core.Gradient, problem.V, box, rss, lambda, alpha)
+            : StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, alpha);
 
     /// <summary>(1/n)||r||² and (1/n) r'y at the current solution, from the Gram form: r'r = y'y - c'b - b'g, r'y = y'y - c'b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -109,6 +109,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         NullModel();
         _nullLoss = _loss;
         _thr = _settings.Tolerance * _nullLoss;
+        if (_settings.Start is { } start) StartAt(start);
         if (anyUnpenalized)
         {
             var (converged, _, _) = SolveLambda(0, 0, unpenalized);
@@ -147,6 +148,27 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     }
 
     private const int MaxNullSteps = 100;
+
+    /// <summary>
+    /// Moves to a given point (<see cref="PathSettings.Start"/>, original scale) after the null model: its nonzero features
+    /// join the working set, and a pass evaluates it.
+    /// </summary>
+    private void StartAt(PathStart start)
+    {
+        var nonZero = new List<int>();
+        double b0 = start.Intercept;
+        for (int j = 0; j < _p; j++)
+        {
+            double c = start.Coefficients[j];
+            if (c == 0 || _d.Excluded[j]) continue;
+            _beta[j] = _limits is null ? c * _d.Scales[j] : _limits.Clamp(j, c * _d.Scales[j]);   // beta_j = s_j b_j
+            b0 += _beta[j] / _d.Scales[j] * _d.Means[j];                                            // eta = b0 + sum beta_j z_j
+            nonZero.Add(j);
+        }
+        if (_intercept) _b0 = b0;
+        AddToSet(nonZero);
+        Evaluate();
+    }
 
     public PointOutcome Solve(in PathStep step, CancellationToken ct)
     {

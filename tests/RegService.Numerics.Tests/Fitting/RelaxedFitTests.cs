@@ -1,6 +1,8 @@
 using System.Text.Json;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
+using RegService.Numerics.Paths;
+using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Tests.Fitting;
 
@@ -118,6 +120,38 @@ public sealed class RelaxedFitTests
             for (int u = 0; u < active.Length; u++) Assert.Equal(plain.Coefficients[u], relaxed.RefitCoefficients[l][active[u]], 1e-7);
             for (int j = 0; j < spec.FeatureColumns.Length; j++)
                 if (!active.Contains(j)) Assert.Equal(0.0, relaxed.RefitCoefficients[l][j]);
+        }
+    }
+
+    /// <summary>
+    /// A proximal-Newton solve given a start (<see cref="PathSettings.Start"/>, as the binomial refits are) ends at the solution
+    /// the intercept-only start reaches, and from that solution itself at once.
+    /// </summary>
+    [Fact]
+    public void WarmStartedRefitIsTheColdOneInFewerNewtonSteps()
+    {
+        var (_, x, spec) = Load("binom_lasso");
+        int p = spec.FeatureColumns.Length;
+        var settings = new PathSettings { Alpha = 1, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)], Lambdas = [0.0], Tolerance = 1e-14 };
+        PathPoint Solve(PathStart? start) =>
+            BinomialPath.Fit(x, spec.FeatureColumns, spec.TargetColumn, null, spec.FeatureNames, settings with { Start = start }, null, default).Points[0];
+        var cold = Solve(null);
+        Assert.True(cold.Converged);
+        Assert.True(cold.Iterations >= 3, $"{cold.Iterations} Newton steps from the intercept-only model");
+
+        var atSolution = Solve(new PathStart(cold.Intercept, cold.Coefficients));
+        Assert.True(atSolution.Converged);
+        Assert.True(atSolution.Iterations <= 1, $"{atSolution.Iterations} Newton steps from the solution");
+
+        var near = Solve(new PathStart(cold.Intercept, [.. cold.Coefficients.Select(c => 0.9 * c)]));
+        Assert.True(near.Converged);
+        Assert.True(near.Iterations < cold.Iterations, $"{near.Iterations} Newton steps from near the solution, {cold.Iterations} cold");
+        var far = Solve(new PathStart(-cold.Intercept, [.. cold.Coefficients.Select(c => -c)]));
+        Assert.True(far.Converged);
+        foreach (var warm in new[] { atSolution, near, far })
+        {
+            Assert.Equal(cold.Intercept, warm.Intercept, 1e-7);
+            for (int j = 0; j < p; j++) Assert.Equal(cold.Coefficients[j], warm.Coefficients[j], 1e-7 * Math.Max(1, Math.Abs(cold.Coefficients[j])));
         }
     }
 
