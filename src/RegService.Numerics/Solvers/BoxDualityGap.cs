@@ -32,12 +32,13 @@ internal static class BoxDualityGap
     /// <param name="gradient">g_j = (1/n) z_j'r, exact on the support; off it an upper bound of |g_j| at most lambda alpha v_j
     /// (a coordinate the KKT check settled by a bound) still gives the same gap.</param>
     /// <param name="v">Penalty factors.</param>
-    /// <param name="bounds">The limits on the standardized scale (infinite where open).</param>
+    /// <param name="bounds">The limits on the standardized scale (infinite where open); null for none (the plain elastic net,
+    /// whose Fenchel gap this then is: the one taken for ridge, alpha = 0, where scikit-learn's dual point is not defined).</param>
     /// <param name="rss">(1/n) r'r.</param>
     /// <param name="lambda">The penalty strength.</param>
     /// <param name="alpha">The L1 share (l1Ratio).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static double Of(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, CoefficientBounds bounds,
+    internal static double Of(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, CoefficientBounds? bounds,
         double rss, double lambda, double alpha)
     {
         double l1 = lambda * alpha, l2 = lambda * (1 - alpha);
@@ -47,7 +48,7 @@ internal static class BoxDualityGap
         {
             if (!(v[u] > 0) || l2 > 0) continue;
             double g = gradient[u];
-            double open = g > 0 ? bounds.Upper[u] : -bounds.Lower[u];
+            double open = g > 0 ? Upper(bounds, u) : -Lower(bounds, u);
             if (double.IsPositiveInfinity(open) && Math.Abs(g) * s > l1 * v[u]) s = l1 * v[u] / Math.Abs(g);
         }
         double gap = 0.5 * (1 - s) * (1 - s) * rss;
@@ -55,10 +56,14 @@ internal static class BoxDualityGap
         {
             double b = beta[u], t = s * gradient[u];
             double primal = v[u] * (l1 * Math.Abs(b) + 0.5 * l2 * b * b);   // h(b)
-            gap += primal + Conjugate(t, l1 * v[u], l2 * v[u], t > 0 ? bounds.Upper[u] : -bounds.Lower[u]) - t * b;
+            gap += primal + Conjugate(t, l1 * v[u], l2 * v[u], t > 0 ? Upper(bounds, u) : -Lower(bounds, u)) - t * b;
         }
         return Math.Max(gap, 0);
     }
+
+    private static double Upper(CoefficientBounds? bounds, int u) => bounds is null ? double.PositiveInfinity : bounds.Upper[u];
+
+    private static double Lower(CoefficientBounds? bounds, int u) => bounds is null ? double.NegativeInfinity : bounds.Lower[u];
 
     /// <summary>
     /// sup over 0 ≤ m ≤ <paramref name="limit"/> of (|t| - l1) m - l2 m² / 2: the conjugate of l1 |b| + l2 b² / 2 on the box, on t's

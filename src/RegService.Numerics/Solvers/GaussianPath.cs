@@ -253,10 +253,14 @@ public static class GaussianPath
         };
     }
 
-    /// <summary>The standard gap, or with bounds that of the box-constrained problem (<see cref="BoxDualityGap"/>).</summary>
+    /// <summary>
+    /// The standard gap; with bounds that of the box-constrained problem, and without an L1 part (ridge by coordinate
+    /// descent) the Fenchel gap of <see cref="BoxDualityGap"/> with no box: scikit-learn's dual point needs an L1 part to
+    /// rescale the residual to, and the unscaled residual is not feasible for its augmented dual away from the optimum.
+    /// </summary>
     private static double DualityGap(ICdCore core, Problem problem, double rss, double ry, double lambda, double alpha) =>
-        problem.Bounds is { } box
-            ? BoxDualityGap.Of(core.Beta, core.Gradient, problem.V, box, rss, lambda, alpha)
+        problem.Bounds is not null || !(alpha > 0)
+            ? BoxDualityGap.Of(core.Beta, core.Gradient, problem.V, problem.Bounds, rss, lambda, alpha)
             : StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, alpha);
 
     /// <summary>(1/n)||r||² and (1/n) r'y at the current solution, from the Gram form: r'r = y'y - c'b - b'g, r'y = y'y - c'b.</summary>
@@ -311,7 +315,7 @@ public static class GaussianPath
             support += v[u] * (l1 * Math.Abs(b) + l2 * b * b) - gradient[u] * b;
             l2Norm += v[u] * b * b;
         }
-        // Without an L1 part (ridge) the dual is unconstrained and r itself is the dual point.
+        // Without an L1 part (ridge) there is nothing to rescale to: callers take BoxDualityGap's Fenchel gap there.
         double s = l1 > 0 && dualNorm > l1 ? l1 / dualNorm : 1.0;
         double gap = support + (1 - s) * (ry - 0.5 * (1 + s) * (rss + l2 * l2Norm));
         return Math.Max(gap, 0);

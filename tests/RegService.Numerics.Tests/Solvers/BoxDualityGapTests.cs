@@ -257,6 +257,44 @@ public class BoxDualityGapTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Ridge by coordinate descent without bounds (alpha = 0: scikit-learn's dual point has no L1 part to rescale to) reports
+    /// the Fenchel gap with no box: P(b) - D(r), never negative off the optimum, above the excess and the distance, and the
+    /// gap rule ends at the optimum.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RidgeGapWithoutBoundsIsPrimalMinusDual(bool naive)
+    {
+        var d = Synthetic();
+        double lambda = 0.05;
+        var lower = Enumerable.Repeat(double.NegativeInfinity, d.P).ToArray();
+        var upper = Enumerable.Repeat(double.PositiveInfinity, d.P).ToArray();
+        var spec = SyntheticData.Spec(d.P, Penalty.Ridge, 0.0, [lambda]) with
+        {
+            Standardize = false,
+            FitIntercept = false,
+            Tolerance = 1e-15,
+            Stopping = StoppingRule.DualityGap,
+        };
+        var optimum = CoordinateDescentTests.Run(d.X, spec, naive).Points[0];
+        Assert.True(optimum.Converged);
+        Assert.True(optimum.DualityGap <= 1e-15 * d.MeanSquare, $"gap at the optimum {optimum.DualityGap:G3}");
+        double pStar = Objective(d, optimum.Coefficients, lambda, 0);
+        foreach (double tolerance in new[] { 1e-1, 1e-2, 1e-3 })
+        {
+            var point = CoordinateDescentTests.Run(d.X, spec with { Tolerance = tolerance, Stopping = StoppingRule.Glmnet }, naive).Points[0];
+            var b = point.Coefficients;
+            double gap = point.DualityGap!.Value;
+            double expected = PrimalMinusDual(d, b, lambda, 0, lower, upper);
+            Assert.Equal(expected, gap, 1e-9 * Math.Max(expected, 1e-6));
+            double excess = Objective(d, b, lambda, 0) - pStar;
+            Assert.True(gap >= excess - 1e-14, $"gap {gap:G6} < excess {excess:G6}");
+            Assert.True(MetricDistance(d, b, optimum.Coefficients, lambda, 0) <= gap + 1e-14);
+        }
+    }
+
     /// <summary>(1/2n)||X(b - c)||² + lambda (1 - alpha)/2 ||b - c||²: what P(b) - P* bounds when c is the optimum.</summary>
     private static double MetricDistance(Data d, double[] b, double[] c, double lambda, double alpha)
     {
