@@ -17,9 +17,10 @@ namespace RegService.Numerics.Solvers;
 /// alone: one exponential per row), class k + 1's Newton weights and working residual, and z_j'(y_{k+1} - p_{k+1}) over the
 /// working set, while the block's columns are still in cache. The columns are read once per class step instead of twice
 /// (the step, then the next gradient), and the rows' probabilities once instead of three times.
-/// Every pass runs its blocks of rows on up to <see cref="_threads"/> threads (<see cref="ForBlocks"/>): each block adds into
-/// sums of its own, and the blocks' sums are added in block order afterwards, the order of a serial pass, so the results are
-/// the same bits whatever the thread count.
+/// Every pass runs its blocks of rows on up to <see cref="_threads"/> threads (<see cref="ForBlocks"/>): the blocks are cut
+/// into at most <see cref="MaxSegments"/> runs of consecutive blocks (by the row count alone), each run adds its blocks in
+/// order into sums of its own, and the runs' sums are added in order afterwards, so the results are the same bits whatever
+/// the thread count (with one block per run, as up to 32 768 rows, the bits of a serial pass over the blocks).
 /// </remarks>
 internal sealed partial class MultinomialPathSolver
 {
@@ -51,30 +52,45 @@ internal sealed partial class MultinomialPathSolver
 
     private int Blocks => (_n + RowBlock - 1) / RowBlock;
 
+    /// <summary>The most runs of blocks a pass is cut into (each with its own partial sums).</summary>
+    internal const int MaxSegments = 32;
+
+    /// <summary>Partial sums kept at most (doubles, over all runs); a pass whose runs would need more is one run, on one thread.</summary>
+    private const long MaxParts = 1L << 21;
+
+    /// <summary>The runs of blocks of a pass whose partial sums take <paramref name="perSegment"/> doubles per run.</summary>
+    private int Segments(long perSegment) => perSegment * Math.Min(Blocks, MaxSegments) <= MaxParts ? Math.Min(Blocks, MaxSegments) : 1;
+
     /// <summary>
-    /// <paramref name="body"/>(block, scratch) for every block of <see cref="RowBlock"/> rows, on up to <see cref="_threads"/>
-    /// threads when the pass touches at least <see cref="ParallelWork"/> values (<paramref name="work"/>). A body writes only its
-    /// block's rows and its block's slot of any sums, which the caller adds in block order (<see cref="AddParts"/>).
+    /// <paramref name="body"/>(run, block, scratch) for every block of <see cref="RowBlock"/> rows, the blocks cut into
+    /// <paramref name="segments"/> runs of consecutive blocks, each run's blocks in order on one thread; the runs on up to
+    /// <see cref="_threads"/> threads when the pass touches at least <see cref="ParallelWork"/> values (<paramref name="work"/>).
+    /// A body writes only its block's rows and its run's slot of any sums, which the caller adds in run order (<see cref="AddParts"/>).
     /// </summary>
-    private void ForBlocks(long work, Action<int, BlockScratch> body)
+    private void ForBlocks(int segments, long work, Action<int, int, BlockScratch> body)
     {
         int blocks = Blocks;
-        if (_threads > 1 && blocks > 1 && work >= ParallelWork)
+        void Run(int segment, BlockScratch scratch)
         {
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = _threads }, TakeScratch,
-                         (b, _, scratch) => { body(b, scratch); return scratch; }, _blockScratch.Add);
+            int end = (int)((long)blocks * (segment + 1) / segments);
+            for (int b = (int)((long)blocks * segment / segments); b < end; b++) body(segment, b, scratch);
+        }
+        if (_threads > 1 && segments > 1 && work >= ParallelWork)
+        {
+            Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = _threads }, TakeScratch,
+                         (segment, _, scratch) => { Run(segment, scratch); return scratch; }, _blockScratch.Add);
             return;
         }
         var one = TakeScratch();
-        for (int b = 0; b < blocks; b++) body(b, one);
+        for (int segment = 0; segment < segments; segment++) Run(segment, one);
         _blockScratch.Add(one);
     }
 
-    /// <summary>result[a] += parts[b * length + a] for every block b in order (a serial pass's order of additions).</summary>
-    private static void AddParts(double[] parts, int blocks, Span<double> result)
+    /// <summary>result[a] += parts[g * length + a] for every run g in order.</summary>
+    private static void AddParts(double[] parts, int runs, Span<double> result)
     {
         int length = result.Length;
-        for (int b = 0; b < blocks; b++) TensorPrimitives.Add(result, parts.AsSpan(b * length, length), result);
+        for (int g = 0; g < runs; g++) TensorPrimitives.Add(result, parts.AsSpan(g * length, length), result);
     }
 
     /// <summary>The sum of <paramref name="parts"/> in order, from <paramref name="start"/>.</summary>
@@ -88,17 +104,16 @@ internal sealed partial class MultinomialPathSolver
     /// <summary><see cref="Refresh"/>'s pass: the summed negative log-likelihood and the smallest probability of the observed class.</summary>
     private (double Loss, double Worst) RefreshBlocks()
     {
-        int blocks = Blocks;
-        var sums = new double[2 * blocks];   // per block: loss, smallest observed probability
-        Indicator(0);
-        ForBlocks((long)_n * 4 * _classes, (b, scratch) =>
+        int segments = Segments(2);
+        var sums = new double[2 * segments];   // per run: loss, smallest observed probability
+        sums.AsSpan(segments).Fill(1);
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * 4 * _classes, (g, b, scratch) =>
         {
             int i0 = b * RowBlock;
-            double worst = 1;
-            sums[b] = RefreshRows(i0, Math.Min(RowBlock, _n - i0), scratch.Max, scratch.Sum, ref worst);
-            sums[blocks + b] = worst;
+            sums[g] += RefreshRows(i0, Math.Min(RowBlock, _n - i0), scratch.Max, scratch.Sum, ref sums[segments + g]);
         });
-        return (SumParts(sums.AsSpan(0, blocks)), Smallest(sums.AsSpan(blocks, blocks)));
+        return (SumParts(sums.AsSpan(0, segments)), Smallest(sums.AsSpan(segments, segments)));
     }
 
     private static double Smallest(ReadOnlySpan<double> parts)
@@ -240,21 +255,22 @@ internal sealed partial class MultinomialPathSolver
     private ClassPrep PrepareClass(int k, int[] set)
     {
         var (reference, hessian) = Reference(k, set);
-        int q = set.Length, blocks = Blocks;
-        var dotParts = new double[blocks * q];
-        var sums = new double[3 * blocks];
-        Indicator(0);   // made before the threads read it   // per block: sum w, sum r, sum |w - w_ref|
-        ForBlocks((long)_n * (q + 4), (b, scratch) =>
+        int q = set.Length, segments = Segments(q + 3);
+        var dotParts = new double[segments * q];
+        var sums = new double[3 * segments];   // per run: sum w, sum r, sum |w - w_ref|
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * (q + 4), (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
-            ClassRows(k, i0, len, reference, ref sums[b], ref sums[blocks + b], ref sums[2 * blocks + b]);
+            ClassRows(k, i0, len, reference, ref sums[g], ref sums[segments + g], ref sums[2 * segments + g]);
             var offsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, offsets);
-            ColumnKernels.AddDots(_zData, offsets, _q[k].AsSpan(i0, len), dotParts.AsSpan(b * q, q));
+            ColumnKernels.AddDots(_zData, offsets, _q[k].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
         });
         var dots = new double[q];
-        AddParts(dotParts, blocks, dots);
-        double wsum = SumParts(sums.AsSpan(0, blocks)), rsum = SumParts(sums.AsSpan(blocks, blocks)), drift = SumParts(sums.AsSpan(2 * blocks, blocks));
+        AddParts(dotParts, segments, dots);
+        double wsum = SumParts(sums.AsSpan(0, segments)), rsum = SumParts(sums.AsSpan(segments, segments));
+        double drift = SumParts(sums.AsSpan(2 * segments, segments));
         return new ClassPrep(k, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
     }
 
@@ -302,10 +318,10 @@ internal sealed partial class MultinomialPathSolver
                 if (from[b] >= 0) gram[a * q + b] = cached.Gram[from[a] * old + from[b]];
         }
         var w = cached.WeightRef;
-        int count = fresh.Count, blocks = Blocks;
-        var dotParts = new double[blocks * count * q];
-        var sumParts = new double[blocks * count];
-        ForBlocks((long)_n * count * q, (b, scratch) =>
+        int count = fresh.Count, segments = Segments((long)count * (q + 1));
+        var dotParts = new double[segments * count * q];
+        var sumParts = new double[segments * count];
+        ForBlocks(segments, (long)_n * count * q, (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var offsets = scratch.GradOffsets.AsSpan(0, q);
@@ -315,14 +331,14 @@ internal sealed partial class MultinomialPathSolver
             {
                 int j = set[fresh[f]];
                 TensorPrimitives.Multiply(_zData.AsSpan(j * _n + i0, len), w.AsSpan(i0, len), v);
-                sumParts[b * count + f] = TensorPrimitives.Sum<double>(v);
-                ColumnKernels.AddDots(_zData, offsets, v, dotParts.AsSpan((b * count + f) * q, q));
+                sumParts[g * count + f] += TensorPrimitives.Sum<double>(v);
+                ColumnKernels.AddDots(_zData, offsets, v, dotParts.AsSpan((g * count + f) * q, q));
             }
         });
         var dots = new double[count * q];
-        AddParts(dotParts, blocks, dots);
-        for (int b = 0; b < blocks; b++)
-            for (int f = 0; f < count; f++) sums[fresh[f]] += sumParts[b * count + f];
+        AddParts(dotParts, segments, dots);
+        for (int g = 0; g < segments; g++)
+            for (int f = 0; f < count; f++) sums[fresh[f]] += sumParts[g * count + f];
         for (int f = 0; f < fresh.Count; f++)
         {
             int a = fresh[f];
@@ -376,7 +392,7 @@ internal sealed partial class MultinomialPathSolver
     /// </summary>
     private double StepAndPrepare(int k, int next, int[] set, bool recompute)
     {
-        int nz = StepColumns(k), q = set.Length, blocks = Blocks;
+        int nz = StepColumns(k), q = set.Length, segments = Segments(q + 5);
         var stepColumns = _stepColumns!;
         var coefficients = _stepCoefficients!;
         var (reference, hessian) = Reference(next, set);
@@ -391,10 +407,11 @@ internal sealed partial class MultinomialPathSolver
         for (int a = 0; a < nz; a++) bound += Math.Abs(coefficients[a]) * _zMax[stepColumns[a]];
         bool shift = !recompute && bound <= ShiftLimit;
         var eta = _eta[k];
-        var dotParts = new double[blocks * q];
-        var sums = new double[5 * blocks];
-        Indicator(0);   // made before the threads read it   // per block: loss, smallest observed probability, sum w, sum r, sum |w - w_ref|
-        ForBlocks((long)_n * (q + nz + 4 * _classes), (b, scratch) =>
+        var dotParts = new double[segments * q];
+        var sums = new double[5 * segments];   // per run: loss, smallest observed probability, sum w, sum r, sum |w - w_ref|
+        sums.AsSpan(segments, segments).Fill(1);
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * (q + nz + 4 * _classes), (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var e = eta.AsSpan(i0, len);
@@ -404,18 +421,18 @@ internal sealed partial class MultinomialPathSolver
             BlockOffsets(stepColumns.AsSpan(0, nz), i0, stepOffsets);
             ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
             TensorPrimitives.Add(e, sb, e);
-            double worst = 1;
-            sums[b] = shift ? ShiftClass(k, i0, sb, scratch.Max, scratch.Sum, ref worst) : RefreshRows(i0, len, scratch.Max, scratch.Sum, ref worst);
-            sums[blocks + b] = worst;
-            ClassRows(next, i0, len, reference, ref sums[2 * blocks + b], ref sums[3 * blocks + b], ref sums[4 * blocks + b]);
+            ref double worst = ref sums[segments + g];
+            sums[g] += shift ? ShiftClass(k, i0, sb, scratch.Max, scratch.Sum, ref worst) : RefreshRows(i0, len, scratch.Max, scratch.Sum, ref worst);
+            ClassRows(next, i0, len, reference, ref sums[2 * segments + g], ref sums[3 * segments + g], ref sums[4 * segments + g]);
             var gradOffsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, gradOffsets);
-            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(b * q, q));
+            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
         });
         var dots = new double[q];
-        AddParts(dotParts, blocks, dots);
-        double loss = SumParts(sums.AsSpan(0, blocks), shift ? _loss * _n : 0), worst = Smallest(sums.AsSpan(blocks, blocks));
-        double wsum = SumParts(sums.AsSpan(2 * blocks, blocks)), rsum = SumParts(sums.AsSpan(3 * blocks, blocks)), drift = SumParts(sums.AsSpan(4 * blocks, blocks));
+        AddParts(dotParts, segments, dots);
+        double loss = SumParts(sums.AsSpan(0, segments), shift ? _loss * _n : 0), worst = Smallest(sums.AsSpan(segments, segments));
+        double wsum = SumParts(sums.AsSpan(2 * segments, segments)), rsum = SumParts(sums.AsSpan(3 * segments, segments));
+        double drift = SumParts(sums.AsSpan(4 * segments, segments));
         _prepared = new ClassPrep(next, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
         _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
@@ -427,11 +444,11 @@ internal sealed partial class MultinomialPathSolver
     {
         var included = new List<int>(_p);
         for (int j = 0; j < _p; j++) if (!_excluded[j]) included.Add(j);
-        int m = included.Count, blocks = Blocks, length = _classes * m;
+        int m = included.Count, length = _classes * m, segments = Segments(length);
         var columns = included.ToArray();
-        var dotParts = new double[blocks * length];
+        var dotParts = new double[segments * length];
         Indicator(0);   // made before the threads read it
-        ForBlocks((long)_n * length, (b, scratch) =>
+        ForBlocks(segments, (long)_n * length, (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var offsets = scratch.GradOffsets.AsSpan(0, m);
@@ -441,11 +458,11 @@ internal sealed partial class MultinomialPathSolver
             {
                 TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r);
                 if (_obs is { } obs) TensorPrimitives.Multiply(r, obs.AsSpan(i0, len), r);   // v (y_k - p_k)
-                ColumnKernels.AddDots(_zData, offsets, r, dotParts.AsSpan(b * length + k * m, m));
+                ColumnKernels.AddDots(_zData, offsets, r, dotParts.AsSpan(g * length + k * m, m));
             }
         });
         var dots = new double[length];
-        AddParts(dotParts, blocks, dots);
+        AddParts(dotParts, segments, dots);
         for (int k = 0; k < _classes; k++)
         {
             Array.Clear(_grad[k]);

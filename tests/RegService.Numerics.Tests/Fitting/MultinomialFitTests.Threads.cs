@@ -7,19 +7,20 @@ namespace RegService.Numerics.Tests.Fitting;
 public sealed partial class MultinomialFitTests
 {
     /// <summary>
-    /// The passes over the rows run their blocks on several threads, each block adding into sums of its own that are added in
-    /// block order afterwards: a path fitted on 1, 2 and 3 threads is the same bits at every lambda (coefficients, intercepts,
-    /// deviance ratio, Newton steps), ungrouped and grouped, with observation weights (some 0), on enough rows and features
-    /// that every pass is split.
+    /// The passes over the rows run runs of blocks of rows on several threads, each run adding into sums of its own that are
+    /// added in run order afterwards: a path fitted on 1, 2 and 3 threads is the same bits at every lambda (coefficients,
+    /// intercepts, deviance ratio, Newton steps), ungrouped and grouped, with observation weights (some 0), on enough rows and
+    /// features that every pass is split; 5000 rows are one block per run, 40 000 rows several blocks per run.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void PathIsTheSameBitsOnAnyThreadCount(bool grouped)
+    [InlineData(false, 5000, 60)]
+    [InlineData(true, 5000, 60)]
+    [InlineData(false, 40_000, 45)]
+    public void PathIsTheSameBitsOnAnyThreadCount(bool grouped, int n, int p)
     {
-        const int n = 5000, p = 60, classes = 4;
+        const int classes = 4;
         Assert.True((long)n * classes * p >= MultinomialPathSolver.ParallelWork, "the full gradient is split");
-        Assert.True((long)n * 40 >= MultinomialPathSolver.ParallelWork, "a class step on 40 working features is split");
+        Assert.True((long)n * 30 >= MultinomialPathSolver.ParallelWork, "a class step on 30 working features is split");
         var x = new DenseMatrix(n, p + 1);
         var random = new Random(2026);
         for (int j = 0; j < p; j++)
@@ -49,7 +50,7 @@ public sealed partial class MultinomialFitTests
             Tolerance = 1e-10,
         };
         var one = FitEngine.Fit(x, spec with { MaxThreads = 1 });
-        Assert.True(one.Path[^1].NonZero >= 40, $"the last lambda has {one.Path[^1].NonZero} nonzero coefficients: too few columns per pass");
+        Assert.True(one.Path[^1].NonZero >= 30, $"the last lambda has {one.Path[^1].NonZero} nonzero coefficients: too few columns per pass");
         foreach (int threads in new[] { 2, 3 })
         {
             var many = FitEngine.Fit(x, spec with { MaxThreads = threads });
