@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -16,6 +17,10 @@ namespace RegService.Numerics.Solvers;
 /// alone: one exponential per row), class k + 1's Newton weights and working residual, and z_j'(y_{k+1} - p_{k+1}) over the
 /// working set, while the block's columns are still in cache. The columns are read once per class step instead of twice
 /// (the step, then the next gradient), and the rows' probabilities once instead of three times.
+/// Every pass runs its blocks of rows on up to <see cref="_threads"/> threads (<see cref="ForBlocks"/>): the blocks are cut
+/// into at most <see cref="MaxSegments"/> runs of consecutive blocks (by the row count alone), each run adds its blocks in
+/// order into sums of its own, and the runs' sums are added in order afterwards, so the results are the same bits whatever
+/// the thread count (with one block per run, as up to 32 768 rows, the bits of a serial pass over the blocks).
 /// </remarks>
 internal sealed partial class MultinomialPathSolver
 {
@@ -27,13 +32,96 @@ internal sealed partial class MultinomialPathSolver
     /// <summary>Class k's prepared quantities, made by the previous class's fused pass (null when there are none).</summary>
     private ClassPrep? _prepared;
 
-    // Scratch: the features a step moves and their changes, and column offsets of one block of rows.
+    // Scratch: the features a step moves and their changes.
     private int[]? _stepColumns;
     private double[]? _stepCoefficients;
-    private long[]? _stepOffsets, _gradOffsets;
 
-    private Span<long> StepOffsets(int length) => (_stepOffsets ??= new long[_p]).AsSpan(0, length);
-    private Span<long> GradOffsets(int length) => (_gradOffsets ??= new long[_p]).AsSpan(0, length);
+    /// <summary>One thread's scratch for a block of rows: row vectors and column offsets.</summary>
+    private sealed class BlockScratch(int rows, int p)
+    {
+        public readonly double[] Max = new double[rows], Sum = new double[rows], Step = new double[rows];
+        public readonly long[] StepOffsets = new long[p], GradOffsets = new long[p];
+    }
+
+    private readonly ConcurrentBag<BlockScratch> _blockScratch = [];
+
+    private BlockScratch TakeScratch() => _blockScratch.TryTake(out var s) ? s : new BlockScratch(Math.Min(RowBlock, _n), _p);
+
+    /// <summary>Passes touching fewer row-column values than this run on one thread (a block is then a few microseconds).</summary>
+    internal const long ParallelWork = 1L << 17;
+
+    private int Blocks => (_n + RowBlock - 1) / RowBlock;
+
+    /// <summary>The most runs of blocks a pass is cut into (each with its own partial sums).</summary>
+    internal const int MaxSegments = 32;
+
+    /// <summary>Partial sums kept at most (doubles, over all runs); a pass whose runs would need more is one run, on one thread.</summary>
+    private const long MaxParts = 1L << 21;
+
+    /// <summary>The runs of blocks of a pass whose partial sums take <paramref name="perSegment"/> doubles per run.</summary>
+    private int Segments(long perSegment) => perSegment * Math.Min(Blocks, MaxSegments) <= MaxParts ? Math.Min(Blocks, MaxSegments) : 1;
+
+    /// <summary>
+    /// <paramref name="body"/>(run, block, scratch) for every block of <see cref="RowBlock"/> rows, the blocks cut into
+    /// <paramref name="segments"/> runs of consecutive blocks, each run's blocks in order on one thread; the runs on up to
+    /// <see cref="_threads"/> threads when the pass touches at least <see cref="ParallelWork"/> values (<paramref name="work"/>).
+    /// A body writes only its block's rows and its run's slot of any sums, which the caller adds in run order (<see cref="AddParts"/>).
+    /// </summary>
+    private void ForBlocks(int segments, long work, Action<int, int, BlockScratch> body)
+    {
+        int blocks = Blocks;
+        void Run(int segment, BlockScratch scratch)
+        {
+            int end = (int)((long)blocks * (segment + 1) / segments);
+            for (int b = (int)((long)blocks * segment / segments); b < end; b++) body(segment, b, scratch);
+        }
+        if (_threads > 1 && segments > 1 && work >= ParallelWork)
+        {
+            Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = _threads }, TakeScratch,
+                         (segment, _, scratch) => { Run(segment, scratch); return scratch; }, _blockScratch.Add);
+            return;
+        }
+        var one = TakeScratch();
+        for (int segment = 0; segment < segments; segment++) Run(segment, one);
+        _blockScratch.Add(one);
+    }
+
+    /// <summary>result[a] += parts[g * length + a] for every run g in order.</summary>
+    private static void AddParts(double[] parts, int runs, Span<double> result)
+    {
+        int length = result.Length;
+        for (int g = 0; g < runs; g++) TensorPrimitives.Add(result, parts.AsSpan(g * length, length), result);
+    }
+
+    /// <summary>The sum of <paramref name="parts"/> in order, from <paramref name="start"/>.</summary>
+    private static double SumParts(ReadOnlySpan<double> parts, double start = 0)
+    {
+        double sum = start;
+        foreach (double part in parts) sum += part;
+        return sum;
+    }
+
+    /// <summary><see cref="Refresh"/>'s pass: the summed negative log-likelihood and the smallest probability of the observed class.</summary>
+    private (double Loss, double Worst) RefreshBlocks()
+    {
+        int segments = Segments(2);
+        var sums = new double[2 * segments];   // per run: loss, smallest observed probability
+        sums.AsSpan(segments).Fill(1);
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * 4 * _classes, (g, b, scratch) =>
+        {
+            int i0 = b * RowBlock;
+            sums[g] += RefreshRows(i0, Math.Min(RowBlock, _n - i0), scratch.Max, scratch.Sum, ref sums[segments + g]);
+        });
+        return (SumParts(sums.AsSpan(0, segments)), Smallest(sums.AsSpan(segments, segments)));
+    }
+
+    private static double Smallest(ReadOnlySpan<double> parts)
+    {
+        double min = 1;
+        foreach (double part in parts) min = Math.Min(min, part);
+        return min;
+    }
 
     /// <summary>The offsets in <see cref="_zData"/> of rows [i0, ...) of the features <paramref name="columns"/>.</summary>
     private void BlockOffsets(ReadOnlySpan<int> columns, int i0, Span<long> offsets)
@@ -67,7 +155,7 @@ internal sealed partial class MultinomialPathSolver
     }
 
     private double[][]? _indicator;
-    private double[]? _zMax, _stepBlock;
+    private double[]? _zMax;
 
     /// <summary>y_k: 1 on the rows of class k, else 0 (made on first use).</summary>
     private double[] Indicator(int k)
@@ -125,11 +213,16 @@ internal sealed partial class MultinomialPathSolver
     /// weights; 1 without); lowers
     /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
     /// </summary>
-    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
+    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst) =>
+        ShiftClass(k, i0, s, _rowMax, _rowSum, ref worst);
+
+    /// <summary><see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/> with the scratch rows
+    /// <paramref name="eRows"/> and <paramref name="dRows"/> (at least s.Length each).</summary>
+    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, double[] eRows, double[] dRows, ref double worst)
     {
         int len = s.Length;
-        var e = _rowMax.AsSpan(0, len);
-        var d = _rowSum.AsSpan(0, len);
+        var e = eRows.AsSpan(0, len);
+        var d = dRows.AsSpan(0, len);
         TensorPrimitives.Exp(s, e);
         d.Clear();
         for (int l = 0; l < _classes; l++)
@@ -154,7 +247,7 @@ internal sealed partial class MultinomialPathSolver
         return change;
     }
 
-    /// <summary>Steps whose bound on |s| = |Δb0_k + Z Δb_k| is at most this update the softmax by <see cref="ShiftClass"/>
+    /// <summary>Steps whose bound on |s| = |Δb0_k + Z Δb_k| is at most this update the softmax by <see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/>
     /// (e^±500 is far inside double's range); larger ones recompute it (<see cref="RefreshRows"/>).</summary>
     private const double ShiftLimit = 500;
 
@@ -162,16 +255,22 @@ internal sealed partial class MultinomialPathSolver
     private ClassPrep PrepareClass(int k, int[] set)
     {
         var (reference, hessian) = Reference(k, set);
-        var dots = new double[set.Length];
-        double wsum = 0, rsum = 0, drift = 0;
-        var offsets = GradOffsets(set.Length);
-        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        int q = set.Length, segments = Segments(q + 3);
+        var dotParts = new double[segments * q];
+        var sums = new double[3 * segments];   // per run: sum w, sum r, sum |w - w_ref|
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * (q + 4), (g, b, scratch) =>
         {
-            int len = Math.Min(RowBlock, _n - i0);
-            ClassRows(k, i0, len, reference, ref wsum, ref rsum, ref drift);
+            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
+            ClassRows(k, i0, len, reference, ref sums[g], ref sums[segments + g], ref sums[2 * segments + g]);
+            var offsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, offsets);
-            ColumnKernels.AddDots(_zData, offsets, _q[k].AsSpan(i0, len), dots);
-        }
+            ColumnKernels.AddDots(_zData, offsets, _q[k].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
+        });
+        var dots = new double[q];
+        AddParts(dotParts, segments, dots);
+        double wsum = SumParts(sums.AsSpan(0, segments)), rsum = SumParts(sums.AsSpan(segments, segments));
+        double drift = SumParts(sums.AsSpan(2 * segments, segments));
         return new ClassPrep(k, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
     }
 
@@ -219,22 +318,27 @@ internal sealed partial class MultinomialPathSolver
                 if (from[b] >= 0) gram[a * q + b] = cached.Gram[from[a] * old + from[b]];
         }
         var w = cached.WeightRef;
-        var dots = new double[fresh.Count * q];
-        var weighted = new double[Math.Min(RowBlock, _n)];
-        var offsets = GradOffsets(q);
-        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        int count = fresh.Count, segments = Segments((long)count * (q + 1));
+        var dotParts = new double[segments * count * q];
+        var sumParts = new double[segments * count];
+        ForBlocks(segments, (long)_n * count * q, (g, b, scratch) =>
         {
-            int len = Math.Min(RowBlock, _n - i0);
+            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
+            var offsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, offsets);
-            var v = weighted.AsSpan(0, len);
-            for (int f = 0; f < fresh.Count; f++)
+            var v = scratch.Step.AsSpan(0, len);
+            for (int f = 0; f < count; f++)
             {
                 int j = set[fresh[f]];
                 TensorPrimitives.Multiply(_zData.AsSpan(j * _n + i0, len), w.AsSpan(i0, len), v);
-                sums[fresh[f]] += TensorPrimitives.Sum<double>(v);
-                ColumnKernels.AddDots(_zData, offsets, v, dots.AsSpan(f * q, q));
+                sumParts[g * count + f] += TensorPrimitives.Sum<double>(v);
+                ColumnKernels.AddDots(_zData, offsets, v, dotParts.AsSpan((g * count + f) * q, q));
             }
-        }
+        });
+        var dots = new double[count * q];
+        AddParts(dotParts, segments, dots);
+        for (int g = 0; g < segments; g++)
+            for (int f = 0; f < count; f++) sums[fresh[f]] += sumParts[g * count + f];
         for (int f = 0; f < fresh.Count; f++)
         {
             int a = fresh[f];
@@ -257,7 +361,7 @@ internal sealed partial class MultinomialPathSolver
     {
         int nz = StepColumns(k);
         Array.Fill(s, _d0[k]);
-        var offsets = StepOffsets(nz);
+        var offsets = new long[nz];
         BlockOffsets(_stepColumns.AsSpan(0, nz), 0, offsets);
         ColumnKernels.AddScaled(_zData, offsets, _stepCoefficients.AsSpan(0, nz), s);
         return s;
@@ -284,18 +388,15 @@ internal sealed partial class MultinomialPathSolver
     /// Class k's whole step taken (eta_k += Δb0_k + Z Δb_k) with the probabilities refreshed, and class <paramref name="next"/>'s
     /// weights, residual and working-set gradient prepared (<see cref="_prepared"/>), in one pass over blocks of rows.
     /// Returns the mean negative log-likelihood after the step, as <see cref="Refresh"/>. The softmax is updated for class k
-    /// alone (<see cref="ShiftClass"/>) unless <paramref name="recompute"/> or the step is too large for it.
+    /// alone (<see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/>) unless <paramref name="recompute"/> or the step is too large for it.
     /// </summary>
     private double StepAndPrepare(int k, int next, int[] set, bool recompute)
     {
-        int nz = StepColumns(k);
-        var stepColumns = _stepColumns.AsSpan(0, nz);
-        var coefficients = _stepCoefficients.AsSpan(0, nz);
-        var stepOffsets = StepOffsets(nz);
-        var gradOffsets = GradOffsets(set.Length);
+        int nz = StepColumns(k), q = set.Length, segments = Segments(q + 5);
+        var stepColumns = _stepColumns!;
+        var coefficients = _stepCoefficients!;
         var (reference, hessian) = Reference(next, set);
-        var dots = new double[set.Length];
-        double d0 = _d0[k], worst = 1, wsum = 0, rsum = 0, drift = 0;
+        double d0 = _d0[k];
         // |s_i| <= |Δb0_k| + sum_j |Δb_kj| max_i |z_ij|.
         if (_zMax is null)
         {
@@ -305,23 +406,33 @@ internal sealed partial class MultinomialPathSolver
         double bound = Math.Abs(d0);
         for (int a = 0; a < nz; a++) bound += Math.Abs(coefficients[a]) * _zMax[stepColumns[a]];
         bool shift = !recompute && bound <= ShiftLimit;
-        double loss = shift ? _loss * _n : 0;
-        var s = (_stepBlock ??= new double[Math.Min(RowBlock, _n)]).AsSpan();
         var eta = _eta[k];
-        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        var dotParts = new double[segments * q];
+        var sums = new double[5 * segments];   // per run: loss, smallest observed probability, sum w, sum r, sum |w - w_ref|
+        sums.AsSpan(segments, segments).Fill(1);
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * (q + nz + 4 * _classes), (g, b, scratch) =>
         {
-            int len = Math.Min(RowBlock, _n - i0);
+            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var e = eta.AsSpan(i0, len);
-            var sb = s[..len];
+            var sb = scratch.Step.AsSpan(0, len);
             sb.Fill(d0);
-            BlockOffsets(stepColumns, i0, stepOffsets);
-            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients, sb);
+            var stepOffsets = scratch.StepOffsets.AsSpan(0, nz);
+            BlockOffsets(stepColumns.AsSpan(0, nz), i0, stepOffsets);
+            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
             TensorPrimitives.Add(e, sb, e);
-            loss += shift ? ShiftClass(k, i0, sb, ref worst) : RefreshRows(i0, len, ref worst);
-            ClassRows(next, i0, len, reference, ref wsum, ref rsum, ref drift);
+            ref double worst = ref sums[segments + g];
+            sums[g] += shift ? ShiftClass(k, i0, sb, scratch.Max, scratch.Sum, ref worst) : RefreshRows(i0, len, scratch.Max, scratch.Sum, ref worst);
+            ClassRows(next, i0, len, reference, ref sums[2 * segments + g], ref sums[3 * segments + g], ref sums[4 * segments + g]);
+            var gradOffsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, gradOffsets);
-            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dots);
-        }
+            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
+        });
+        var dots = new double[q];
+        AddParts(dotParts, segments, dots);
+        double loss = SumParts(sums.AsSpan(0, segments), shift ? _loss * _n : 0), worst = Smallest(sums.AsSpan(segments, segments));
+        double wsum = SumParts(sums.AsSpan(2 * segments, segments)), rsum = SumParts(sums.AsSpan(3 * segments, segments));
+        double drift = SumParts(sums.AsSpan(4 * segments, segments));
         _prepared = new ClassPrep(next, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
         _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
@@ -333,25 +444,29 @@ internal sealed partial class MultinomialPathSolver
     {
         var included = new List<int>(_p);
         for (int j = 0; j < _p; j++) if (!_excluded[j]) included.Add(j);
-        int m = included.Count;
-        var offsets = GradOffsets(m);
-        var dots = new double[_classes * m];
-        var r = _rowSum;   // Refresh's scratch, free here
-        for (int i0 = 0; i0 < _n; i0 += RowBlock)
+        int m = included.Count, length = _classes * m, segments = Segments(length);
+        var columns = included.ToArray();
+        var dotParts = new double[segments * length];
+        Indicator(0);   // made before the threads read it
+        ForBlocks(segments, (long)_n * length, (g, b, scratch) =>
         {
-            int len = Math.Min(RowBlock, _n - i0);
-            BlockOffsets(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(included), i0, offsets);
+            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
+            var offsets = scratch.GradOffsets.AsSpan(0, m);
+            BlockOffsets(columns, i0, offsets);
+            var r = scratch.Sum.AsSpan(0, len);
             for (int k = 0; k < _classes; k++)
             {
-                TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r.AsSpan(0, len));
-                if (_obs is { } obs) TensorPrimitives.Multiply(r.AsSpan(0, len), obs.AsSpan(i0, len), r.AsSpan(0, len));   // v (y_k - p_k)
-                ColumnKernels.AddDots(_zData, offsets, r.AsSpan(0, len), dots.AsSpan(k * m, m));
+                TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r);
+                if (_obs is { } obs) TensorPrimitives.Multiply(r, obs.AsSpan(i0, len), r);   // v (y_k - p_k)
+                ColumnKernels.AddDots(_zData, offsets, r, dotParts.AsSpan(g * length + k * m, m));
             }
-        }
+        });
+        var dots = new double[length];
+        AddParts(dotParts, segments, dots);
         for (int k = 0; k < _classes; k++)
         {
             Array.Clear(_grad[k]);
-            for (int a = 0; a < m; a++) _grad[k][included[a]] = dots[k * m + a] / _n;
+            for (int a = 0; a < m; a++) _grad[k][columns[a]] = dots[k * m + a] / _n;
         }
     }
 }

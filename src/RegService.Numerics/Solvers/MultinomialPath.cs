@@ -305,8 +305,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     /// the division, and the loss sum_i (max_i + log sum_i - eta_{i,y_i}).</remarks>
     internal double Refresh()
     {
-        double loss = 0, worst = 1;
-        for (int i0 = 0; i0 < _n; i0 += RowBlock) loss += RefreshRows(i0, Math.Min(RowBlock, _n - i0), ref worst);
+        var (loss, worst) = RefreshBlocks();
         _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
     }
@@ -315,12 +314,10 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     /// working columns stays in cache between the passes over it.</summary>
     private const int RowBlock = 1024;
 
-    /// <summary><see cref="Refresh"/> on rows [i0, i0 + len): returns their summed negative log-likelihood and lowers
-    /// <paramref name="worst"/> to their smallest probability of the observed class.</summary>
-    private double RefreshRows(int i0, int len, ref double worst)
+    /// <summary><see cref="Refresh"/> on rows [i0, i0 + len) (<paramref name="max"/>, <paramref name="sum"/>: scratch of len values):
+    /// returns their summed negative log-likelihood and lowers <paramref name="worst"/> to their smallest probability of the observed class.</summary>
+    private double RefreshRows(int i0, int len, double[] max, double[] sum, ref double worst)
     {
-        var max = _rowMax;
-        var sum = _rowSum;
         double loss = 0;
         {
             var m = max.AsSpan(0, len);
@@ -546,7 +543,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private const double DriftLimit = 0.05;
 
     private readonly ClassHessian?[] _hessians;
-    private readonly double[] _rowMax, _rowSum;   // Refresh's scratch per block of rows
+    private readonly double[] _rowMax, _rowSum;   // ShiftClass's scratch when called for one block alone
 
     /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
     internal sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
