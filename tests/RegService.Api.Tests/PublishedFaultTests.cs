@@ -171,8 +171,9 @@ public sealed partial class PublishedAppTests
             var dataset = await Http.UploadCsv(client, Rows(400, seed: 1));
             var fit = await Http.Submit(client, new
             {
-                datasetId = dataset, target = "y", model = "mlp", solver = "adam", hiddenUnits = new[] { 32 }, epochs = 600, seed = 1,
+                datasetId = dataset, target = "y", model = "mlp", solver = "adam", hiddenUnits = new[] { 32 }, epochs = 1500, seed = 1,
             });
+            // 1,500 epochs keep it running for a while: one CI run at a load of 50 saw a 600-epoch fit end before the first poll.
             await WaitForStatus(client, fit, "running");
 
             // Fill the disk to the last byte.
@@ -201,7 +202,7 @@ public sealed partial class PublishedAppTests
                 Assert.True(DateTime.UtcNow < deadline, "readiness did not recover after space was freed");
                 await Task.Delay(200);
             }
-            var job = await Http.WaitForFit(client, fit, TimeSpan.FromSeconds(60));
+            var job = await Http.WaitForFit(client, fit, TimeSpan.FromSeconds(120));
             Assert.Equal("succeeded", job["status"]!.GetValue<string>());
             Assert.Equal(1, job["attempts"]!.GetValue<int>());
             await Http.UploadCsv(client, Rows(200, seed: 4));
