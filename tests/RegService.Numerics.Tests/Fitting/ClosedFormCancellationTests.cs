@@ -19,15 +19,19 @@ public class ClosedFormCancellationTests
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The seconds from a cancel after <paramref name="delay"/> to the exception; a cancel honoured later than the slack is
-    /// measured once more and that second figure returned. A stage that does not check the token is late every time; a lone
-    /// stall of the worker thread (a page fault that compacts memory for a huge page, a blocking collection of the test
-    /// process's heap) is not, and one such stall (1.02 s against 0.001-0.07 s in every other run) once failed a CI run.
+    /// The seconds from a cancel after <paramref name="delay"/> to the exception, the least of up to three measurements (the
+    /// next one taken only when the last was later than the slack). A stage that does not check the token is late every
+    /// time; a stall of the worker thread (a page fault that compacts memory for a huge page, a blocking collection of the
+    /// test process's heap, the other test classes running beside it on 2 cores) is not: one such stall (1.02 s against
+    /// 0.001-0.07 s in every other run) once failed a CI run, and the dual's wide fit was late twice in a full suite on a
+    /// loaded machine while it answered in time in every run alone.
     /// </summary>
     private static double CancelLatency(Action<CancellationToken> work, TimeSpan delay)
     {
-        double first = CancelLatencyOnce(work, delay);
-        return first < Slack.TotalSeconds ? first : CancelLatencyOnce(work, delay);
+        double best = double.PositiveInfinity;
+        for (int attempt = 0; attempt < 3 && !(best < Slack.TotalSeconds); attempt++)
+            best = Math.Min(best, CancelLatencyOnce(work, delay));
+        return best;
     }
 
     /// <summary>Runs <paramref name="work"/>, cancels it after <paramref name="delay"/> and returns the seconds from the cancel to the exception.</summary>
