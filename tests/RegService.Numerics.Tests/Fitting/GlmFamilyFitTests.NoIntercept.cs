@@ -1,3 +1,6 @@
+using RegService.Numerics.Data;
+using RegService.Numerics.Fitting;
+
 namespace RegService.Numerics.Tests.Fitting;
 
 /// <summary>
@@ -29,4 +32,35 @@ public sealed partial class GlmFamilyFitTests
     [Theory]
     [MemberData(nameof(NoInterceptCases))]
     public void KktHoldsWithoutAnInterceptAtEveryLambda(string name) => AssertKktHoldsAtEveryLambda(name, NoInterceptDirectory);
+
+    /// <summary>
+    /// As glmnet's chkvars, a constant feature is left out with or without an intercept (glmnet 4.1-6 keeps its coefficient
+    /// at 0 for binomial and poisson with intercept = FALSE, standardized or not, though it would act as an intercept): the
+    /// others' coefficients are those of the fit without it, and a warning names it.
+    /// </summary>
+    [Theory]
+    [InlineData("noint_binom_lasso", true)]
+    [InlineData("noint_wpois_offset_lasso", true)]
+    [InlineData("noint_binom_lasso", false)]
+    public void AConstantFeatureIsLeftOutWithoutAnIntercept(string name, bool standardize)
+    {
+        var (_, x, spec) = Load(name, NoInterceptDirectory);
+        var wide = new DenseMatrix(x.Rows, x.Columns + 1);
+        for (int j = 0; j < x.Columns; j++) x.Column(j).CopyTo(wide.Column(j));
+        wide.Column(x.Columns).Fill(2.5);
+        spec = spec with { Standardize = standardize, Lambdas = [0.05, 0.01] };
+        var without = FitEngine.Fit(x, spec);
+        var with = FitEngine.Fit(wide, spec with
+        {
+            FeatureColumns = [.. spec.FeatureColumns, x.Columns],
+            FeatureNames = [.. spec.FeatureNames, "flat"],
+        });
+        Assert.Contains(with.Warnings, w => w.Contains("'flat'") && w.Contains("zero variance"));
+        for (int l = 0; l < 2; l++)
+        {
+            Assert.Equal(0.0, with.Path[l].Coefficients[^1]);
+            for (int j = 0; j < spec.FeatureColumns.Length; j++)
+                Assert.Equal(without.Path[l].Coefficients[j], with.Path[l].Coefficients[j], 1e-9);
+        }
+    }
 }
