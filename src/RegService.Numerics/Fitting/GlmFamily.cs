@@ -10,7 +10,8 @@ namespace RegService.Numerics.Fitting;
 
 /// <summary>
 /// A family of the objective (glmnet's <c>family</c>): its link, its null model, the per-row deviance validation
-/// scores with, its metrics, and glmnet's path conventions for it (the early stop, the scale without an intercept).
+/// scores with, its metrics, and glmnet's path conventions for it (the early stop). Every family standardizes alike
+/// (<see cref="Standardization"/>).
 /// Solvers and validation take these from here; a new family is one more subclass (and its kernels).
 /// </summary>
 /// <remarks>
@@ -66,9 +67,6 @@ public abstract class GlmFamily
 
     /// <summary>glmnet's early stop of a generated path for this family.</summary>
     public abstract EarlyStop Stop { get; }
-
-    /// <summary>How a feature is scaled without an intercept.</summary>
-    public abstract ScaleConvention Scale { get; }
 
     /// <summary>Why <paramref name="y"/> cannot be this family's target, or null when it can.</summary>
     public virtual string? TargetFault(double y) => double.IsFinite(y) ? null : $"{y} is not a finite number";
@@ -158,7 +156,6 @@ public abstract class GlmFamily
         public override double RowDeviance(double y, double eta) => (y - eta) * (y - eta);
         public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Mse, ValidationMeasure.Deviance, ValidationMeasure.Mae];
         public override EarlyStop Stop => EarlyStop.Relative;
-        public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
 
         public override IFitMetrics FromPredictions(ReadOnlySpan<double> y, double[] eta, double[]? weights = null) =>
             RegressionMetrics.FromPredictions(y, eta, null, weights);
@@ -199,7 +196,6 @@ public abstract class GlmFamily
         }
 
         public override EarlyStop Stop => EarlyStop.Absolute;
-        public override ScaleConvention Scale => ScaleConvention.AboutCenter;
         public override string? TargetFault(double y) => y is 0 or 1 ? null : $"{y} is not 0 or 1";
         internal override bool CanSaturate => true;
 
@@ -249,7 +245,6 @@ public abstract class GlmFamily
 
         public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Deviance, ValidationMeasure.Mse, ValidationMeasure.Mae];
         public override EarlyStop Stop => EarlyStop.Poisson;
-        public override ScaleConvention Scale => ScaleConvention.AboutCenter;
 
         public override string? TargetFault(double y) =>
             !double.IsFinite(y) ? $"{y} is not a finite count"

@@ -21,10 +21,6 @@ public sealed class MultinomialFamily : GlmFamily
     public override Family Kind => Fitting.Family.Multinomial;
     public override IReadOnlyList<ValidationMeasure> Measures { get; } = [ValidationMeasure.Deviance, ValidationMeasure.Class, ValidationMeasure.Mse, ValidationMeasure.Mae];
     public override EarlyStop Stop => EarlyStop.Absolute;
-    /// <summary>The 1/n standard deviation about the mean with or without an intercept: glmnet 4.1-6's multinomial fits without an
-    /// intercept scale so (their KKT conditions hold with it and not with the root mean square: tests/fixtures/make_multinom_offset.R,
-    /// the case without an intercept).</summary>
-    public override ScaleConvention Scale => ScaleConvention.StandardDeviation;
 
     public override double Mean(double eta) => throw Scalar();
     public override double Link(double yMean) => throw Scalar();

@@ -219,7 +219,7 @@ public sealed class DualSystem
             Take(x, featureCols[j], rows, column);
             double mean = TensorPrimitives.Sum<double>(column) / n;
             double variance = Vec.SumSquaredDeviations(column, mean) / n;
-            var scale = Standardization.Of(mean, variance, fitIntercept, standardize, ScaleConvention.StandardDeviation);
+            var scale = Standardization.Of(mean, variance, fitIntercept, standardize);
             means[j] = scale.Center;
             scales[j] = scale.Scale;
             if (scale.Excluded)

@@ -74,7 +74,7 @@ public static class GaussianPath
         });
         for (int j = 0; j < p; j++)
         {
-            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize, GlmFamily.Gaussian.Scale);
+            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
             means[j] = scale.Center;
             scales[j] = scale.Scale;
             if (scale.Excluded)

@@ -9,9 +9,9 @@ namespace RegService.Numerics.Solvers;
 /// The rows a proximal-Newton fit uses: each feature as one contiguous column (the data set's own column when all rows
 /// are fitted, else a compact copy of the selected rows), the target (checked by the family), the observation weights
 /// rescaled to sum to the rows fitted (glmnet's, so a fold fit rescales its own), the offset, and the standardization
-/// (glmnet's: weighted means and 1/n weighted standard deviations with an intercept, weighted root mean squares without,
-/// scale 1 when standardize is off). The standardized feature is z_j = (x_j - Means[j]) / Scales[j]; zero-variance
-/// features (with an intercept) are excluded.
+/// (glmnet's lognet and fishnet: centered at the weighted mean with an intercept, at 0 without; scaled by the 1/n weighted
+/// standard deviation about the mean, with or without an intercept; scale 1 when standardize is off). The standardized
+/// feature is z_j = (x_j - Means[j]) / Scales[j]; zero-variance features are excluded.
 /// </summary>
 internal sealed class LogisticData
 {
@@ -136,7 +136,7 @@ internal sealed class LogisticData
             // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
             double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, v).Second / n, 0.0);
             double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, v).Second / n;
-            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, family.Scale, meanSquare);
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, meanSquare);
             means[j] = scale.Center;
             scales[j] = scale.Scale;
             if (scale.Excluded)

@@ -163,7 +163,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         {
             var c = source.Column(cols[j]);
             var (mean, variance, square) = ObservationWeights.Moments(c, _obs);   // weighted as glmnet's with weights
-            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, MultinomialFamily.Instance.Scale, square);
+            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, square);
             _means[j] = scale.Center;
             _scales[j] = scale.Scale;
             if (scale.Excluded)

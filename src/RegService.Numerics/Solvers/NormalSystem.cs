@@ -101,7 +101,7 @@ public sealed class NormalSystem
             double variance = fitIntercept
                 ? Math.Max(cjj / n, 0.0)
                 : Math.Max(cjj / n - actual[j] * actual[j], 0.0);
-            var scale = Standardization.Of(actual[j], variance, fitIntercept, standardize, ScaleConvention.StandardDeviation);
+            var scale = Standardization.Of(actual[j], variance, fitIntercept, standardize);
             scales[j] = scale.Scale;
             if (scale.Excluded)
             {

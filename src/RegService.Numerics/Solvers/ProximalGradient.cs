@@ -68,10 +68,8 @@ public static class ProximalGradientPath
             var c = source.Column(cols[j]);
             double mean = System.Numerics.Tensors.TensorPrimitives.Sum<double>(c) / n;
             double variance = Vec.SumSquaredDeviations(c, mean) / n;
-            // As the coordinate-descent solvers: gaussian features are scaled by their standard deviation (also
-            // without an intercept); binomial ones by their spread about the center (the root mean square without one).
-            double? meanSquare = settings.FitIntercept || family.Scale == ScaleConvention.StandardDeviation ? null : Vec.SumSquaredDeviations(c, 0.0) / n;
-            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, family.Scale, meanSquare);
+            // As the coordinate-descent solvers: scaled by the standard deviation about the mean, also without an intercept.
+            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize);
             means[j] = scale.Center;
             scales[j] = scale.Scale;
             if (scale.Excluded)

@@ -1,22 +1,15 @@
 namespace RegService.Numerics.Solvers;
 
-/// <summary>How a family scales a feature when no intercept is fitted (glmnet's two conventions).</summary>
-public enum ScaleConvention
-{
-    /// <summary>elnet: the standard deviation about the mean, with or without an intercept; a constant feature is always left out.</summary>
-    StandardDeviation,
-
-    /// <summary>lognet: the spread about the center (the root mean square without an intercept); a constant feature is left out only with an intercept.</summary>
-    AboutCenter,
-}
-
 /// <summary>One feature's standardization: z = (x - Center) / Scale, with Spread = (1/n) sum (x - Center)^2.</summary>
 public readonly record struct FeatureScale(double Center, double Scale, double Spread, bool Excluded);
 
 /// <summary>
 /// The one standardization of the engine's solvers (glmnet's): features centered at their mean with an intercept
-/// (at 0 without), divided by the 1/n standard deviation with <c>standardize</c> (1 without), and a feature whose
-/// variance is zero on the rows fitted (relative to its mean: variance ≤ 1e-26 max(1, mean²)) left out with a warning.
+/// (at 0 without), divided by the 1/n standard deviation about the mean with <c>standardize</c> (1 without), with or
+/// without an intercept and for every family (glmnet 4.1-6's Standardize1, LStandardize1 and MultLStandardize1: elnet,
+/// lognet and fishnet alike; tests/fixtures/make_nointercept.R), and a feature whose variance is zero on the rows fitted
+/// (relative to its mean: variance ≤ 1e-26 max(1, mean²)) left out with a warning, as glmnet's chkvars leaves out a
+/// constant column with or without an intercept.
 /// </summary>
 public static class Standardization
 {
@@ -33,14 +26,12 @@ public static class Standardization
     /// A feature's center and scale from its mean and (1/n) variance about the mean. <paramref name="meanSquare"/>,
     /// (1/n) sum x^2, is used without an intercept when the caller has it summed directly (else variance + mean²).
     /// </summary>
-    public static FeatureScale Of(double mean, double variance, bool fitIntercept, bool standardize, ScaleConvention convention,
-                                  double? meanSquare = null)
+    public static FeatureScale Of(double mean, double variance, bool fitIntercept, bool standardize, double? meanSquare = null)
     {
         double center = fitIntercept ? mean : 0.0;
         double spread = fitIntercept ? variance : meanSquare ?? variance + mean * mean;
-        if (IsConstant(mean, variance) && (fitIntercept || convention == ScaleConvention.StandardDeviation))
-            return new FeatureScale(center, 1.0, spread, Excluded: true);
-        double scale = standardize ? Math.Sqrt(convention == ScaleConvention.StandardDeviation ? variance : spread) : 1.0;
+        if (IsConstant(mean, variance)) return new FeatureScale(center, 1.0, spread, Excluded: true);
+        double scale = standardize ? Math.Sqrt(variance) : 1.0;
         return new FeatureScale(center, scale > 0 ? scale : 1.0, spread, Excluded: false);
     }
 }

@@ -463,7 +463,8 @@ public class BinomialPathTests
 
     private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
-    /// <summary>The gradient of -(1/n) loglik on the standardized scale (1/n sd computed here), and in the intercept.</summary>
+    /// <summary>The gradient of -(1/n) loglik on the standardized scale (1/n sd about the mean computed here, also without an
+    /// intercept, as glmnet's lognet), and in the intercept.</summary>
     private static (double[] Features, double Intercept) StandardizedGradient(
         DenseMatrix x, int[] cols, int target, int[]? rows, double b0, double[] b, bool standardize, bool intercept)
     {
@@ -487,9 +488,9 @@ public class BinomialPathTests
             double center = intercept ? m : 0;
             for (int i = 0; i < n; i++)
             {
-                double d = x[rows is null ? i : rows[i], cols[j]] - center;
-                ss += d * d;
-                s += d * r[i];
+                double xi = x[rows is null ? i : rows[i], cols[j]];
+                ss += (xi - m) * (xi - m);   // the sd about the mean, with or without an intercept (glmnet's)
+                s += (xi - center) * r[i];
             }
             double scale = standardize ? Math.Sqrt(ss / n) : 1;
             g[j] = s / (n * scale);
