@@ -416,7 +416,8 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
 
         /// <summary>
         /// Multinomial proximal Newton (<see cref="MultinomialSource"/>): a standardized copy of the rows, per class four per-row
-        /// vectors (linear predictor, probabilities, weights, working residual), per lambda every class's coefficients; each
+        /// vectors (linear predictor, probabilities, weights, working residual) and with class offsets their K x n values, per
+        /// lambda every class's coefficients; each
         /// Newton step does coordinate-descent passes over the rows per class; the resolved spec's class count (else
         /// <see cref="AssumedClasses"/>).
         /// </summary>
@@ -426,6 +427,8 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             var full = Phase("path on all rows");
             Add(full, "standardized rows", Doubles((double)n * p));
             Add(full, "per-class per-row vectors", Doubles(4.0 * k * n + 4.0 * k * p));
+            if (_spec.ClassOffsets is not null)
+                Add(full, "class offsets (one per class and row)", Doubles((double)k * n));
             Hold($"class models of {_lambdas:N0} lambdas", Doubles(_lambdas * 3.0 * k * p));
             _work += _lambdas * AssumedNewtonSteps * k * AssumedPasses * 2.0 * n * p;
             if (_folds > 0)

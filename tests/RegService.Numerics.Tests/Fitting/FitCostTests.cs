@@ -130,6 +130,19 @@ public class FitCostTests(ITestOutputHelper output)
         Assert.Equal(FitCost.Estimate(resolved with { Classes = null }, 100_000, 101).Work, ten.Work);
     }
 
+    [Fact]
+    public void MultinomialClassOffsetsAreCountedInTheEstimate()
+    {
+        var spec = Spec(4, Penalty.Lasso) with { Family = Family.Multinomial, Classes = 5 };
+        int n = 200_000;
+        var plain = FitCost.Estimate(spec, n, 101);
+        var offsets = Enumerable.Range(0, 5).Select(k => new ClassOffset(k, new double[n])).ToArray();
+        var withOffsets = FitCost.Estimate(spec with { ClassOffsets = offsets }, n, 101);
+        // Five classes of 200,000 rows: 8 MB more of the fit's own memory at the path's peak, and that times the margin.
+        Assert.Equal(5L * n * sizeof(double), withOffsets.WorkingBytes - plain.WorkingBytes);
+        Assert.Equal(FitCost.Margin * 5 * n * sizeof(double), withOffsets.PeakBytes - plain.PeakBytes, 1.0);
+    }
+
     /// <summary>Fits <paramref name="spec"/> on <paramref name="x"/> and checks that its peak over the baseline (the matrix is
     /// already loaded) stays within the estimate less the loaded matrix.</summary>
     private FitResult AssertWithinEstimate(string name, DenseMatrix x, FitSpec spec)
