@@ -66,7 +66,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
             _line = _lines.Extrapolate(Residual());
             _lineEpoch = _epoch;
         }
-        return _line is { } line ? Math.Min(bound, line.Bound(j, data.BoundNorms[j], ShadowNorm(j))) : bound;
+        return _line is { } line ? Math.Min(bound, line.Bound(j, data.BoundNorms[j], NormBound(data, j))) : bound;
     }
 
     /// <summary>
@@ -84,15 +84,13 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         foreach (int j in outer)
         {
             gradients[j] = _gRef[j];
-            if (_slack[j] != 0) error = Math.Max(error, _slack[j] / ShadowNorm(j));
+            if (_slack[j] != 0) error = Math.Max(error, _slack[j] / NormBound(data, j));
         }
         (_lines ??= new ResidualSnapshots(_p, _n)).TakeGradients(gradients, Residual(), error * (1 + 1e-12));
         _lineEpoch = -1;
     }
 
     /// <summary>An upper bound of ||ẑ_j|| and ||z_j||: the norm the screen's rounding bound of feature j is scaled by.</summary>
-    private double ShadowNorm(int j) => NormBound(data, j);
-
     private static double NormBound(LogisticData data, int j) => Math.Max(Math.Sqrt(data.Rows) * data.BoundNorms[j] * (1 + 1e-7), double.Epsilon);
 
     /// <summary>The residual v (y − mu) of the current point, centered when every z_j sums to 0 (as in <see cref="Distance"/>).</summary>

@@ -32,14 +32,10 @@ internal sealed class ResidualSnapshots(int features, int rows)
     public void Take(ReadOnlySpan<double> dots, double[] r, double error)
     {
         if (dots.Length < features) throw new ArgumentException("a snapshot needs every feature's gradient", nameof(dots));
-        int slot = 1 - _newest;
-        var g = _gradients[slot];
+        var g = _gradients[1 - _newest];
         double n = rows;
         for (int j = 0; j < features; j++) g[j] = dots[j] / n;
-        r.CopyTo(_residuals[slot], 0);
-        _errors[slot] = error;
-        _newest = slot;
-        _count = Math.Min(2, _count + 1);
+        Keep(r, error);
     }
 
     /// <summary>
@@ -49,8 +45,14 @@ internal sealed class ResidualSnapshots(int features, int rows)
     public void TakeGradients(ReadOnlySpan<double> gradients, double[] r, double error)
     {
         if (gradients.Length < features) throw new ArgumentException("a snapshot needs every feature's gradient", nameof(gradients));
+        gradients[..features].CopyTo(_gradients[1 - _newest]);
+        Keep(r, error);
+    }
+
+    /// <summary>Completes the snapshot whose gradients were written to the older slot: its residual and error, now the newest.</summary>
+    private void Keep(double[] r, double error)
+    {
         int slot = 1 - _newest;
-        gradients[..features].CopyTo(_gradients[slot]);
         r.CopyTo(_residuals[slot], 0);
         _errors[slot] = error;
         _newest = slot;
