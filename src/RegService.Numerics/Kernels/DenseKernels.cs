@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace RegService.Numerics.Kernels;
 
@@ -17,9 +16,11 @@ namespace RegService.Numerics.Kernels;
 /// <remarks>
 /// <para>
 /// Every element of C is one chain of fused multiply-adds over t in order, starting from its initial value, in each
-/// instruction-set path (Vector512 register tiles of 4 rows x 32 columns, Vector256 tiles of 4 x 8, scalar
+/// instruction-set path (Vector512 register tiles of 4 rows x 32 columns, then tiles of 4 rows x one vector of columns,
+/// generic over the width (<see cref="ISimd{TV}"/>): 4 x 8 with Vector512, 4 x 4 with Vector256; scalar
 /// <see cref="Math.FusedMultiplyAdd"/>), so the result does not depend on the path, the tiling or on how the rows or
-/// columns are split between threads: it is bitwise the same.
+/// columns are split between threads: it is bitwise the same. The Vector128 tier runs the scalar chains: its
+/// multiply-add is fused only where the hardware has FMA, and an unfused one would give other bits.
 /// </para>
 /// <para>
 /// Two shapes with one output column take their own loops: a forward product with contiguous rows of A
@@ -81,19 +82,9 @@ internal static unsafe class DenseKernels
                 for (; m + 4 <= rows; m += 4) Tile4x32(a + m * aRow, aRow, aCol, b + n, ldb, c + m * ldc + n, ldc, depth, bias == null ? null : bias + n, accumulate, relu);
                 for (; m < rows; m++) Tile1x32(a + m * aRow, aCol, b + n, ldb, c + m * ldc + n, depth, bias == null ? null : bias + n, accumulate, relu);
             }
-            for (; n + 8 <= cols; n += 8)
-            {
-                int m = 0;
-                for (; m + 4 <= rows; m += 4) Tile4x8(a + m * aRow, aRow, aCol, b + n, ldb, c + m * ldc + n, ldc, depth, bias == null ? null : bias + n, accumulate, relu);
-                for (; m < rows; m++) Tile1x8(a + m * aRow, aCol, b + n, ldb, c + m * ldc + n, depth, bias == null ? null : bias + n, accumulate, relu);
-            }
+            n = Tiles<Simd512, Vector512<double>>(a, aRow, aCol, b, ldb, c, ldc, rows, cols, depth, bias, accumulate, relu, n);
         }
-        for (; n + 4 <= cols; n += 4)
-        {
-            int m = 0;
-            for (; m + 4 <= rows; m += 4) Tile4x4(a + m * aRow, aRow, aCol, b + n, ldb, c + m * ldc + n, ldc, depth, bias == null ? null : bias + n, accumulate, relu);
-            for (; m < rows; m++) Tile1x4(a + m * aRow, aCol, b + n, ldb, c + m * ldc + n, depth, bias == null ? null : bias + n, accumulate, relu);
-        }
+        n = Tiles<Simd256, Vector256<double>>(a, aRow, aCol, b, ldb, c, ldc, rows, cols, depth, bias, accumulate, relu, n);
         for (; n < cols; n++)
             for (int m = 0; m < rows; m++)
                 c[m * ldc + n] = Chain(a + m * aRow, aCol, b + n, ldb, depth, Initial(c[m * ldc + n], bias, n, accumulate), relu);
@@ -136,35 +127,31 @@ internal static unsafe class DenseKernels
     internal static double Dot(double* x, double* y, int length, KernelPath path)
     {
         int t = 0;
-        double s = 0;
-        if (path == KernelPath.Vector512)
+        double s = path switch
         {
-            Vector512<double> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; t + 32 <= length; t += 32)
-            {
-                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 8), Vector512.Load(y + t + 8), s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 16), Vector512.Load(y + t + 16), s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 24), Vector512.Load(y + t + 24), s3);
-            }
-            for (; t + 8 <= length; t += 8) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
-            s = Vector512.Sum((s0 + s1) + (s2 + s3));
-        }
-        else if (path == KernelPath.Vector256)
-        {
-            Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; t + 16 <= length; t += 16)
-            {
-                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
-                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 4), Vector256.Load(y + t + 4), s1);
-                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 8), Vector256.Load(y + t + 8), s2);
-                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 12), Vector256.Load(y + t + 12), s3);
-            }
-            for (; t + 4 <= length; t += 4) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
-            s = Vector256.Sum((s0 + s1) + (s2 + s3));
-        }
+            KernelPath.Vector512 => Dot<Simd512, Vector512<double>>(x, y, length, ref t),
+            KernelPath.Vector256 => Dot<Simd256, Vector256<double>>(x, y, length, ref t),
+            _ => 0,
+        };
         for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
         return s;
+    }
+
+    /// <summary>The vector part of <see cref="Dot(double*, double*, int, KernelPath)"/>, up to its tail (<paramref name="t"/> is left there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Dot<S, TV>(double* x, double* y, int length, ref int t) where S : ISimd<TV> where TV : struct
+    {
+        int w = S.Count;
+        TV s0 = S.Zero, s1 = s0, s2 = s0, s3 = s0;
+        for (; t + 4 * w <= length; t += 4 * w)
+        {
+            s0 = S.MultiplyAdd(S.Load(ref *x, (nuint)t), S.Load(ref *y, (nuint)t), s0);
+            s1 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + w)), S.Load(ref *y, (nuint)(t + w)), s1);
+            s2 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + 2 * w)), S.Load(ref *y, (nuint)(t + 2 * w)), s2);
+            s3 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + 3 * w)), S.Load(ref *y, (nuint)(t + 3 * w)), s3);
+        }
+        for (; t + w <= length; t += w) s0 = S.MultiplyAdd(S.Load(ref *x, (nuint)t), S.Load(ref *y, (nuint)t), s0);
+        return S.Sum(S.Add(S.Add(s0, s1), S.Add(s2, s3)));
     }
 
     /// <summary>
@@ -186,20 +173,21 @@ internal static unsafe class DenseKernels
                 double bt = b[t * ldb];
                 double* at = a + t * aCol + m0;
                 int m = 0;
-                if (path == KernelPath.Vector512)
-                {
-                    var vb = Vector512.Create(bt);
-                    for (; m + 8 <= count; m += 8) Vector512.FusedMultiplyAdd(Vector512.Load(at + m), vb, Vector512.Load(acc + m)).Store(acc + m);
-                }
-                if (path is KernelPath.Vector512 or KernelPath.Vector256)
-                {
-                    var vb = Vector256.Create(bt);
-                    for (; m + 4 <= count; m += 4) Vector256.FusedMultiplyAdd(Vector256.Load(at + m), vb, Vector256.Load(acc + m)).Store(acc + m);
-                }
+                if (path == KernelPath.Vector512) m = AddScaled<Simd512, Vector512<double>>(at, bt, acc, count, m);
+                if (path is KernelPath.Vector512 or KernelPath.Vector256) m = AddScaled<Simd256, Vector256<double>>(at, bt, acc, count, m);
                 for (; m < count; m++) acc[m] = Math.FusedMultiplyAdd(at[m], bt, acc[m]);
             }
             for (int m = 0; m < count; m++) c[(m0 + m) * ldc] = relu ? Math.Max(acc[m], 0) : acc[m];
         }
+    }
+
+    /// <summary>acc[m] = a[m] b + acc[m] (one FMA each) from <paramref name="m"/> in whole vectors; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AddScaled<S, TV>(double* a, double b, double* acc, int count, int m) where S : ISimd<TV> where TV : struct
+    {
+        var vb = S.Splat(b);
+        for (; m + S.Count <= count; m += S.Count) S.Store(S.MultiplyAdd(S.Load(ref *a, (nuint)m), vb, S.Load(ref *acc, (nuint)m)), ref *acc, (nuint)m);
+        return m;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -212,35 +200,28 @@ internal static unsafe class DenseKernels
         return relu ? Math.Max(s, 0) : s;
     }
 
+    /// <summary>A vector of C's initial values at <paramref name="c"/>: the old C, the bias or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Init512(double* c, double* bias, bool accumulate) =>
-        accumulate ? Vector512.Load(c) : bias == null ? Vector512<double>.Zero : Vector512.Load(bias);
+    private static TV Init<S, TV>(double* c, double* bias, bool accumulate) where S : ISimd<TV> where TV : struct =>
+        accumulate ? S.Load(ref *c, 0) : bias == null ? S.Zero : S.Load(ref *bias, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(Vector512<double> v, double* c, bool relu) =>
-        (relu ? Vector512.Max(v, Vector512<double>.Zero) : v).Store(c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Init256(double* c, double* bias, bool accumulate) =>
-        accumulate ? Vector256.Load(c) : bias == null ? Vector256<double>.Zero : Vector256.Load(bias);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(Vector256<double> v, double* c, bool relu) =>
-        (relu ? Vector256.Max(v, Vector256<double>.Zero) : v).Store(c);
+    private static void Store<S, TV>(TV v, double* c, bool relu) where S : ISimd<TV> where TV : struct =>
+        S.Store(relu ? S.Max(v, S.Zero) : v, ref *c, 0);
 
     /// <summary>4 rows x 32 columns: 16 accumulators; per t four loads of B, four broadcasts of A, 16 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x32(double* a, nint aRow, nint aCol, double* b, nint ldb, double* c, nint ldc, int depth, double* bias, bool accumulate, bool relu)
     {
         double* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
-        var r00 = Init512(c0, bias, accumulate); var r01 = Init512(c0 + 8, bias == null ? null : bias + 8, accumulate);
-        var r02 = Init512(c0 + 16, bias == null ? null : bias + 16, accumulate); var r03 = Init512(c0 + 24, bias == null ? null : bias + 24, accumulate);
-        var r10 = Init512(c1, bias, accumulate); var r11 = Init512(c1 + 8, bias == null ? null : bias + 8, accumulate);
-        var r12 = Init512(c1 + 16, bias == null ? null : bias + 16, accumulate); var r13 = Init512(c1 + 24, bias == null ? null : bias + 24, accumulate);
-        var r20 = Init512(c2, bias, accumulate); var r21 = Init512(c2 + 8, bias == null ? null : bias + 8, accumulate);
-        var r22 = Init512(c2 + 16, bias == null ? null : bias + 16, accumulate); var r23 = Init512(c2 + 24, bias == null ? null : bias + 24, accumulate);
-        var r30 = Init512(c3, bias, accumulate); var r31 = Init512(c3 + 8, bias == null ? null : bias + 8, accumulate);
-        var r32 = Init512(c3 + 16, bias == null ? null : bias + 16, accumulate); var r33 = Init512(c3 + 24, bias == null ? null : bias + 24, accumulate);
+        var r00 = Init<Simd512, Vector512<double>>(c0, bias, accumulate); var r01 = Init<Simd512, Vector512<double>>(c0 + 8, bias == null ? null : bias + 8, accumulate);
+        var r02 = Init<Simd512, Vector512<double>>(c0 + 16, bias == null ? null : bias + 16, accumulate); var r03 = Init<Simd512, Vector512<double>>(c0 + 24, bias == null ? null : bias + 24, accumulate);
+        var r10 = Init<Simd512, Vector512<double>>(c1, bias, accumulate); var r11 = Init<Simd512, Vector512<double>>(c1 + 8, bias == null ? null : bias + 8, accumulate);
+        var r12 = Init<Simd512, Vector512<double>>(c1 + 16, bias == null ? null : bias + 16, accumulate); var r13 = Init<Simd512, Vector512<double>>(c1 + 24, bias == null ? null : bias + 24, accumulate);
+        var r20 = Init<Simd512, Vector512<double>>(c2, bias, accumulate); var r21 = Init<Simd512, Vector512<double>>(c2 + 8, bias == null ? null : bias + 8, accumulate);
+        var r22 = Init<Simd512, Vector512<double>>(c2 + 16, bias == null ? null : bias + 16, accumulate); var r23 = Init<Simd512, Vector512<double>>(c2 + 24, bias == null ? null : bias + 24, accumulate);
+        var r30 = Init<Simd512, Vector512<double>>(c3, bias, accumulate); var r31 = Init<Simd512, Vector512<double>>(c3 + 8, bias == null ? null : bias + 8, accumulate);
+        var r32 = Init<Simd512, Vector512<double>>(c3 + 16, bias == null ? null : bias + 16, accumulate); var r33 = Init<Simd512, Vector512<double>>(c3 + 24, bias == null ? null : bias + 24, accumulate);
         double* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
         for (int t = 0; t < depth; t++)
         {
@@ -260,17 +241,17 @@ internal static unsafe class DenseKernels
             a0 += aCol; a1 += aCol; a2 += aCol; a3 += aCol;
             b += ldb;
         }
-        Store512(r00, c0, relu); Store512(r01, c0 + 8, relu); Store512(r02, c0 + 16, relu); Store512(r03, c0 + 24, relu);
-        Store512(r10, c1, relu); Store512(r11, c1 + 8, relu); Store512(r12, c1 + 16, relu); Store512(r13, c1 + 24, relu);
-        Store512(r20, c2, relu); Store512(r21, c2 + 8, relu); Store512(r22, c2 + 16, relu); Store512(r23, c2 + 24, relu);
-        Store512(r30, c3, relu); Store512(r31, c3 + 8, relu); Store512(r32, c3 + 16, relu); Store512(r33, c3 + 24, relu);
+        Store<Simd512, Vector512<double>>(r00, c0, relu); Store<Simd512, Vector512<double>>(r01, c0 + 8, relu); Store<Simd512, Vector512<double>>(r02, c0 + 16, relu); Store<Simd512, Vector512<double>>(r03, c0 + 24, relu);
+        Store<Simd512, Vector512<double>>(r10, c1, relu); Store<Simd512, Vector512<double>>(r11, c1 + 8, relu); Store<Simd512, Vector512<double>>(r12, c1 + 16, relu); Store<Simd512, Vector512<double>>(r13, c1 + 24, relu);
+        Store<Simd512, Vector512<double>>(r20, c2, relu); Store<Simd512, Vector512<double>>(r21, c2 + 8, relu); Store<Simd512, Vector512<double>>(r22, c2 + 16, relu); Store<Simd512, Vector512<double>>(r23, c2 + 24, relu);
+        Store<Simd512, Vector512<double>>(r30, c3, relu); Store<Simd512, Vector512<double>>(r31, c3 + 8, relu); Store<Simd512, Vector512<double>>(r32, c3 + 16, relu); Store<Simd512, Vector512<double>>(r33, c3 + 24, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x32(double* a, nint aCol, double* b, nint ldb, double* c, int depth, double* bias, bool accumulate, bool relu)
     {
-        var r0 = Init512(c, bias, accumulate); var r1 = Init512(c + 8, bias == null ? null : bias + 8, accumulate);
-        var r2 = Init512(c + 16, bias == null ? null : bias + 16, accumulate); var r3 = Init512(c + 24, bias == null ? null : bias + 24, accumulate);
+        var r0 = Init<Simd512, Vector512<double>>(c, bias, accumulate); var r1 = Init<Simd512, Vector512<double>>(c + 8, bias == null ? null : bias + 8, accumulate);
+        var r2 = Init<Simd512, Vector512<double>>(c + 16, bias == null ? null : bias + 16, accumulate); var r3 = Init<Simd512, Vector512<double>>(c + 24, bias == null ? null : bias + 24, accumulate);
         for (int t = 0; t < depth; t++)
         {
             var x = Vector512.Create(*a);
@@ -279,73 +260,61 @@ internal static unsafe class DenseKernels
             a += aCol;
             b += ldb;
         }
-        Store512(r0, c, relu); Store512(r1, c + 8, relu); Store512(r2, c + 16, relu); Store512(r3, c + 24, relu);
+        Store<Simd512, Vector512<double>>(r0, c, relu); Store<Simd512, Vector512<double>>(r1, c + 8, relu); Store<Simd512, Vector512<double>>(r2, c + 16, relu); Store<Simd512, Vector512<double>>(r3, c + 24, relu);
     }
 
+    /// <summary>
+    /// From column <paramref name="n"/> on, the blocks of one vector of columns (8 with Vector512, 4 with Vector256) in tiles
+    /// of 4 rows (<see cref="Tile4"/>) and single rows (<see cref="Tile1"/>); returns the first column left.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Tiles<S, TV>(double* a, nint aRow, nint aCol, double* b, nint ldb, double* c, nint ldc,
+        int rows, int cols, int depth, double* bias, bool accumulate, bool relu, int n) where S : ISimd<TV> where TV : struct
+    {
+        for (; n + S.Count <= cols; n += S.Count)
+        {
+            int m = 0;
+            for (; m + 4 <= rows; m += 4) Tile4<S, TV>(a + m * aRow, aRow, aCol, b + n, ldb, c + m * ldc + n, ldc, depth, bias == null ? null : bias + n, accumulate, relu);
+            for (; m < rows; m++) Tile1<S, TV>(a + m * aRow, aCol, b + n, ldb, c + m * ldc + n, depth, bias == null ? null : bias + n, accumulate, relu);
+        }
+        return n;
+    }
+
+    /// <summary>4 rows x one vector of columns: 4 accumulators; per t one load of B, four broadcasts of A, 4 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x8(double* a, nint aRow, nint aCol, double* b, nint ldb, double* c, nint ldc, int depth, double* bias, bool accumulate, bool relu)
+    private static void Tile4<S, TV>(double* a, nint aRow, nint aCol, double* b, nint ldb, double* c, nint ldc, int depth, double* bias, bool accumulate, bool relu)
+        where S : ISimd<TV> where TV : struct
     {
         double* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
-        var r0 = Init512(c0, bias, accumulate); var r1 = Init512(c1, bias, accumulate);
-        var r2 = Init512(c2, bias, accumulate); var r3 = Init512(c3, bias, accumulate);
+        TV r0 = Init<S, TV>(c0, bias, accumulate), r1 = Init<S, TV>(c1, bias, accumulate);
+        TV r2 = Init<S, TV>(c2, bias, accumulate), r3 = Init<S, TV>(c3, bias, accumulate);
         double* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
         for (int t = 0; t < depth; t++)
         {
-            var bt = Vector512.Load(b);
-            r0 = Vector512.FusedMultiplyAdd(Vector512.Create(*a0), bt, r0);
-            r1 = Vector512.FusedMultiplyAdd(Vector512.Create(*a1), bt, r1);
-            r2 = Vector512.FusedMultiplyAdd(Vector512.Create(*a2), bt, r2);
-            r3 = Vector512.FusedMultiplyAdd(Vector512.Create(*a3), bt, r3);
+            var bt = S.Load(ref *b, 0);
+            r0 = S.MultiplyAdd(S.Splat(*a0), bt, r0);
+            r1 = S.MultiplyAdd(S.Splat(*a1), bt, r1);
+            r2 = S.MultiplyAdd(S.Splat(*a2), bt, r2);
+            r3 = S.MultiplyAdd(S.Splat(*a3), bt, r3);
             a0 += aCol; a1 += aCol; a2 += aCol; a3 += aCol;
             b += ldb;
         }
-        Store512(r0, c0, relu); Store512(r1, c1, relu); Store512(r2, c2, relu); Store512(r3, c3, relu);
+        Store<S, TV>(r0, c0, relu); Store<S, TV>(r1, c1, relu); Store<S, TV>(r2, c2, relu); Store<S, TV>(r3, c3, relu);
     }
 
+    /// <summary>1 row x one vector of columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1x8(double* a, nint aCol, double* b, nint ldb, double* c, int depth, double* bias, bool accumulate, bool relu)
+    private static void Tile1<S, TV>(double* a, nint aCol, double* b, nint ldb, double* c, int depth, double* bias, bool accumulate, bool relu)
+        where S : ISimd<TV> where TV : struct
     {
-        var r = Init512(c, bias, accumulate);
+        var r = Init<S, TV>(c, bias, accumulate);
         for (int t = 0; t < depth; t++)
         {
-            r = Vector512.FusedMultiplyAdd(Vector512.Create(*a), Vector512.Load(b), r);
+            r = S.MultiplyAdd(S.Splat(*a), S.Load(ref *b, 0), r);
             a += aCol;
             b += ldb;
         }
-        Store512(r, c, relu);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4(double* a, nint aRow, nint aCol, double* b, nint ldb, double* c, nint ldc, int depth, double* bias, bool accumulate, bool relu)
-    {
-        double* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
-        var r0 = Init256(c0, bias, accumulate); var r1 = Init256(c1, bias, accumulate);
-        var r2 = Init256(c2, bias, accumulate); var r3 = Init256(c3, bias, accumulate);
-        double* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
-        for (int t = 0; t < depth; t++)
-        {
-            var bt = Vector256.Load(b);
-            r0 = Vector256.FusedMultiplyAdd(Vector256.Create(*a0), bt, r0);
-            r1 = Vector256.FusedMultiplyAdd(Vector256.Create(*a1), bt, r1);
-            r2 = Vector256.FusedMultiplyAdd(Vector256.Create(*a2), bt, r2);
-            r3 = Vector256.FusedMultiplyAdd(Vector256.Create(*a3), bt, r3);
-            a0 += aCol; a1 += aCol; a2 += aCol; a3 += aCol;
-            b += ldb;
-        }
-        Store256(r0, c0, relu); Store256(r1, c1, relu); Store256(r2, c2, relu); Store256(r3, c3, relu);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1x4(double* a, nint aCol, double* b, nint ldb, double* c, int depth, double* bias, bool accumulate, bool relu)
-    {
-        var r = Init256(c, bias, accumulate);
-        for (int t = 0; t < depth; t++)
-        {
-            r = Vector256.FusedMultiplyAdd(Vector256.Create(*a), Vector256.Load(b), r);
-            a += aCol;
-            b += ldb;
-        }
-        Store256(r, c, relu);
+        Store<S, TV>(r, c, relu);
     }
 
     /// <summary>dest[n] = sum over rows m of src[m * ld + n] (bias gradients): per element one chain of additions over m in order.</summary>
@@ -358,12 +327,18 @@ internal static unsafe class DenseKernels
         {
             double* row = src + m * ld;
             int n = 0;
-            if (path == KernelPath.Vector512)
-                for (; n + 8 <= cols; n += 8) (Vector512.Load(dest + n) + Vector512.Load(row + n)).Store(dest + n);
-            if (path is KernelPath.Vector512 or KernelPath.Vector256)
-                for (; n + 4 <= cols; n += 4) (Vector256.Load(dest + n) + Vector256.Load(row + n)).Store(dest + n);
+            if (path == KernelPath.Vector512) n = AddTo<Simd512, Vector512<double>>(row, dest, cols, n);
+            if (path is KernelPath.Vector512 or KernelPath.Vector256) n = AddTo<Simd256, Vector256<double>>(row, dest, cols, n);
             for (; n < cols; n++) dest[n] += row[n];
         }
+    }
+
+    /// <summary>dest[n] += row[n] from <paramref name="n"/> in whole vectors; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AddTo<S, TV>(double* row, double* dest, int cols, int n) where S : ISimd<TV> where TV : struct
+    {
+        for (; n + S.Count <= cols; n += S.Count) S.Store(S.Add(S.Load(ref *dest, (nuint)n), S.Load(ref *row, (nuint)n)), ref *dest, (nuint)n);
+        return n;
     }
 
     /// <summary>
