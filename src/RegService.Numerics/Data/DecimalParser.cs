@@ -51,16 +51,7 @@ internal static unsafe class DecimalParser
     public static byte* Scan(byte* p, out double value)
     {
         byte* start = p;
-        bool negative = false;
-        if (*p == (byte)'-')
-        {
-            negative = true;
-            p++;
-        }
-        else if (*p == (byte)'+')
-        {
-            p++;
-        }
+        bool negative = Sign(ref p);
 
         // Digits are accumulated while the mantissa cannot overflow; past that the fast path
         // is impossible anyway (the mantissa would exceed 2^53), so it saturates and the number
@@ -102,16 +93,7 @@ internal static unsafe class DecimalParser
         if ((*p | 0x20) == 'e')
         {
             byte* e = p + 1;
-            bool negativeExponent = false;
-            if (*e == (byte)'-')
-            {
-                negativeExponent = true;
-                e++;
-            }
-            else if (*e == (byte)'+')
-            {
-                e++;
-            }
+            bool negativeExponent = Sign(ref e);
             if ((uint)(*e - '0') > 9)
             {
                 value = 0;
@@ -140,6 +122,19 @@ internal static unsafe class DecimalParser
 
         value = ParseFallback(start, p);
         return double.IsFinite(value) ? p : null;
+    }
+
+    /// <summary>Steps over a sign at <paramref name="p"/>: true after '-', false after '+' or without one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Sign(ref byte* p)
+    {
+        if (*p == (byte)'-')
+        {
+            p++;
+            return true;
+        }
+        if (*p == (byte)'+') p++;
+        return false;
     }
 
     /// <summary>Consumes a whole run of ASCII digits into <paramref name="mantissa"/>; returns the position after it.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace RegService.Numerics.Data;
 
@@ -31,23 +32,9 @@ public static class MatrixFile
             throw new InvalidDataException($"'{path}' has {length} bytes but a {rows} x {columns} float64 matrix needs {expected}");
 
         double[] data = LargeArrays.Allocate((int)count);
-        long fileOffset = 0;
         for (int start = 0; start < data.Length; start += MaxDoublesPerRead)
-        {
-            Span<byte> window = MemoryMarshal.AsBytes(data.AsSpan(start, Math.Min(MaxDoublesPerRead, data.Length - start)));
-            while (!window.IsEmpty)
-            {
-                int n = RandomAccess.Read(handle, window, fileOffset);
-                if (n == 0) throw new InvalidDataException($"'{path}' ended early at byte {fileOffset} of {expected}");
-                window = window[n..];
-                fileOffset += n;
-            }
-        }
-        if (!BitConverter.IsLittleEndian)
-        {
-            var bits = MemoryMarshal.Cast<double, long>(data.AsSpan());
-            BinaryPrimitives.ReverseEndianness(bits, bits);
-        }
+            ReadExactly(handle, data.AsSpan(start, Math.Min(MaxDoublesPerRead, data.Length - start)), (long)start * sizeof(double),
+                at => $"'{path}' ended early at byte {at} of {expected}");
         return new DenseMatrix(rows, columns, data);
     }
 
@@ -61,22 +48,30 @@ public static class MatrixFile
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(column);
         var values = new double[rows];
-        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long offset = (long)column * rows * sizeof(double);
+        ReadExactly(handle, values, (long)column * rows * sizeof(double), _ => $"'{path}' ended before column {column} did");
+        return values;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="values"/> from the stored little-endian float64 at byte <paramref name="offset"/>; a file that ends
+    /// first is an <see cref="InvalidDataException"/> with <paramref name="endedAt"/>'s message (given the byte it ended at).
+    /// </summary>
+    private static void ReadExactly(SafeFileHandle handle, Span<double> values, long offset, Func<long, string> endedAt)
+    {
+        var bytes = MemoryMarshal.AsBytes(values);
         while (!bytes.IsEmpty)
         {
             int n = RandomAccess.Read(handle, bytes, offset);
-            if (n == 0) throw new InvalidDataException($"'{path}' ended before column {column} did");
+            if (n == 0) throw new InvalidDataException(endedAt(offset));
             bytes = bytes[n..];
             offset += n;
         }
         if (!BitConverter.IsLittleEndian)
         {
-            var bits = MemoryMarshal.Cast<double, long>(values.AsSpan());
+            var bits = MemoryMarshal.Cast<double, long>(values);
             BinaryPrimitives.ReverseEndianness(bits, bits);
         }
-        return values;
     }
 
     /// <summary>Writes <paramref name="matrix"/> in the stored format (float64 little-endian, column-major).</summary>
