@@ -132,6 +132,25 @@ public sealed class PoissonFitApiTests : IAsyncLifetime
         Assert.Contains("+ offset_i", objective);
     }
 
+    /// <summary>Scoring a data set (predict ?datasetId=) checks its target by the family's own rule and names the row.</summary>
+    [Theory]
+    [InlineData("binomial", "yb", "2", "row 2: 2 is not 0 or 1")]
+    [InlineData("poisson", "yc", "1.5", "row 2: 1.5 is not a whole count")]
+    public async Task ScoringADataSetWhoseTargetTheFamilyCannotTakeIs400NamingTheRow(string family, string target, string bad, string message)
+    {
+        var id = await Http.Submit(_client, new { datasetId = _dataset, target, features = Features, family, penalty = "lasso", lambda = 0.02 });
+        await Http.WaitForDenseResult(_client, id);
+        var lines = _csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split(',');
+        var rows = lines.Skip(1).Take(3).Select(r => r.Split(',')).ToArray();
+        rows[1][Array.IndexOf(header, target)] = bad;
+        var scored = await Http.UploadCsv(_client, string.Join("\n", [lines[0], .. rows.Select(r => string.Join(",", r))]) + "\n");
+
+        var (response, body) = await Http.Send(_client, HttpMethod.Post, $"/v1/fits/{id}/predict?datasetId={scored}");
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {body?.ToJsonString()}");
+        Assert.Contains(message, Http.Messages(body!["errors"]!["datasetId"]));
+    }
+
     private async Task<JsonNode> Model(string id) => JsonNode.Parse(await _client.GetStringAsync($"/v1/fits/{id}/model"))!;
 
     private async Task<JsonNode> Fault(string csv, object extra)

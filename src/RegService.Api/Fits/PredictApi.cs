@@ -1,14 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Security.Claims;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using RegService.Api.Datasets;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Jobs;
-using RegService.Api.Storage;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
@@ -142,15 +135,16 @@ public static class PredictApi
         MetricsSetDocument? metrics = null;
         if (y is not null)
         {
-            if (model.Binomial && y.FirstOrDefault(v => v != 0 && v != 1, 0) is var bad && bad != 0)
-                return Problems.Invalid("datasetId", $"the target column '{request.Target}' must hold 0 or 1 for a binomial fit's metrics; it holds {bad}",
-                    "The data set cannot be scored");
-            if (model.Poisson && Array.FindIndex(y, v => GlmFamily.Poisson.TargetFault(v) is not null) is var badCount and >= 0)
-                return Problems.Invalid("datasetId", $"the target column '{request.Target}' must hold counts for a poisson fit's metrics; row {badCount + 1}: {GlmFamily.Poisson.TargetFault(y[badCount])}",
-                    "The data set cannot be scored");
-            metrics = ResultMapper.Metrics(model.Binomial || model.Poisson
-                ? GlmFamily.For(model.EngineFamily).FromPredictions(y, eta)
-                : RegressionMetrics.FromPredictions(y, [.. predictions]));
+            if (model.Binomial || model.Poisson)
+            {
+                // The family's own rule for its target's values (binomial 0 or 1, poisson counts).
+                var family = GlmFamily.For(model.EngineFamily);
+                if (Array.FindIndex(y, v => family.TargetFault(v) is not null) is var bad and >= 0)
+                    return Problems.Invalid("datasetId", $"the target column '{request.Target}' cannot score a {model.Family} fit; row {bad + 1}: {family.TargetFault(y[bad])}",
+                        "The data set cannot be scored");
+                metrics = ResultMapper.Metrics(family.FromPredictions(y, eta));
+            }
+            else metrics = ResultMapper.Metrics(RegressionMetrics.FromPredictions(y, [.. predictions]));
         }
         double[]? std = withStd && model.Posterior is { } posterior
             ? BayesianRidge.PredictiveStd(x, all, model.Scales, posterior.Covariance, posterior.NoisePrecision)
