@@ -73,42 +73,13 @@ public static class FitRequestMapper
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int c = 0; c < dataset.Columns.Count; c++) index[dataset.Columns[c].Name] = c;
 
-        int target = -1;
-        if (request.Target is { } targetName && !index.TryGetValue(targetName, out target))
-        {
-            errors.Add("target", $"'{targetName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
-            target = -1;
-        }
-
-        int weights = -1;
-        if (request.Weights is { } weightsName)
-        {
-            if (!index.TryGetValue(weightsName, out weights))
-            {
-                errors.Add("weights", $"'{weightsName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
-                weights = -1;
-            }
-            else if (weights == target)
-            {
-                errors.Add("weights", $"'{weightsName}' is the target; the weights are another column");
-                weights = -1;
-            }
-        }
-
-        int offset = -1;
-        if (request.Offset is { } offsetName)
-        {
-            if (!index.TryGetValue(offsetName, out offset))
-            {
-                errors.Add("offset", $"'{offsetName}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
-                offset = -1;
-            }
-            else if (offset == target || offset == weights)
-            {
-                errors.Add("offset", $"'{offsetName}' is the {(offset == target ? "target" : "weights column")}; the offset is another column");
-                offset = -1;
-            }
-        }
+        int target = request.Target is { } targetName ? Column(errors, index, dataset, "target", targetName, "") : -1;
+        int weights = request.Weights is { } weightsName
+            ? Column(errors, index, dataset, "weights", weightsName, "the weights are another column", (target, "target"))
+            : -1;
+        int offset = request.Offset is { } offsetName
+            ? Column(errors, index, dataset, "offset", offsetName, "the offset is another column", (target, "target"), (weights, "weights column"))
+            : -1;
 
         var (classOffsetColumns, classOffsetLabels, classOffsetKeys) = ClassOffsetColumns(errors, request, dataset, index, target, weights, offset);
 
@@ -195,21 +166,36 @@ public static class FitRequestMapper
             int column = -1;
             if (!double.TryParse(key, NumberStyles.Float, CultureInfo.InvariantCulture, out double label) || !double.IsFinite(label))
                 errors.Add(field, $"'{key}' is not a class label: the classes of a multinomial target are its values, numbers (as the result's classes.labels lists them)");
-            else if (string.IsNullOrEmpty(name) || !index.TryGetValue(name, out column))
-            {
-                errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
-                column = -1;
-            }
-            else if (column == target || column == weights || column == offset)
-            {
-                errors.Add(field, $"'{name}' is the {(column == target ? "target" : column == weights ? "weights column" : "offset column")}; a class offset is another column");
-                column = -1;
-            }
+            else
+                column = Column(errors, index, dataset, field, name ?? "", "a class offset is another column",
+                    (target, "target"), (weights, "weights column"), (offset, "offset column"));
             columns.Add(column);
             labels.Add(double.IsFinite(label) ? label : double.NaN);
             keys.Add(key);
         }
         return (columns, labels, keys);
+    }
+
+    /// <summary>
+    /// The data set's column <paramref name="name"/> for <paramref name="field"/>, or -1 after a fault on it: a name that is not
+    /// a column, or the column of one of the other <paramref name="roles"/> (its column, -1 when not given, and what it is;
+    /// <paramref name="another"/> says what this field needs instead).
+    /// </summary>
+    private static int Column(Errors errors, Dictionary<string, int> index, Dataset dataset, string field, string name, string another,
+        params ReadOnlySpan<(int Column, string Role)> roles)
+    {
+        if (!index.TryGetValue(name, out int column))
+        {
+            errors.Add(field, $"'{name}' is not a column of data set {dataset.Id}; its columns are {List(dataset)}");
+            return -1;
+        }
+        foreach (var (taken, role) in roles)
+            if (taken >= 0 && taken == column)
+            {
+                errors.Add(field, $"'{name}' is the {role}; {another}");
+                return -1;
+            }
+        return column;
     }
 
     /// <summary>The request as a spec, names already looked up (an unknown target is column -1).</summary>
