@@ -1,9 +1,6 @@
-using RegService.Api.Auth;
 using RegService.Api.Datasets;
 using RegService.Api.Extensions;
 using RegService.Api.Fits;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
 
 if (HealthProbe.Requested(args)) return HealthProbe.Run();   // the container's HEALTHCHECK
 

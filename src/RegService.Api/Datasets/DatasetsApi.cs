@@ -1,10 +1,3 @@
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
-
 namespace RegService.Api.Datasets;
 
 /// <summary>/v1/datasets: upload, list, read and delete data sets.</summary>

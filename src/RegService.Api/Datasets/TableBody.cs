@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using RegService.Api.Infrastructure;
 using RegService.Numerics.Data;
 
 namespace RegService.Api.Datasets;

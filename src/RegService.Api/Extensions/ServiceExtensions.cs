@@ -1,11 +1,6 @@
 using System.IO.Compression;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Jobs;
-using RegService.Api.Storage;
 using RegService.Api.Storage.Postgres;
 using Serilog;
 

@@ -1,15 +1,8 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using RegService.Api.Auth;
 using RegService.Api.Datasets;
-using RegService.Api.Infrastructure;
-using RegService.Api.Jobs;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 

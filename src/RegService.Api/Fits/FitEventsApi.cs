@@ -1,15 +1,8 @@
 using System.Globalization;
-using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Jobs;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 

@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.HttpResults;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
 using RegService.Numerics.Paths;
 
 namespace RegService.Api.Fits;

@@ -1,14 +1,7 @@
 using System.ComponentModel;
-using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Jobs;
 using RegService.Api.Plots;
-using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 
 namespace RegService.Api.Fits;

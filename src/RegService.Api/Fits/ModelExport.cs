@@ -1,12 +1,7 @@
 using System.ComponentModel;
 using System.Reflection;
-using System.Security.Claims;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
-using RegService.Api.Auth;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 

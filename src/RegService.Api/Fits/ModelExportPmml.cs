@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Xml;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
-using RegService.Api.Storage;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;

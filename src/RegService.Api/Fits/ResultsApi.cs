@@ -1,10 +1,5 @@
 using System.ComponentModel;
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http.HttpResults;
-using RegService.Api.Auth;
 using RegService.Api.Datasets;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Fits;
 

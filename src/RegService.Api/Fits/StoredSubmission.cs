@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
 
 namespace RegService.Api.Fits;

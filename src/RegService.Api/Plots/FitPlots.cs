@@ -1,6 +1,5 @@
 using System.Globalization;
 using RegService.Api.Fits;
-using RegService.Api.Storage;
 
 namespace RegService.Api.Plots;
 

@@ -1,11 +1,6 @@
 using System.ComponentModel;
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http.HttpResults;
-using RegService.Api.Auth;
 using RegService.Api.Datasets;
 using RegService.Api.Fits;
-using RegService.Api.Infrastructure;
-using RegService.Api.Storage;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
