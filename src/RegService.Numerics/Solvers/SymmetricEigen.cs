@@ -1,6 +1,8 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 
@@ -228,48 +230,72 @@ internal static class SymmetricEigen
         return x * Math.Sqrt(1 + t * t);
     }
 
-    /// <summary>row -= f·e + g·d, element by element.</summary>
+    /// <summary>row -= f·e + g·d, element by element (plain multiplies and adds: the same bits on every tier).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SubtractTwo(Span<double> row, double f, ReadOnlySpan<double> e, double g, ReadOnlySpan<double> d)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && row.Length >= Vector<double>.Count)
+        if (e.Length < row.Length || d.Length < row.Length) throw new ArgumentException("e and d must be as long as row");
+        int i = KernelIsa.Current switch
         {
-            var vf = new Vector<double>(f);
-            var vg = new Vector<double>(g);
-            for (; i <= row.Length - Vector<double>.Count; i += Vector<double>.Count)
-            {
-                var r = new Vector<double>(row[i..]);
-                var ve = new Vector<double>(e[i..]);
-                var vd = new Vector<double>(d[i..]);
-                (r - (vf * ve + vg * vd)).CopyTo(row[i..]);
-            }
-        }
+            KernelPath.Vector512 => SubtractTwo<Simd512, Vector512<double>>(row, f, e, g, d),
+            KernelPath.Vector256 => SubtractTwo<Simd256, Vector256<double>>(row, f, e, g, d),
+            KernelPath.Vector128 => SubtractTwo<Simd128, Vector128<double>>(row, f, e, g, d),
+            _ => 0,
+        };
         for (; i < row.Length; i++) row[i] -= f * e[i] + g * d[i];
     }
 
-    /// <summary>The plane rotation (a, b) ← (c·a − s·b, s·a + c·b) of two rows.</summary>
+    /// <summary>The plane rotation (a, b) ← (c·a − s·b, s·a + c·b) of two rows (plain multiplies and adds, as <see cref="SubtractTwo"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rotate(Span<double> a, Span<double> b, double c, double s)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && a.Length >= Vector<double>.Count)
+        if (b.Length != a.Length) throw new ArgumentException("the rows must be as long as each other");
+        int i = KernelIsa.Current switch
         {
-            var vc = new Vector<double>(c);
-            var vs = new Vector<double>(s);
-            for (; i <= a.Length - Vector<double>.Count; i += Vector<double>.Count)
-            {
-                var va = new Vector<double>(a[i..]);
-                var vb = new Vector<double>(b[i..]);
-                (vc * va - vs * vb).CopyTo(a[i..]);
-                (vs * va + vc * vb).CopyTo(b[i..]);
-            }
-        }
+            KernelPath.Vector512 => Rotate<Simd512, Vector512<double>>(a, b, c, s),
+            KernelPath.Vector256 => Rotate<Simd256, Vector256<double>>(a, b, c, s),
+            KernelPath.Vector128 => Rotate<Simd128, Vector128<double>>(a, b, c, s),
+            _ => 0,
+        };
         for (; i < a.Length; i++)
         {
             double h = b[i];
             b[i] = s * a[i] + c * h;
             a[i] = c * a[i] - s * h;
         }
+    }
+
+    /// <summary>The whole vectors of <see cref="SubtractTwo(Span{double}, double, ReadOnlySpan{double}, double, ReadOnlySpan{double})"/>; returns where the tail starts.</summary>
+    private static int SubtractTwo<S, TV>(Span<double> row, double f, ReadOnlySpan<double> e, double g, ReadOnlySpan<double> d)
+        where S : ISimd<TV> where TV : struct
+    {
+        ref double r = ref MemoryMarshal.GetReference(row);
+        ref double re = ref MemoryMarshal.GetReference(e);
+        ref double rd = ref MemoryMarshal.GetReference(d);
+        TV vf = S.Splat(f), vg = S.Splat(g);
+        int i = 0;
+        for (; i <= row.Length - S.Count; i += S.Count)
+        {
+            var fe = S.Multiply(vf, S.Load(ref re, (nuint)i));
+            var gd = S.Multiply(vg, S.Load(ref rd, (nuint)i));
+            S.Store(S.Subtract(S.Load(ref r, (nuint)i), S.Add(fe, gd)), ref r, (nuint)i);
+        }
+        return i;
+    }
+
+    /// <summary>The whole vectors of <see cref="Rotate(Span{double}, Span{double}, double, double)"/>; returns where the tail starts.</summary>
+    private static int Rotate<S, TV>(Span<double> a, Span<double> b, double c, double s) where S : ISimd<TV> where TV : struct
+    {
+        ref double ra = ref MemoryMarshal.GetReference(a);
+        ref double rb = ref MemoryMarshal.GetReference(b);
+        TV vc = S.Splat(c), vs = S.Splat(s);
+        int i = 0;
+        for (; i <= a.Length - S.Count; i += S.Count)
+        {
+            TV va = S.Load(ref ra, (nuint)i), vb = S.Load(ref rb, (nuint)i);
+            S.Store(S.Subtract(S.Multiply(vc, va), S.Multiply(vs, vb)), ref ra, (nuint)i);
+            S.Store(S.Add(S.Multiply(vs, va), S.Multiply(vc, vb)), ref rb, (nuint)i);
+        }
+        return i;
     }
 }

@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using RegService.Numerics.Kernels;
 using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Tests.Solvers;
@@ -74,6 +75,30 @@ public class SymmetricEigenTests
                 worst = Math.Max(worst, Math.Abs(sum - a[r * k + c]));
             }
         Assert.True(worst <= 1e-12 * top, $"reconstruction error {worst}");
+    }
+
+    /// <summary>
+    /// The row updates (Householder and QL rotations) are plain multiplies and adds on every instruction-set tier, so each
+    /// tier the machine has gives the scalar tier's eigenvalues and eigenvectors bit for bit (row lengths 1 to 37 cross
+    /// every vector width's tail).
+    /// </summary>
+    [Fact]
+    public void EveryTierGivesTheScalarBits()
+    {
+        var a = Gram(60, 37, seed: 5);
+        (double[] Values, double[] Vectors) Decompose(KernelPath path)
+        {
+            using var _ = KernelIsa.Force(path);
+            var w = (double[])a.Clone();
+            return (SymmetricEigen.Decompose(w, 37, CancellationToken.None), w);
+        }
+        var scalar = Decompose(KernelPath.Scalar);
+        foreach (var path in KernelIsa.Available)
+        {
+            var tier = Decompose(path);
+            Assert.True(scalar.Values.AsSpan().SequenceEqual(tier.Values), $"{path}: eigenvalues");
+            Assert.True(scalar.Vectors.AsSpan().SequenceEqual(tier.Vectors), $"{path}: eigenvectors");
+        }
     }
 
     [Fact]
