@@ -178,8 +178,8 @@ public sealed record FitResult
     public RelaxedReport? Relaxed { get; init; }
 
     /// <summary>
-    /// Named timings in seconds: a path fit has gram (or setup), path, validation (with validation), metrics and total;
-    /// a trained network setup, train, epoch, metrics and total.
+    /// Named timings in seconds: a path fit has path, relax (a relaxed fit), validation (with validation), metrics and total;
+    /// bayesianRidge gram, eigen, evidence and total; a trained network setup, train, epoch, metrics and total.
     /// </summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
 

@@ -40,7 +40,7 @@ public enum ModelKind { Linear, Mlp, BayesianRidge }
 public enum SelectionRule { Min, OneStandardError }
 
 /// <summary>Outcome of a fit, as data: a fit that did not converge still returns its coefficients.</summary>
-public enum FitStatus { Converged, NotConverged, Canceled }
+public enum FitStatus { Converged, NotConverged }
 
 /// <summary>Holdout validation: a seeded random fraction of rows (default 0.2) is kept out of training.</summary>
 public sealed record HoldoutSpec(double Fraction = 0.2, int Seed = 0);

@@ -7,7 +7,7 @@ namespace RegService.Numerics.Solvers;
 /// <summary>
 /// The ridge normal equations on the standardized scale, <c>(A + lambda I) beta = c</c> with
 /// <c>A = Z'Z/n</c> and <c>c = Z'y/n</c>, built from a shifted Gram matrix of [features, target].
-/// Features with zero variance (when an intercept is fitted) are left out: their coefficient is 0.
+/// Features with zero variance on the rows (with or without an intercept, <see cref="Standardization"/>) are left out: their coefficient is 0.
 /// </summary>
 public sealed class NormalSystem
 {

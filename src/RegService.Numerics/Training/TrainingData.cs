@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
+using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Training;
 
@@ -60,10 +61,10 @@ internal sealed unsafe class TrainingData : IDisposable
         });
         for (int j = 0; j < p; j++)
         {
-            double mean = rawMean[j], variance = rawVariance[j];
-            Means[j] = fitIntercept ? mean : 0;
-            Constant[j] = variance <= 1e-26 * Math.Max(1.0, mean * mean);
-            Scales[j] = standardize && !Constant[j] ? Math.Sqrt(variance) : 1;
+            var scale = Standardization.Of(rawMean[j], rawVariance[j], fitIntercept, standardize);
+            Means[j] = scale.Center;
+            Constant[j] = scale.Excluded;
+            Scales[j] = scale.Scale;
         }
         var y = x.Column(targetColumn);
         Target = new double[n];
