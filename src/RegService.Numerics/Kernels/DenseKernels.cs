@@ -124,24 +124,18 @@ internal static unsafe class DenseKernels
 
     /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail (kept rather than TensorPrimitives.Dot: stored MLP results depend on this order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static double Dot(double* x, double* y, int length, KernelPath path)
+    internal static double Dot(double* x, double* y, int length, KernelPath path) => path switch
     {
-        int t = 0;
-        double s = path switch
-        {
-            KernelPath.Vector512 => Dot<Simd512, Vector512<double>>(x, y, length, ref t),
-            KernelPath.Vector256 => Dot<Simd256, Vector256<double>>(x, y, length, ref t),
-            _ => 0,
-        };
-        for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
-        return s;
-    }
+        KernelPath.Vector512 => Dot<Simd512, Vector512<double>>(x, y, length),
+        KernelPath.Vector256 => Dot<Simd256, Vector256<double>>(x, y, length),
+        _ => Tail(x, y, 0, length, 0),
+    };
 
-    /// <summary>The vector part of <see cref="Dot(double*, double*, int, KernelPath)"/>, up to its tail (<paramref name="t"/> is left there).</summary>
+    /// <summary><see cref="Dot(double*, double*, int, KernelPath)"/> on one vector width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double Dot<S, TV>(double* x, double* y, int length, ref int t) where S : ISimd<TV> where TV : struct
+    private static double Dot<S, TV>(double* x, double* y, int length) where S : ISimd<TV> where TV : struct
     {
-        int w = S.Count;
+        int t = 0, w = S.Count;
         TV s0 = S.Zero, s1 = s0, s2 = s0, s3 = s0;
         for (; t + 4 * w <= length; t += 4 * w)
         {
@@ -151,7 +145,15 @@ internal static unsafe class DenseKernels
             s3 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + 3 * w)), S.Load(ref *y, (nuint)(t + 3 * w)), s3);
         }
         for (; t + w <= length; t += w) s0 = S.MultiplyAdd(S.Load(ref *x, (nuint)t), S.Load(ref *y, (nuint)t), s0);
-        return S.Sum(S.Add(S.Add(s0, s1), S.Add(s2, s3)));
+        return Tail(x, y, t, length, S.Sum(S.Add(S.Add(s0, s1), S.Add(s2, s3))));
+    }
+
+    /// <summary>s + x[t..length) . y[t..length), one FMA chain.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Tail(double* x, double* y, int t, int length, double s)
+    {
+        for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
+        return s;
     }
 
     /// <summary>

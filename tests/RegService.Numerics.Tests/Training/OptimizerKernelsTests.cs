@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Training;
-using Tier = RegService.Numerics.Training.OptimizerKernels.Tier;
+using Tier = RegService.Numerics.Kernels.KernelPath;
 
 namespace RegService.Numerics.Tests.Training;
 
