@@ -124,34 +124,36 @@ internal static unsafe class DenseKernels
 
     /// <summary>The dot product of <see cref="DotRows"/>: four vector accumulators, summed (0 + 1) + (2 + 3), then the tail (kept rather than TensorPrimitives.Dot: stored MLP results depend on this order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static double Dot(double* x, double* y, int length, KernelPath path) => path switch
+    internal static double Dot(double* x, double* y, int length, KernelPath path)
     {
-        KernelPath.Vector512 => Dot<Simd512, Vector512<double>>(x, y, length),
-        KernelPath.Vector256 => Dot<Simd256, Vector256<double>>(x, y, length),
-        _ => Tail(x, y, 0, length, 0),
-    };
-
-    /// <summary><see cref="Dot(double*, double*, int, KernelPath)"/> on one vector width.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double Dot<S, TV>(double* x, double* y, int length) where S : ISimd<TV> where TV : struct
-    {
-        int t = 0, w = S.Count;
-        TV s0 = S.Zero, s1 = s0, s2 = s0, s3 = s0;
-        for (; t + 4 * w <= length; t += 4 * w)
+        int t = 0;
+        double s = 0;
+        if (path == KernelPath.Vector512)
         {
-            s0 = S.MultiplyAdd(S.Load(ref *x, (nuint)t), S.Load(ref *y, (nuint)t), s0);
-            s1 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + w)), S.Load(ref *y, (nuint)(t + w)), s1);
-            s2 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + 2 * w)), S.Load(ref *y, (nuint)(t + 2 * w)), s2);
-            s3 = S.MultiplyAdd(S.Load(ref *x, (nuint)(t + 3 * w)), S.Load(ref *y, (nuint)(t + 3 * w)), s3);
+            Vector512<double> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; t + 32 <= length; t += 32)
+            {
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 8), Vector512.Load(y + t + 8), s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 16), Vector512.Load(y + t + 16), s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t + 24), Vector512.Load(y + t + 24), s3);
+            }
+            for (; t + 8 <= length; t += 8) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + t), Vector512.Load(y + t), s0);
+            s = Vector512.Sum((s0 + s1) + (s2 + s3));
         }
-        for (; t + w <= length; t += w) s0 = S.MultiplyAdd(S.Load(ref *x, (nuint)t), S.Load(ref *y, (nuint)t), s0);
-        return Tail(x, y, t, length, S.Sum(S.Add(S.Add(s0, s1), S.Add(s2, s3))));
-    }
-
-    /// <summary>s + x[t..length) . y[t..length), one FMA chain.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double Tail(double* x, double* y, int t, int length, double s)
-    {
+        else if (path == KernelPath.Vector256)
+        {
+            Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; t + 16 <= length; t += 16)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 4), Vector256.Load(y + t + 4), s1);
+                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 8), Vector256.Load(y + t + 8), s2);
+                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t + 12), Vector256.Load(y + t + 12), s3);
+            }
+            for (; t + 4 <= length; t += 4) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + t), Vector256.Load(y + t), s0);
+            s = Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
         for (; t < length; t++) s = Math.FusedMultiplyAdd(x[t], y[t], s);
         return s;
     }
@@ -175,21 +177,20 @@ internal static unsafe class DenseKernels
                 double bt = b[t * ldb];
                 double* at = a + t * aCol + m0;
                 int m = 0;
-                if (path == KernelPath.Vector512) m = AddScaled<Simd512, Vector512<double>>(at, bt, acc, count, m);
-                if (path is KernelPath.Vector512 or KernelPath.Vector256) m = AddScaled<Simd256, Vector256<double>>(at, bt, acc, count, m);
+                if (path == KernelPath.Vector512)
+                {
+                    var vb = Vector512.Create(bt);
+                    for (; m + 8 <= count; m += 8) Vector512.FusedMultiplyAdd(Vector512.Load(at + m), vb, Vector512.Load(acc + m)).Store(acc + m);
+                }
+                if (path is KernelPath.Vector512 or KernelPath.Vector256)
+                {
+                    var vb = Vector256.Create(bt);
+                    for (; m + 4 <= count; m += 4) Vector256.FusedMultiplyAdd(Vector256.Load(at + m), vb, Vector256.Load(acc + m)).Store(acc + m);
+                }
                 for (; m < count; m++) acc[m] = Math.FusedMultiplyAdd(at[m], bt, acc[m]);
             }
             for (int m = 0; m < count; m++) c[(m0 + m) * ldc] = relu ? Math.Max(acc[m], 0) : acc[m];
         }
-    }
-
-    /// <summary>acc[m] = a[m] b + acc[m] (one FMA each) from <paramref name="m"/> in whole vectors; returns the first element left.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AddScaled<S, TV>(double* a, double b, double* acc, int count, int m) where S : ISimd<TV> where TV : struct
-    {
-        var vb = S.Splat(b);
-        for (; m + S.Count <= count; m += S.Count) S.Store(S.MultiplyAdd(S.Load(ref *a, (nuint)m), vb, S.Load(ref *acc, (nuint)m)), ref *acc, (nuint)m);
-        return m;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -329,18 +330,12 @@ internal static unsafe class DenseKernels
         {
             double* row = src + m * ld;
             int n = 0;
-            if (path == KernelPath.Vector512) n = AddTo<Simd512, Vector512<double>>(row, dest, cols, n);
-            if (path is KernelPath.Vector512 or KernelPath.Vector256) n = AddTo<Simd256, Vector256<double>>(row, dest, cols, n);
+            if (path == KernelPath.Vector512)
+                for (; n + 8 <= cols; n += 8) (Vector512.Load(dest + n) + Vector512.Load(row + n)).Store(dest + n);
+            if (path is KernelPath.Vector512 or KernelPath.Vector256)
+                for (; n + 4 <= cols; n += 4) (Vector256.Load(dest + n) + Vector256.Load(row + n)).Store(dest + n);
             for (; n < cols; n++) dest[n] += row[n];
         }
-    }
-
-    /// <summary>dest[n] += row[n] from <paramref name="n"/> in whole vectors; returns the first element left.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AddTo<S, TV>(double* row, double* dest, int cols, int n) where S : ISimd<TV> where TV : struct
-    {
-        for (; n + S.Count <= cols; n += S.Count) S.Store(S.Add(S.Load(ref *dest, (nuint)n), S.Load(ref *row, (nuint)n)), ref *dest, (nuint)n);
-        return n;
     }
 
     /// <summary>

@@ -24,8 +24,6 @@ internal interface ISimd<TV> where TV : struct
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
     static abstract TV Abs(TV a);
     static abstract TV Max(TV a, TV b);
-    static abstract TV Min(TV a, TV b);
-    static abstract TV Sqrt(TV a);
     /// <summary>Per lane: t ≥ 0 ? ifTrue : ifFalse.</summary>
     static abstract TV SelectNonNegative(TV t, TV ifTrue, TV ifFalse);
     /// <summary>Per lane: t &lt; limit ? 0 : v.</summary>
@@ -50,8 +48,6 @@ internal readonly struct Simd512 : ISimd<Vector512<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyAdd(Vector512<double> a, Vector512<double> b, Vector512<double> c) => Vector512.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Abs(Vector512<double> a) => Vector512.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Max(Vector512<double> a, Vector512<double> b) => Vector512.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Min(Vector512<double> a, Vector512<double> b) => Vector512.Min(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Sqrt(Vector512<double> a) => Vector512.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> SelectNonNegative(Vector512<double> t, Vector512<double> ifTrue, Vector512<double> ifFalse)
         => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(t, Vector512<double>.Zero), ifTrue, ifFalse);
@@ -79,8 +75,6 @@ internal readonly struct Simd256 : ISimd<Vector256<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyAdd(Vector256<double> a, Vector256<double> b, Vector256<double> c) => Vector256.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Abs(Vector256<double> a) => Vector256.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Max(Vector256<double> a, Vector256<double> b) => Vector256.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Min(Vector256<double> a, Vector256<double> b) => Vector256.Min(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Sqrt(Vector256<double> a) => Vector256.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> SelectNonNegative(Vector256<double> t, Vector256<double> ifTrue, Vector256<double> ifFalse)
         => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(t, Vector256<double>.Zero), ifTrue, ifFalse);
@@ -108,8 +102,6 @@ internal readonly struct Simd128 : ISimd<Vector128<double>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyAdd(Vector128<double> a, Vector128<double> b, Vector128<double> c) => Vector128.MultiplyAddEstimate(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Abs(Vector128<double> a) => Vector128.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Max(Vector128<double> a, Vector128<double> b) => Vector128.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Min(Vector128<double> a, Vector128<double> b) => Vector128.Min(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Sqrt(Vector128<double> a) => Vector128.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<double> SelectNonNegative(Vector128<double> t, Vector128<double> ifTrue, Vector128<double> ifFalse)
         => Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(t, Vector128<double>.Zero), ifTrue, ifFalse);

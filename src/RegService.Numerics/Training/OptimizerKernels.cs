@@ -31,7 +31,7 @@ internal readonly unsafe struct ParameterBlock(double* w, double* grad, double* 
 }
 
 /// <summary>
-/// One optimizer's update, written once over any vector width (<see cref="ISimd{TV}"/>, <c>S.Count</c> lanes at a time) and once for one parameter
+/// One optimizer's update, written once over any vector width (<c>TLane</c> lanes at a time) and once for one parameter
 /// in plain doubles (the scalar twin, which also does the tail). Both do the same operations in the same order (no
 /// contraction into FMAs), so they agree bitwise.
 /// </summary>
@@ -41,7 +41,7 @@ internal unsafe interface IOptimizerStep
     /// The whole lanes of <paramref name="p"/> from its start; returns where the tail starts. (The loop is the operator's
     /// so that its constants are broadcast once, before it: the JIT does not hoist them.)
     /// </summary>
-    nint Vector<S, TV>(in ParameterBlock p) where S : ISimd<TV> where TV : struct;
+    nint Vector<TLane>(in ParameterBlock p) where TLane : struct, ILane<TLane>;
 
     /// <summary>Parameter i of <paramref name="p"/>.</summary>
     void Scalar(in ParameterBlock p, nint i);
@@ -53,16 +53,16 @@ internal readonly unsafe struct SgdStep(in StepConstants k) : IOptimizerStep
     private readonly double _lr = k.LearningRate, _wd = k.WeightDecay;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public nint Vector<S, TV>(in ParameterBlock p) where S : ISimd<TV> where TV : struct
+    public nint Vector<T>(in ParameterBlock p) where T : struct, ILane<T>
     {
-        TV lr = S.Splat(_lr), wd = S.Splat(_wd);
+        T lr = T.Create(_lr), wd = T.Create(_wd);
         nint i = 0;
-        for (; i + S.Count <= p.Count; i += S.Count)
+        for (; i + T.Count <= p.Count; i += T.Count)
         {
-            TV w = Lanes.Load<S, TV>(p.W, i);
-            TV g = S.Add(Lanes.Load<S, TV>(p.Grad, i), S.Multiply(Lanes.Load<S, TV>(p.L2, i), w));
-            g = S.Add(g, S.Multiply(S.Multiply(wd, Lanes.Load<S, TV>(p.Decay, i)), w));
-            Lanes.Store<S, TV>(Lanes.SoftThreshold<S, TV>(S.Subtract(w, S.Multiply(lr, g)), S.Multiply(lr, Lanes.Load<S, TV>(p.L1, i))), p.W, i);
+            T w = T.Load(p.W + i);
+            T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
+            g += wd * T.Load(p.Decay + i) * w;
+            T.SoftThreshold(w - lr * g, lr * T.Load(p.L1 + i)).Store(p.W + i);
         }
         return i;
     }
@@ -94,25 +94,25 @@ internal readonly unsafe struct AdamStep(in StepConstants k, bool decoupled) : I
     private readonly double _coupled = decoupled ? 0 : k.WeightDecay, _after = decoupled ? k.LearningRate * k.WeightDecay : 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public nint Vector<S, TV>(in ParameterBlock p) where S : ISimd<TV> where TV : struct
+    public nint Vector<T>(in ParameterBlock p) where T : struct, ILane<T>
     {
-        TV coupled = S.Splat(_coupled), after = S.Splat(_after), lr = S.Splat(_lr), c1 = S.Splat(_c1), c2 = S.Splat(_c2);
-        TV b1 = S.Splat(StepConstants.Beta1), b2 = S.Splat(StepConstants.Beta2), eps = S.Splat(StepConstants.Epsilon);
-        TV ob1 = S.Splat(1 - StepConstants.Beta1), ob2 = S.Splat(1 - StepConstants.Beta2);
+        T coupled = T.Create(_coupled), after = T.Create(_after), lr = T.Create(_lr), c1 = T.Create(_c1), c2 = T.Create(_c2);
+        T b1 = T.Create(StepConstants.Beta1), b2 = T.Create(StepConstants.Beta2), eps = T.Create(StepConstants.Epsilon);
+        T ob1 = T.Create(1 - StepConstants.Beta1), ob2 = T.Create(1 - StepConstants.Beta2);
         nint i = 0;
-        for (; i + S.Count <= p.Count; i += S.Count)
+        for (; i + T.Count <= p.Count; i += T.Count)
         {
-            TV w = Lanes.Load<S, TV>(p.W, i), d = Lanes.Load<S, TV>(p.Decay, i);
-            TV g = S.Add(Lanes.Load<S, TV>(p.Grad, i), S.Multiply(Lanes.Load<S, TV>(p.L2, i), w));
-            g = S.Add(g, S.Multiply(S.Multiply(coupled, d), w));
-            TV m = S.Add(S.Multiply(b1, Lanes.Load<S, TV>(p.M, i)), S.Multiply(ob1, g));
-            TV v = S.Add(S.Multiply(b2, Lanes.Load<S, TV>(p.V, i)), S.Multiply(ob2, S.Multiply(g, g)));
-            Lanes.Store<S, TV>(m, p.M, i);
-            Lanes.Store<S, TV>(v, p.V, i);
-            TV s = S.Divide(lr, S.Add(S.Sqrt(S.Multiply(v, c2)), eps));
-            TV next = S.Subtract(w, S.Multiply(s, S.Multiply(m, c1)));
-            next = S.Subtract(next, S.Multiply(S.Multiply(after, d), w));
-            Lanes.Store<S, TV>(Lanes.SoftThreshold<S, TV>(next, S.Multiply(s, Lanes.Load<S, TV>(p.L1, i))), p.W, i);
+            T w = T.Load(p.W + i), d = T.Load(p.Decay + i);
+            T g = T.Load(p.Grad + i) + T.Load(p.L2 + i) * w;
+            g += coupled * d * w;
+            T m = b1 * T.Load(p.M + i) + ob1 * g;
+            T v = b2 * T.Load(p.V + i) + ob2 * (g * g);
+            m.Store(p.M + i);
+            v.Store(p.V + i);
+            T s = lr / (T.Sqrt(v * c2) + eps);
+            T next = w - s * (m * c1);
+            next -= after * d * w;
+            T.SoftThreshold(next, s * T.Load(p.L1 + i)).Store(p.W + i);
         }
         return i;
     }
@@ -146,12 +146,23 @@ internal readonly unsafe struct AdamStep(in StepConstants k, bool decoupled) : I
 /// </remarks>
 internal static unsafe class OptimizerKernels
 {
-    /// <summary>Updates every parameter of <paramref name="p"/> by <paramref name="op"/>, on the tier <see cref="KernelIsa"/> runs.</summary>
-    public static void Update<TOp>(in TOp op, in ParameterBlock p) where TOp : struct, IOptimizerStep => Update(op, p, KernelIsa.Current);
+    internal enum Tier { Vector512, Vector256, Vector128, Scalar }
+
+    /// <summary>The engine's one instruction-set choice (<see cref="KernelIsa"/>), as these kernels' tier.</summary>
+    private static Tier Resolve() => KernelIsa.Current switch
+    {
+        KernelPath.Vector512 => Tier.Vector512,
+        KernelPath.Vector256 => Tier.Vector256,
+        KernelPath.Vector128 => Tier.Vector128,
+        _ => Tier.Scalar,
+    };
+
+    /// <summary>Updates every parameter of <paramref name="p"/> by <paramref name="op"/>.</summary>
+    public static void Update<TOp>(in TOp op, in ParameterBlock p) where TOp : struct, IOptimizerStep => Update(op, p, Resolve());
 
     /// <summary><see cref="Update{TOp}(in TOp, in ParameterBlock)"/> on the given tier (tests run every tier).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Update<TOp>(in TOp op, in ParameterBlock p, KernelPath tier) where TOp : struct, IOptimizerStep
+    internal static void Update<TOp>(in TOp op, in ParameterBlock p, Tier tier) where TOp : struct, IOptimizerStep
     {
         // Local copies: the JIT keeps their fields in registers (through the references it would reload them after every
         // store, not knowing that the stores cannot reach them).
@@ -159,27 +170,82 @@ internal static unsafe class OptimizerKernels
         ParameterBlock block = p;
         nint i = tier switch
         {
-            KernelPath.Vector512 => o.Vector<Simd512, Vector512<double>>(block),
-            KernelPath.Vector256 => o.Vector<Simd256, Vector256<double>>(block),
-            KernelPath.Vector128 => o.Vector<Simd128, Vector128<double>>(block),
+            Tier.Vector512 => o.Vector<Lane512>(block),
+            Tier.Vector256 => o.Vector<Lane256>(block),
+            Tier.Vector128 => o.Vector<Lane128>(block),
             _ => 0,
         };
         for (; i < block.Count; i++) o.Scalar(block, i);
     }
 }
 
-/// <summary>The loads, stores and soft-threshold of the optimizer steps on one vector width.</summary>
-internal static unsafe class Lanes
+/// <summary>
+/// The arithmetic an optimizer step needs, on one vector width: a thin wrapper the JIT sees through, so that an update is
+/// written once for Vector512, Vector256 and Vector128.
+/// </summary>
+internal unsafe interface ILane<TSelf> where TSelf : struct, ILane<TSelf>
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<S, TV>(double* source, nint i) where S : ISimd<TV> where TV : struct => S.Load(ref *source, (nuint)i);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<S, TV>(TV value, double* destination, nint i) where S : ISimd<TV> where TV : struct =>
-        S.Store(value, ref *destination, (nuint)i);
+    static abstract int Count { get; }
+    static abstract TSelf Create(double value);
+    static abstract TSelf Load(double* source);
+    void Store(double* destination);
+    static abstract TSelf operator +(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a, TSelf b);
+    static abstract TSelf operator *(TSelf a, TSelf b);
+    static abstract TSelf operator /(TSelf a, TSelf b);
+    static abstract TSelf Sqrt(TSelf a);
 
     /// <summary>max(x - t, 0) + min(x + t, 0), lane by lane.</summary>
+    static abstract TSelf SoftThreshold(TSelf x, TSelf t);
+}
+
+internal readonly unsafe struct Lane512(Vector512<double> v) : ILane<Lane512>
+{
+    private readonly Vector512<double> _v = v;
+    public static int Count => Vector512<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 Create(double value) => new(Vector512.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 Load(double* source) => new(Vector512.Load(source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(double* destination) => _v.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 operator +(Lane512 a, Lane512 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 operator -(Lane512 a, Lane512 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 operator *(Lane512 a, Lane512 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 operator /(Lane512 a, Lane512 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane512 Sqrt(Lane512 a) => new(Vector512.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV SoftThreshold<S, TV>(TV x, TV t) where S : ISimd<TV> where TV : struct =>
-        S.Add(S.Max(S.Subtract(x, t), S.Zero), S.Min(S.Add(x, t), S.Zero));
+    public static Lane512 SoftThreshold(Lane512 x, Lane512 t) =>
+        new(Vector512.Max(x._v - t._v, Vector512<double>.Zero) + Vector512.Min(x._v + t._v, Vector512<double>.Zero));
+}
+
+internal readonly unsafe struct Lane256(Vector256<double> v) : ILane<Lane256>
+{
+    private readonly Vector256<double> _v = v;
+    public static int Count => Vector256<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 Create(double value) => new(Vector256.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 Load(double* source) => new(Vector256.Load(source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(double* destination) => _v.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 operator +(Lane256 a, Lane256 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 operator -(Lane256 a, Lane256 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 operator *(Lane256 a, Lane256 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 operator /(Lane256 a, Lane256 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane256 Sqrt(Lane256 a) => new(Vector256.Sqrt(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane256 SoftThreshold(Lane256 x, Lane256 t) =>
+        new(Vector256.Max(x._v - t._v, Vector256<double>.Zero) + Vector256.Min(x._v + t._v, Vector256<double>.Zero));
+}
+
+internal readonly unsafe struct Lane128(Vector128<double> v) : ILane<Lane128>
+{
+    private readonly Vector128<double> _v = v;
+    public static int Count => Vector128<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 Create(double value) => new(Vector128.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 Load(double* source) => new(Vector128.Load(source));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(double* destination) => _v.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 operator +(Lane128 a, Lane128 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 operator -(Lane128 a, Lane128 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 operator *(Lane128 a, Lane128 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 operator /(Lane128 a, Lane128 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane128 Sqrt(Lane128 a) => new(Vector128.Sqrt(a._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane128 SoftThreshold(Lane128 x, Lane128 t) =>
+        new(Vector128.Max(x._v - t._v, Vector128<double>.Zero) + Vector128.Min(x._v + t._v, Vector128<double>.Zero));
 }

@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 using RegService.Numerics.Training;
-using Tier = RegService.Numerics.Kernels.KernelPath;
+using Tier = RegService.Numerics.Training.OptimizerKernels.Tier;
 
 namespace RegService.Numerics.Tests.Training;
 
