@@ -42,17 +42,9 @@ unsafe
             nint aRow = transposed ? 1 : depth, aCol = transposed ? rows : 1;
             object[] call = [Pointer.Box(pa, typeof(double*)), aRow, aCol, Pointer.Box(pb, typeof(double*)), (nint)cols,
                 Pointer.Box(pc, typeof(double*)), (nint)cols, rows, cols, depth, Pointer.Box(pbias, typeof(double*)), false, true, auto];
-            for (int w = 0; w < 50; w++) multiply.Invoke(null, call);
-            double best = double.MaxValue, sum = 0;
-            for (int r = 0; r < reps; r++)
-            {
-                double t0 = ThreadCpu();
-                for (int i = 0; i < 200; i++) multiply.Invoke(null, call);
-                double t = (ThreadCpu() - t0) / 200;
-                best = Math.Min(best, t); sum += t;
-            }
+            var (best, mean) = PerCall(() => multiply.Invoke(null, call), reps);
             double check = 0; foreach (double v in c) check += v;
-            Console.WriteLine($"{name} best_us={best * 1e6:F2} mean_us={sum / reps * 1e6:F2} checksum={check:R}");
+            Console.WriteLine($"{name} best_us={best * 1e6:F2} mean_us={mean * 1e6:F2} checksum={check:R}");
         }
     }
     Optimizer(asm, reps);
@@ -78,17 +70,9 @@ static unsafe void Optimizer(Assembly asm, int reps)
             [Pointer.Box(w, typeof(double*)), Pointer.Box(g, typeof(double*)), Pointer.Box(m, typeof(double*)), Pointer.Box(v, typeof(double*)),
              Pointer.Box(l2, typeof(double*)), Pointer.Box(l1, typeof(double*)), Pointer.Box(d, typeof(double*)), n]);
         object[] call = [step, block];
-        for (int i = 0; i < 50; i++) update.Invoke(null, call);
-        double best = double.MaxValue, sum = 0;
-        for (int r = 0; r < reps; r++)
-        {
-            double t0 = ThreadCpu();
-            for (int i = 0; i < 200; i++) update.Invoke(null, call);
-            double t = (ThreadCpu() - t0) / 200;
-            best = Math.Min(best, t); sum += t;
-        }
+        var (best, mean) = PerCall(() => update.Invoke(null, call), reps);
         double check = 0; for (int i = 0; i < n; i++) check += w[i];
-        Console.WriteLine($"adamw_12864 best_us={best * 1e6:F2} mean_us={sum / reps * 1e6:F2} checksum={check:R}");
+        Console.WriteLine($"adamw_12864 best_us={best * 1e6:F2} mean_us={mean * 1e6:F2} checksum={check:R}");
     }
 }
 
@@ -114,6 +98,22 @@ static void Eigen(Assembly asm, int reps)
         check = values.Sum() + w[0];
     }
     Console.WriteLine($"eigen_300 best_ms={best * 1e3:F2} mean_ms={sum / reps * 1e3:F2} checksum={check:R}");
+}
+
+// Thread CPU seconds per call: 50 calls to warm up, then reps batches of 200; the best and the mean batch.
+static (double Best, double Mean) PerCall(Action call, int reps)
+{
+    for (int i = 0; i < 50; i++) call();
+    double best = double.MaxValue, sum = 0;
+    for (int r = 0; r < reps; r++)
+    {
+        double t0 = ThreadCpu();
+        for (int i = 0; i < 200; i++) call();
+        double t = (ThreadCpu() - t0) / 200;
+        best = Math.Min(best, t);
+        sum += t;
+    }
+    return (best, sum / reps);
 }
 
 static unsafe double ThreadCpu()
