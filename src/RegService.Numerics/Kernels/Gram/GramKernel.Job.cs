@@ -220,8 +220,8 @@ public static partial class GramKernel
                     // per panel (m x 24 x kp multiply-adds at most between checks).
                     bool done = _path switch
                     {
-                        KernelPath.Vector512 => Tiles512(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector256 => Tiles256(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector512 => Tiles512(packed, m, _panels, _k - (_panels - 1) * PanelWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector256 => Tiles256(packed, m, _panels, _k - (_panels - 1) * PanelWidth, acc, _kp, ref prefetcher, _ct),
                         KernelPath.Vector128 => Tiles128(packed, m, _panels, acc, _kp, _ct),
                         _ => TilesScalar(packed, m, _panels, acc, _kp, _ct),
                     };

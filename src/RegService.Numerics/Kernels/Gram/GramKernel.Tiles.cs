@@ -9,9 +9,12 @@ public static partial class GramKernel
     // acc[b * kp + a] accumulates G[a, b]; a tile (A panels, B panel) updates acc[8*pb + j, 8*pa + i].
     // ---------------------------------------------------------------------------------------------
 
-    /// <summary>Upper-triangle tiles of 3 A panels (24 columns) x 1 B panel (8 columns); diagonal tiles use only the A panels that are needed.</summary>
+    /// <summary>
+    /// Upper-triangle tiles of 3 A panels (24 columns) x 1 B panel (8 columns); diagonal tiles use only the A panels that
+    /// are needed, and tiles of the last B panel only its <paramref name="lastWidth"/> real columns (the rest is padding).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles512(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
+    private static unsafe bool Tiles512(double* packed, int m, int panels, int lastWidth, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
         int tiles = 0;
@@ -32,18 +35,7 @@ public static partial class GramKernel
                 int budget = linesPerTile;
                 prefetcher.Take(ref budget, m, idle, out byte* pf1, out nint step1);
                 prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
-                switch (Math.Min(na, pb - pa0 + 1))
-                {
-                    case 3:
-                        Kernel512x3(a, ps, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                    case 2:
-                        Kernel512x2(a, ps, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                    default:
-                        Kernel512x1(a, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                }
+                Kernel512(Math.Min(na, pb - pa0 + 1), pb == panels - 1 ? lastWidth : PanelWidth, a, ps, b, m, c, kp, pf1, step1, pf2, step2);
             }
         }
         return true;
@@ -52,15 +44,16 @@ public static partial class GramKernel
     /// <summary>
     /// Upper-triangle tiles of 3 A panels (24 columns, as two runs of 12 columns: 3 ymm) x half a B panel (4 columns), 12
     /// accumulators a call; a diagonal group that needs fewer than 3 A panels takes 1 A panel x 4 columns at a time.
-    /// Each call prefetches one run of the next block.
+    /// Each call prefetches one run of the next block. The last B panel's second half is skipped when it is all padding
+    /// (<paramref name="lastWidth"/> ≤ 4).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
+    private static unsafe bool Tiles256(double* packed, int m, int panels, int lastWidth, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
     {
         nint ps = (nint)m * PanelWidth;
         int calls = 0;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
-            calls += 4 * (panels - pa0);
+            calls += 4 * (panels - pa0 - 1) + 2 * ((lastWidth + 3) / 4);
         int linesPerCall = (int)((prefetcher.Lines + calls - 1) / calls);
         byte* idle = (byte*)packed;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
@@ -73,7 +66,9 @@ public static partial class GramKernel
             {
                 double* b = packed + pb * ps;
                 double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa0;
-                for (int half = 0; half < PanelWidth; half += 4)
+                // The last panel's second half is padding when it has at most 4 real columns.
+                int width = pb == panels - 1 ? lastWidth : PanelWidth;
+                for (int half = 0; half < width; half += 4)
                 {
                     double* bh = b + half;
                     double* ch = c + half * (nint)kp;
