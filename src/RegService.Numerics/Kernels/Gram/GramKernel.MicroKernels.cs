@@ -76,59 +76,14 @@ public static partial class GramKernel
             Vector512<double> x1 = TA.Value > 1 ? Vector512.LoadAligned(a1 + o) : default;
             Vector512<double> x2 = TA.Value > 2 ? Vector512.LoadAligned(a2 + o) : default;
             double* bo = b + o;
-            Vector512<double> y = Vector512.Create(bo[0]);
-            c00 = Vector512.FusedMultiplyAdd(x0, y, c00);
-            if (TA.Value > 1) c10 = Vector512.FusedMultiplyAdd(x1, y, c10);
-            if (TA.Value > 2) c20 = Vector512.FusedMultiplyAdd(x2, y, c20);
-            if (TB.Value > 1)
-            {
-                y = Vector512.Create(bo[1]);
-                c01 = Vector512.FusedMultiplyAdd(x0, y, c01);
-                if (TA.Value > 1) c11 = Vector512.FusedMultiplyAdd(x1, y, c11);
-                if (TA.Value > 2) c21 = Vector512.FusedMultiplyAdd(x2, y, c21);
-            }
-            if (TB.Value > 2)
-            {
-                y = Vector512.Create(bo[2]);
-                c02 = Vector512.FusedMultiplyAdd(x0, y, c02);
-                if (TA.Value > 1) c12 = Vector512.FusedMultiplyAdd(x1, y, c12);
-                if (TA.Value > 2) c22 = Vector512.FusedMultiplyAdd(x2, y, c22);
-            }
-            if (TB.Value > 3)
-            {
-                y = Vector512.Create(bo[3]);
-                c03 = Vector512.FusedMultiplyAdd(x0, y, c03);
-                if (TA.Value > 1) c13 = Vector512.FusedMultiplyAdd(x1, y, c13);
-                if (TA.Value > 2) c23 = Vector512.FusedMultiplyAdd(x2, y, c23);
-            }
-            if (TB.Value > 4)
-            {
-                y = Vector512.Create(bo[4]);
-                c04 = Vector512.FusedMultiplyAdd(x0, y, c04);
-                if (TA.Value > 1) c14 = Vector512.FusedMultiplyAdd(x1, y, c14);
-                if (TA.Value > 2) c24 = Vector512.FusedMultiplyAdd(x2, y, c24);
-            }
-            if (TB.Value > 5)
-            {
-                y = Vector512.Create(bo[5]);
-                c05 = Vector512.FusedMultiplyAdd(x0, y, c05);
-                if (TA.Value > 1) c15 = Vector512.FusedMultiplyAdd(x1, y, c15);
-                if (TA.Value > 2) c25 = Vector512.FusedMultiplyAdd(x2, y, c25);
-            }
-            if (TB.Value > 6)
-            {
-                y = Vector512.Create(bo[6]);
-                c06 = Vector512.FusedMultiplyAdd(x0, y, c06);
-                if (TA.Value > 1) c16 = Vector512.FusedMultiplyAdd(x1, y, c16);
-                if (TA.Value > 2) c26 = Vector512.FusedMultiplyAdd(x2, y, c26);
-            }
-            if (TB.Value > 7)
-            {
-                y = Vector512.Create(bo[7]);
-                c07 = Vector512.FusedMultiplyAdd(x0, y, c07);
-                if (TA.Value > 1) c17 = Vector512.FusedMultiplyAdd(x1, y, c17);
-                if (TA.Value > 2) c27 = Vector512.FusedMultiplyAdd(x2, y, c27);
-            }
+            Column<TA>(x0, x1, x2, bo[0], ref c00, ref c10, ref c20);
+            if (TB.Value > 1) Column<TA>(x0, x1, x2, bo[1], ref c01, ref c11, ref c21);
+            if (TB.Value > 2) Column<TA>(x0, x1, x2, bo[2], ref c02, ref c12, ref c22);
+            if (TB.Value > 3) Column<TA>(x0, x1, x2, bo[3], ref c03, ref c13, ref c23);
+            if (TB.Value > 4) Column<TA>(x0, x1, x2, bo[4], ref c04, ref c14, ref c24);
+            if (TB.Value > 5) Column<TA>(x0, x1, x2, bo[5], ref c05, ref c15, ref c25);
+            if (TB.Value > 6) Column<TA>(x0, x1, x2, bo[6], ref c06, ref c16, ref c26);
+            if (TB.Value > 7) Column<TA>(x0, x1, x2, bo[7], ref c07, ref c17, ref c27);
             Sse.Prefetch1(pf1);
             Sse.Prefetch1(pf2);
             pf1 += step1;
@@ -142,6 +97,17 @@ public static partial class GramKernel
         if (TB.Value > 5) AddTo<TA>(c + 5 * ldc, c05, c15, c25);
         if (TB.Value > 6) AddTo<TA>(c + 6 * ldc, c06, c16, c26);
         if (TB.Value > 7) AddTo<TA>(c + 7 * ldc, c07, c17, c27);
+    }
+
+    /// <summary>One B column of a row: the first TA accumulators += the A vectors times the broadcast <paramref name="bj"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column<TA>(Vector512<double> x0, Vector512<double> x1, Vector512<double> x2, double bj,
+                                   ref Vector512<double> c0, ref Vector512<double> c1, ref Vector512<double> c2) where TA : struct, ICount
+    {
+        Vector512<double> y = Vector512.Create(bj);
+        c0 = Vector512.FusedMultiplyAdd(x0, y, c0);
+        if (TA.Value > 1) c1 = Vector512.FusedMultiplyAdd(x1, y, c1);
+        if (TA.Value > 2) c2 = Vector512.FusedMultiplyAdd(x2, y, c2);
     }
 
     /// <summary>Adds the first TA of the vectors to c, c + 8, c + 16.</summary>
