@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using Path = RegService.Numerics.Kernels.KernelPath;
@@ -7,13 +6,12 @@ namespace RegService.Numerics.Tests.Kernels;
 
 public class GramKernelTests
 {
-    // Column counts: every k up to two zmm vectors + 1, then around a 24-column tile and beyond.
+    // Column counts: every k up to twice the widest tile (3 panels of 8 columns) + 1, so that every tile shape occurs:
+    // 1-3 A panels against a last B panel of 1-8 real columns, and diagonal groups of each size.
     public static TheoryData<int> ColumnCounts()
     {
         var data = new TheoryData<int>();
-        for (int k = 1; k <= 2 * Vector512<double>.Count + 1; k++)
-            data.Add(k);
-        foreach (int k in new[] { 23, 24, 25, 33, 49 })
+        for (int k = 1; k <= 2 * 3 * GramKernel.PanelWidth + 1; k++)
             data.Add(k);
         return data;
     }

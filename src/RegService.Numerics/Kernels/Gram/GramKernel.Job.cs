@@ -217,13 +217,14 @@ public static partial class GramKernel
                     else PackBlock<Unscaled>(full, data, colOffset, shift, zero, null, rows, start, m, packed, sums);
 
                     // With few rows and many columns one block is most of the work: the tile loops check the token
-                    // per panel (m x 24 x kp multiply-adds at most between checks).
+                    // per group of 3 A panels (m x 24 x kp multiply-adds at most between checks).
+                    int lastWidth = _k - (_panels - 1) * PanelWidth;
                     bool done = _path switch
                     {
-                        KernelPath.Vector512 => Tiles512(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector256 => Tiles256(packed, m, _panels, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector128 => Tiles128(packed, m, _panels, acc, _kp, _ct),
-                        _ => TilesScalar(packed, m, _panels, acc, _kp, _ct),
+                        KernelPath.Vector512 => Tiles<Tiles512>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector256 => Tiles<Tiles256>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector128 => Tiles<Tiles128>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        _ => Tiles<TilesScalar>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
                     };
                     if (!done)
                         return false;

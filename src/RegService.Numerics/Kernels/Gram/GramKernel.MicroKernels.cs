@@ -11,112 +11,112 @@ public static partial class GramKernel
     // vectors from n panels, B broadcast), then the accumulators are added to c (column j at c + j*ldc).
     // ---------------------------------------------------------------------------------------------
 
-    /// <summary>3 x 8 micro-kernel: 24 zmm accumulators, 3 A vectors, B broadcasts straight from memory.</summary>
+    /// <summary>A count fixed at compile time: the micro-kernels are generic over their tile shape, and the JIT compiles one
+    /// body per shape with the unused accumulators and steps removed.</summary>
+    private interface ICount { static abstract int Value { get; } }
+    private readonly struct N1 : ICount { public static int Value => 1; }
+    private readonly struct N2 : ICount { public static int Value => 2; }
+    private readonly struct N3 : ICount { public static int Value => 3; }
+    private readonly struct N4 : ICount { public static int Value => 4; }
+    private readonly struct N5 : ICount { public static int Value => 5; }
+    private readonly struct N6 : ICount { public static int Value => 6; }
+    private readonly struct N7 : ICount { public static int Value => 7; }
+    private readonly struct N8 : ICount { public static int Value => 8; }
+
+    /// <summary>
+    /// Runs <see cref="Kernel512{TA, TB}"/> for <paramref name="na"/> A panels (1-3) and <paramref name="nb"/> B columns
+    /// (1-8; fewer than 8 only for the last panel, whose other columns are padding).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel512x3(double* a, nint aStride, double* b, int m, double* c, nint ldc, byte* pf1, nint step1, byte* pf2, nint step2)
+    private static unsafe void Kernel512(int na, int nb, double* a, nint aStride, double* b, int m, double* c, nint ldc,
+                                         byte* pf1, nint step1, byte* pf2, nint step2)
+    {
+        switch (nb)
+        {
+            case 8: Kernel512<N8>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 7: Kernel512<N7>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 6: Kernel512<N6>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 5: Kernel512<N5>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 4: Kernel512<N4>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 3: Kernel512<N3>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 2: Kernel512<N2>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            default: Kernel512<N1>(na, a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel512<TB>(int na, double* a, nint aStride, double* b, int m, double* c, nint ldc,
+                                             byte* pf1, nint step1, byte* pf2, nint step2) where TB : struct, ICount
+    {
+        switch (na)
+        {
+            case 3: Kernel512<N3, TB>(a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            case 2: Kernel512<N2, TB>(a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+            default: Kernel512<N1, TB>(a, aStride, b, m, c, ldc, pf1, step1, pf2, step2); break;
+        }
+    }
+
+    /// <summary>
+    /// TA x TB micro-kernel: TA A panels (TA zmm vectors a row, TA ≤ 3) times TB columns of the B panel (broadcasts
+    /// straight from memory, TB ≤ 8): up to 24 zmm accumulators. Accumulator (i, j) is added to c + j*ldc + 8i.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel512<TA, TB>(double* a, nint aStride, double* b, int m, double* c, nint ldc,
+                                                 byte* pf1, nint step1, byte* pf2, nint step2)
+        where TA : struct, ICount where TB : struct, ICount
     {
         Vector512<double> c00 = default, c01 = default, c02 = default, c03 = default, c04 = default, c05 = default, c06 = default, c07 = default;
         Vector512<double> c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default, c16 = default, c17 = default;
         Vector512<double> c20 = default, c21 = default, c22 = default, c23 = default, c24 = default, c25 = default, c26 = default, c27 = default;
-        double* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride;
-        for (int r = 0; r < m; r++)
+        double* a1 = a + aStride, a2 = a + 2 * aStride;
+        nint end = (nint)m * PanelWidth;
+        for (nint o = 0; o < end; o += PanelWidth)
         {
-            Vector512<double> x0 = Vector512.LoadAligned(a0);
-            Vector512<double> x1 = Vector512.LoadAligned(a1);
-            Vector512<double> x2 = Vector512.LoadAligned(a2);
-            Vector512<double> y = Vector512.Create(b[0]);
-            c00 = Vector512.FusedMultiplyAdd(x0, y, c00); c10 = Vector512.FusedMultiplyAdd(x1, y, c10); c20 = Vector512.FusedMultiplyAdd(x2, y, c20);
-            y = Vector512.Create(b[1]);
-            c01 = Vector512.FusedMultiplyAdd(x0, y, c01); c11 = Vector512.FusedMultiplyAdd(x1, y, c11); c21 = Vector512.FusedMultiplyAdd(x2, y, c21);
-            y = Vector512.Create(b[2]);
-            c02 = Vector512.FusedMultiplyAdd(x0, y, c02); c12 = Vector512.FusedMultiplyAdd(x1, y, c12); c22 = Vector512.FusedMultiplyAdd(x2, y, c22);
-            y = Vector512.Create(b[3]);
-            c03 = Vector512.FusedMultiplyAdd(x0, y, c03); c13 = Vector512.FusedMultiplyAdd(x1, y, c13); c23 = Vector512.FusedMultiplyAdd(x2, y, c23);
-            y = Vector512.Create(b[4]);
-            c04 = Vector512.FusedMultiplyAdd(x0, y, c04); c14 = Vector512.FusedMultiplyAdd(x1, y, c14); c24 = Vector512.FusedMultiplyAdd(x2, y, c24);
-            y = Vector512.Create(b[5]);
-            c05 = Vector512.FusedMultiplyAdd(x0, y, c05); c15 = Vector512.FusedMultiplyAdd(x1, y, c15); c25 = Vector512.FusedMultiplyAdd(x2, y, c25);
-            y = Vector512.Create(b[6]);
-            c06 = Vector512.FusedMultiplyAdd(x0, y, c06); c16 = Vector512.FusedMultiplyAdd(x1, y, c16); c26 = Vector512.FusedMultiplyAdd(x2, y, c26);
-            y = Vector512.Create(b[7]);
-            c07 = Vector512.FusedMultiplyAdd(x0, y, c07); c17 = Vector512.FusedMultiplyAdd(x1, y, c17); c27 = Vector512.FusedMultiplyAdd(x2, y, c27);
-            a0 += PanelWidth;
-            a1 += PanelWidth;
-            a2 += PanelWidth;
-            b += PanelWidth;
+            Vector512<double> x0 = Vector512.LoadAligned(a + o);
+            Vector512<double> x1 = TA.Value > 1 ? Vector512.LoadAligned(a1 + o) : default;
+            Vector512<double> x2 = TA.Value > 2 ? Vector512.LoadAligned(a2 + o) : default;
+            double* bo = b + o;
+            Column<TA>(x0, x1, x2, bo[0], ref c00, ref c10, ref c20);
+            if (TB.Value > 1) Column<TA>(x0, x1, x2, bo[1], ref c01, ref c11, ref c21);
+            if (TB.Value > 2) Column<TA>(x0, x1, x2, bo[2], ref c02, ref c12, ref c22);
+            if (TB.Value > 3) Column<TA>(x0, x1, x2, bo[3], ref c03, ref c13, ref c23);
+            if (TB.Value > 4) Column<TA>(x0, x1, x2, bo[4], ref c04, ref c14, ref c24);
+            if (TB.Value > 5) Column<TA>(x0, x1, x2, bo[5], ref c05, ref c15, ref c25);
+            if (TB.Value > 6) Column<TA>(x0, x1, x2, bo[6], ref c06, ref c16, ref c26);
+            if (TB.Value > 7) Column<TA>(x0, x1, x2, bo[7], ref c07, ref c17, ref c27);
             Sse.Prefetch1(pf1);
             Sse.Prefetch1(pf2);
             pf1 += step1;
             pf2 += step2;
         }
-        AddTo(c, c00, c10, c20); AddTo(c + ldc, c01, c11, c21); AddTo(c + 2 * ldc, c02, c12, c22); AddTo(c + 3 * ldc, c03, c13, c23);
-        AddTo(c + 4 * ldc, c04, c14, c24); AddTo(c + 5 * ldc, c05, c15, c25); AddTo(c + 6 * ldc, c06, c16, c26); AddTo(c + 7 * ldc, c07, c17, c27);
+        AddTo<TA>(c, c00, c10, c20);
+        if (TB.Value > 1) AddTo<TA>(c + ldc, c01, c11, c21);
+        if (TB.Value > 2) AddTo<TA>(c + 2 * ldc, c02, c12, c22);
+        if (TB.Value > 3) AddTo<TA>(c + 3 * ldc, c03, c13, c23);
+        if (TB.Value > 4) AddTo<TA>(c + 4 * ldc, c04, c14, c24);
+        if (TB.Value > 5) AddTo<TA>(c + 5 * ldc, c05, c15, c25);
+        if (TB.Value > 6) AddTo<TA>(c + 6 * ldc, c06, c16, c26);
+        if (TB.Value > 7) AddTo<TA>(c + 7 * ldc, c07, c17, c27);
     }
 
-    /// <summary>2 x 8 micro-kernel (16 accumulators).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel512x2(double* a, nint aStride, double* b, int m, double* c, nint ldc, byte* pf1, nint step1, byte* pf2, nint step2)
+    /// <summary>One B column of a row: the first TA accumulators += the A vectors times the broadcast <paramref name="bj"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column<TA>(Vector512<double> x0, Vector512<double> x1, Vector512<double> x2, double bj,
+                                   ref Vector512<double> c0, ref Vector512<double> c1, ref Vector512<double> c2) where TA : struct, ICount
     {
-        Vector512<double> c00 = default, c01 = default, c02 = default, c03 = default, c04 = default, c05 = default, c06 = default, c07 = default;
-        Vector512<double> c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default, c16 = default, c17 = default;
-        double* a0 = a, a1 = a + aStride;
-        for (int r = 0; r < m; r++)
-        {
-            Vector512<double> x0 = Vector512.LoadAligned(a0);
-            Vector512<double> x1 = Vector512.LoadAligned(a1);
-            Vector512<double> y = Vector512.Create(b[0]);
-            c00 = Vector512.FusedMultiplyAdd(x0, y, c00); c10 = Vector512.FusedMultiplyAdd(x1, y, c10);
-            y = Vector512.Create(b[1]);
-            c01 = Vector512.FusedMultiplyAdd(x0, y, c01); c11 = Vector512.FusedMultiplyAdd(x1, y, c11);
-            y = Vector512.Create(b[2]);
-            c02 = Vector512.FusedMultiplyAdd(x0, y, c02); c12 = Vector512.FusedMultiplyAdd(x1, y, c12);
-            y = Vector512.Create(b[3]);
-            c03 = Vector512.FusedMultiplyAdd(x0, y, c03); c13 = Vector512.FusedMultiplyAdd(x1, y, c13);
-            y = Vector512.Create(b[4]);
-            c04 = Vector512.FusedMultiplyAdd(x0, y, c04); c14 = Vector512.FusedMultiplyAdd(x1, y, c14);
-            y = Vector512.Create(b[5]);
-            c05 = Vector512.FusedMultiplyAdd(x0, y, c05); c15 = Vector512.FusedMultiplyAdd(x1, y, c15);
-            y = Vector512.Create(b[6]);
-            c06 = Vector512.FusedMultiplyAdd(x0, y, c06); c16 = Vector512.FusedMultiplyAdd(x1, y, c16);
-            y = Vector512.Create(b[7]);
-            c07 = Vector512.FusedMultiplyAdd(x0, y, c07); c17 = Vector512.FusedMultiplyAdd(x1, y, c17);
-            a0 += PanelWidth;
-            a1 += PanelWidth;
-            b += PanelWidth;
-            Sse.Prefetch1(pf1);
-            Sse.Prefetch1(pf2);
-            pf1 += step1;
-            pf2 += step2;
-        }
-        AddTo(c, c00, c10); AddTo(c + ldc, c01, c11); AddTo(c + 2 * ldc, c02, c12); AddTo(c + 3 * ldc, c03, c13);
-        AddTo(c + 4 * ldc, c04, c14); AddTo(c + 5 * ldc, c05, c15); AddTo(c + 6 * ldc, c06, c16); AddTo(c + 7 * ldc, c07, c17);
+        Vector512<double> y = Vector512.Create(bj);
+        c0 = Vector512.FusedMultiplyAdd(x0, y, c0);
+        if (TA.Value > 1) c1 = Vector512.FusedMultiplyAdd(x1, y, c1);
+        if (TA.Value > 2) c2 = Vector512.FusedMultiplyAdd(x2, y, c2);
     }
 
-    /// <summary>1 x 8 micro-kernel (8 accumulators), for diagonal tiles.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel512x1(double* a, double* b, int m, double* c, nint ldc, byte* pf1, nint step1, byte* pf2, nint step2)
+    /// <summary>Adds the first TA of the vectors to c, c + 8, c + 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddTo<TA>(double* c, Vector512<double> v0, Vector512<double> v1, Vector512<double> v2) where TA : struct, ICount
     {
-        Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int r = 0; r < m; r++)
-        {
-            Vector512<double> x = Vector512.LoadAligned(a);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[0]), c0);
-            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[1]), c1);
-            c2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[2]), c2);
-            c3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[3]), c3);
-            c4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[4]), c4);
-            c5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[5]), c5);
-            c6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[6]), c6);
-            c7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(b[7]), c7);
-            a += PanelWidth;
-            b += PanelWidth;
-            Sse.Prefetch1(pf1);
-            Sse.Prefetch1(pf2);
-            pf1 += step1;
-            pf2 += step2;
-        }
-        AddTo(c, c0); AddTo(c + ldc, c1); AddTo(c + 2 * ldc, c2); AddTo(c + 3 * ldc, c3);
-        AddTo(c + 4 * ldc, c4); AddTo(c + 5 * ldc, c5); AddTo(c + 6 * ldc, c6); AddTo(c + 7 * ldc, c7);
+        Vector512.StoreAligned(Vector512.LoadAligned(c) + v0, c);
+        if (TA.Value > 1) Vector512.StoreAligned(Vector512.LoadAligned(c + 8) + v1, c + 8);
+        if (TA.Value > 2) Vector512.StoreAligned(Vector512.LoadAligned(c + 16) + v2, c + 16);
     }
 
     /// <summary>
@@ -214,25 +214,6 @@ public static partial class GramKernel
         Vector128.Store(Vector128.Load(c + 2) + v1, c + 2);
         Vector128.Store(Vector128.Load(c + 4) + v2, c + 4);
         Vector128.Store(Vector128.Load(c + 6) + v3, c + 6);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddTo(double* c, Vector512<double> v0)
-        => Vector512.StoreAligned(Vector512.LoadAligned(c) + v0, c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddTo(double* c, Vector512<double> v0, Vector512<double> v1)
-    {
-        Vector512.StoreAligned(Vector512.LoadAligned(c) + v0, c);
-        Vector512.StoreAligned(Vector512.LoadAligned(c + 8) + v1, c + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddTo(double* c, Vector512<double> v0, Vector512<double> v1, Vector512<double> v2)
-    {
-        Vector512.StoreAligned(Vector512.LoadAligned(c) + v0, c);
-        Vector512.StoreAligned(Vector512.LoadAligned(c + 8) + v1, c + 8);
-        Vector512.StoreAligned(Vector512.LoadAligned(c + 16) + v2, c + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

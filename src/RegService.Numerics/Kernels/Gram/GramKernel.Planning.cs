@@ -67,7 +67,8 @@ public static partial class GramKernel
     /// <summary>
     /// Cuts the rows into segments that depend only on the group sizes and the block size: about
     /// (blocks + 1) / 2 segments in all (at most <see cref="MaxSegments"/>), shared between the groups in proportion
-    /// to their rows (rounded down), at least one per non-empty group and none shorter than about two blocks. Boundaries inside a group
+    /// to their rows (rounded down), at least one per non-empty group and none shorter than about two blocks; a group of
+    /// 8 segments or more ends with shorter ones (the last two a quarter, the two before half the others). Boundaries inside a group
     /// lie on multiples of 8 rows from its start, so that only the last block of a segment is ragged.
     /// </summary>
     /// <returns>The start row of every segment plus the end of the last one, and the group of every segment.</returns>
@@ -88,10 +89,17 @@ public static partial class GramKernel
             // The group's share of the segments, rounded down (each segment costs a k x k buffer to clear and fold);
             // with one group exactly `total`.
             int share = (int)Math.Clamp(total * rows / count, 1, Math.Max(1, (groupBlocks + 1) / 2));
+            // With enough blocks the group's last four segments are shorter (weights 4, ..., 4, 2, 2, 1, 1): the segment
+            // a thread claims last is then about a 54th of 16 segments' rows instead of a 16th, so the threads finish
+            // closer together. Otherwise equal segments.
+            bool taper = share >= 8 && groupBlocks >= 8L * share;
+            long weights = taper ? 4L * share - 10 : share;
+            long before = 0;
             for (int s = 0; s < share; s++)
             {
-                start.Add(groupStart[g] + (int)((rows * s / share) & ~7L));
+                start.Add(groupStart[g] + (int)((rows * before / weights) & ~7L));
                 group.Add(g);
+                before += !taper ? 1 : s < share - 4 ? 4 : s < share - 2 ? 2 : 1;
             }
         }
         start.Add(groupStart[groups]);

@@ -9,15 +9,22 @@ public static partial class GramKernel
     // acc[b * kp + a] accumulates G[a, b]; a tile (A panels, B panel) updates acc[8*pb + j, 8*pa + i].
     // ---------------------------------------------------------------------------------------------
 
-    /// <summary>Upper-triangle tiles of 3 A panels (24 columns) x 1 B panel (8 columns); diagonal tiles use only the A panels that are needed.</summary>
+    /// <summary>
+    /// Upper-triangle tiles of groups of 3 A panels (24 columns) x 1 B panel (8 columns), on the tier
+    /// <typeparamref name="T"/> (<see cref="Tiles512"/>, <see cref="Tiles256"/>, <see cref="Tiles128"/>,
+    /// <see cref="TilesScalar"/>; the first two prefetch the next block). Diagonal tiles use only the A
+    /// panels that are needed, and tiles of the last B panel only as much of it as holds its <paramref name="lastWidth"/>
+    /// real columns (the rest is padding). The prefetcher's lines are spread evenly over the tiers' prefetch units.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles512(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
+    private static unsafe bool Tiles<T>(double* packed, int m, int panels, int lastWidth, double* acc, int kp, ref Prefetcher prefetcher,
+                                        CancellationToken ct) where T : struct, ITiles
     {
         nint ps = (nint)m * PanelWidth;
-        int tiles = 0;
+        int units = 0;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
-            tiles += panels - pa0;
-        int linesPerTile = (int)((prefetcher.Lines + tiles - 1) / tiles);
+            units += T.Units(PanelWidth) * (panels - pa0 - 1) + T.Units(lastWidth);
+        int linesPerUnit = units == 0 ? 0 : (int)((prefetcher.Lines + units - 1) / units);
         byte* idle = (byte*)packed;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
         {
@@ -29,127 +36,121 @@ public static partial class GramKernel
             {
                 double* b = packed + pb * ps;
                 double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa0;
-                int budget = linesPerTile;
-                prefetcher.Take(ref budget, m, idle, out byte* pf1, out nint step1);
-                prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
-                switch (Math.Min(na, pb - pa0 + 1))
-                {
-                    case 3:
-                        Kernel512x3(a, ps, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                    case 2:
-                        Kernel512x2(a, ps, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                    default:
-                        Kernel512x1(a, b, m, c, kp, pf1, step1, pf2, step2);
-                        break;
-                }
+                T.Tile(Math.Min(na, pb - pa0 + 1), pb == panels - 1 ? lastWidth : PanelWidth, a, ps, b, m, c, kp, ref prefetcher, linesPerUnit, idle);
             }
         }
         return true;
+    }
+
+    /// <summary>One tile of <see cref="Tiles{T}"/> on one instruction-set tier.</summary>
+    private unsafe interface ITiles
+    {
+        /// <summary>Prefetch units (each given the same line budget) of a tile against <paramref name="width"/> B columns.</summary>
+        static abstract int Units(int width);
+
+        /// <summary>
+        /// acc tile at <paramref name="c"/> += A panels [0, <paramref name="na"/>) (at <paramref name="a"/>, stride
+        /// <paramref name="ps"/>) times the first <paramref name="width"/> columns of the B panel <paramref name="b"/>,
+        /// prefetching <see cref="Units"/> runs of <paramref name="linesPerUnit"/> lines.
+        /// </summary>
+        static abstract void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
+                                  int linesPerUnit, byte* idle);
+    }
+
+    /// <summary>Vector512: one <see cref="Kernel512(int, int, double*, nint, double*, int, double*, nint, byte*, nint, byte*, nint)"/>
+    /// call a tile, na x width (up to 3 x 8: 24 zmm accumulators), prefetching two runs.</summary>
+    private readonly unsafe struct Tiles512 : ITiles
+    {
+        public static int Units(int width) => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
+                                int linesPerUnit, byte* idle)
+        {
+            int budget = linesPerUnit;
+            prefetcher.Take(ref budget, m, idle, out byte* pf1, out nint step1);
+            prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
+            Kernel512(na, width, a, ps, b, m, c, kp, pf1, step1, pf2, step2);
+        }
     }
 
     /// <summary>
-    /// Upper-triangle tiles of 3 A panels (24 columns, as two runs of 12 columns: 3 ymm) x half a B panel (4 columns), 12
-    /// accumulators a call; a diagonal group that needs fewer than 3 A panels takes 1 A panel x 4 columns at a time.
-    /// Each call prefetches one run of the next block.
+    /// Vector256: per half B panel (4 columns; the second half skipped when it is padding), 3 A panels as two runs of 12
+    /// columns (3 ymm: <see cref="Kernel256x3"/>, 12 accumulators a call, each call prefetching one run), or on a diagonal
+    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles256(double* packed, int m, int panels, double* acc, int kp, ref Prefetcher prefetcher, CancellationToken ct)
+    private readonly unsafe struct Tiles256 : ITiles
     {
-        nint ps = (nint)m * PanelWidth;
-        int calls = 0;
-        for (int pa0 = 0; pa0 < panels; pa0 += 3)
-            calls += 4 * (panels - pa0);
-        int linesPerCall = (int)((prefetcher.Lines + calls - 1) / calls);
-        byte* idle = (byte*)packed;
-        for (int pa0 = 0; pa0 < panels; pa0 += 3)
+        public static int Units(int width) => 2 * ((width + 3) / 4);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
+                                int linesPerUnit, byte* idle)
         {
-            if (ct.IsCancellationRequested)
-                return false;
-            int na = Math.Min(3, panels - pa0);
-            double* a = packed + pa0 * ps;
-            for (int pb = pa0; pb < panels; pb++)
+            for (int half = 0; half < width; half += 4)
             {
-                double* b = packed + pb * ps;
-                double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa0;
-                for (int half = 0; half < PanelWidth; half += 4)
+                double* bh = b + half;
+                double* ch = c + half * (nint)kp;
+                int budget = linesPerUnit;
+                prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                if (na == 3)
                 {
-                    double* bh = b + half;
-                    double* ch = c + half * (nint)kp;
-                    int budget = linesPerCall;
-                    prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
-                    int needed = Math.Min(na, pb - pa0 + 1);
-                    if (needed == 3)
-                    {
-                        // Columns 0..11: panel pa0 and the first half of pa0 + 1; 12..23: its second half and pa0 + 2.
-                        Kernel256x3(a, a + 4, a + ps, bh, m, ch, kp, pf, step);
-                        budget = linesPerCall;
-                        prefetcher.Take(ref budget, m, idle, out pf, out step);
-                        Kernel256x3(a + ps + 4, a + 2 * ps, a + 2 * ps + 4, bh, m, ch + 12, kp, pf, step);
-                    }
-                    else
-                    {
-                        for (int i = 0; i < needed; i++)
-                            Kernel256(a + i * ps, bh, m, ch + PanelWidth * i, kp, i == 0 ? pf : idle, i == 0 ? step : 0);
-                    }
+                    // Columns 0..11: panel pa0 and the first half of pa0 + 1; 12..23: its second half and pa0 + 2.
+                    Kernel256x3(a, a + 4, a + ps, bh, m, ch, kp, pf, step);
+                    budget = linesPerUnit;
+                    prefetcher.Take(ref budget, m, idle, out pf, out step);
+                    Kernel256x3(a + ps + 4, a + 2 * ps, a + 2 * ps + 4, bh, m, ch + 12, kp, pf, step);
+                }
+                else
+                {
+                    for (int i = 0; i < na; i++)
+                        Kernel256(a + i * ps, bh, m, ch + PanelWidth * i, kp, i == 0 ? pf : idle, i == 0 ? step : 0);
                 }
             }
         }
-        return true;
     }
 
-    /// <summary>Upper-triangle tiles of 1 A panel x a quarter of a B panel (2 columns).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles128(double* packed, int m, int panels, double* acc, int kp, CancellationToken ct)
+    /// <summary>Vector128: per A panel, 2 B columns at a time (<see cref="Kernel128"/>); no prefetching.</summary>
+    private readonly unsafe struct Tiles128 : ITiles
     {
-        nint ps = (nint)m * PanelWidth;
-        for (int pb = 0; pb < panels; pb++)
+        public static int Units(int width) => 0;
+
+        public static void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
+                                int linesPerUnit, byte* idle)
         {
-            if (ct.IsCancellationRequested)
-                return false;
-            for (int pa = 0; pa <= pb; pa++)
-            {
-                double* a = packed + pa * ps;
-                double* b = packed + pb * ps;
-                double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa;
-                for (int j = 0; j < PanelWidth; j += 2)
-                    Kernel128(a, b + j, m, c + j * (nint)kp, kp);
-            }
+            for (int i = 0; i < na; i++)
+                for (int j = 0; j < width; j += 2)
+                    Kernel128(a + i * ps, b + j, m, c + PanelWidth * i + j * (nint)kp, kp);
         }
-        return true;
     }
 
-    /// <summary>Upper-triangle tiles of 1 A panel x 1 B panel, plain scalar code.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool TilesScalar(double* packed, int m, int panels, double* acc, int kp, CancellationToken ct)
+    /// <summary>Plain scalar code: per A panel, an 8 x 8 block summed on the stack and added to the accumulator.</summary>
+    private readonly unsafe struct TilesScalar : ITiles
     {
-        nint ps = (nint)m * PanelWidth;
-        double* t = stackalloc double[PanelWidth * PanelWidth];
-        for (int pb = 0; pb < panels; pb++)
+        public static int Units(int width) => 0;
+
+        public static void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
+                                int linesPerUnit, byte* idle)
         {
-            if (ct.IsCancellationRequested)
-                return false;
-            for (int pa = 0; pa <= pb; pa++)
+            double* t = stackalloc double[PanelWidth * PanelWidth];
+            for (int p = 0; p < na; p++)
             {
-                double* a = packed + pa * ps;
-                double* b = packed + pb * ps;
+                double* ap = a + p * ps, bp = b;
                 new Span<double>(t, PanelWidth * PanelWidth).Clear();
-                for (int r = 0; r < m; r++, a += PanelWidth, b += PanelWidth)
+                for (int r = 0; r < m; r++, ap += PanelWidth, bp += PanelWidth)
                 {
-                    for (int j = 0; j < PanelWidth; j++)
+                    for (int j = 0; j < width; j++)
                     {
-                        double bj = b[j];
+                        double bj = bp[j];
                         for (int i = 0; i < PanelWidth; i++)
-                            t[j * PanelWidth + i] += a[i] * bj;
+                            t[j * PanelWidth + i] += ap[i] * bj;
                     }
                 }
-                double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa;
-                for (int j = 0; j < PanelWidth; j++)
+                double* cp = c + PanelWidth * p;
+                for (int j = 0; j < width; j++)
                     for (int i = 0; i < PanelWidth; i++)
-                        c[j * (nint)kp + i] += t[j * PanelWidth + i];
+                        cp[j * (nint)kp + i] += t[j * PanelWidth + i];
             }
         }
-        return true;
     }
 }

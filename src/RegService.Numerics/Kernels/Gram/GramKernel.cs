@@ -34,7 +34,7 @@ namespace RegService.Numerics.Kernels;
 /// <para>
 /// Files by role: this one holds the API and its checks; <c>GramKernel.Scalar.cs</c> the scalar twins;
 /// <c>GramKernel.Planning.cs</c> block sizes, segments and threads; <c>GramKernel.Job.cs</c> the scheduler and its native
-/// memory; <c>GramKernel.Tiles.cs</c> the tile loops of each instruction-set tier; <c>GramKernel.MicroKernels.cs</c> the
+/// memory; <c>GramKernel.Tiles.cs</c> the tile loop and each instruction-set tier's tile; <c>GramKernel.MicroKernels.cs</c> the
 /// register-blocked kernels; <c>GramKernel.Prefetcher.cs</c> the L2 prefetcher; <c>GramKernel.Packing.cs</c> the packers.
 /// The tier is <see cref="KernelIsa.Current"/>.
 /// </para>
