@@ -21,15 +21,7 @@ public class ModelEndTests
     {
         const int n = 2000, p = 10;
         var rng = new Random(kind == Family.Poisson ? 21 : 22);
-        var x = new DenseMatrix(n, p + 1);
-        for (int j = 0; j < p; j++)
-        for (int i = 0; i < n; i++)
-            x[i, j] = 5 + (j + 1) * (rng.NextDouble() - 0.4) + 0.5 * (j > 0 ? x[i, j - 1] - 5 : 0);
-        for (int i = 0; i < n; i++)
-        {
-            double eta = 0.4 * (x[i, 0] - 5) - 0.3 * (x[i, 1] - 5);
-            x[i, p] = kind == Family.Poisson ? Poisson(rng, Math.Exp(1.5 + eta)) : rng.NextDouble() < 1 / (1 + Math.Exp(-eta)) ? 1 : 0;
-        }
+        var x = Problem(kind, n, p, kind == Family.Poisson ? 31 : 32);
         double[]? weights = weighted ? [.. Enumerable.Range(0, n).Select(_ => 0.2 + 2 * rng.NextDouble())] : null;
         var settings = new PathSettings { Alpha = 1, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)] };
         var data = LogisticData.Create(x, [.. Enumerable.Range(0, p)], p, null, [.. Enumerable.Range(0, p).Select(j => $"x{j}")],
@@ -96,15 +88,7 @@ public class ModelEndTests
     {
         const int n = 1500, p = 25;
         var rng = new Random(weighted ? 23 : 24);
-        var x = new DenseMatrix(n, p + 1);
-        for (int j = 0; j < p; j++)
-        for (int i = 0; i < n; i++)
-            x[i, j] = 2 + (rng.NextDouble() - 0.5) * (1 + j % 3) + 0.4 * (j > 0 ? x[i, j - 1] - 2 : 0);
-        for (int i = 0; i < n; i++)
-        {
-            double eta = 1 + 0.3 * (x[i, 0] - 2) - 0.25 * (x[i, 3] - 2) + 0.2 * (x[i, 7] - 2) + 0.1 * (x[i, 12] - 2);
-            x[i, p] = Poisson(rng, Math.Exp(eta));
-        }
+        var x = Problem(Family.Poisson, n, p, weighted ? 33 : 34);
         double[]? weights = weighted ? [.. Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble())] : null;
         int[] cols = [.. Enumerable.Range(0, p)];
         var factors = LambdaGrid.RescalePenaltyFactors(null, p);
@@ -161,15 +145,17 @@ public class ModelEndTests
         Assert.True(checkedZeros > 50);
     }
 
-    private static double Poisson(Random rng, double mean)
+    /// <summary>Correlated features (<see cref="SyntheticData.Gaussian"/>) with a binomial target, or a poisson count from a few of them.</summary>
+    private static DenseMatrix Problem(Family kind, int n, int p, int seed)
     {
-        double limit = Math.Exp(-mean), product = rng.NextDouble();
-        int k = 0;
-        while (product > limit)
+        var x = SyntheticData.Gaussian(n, p, seed, binary: kind == Family.Binomial);
+        if (kind != Family.Poisson) return x;
+        var rng = new Random(seed);
+        for (int i = 0; i < n; i++)
         {
-            product *= rng.NextDouble();
-            k++;
+            double eta = 0.5 + 0.3 * x[i, 0] - 0.25 * x[i, 3 % p] + 0.15 * x[i, 7 % p];
+            x[i, p] = GradientScreenTests.Poisson(rng, Math.Exp(Math.Clamp(eta, -5, 4)));
         }
-        return k;
+        return x;
     }
 }
