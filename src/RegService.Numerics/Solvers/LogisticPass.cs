@@ -38,6 +38,9 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
     /// <summary>sum w / n.</summary>
     public double WeightSum { get; private set; }
 
+    /// <summary>max w.</summary>
+    public double MaxWeight { get; private set; }
+
     /// <summary>
     /// Runs the pass at <paramref name="point"/>: for each feature j of <paramref name="features"/>, grad[j] = (1/n) z_j'(y - p)
     /// and, with <paramref name="wm"/> and <paramref name="xv"/>, sum w z_j / n and sum w z_j^2 / n. With
@@ -56,22 +59,25 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var partLoss = new double[segments];
         var partR = new double[segments];
         var partW = new double[segments];
+        var partMax = new double[segments];
         var partShadow = shadow is null ? null : new double[segments];
 
-        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, shadow, partShadow);
+        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadow, partShadow);
         long work = (long)_n * (k + point.Active.Length);
         if (threads > 1 && segments > 1 && work >= 1L << 20)
             Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, s => Segment(plan, s));
         else
             for (int s = 0; s < segments; s++) Segment(plan, s);
 
-        double lossSum = 0, rSum = 0, wSum = 0;
+        double lossSum = 0, rSum = 0, wSum = 0, wMax = 0;
         for (int s = 0; s < segments; s++)
         {
             lossSum += partLoss[s];
             rSum += partR[s];
             wSum += partW[s];
+            wMax = Math.Max(wMax, partMax[s]);
         }
+        MaxWeight = wMax;
         Loss = lossSum / _n + data.LossConstant;
         G0 = intercept ? rSum / _n : 0.0;
         WeightSum = wSum / _n;
@@ -104,7 +110,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
 
     /// <summary>What one pass computes: gradient columns, the point and per-segment partial sums.</summary>
     private sealed record Plan(int[] Gradient, Predictor Point, bool Stats,
-                               double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW,
+                               double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW, double[] PartMax,
                                Predictor? Shadow, double[]? PartShadow);
 
     /// <summary>Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses).</summary>
@@ -114,7 +120,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         int start = s * SegmentRows, end = Math.Min(_n, start + SegmentRows);
         int k = plan.Gradient.Length;
         Span<double> eta = stackalloc double[BlockRows];
-        double loss = 0, sumR = 0, sumW = 0, shadowLoss = 0;
+        double loss = 0, sumR = 0, sumW = 0, maxW = 0, shadowLoss = 0;
         var shadow = plan.Shadow;
         var point = plan.Point;
         var family = data.Family;
@@ -144,6 +150,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             {
                 sumR += r[i];
                 sumW += w[i];
+                maxW = w[i] > maxW ? w[i] : maxW;
             }
             for (int t = 0; t < k; t++)
             {
@@ -162,5 +169,6 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         if (plan.PartShadow is not null) plan.PartShadow[s] = shadowLoss;
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
+        plan.PartMax[s] = maxW;
     }
 }

@@ -51,6 +51,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
 
     private double _nullLoss, _thr;
     private bool _exactPoint;           // the current point's probabilities, gradient and loss come from a pass
+    private double _modelMargin;        // on a model point: |g_j − g_j(last pass)| ≤ _modelMargin BoundNorms[j] (MoveMargin)
     private Predictor? _shadow;         // a point ended on the model, whose exact loss the next pass computes
     private readonly List<int> _pending = [];   // points whose deviance came from the model
     private readonly List<(int Index, double Ratio)> _resolved = [];   // their exact deviance ratios, not yet on the path
@@ -293,12 +294,13 @@ internal sealed partial class LogisticPathSolver : IPointSolver
                 (outcome, d0, measure) = GramStep(idx, newBeta, lambda, steps == 0 ? previousLambda : lambda, budget);
             passes += outcome.Passes;
             screenedInside = outcome.ScreenedOut;
-            if (!_naive && _exactPoint && outcome.Converged && measure < _thr && _set.Count == _candidates)
+            if (!_naive && _exactPoint && outcome.Converged && measure < _thr && EndsOnModel(idx, newBeta, d0, lambda, candidate, out double margin))
             {
-                // The last step of this lambda, from a point whose pass is exact: nothing outside the working set to
-                // check, so its deviance and gradient come from the quadratic model and the next pass (the next
-                // lambda's) is the first at the new point.
+                // The last step of this lambda, from a point whose pass is exact: the features outside the working set
+                // meet the KKT condition at the new point too (checked here with the move's margin), so its deviance and
+                // gradient come from the quadratic model and the next pass (the next lambda's) is the first at the new point.
                 ApplyOnModel(idx, newBeta, d0);
+                _modelMargin = margin;
                 return (true, steps + 1, candidates - _set.Count + screenedInside);
             }
             measure = Apply(idx, newBeta, d0, lambda, measure);
@@ -392,14 +394,15 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// KKT over the candidates outside the working set at the current point: |g_j| ≤ lambda alpha v_j, settled by the
     /// bound where it can be and by the exact gradient where not. Returns the violators (their gradients in <see cref="_grad"/>).
     /// </summary>
-    private List<int> OuterKkt(double lambda, bool[] candidate)
+    private List<int> OuterKkt(double lambda, bool[] candidate, double margin = 0)
     {
         var violators = new List<int>();
-        var unsure = Unsure(Outer(candidate), j => lambda * _alpha * _v[j], strict: true, everyOuter: candidate == _all);
+        if (!_exactPoint) Evaluate();   // the condition is checked at an exact point
+        var unsure = Unsure(Outer(candidate), j => lambda * _alpha * _v[j] - margin * _d.BoundNorms[j], strict: true, everyOuter: candidate == _all);
         SettleAll(unsure);
         foreach (int j in unsure)
         {
-            if (Math.Abs(_bounds.Reference(j)) <= lambda * _alpha * _v[j]) continue;
+            if (Math.Abs(_bounds.Reference(j)) + margin * _d.BoundNorms[j] <= lambda * _alpha * _v[j]) continue;
             _grad[j] = _bounds.Reference(j);
             violators.Add(j);
         }
@@ -407,11 +410,49 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     }
 
     /// <summary>
+    /// Whether the last step of a lambda, from the exact point of the last pass to beta + d, b0 + d0, may be taken on the
+    /// quadratic model (<see cref="ApplyOnModel"/>): every feature outside the working set must meet the KKT condition at the
+    /// new point, so each must do so here with room for the move, <paramref name="margin"/> BoundNorms[j] (<see cref="MoveMargin(double, int, double)"/>).
+    /// With nothing outside, the margin is 0.
+    /// </summary>
+    private bool EndsOnModel(int[] idx, double[] newBeta, double d0, double lambda, bool[] candidate, out double margin)
+    {
+        margin = 0;
+        if (_set.Count == _candidates) return true;
+        margin = MoveMargin(idx, newBeta, d0);
+        return double.IsFinite(margin) && OuterKkt(lambda, candidate, margin).Count == 0;
+    }
+
+    /// <summary>The margin of the move from the exact point of the last pass to beta + d, b0 + d0 (<see cref="MoveMargin(double, int, double)"/>).</summary>
+    private double MoveMargin(int[] idx, double[] newBeta, double d0)
+    {
+        double move = Math.Abs(d0);
+        for (int a = 0; a < idx.Length; a++) move += Math.Abs(newBeta[a] - _beta[idx[a]]) * _d.BoundNorms[idx[a]];
+        return MoveMargin(move, _n, _pass.MaxWeight);
+    }
+
+    /// <summary>
+    /// M with |g_j(eta + Δeta) − g_j(eta)| ≤ M BoundNorms[j] for every feature, for a move Δeta = d0 + sum_a d_a z_{j_a} of the
+    /// linear predictor from a point whose largest working weight is <paramref name="maxWeight"/>, given <paramref name="move"/>
+    /// D = |d0| + sum_a |d_a| BoundNorms[j_a] (so ||Δeta|| ≤ sqrt(n) D). g_j = z_j'r / n with r = v (y − mu), so
+    /// |Δg_j| ≤ ||z_j|| ||Δr|| / n; both families' working weight changes by at most a factor e^|Δeta| along a move of eta
+    /// (d log w / d eta is 1 for poisson, 1 − 2p for binomial), so by the mean value theorem |Δr_i| ≤ w_i |Δeta_i| e^|Δeta_i|.
+    /// Hence M = max(w) e^(sqrt(n) D) D (max |Δeta_i| ≤ ||Δeta||); infinite when sqrt(n) D exceeds 1.
+    /// </summary>
+    internal static double MoveMargin(double move, int rows, double maxWeight)
+    {
+        double largest = Math.Sqrt(rows) * move;
+        if (!(largest <= 1)) return double.PositiveInfinity;
+        return maxWeight * Math.Exp(largest) * move * (1 + 1e-9);
+    }
+
+    /// <summary>
     /// The features whose |g_j| the bounds cannot keep below <paramref name="limit"/> (<paramref name="strict"/>: at most the
-    /// limit; else below it): first by the bound from each reference, then by the single-precision screen at the current point
-    /// (a pass first if it is on the model) where the family screens (<see cref="GlmFamily.ScreensInSinglePrecision"/>). When
+    /// limit; else below it): first by the bound from each reference, then by the single-precision screen at the point of the
+    /// last pass where the family screens (<see cref="GlmFamily.ScreensInSinglePrecision"/>). On a point ended on the model, no
+    /// pass is run: the bounds are those at the last pass's point plus the move's margin (<see cref="_modelMargin"/>). When
     /// <paramref name="features"/> are every feature outside the working set (<paramref name="everyOuter"/>) and the bounds leave
-    /// more than half of them unsure, every one gets a reference at the current point instead (screened, or exact where the
+    /// more than half of them unsure, every one gets a reference at the last pass's point instead (screened, or exact where the
     /// family does not screen), kept with the residual so later bounds follow the residual's drift (<see cref="GradientBounds.ScreenAll"/>):
     /// on poisson_path_50k_200 and logit_enet_path_50k_200 this halved the outside columns read per fit. An unpenalized
     /// feature is always unsure; one whose limit is 0 is not screened.
@@ -422,6 +463,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         {
             if (_v[j] == 0) return false;
             double bound = _bounds.Bound(j), l = limit(j);
+            if (!_exactPoint) bound += _modelMargin * _d.BoundNorms[j];   // the bounds hold at the last pass's point
             return strict ? bound <= l : bound < l;
         }
         var unsure = features.Where(j => !Settled(j)).ToList();
@@ -430,21 +472,21 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         if (everyOuter && 2 * unsure.Count > features.Count)
         {
             // Most are unsure: a reference for every feature outside, kept with the residual for the bounds that follow.
-            if (!_exactPoint) Evaluate();
             _bounds.ScreenAll(features, _d.Family.ScreensInSinglePrecision);
             return unsure.Where(j => !Settled(j)).ToList();
         }
         if (!_d.Family.ScreensInSinglePrecision) return unsure;
-        if (!_exactPoint) Evaluate();
         _bounds.Screen(screen);
         return unsure.Where(j => !Settled(j)).ToList();
     }
 
-    /// <summary>Exact gradients of <paramref name="features"/> at the current point (a pass first if it is on the model).</summary>
+    /// <summary>
+    /// Exact gradients of <paramref name="features"/> at the point of the last pass: the current point, or on a point ended on
+    /// the model (<see cref="ApplyOnModel"/>) the one it moved from, within <see cref="_modelMargin"/> BoundNorms[j] of the current.
+    /// </summary>
     private void SettleAll(List<int> features)
     {
         if (features.Count == 0) return;
-        if (!_exactPoint) Evaluate();   // residuals of the current point are needed
         _bounds.Settle(features);
     }
 

@@ -247,7 +247,7 @@ public class GradientScreenTests
         Assert.True(tighter >= outer.Count / 2, $"the line's bound halved the slack of only {tighter} of {outer.Count} features");
     }
 
-    private static double Poisson(Random rng, double mean)
+    internal static double Poisson(Random rng, double mean)
     {
         double limit = Math.Exp(-mean), product = rng.NextDouble();
         int k = 0;
