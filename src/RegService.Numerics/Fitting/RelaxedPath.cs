@@ -81,7 +81,8 @@ public static class RelaxedPath
     /// direction without bound), and on any active set holding those features. Tried in order of cost: the last such direction
     /// found, when the active set holds its features (no pass); the penalized fit itself (one pass); and after the refit, its last
     /// iterate (one pass), whether or not its solver stopped on its tolerance (its step can fall below it while the coefficients
-    /// still grow). A separable set that none of them shows stays a refit, reported as not converged when it did not.
+    /// still grow). A separable set that none of them shows stays a refit, reported as not converged when it did not. With a finite
+    /// coefficient bound the likelihood has a maximum over the box, and no test is made.
     /// </remarks>
     internal static Refits Refit(PathSource source, int fold, PathFit lasso, PathSettings settings, CancellationToken ct)
     {
@@ -94,6 +95,8 @@ public static class RelaxedPath
         int last = -1, fits = 0;
         PathPoint? previous = null;
         int[]? separating = null;   // the features of the last direction shown to separate the classes
+        // With a finite bound the likelihood has a maximum over the box (a separating direction may leave it): no test then.
+        bool test = !settings.Bounded;
         for (int l = 0; l < points.Length; l++)
         {
             var point = lasso.Points[l];
@@ -109,7 +112,7 @@ public static class RelaxedPath
             string key = string.Join(',', active);
             if (!cache.TryGetValue(key, out var refit))
             {
-                if (separating is not null && !separating.Except(active).Any() || source.Separates(fold, point.Intercept, point.Coefficients))
+                if (test && (separating is not null && !separating.Except(active).Any() || source.Separates(fold, point.Intercept, point.Coefficients)))
                 {
                     if (separating is null || separating.Except(active).Any()) separating = active;
                     refit = null;
@@ -118,7 +121,7 @@ public static class RelaxedPath
                 {
                     refit = FitOne(source, fold, point, active, previous, settings, ct);
                     fits++;
-                    if (source.Separates(fold, refit.Intercept, refit.Coefficients))   // whatever the solver's own test said
+                    if (test && source.Separates(fold, refit.Intercept, refit.Coefficients))   // whatever the solver's own test said
                     {
                         separating = active;
                         refit = null;
