@@ -136,6 +136,55 @@ public sealed class RelaxedFitApiTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A binomial path whose later active sets separate the classes (make_relax_separable.R): through the API, relaxed.refitted is
+    /// false exactly where they separate (and at glmnet's one failed refit), one warning names those lambdas, and gamma 0 and 0.5 at
+    /// lambdas with a maximum likelihood agree with glmnet 4.1.6 (within 1e-6 plus glmnet's own distance from glm's).
+    /// </summary>
+    [Fact]
+    public async Task SeparableRefitsAreNamedNotRefittedAndTheRestMatchGlmnet()
+    {
+        var fixture = Fixture("binom_separable");
+        var lambdas = Doubles(fixture.GetProperty("lambda"));
+        var separable = Doubles(fixture.GetProperty("separable"));
+        var undefined = Doubles(fixture.GetProperty("undefined"));
+        var glmGap = Doubles(fixture.GetProperty("glm_gap"));
+        var features = fixture.GetProperty("features").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        var dataset = await Http.UploadCsv(_client, File.ReadAllText(Path.Combine(Fixtures(), "binom_separable_n100_p60.csv")));
+        var id = await Http.Submit(_client, new
+        {
+            datasetId = dataset, target = "y", features, family = "binomial", penalty = "lasso", lambdas, tolerance = 1e-16,
+            relax = new { gamma = new[] { 0, 0.25, 0.5, 0.75, 1 } },
+        });
+        var result = await Http.WaitForDenseResult(_client, id);
+        var refitted = result["relaxed"]!["refitted"]!.AsArray().Select(r => r!.GetValue<bool>()).ToArray();
+        for (int l = 0; l < lambdas.Length; l++)
+            Assert.True(refitted[l] == (separable[l] == 0), $"lambda {l}: refitted {refitted[l]}, separable {separable[l]}");
+        var warnings = result["diagnostics"]!["warnings"]!.AsArray().Select(w => w!.GetValue<string>()).ToArray();
+        var warning = Assert.Single(warnings, w => w.Contains("separate the two classes", StringComparison.Ordinal));
+        Assert.Contains(lambdas[Array.IndexOf(separable, 1.0)].ToString("G6", CultureInfo.InvariantCulture), warning);
+
+        var paths = result["relaxed"]!["paths"]!.AsArray();
+        foreach (var (perGamma, g) in fixture.GetProperty("relaxed").EnumerateArray().Select((e, g) => (e, g)))
+        {
+            double gamma = perGamma.GetProperty("gamma").GetDouble();
+            if (gamma is not (0 or 0.5)) continue;
+            var a0 = Doubles(perGamma.GetProperty("a0"));
+            var beta = perGamma.GetProperty("beta").EnumerateArray().Select(Doubles).ToArray();
+            for (int l = 1; l < lambdas.Length; l++)
+            {
+                if (separable[l] == 1 || undefined[l] == 1) continue;
+                double scale = Math.Max(beta[l].Max(Math.Abs), Math.Abs(a0[l])), tol = (1e-6 + glmGap[l]) * scale;
+                Assert.Equal(a0[l], paths[g]!["intercepts"]![l]!.GetValue<double>(), tol);
+                var sparse = paths[g]!["coefficients"]![l]!;
+                var dense = new double[features.Length];
+                foreach (var (index, value) in sparse["indices"]!.AsArray().Zip(sparse["values"]!.AsArray()))
+                    dense[index!.GetValue<int>()] = value!.GetValue<double>();
+                for (int j = 0; j < features.Length; j++) Assert.True(Math.Abs(dense[j] - beta[l][j]) <= tol, $"gamma {gamma} lambda {l} {features[j]}");
+            }
+        }
+    }
+
     /// <summary>cv.glmnet(relax = TRUE, foldid): relaxed lambdaMin/gammaMin and lambda1se/gamma1se equal; the returned model is the rule's pair.</summary>
     [Theory]
     [InlineData("min")]

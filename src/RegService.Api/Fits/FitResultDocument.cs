@@ -260,7 +260,7 @@ public sealed record RelaxedDocument(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Lambda1se,
     [property: Description("With validation: the gamma that goes with lambda1se (cv.glmnet's relaxed gamma.1se)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Gamma1se,
-    [property: Description("Per path lambda: false where the active set had more than n - 3 features (glmnet's maxp), so the last refit stands for it")] IReadOnlyList<bool> Refitted,
+    [property: Description("Per path lambda: false where the active set had more than n - 3 features (glmnet's maxp) or separates the classes of a binomial fit (no maximum likelihood), so the last refit that converged stands for it")] IReadOnlyList<bool> Refitted,
     [property: Description("Per gamma (in gammas' order), the relaxed path: intercepts per lambda, validation curve with validation, and with ?include=path the coefficients per lambda (sparse, indices into features)")]
     IReadOnlyList<RelaxedPathDocument> Paths);
 

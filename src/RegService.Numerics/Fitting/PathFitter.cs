@@ -45,6 +45,7 @@ internal static class PathFitter
             {
                 timings["relax"] = watch.Elapsed.TotalSeconds;
                 if (refit!.NotConverged.Count > 0) warnings.Add($"the relaxed refit did not converge at lambda {Join(refit.NotConverged)}");
+                if (refit.Separable.Count > 0) warnings.Add(RelaxedPath.SeparableWarning(refit.Separable, refit.StandIn, validation: false));
             }
         }
         double[] gammas = spec.Relax?.Gammas ?? [];
@@ -108,6 +109,8 @@ internal static class PathFitter
                     // cv.glmnet(relax = TRUE): a curve per gamma from each fold's relaxed path, and the (lambda, gamma) of getOptcv.relaxed.
                     var refitNotConverged = foldRefits.SelectMany(r => r.NotConverged).Distinct().ToList();
                     if (refitNotConverged.Count > 0) warnings.Add($"a validation fit's relaxed refit did not converge at lambda {Join(refitNotConverged)}");
+                    var foldSeparable = foldRefits.SelectMany(r => r.Separable).Distinct().OrderDescending().ToList();
+                    if (foldSeparable.Count > 0) warnings.Add(RelaxedPath.SeparableWarning(foldSeparable, null, validation: true));
                     relaxedCurves = [.. gammas.Select(g => RelaxedCurve(source, folds, fits, foldRefits, g, measure))];
                     var picked = RelaxedPath.Select(lambdas, gammas, ValidationMeasures.LargerIsBetter(source.Measure)
                         ? [.. relaxedCurves.Select(c => c with { Mean = [.. c.Mean.Select(m => -m)] })]   // auc: getOptcv.relaxed negates
@@ -157,7 +160,7 @@ internal static class PathFitter
 
         return new FitResult
         {
-            Status = notConverged.Count > 0 ? FitStatus.NotConverged : FitStatus.Converged,
+            Status = notConverged.Count > 0 || refit?.NotConverged.Count > 0 ? FitStatus.NotConverged : FitStatus.Converged,
             Solver = source.Solver,
             Lambda = final.Lambda,
             Intercept = final.Intercept,
@@ -290,7 +293,7 @@ internal static class PathFitter
         }
     }
 
-    private static string Join(List<double> lambdas) =>
+    internal static string Join(List<double> lambdas) =>
         string.Join(", ", lambdas.Take(10).Select(l => l.ToString("G6", System.Globalization.CultureInfo.InvariantCulture))) + (lambdas.Count > 10 ? $" and {lambdas.Count - 10} more" : "");
 
     private sealed class Progress(Action<FitProgress> report) : IProgress<FitProgress>

@@ -51,6 +51,13 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
     public virtual PathFit FitSubset(int fold, int[] features, PathSettings settings, CancellationToken ct) =>
         throw new NotSupportedException($"{Solver} has no refit on a subset of the features");
 
+    /// <summary>
+    /// Whether the linear predictor <c>intercept + x'coefficients</c> separates the classes on fold <paramref name="fold"/>'s training
+    /// rows (-1: all rows): a certificate that the unpenalized fit on its features has no maximum likelihood (<see cref="RelaxedPath"/>).
+    /// False for families without classes.
+    /// </summary>
+    public virtual bool Separates(int fold, double intercept, double[] coefficients) => false;
+
     /// <summary>Rows a fit on fold <paramref name="fold"/>'s training rows (-1: all rows) is fitted on.</summary>
     public int TrainingRowCount(int fold) => fold < 0 ? X.Rows : X.Rows - Folds!.Rows[fold].Length;
 

@@ -72,61 +72,123 @@ public static class RelaxedPath
     /// <summary>
     /// The unpenalized refit of every point of <paramref name="lasso"/> (fitted by <paramref name="source"/> on all rows, fold -1,
     /// or outside fold <paramref name="fold"/>), aligned with its points: coefficients on both scales, the deviance ratio, and
-    /// whether the refit converged. <see cref="Refits.Refitted"/> is false where glmnet's maxp left a lambda to the last refit.
+    /// whether the refit converged. <see cref="Refits.Refitted"/> is false where glmnet's maxp left a lambda to the last refit,
+    /// and where the classes are separable on the active set (binomial; <see cref="Refits.Separable"/>), which has no refit either.
     /// </summary>
+    /// <remarks>
+    /// Separation is shown, not guessed: a linear predictor on the active features that puts every row strictly on its own
+    /// class's side (<see cref="PathSource.Separates"/>) proves that the likelihood has no maximum there (it rises along that
+    /// direction without bound), and on any active set holding those features. Tried in order of cost: the last such direction
+    /// found, when the active set holds its features (no pass); the penalized fit itself (one pass); and after the refit, its last
+    /// iterate (one pass), whether or not its solver stopped on its tolerance (its step can fall below it while the coefficients
+    /// still grow). A separable set that none of them shows stays a refit, reported as not converged when it did not. With a finite
+    /// coefficient bound the likelihood has a maximum over the box, and no test is made.
+    /// </remarks>
     internal static Refits Refit(PathSource source, int fold, PathFit lasso, PathSettings settings, CancellationToken ct)
     {
         int maxp = source.TrainingRowCount(fold) - 3;
         var points = new PathPoint[lasso.Points.Length];
         var refitted = new bool[points.Length];
-        var cache = new Dictionary<string, PathPoint>(StringComparer.Ordinal);
+        var cache = new Dictionary<string, PathPoint?>(StringComparer.Ordinal);   // null: separable, no refit
         var notConverged = new List<double>();
-        int last = -1;
+        var separable = new List<double>();
+        int last = -1, fits = 0;
         PathPoint? previous = null;
+        int[]? separating = null;   // the features of the last direction shown to separate the classes
+        // With a finite bound the likelihood has a maximum over the box (a separating direction may leave it): no test then.
+        bool test = !settings.Bounded;
         for (int l = 0; l < points.Length; l++)
         {
             var point = lasso.Points[l];
             int[] active = [.. Enumerable.Range(0, point.Coefficients.Length).Where(j => point.Coefficients[j] != 0)];
             if (active.Length > maxp) continue;
-            refitted[l] = true;
-            last = l;
             if (active.Length == 0)
             {
+                refitted[l] = true;
+                last = l;
                 points[l] = point;   // glmnet keeps the penalized model: with nothing active it is the intercept-only fit
                 continue;
             }
             string key = string.Join(',', active);
             if (!cache.TryGetValue(key, out var refit))
             {
-                // lambda 0 on the active columns: the penalty (and so its factors) vanishes; every factor 1 keeps lambda_max finite.
-                // Coefficient bounds stay, restricted to those columns (glmnet's refit passes lower.limits and upper.limits on).
-                var fit = source.FitSubset(fold, active, settings with
+                if (test && (separating is not null && !separating.Except(active).Any() || source.Separates(fold, point.Intercept, point.Coefficients)))
                 {
-                    Lambdas = [0.0],
-                    Generate = null,
-                    PenaltyFactors = [.. active.Select(_ => 1.0)],
-                    LowerLimits = settings.LowerLimits is { } lower ? [.. active.Select(j => lower[j])] : null,
-                    UpperLimits = settings.UpperLimits is { } upper ? [.. active.Select(j => upper[j])] : null,
-                    KeepPartial = false,
-                    Start = WarmStart(point, active, previous),
-                }, ct);
-                var sub = fit.Points[^1];
-                refit = sub with
+                    if (separating is null || separating.Except(active).Any()) separating = active;
+                    refit = null;
+                }
+                else
                 {
-                    Coefficients = Spread(sub.Coefficients, active, point.Coefficients.Length),
-                    StandardizedCoefficients = Spread(sub.StandardizedCoefficients, active, point.Coefficients.Length),
-                    DualityGap = null,
-                    StoppingValue = null,
-                };
-                if (!sub.Converged) notConverged.Add(point.Lambda);
+                    refit = FitOne(source, fold, point, active, previous, settings, ct);
+                    fits++;
+                    if (test && source.Separates(fold, refit.Intercept, refit.Coefficients))   // whatever the solver's own test said
+                    {
+                        separating = active;
+                        refit = null;
+                    }
+                    else
+                    {
+                        if (!refit.Converged) notConverged.Add(point.Lambda);
+                        previous = refit;
+                    }
+                }
                 cache[key] = refit;
-                previous = refit;
             }
+            if (refit is null)
+            {
+                separable.Add(point.Lambda);
+                continue;
+            }
+            refitted[l] = true;
+            if (refit.Converged) last = l;   // a refit that did not converge stands for no other lambda
             points[l] = refit with { Lambda = point.Lambda, NonZero = point.NonZero, Validation = null };
         }
         for (int l = 0; l < points.Length; l++)
             if (!refitted[l]) points[l] = last >= 0 ? points[last] with { Lambda = lasso.Points[l].Lambda } : lasso.Points[l];
-        return new Refits(points, refitted, notConverged, cache.Count);
+        return new Refits(points, refitted, notConverged, separable, last >= 0 ? lasso.Points[last].Lambda : null, fits);
+    }
+
+    /// <summary>The unpenalized fit on <paramref name="active"/>, spread back over every feature (0 outside).</summary>
+    private static PathPoint FitOne(PathSource source, int fold, PathPoint point, int[] active, PathPoint? previous, PathSettings settings, CancellationToken ct)
+    {
+        // lambda 0 on the active columns: the penalty (and so its factors) vanishes; every factor 1 keeps lambda_max finite.
+        // Coefficient bounds stay, restricted to those columns (glmnet's refit passes lower.limits and upper.limits on).
+        var fit = source.FitSubset(fold, active, settings with
+        {
+            Lambdas = [0.0],
+            Generate = null,
+            PenaltyFactors = [.. active.Select(_ => 1.0)],
+            LowerLimits = settings.LowerLimits is { } lower ? [.. active.Select(j => lower[j])] : null,
+            UpperLimits = settings.UpperLimits is { } upper ? [.. active.Select(j => upper[j])] : null,
+            KeepPartial = false,
+            Start = WarmStart(point, active, previous),
+        }, ct);
+        var sub = fit.Points[^1];
+        return sub with
+        {
+            Coefficients = Spread(sub.Coefficients, active, point.Coefficients.Length),
+            StandardizedCoefficients = Spread(sub.StandardizedCoefficients, active, point.Coefficients.Length),
+            DualityGap = null,
+            StoppingValue = null,
+        };
+    }
+
+    /// <summary>
+    /// The one warning for the lambdas whose active set separates the classes (<see cref="Refits.Separable"/>), in words:
+    /// which lambdas, why there is no refit, and what those lambdas' relaxed models are instead (<paramref name="standIn"/>'s
+    /// refit, as beyond glmnet's maxp; with <paramref name="validation"/>, in some fold's fit, each fold its own).
+    /// </summary>
+    internal static string SeparableWarning(List<double> lambdas, double? standIn, bool validation)
+    {
+        string which = validation ? "a validation fit's relaxed refit" : "the relaxed refit";
+        string instead = validation
+            ? "that fold's last refit stands for them"
+            : standIn is { } s
+                ? $"those lambdas take the refit at lambda {s.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}, the last one that exists"
+                : "those lambdas keep the penalized model";
+        return $"{which} has no solution at lambda {PathFitter.Join(lambdas)}: the features active there separate the two classes "
+            + "(a combination of them puts every row on its own class's side), so without a penalty the likelihood has no maximum and "
+            + $"the coefficients would grow without bound; as glmnet does beyond maxp, {instead} (relaxed.refitted is false there)";
     }
 
     /// <summary>
@@ -187,10 +249,12 @@ public static class RelaxedPath
 
     /// <summary>The refit per path lambda (<see cref="Refit"/>).</summary>
     /// <param name="Points">Per lambda, the refitted model (the penalized one where the active set is empty; the last refit where not refitted).</param>
-    /// <param name="Refitted">Per lambda, false where the active set exceeded n - 3 features (glmnet's maxp).</param>
+    /// <param name="Refitted">Per lambda, false where the active set exceeded n - 3 features (glmnet's maxp) or separates the classes.</param>
     /// <param name="NotConverged">Lambdas whose refit stopped at its iteration limit.</param>
-    /// <param name="Fits">Distinct active sets refitted.</param>
-    internal sealed record Refits(PathPoint[] Points, bool[] Refitted, List<double> NotConverged, int Fits);
+    /// <param name="Separable">Lambdas whose active set separates the classes (binomial): no maximum likelihood, so no refit.</param>
+    /// <param name="StandIn">The lambda whose refit the lambdas not refitted take (the last one refitted that converged), or null when none was.</param>
+    /// <param name="Fits">Unpenalized fits run (distinct active sets, less those shown separable before a fit).</param>
+    internal sealed record Refits(PathPoint[] Points, bool[] Refitted, List<double> NotConverged, List<double> Separable, double? StandIn, int Fits);
 }
 
 /// <summary>

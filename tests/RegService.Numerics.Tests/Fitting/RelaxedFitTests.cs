@@ -222,6 +222,86 @@ public sealed class RelaxedFitTests
         Assert.Contains(faults, f => f.Path == field);
     }
 
+    /// <summary>
+    /// A binomial path whose later active sets separate the classes (tests/fixtures/make_relax_separable.R): where glmnet's refit is the
+    /// maximum likelihood (R's glm agrees), every gamma's relaxed model within 1e-6 of glmnet's; where the active set separates the
+    /// classes (glmnet's coefficients there change with its thresh: 72 at 1e-7, 148 at 1e-14 at the first), no refit: the lambda is
+    /// not refitted and takes the last refit, and one warning names those lambdas.
+    /// </summary>
+    [Fact]
+    public void SeparableActiveSetsAreNotRefittedAndTheRestMatchGlmnet()
+    {
+        var (fixture, x, spec) = Load("binom_separable");
+        var separable = Fixtures.Doubles(fixture.GetProperty("separable"));
+        var undefined = Fixtures.Doubles(fixture.GetProperty("undefined"));
+        var glmGap = Fixtures.Doubles(fixture.GetProperty("glm_gap"));
+        Assert.Contains(1.0, separable);
+        var result = FitEngine.Fit(x, spec);
+        var relaxed = result.Relaxed!;
+        int last = -1;
+        for (int l = 0; l < separable.Length; l++)
+        {
+            if (separable[l] == 1) Assert.False(relaxed.Refitted[l], $"lambda {l} ({result.Path[l].Lambda:G6}) separates the classes but was refitted");
+            else if (undefined[l] == 0) { Assert.True(relaxed.Refitted[l], $"lambda {l} has a maximum likelihood but was not refitted"); last = l; }
+        }
+        foreach (var perGamma in fixture.GetProperty("relaxed").EnumerateArray())
+        {
+            double gamma = perGamma.GetProperty("gamma").GetDouble();
+            var a0 = Fixtures.Doubles(perGamma.GetProperty("a0"));
+            var beta = perGamma.GetProperty("beta").EnumerateArray().Select(Fixtures.Doubles).ToArray();
+            for (int l = 0; l < a0.Length; l++)
+            {
+                double intercept = RelaxedPath.Blend(result.Path[l].Intercept, relaxed.RefitIntercepts[l], gamma);
+                var coefficients = RelaxedPath.Blend(result.Path[l].Coefficients, relaxed.RefitCoefficients[l], gamma);
+                if (separable[l] == 1)
+                {
+                    // The last refit stands in (glmnet's extend beyond maxp): every coefficient finite, nothing outside the path's features.
+                    Assert.Equal(relaxed.RefitCoefficients[last], relaxed.RefitCoefficients[l]);
+                    Assert.All(coefficients, c => Assert.True(double.IsFinite(c)));
+                    continue;
+                }
+                if (undefined[l] == 1) continue;
+                double scale = Math.Max(beta[l].Max(Math.Abs), Math.Abs(a0[l]));
+                double gap = Math.Abs(intercept - a0[l]);
+                for (int j = 0; j < beta[l].Length; j++) gap = Math.Max(gap, Math.Abs(coefficients[j] - beta[l][j]));
+                // Plus glmnet's own distance from glm's maximum likelihood (glm_gap, at most 1.3e-6): where some fitted probability comes
+                // within 1e-9 of 0 or 1, glmnet's pmin treats that row as saturated, which moves its refit (lambda 18 of the fixture).
+                Assert.True(gap <= (1e-6 + glmGap[l]) * scale, $"gamma {gamma}, lambda {l} ({result.Path[l].Lambda:G6}) differs from glmnet by {gap:G3} (scale {scale:G3})");
+            }
+        }
+        var warning = Assert.Single(result.Warnings, w => w.Contains("separate the two classes", StringComparison.Ordinal));
+        int first = Array.IndexOf(separable, 1.0);
+        Assert.Contains(result.Path[first].Lambda.ToString("G6", System.Globalization.CultureInfo.InvariantCulture), warning);
+        Assert.Contains(result.Path[last].Lambda.ToString("G6", System.Globalization.CultureInfo.InvariantCulture), warning);
+        // The one lambda glmnet cannot refit either (its refit ends at maxit with an empty model; glm's coefficients reach 1e15) is
+        // the only refit reported as not converged, and the fit says so.
+        string G6(int l) => result.Path[l].Lambda.ToString("G6", System.Globalization.CultureInfo.InvariantCulture);
+        var notConverged = Assert.Single(result.Warnings, w => w.StartsWith("the relaxed refit did not converge", StringComparison.Ordinal));
+        Assert.Equal($"the relaxed refit did not converge at lambda {string.Join(", ", Enumerable.Range(0, undefined.Length).Where(l => undefined[l] == 1).Select(G6))}", notConverged);
+        Assert.Equal(FitStatus.NotConverged, result.Status);
+    }
+
+    /// <summary>
+    /// Separation shown once serves every later active set that holds those features: the refits run are the non-separable sets
+    /// and at most one more per separating set found by a refit, not one per separable lambda (each of which would spend its Newton steps).
+    /// </summary>
+    [Fact]
+    public void SeparableActiveSetsCostNoRefitEach()
+    {
+        var (fixture, x, spec) = Load("binom_separable");
+        var separable = Fixtures.Doubles(fixture.GetProperty("separable"));
+        var source = new BinomialSource(x, spec, null);
+        var settings = PathFitter.Settings(spec, 1);
+        var lasso = source.Fit(-1, settings, null, default);
+        var refits = RelaxedPath.Refit(source, -1, lasso, settings, default);
+        string Key(PathPoint p) => string.Join(',', Enumerable.Range(0, p.Coefficients.Length).Where(j => p.Coefficients[j] != 0));
+        int definedSets = lasso.Points.Where((p, l) => separable[l] == 0 && p.NonZero > 0).Select(Key).Distinct().Count();
+        int separableSets = lasso.Points.Where((p, l) => separable[l] == 1).Select(Key).Distinct().Count();
+        Assert.True(separableSets > 10, $"{separableSets} separable active sets");
+        Assert.Equal(separable.Count(s => s == 1), refits.Separable.Count);
+        Assert.True(refits.Fits <= definedSets + 3, $"{refits.Fits} refits for {definedSets} sets with a solution and {separableSets} separable ones");
+    }
+
     /// <summary>The cost estimate counts the refits: the work doubles and the refit paths are held.</summary>
     [Fact]
     public void CostCountsTheRefits()
