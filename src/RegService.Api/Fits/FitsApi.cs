@@ -190,7 +190,7 @@ public static class FitsApi
         var id = Guid.CreateVersion7().ToString("N");
         int tenantCapacity = limits.Value.MaxQueuedFitsPerTenant;
         var stored = SubmissionHandoff.Write(new StoredSubmission { Request = request, Spec = spec }, json.Options);
-        var outcome = fits.TryEnqueue(id, tenant, dataset.Id, stored, settings.QueueCapacity, tenantCapacity);
+        var outcome = fits.TryEnqueue(id, tenant, dataset.Id, stored, settings.QueueCapacity, tenantCapacity, out var queued);
         if (outcome != EnqueueOutcome.Queued) SubmissionHandoff.Forget(stored);
         switch (outcome)
         {
@@ -208,7 +208,8 @@ public static class FitsApi
         }
         signal.Notify();
         loggers.CreateLogger("Fits").LogInformation("Queued fit {JobId} on data set {DatasetId}", id, dataset.Id);
-        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(tenant, id)!, json, includeResult: false));
+        // The answer is the row as inserted (queued), not read back: a worker may have claimed it since.
+        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(queued!, json, includeResult: false));
     }
 
     public static Results<Ok<FitJobPage>, ValidationProblem> List(
