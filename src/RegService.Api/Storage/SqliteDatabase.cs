@@ -275,7 +275,8 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
 /// <summary>
 /// An open connection of <see cref="SqliteDatabase"/>'s pool and the commands it has run, kept by their text: SQLite
 /// parses a statement once per connection (<see cref="Command"/> hands back the same prepared command, its parameters
-/// cleared), where a new <see cref="SqliteCommand"/> would parse it again on every call.
+/// cleared), where a new <see cref="SqliteCommand"/> would parse it again on every call. Every distinct text is kept for
+/// the connection's life: build texts from constants and pass values as parameters, never in the text.
 /// </summary>
 public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 {
