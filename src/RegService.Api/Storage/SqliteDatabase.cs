@@ -27,9 +27,11 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
         {
             DataSource = Path.Combine(DataDirectory, "regservice.db"),
             Mode = SqliteOpenMode.ReadWriteCreate,
-            // Pooled here, with each connection's prepared statements (SqliteSession): Microsoft.Data.Sqlite's own pool
-            // would finalize them at every Close.
-            Pooling = false,
+            // Sessions (SqliteSession) keep connections open with their prepared statements; one dropped after a failed
+            // statement goes back to Microsoft.Data.Sqlite's pool, still open, so the database is never left without an open
+            // connection (closing the last one would checkpoint and delete the write-ahead log: on a full disk, freeing the
+            // space the health probe should find missing).
+            Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
         try
