@@ -182,9 +182,8 @@ public static class FitsApi
         var settings = options.Value;
         var id = Guid.CreateVersion7().ToString("N");
         int tenantCapacity = limits.Value.MaxQueuedFitsPerTenant;
-        var stored = SubmissionHandoff.Write(new StoredSubmission { Request = request, Spec = spec }, json.Options);
-        var outcome = fits.TryEnqueue(id, tenant, dataset.Id, stored, settings.QueueCapacity, tenantCapacity);
-        if (outcome != EnqueueOutcome.Queued) SubmissionHandoff.Forget(stored);
+        var stored = new StoredSubmission { Request = request, Spec = spec }.Write(json.Options);
+        var outcome = fits.TryEnqueue(id, tenant, dataset.Id, stored, settings.QueueCapacity, tenantCapacity, out var queued);
         switch (outcome)
         {
             case EnqueueOutcome.DatasetNotFound:
@@ -201,7 +200,8 @@ public static class FitsApi
         }
         signal.Notify();
         loggers.CreateLogger("Fits").LogInformation("Queued fit {JobId} on data set {DatasetId}", id, dataset.Id);
-        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(fits.Get(tenant, id)!, json, includeResult: false));
+        // The answer is the row as inserted (queued), not read back: a worker may have claimed it since.
+        return TypedResults.Accepted($"/v1/fits/{id}", ToJob(queued!, json, includeResult: false, request: request));
     }
 
     public static Results<Ok<FitJobPage>, ValidationProblem> List(
@@ -269,11 +269,13 @@ public static class FitsApi
             _ => Problems.NotFound("Fit", id, "id"),
         };
 
-    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult, ResultIncludes include = ResultIncludes.None)
+    /// <summary>The job as answered; <paramref name="request"/> is the stored one when the caller has it already (else it is read from the row).</summary>
+    internal static FitJob ToJob(FitRecord r, JsonSerializerOptionsProvider json, bool includeResult, ResultIncludes include = ResultIncludes.None,
+        FitRequest? request = null)
     {
         double? queued = r.StartedAt is { } s ? (s - r.CreatedAt).TotalSeconds : null;
         double? run = r.StartedAt is { } start ? ((r.FinishedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds : null;
-        var request = SubmissionHandoff.Request(r.RequestJson, json.Options);
+        request ??= StoredSubmission.ReadRequest(r.RequestJson, json.Options);
         return new FitJob
         {
             Id = r.Id,

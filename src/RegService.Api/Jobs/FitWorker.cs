@@ -213,7 +213,7 @@ public sealed class FitWorker(
             // A cancel asked before the claim; one asked since reaches RunningFits.Add (this process) or the heartbeat.
             if (job.CancelRequested) source.Cancel();
             logger.LogInformation("Fit started (attempt {Attempt})", job.Attempts);
-            var submission = SubmissionHandoff.Read(job.RequestJson, json.Options);
+            var submission = StoredSubmission.Read(job.RequestJson, json.Options);
             seconds = TimeLimit(submission.Request.TimeLimitSeconds, limits.Value.MaxFitSeconds);
             if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;

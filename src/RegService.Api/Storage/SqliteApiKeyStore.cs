@@ -8,51 +8,42 @@ public sealed class SqliteApiKeyStore(SqliteDatabase store) : IApiKeyStore
 {
     private const string Columns = "id, tenant, name, created_at, revoked_at";
 
-    public void Add(ApiKeyRecord key, string secretHash)
+    public void Add(ApiKeyRecord key, string secretHash) => store.Write(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        var command = session.Command("""
             INSERT INTO api_keys (id, tenant, name, secret_hash, created_at) VALUES ($id, $tenant, $name, $hash, $created)
-            """;
+            """);
         command.Parameters.AddWithValue("$id", key.Id);
         command.Parameters.AddWithValue("$tenant", key.Tenant);
         command.Parameters.AddWithValue("$name", key.Name);
         command.Parameters.AddWithValue("$hash", secretHash);
         command.Parameters.AddWithValue("$created", key.CreatedAt.ToString("O", CultureInfo.InvariantCulture));
-        lock (store.WriteLock) command.ExecuteNonQuery();
-    }
+        return command.ExecuteNonQuery();
+    });
 
-    public ApiKeyRecord? FindByHash(string secretHash)
+    public ApiKeyRecord? FindByHash(string secretHash) => store.Read(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM api_keys WHERE secret_hash = $hash";
+        var command = session.Command($"SELECT {Columns} FROM api_keys WHERE secret_hash = $hash");
         command.Parameters.AddWithValue("$hash", secretHash);
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
-    }
+    });
 
-    public IReadOnlyList<ApiKeyRecord> List()
+    public IReadOnlyList<ApiKeyRecord> List() => store.Read(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM api_keys ORDER BY created_at, id";
-        using var reader = command.ExecuteReader();
+        using var reader = session.Command($"SELECT {Columns} FROM api_keys ORDER BY created_at, id").ExecuteReader();
         var keys = new List<ApiKeyRecord>();
         while (reader.Read()) keys.Add(Read(reader));
         return keys;
-    }
+    });
 
-    public bool Revoke(string id)
+    public bool Revoke(string id) => store.Write(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $now) WHERE id = $id";
+        var command = session.Command("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $now) WHERE id = $id");
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        lock (store.WriteLock) return command.ExecuteNonQuery() == 1;
-    }
+        return command.ExecuteNonQuery() == 1;
+    });
 
     private static ApiKeyRecord Read(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2),

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,10 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
         {
             DataSource = Path.Combine(DataDirectory, "regservice.db"),
             Mode = SqliteOpenMode.ReadWriteCreate,
+            // Sessions (SqliteSession) keep connections open with their prepared statements; one dropped after a failed
+            // statement goes back to Microsoft.Data.Sqlite's pool, still open, so the database is never left without an open
+            // connection (closing the last one would checkpoint and delete the write-ahead log: on a full disk, freeing the
+            // space the health probe should find missing).
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
@@ -48,27 +53,96 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
     /// owns the database, so writers queue here instead of meeting SQLITE_BUSY, whose handler sleeps
     /// in steps of milliseconds: under concurrent clients that sleep, not the work, set the pace.
     /// </summary>
-    public object WriteLock { get; } = new();
+    private readonly object _writeLock = new();
 
     public string DatasetPath(string id) => Path.Combine(DatasetsDirectory, id + ".f64");
 
+    /// <summary>A new connection with this store's settings (the caller closes it); the stores' own work goes through <see cref="Read{T}"/> and <see cref="Write{T}"/>.</summary>
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        // The settings live on the physical connection, which the pool reuses: set them once per connection.
-        if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
-        {
-            using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
-            pragma.ExecuteNonQuery();
-            Configured.AddOrUpdate(handle, Marker);
-        }
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+        pragma.ExecuteNonQuery();
         return connection;
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
-    private static readonly object Marker = new();
+    /// <summary>Runs <paramref name="work"/> on a connection of the pool, with its prepared statements (<see cref="SqliteSession"/>).</summary>
+    public T Read<T>(Func<SqliteSession, T> work)
+    {
+        var session = Rent();
+        T result;
+        try
+        {
+            result = work(session);
+        }
+        catch
+        {
+            // A statement that failed (disk full, a bug) may be left mid-step: its connection is not reused.
+            session.Dispose();
+            throw;
+        }
+        Return(session);
+        return result;
+    }
+
+    /// <summary>As <see cref="Read{T}"/>, under the write lock: for work that writes.</summary>
+    public T Write<T>(Func<SqliteSession, T> work)
+    {
+        var session = Rent();
+        T result;
+        try
+        {
+            lock (_writeLock) result = work(session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        Return(session);
+        return result;
+    }
+
+    // Idle sessions, each an open connection with the statements it has prepared. One is taken per store call and
+    // given back after it, so a process keeps about as many as it runs store calls at once (at most MaxIdle idle).
+    private const int MaxIdle = 16;
+    private readonly ConcurrentStack<SqliteSession> _idle = new();
+    private int _idleCount;
+    private volatile bool _disposed;
+
+    private SqliteSession Rent()
+    {
+        if (_idle.TryPop(out var session))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return session;
+        }
+        return new SqliteSession(Open());
+    }
+
+    private void Return(SqliteSession session)
+    {
+        if (_disposed || Interlocked.Increment(ref _idleCount) > MaxIdle)
+        {
+            Interlocked.Decrement(ref _idleCount);
+            session.Dispose();
+            return;
+        }
+        _idle.Push(session);
+        // Disposed meanwhile: this one may have been pushed after the store emptied the stack.
+        if (_disposed) CloseIdle();
+    }
+
+    private void CloseIdle()
+    {
+        while (_idle.TryPop(out var session))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            session.Dispose();
+        }
+    }
 
     /// <summary>The schema version this build writes.</summary>
     public const int SchemaVersion = 3;
@@ -164,8 +238,12 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
     /// </summary>
     public void Probe()
     {
-        using (var connection = Open())
-            lock (WriteLock) Exec(connection, $"INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, '{DateTimeOffset.UtcNow:O}')");
+        Write(session =>
+        {
+            var command = session.Command("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, $at)");
+            command.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            return command.ExecuteNonQuery();
+        });
         var probe = Path.Combine(DataDirectory, ".probe");
         using (var file = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough))
             file.Write(new byte[4096]);
@@ -174,6 +252,8 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
+        CloseIdle();
         SqliteConnection.ClearAllPools();
         _lock.Dispose();
     }
@@ -191,6 +271,47 @@ public sealed class SqliteDatabase : IStoreHealth, IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
+    }
+}
+
+/// <summary>
+/// An open connection of <see cref="SqliteDatabase"/>'s pool and the commands it has run, kept by their text: SQLite
+/// parses a statement once per connection (<see cref="Command"/> hands back the same prepared command, its parameters
+/// cleared), where a new <see cref="SqliteCommand"/> would parse it again on every call. Every distinct text is kept for
+/// the connection's life: build texts from constants and pass values as parameters, never in the text.
+/// </summary>
+public sealed class SqliteSession(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+    public SqliteConnection Connection { get; } = connection;
+
+    /// <summary>How many distinct statements this connection has prepared.</summary>
+    public int Prepared => _commands.Count;
+
+    /// <summary>
+    /// The command for <paramref name="sql"/>, prepared on its first use on this connection, with no parameters and no
+    /// transaction: bind its parameters, run it, and dispose its reader before the next use (the session owns it).
+    /// </summary>
+    public SqliteCommand Command(string sql)
+    {
+        if (_commands.TryGetValue(sql, out var command))
+        {
+            command.Parameters.Clear();
+            command.Transaction = null;
+            return command;
+        }
+        command = Connection.CreateCommand();
+        command.CommandText = sql;
+        _commands.Add(sql, command);
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values) command.Dispose();
+        _commands.Clear();
+        Connection.Dispose();
     }
 }
 

@@ -32,21 +32,22 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
             var columns = table.Summaries.Select(s => new ColumnStats(s.Name, s.Mean, s.StdDev, s.Min, s.Max)).ToList();
             var dataset = new Dataset(id, name, table.Rows, table.Names.Count, (long)table.Rows * table.Names.Count * sizeof(double),
                 DateTimeOffset.UtcNow, columns);
-            using var connection = store.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO datasets (id, tenant, name, rows, columns, size_bytes, created_at, summary_json)
-                VALUES ($id, $tenant, $name, $rows, $columns, $size, $created, $summary)
-                """;
-            command.Parameters.AddWithValue("$tenant", tenant);
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$rows", dataset.Rows);
-            command.Parameters.AddWithValue("$columns", dataset.ColumnCount);
-            command.Parameters.AddWithValue("$size", dataset.SizeBytes);
-            command.Parameters.AddWithValue("$created", dataset.CreatedAt.ToString("O"));
-            command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(columns));
-            lock (store.WriteLock) command.ExecuteNonQuery();
+            store.Write(session =>
+            {
+                var command = session.Command("""
+                    INSERT INTO datasets (id, tenant, name, rows, columns, size_bytes, created_at, summary_json)
+                    VALUES ($id, $tenant, $name, $rows, $columns, $size, $created, $summary)
+                    """);
+                command.Parameters.AddWithValue("$tenant", tenant);
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$name", name);
+                command.Parameters.AddWithValue("$rows", dataset.Rows);
+                command.Parameters.AddWithValue("$columns", dataset.ColumnCount);
+                command.Parameters.AddWithValue("$size", dataset.SizeBytes);
+                command.Parameters.AddWithValue("$created", dataset.CreatedAt.ToString("O"));
+                command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(columns));
+                return command.ExecuteNonQuery();
+            });
             return dataset;
         }
         catch
@@ -61,39 +62,39 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     {
         // The row is read every time (it may have been deleted); its summaries, which never change, once (ColumnSummaryCache).
         var cached = withColumns ? _summaries.Get(id) : null;
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {(withColumns && cached is null ? Columns : ShapeColumns)} FROM datasets WHERE id = $id AND tenant = $tenant";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$tenant", tenant);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read()) return null;
-        var dataset = Read(reader);
-        if (!withColumns) return dataset;
+        var dataset = store.Read(session =>
+        {
+            var command = session.Command(withColumns && cached is null ? SelectAll : SelectShape);
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$tenant", tenant);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? Read(reader) : null;
+        });
+        if (dataset is null || !withColumns) return dataset;
         if (cached is not null) return dataset with { Columns = cached };
         _summaries.Add(id, dataset.Columns);
         return dataset;
     }
 
-    public DatasetPage List(string tenant, int offset, int limit)
+    private const string SelectAll = $"SELECT {Columns} FROM datasets WHERE id = $id AND tenant = $tenant";
+    private const string SelectShape = $"SELECT {ShapeColumns} FROM datasets WHERE id = $id AND tenant = $tenant";
+
+    public DatasetPage List(string tenant, int offset, int limit) => store.Read(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
+        var command = session.Command($"""
             SELECT {ShapeColumns} FROM datasets WHERE tenant = $tenant
             ORDER BY created_at DESC, id DESC LIMIT $limit OFFSET $offset;
-            """;
+            """);
         command.Parameters.AddWithValue("$tenant", tenant);
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$offset", offset);
         var items = new List<DatasetSummary>();
         using (var reader = command.ExecuteReader())
             while (reader.Read()) items.Add(DatasetSummary.Of(Read(reader)));
-        using var count = connection.CreateCommand();
-        count.CommandText = "SELECT count(*) FROM datasets WHERE tenant = $tenant";
+        var count = session.Command("SELECT count(*) FROM datasets WHERE tenant = $tenant");
         count.Parameters.AddWithValue("$tenant", tenant);
         return new DatasetPage(items, Convert.ToInt32(count.ExecuteScalar()), offset, limit);
-    }
+    });
 
     /// <summary>
     /// Deletes the metadata row, then the file, in one statement with the check that no queued or
@@ -101,16 +102,16 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     /// </summary>
     public DeleteOutcome Delete(string tenant, string id)
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            DELETE FROM datasets WHERE id = $id AND tenant = $tenant
-              AND NOT EXISTS (SELECT 1 FROM fits WHERE dataset_id = $id AND status IN ('queued', 'running'))
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$tenant", tenant);
-        int deleted;
-        lock (store.WriteLock) deleted = command.ExecuteNonQuery();
+        int deleted = store.Write(session =>
+        {
+            var command = session.Command("""
+                DELETE FROM datasets WHERE id = $id AND tenant = $tenant
+                  AND NOT EXISTS (SELECT 1 FROM fits WHERE dataset_id = $id AND status IN ('queued', 'running'))
+                """);
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$tenant", tenant);
+            return command.ExecuteNonQuery();
+        });
         if (deleted == 0) return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
         TryDelete(store.DatasetPath(id));
         _summaries.Remove(id);
@@ -146,14 +147,13 @@ public sealed class SqliteDatasetStore(SqliteDatabase store, ILogger<SqliteDatas
     /// <summary>Removes files that no metadata row names (left by a crash between the two steps).</summary>
     public int RemoveOrphans()
     {
-        var known = new HashSet<string>();
-        using (var connection = store.Open())
-        using (var command = connection.CreateCommand())
+        var known = store.Read(session =>
         {
-            command.CommandText = "SELECT id FROM datasets";
-            using var reader = command.ExecuteReader();
-            while (reader.Read()) known.Add(reader.GetString(0));
-        }
+            var ids = new HashSet<string>();
+            using var reader = session.Command("SELECT id FROM datasets").ExecuteReader();
+            while (reader.Read()) ids.Add(reader.GetString(0));
+            return ids;
+        });
         int removed = 0;
         foreach (var file in Directory.EnumerateFiles(store.DatasetsDirectory))
         {

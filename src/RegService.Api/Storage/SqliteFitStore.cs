@@ -17,60 +17,69 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
     public bool OwnsAllJobs => true;
 
 
-    public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity)
-    {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        // One statement: SQLite's single writer makes the checks and the insert one transaction,
-        // so a data set delete cannot slip between them.
-        command.CommandText = """
-            INSERT INTO fits (id, tenant, dataset_id, status, request_json, created_at)
-            SELECT $id, $tenant, $dataset, 'queued', $request, $created
-            WHERE EXISTS (SELECT 1 FROM datasets WHERE id = $dataset AND tenant = $tenant)
-              AND (SELECT count(*) FROM fits WHERE status = 'queued') < $capacity
-              AND (SELECT count(*) FROM fits WHERE status = 'queued' AND tenant = $tenant) < $tenantCapacity
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$tenant", tenant);
-        command.Parameters.AddWithValue("$dataset", datasetId);
-        command.Parameters.AddWithValue("$request", requestJson);
-        command.Parameters.AddWithValue("$created", Now());
-        command.Parameters.AddWithValue("$capacity", capacity);
-        command.Parameters.AddWithValue("$tenantCapacity", tenantCapacity);
-        lock (store.WriteLock)
-            if (command.ExecuteNonQuery() == 1) return EnqueueOutcome.Queued;
+    public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity) =>
+        TryEnqueue(id, tenant, datasetId, requestJson, capacity, tenantCapacity, out _);
 
-        using var why = connection.CreateCommand();
-        why.CommandText = """
-            SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $dataset AND tenant = $tenant),
-                   (SELECT count(*) FROM fits WHERE status = 'queued' AND tenant = $tenant)
-            """;
-        why.Parameters.AddWithValue("$dataset", datasetId);
-        why.Parameters.AddWithValue("$tenant", tenant);
-        using var reader = why.ExecuteReader();
-        reader.Read();
-        if (reader.GetInt64(0) == 0) return EnqueueOutcome.DatasetNotFound;
-        return reader.GetInt64(1) >= tenantCapacity ? EnqueueOutcome.TenantQueueFull : EnqueueOutcome.QueueFull;
+    public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity,
+        out FitRecord? queued)
+    {
+        // One statement: SQLite's single writer makes the checks and the insert one transaction, so a data set delete
+        // cannot slip between them; it answers with the row it inserted.
+        queued = store.Write(session =>
+        {
+            var command = session.Command($"""
+                INSERT INTO fits (id, tenant, dataset_id, status, request_json, created_at)
+                SELECT $id, $tenant, $dataset, 'queued', $request, $created
+                WHERE EXISTS (SELECT 1 FROM datasets WHERE id = $dataset AND tenant = $tenant)
+                  AND (SELECT count(*) FROM fits WHERE status = 'queued') < $capacity
+                  AND (SELECT count(*) FROM fits WHERE status = 'queued' AND tenant = $tenant) < $tenantCapacity
+                RETURNING {Columns}
+                """);
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$tenant", tenant);
+            command.Parameters.AddWithValue("$dataset", datasetId);
+            command.Parameters.AddWithValue("$request", requestJson);
+            command.Parameters.AddWithValue("$created", Now());
+            command.Parameters.AddWithValue("$capacity", capacity);
+            command.Parameters.AddWithValue("$tenantCapacity", tenantCapacity);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? Read(reader) : null;
+        });
+        if (queued is not null) return EnqueueOutcome.Queued;
+
+        return store.Read(session =>
+        {
+            var why = session.Command("""
+                SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $dataset AND tenant = $tenant),
+                       (SELECT count(*) FROM fits WHERE status = 'queued' AND tenant = $tenant)
+                """);
+            why.Parameters.AddWithValue("$dataset", datasetId);
+            why.Parameters.AddWithValue("$tenant", tenant);
+            using var reader = why.ExecuteReader();
+            reader.Read();
+            if (reader.GetInt64(0) == 0) return EnqueueOutcome.DatasetNotFound;
+            return reader.GetInt64(1) >= tenantCapacity ? EnqueueOutcome.TenantQueueFull : EnqueueOutcome.QueueFull;
+        });
     }
 
-    public FitRecord? Get(string tenant, string id) => Select(Columns, tenant, id);
+    public FitRecord? Get(string tenant, string id) => Select(SelectAll, tenant, id);
 
-    public FitRecord? GetState(string tenant, string id) => Select(StateColumns, tenant, id);
+    public FitRecord? GetState(string tenant, string id) => Select(SelectState, tenant, id);
 
-    private FitRecord? Select(string columns, string tenant, string id)
+    private const string SelectAll = $"SELECT {Columns} FROM fits WHERE id = $id AND tenant = $tenant";
+    private const string SelectState = $"SELECT {StateColumns} FROM fits WHERE id = $id AND tenant = $tenant";
+
+    private FitRecord? Select(string sql, string tenant, string id) => store.Read(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {columns} FROM fits WHERE id = $id AND tenant = $tenant";
+        var command = session.Command(sql);
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$tenant", tenant);
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
-    }
+    });
 
-    public (List<FitRecord> Items, int Total) List(string tenant, JobStatus? status, string? datasetId, int offset, int limit)
+    public (List<FitRecord> Items, int Total) List(string tenant, JobStatus? status, string? datasetId, int offset, int limit) => store.Read(session =>
     {
-        using var connection = store.Open();
         var filter = "WHERE tenant = $tenant" + (status is null ? "" : " AND status = $status") + (datasetId is null ? "" : " AND dataset_id = $dataset");
         void Bind(SqliteCommand c)
         {
@@ -78,56 +87,52 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
             if (status is not null) c.Parameters.AddWithValue("$status", status.Value.Name());
             if (datasetId is not null) c.Parameters.AddWithValue("$dataset", datasetId);
         }
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM fits {filter} ORDER BY seq DESC LIMIT $limit OFFSET $offset";
+        var command = session.Command($"SELECT {Columns} FROM fits {filter} ORDER BY seq DESC LIMIT $limit OFFSET $offset");
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$offset", offset);
         Bind(command);
         var items = new List<FitRecord>();
         using (var reader = command.ExecuteReader())
             while (reader.Read()) items.Add(Read(reader));
-        using var count = connection.CreateCommand();
-        count.CommandText = $"SELECT count(*) FROM fits {filter}";
+        var count = session.Command($"SELECT count(*) FROM fits {filter}");
         Bind(count);
         return (items, Convert.ToInt32(count.ExecuteScalar(), CultureInfo.InvariantCulture));
-    }
+    });
 
     public Task<FitRecord?> TryClaimNextAsync(string owner, TimeSpan lease, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         // One statement under the write lock: two workers never race for a row.
-        lock (store.WriteLock)
+        return Task.FromResult(store.Write(session =>
         {
-            using var connection = store.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
+            var command = session.Command($"""
                 UPDATE fits SET status = 'running', attempts = attempts + 1, started_at = $now, progress = 0, stage = 'starting', progress_json = NULL,
                     lease_token = $token, lease_owner = $owner, lease_expires_at = $expires
                 WHERE seq = (SELECT seq FROM fits WHERE status = 'queued' ORDER BY seq LIMIT 1)
                 RETURNING {Columns}
-                """;
+                """);
             command.Parameters.AddWithValue("$now", Now());
             command.Parameters.AddWithValue("$token", Guid.NewGuid().ToString("N"));
             command.Parameters.AddWithValue("$owner", owner);
             command.Parameters.AddWithValue("$expires", Expiry(lease));
             using var reader = command.ExecuteReader();
-            return Task.FromResult(reader.Read() ? Read(reader) : null);
-        }
+            return reader.Read() ? Read(reader) : null;
+        }));
     }
 
     public LeaseState Renew(string id, string leaseToken, TimeSpan lease)
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE fits SET lease_expires_at = $expires WHERE id = $id AND status = 'running' AND lease_token = $token
-            RETURNING cancel_requested
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$token", leaseToken);
-        command.Parameters.AddWithValue("$expires", Expiry(lease));
-        object? value;
-        lock (store.WriteLock) value = command.ExecuteScalar();
+        var value = store.Write(session =>
+        {
+            var command = session.Command("""
+                UPDATE fits SET lease_expires_at = $expires WHERE id = $id AND status = 'running' AND lease_token = $token
+                RETURNING cancel_requested
+                """);
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$token", leaseToken);
+            command.Parameters.AddWithValue("$expires", Expiry(lease));
+            return command.ExecuteScalar();
+        });
         return value is null ? LeaseState.Lost : Convert.ToInt64(value, CultureInfo.InvariantCulture) != 0 ? LeaseState.CancelRequested : LeaseState.Held;
     }
 
@@ -183,21 +188,14 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         return Get(tenant, id) is null ? DeleteOutcome.NotFound : DeleteOutcome.Active;
     }
 
-    public RescueCounts RescueExpired(int maxAttempts, string failureJson, bool all)
+    public RescueCounts RescueExpired(int maxAttempts, string failureJson, bool all) => store.Write(session =>
     {
-        lock (store.WriteLock) return Rescue(maxAttempts, failureJson, all);
-    }
-
-    private RescueCounts Rescue(int maxAttempts, string failureJson, bool all)
-    {
-        using var connection = store.Open();
-        using var transaction = connection.BeginTransaction();
+        using var transaction = session.Connection.BeginTransaction();
         var expired = all ? "status = 'running'" : "status = 'running' AND lease_expires_at < $nowMs";
         int Run(string sql, params (string Name, object Value)[] parameters)
         {
-            using var command = connection.CreateCommand();
+            var command = session.Command(sql);
             command.Transaction = transaction;
-            command.CommandText = sql;
             command.Parameters.AddWithValue("$nowMs", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$now", Now());
             foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
@@ -210,16 +208,14 @@ public sealed class SqliteFitStore(SqliteDatabase store) : IFitStore
         int requeued = Run($"UPDATE fits SET status = 'queued', progress = 0, stage = NULL, progress_json = NULL, {Release} WHERE {expired}");
         transaction.Commit();
         return new RescueCounts(requeued, failed, canceled);
-    }
+    });
 
-    private int Execute(string sql, params (string Name, object Value)[] parameters)
+    private int Execute(string sql, params (string Name, object Value)[] parameters) => store.Write(session =>
     {
-        using var connection = store.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
+        var command = session.Command(sql);
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
-        lock (store.WriteLock) return command.ExecuteNonQuery();
-    }
+        return command.ExecuteNonQuery();
+    });
 
     private static string Now() => DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
 

@@ -58,7 +58,12 @@ public interface IFitStore
     /// tenant and that neither the whole queue (<paramref name="capacity"/>) nor the tenant's share
     /// (<paramref name="tenantCapacity"/>) is full.
     /// </summary>
-    EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity);
+    /// <remarks><paramref name="queued"/> is the job as inserted (status queued) when the outcome is <see cref="EnqueueOutcome.Queued"/>, else null.</remarks>
+    EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity, out FitRecord? queued);
+
+    /// <inheritdoc cref="TryEnqueue(string, string, string, string, int, int, out FitRecord?)"/>
+    EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity) =>
+        TryEnqueue(id, tenant, datasetId, requestJson, capacity, tenantCapacity, out _);
 
     FitRecord? Get(string tenant, string id);
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RegService.Api.Infrastructure;
+using RegService.Api.Fits;
 using RegService.Api.Storage;
 
 namespace RegService.Api.Tests.Postgres;
@@ -27,6 +28,34 @@ public sealed class SqliteStoreTests : StoreContractTests
     {
         _database.Dispose();
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task AConnectionPreparesEachStatementOnce()
+    {
+        var dataset = await AddDataset("a");
+        var id = NewId();
+        Fits.TryEnqueue(id, "a", dataset, "{}", 10, 10);
+        // One call at a time takes the same pooled connection, whose commands are kept by their text.
+        var first = _database.Read(s => (s, s.Command("SELECT count(*) FROM fits"), s.Prepared));
+        for (int i = 0; i < 3; i++) Assert.NotNull(Fits.Get("a", id));
+        var again = _database.Read(s => (s, s.Command("SELECT count(*) FROM fits"), s.Prepared));
+        Assert.Same(first.Item1, again.Item1);
+        Assert.Same(first.Item2, again.Item2);
+        Assert.Equal(first.Prepared + 1, again.Prepared);   // the fit's SELECT, prepared once for three reads
+        Assert.Equal(1L, again.Item2.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task AConnectionWhoseStatementFailedIsNotReused()
+    {
+        var dataset = await AddDataset("a");
+        var used = _database.Read(s => s);
+        Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => _database.Write(s => s.Command("INSERT INTO no_such_table VALUES (1)").ExecuteNonQuery()));
+        Assert.NotSame(used, _database.Read(s => s));
+        var id = NewId();
+        Assert.Equal(EnqueueOutcome.Queued, Fits.TryEnqueue(id, "a", dataset, "{}", 10, 10));
+        Assert.Equal(JobStatus.Queued, Fits.Get("a", id)!.Status);
     }
 
     [Fact]

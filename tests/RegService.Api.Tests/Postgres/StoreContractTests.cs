@@ -76,6 +76,20 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [StoreFact]
+    public async Task AQueuedFitComesBackAsStored()
+    {
+        var dataset = await AddDataset("a");
+        var id = NewId();
+        Assert.Equal(EnqueueOutcome.Queued, Fits.TryEnqueue(id, "a", dataset, """{"x":1}""", 10, 10, out var queued));
+        Assert.Equal(Fits.Get("a", id), queued);
+        Assert.Equal((id, "a", dataset, JobStatus.Queued, """{"x":1}"""), (queued!.Id, queued.Tenant, queued.DatasetId, queued.Status, queued.RequestJson));
+        Assert.Equal(EnqueueOutcome.DatasetNotFound, Fits.TryEnqueue(NewId(), "b", dataset, "{}", 10, 10, out var refused));
+        Assert.Null(refused);
+        Assert.Equal(EnqueueOutcome.TenantQueueFull, Fits.TryEnqueue(NewId(), "a", dataset, "{}", 10, 1, out refused));
+        Assert.Null(refused);
+    }
+
+    [StoreFact]
     public async Task TheQueueAndEachTenantsShareAreBounded()
     {
         var a = await AddDataset("a");

@@ -32,7 +32,16 @@ public sealed class PostgresFitStore(PostgresDatabase store) : IFitStore
     /// exceeds its capacity; the commit wakes every replica's workers (<c>pg_notify</c>). One round
     /// trip, so the lock is held only inside the server.
     /// </summary>
-    public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity)
+    public EnqueueOutcome TryEnqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity,
+        out FitRecord? queued)
+    {
+        var outcome = Enqueue(id, tenant, datasetId, requestJson, capacity, tenantCapacity);
+        // The row as stored (its created_at is the database's now()), read back.
+        queued = outcome == EnqueueOutcome.Queued ? Get(tenant, id) : null;
+        return outcome;
+    }
+
+    private EnqueueOutcome Enqueue(string id, string tenant, string datasetId, string requestJson, int capacity, int tenantCapacity)
     {
         using var connection = store.Open();
         using var command = Command(connection, "SELECT regservice_enqueue(@id, @tenant, @dataset, @request, @capacity, @tenantCapacity)");
