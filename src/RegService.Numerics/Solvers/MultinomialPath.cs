@@ -85,7 +85,7 @@ public static class MultinomialPath
 /// <summary>The point solver of <see cref="MultinomialPath"/> (see there).</summary>
 internal sealed partial class MultinomialPathSolver : IPointSolver
 {
-    private const double MinWeight = 1e-5;
+    private const double MinWeight = SoftmaxKernels.MinWeight;
     private readonly int _n, _p, _classes;
     private readonly double[] _zData;        // standardized columns, column-major (feature j at j n; zeros when excluded)
     private readonly int[] _y;
@@ -187,8 +187,6 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _q = Jagged(_classes, _n);
         _h = new double[_p];
         _hessians = new ClassHessian?[_classes];
-        _rowMax = new double[Math.Min(_n, RowBlock)];
-        _rowSum = new double[Math.Min(_n, RowBlock)];
         _working = new bool[_p];
         _tolerance = settings.Tolerance;
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, _scales);
@@ -543,7 +541,6 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private const double DriftLimit = 0.05;
 
     private readonly ClassHessian?[] _hessians;
-    private readonly double[] _rowMax, _rowSum;   // ShiftClass's scratch when called for one block alone
 
     /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
     internal sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
