@@ -443,12 +443,18 @@ internal sealed partial class MultinomialPathSolver
         return _loss = loss / _n;
     }
 
-    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature (V the observation weights, 1 without; 0
-    /// when excluded), reading each block of rows of the columns once for all classes.</summary>
+    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature outside the working set (V the observation
+    /// weights, 1 without; 0 when excluded or in the working set, where no caller reads it: the strong rule, the KKT check
+    /// and lambda_max look only outside), reading each block of rows of the columns once for all classes.</summary>
     private void FullGradient()
     {
         var included = new List<int>(_p);
-        for (int j = 0; j < _p; j++) if (!_excluded[j]) included.Add(j);
+        for (int j = 0; j < _p; j++) if (!_excluded[j] && !_working[j]) included.Add(j);
+        if (included.Count == 0)
+        {
+            foreach (var g in _grad) Array.Clear(g);
+            return;
+        }
         int m = included.Count, length = _classes * m, segments = Segments(length);
         var columns = included.ToArray();
         var dotParts = new double[segments * length];
