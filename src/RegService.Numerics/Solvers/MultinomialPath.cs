@@ -547,10 +547,12 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
 
     /// <summary>
     /// A class's weighted Gram matrix stays while its working set does and its weights moved by at most this fraction
-    /// (sum |w - w_ref| / sum w_ref), as <see cref="LogisticPathSolver"/>'s: the Newton model is then slightly off, the
-    /// gradient stays exact, so the fixed point and the stopping rule are the same.
+    /// (sum |w - w_ref| / sum w_ref): the Newton model is then slightly off, the gradient stays exact, so the fixed point and
+    /// the stopping rule are the same. 0.1 rather than <see cref="LogisticPathSolver"/>'s 0.05: on the 20k x 100, 5-class
+    /// path it halves the rebuilds (91 to 47, sum q² 183 000 to 85 000) for 261 Newton steps instead of 257 (0.2: 25 rebuilds,
+    /// 278 steps).
     /// </summary>
-    private const double DriftLimit = 0.05;
+    private const double DriftLimit = 0.1;
 
     private readonly ClassHessian?[] _hessians;
 
