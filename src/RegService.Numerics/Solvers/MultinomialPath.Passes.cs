@@ -213,39 +213,29 @@ internal sealed partial class MultinomialPathSolver
     /// weights; 1 without); lowers
     /// <paramref name="worst"/> as <see cref="RefreshRows"/>. The caller keeps |s| small enough that e^s stays finite and positive.
     /// </summary>
-    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst) =>
-        ShiftClass(k, i0, s, _rowMax, _rowSum, ref worst);
-
-    /// <summary><see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/> with the scratch rows
-    /// <paramref name="eRows"/> and <paramref name="dRows"/> (at least s.Length each).</summary>
-    private double ShiftClass(int k, int i0, ReadOnlySpan<double> s, double[] eRows, double[] dRows, ref double worst)
+    internal double ShiftClass(int k, int i0, ReadOnlySpan<double> s, ref double worst)
     {
-        int len = s.Length;
-        var e = eRows.AsSpan(0, len);
-        var d = dRows.AsSpan(0, len);
-        TensorPrimitives.Exp(s, e);
-        d.Clear();
-        for (int l = 0; l < _classes; l++)
-            if (l != k) TensorPrimitives.Add(d, _prob[l].AsSpan(i0, len), d);
-        var pk = _prob[k].AsSpan(i0, len);
-        TensorPrimitives.Multiply(pk, e, pk);
-        TensorPrimitives.Add(d, pk, d);
-        for (int l = 0; l < _classes; l++)
-        {
-            var pl = _prob[l].AsSpan(i0, len);
-            TensorPrimitives.Divide(pl, d, pl);
-        }
-        TensorPrimitives.Log(d, d);
-        double change = WeightedSum(i0, d);
-        if (_obs is null) change -= TensorPrimitives.Dot(Indicator(k).AsSpan(i0, len), s);
-        else
-        {
-            TensorPrimitives.Multiply(Indicator(k).AsSpan(i0, len), s, d);   // d = y_k s, its log no longer needed
-            change -= WeightedSum(i0, d);
-        }
-        worst = Math.Min(worst, ObservedMin(i0, e));
-        return change;
+        var shift = SoftmaxKernels.ShiftClass(_prob, i0, k, s, [], Labels().AsSpan(i0, s.Length), ObservationSpan(i0, s.Length), -1, [], [], []);
+        worst = Math.Min(worst, shift.Worst);
+        return shift.LossChange;
     }
+
+    private double[]? _labels;
+
+    /// <summary>Each row's class index as a double (<see cref="SoftmaxKernels"/>' labels; made on first use).</summary>
+    private double[] Labels()
+    {
+        if (_labels is null)
+        {
+            var labels = new double[_n];
+            for (int i = 0; i < _n; i++) labels[i] = _y[i];
+            _labels = labels;
+        }
+        return _labels;
+    }
+
+    /// <summary>The observation weights of rows [i0, i0 + len), empty without them (every row 1).</summary>
+    private ReadOnlySpan<double> ObservationSpan(int i0, int len) => _obs is { } obs ? obs.AsSpan(i0, len) : [];
 
     /// <summary>Steps whose bound on |s| = |Δb0_k + Z Δb_k| is at most this update the softmax by <see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/>
     /// (e^±500 is far inside double's range); larger ones recompute it (<see cref="RefreshRows"/>).</summary>
@@ -411,6 +401,7 @@ internal sealed partial class MultinomialPathSolver
         var sums = new double[5 * segments];   // per run: loss, smallest observed probability, sum w, sum r, sum |w - w_ref|
         sums.AsSpan(segments, segments).Fill(1);
         Indicator(0);   // made before the threads read it
+        var labels = Labels();
         ForBlocks(segments, (long)_n * (q + nz + 4 * _classes), (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
@@ -420,10 +411,24 @@ internal sealed partial class MultinomialPathSolver
             var stepOffsets = scratch.StepOffsets.AsSpan(0, nz);
             BlockOffsets(stepColumns.AsSpan(0, nz), i0, stepOffsets);
             ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
-            TensorPrimitives.Add(e, sb, e);
-            ref double worst = ref sums[segments + g];
-            sums[g] += shift ? ShiftClass(k, i0, sb, scratch.Max, scratch.Sum, ref worst) : RefreshRows(i0, len, scratch.Max, scratch.Sum, ref worst);
-            ClassRows(next, i0, len, reference, ref sums[2 * segments + g], ref sums[3 * segments + g], ref sums[4 * segments + g]);
+            if (shift)
+            {
+                // eta_k += s, the softmax for class k alone and class next's weights and residual, one pass (SoftmaxKernels).
+                var moved = SoftmaxKernels.ShiftClass(_prob, i0, k, sb, e, labels.AsSpan(i0, len), ObservationSpan(i0, len), next,
+                                                      _w[next].AsSpan(i0, len), _q[next].AsSpan(i0, len),
+                                                      reference is null ? [] : reference.AsSpan(i0, len));
+                sums[g] += moved.LossChange;
+                sums[segments + g] = Math.Min(sums[segments + g], moved.Worst);
+                sums[2 * segments + g] += moved.WeightSum;
+                sums[3 * segments + g] += moved.ResidualSum;
+                sums[4 * segments + g] += moved.Drift;
+            }
+            else
+            {
+                TensorPrimitives.Add(e, sb, e);
+                sums[g] += RefreshRows(i0, len, scratch.Max, scratch.Sum, ref sums[segments + g]);
+                ClassRows(next, i0, len, reference, ref sums[2 * segments + g], ref sums[3 * segments + g], ref sums[4 * segments + g]);
+            }
             var gradOffsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, gradOffsets);
             ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
@@ -438,12 +443,18 @@ internal sealed partial class MultinomialPathSolver
         return _loss = loss / _n;
     }
 
-    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature (V the observation weights, 1 without; 0
-    /// when excluded), reading each block of rows of the columns once for all classes.</summary>
+    /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature outside the working set (V the observation
+    /// weights, 1 without; 0 when excluded or in the working set, where no caller reads it: the strong rule, the KKT check
+    /// and lambda_max look only outside), reading each block of rows of the columns once for all classes.</summary>
     private void FullGradient()
     {
         var included = new List<int>(_p);
-        for (int j = 0; j < _p; j++) if (!_excluded[j]) included.Add(j);
+        for (int j = 0; j < _p; j++) if (!_excluded[j] && !_working[j]) included.Add(j);
+        if (included.Count == 0)
+        {
+            foreach (var g in _grad) Array.Clear(g);
+            return;
+        }
         int m = included.Count, length = _classes * m, segments = Segments(length);
         var columns = included.ToArray();
         var dotParts = new double[segments * length];

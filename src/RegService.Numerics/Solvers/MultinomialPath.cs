@@ -85,7 +85,7 @@ public static class MultinomialPath
 /// <summary>The point solver of <see cref="MultinomialPath"/> (see there).</summary>
 internal sealed partial class MultinomialPathSolver : IPointSolver
 {
-    private const double MinWeight = 1e-5;
+    private const double MinWeight = SoftmaxKernels.MinWeight;
     private readonly int _n, _p, _classes;
     private readonly double[] _zData;        // standardized columns, column-major (feature j at j n; zeros when excluded)
     private readonly int[] _y;
@@ -100,7 +100,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private readonly double[][] _b;          // [class][feature], standardized
     private readonly double[][] _eta;        // [class][row]
     private readonly double[][] _prob;       // [class][row]
-    private readonly double[][] _grad;       // [class][feature]: (1/n) z_j'(y_k - p_k) at the current point, where exact
+    private readonly double[][] _grad;       // [class][feature]: (1/n) z_j'(y_k - p_k) at the current point outside the working set (FullGradient)
     private readonly bool[] _working;
     private readonly List<string> _warnings = [];
     private double _nullDeviance = double.NaN;   // per row: -(2/n) log-likelihood of the null model
@@ -187,8 +187,6 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _q = Jagged(_classes, _n);
         _h = new double[_p];
         _hessians = new ClassHessian?[_classes];
-        _rowMax = new double[Math.Min(_n, RowBlock)];
-        _rowSum = new double[Math.Min(_n, RowBlock)];
         _working = new bool[_p];
         _tolerance = settings.Tolerance;
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, _scales);
@@ -267,6 +265,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         while (true)
         {
             bool small = false;
+            _recomputeDue = true;
             while (steps < MultinomialPath.MaxNewtonSteps && passes < budget)
             {
                 ct.ThrowIfCancellationRequested();
@@ -419,19 +418,23 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
                     }
                 }
             }
-            double size = Size(k);
+            double size = Size(k, gram ? _classWeightSum : null);
             change = Math.Max(change, size);
             if (size == 0) continue;
             // The class's step in the linear predictor: taken, then halved (taken back by half) while it raises the objective; a step below the threshold is kept whole:
             // it cannot raise the objective by more than rounding. In Gram mode the step, the refresh and the next class's
             // gradient are one pass over blocks of rows (StepAndPrepare); the next class's gradient is used if the step stays whole.
             // After the last class it prepares the next Newton step's first class (the symmetrization between does not move
-            // the probabilities) and recomputes the softmax from the linear predictors, once per Newton step.
+            // the probabilities) and, once per round of Newton steps at a lambda (Converge), recomputes the softmax from the linear
+            // predictors: the one-class updates in between renormalize every row (each divides by the new sum), so their
+            // rounding does not build up in the sum, only in the ratios, by about 1e-16 per update.
             double before = _loss + ClassPenalty(lambda, k, 0);
             double t = 1;
             double[]? s = null;
             double after;
-            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute: k + 1 == _classes);
+            bool recompute = k + 1 == _classes && _recomputeDue;
+            if (recompute) _recomputeDue = false;
+            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute);
             else
             {
                 s = StepVector(k, rowStep[k] ??= new double[_n]);
@@ -453,6 +456,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         }
         return change;
     }
+
+    /// <summary>Sum w of the weights of the last Gram-mode class step (<see cref="GramClassStep"/>).</summary>
+    private double _classWeightSum;
+
+    /// <summary>Whether the softmax is still to be recomputed from the linear predictors at this lambda (<see cref="Converge"/>
+    /// sets it; the last class step of the next Newton step does it and clears it).</summary>
+    private bool _recomputeDue;
 
     /// <summary>The working features in order.</summary>
     private int[] WorkingSet()
@@ -486,7 +496,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         var prep = _prepared is { } ready && ready.Class == k && ready.Set.AsSpan().SequenceEqual(set) ? ready : PrepareClass(k, set);
         _prepared = null;
         var w = _w[k];
-        double wsum = prep.WeightSum, g0 = prep.ResidualSum;
+        double wsum = _classWeightSum = prep.WeightSum, g0 = prep.ResidualSum;
         var cached = _hessians[k];
         if (cached is null || !ReferenceEquals(prep.Reference, cached) || !(cached.WeightSum > 0) || prep.Drift / cached.WeightSum > DriftLimit)
             cached = _hessians[k] = BuildHessian(set, w, wsum, cached?.WeightRef);
@@ -537,13 +547,14 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
 
     /// <summary>
     /// A class's weighted Gram matrix stays while its working set does and its weights moved by at most this fraction
-    /// (sum |w - w_ref| / sum w_ref), as <see cref="LogisticPathSolver"/>'s: the Newton model is then slightly off, the
-    /// gradient stays exact, so the fixed point and the stopping rule are the same.
+    /// (sum |w - w_ref| / sum w_ref): the Newton model is then slightly off, the gradient stays exact, so the fixed point and
+    /// the stopping rule are the same. 0.1 rather than <see cref="LogisticPathSolver"/>'s 0.05: on the 20k x 100, 5-class
+    /// path it halves the rebuilds (91 to 47, sum q² 183 000 to 85 000) for 261 Newton steps instead of 257 (0.2: 25 rebuilds,
+    /// 278 steps).
     /// </summary>
-    private const double DriftLimit = 0.05;
+    private const double DriftLimit = 0.1;
 
     private readonly ClassHessian?[] _hessians;
-    private readonly double[] _rowMax, _rowSum;   // ShiftClass's scratch when called for one block alone
 
     /// <summary>Z'WZ (raw, on the shifted columns), Z'w and sum w of one class's working set, with the weights they came from.</summary>
     internal sealed record ClassHessian(int[] Set, double[] Gram, double[] Sums, double[] WeightRef, double WeightSum);
@@ -734,14 +745,19 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         return sw / _n * delta * delta;
     }
 
-    /// <summary>The weighted squared size of class k's proposed step: max(W Δb0², max_j H_kj Δb_kj²).</summary>
-    private double Size(int k)
+    /// <summary>The weighted squared size of class k's proposed step: max(W Δb0², max_j H_kj Δb_kj²), W = sum w / n
+    /// (<paramref name="weightSum"/>: sum w when known, as the Gram-mode step's weights, <see cref="ClassPrep.WeightSum"/>).</summary>
+    private double Size(int k, double? weightSum = null)
     {
         double sw = 0;
         if (_intercept)
         {
-            var w = _w[k];
-            for (int i = 0; i < _n; i++) sw += w[i];
+            if (weightSum is { } known) sw = known;
+            else
+            {
+                var w = _w[k];
+                for (int i = 0; i < _n; i++) sw += w[i];
+            }
             sw /= _n;
         }
         double size = sw * _d0[k] * _d0[k];
