@@ -227,7 +227,8 @@ public sealed class NaiveCd : ICdCore
     /// then too) is usually much tighter, since the residual moves little between two checks; with the shadow, the
     /// bound of <see cref="ResidualSnapshots"/> too. The smallest is used.
     /// When many features need recomputing, all are, and the reference moves to the current residual (with the
-    /// shadow, every feature is screened then, the strong set too, and the screen becomes the newest snapshot).
+    /// shadow, every feature is screened then, the strong set too, and the screen becomes the newest snapshot; there
+    /// "many" counts the features screened at the checks since the last full screen too).
     /// </summary>
     private void CheckOutside(bool[] inStrong, double lambda)
     {
@@ -250,7 +251,11 @@ public sealed class NaiveCd : ICdCore
             else Gradient[j] = upper;
         }
         _u.CopyTo(_rLast, 0);
-        bool full = _candidates.Count * 2 > q;
+        // With the shadow, a full screen also renews the snapshots, so it is taken once the features screened since the
+        // last one would reach half of a full screen (as renting against buying): stale snapshots leave more and more
+        // candidates at each later check.
+        bool full = (_candidates.Count + (_shadow is null ? 0 : _screenedSinceFull)) * 2 > q;
+        _screenedSinceFull = full ? 0 : _screenedSinceFull + _candidates.Count;
         if (full)
         {
             _candidates.Clear();
@@ -306,6 +311,7 @@ public sealed class NaiveCd : ICdCore
     }
 
     private bool _refPending;
+    private long _screenedSinceFull;   // candidates screened since the last full screen
 
     /// <summary>||a - b|| / sqrt(n).</summary>
     private double Distance(double[] a, double[] b)
