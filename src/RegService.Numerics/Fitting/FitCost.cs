@@ -349,7 +349,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
 
         /// <summary>
         /// Naive coordinate descent (<see cref="NaiveSource"/>): the all-rows path reads the loaded columns in place, with
-        /// per-row vectors and a single-precision shadow of the standardized columns where <see cref="NaiveCd.UseShadow"/>
+        /// per-row vectors and a 16-bit shadow of the standardized columns where <see cref="NaiveCd.UseShadow"/>
         /// allows; each fold fit gathers its training rows into a compact copy and builds its own shadow.
         /// </summary>
         private string NaiveCost()
@@ -358,7 +358,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
             var full = Phase("path on all rows");
             Add(full, "residuals and per-feature state", Doubles(8.0 * n + 16.0 * p));
             if (NaiveCd.UseShadow(ClampInt(n), ClampInt(p)))
-                Add(full, "single-precision shadow of the columns", Bytes(4.0 * n * p + 4.0 * n));
+                Add(full, "16-bit shadow of the columns", Bytes(2.0 * n * p + 4.0 * n));
             _work += _lambdas * (AssumedPasses * 4.0 * n * Math.Min(p, n) + 2.0 * n * p);
             if (_folds > 0)
             {
@@ -368,7 +368,7 @@ public sealed record FitCost(long PeakBytes, double Work, string Route, IReadOnl
                 Add(folds, $"{fits} fold fits: gathered rows ({m:N0} x {p + 1:N0})", Doubles(fits * (double)m * (p + 1)));
                 Add(folds, $"{fits} fold fits: residuals and state", Doubles(fits * (8.0 * m + 16.0 * p)));
                 if (NaiveCd.UseShadow(ClampInt(m), ClampInt(p)))
-                    Add(folds, $"{fits} fold fits: single-precision shadows", Bytes(fits * (4.0 * m * p + 4.0 * m)));
+                    Add(folds, $"{fits} fold fits: 16-bit shadows", Bytes(fits * (2.0 * m * p + 4.0 * m)));
                 _work += _folds * _lambdas * (AssumedPasses * 4.0 * m * Math.Min(p, m) + 2.0 * m * p);
             }
             return "naive cd";

@@ -38,9 +38,11 @@ public sealed class NaiveCd : ICdCore
     private readonly CoordinateDescent _cd;
     private double _raw;   // x_j'u of the coordinate a pass visits next
 
-    // Single-precision shadow of the standardized columns for the KKT screen (null when not worth it or too large).
-    private readonly float[]? _shadow;
-    private readonly double[]? _shadowNorms;   // max(||z_j||, ||ẑ_j||), slightly rounded up
+    // 16-bit fixed-point shadow of the standardized columns for the KKT screen (null when not worth it or too large):
+    // ẑ_j = _steps[j] q_j. A screen's error is at most _shadowError ||r|| _shadowWeights[j] / n (see ShadowWeight).
+    private readonly short[]? _shadow;
+    private readonly double[]? _steps;
+    private readonly double[]? _shadowWeights;
     private readonly float[]? _rShadow;
     private readonly double _shadowError;      // (γ_n + 3u) with u = 2^-24, rounded up
     private double[]? _screened;
@@ -80,7 +82,8 @@ public sealed class NaiveCd : ICdCore
         if (UseShadow(_n, q))
         {
             _shadow = RentShadow((long)q * _n);
-            _shadowNorms = new double[q];
+            _steps = new double[q];
+            _shadowWeights = new double[q];
             _rShadow = new float[_n];
             _shadowError = ShadowErrorFactor(_n);
             _snapshots = new ResidualSnapshots(q, _n);
@@ -97,16 +100,16 @@ public sealed class NaiveCd : ICdCore
     /// <summary>Shadows up to this size are kept for the next fit (<see cref="Release"/>).</summary>
     internal const long MaxSpareShadowBytes = 32L << 20;
 
-    // One spare shadow, kept between fits: the page faults and zeroing of a fresh 20 MB array (and the collection its
+    // One spare shadow, kept between fits: the page faults and zeroing of a fresh 10 MB array (and the collection its
     // allocation triggers) cost as much as a tenth of a 500 x 10k path. Taken whole by one fit at a time.
-    private static float[]? s_spareShadow;
+    private static short[]? s_spareShadow;
 
     /// <summary>The spare shadow if it is long enough, else a new array (huge pages advised: 4 KiB page faults on a fresh
     /// copy of hundreds of MB cost more than building it).</summary>
-    private static float[] RentShadow(long length)
+    private static short[] RentShadow(long length)
     {
         var spare = Interlocked.Exchange(ref s_spareShadow, null);
-        return spare is not null && spare.Length >= length ? spare : LargeArrays.Allocate<float>((int)length);
+        return spare is not null && spare.Length >= length ? spare : LargeArrays.Allocate<short>((int)length);
     }
 
     /// <summary>
@@ -115,21 +118,29 @@ public sealed class NaiveCd : ICdCore
     /// </summary>
     public void Release()
     {
-        if (_shadow is { } shadow && (long)shadow.Length * sizeof(float) <= MaxSpareShadowBytes)
+        if (_shadow is { } shadow && (long)shadow.Length * sizeof(short) <= MaxSpareShadowBytes)
             Volatile.Write(ref s_spareShadow, shadow);
     }
 
-    /// <summary>The single-precision screen is used when its error bound is tight (n u well below 1) and its copy is at most 512 MB.</summary>
+    /// <summary>The screen is used when its error bound is tight (n u well below 1) and its 16-bit copy is at most 256 MB.</summary>
     internal static bool UseShadow(int n, int q) => n >= 64 && (n + 3) * Unit < 1e-3 && (long)q * n <= 128L << 20;
 
     private const double Unit = 1.0 / (1 << 24);
 
     /// <summary>
-    /// A bound, relative to ||z_j|| ||r||, on |z_j'r − fl32(ẑ_j'r̂)| where ẑ_j and r̂ are z_j and r rounded to single
-    /// precision: each rounding costs at most u (so 2u + u² on every product) and any order of summation of the
-    /// n products in single precision adds at most γ_n = n u / (1 − n u) of Σ|ẑ_ij r̂_i| ≤ ||ẑ_j|| ||r̂||.
+    /// A bound, relative to ||ẑ_j|| ||r||, on the single-precision part of a screen's error, |ẑ_j'r − fl32(ẑ_j'r̂)| with r̂
+    /// the residual rounded to single precision: its rounding costs at most u on every product, and any order of summation
+    /// of the n products in single precision adds at most γ_n = n u / (1 − n u) of Σ|ẑ_ij r̂_i| ≤ ||ẑ_j|| ||r̂||
+    /// (the 16-bit entries convert to float exactly, and the step is a factor outside the sum).
     /// </summary>
     internal static double ShadowErrorFactor(int n) => (n * Unit / (1 - n * Unit) + 3 * Unit) * 1.0001;
+
+    /// <summary>
+    /// The weight w_j of column j in a screen's error bound E ||r|| w_j / n (E = <see cref="ShadowErrorFactor"/>): since
+    /// z_j'r − ẑ_j'r = (z_j − ẑ_j)'r ≤ ||z_j − ẑ_j|| ||r||, w_j = max(||ẑ_j||, ||z_j||) + ||z_j − ẑ_j|| / E, slightly rounded up.
+    /// </summary>
+    internal static double ShadowWeight(in SingleDots.QuantizedColumn column, double norm, double factor) =>
+        (Math.Max(Math.Sqrt(column.NormSquared), norm) + Math.Sqrt(column.ErrorSquared) / factor) * (1 + 1e-9);
 
     /// <summary>
     /// Builds the shadow and, while each column is still in cache, its gradient at b = 0 (one read of the data instead of two).
@@ -142,8 +153,9 @@ public sealed class NaiveCd : ICdCore
             int from = (int)((long)q * t / _threads), to = (int)((long)q * (t + 1) / _threads);
             for (int j = from; j < to; j++)
             {
-                double ss = SingleDots.Round(_columns[j].Span, _means[j], 1 / _scales[j], _shadow.AsSpan(j * _n, _n));
-                _shadowNorms![j] = Math.Max(Math.Sqrt(ss), Math.Sqrt(_n * _diagonal[j])) * (1 + 1e-9);
+                var column = SingleDots.Quantize(_columns[j].Span, _means[j], 1 / _scales[j], _shadow.AsSpan(j * _n, _n));
+                _steps![j] = column.Step;
+                _shadowWeights![j] = ShadowWeight(column, Math.Sqrt(_n * _diagonal[j]), _shadowError);
                 Gradient[j] = GradientOf(j);
             }
         });
@@ -215,7 +227,8 @@ public sealed class NaiveCd : ICdCore
     /// then too) is usually much tighter, since the residual moves little between two checks; with the shadow, the
     /// bound of <see cref="ResidualSnapshots"/> too. The smallest is used.
     /// When many features need recomputing, all are, and the reference moves to the current residual (with the
-    /// shadow, every feature is screened then, the strong set too, and the screen becomes the newest snapshot).
+    /// shadow, every feature is screened then, the strong set too, and the screen becomes the newest snapshot; there
+    /// "many" counts the features screened at the checks since the last full screen too).
     /// </summary>
     private void CheckOutside(bool[] inStrong, double lambda)
     {
@@ -232,13 +245,17 @@ public sealed class NaiveCd : ICdCore
             double norm = _norms[j];
             double upper = Math.Abs(_gRef[j]) + norm * radius;
             if (last > 0 && _checkedAt[j] == last) upper = Math.Min(upper, Math.Abs(Gradient[j]) + norm * radiusLast);
-            if (line is { } l) upper = Math.Min(upper, l.Bound(j, norm, _shadowNorms![j]));
+            if (line is { } l) upper = Math.Min(upper, l.Bound(j, norm, _shadowWeights![j]));
             _checkedAt[j] = _checks;
             if (upper > bound * _cd.PenaltyFactors[j]) _candidates.Add(j);
             else Gradient[j] = upper;
         }
         _u.CopyTo(_rLast, 0);
-        bool full = _candidates.Count * 2 > q;
+        // With the shadow, a full screen also renews the snapshots, so it is taken once the features screened since the
+        // last one would reach half of a full screen (as renting against buying): stale snapshots leave more and more
+        // candidates at each later check.
+        bool full = (_candidates.Count + (_shadow is null ? 0 : _screenedSinceFull)) * 2 > q;
+        _screenedSinceFull = full ? 0 : _screenedSinceFull + _candidates.Count;
         if (full)
         {
             _candidates.Clear();
@@ -251,10 +268,11 @@ public sealed class NaiveCd : ICdCore
     }
 
     /// <summary>
-    /// Settles the candidates whose single-precision gradient, widened by its error bound, is within
+    /// Settles the candidates whose screened gradient (the 16-bit shadow against the residual in single precision),
+    /// widened by its error bound, is within
     /// lambda alpha v_j: their Gradient entry holds that upper bound of |g_j|. The rest stay candidates.
     /// With <paramref name="snapshot"/> the candidates are every feature in order: their signed single-precision
-    /// gradients become the newest snapshot, and those flagged in <paramref name="snapshot"/> (the strong set) are dropped.
+    /// screened gradients become the newest snapshot, and those flagged in <paramref name="snapshot"/> (the strong set) are dropped.
     /// </summary>
     private void Screen(double lambda, bool[]? snapshot)
     {
@@ -277,13 +295,15 @@ public sealed class NaiveCd : ICdCore
         else
             Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads },
                 t => Range((int)((long)count * t / _threads), (int)((long)count * (t + 1) / _threads)));
+        var steps = _steps!;
+        for (int s = 0; s < count; s++) screened[s] *= steps[_candidates[s]];
         if (snapshot is not null) _snapshots!.Take(screened.AsSpan(0, count), _u, scale);
         int kept = 0;
         for (int s = 0; s < count; s++)
         {
             int j = _candidates[s];
             if (snapshot is not null && snapshot[j]) continue;
-            double upper = Math.Abs(screened[s]) / _n + scale * _shadowNorms![j];
+            double upper = Math.Abs(screened[s]) / _n + scale * _shadowWeights![j];
             if (upper <= bound * _cd.PenaltyFactors[j]) Gradient[j] = upper;
             else _candidates[kept++] = j;
         }
@@ -291,6 +311,7 @@ public sealed class NaiveCd : ICdCore
     }
 
     private bool _refPending;
+    private long _screenedSinceFull;   // candidates screened since the last full screen
 
     /// <summary>||a - b|| / sqrt(n).</summary>
     private double Distance(double[] a, double[] b)

@@ -2,14 +2,15 @@ namespace RegService.Numerics.Solvers;
 
 /// <summary>
 /// The last two residuals at which a naive coordinate descent screened every feature, with each feature's
-/// single-precision gradient there: a bound of |g_j(r)| at a later residual r that follows the residual's drift.
+/// screened (single-precision) gradient there: a bound of |g_j(r)| at a later residual r that follows the residual's drift.
 /// </summary>
 /// <remarks>
 /// Along a lasso path the residual moves mostly along one direction (between two knots of the path it is linear in lambda),
 /// so r is written as r = c1 r1 + c0 r0 + e with c1 + c0 = 1, the newest snapshot r1, the older r0, and c0 fitted by least
 /// squares (c0 = 0 with one snapshot). Then g_j(r) = z_j'r/n = c1 g_j(r1) + c0 g_j(r0) + z_j'e/n, and
-/// <code>|g_j(r)| ≤ |c1 s1_j + c0 s0_j| + (|c1| E1 + |c0| E0) ||ẑ_j|| + sqrt(z_j'z_j/n) ||e|| / sqrt(n)</code>
-/// where s_j are the single-precision gradients and E ||ẑ_j|| their rounding bounds. The Cauchy–Schwarz bound from one
+/// <code>|g_j(r)| ≤ |c1 s1_j + c0 s0_j| + (|c1| E1 + |c0| E0) w_j + sqrt(z_j'z_j/n) ||e|| / sqrt(n)</code>
+/// where s_j are the screened gradients and E w_j their error bounds (w_j ≥ ||ẑ_j|| for a single-precision copy ẑ_j; the
+/// naive form's 16-bit copy adds its quantization error, <see cref="NaiveCd.ShadowWeight"/>). The Cauchy–Schwarz bound from one
 /// reference residual charges the whole distance ||r - r1||; this one only the part off the line through r0 and r1,
 /// which on the wide workloads halved the features left to screen (docs/engine.md, "Screening").
 /// </remarks>
@@ -26,8 +27,8 @@ internal sealed class ResidualSnapshots(int features, int rows)
     public int Count => _count;
 
     /// <summary>
-    /// Keeps residual <paramref name="r"/> with every feature's gradient, <paramref name="dots"/>[j] / n (a single-precision
-    /// z_j'r), whose error is at most <paramref name="error"/> ||ẑ_j||; the older of two snapshots is dropped.
+    /// Keeps residual <paramref name="r"/> with every feature's gradient, <paramref name="dots"/>[j] / n (a screened
+    /// z_j'r), whose error is at most <paramref name="error"/> w_j; the older of two snapshots is dropped.
     /// </summary>
     public void Take(ReadOnlySpan<double> dots, double[] r, double error)
     {
@@ -40,7 +41,7 @@ internal sealed class ResidualSnapshots(int features, int rows)
 
     /// <summary>
     /// Keeps residual <paramref name="r"/> with every feature's gradient <paramref name="gradients"/>[j] (already divided by n),
-    /// each within <paramref name="error"/> ||ẑ_j|| of z_j'r/n; the older of two snapshots is dropped.
+    /// each within <paramref name="error"/> w_j of z_j'r/n; the older of two snapshots is dropped.
     /// </summary>
     public void TakeGradients(ReadOnlySpan<double> gradients, double[] r, double error)
     {
@@ -99,7 +100,7 @@ internal sealed class ResidualSnapshots(int features, int rows)
     public readonly struct Line(double c1, double c0, double[] s1, double[] s0, double error, double radius)
     {
         /// <summary>
-        /// An upper bound of |g_j(r)|, given <paramref name="norm"/> = sqrt(z_j'z_j/n) and <paramref name="shadowNorm"/> ≥ ||ẑ_j||
+        /// An upper bound of |g_j(r)|, given <paramref name="norm"/> = sqrt(z_j'z_j/n) and <paramref name="shadowNorm"/> = w_j, the feature's weight in the snapshots' error bounds (≥ ||ẑ_j||)
         /// (the last factor covers the roundings of the few double operations here).
         /// </summary>
         public double Bound(int j, double norm, double shadowNorm) =>

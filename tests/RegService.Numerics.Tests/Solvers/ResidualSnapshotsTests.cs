@@ -38,7 +38,12 @@ public class ResidualSnapshotsTests
     {
         var rs = r.Select(v => (float)v).ToArray();
         var dots = new double[Q];
-        SingleDots.Dots(shadow, N, Enumerable.Range(0, Q).ToArray(), rs, dots);
+        for (int j = 0; j < Q; j++)
+        {
+            float t = 0;   // summed in single precision, in order
+            for (int i = 0; i < N; i++) t += shadow[j * N + i] * rs[i];
+            dots[j] = t;
+        }
         double rr = Math.Max(r.Sum(v => v * v), rs.Sum(v => (double)v * v));
         snapshots.Take(dots, r, NaiveCd.ShadowErrorFactor(N) * Math.Sqrt(rr) * (1 + 1e-9) / N);
     }
@@ -83,6 +88,54 @@ public class ResidualSnapshotsTests
             if (offLine == 0) Assert.True(bound - exact <= 1e-4 * norms[j] * distance + 1e-5, $"feature {j}: {bound} against {exact}");
         }
         if (offLine <= 1e-3) Assert.Equal(Q, tighter);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.3)]
+    public void WithTheNaiveFormsSixteenBitShadowTheBoundIsNeverBelowTheExactGradient(double offLine)
+    {
+        // The shadow as NaiveCd keeps it: 16-bit entries with a step per column, the screen's sum in single precision,
+        // and the weights that add the quantization error to the rounding bound.
+        var (_, z, norms, _) = Columns(5);
+        var entries = new short[N * Q];
+        var steps = new double[Q];
+        var weights = new double[Q];
+        double factor = NaiveCd.ShadowErrorFactor(N);
+        for (int j = 0; j < Q; j++)
+        {
+            var column = SingleDots.Quantize(z.AsSpan(j * N, N), 0, 1, entries.AsSpan(j * N, N));
+            steps[j] = column.Step;
+            weights[j] = NaiveCd.ShadowWeight(column, norms[j] * Math.Sqrt(N), factor);
+        }
+        var all = Enumerable.Range(0, Q).ToArray();
+        void Take16(ResidualSnapshots snapshots, double[] r)
+        {
+            var rs = r.Select(v => (float)v).ToArray();
+            var dots = new double[Q];
+            SingleDots.Dots(entries, N, all, rs, dots);
+            for (int j = 0; j < Q; j++) dots[j] *= steps[j];
+            double rr = Math.Max(r.Sum(v => v * v), rs.Sum(v => (double)v * v));
+            snapshots.Take(dots, r, factor * Math.Sqrt(rr) * (1 + 1e-9) / N);
+        }
+        var rng = new Random(6);
+        var r0 = Enumerable.Range(0, N).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var step = Enumerable.Range(0, N).Select(_ => 0.1 * (rng.NextDouble() - 0.5)).ToArray();
+        var r1 = r0.Select((v, i) => v + step[i]).ToArray();
+        var snapshots = new ResidualSnapshots(Q, N);
+        Take16(snapshots, r0);
+        Take16(snapshots, r1);
+        var r = r1.Select((v, i) => v + 2 * step[i] + offLine * 0.1 * (rng.NextDouble() - 0.5)).ToArray();
+        var line = snapshots.Extrapolate(r)!.Value;
+        double distance = Math.Sqrt(r.Select((v, i) => (v - r1[i]) * (v - r1[i])).Sum() / N);
+        for (int j = 0; j < Q; j++)
+        {
+            double exact = Math.Abs(Gradient(z, r, j));
+            double bound = line.Bound(j, norms[j], weights[j]);
+            Assert.True(bound >= exact, $"feature {j}: bound {bound:R} below |g| {exact:R}");
+            // On the line the bound is the exact gradient plus the screens' allowances (quantization ~1e-5 here).
+            if (offLine == 0) Assert.True(bound - exact <= 1e-3 * norms[j] * distance + 2e-4, $"feature {j}: {bound} against {exact}");
+        }
     }
 
     [Fact]

@@ -131,7 +131,7 @@ public class WorkingSetTests
     [Fact]
     public void ASpareShadowLeftByAnotherFitGivesTheSameSolutions()
     {
-        // The single-precision shadow of a finished fit is kept for the next (NaiveCd.Release); a fit that takes it over
+        // The 16-bit shadow of a finished fit is kept for the next (NaiveCd.Release); a fit that takes it over
         // must overwrite every column it reads, whatever the data that filled it.
         var x = SyntheticData.Gaussian(80, 600, seed: 31, signal: 12, rho: 0.2);
         var other = SyntheticData.Gaussian(90, 700, seed: 32, signal: 20, rho: 0.5);
