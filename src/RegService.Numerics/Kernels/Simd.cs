@@ -31,6 +31,13 @@ internal interface ISimd<TV> where TV : struct
     /// <summary>2^k from <c>k + 1.5·2^52</c> (an integer k rounded by adding the shifter): the shifter's low bits hold k.</summary>
     static abstract TV Pow2FromShifted(TV shifted);
     static abstract double Sum(TV v);
+    static abstract TV Exp(TV x);
+    static abstract TV Log(TV x);
+    static abstract TV Min(TV a, TV b);
+    /// <summary>Per lane: a == c ? ifTrue : ifFalse.</summary>
+    static abstract TV WhereEqual(TV a, double c, TV ifTrue, TV ifFalse);
+    /// <summary>The smallest lane.</summary>
+    static abstract double Smallest(TV a);
 }
 
 /// <summary>AVX-512 (8 doubles).</summary>
@@ -58,6 +65,14 @@ internal readonly struct Simd512 : ISimd<Vector512<double>>
     public static Vector512<double> Pow2FromShifted(Vector512<double> shifted)
         => Vector512.ShiftLeft(shifted.AsInt64() + Vector512.Create(SimdMath.ExponentFromShifted), 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> v) => Vector512.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Exp(Vector512<double> x) => Vector512.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Log(Vector512<double> x) => Vector512.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Min(Vector512<double> a, Vector512<double> b) => Vector512.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> WhereEqual(Vector512<double> a, double c, Vector512<double> t, Vector512<double> f) =>
+        Vector512.ConditionalSelect(Vector512.Equals(a, Vector512.Create(c)), t, f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Smallest(Vector512<double> a) => Math.Min(Simd256.Smallest(a.GetLower()), Simd256.Smallest(a.GetUpper()));
 }
 
 /// <summary>AVX2 with FMA (4 doubles).</summary>
@@ -85,6 +100,14 @@ internal readonly struct Simd256 : ISimd<Vector256<double>>
     public static Vector256<double> Pow2FromShifted(Vector256<double> shifted)
         => Vector256.ShiftLeft(shifted.AsInt64() + Vector256.Create(SimdMath.ExponentFromShifted), 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> v) => Vector256.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Exp(Vector256<double> x) => Vector256.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Log(Vector256<double> x) => Vector256.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Min(Vector256<double> a, Vector256<double> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> WhereEqual(Vector256<double> a, double c, Vector256<double> t, Vector256<double> f) =>
+        Vector256.ConditionalSelect(Vector256.Equals(a, Vector256.Create(c)), t, f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Smallest(Vector256<double> a) => Math.Min(Simd128.Smallest(a.GetLower()), Simd128.Smallest(a.GetUpper()));
 }
 
 /// <summary>SSE2 / AdvSimd (2 doubles); multiply-adds fused only where the hardware has FMA.</summary>
@@ -112,6 +135,14 @@ internal readonly struct Simd128 : ISimd<Vector128<double>>
     public static Vector128<double> Pow2FromShifted(Vector128<double> shifted)
         => Vector128.ShiftLeft(shifted.AsInt64() + Vector128.Create(SimdMath.ExponentFromShifted), 52).AsDouble();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> v) => Vector128.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Exp(Vector128<double> x) => Vector128.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Log(Vector128<double> x) => Vector128.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Min(Vector128<double> a, Vector128<double> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<double> WhereEqual(Vector128<double> a, double c, Vector128<double> t, Vector128<double> f) =>
+        Vector128.ConditionalSelect(Vector128.Equals(a, Vector128.Create(c)), t, f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Smallest(Vector128<double> a) => Math.Min(a.GetElement(0), a.GetElement(1));
 }
 
 /// <summary>Elementary functions on any vector width, for the logistic link and loss.</summary>

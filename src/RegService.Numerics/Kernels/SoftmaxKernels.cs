@@ -40,9 +40,9 @@ internal static class SoftmaxKernels
         Check(prob, i0, k, s.Length, eta, label, weights, next, w, r, reference);
         return KernelIsa.Current switch
         {
-            KernelPath.Vector512 => Shift<Simd512, Ops512, Vector512<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
-            KernelPath.Vector256 => Shift<Simd256, Ops256, Vector256<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
-            KernelPath.Vector128 => Shift<Simd128, Ops128, Vector128<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
+            KernelPath.Vector512 => Shift<Simd512, Vector512<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
+            KernelPath.Vector256 => Shift<Simd256, Vector256<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
+            KernelPath.Vector128 => Shift<Simd128, Vector128<double>>(prob, i0, k, s, eta, label, weights, next, w, r, reference),
             _ => ShiftClassScalar(prob, i0, k, s, eta, label, weights, next, w, r, reference),
         };
     }
@@ -105,9 +105,9 @@ internal static class SoftmaxKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static SoftmaxShift Shift<S, M, TV>(double[][] prob, int i0, int k, ReadOnlySpan<double> s, Span<double> eta, ReadOnlySpan<double> label,
+    private static SoftmaxShift Shift<S, TV>(double[][] prob, int i0, int k, ReadOnlySpan<double> s, Span<double> eta, ReadOnlySpan<double> label,
                                                 ReadOnlySpan<double> weights, int next, Span<double> w, Span<double> r, ReadOnlySpan<double> reference)
-        where S : ISimd<TV> where M : ISoftmaxOps<TV> where TV : struct
+        where S : ISimd<TV> where TV : struct
     {
         int len = s.Length, classes = prob.Length, width = S.Count;
         bool moveEta = !eta.IsEmpty, weighted = !weights.IsEmpty, prepare = next >= 0, drifting = prepare && !reference.IsEmpty;
@@ -130,7 +130,7 @@ internal static class SoftmaxKernels
             for (int l = 0; l < classes; l++)
                 if (l != k) d = S.Add(d, S.Load(ref MemoryMarshal.GetArrayDataReference(prob[l]), row));
             ref double pkr = ref MemoryMarshal.GetArrayDataReference(prob[k]);
-            TV pk = S.Multiply(S.Load(ref pkr, row), M.Exp(si));
+            TV pk = S.Multiply(S.Load(ref pkr, row), S.Exp(si));
             d = S.Add(d, pk);
             TV y = S.Load(ref yr, u), observed = S.Zero, pm = S.Zero;
             for (int l = 0; l < classes; l++)
@@ -138,26 +138,26 @@ internal static class SoftmaxKernels
                 ref double pr = ref MemoryMarshal.GetArrayDataReference(prob[l]);
                 TV pl = S.Divide(l == k ? pk : S.Load(ref pr, row), d);
                 S.Store(pl, ref pr, row);
-                observed = M.Where(y, l, pl, observed);
+                observed = S.WhereEqual(y, l, pl, observed);
                 if (l == next) pm = pl;
             }
-            TV logd = M.Log(d), mine = M.Where(y, k, si, S.Zero);
+            TV logd = S.Log(d), mine = S.WhereEqual(y, k, si, S.Zero);
             TV v = one;
             if (weighted)
             {
                 v = S.Load(ref vr, u);
                 logs = S.MultiplyAdd(v, logd, logs);
                 own = S.MultiplyAdd(v, mine, own);
-                observed = M.Where(v, 0, one, observed);
+                observed = S.WhereEqual(v, 0, one, observed);
             }
             else
             {
                 logs = S.Add(logs, logd);
                 own = S.Add(own, mine);
             }
-            worst = M.Min(worst, observed);
+            worst = S.Min(worst, observed);
             if (!prepare) continue;
-            TV wi = S.Max(S.Multiply(S.Subtract(one, pm), pm), floor), ri = S.Subtract(M.Where(y, next, one, S.Zero), pm);
+            TV wi = S.Max(S.Multiply(S.Subtract(one, pm), pm), floor), ri = S.Subtract(S.WhereEqual(y, next, one, S.Zero), pm);
             if (weighted)
             {
                 wi = S.Multiply(wi, v);
@@ -169,55 +169,8 @@ internal static class SoftmaxKernels
             rsum = S.Add(rsum, ri);
             if (drifting) drift = S.Add(drift, S.Abs(S.Subtract(wi, S.Load(ref fr, u))));
         }
-        double loss = S.Sum(logs) - S.Sum(own), smallest = M.Smallest(worst), ws = S.Sum(wsum), rs = S.Sum(rsum), dr = S.Sum(drift);
+        double loss = S.Sum(logs) - S.Sum(own), smallest = S.Smallest(worst), ws = S.Sum(wsum), rs = S.Sum(rsum), dr = S.Sum(drift);
         for (; i < len; i++) Row(prob, i0, k, i, s, eta, label, weights, next, w, r, reference, ref loss, ref smallest, ref ws, ref rs, ref dr);
         return new SoftmaxShift(loss, smallest, ws, rs, dr);
-    }
-
-    /// <summary>The elementary functions and lane selections <see cref="Shift{S, M, TV}"/> needs beyond <see cref="ISimd{TV}"/>.</summary>
-    internal interface ISoftmaxOps<TV> where TV : struct
-    {
-        static abstract TV Exp(TV x);
-        static abstract TV Log(TV x);
-        static abstract TV Min(TV a, TV b);
-        /// <summary>Per lane: a == c ? ifTrue : ifFalse.</summary>
-        static abstract TV Where(TV a, double c, TV ifTrue, TV ifFalse);
-        static abstract double Smallest(TV a);
-    }
-
-    private readonly struct Ops512 : ISoftmaxOps<Vector512<double>>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Exp(Vector512<double> x) => Vector512.Exp(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Log(Vector512<double> x) => Vector512.Log(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Min(Vector512<double> a, Vector512<double> b) => Vector512.Min(a, b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<double> Where(Vector512<double> a, double c, Vector512<double> t, Vector512<double> f) =>
-            Vector512.ConditionalSelect(Vector512.Equals(a, Vector512.Create(c)), t, f);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static double Smallest(Vector512<double> a) => Math.Min(Ops256.Smallest(a.GetLower()), Ops256.Smallest(a.GetUpper()));
-    }
-
-    private readonly struct Ops256 : ISoftmaxOps<Vector256<double>>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Exp(Vector256<double> x) => Vector256.Exp(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Log(Vector256<double> x) => Vector256.Log(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Min(Vector256<double> a, Vector256<double> b) => Vector256.Min(a, b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<double> Where(Vector256<double> a, double c, Vector256<double> t, Vector256<double> f) =>
-            Vector256.ConditionalSelect(Vector256.Equals(a, Vector256.Create(c)), t, f);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static double Smallest(Vector256<double> a) => Math.Min(Ops128.Smallest(a.GetLower()), Ops128.Smallest(a.GetUpper()));
-    }
-
-    private readonly struct Ops128 : ISoftmaxOps<Vector128<double>>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Exp(Vector128<double> x) => Vector128.Exp(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Log(Vector128<double> x) => Vector128.Log(x);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Min(Vector128<double> a, Vector128<double> b) => Vector128.Min(a, b);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<double> Where(Vector128<double> a, double c, Vector128<double> t, Vector128<double> f) =>
-            Vector128.ConditionalSelect(Vector128.Equals(a, Vector128.Create(c)), t, f);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static double Smallest(Vector128<double> a) => Math.Min(a.GetElement(0), a.GetElement(1));
     }
 }
