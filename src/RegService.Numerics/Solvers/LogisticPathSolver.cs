@@ -29,7 +29,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private readonly bool _intercept;
     private readonly bool _naive;
     private readonly int _threads;
-    private readonly int _candidates;   // features not excluded
     private readonly CancellationToken _ct;
 
     // The current point and what a pass computed there.
@@ -42,9 +41,8 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private readonly double[] _grad;          // exact for members of the working set
     private readonly double[] _xv, _wm;       // naive mode: sum v z^2 and sum v z (v = w/n) for members of the working set
 
-    // Working set (only grows) and the quadratic model of the Gram mode.
-    private readonly List<int> _set = [];
-    private readonly bool[] _inSet;
+    // Working set (only grows; members in the order they joined, the coordinate order) and the quadratic model of the Gram mode.
+    private readonly OuterWorkingSet _set;
     private Hessian? _h;
     private bool _hStale;
     private double[]? _naiveResidual, _naiveWeight;   // buffers of the naive mode
@@ -72,7 +70,8 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _intercept = settings.FitIntercept;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         _ct = ct;
-        int candidates = _candidates = Enumerable.Range(0, _p).Count(j => !data.Excluded[j]);
+        _set = new OuterWorkingSet(_v, _alpha, data.Excluded);
+        int candidates = _set.Candidates;
         _naive = mode switch
         {
             BinomialPath.SubproblemMode.Gram => false,
@@ -83,9 +82,8 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _grad = new double[_p];
         _xv = new double[_p];
         _wm = new double[_p];
-        _inSet = new bool[_p];
         _pass = new LogisticPass(data, _intercept, _threads, ct);
-        _bounds = new GradientBounds(data, _pass, _inSet, _intercept, _threads, ct);
+        _bounds = new GradientBounds(data, _pass, _set.Flags, _intercept, _threads, ct);
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, data.Scales);
         _warnings = [.. data.Warnings];
     }
@@ -118,7 +116,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
                 _warnings.Add("the fit of the unpenalized features alone did not converge; the path starts from its last iterate");
             if (!_exactPoint) Evaluate();
         }
-        SettleAll(Outer(all));
+        SettleAll(_set.OutsideOf(all));
         double max = 0;
         for (int j = 0; j < _p; j++)
             if (all[j] && _v[j] != 0) max = Math.Max(max, Math.Abs(_bounds.Reference(j)) / _v[j]);
@@ -179,7 +177,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         if (step.Generated && step.Index == 0 && _alpha >= LambdaGrid.AlphaFloor)
         {
             // glmnet's first point: every penalized coefficient is 0 at lambda_max (exactly, by its definition).
-            (converged, steps, screenedOut) = (true, 0, _all.Count(c => c) - _set.Count);
+            (converged, steps, screenedOut) = (true, 0, _set.Outside);
         }
         else
         {
@@ -284,7 +282,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
             if (budget <= 0)
                 return (false, steps, candidates - _set.Count + screenedInside);
 
-            int[] idx = [.. _set];
+            int[] idx = [.. _set.Members];
             var newBeta = new double[idx.Length];
             double d0, measure;
             CdOutcome outcome;
@@ -330,9 +328,9 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     /// </summary>
     private void ExtendSet(double lambda, double previousLambda, bool[] candidate)
     {
-        var outer = Outer(candidate);
+        var outer = _set.OutsideOf(candidate);
         if (outer.Count == 0) return;
-        double strong = _alpha * Math.Max(2 * lambda - previousLambda, 0);
+        double strong = _set.StrongCut(lambda, previousLambda);
         double ahead = _naive ? strong : _alpha * Math.Max(lambda - _d.Family.NewtonLookahead * Math.Max(previousLambda - lambda, 0), 0);
         ahead = Math.Min(ahead, strong);
         // Settle by the bound where it can, then by the screen, else by the exact gradient.
@@ -369,9 +367,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     {
         foreach (int j in features)
         {
-            if (_inSet[j]) continue;
-            _inSet[j] = true;
-            _set.Add(j);
+            if (!_set.Add(j)) continue;
             if (_naive)
             {
                 var (first, second) = LogisticKernels.WeightedMoments(_d.Column(j), _d.Means[j], _pass.Weight);
@@ -382,14 +378,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         }
     }
 
-    private List<int> Outer(bool[] candidate)
-    {
-        var outer = new List<int>();
-        for (int j = 0; j < _p; j++)
-            if (candidate[j] && !_inSet[j]) outer.Add(j);
-        return outer;
-    }
-
     /// <summary>
     /// KKT over the candidates outside the working set at the current point: |g_j| ≤ lambda alpha v_j, settled by the
     /// bound where it can be and by the exact gradient where not. Returns the violators (their gradients in <see cref="_grad"/>).
@@ -398,11 +386,12 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     {
         var violators = new List<int>();
         if (!_exactPoint) Evaluate();   // the condition is checked at an exact point
-        var unsure = Unsure(Outer(candidate), j => lambda * _alpha * _v[j] - margin * _d.BoundNorms[j], strict: true, everyOuter: candidate == _all);
+        double cut = _set.KktCut(lambda);
+        var unsure = Unsure(_set.OutsideOf(candidate), j => cut * _v[j] - margin * _d.BoundNorms[j], strict: true, everyOuter: candidate == _all);
         SettleAll(unsure);
         foreach (int j in unsure)
         {
-            if (Math.Abs(_bounds.Reference(j)) + margin * _d.BoundNorms[j] <= lambda * _alpha * _v[j]) continue;
+            if (Math.Abs(_bounds.Reference(j)) + margin * _d.BoundNorms[j] <= cut * _v[j]) continue;
             _grad[j] = _bounds.Reference(j);
             violators.Add(j);
         }
@@ -418,7 +407,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private bool EndsOnModel(int[] idx, double[] newBeta, double d0, double lambda, bool[] candidate, out double margin)
     {
         margin = 0;
-        if (_set.Count == _candidates) return true;
+        if (_set.Outside == 0) return true;
         margin = MoveMargin(idx, newBeta, d0);
         return double.IsFinite(margin) && OuterKkt(lambda, candidate, margin).Count == 0;
     }
@@ -563,7 +552,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private double Objective(double lambda)
     {
         double penalty = 0;
-        foreach (int j in _set)
+        foreach (int j in _set.Members)
         {
             double b = _beta[j];
             if (b == 0) continue;
@@ -577,7 +566,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     {
         var shadow = _shadow;
         _shadow = null;
-        double? shadowLoss = _pass.Run([.. _set], LinearPredictor(), shadow, _grad, _naive ? _wm : null, _naive ? _xv : null);
+        double? shadowLoss = _pass.Run([.. _set.Members], LinearPredictor(), shadow, _grad, _naive ? _wm : null, _naive ? _xv : null);
         _bounds.Moved();
         _loss = _pass.Loss;
         _g0 = _pass.G0;
@@ -592,7 +581,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         var act = new List<int>();
         var coef = new List<double>();
         double offset = _b0;
-        foreach (int j in _set)
+        foreach (int j in _set.Members)
         {
             if (_beta[j] == 0) continue;
             double c = _beta[j] / _d.Scales[j];

@@ -101,7 +101,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private readonly double[][] _eta;        // [class][row]
     private readonly double[][] _prob;       // [class][row]
     private readonly double[][] _grad;       // [class][feature]: (1/n) z_j'(y_k - p_k) at the current point outside the working set (FullGradient)
-    private readonly bool[] _working;
+    private readonly OuterWorkingSet _outer;   // the working set: grows by the strong rule and the KKT check (Solve, Converge)
+    private readonly bool[] _working;          // its membership flags, which the passes read
     private readonly List<string> _warnings = [];
     private double _nullDeviance = double.NaN;   // per row: -(2/n) log-likelihood of the null model
     private double _threshold;
@@ -187,7 +188,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _q = Jagged(_classes, _n);
         _h = new double[_p];
         _hessians = new ClassHessian?[_classes];
-        _working = new bool[_p];
+        _outer = new OuterWorkingSet(_v, _alpha, _excluded);
+        _working = _outer.Flags;
         _tolerance = settings.Tolerance;
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, _scales);
     }
@@ -235,12 +237,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         // Unpenalized features join at lambda = infinity.
         bool any = false;
         for (int j = 0; j < _p; j++)
-            if (!_excluded[j] && _v[j] == 0) { _working[j] = any = true; }
+            if (!_excluded[j] && _v[j] == 0) any |= _outer.Add(j);
         if (any) Converge(double.PositiveInfinity, int.MaxValue, ct);
         FullGradient();
         double max = 0;
+        var scores = new ClassScores(_grad, _grouped);
         for (int j = 0; j < _p; j++)
-            if (!_excluded[j] && _v[j] > 0) max = Math.Max(max, Score(j) / _v[j]);
+            if (!_excluded[j] && _v[j] > 0) max = Math.Max(max, scores.Score(j) / _v[j]);
         return max;
     }
 
@@ -248,13 +251,9 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     {
         double lambda = step.Lambda;
         // The strong rule on the gradient of the previous solution.
-        double cut = _alpha * (2 * lambda - step.PreviousLambda);
-        for (int j = 0; j < _p; j++)
-            if (!_excluded[j] && !_working[j] && Score(j) >= cut * _v[j]) _working[j] = true;
+        _outer.JoinStrong(new ClassScores(_grad, _grouped), lambda, step.PreviousLambda);
         var (converged, steps) = Converge(lambda, step.Budget, ct);
-        int screened = 0;
-        for (int j = 0; j < _p; j++) if (!_excluded[j] && !_working[j]) screened++;
-        return new PointOutcome(converged, steps, screened, EndsPath: _separated);
+        return new PointOutcome(converged, steps, _outer.Outside, EndsPath: _separated);
     }
 
     /// <summary>Newton steps over the working set until they are small, then the KKT check outside it; again while it finds violators.</summary>
@@ -276,27 +275,23 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             }
             FullGradient();
             if (!small) return (false, steps);
-            bool violated = false;
-            for (int j = 0; j < _p; j++)
-                if (!_excluded[j] && !_working[j] && Score(j) > lambda * _alpha * _v[j])
-                {
-                    _working[j] = true;
-                    violated = true;
-                }
-            if (!violated) return (true, steps);
+            if (_outer.JoinViolators(new ClassScores(_grad, _grouped), lambda) == 0) return (true, steps);
         }
     }
 
-    /// <summary>max_k |g_kj| (grouped: ||g_j||_2) of the last exact gradient.</summary>
-    private double Score(int j)
+    /// <summary>A feature's score for the working set's rules: max_k |g_kj| (grouped: ||g_j||_2) of the gradient [class][feature].</summary>
+    private readonly struct ClassScores(double[][] gradient, bool grouped) : IFeatureScores
     {
-        double s = 0;
-        for (int k = 0; k < _classes; k++)
+        public double Score(int j)
         {
-            double g = _grad[k][j];
-            s = _grouped ? s + g * g : Math.Max(s, Math.Abs(g));
+            double s = 0;
+            for (int k = 0; k < gradient.Length; k++)
+            {
+                double g = gradient[k][j];
+                s = grouped ? s + g * g : Math.Max(s, Math.Abs(g));
+            }
+            return grouped ? Math.Sqrt(s) : s;
         }
-        return _grouped ? Math.Sqrt(s) : s;
     }
 
     /// <summary>Probabilities from the linear predictors; returns the mean negative log-likelihood.</summary>
@@ -465,15 +460,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
     private bool _recomputeDue;
 
     /// <summary>The working features in order.</summary>
-    private int[] WorkingSet()
-    {
-        int q = 0;
-        for (int j = 0; j < _p; j++) if (_working[j]) q++;
-        var set = new int[q];
-        q = 0;
-        for (int j = 0; j < _p; j++) if (_working[j]) set[q++] = j;
-        return set;
-    }
+    private int[] WorkingSet() => _outer.Sorted();
 
     /// <summary>Working sets up to this size (and at most half the rows) solve the quadratic model on its Gram matrix.</summary>
     internal const int GramLimit = 2048;

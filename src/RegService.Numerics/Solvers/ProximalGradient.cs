@@ -153,10 +153,14 @@ public static class ProximalGradientPath
             _etaZ = new double[_n];
             _carriedGradient = new double[_p + 1];
             _beta = new double[_p];
+            _working = new OuterWorkingSet(_v, settings.Alpha, excluded);
             _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales);
         }
 
         private readonly CoefficientBounds? _limits;
+
+        /// <summary>The features whose gradients the passes compute at the current lambda, chosen afresh at each.</summary>
+        private readonly OuterWorkingSet _working;
 
         /// <summary>loss/n at (b0, b) on the standardized scale; with <paramref name="grad"/>, its gradient (b entries, then b0).</summary>
         private double Loss(double[] b, double b0, double[]? grad)
@@ -288,13 +292,15 @@ public static class ProximalGradientPath
                 lossX = _kernel.Step(_w, Weights(xk, xk[p]), _y, _binomial, _etaX, _etaX, 0, _raw, null, out sumR, out _) / _n;
                 Gradient(g, sumR);
             }
-            var working = new bool[p];
-            double strong = alpha * Math.Max(2 * lambda - previousLambda, 0);
+            // The nonzero features (all with alpha 0), then the strong rule's and the unpenalized ones.
+            var working = _working;
+            working.Clear();
             for (int j = 0; j < p; j++)
-                working[j] = !_excluded[j] && (xk[j] != 0 || _v[j] == 0 || alpha == 0 || Math.Abs(g[j]) >= strong * _v[j]);
-            int[] set = [.. Enumerable.Range(0, p).Where(j => working[j])];
+                if (!_excluded[j] && (xk[j] != 0 || alpha == 0)) working.Add(j);
+            working.JoinStrong(new AbsoluteGradient(g), lambda, previousLambda);
+            int[] set = working.Sorted();
             for (int j = 0; j < p; j++)
-                if (!working[j]) g[j] = 0;
+                if (!working.Contains(j)) g[j] = 0;
             AddRidge(g, yk);
             double smoothY = lossX + Ridge(yk);
             double fx = lossX + Ridge(xk) + Penalty1(xk);
@@ -357,12 +363,12 @@ public static class ProximalGradientPath
                 (_etaX, _etaZ) = (_etaZ, _etaX);
                 fx = fz;
                 lossX = lossZ;
-                Gradient(g, sumR, working);
+                Gradient(g, sumR, working.Flags);
                 AddRidge(g, yk);
                 smoothY = lossNext / _n + Ridge(yk);
                 if (mapped <= Math.Max(threshold, floor) && change <= _settings.Tolerance * Math.Abs(fz) + 1e-14 * Math.Abs(fz))
                 {
-                    if (set.Length == p)
+                    if (working.Count == p)
                     {
                         converged = true;
                         break;
@@ -372,14 +378,7 @@ public static class ProximalGradientPath
                     _kernel.Step(_w, Weights(xk, xk[p]), _y, _binomial, _etaZ, _etaX, 0, _raw, null, out sumR, out _);
                     (_etaX, _etaZ) = (_etaZ, _etaX);
                     Gradient(g, sumR);
-                    bool grew = false;
-                    for (int j = 0; j < p; j++)
-                        if (!working[j] && !_excluded[j] && Math.Abs(g[j]) > l1 * _v[j])
-                        {
-                            working[j] = true;
-                            grew = true;
-                        }
-                    if (!grew)
+                    if (working.JoinViolators(new AbsoluteGradient(g), lambda) == 0)
                     {
                         converged = true;
                         g.CopyTo(_carriedGradient, 0);
@@ -388,9 +387,9 @@ public static class ProximalGradientPath
                         break;
                     }
                     // Violators join; restart the momentum from x with the gradient just computed.
-                    set = [.. Enumerable.Range(0, p).Where(j => working[j])];
+                    set = working.Sorted();
                     for (int j = 0; j < p; j++)
-                        if (!working[j]) g[j] = 0;
+                        if (!working.Contains(j)) g[j] = 0;
                     xk.CopyTo(yk, 0);
                     AddRidge(g, yk);
                     smoothY = lossX + Ridge(yk);
