@@ -22,6 +22,9 @@ namespace RegService.Numerics.Fitting;
 /// </remarks>
 public abstract class GlmFamily
 {
+    /// <summary>cv.glmnet clamps predicted probabilities to [1e-5, 1 - 1e-5] before taking the deviance (binomial and multinomial).</summary>
+    public const double ProbabilityClamp = 1e-5;
+
     public static GlmFamily Gaussian { get; } = new GaussianFamily();
     public static GlmFamily Binomial { get; } = new BinomialFamily();
     public static GlmFamily Poisson { get; } = new PoissonFamily();
@@ -163,9 +166,6 @@ public abstract class GlmFamily
 
     private sealed class BinomialFamily : GlmFamily
     {
-        /// <summary>cv.glmnet clamps predicted probabilities to [1e-5, 1 - 1e-5] before taking the deviance.</summary>
-        public const double ProbabilityClamp = 1e-5;
-
         public override Family Kind => Fitting.Family.Binomial;
         public override double Mean(double eta) => Prediction.Logistic(eta);
         public override double Link(double yMean) => Math.Log(yMean / (1 - yMean));

@@ -15,9 +15,6 @@ namespace RegService.Numerics.Fitting;
 /// </summary>
 internal sealed class MultinomialSource : PathSource
 {
-    /// <summary>cv.glmnet clamps predicted probabilities to [1e-5, 1 - 1e-5] before taking the deviance.</summary>
-    public const double ProbabilityClamp = 1e-5;
-
     private readonly double[] _labels;
     private readonly int[] _classOf;
     private readonly double[][]? _offsets;   // glmnet's n x K offset, [class][row]; null without one
@@ -89,7 +86,7 @@ internal sealed class MultinomialSource : PathSource
     }
 
     /// <summary>cv.glmnet's multinomial deviance of one row: -2 log of its class's probability, clamped.</summary>
-    public static double RowDeviance(double probability) => -2 * Math.Log(Math.Clamp(probability, ProbabilityClamp, 1 - ProbabilityClamp));
+    public static double RowDeviance(double probability) => -2 * Math.Log(Math.Clamp(probability, GlmFamily.ProbabilityClamp, 1 - GlmFamily.ProbabilityClamp));
 
     private int[] Classes(int[]? rows) => rows is null ? _classOf : [.. rows.Select(i => _classOf[i])];
 

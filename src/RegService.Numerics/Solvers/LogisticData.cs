@@ -119,15 +119,7 @@ internal sealed class LogisticData
 
         var (source, sourceCols) = FittedRows.Features(x, featureCols, rows);
 
-        var means = new double[p];
-        var scales = new double[p];
-        var norms = new double[p];
-        var boundNorms = new double[p];
-        var excluded = new bool[p];
-        var warnings = new List<string>();
-        var ones = new double[n];
-        Array.Fill(ones, 1.0);
-        for (int j = 0; j < p; j++)
+        var standardized = Standardization.Features(featureNames, settings.FitIntercept, settings.Standardize, j =>
         {
             var c = source.Column(sourceCols[j]);
             double mean = 0;
@@ -136,19 +128,21 @@ internal sealed class LogisticData
             // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
             double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, v).Second / n, 0.0);
             double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, v).Second / n;
-            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize, meanSquare);
-            means[j] = scale.Center;
-            scales[j] = scale.Scale;
-            if (scale.Excluded)
-            {
-                excluded[j] = true;
-                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
-                continue;
-            }
-            norms[j] = Math.Sqrt(scale.Spread) / scales[j];
-            boundNorms[j] = weights is null ? norms[j] : Math.Sqrt(LogisticKernels.WeightedMoments(c, means[j], ones).Second / n) / scales[j];
+            return (mean, variance, meanSquare);
+        });
+        var (means, scales, excluded) = (standardized.Means, standardized.Scales, standardized.Excluded);
+        var norms = new double[p];
+        var boundNorms = new double[p];
+        var ones = new double[n];
+        Array.Fill(ones, 1.0);
+        for (int j = 0; j < p; j++)
+        {
+            if (excluded[j]) continue;
+            norms[j] = Math.Sqrt(standardized.Spreads[j]) / scales[j];
+            boundNorms[j] = weights is null ? norms[j] : Math.Sqrt(LogisticKernels.WeightedMoments(source.Column(sourceCols[j]), means[j], ones).Second / n) / scales[j];
         }
-        return new LogisticData(family, source, sourceCols, y, weights is null ? null : v, off, means, scales, norms, boundNorms, excluded, warnings);
+        return new LogisticData(family, source, sourceCols, y, weights is null ? null : v, off, means, scales, norms, boundNorms, excluded,
+                                standardized.Warnings);
     }
 
     private static string Name(GlmFamily family) => family.Kind.ToString().ToLowerInvariant();

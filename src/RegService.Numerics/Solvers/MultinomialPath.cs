@@ -157,24 +157,17 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _sourceCols = cols;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         _zData = new double[ArraySizes.Product(_n, _p, "the standardized features")];
-        _means = new double[_p];
-        _scales = new double[_p];
-        _excluded = new bool[_p];
+        var obs = _obs;
+        var standardized = Standardization.Features(featureNames, _intercept, settings.Standardize,
+                                                    j => ObservationWeights.Moments(source.Column(cols[j]), obs));   // weighted as glmnet's with weights
+        (_means, _scales, _excluded) = (standardized.Means, standardized.Scales, standardized.Excluded);
+        _warnings.AddRange(standardized.Warnings);
         for (int j = 0; j < _p; j++)
         {
+            if (_excluded[j]) continue;
             var c = source.Column(cols[j]);
-            var (mean, variance, square) = ObservationWeights.Moments(c, _obs);   // weighted as glmnet's with weights
-            var scale = Standardization.Of(mean, variance, _intercept, settings.Standardize, square);
-            _means[j] = scale.Center;
-            _scales[j] = scale.Scale;
-            if (scale.Excluded)
-            {
-                _excluded[j] = true;
-                _warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
-                continue;
-            }
             var z = _zData.AsSpan(j * _n, _n);
-            double center = scale.Center, inv = 1 / scale.Scale;
+            double center = _means[j], inv = 1 / _scales[j];
             for (int i = 0; i < _n; i++) z[i] = (c[i] - center) * inv;
         }
         _b0 = new double[_classes];

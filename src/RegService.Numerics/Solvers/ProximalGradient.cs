@@ -59,27 +59,15 @@ public static class ProximalGradientPath
             if (ones == 0 || ones == n) throw new ArgumentException($"the binomial target has only one class on the {n} rows fitted");
         }
 
-        var warnings = new List<string>();
-        var means = new double[p];
-        var scales = new double[p];
-        var excluded = new bool[p];
-        for (int j = 0; j < p; j++)
+        // As the coordinate-descent solvers: scaled by the standard deviation about the mean, also without an intercept.
+        var standardized = Standardization.Features(featureNames, settings.FitIntercept, settings.Standardize, j =>
         {
             var c = source.Column(cols[j]);
             double mean = System.Numerics.Tensors.TensorPrimitives.Sum<double>(c) / n;
-            double variance = Vec.SumSquaredDeviations(c, mean) / n;
-            // As the coordinate-descent solvers: scaled by the standard deviation about the mean, also without an intercept.
-            var scale = Standardization.Of(mean, variance, settings.FitIntercept, settings.Standardize);
-            means[j] = scale.Center;
-            scales[j] = scale.Scale;
-            if (scale.Excluded)
-            {
-                excluded[j] = true;
-                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
-            }
-        }
+            return (mean, Vec.SumSquaredDeviations(c, mean) / n, null);
+        });
 
-        var solver = new Fista(source, cols, y, means, scales, excluded, settings, family, warnings);
+        var solver = new Fista(source, cols, y, standardized.Means, standardized.Scales, standardized.Excluded, settings, family, standardized.Warnings);
         return PathDriver.Run(solver, settings, progress, ct);
     }
 
