@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using RegService.Api.Datasets;
 using RegService.Numerics.Fitting;
-using RegService.Numerics.Selection;
 
 namespace RegService.Api.Fits;
 
