@@ -177,7 +177,10 @@ internal sealed partial class MultinomialPathSolver
         for (int j = 0; j < _p; j++)
         {
             if (!_working[j]) continue;
-            for (int k = 0; k < _classes; k++) column[k] = _b[k][j];
+            bool zero = true;
+            for (int k = 0; k < _classes; k++) zero &= (column[k] = _b[k][j]) == 0;
+            // Every class at 0: the best shift is 0 (so is the clamped one while the bounds hold 0), most working features' case.
+            if (zero && (_limits is not { } held || (held.Lower[j] <= 0 && held.Upper[j] >= 0))) continue;
             double c = _grouped || _v[j] == 0 || _alpha == 0 ? column.Average() : BestShift(column, _alpha);
             // With bounds, the best shift that keeps every class inside them (glmnet's elc): max_k(b_k - upper) <= c <= min_k(b_k - lower).
             if (_limits is { } limits) c = Math.Clamp(c, column.Max() - limits.Upper[j], column.Min() - limits.Lower[j]);
