@@ -14,12 +14,12 @@ internal readonly record struct SoftmaxShift(double LossChange, double Worst, do
 /// </summary>
 /// <remarks>
 /// Per row i, class k's linear predictor moved by s_i: e = e^s_i, D = sum_{l != k} p_l + p_k e (added in class order,
-/// then p_k e), every p_l divided by D (p_k e for class k). Returned: sum_i v_i log D_i - sum_{y_i = k} v_i s_i (the change
-/// of the summed negative log-likelihood; v the observation weights, 1 without), the smallest new p_{i,y_i} over the rows
-/// of positive weight (1 when there is none), and, with a next class m, its Newton weights w = v max(p_m (1 - p_m), 1e-5)
-/// and working residual r = v (y_m - p_m) with sum w, sum r and sum |w - w_ref|. The probabilities are the bits of the
-/// separate passes this replaces (the same operations in the same order per row); the sums add in another order than the
-/// twin's, so their last bits can differ, as can e^s and log D (the vector tiers use <see cref="Vector512.Exp(Vector512{double})"/>
+/// then p_k e), every p_l times 1/D (p_k e for class k): one division per row instead of K, each probability within an
+/// ulp or two of p_l / D. Returned: sum_i v_i log D_i - sum_{y_i = k} v_i s_i (the change of the summed negative
+/// log-likelihood; v the observation weights, 1 without), the smallest new p_{i,y_i} over the rows of positive weight (1
+/// when there is none), and, with a next class m, its Newton weights w = v max(p_m (1 - p_m), 1e-5) and working residual
+/// r = v (y_m - p_m) with sum w, sum r and sum |w - w_ref|. Every tier does the twin's operations in the same order per
+/// row; the sums add in another order than the twin's, so their last bits can differ, as can e^s and log D (the vector tiers use <see cref="Vector512.Exp(Vector512{double})"/>
 /// and <see cref="Vector512.Log(Vector512{double})"/>, the twin <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>).
 /// </remarks>
 internal static class SoftmaxKernels
@@ -69,10 +69,10 @@ internal static class SoftmaxKernels
         for (int l = 0; l < prob.Length; l++) if (l != k) d += prob[l][row];
         double pk = prob[k][row] * Math.Exp(si);
         d += pk;
-        double observed = 0, pm = 0;
+        double observed = 0, pm = 0, inverse = 1 / d;
         for (int l = 0; l < prob.Length; l++)
         {
-            double pl = (l == k ? pk : prob[l][row]) / d;
+            double pl = (l == k ? pk : prob[l][row]) * inverse;
             prob[l][row] = pl;
             if (l == y) observed = pl;
             if (l == next) pm = pl;
@@ -132,11 +132,11 @@ internal static class SoftmaxKernels
             ref double pkr = ref MemoryMarshal.GetArrayDataReference(prob[k]);
             TV pk = S.Multiply(S.Load(ref pkr, row), S.Exp(si));
             d = S.Add(d, pk);
-            TV y = S.Load(ref yr, u), observed = S.Zero, pm = S.Zero;
+            TV y = S.Load(ref yr, u), observed = S.Zero, pm = S.Zero, inverse = S.Divide(one, d);
             for (int l = 0; l < classes; l++)
             {
                 ref double pr = ref MemoryMarshal.GetArrayDataReference(prob[l]);
-                TV pl = S.Divide(l == k ? pk : S.Load(ref pr, row), d);
+                TV pl = S.Multiply(l == k ? pk : S.Load(ref pr, row), inverse);
                 S.Store(pl, ref pr, row);
                 observed = S.WhereEqual(y, l, pl, observed);
                 if (l == next) pm = pl;

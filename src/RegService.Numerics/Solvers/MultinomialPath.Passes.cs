@@ -286,7 +286,8 @@ internal sealed partial class MultinomialPathSolver
     /// working weights w = v max(p(1 - p), 1e-5) of <see cref="ClassRows"/>, observation weights v included): the
     /// entries of the features it has are kept, each new feature's row (and column) is s_a s_b z_a'W z_b and its sum s_a z_a'w,
     /// the raw shifted products of <see cref="BuildHessian"/>. One pass over blocks of rows, the new features' weighted columns
-    /// dotted with the whole working set four columns at a time: (new features) x q x n multiply-adds instead of a build's q² n / 2.
+    /// dotted with the whole working set four columns at a time, two new features per sweep (<see cref="PairDotKernels"/>: each
+    /// working column read once for both): (new features) x q x n multiply-adds instead of a build's q² n / 2.
     /// </summary>
     internal ClassHessian GrowHessian(ClassHessian cached, int[] set)
     {
@@ -317,11 +318,18 @@ internal sealed partial class MultinomialPathSolver
             var offsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, offsets);
             var v = scratch.Step.AsSpan(0, len);
-            for (int f = 0; f < count; f++)
+            var v1 = scratch.Sum.AsSpan(0, len);
+            int f = 0;
+            for (; f + 2 <= count; f += 2)
             {
-                int j = set[fresh[f]];
-                TensorPrimitives.Multiply(_zData.AsSpan(j * _n + i0, len), w.AsSpan(i0, len), v);
-                sumParts[g * count + f] += TensorPrimitives.Sum<double>(v);
+                // Two new features' weighted columns against the working set, each working column read once for both.
+                WeightedColumn(set[fresh[f]], i0, w, v, ref sumParts[g * count + f]);
+                WeightedColumn(set[fresh[f + 1]], i0, w, v1, ref sumParts[g * count + f + 1]);
+                PairDotKernels.AddDots(_zData, offsets, v, v1, dotParts.AsSpan((g * count + f) * q, q), dotParts.AsSpan((g * count + f + 1) * q, q));
+            }
+            if (f < count)
+            {
+                WeightedColumn(set[fresh[f]], i0, w, v, ref sumParts[g * count + f]);
                 ColumnKernels.AddDots(_zData, offsets, v, dotParts.AsSpan((g * count + f) * q, q));
             }
         });
@@ -344,6 +352,13 @@ internal sealed partial class MultinomialPathSolver
             }
         }
         return new ClassHessian(set, gram, sums, w, cached.WeightSum);
+    }
+
+    /// <summary>v = z_j w on rows [i0, i0 + v.Length), adding sum v to <paramref name="sum"/>.</summary>
+    private void WeightedColumn(int j, int i0, double[] w, Span<double> v, ref double sum)
+    {
+        TensorPrimitives.Multiply(_zData.AsSpan(j * _n + i0, v.Length), w.AsSpan(i0, v.Length), v);
+        sum += TensorPrimitives.Sum<double>(v);
     }
 
     /// <summary>s = Δb0_k + Z Δb_k (class k's proposed step in its linear predictor) into <paramref name="s"/>.</summary>
