@@ -155,6 +155,48 @@ public class GramKernelTests
         }
     }
 
+    /// <summary>
+    /// A call takes the native blocks an earlier call left (<see cref="GramKernel.NativeBlocks"/>) with whatever they hold: blocks of
+    /// exactly this call's sizes, filled with NaN, must not reach the result (accumulators and sums are cleared, packed blocks
+    /// overwritten), on every tier.
+    /// </summary>
+    [Fact]
+    public unsafe void KeptBlocksWithOldValuesDoNotReachTheResult()
+    {
+        const int k = 13, kp = 16, blockRows = 40;
+        var rng = new Random(17);
+        var (x, cols, shift) = RandomProblem(rng, 3001, k);
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
+        {
+            foreach (nuint doubles in new nuint[] { kp * kp, kp, blockRows * kp, blockRows })
+            {
+                var held = new List<nint>();
+                for (int i = 0; i < 6; i++)
+                {
+                    nint p = GramKernel.NativeBlocks.Rent(doubles * sizeof(double));
+                    new Span<double>((void*)p, (int)doubles).Fill(double.NaN);
+                    held.Add(p);
+                }
+                foreach (nint p in held) GramKernel.NativeBlocks.Return(p, doubles * sizeof(double));
+            }
+            var (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, cols, shift, null, g, s, 2, default, path, blockRows, forceThreads: true), k);
+            AssertMatchesScalar(x, cols, shift, null, gram, sums, $"kept blocks, {path}");
+        }
+    }
+
+    [Fact]
+    public void KeptBlocksStayWithinTheirBudget()
+    {
+        nuint large = (nuint)GramKernel.NativeBlocks.MaxCachedBlockBytes + 64;
+        nint big = GramKernel.NativeBlocks.Rent(large);
+        GramKernel.NativeBlocks.Return(big, large);   // too large to keep: freed
+        nuint block = (nuint)GramKernel.NativeBlocks.MaxCachedBlockBytes;
+        int count = (int)(GramKernel.NativeBlocks.CacheBytes / GramKernel.NativeBlocks.MaxCachedBlockBytes) + 2;
+        var held = Enumerable.Range(0, count).Select(_ => GramKernel.NativeBlocks.Rent(block)).ToList();
+        foreach (nint p in held) GramKernel.NativeBlocks.Return(p, block);
+        Assert.InRange(GramKernel.NativeBlocks.KeptBytes, 0, GramKernel.NativeBlocks.CacheBytes);
+    }
+
     [Fact]
     public void OnlyTheFirstKSquaredValuesAreWritten()
     {
