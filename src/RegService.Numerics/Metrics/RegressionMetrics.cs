@@ -64,42 +64,25 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
     }
 
     /// <summary>prediction = b0 + X[rows, features] b, one column at a time (contiguous reads).</summary>
-    /// <summary>Rows per block of <see cref="Predict"/> over all rows: 16 KB of predictions, kept in L1 while the columns stream by.</summary>
-    internal const int PredictBlockRows = 2048;
-
-    /// <summary>
-    /// prediction = intercept + X[rows, features] coef. Over all rows the rows are taken in blocks of <see cref="PredictBlockRows"/>
-    /// (a multiple of every vector width, so each value gets the same operations, in the same order, as one axpy per column over
-    /// all rows): the predictions of a block stay in L1 while every column adds into them, instead of the whole prediction
-    /// vector going through L2 once per column.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Predict(
         DenseMatrix x, ReadOnlySpan<int> features, double intercept, ReadOnlySpan<double> coef, int[]? rows, Span<double> prediction)
     {
         prediction.Fill(intercept);
-        if (rows is null)
-        {
-            int n = prediction.Length;
-            for (int start = 0; start < n; start += PredictBlockRows)
-            {
-                int m = Math.Min(PredictBlockRows, n - start);
-                var block = prediction.Slice(start, m);
-                for (int j = 0; j < features.Length; j++)
-                {
-                    double b = coef[j];
-                    if (b != 0) Kernels.Vec.Axpy(b, x.Column(features[j]).Slice(start, m), block);
-                }
-            }
-            return;
-        }
         for (int j = 0; j < features.Length; j++)
         {
             double b = coef[j];
             if (b == 0) continue;
             var column = x.Column(features[j]);
-            for (int i = 0; i < rows.Length; i++)
-                prediction[i] += b * column[rows[i]];
+            if (rows is null)
+            {
+                Kernels.Vec.Axpy(b, column, prediction);
+            }
+            else
+            {
+                for (int i = 0; i < rows.Length; i++)
+                    prediction[i] += b * column[rows[i]];
+            }
         }
     }
 }
