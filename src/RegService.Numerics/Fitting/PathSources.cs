@@ -67,7 +67,8 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds)
 
     /// <summary>Metrics of a model on some rows (all when null).</summary>
     public IFitMetrics Metrics(double intercept, double[] coefficients, int[]? rows) =>
-        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights, Spec.Offset);
+        Family.Metrics(X, Spec.FeatureColumns, Spec.TargetColumn, intercept, coefficients, rows, Weights, Spec.Offset,
+            Spec.MaxThreads > 0 ? Spec.MaxThreads : Environment.ProcessorCount);
 
     /// <summary>Metrics of a path point's model on some rows (all when null); a family with several linear predictors reads them from the point.</summary>
     public virtual IFitMetrics Metrics(PathPoint point, int[]? rows) => Metrics(point.Intercept, point.Coefficients, rows);
