@@ -80,11 +80,11 @@ public abstract class GlmFamily
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public IFitMetrics Metrics(DenseMatrix x, int[] features, int target, double intercept, double[] coefficients, int[]? rows,
-        double[]? weights = null, double[]? offset = null)
+        double[]? weights = null, double[]? offset = null, int threads = 1)
     {
         int m = rows?.Length ?? x.Rows;
         var eta = new double[m];
-        RegressionMetrics.Predict(x, features, intercept, coefficients, rows, eta);
+        RegressionMetrics.Predict(x, features, intercept, coefficients, rows, eta, threads);
         var column = x.Column(target);
         var y = new double[m];
         var w = weights is null ? null : new double[m];

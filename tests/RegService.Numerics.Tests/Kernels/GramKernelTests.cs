@@ -155,6 +155,95 @@ public class GramKernelTests
         }
     }
 
+    /// <summary>
+    /// A call takes the native blocks an earlier call left (<see cref="GramKernel.NativeBlocks"/>) with whatever they hold: blocks of
+    /// exactly this call's sizes, filled with NaN, must not reach the result (accumulators and sums are cleared, packed blocks
+    /// overwritten), on every tier.
+    /// </summary>
+    [Fact]
+    public unsafe void KeptBlocksWithOldValuesDoNotReachTheResult()
+    {
+        const int k = 13, kp = 16, blockRows = 40;
+        var rng = new Random(17);
+        var (x, cols, shift) = RandomProblem(rng, 3001, k);
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
+        {
+            foreach (nuint doubles in new nuint[] { kp * kp, kp, blockRows * kp, blockRows })
+            {
+                var held = new List<nint>();
+                for (int i = 0; i < 6; i++)
+                {
+                    nint p = GramKernel.NativeBlocks.Rent(doubles * sizeof(double));
+                    new Span<double>((void*)p, (int)doubles).Fill(double.NaN);
+                    held.Add(p);
+                }
+                foreach (nint p in held) GramKernel.NativeBlocks.Return(p, doubles * sizeof(double));
+            }
+            var (gram, sums) = Run((g, s) => GramKernel.ShiftedGramCore(x, cols, shift, null, g, s, 2, default, path, blockRows, forceThreads: true), k);
+            AssertMatchesScalar(x, cols, shift, null, gram, sums, $"kept blocks, {path}");
+        }
+    }
+
+    /// <summary>
+    /// The fused diagonal pair (Vector512) gives, bit for bit, the two tiles it replaces: 1 x 8 (panel P against itself) and
+    /// 2 x 8 (P and P + 1 against P + 1), added to an accumulator that already holds values, at row counts with and without a
+    /// multiple of 8. On a machine without AVX-512 there is nothing to run (the tier is never chosen there).
+    /// </summary>
+    [Fact]
+    public unsafe void FusedDiagonalPairIsTheTwoDiagonalTiles()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var rng = new Random(29);
+        foreach (int m in new[] { 1, 7, 40, 256 })
+        {
+            const int kp = 24;
+            int ps = m * GramKernel.PanelWidth;
+            double[] packed = [.. Enumerable.Range(0, 3 * ps).Select(_ => 2 * rng.NextDouble() - 1)];
+            double[] start = [.. Enumerable.Range(0, kp * kp).Select(_ => rng.NextDouble())];
+            // The kernels load and store aligned: 64-byte aligned native copies. Panel P = 1 (the second of three), so the tiles
+            // sit away from the accumulator's edges.
+            var p = (double*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)packed.Length * sizeof(double), 64);
+            var s = (double*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(kp * kp * sizeof(double), 64);
+            var f = (double*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(kp * kp * sizeof(double), 64);
+            double[] separate, fused;
+            try
+            {
+                packed.CopyTo(new Span<double>(p, packed.Length));
+                start.CopyTo(new Span<double>(s, kp * kp));
+                start.CopyTo(new Span<double>(f, kp * kp));
+                double* a = p + ps;
+                byte* idle = (byte*)p;
+                double* c = s + 8 * kp + 8;
+                GramKernel.Kernel512(1, 8, a, ps, a, m, c, kp, idle, 0, idle, 0);
+                GramKernel.Kernel512(2, 8, a, ps, a + ps, m, c + 8 * kp, kp, idle, 0, idle, 0);
+                GramKernel.DiagonalPair512(a, ps, m, f + 8 * kp + 8, kp, idle, 0, idle, 0);
+                separate = new Span<double>(s, kp * kp).ToArray();
+                fused = new Span<double>(f, kp * kp).ToArray();
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(s);
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(f);
+            }
+            Assert.Equal(separate, fused);
+            Assert.NotEqual(start, fused);
+        }
+    }
+
+    [Fact]
+    public void KeptBlocksStayWithinTheirBudget()
+    {
+        nuint large = (nuint)GramKernel.NativeBlocks.MaxCachedBlockBytes + 64;
+        nint big = GramKernel.NativeBlocks.Rent(large);
+        GramKernel.NativeBlocks.Return(big, large);   // too large to keep: freed
+        nuint block = (nuint)GramKernel.NativeBlocks.MaxCachedBlockBytes;
+        int count = (int)(GramKernel.NativeBlocks.CacheBytes / GramKernel.NativeBlocks.MaxCachedBlockBytes) + 2;
+        var held = Enumerable.Range(0, count).Select(_ => GramKernel.NativeBlocks.Rent(block)).ToList();
+        foreach (nint p in held) GramKernel.NativeBlocks.Return(p, block);
+        Assert.InRange(GramKernel.NativeBlocks.KeptBytes, 0, GramKernel.NativeBlocks.CacheBytes);
+    }
+
     [Fact]
     public void OnlyTheFirstKSquaredValuesAreWritten()
     {

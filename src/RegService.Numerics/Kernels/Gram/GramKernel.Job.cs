@@ -32,7 +32,7 @@ public static partial class GramKernel
         private readonly object _gate = new();
         private readonly Dictionary<int, SegmentBuffers> _pending = [];
         private readonly Stack<SegmentBuffers> _free = new();
-        private readonly List<nint> _allocations = [];
+        private readonly List<(nint Pointer, nuint Bytes)> _allocations = [];
         private int _nextSegment, _nextToFold, _buffersCreated;
         private bool _aborted;
         private SegmentBuffers _total, _final;
@@ -88,8 +88,8 @@ public static partial class GramKernel
         {
             lock (_gate)
             {
-                foreach (nint p in _allocations)
-                    NativeMemory.AlignedFree((void*)p);
+                foreach (var (p, bytes) in _allocations)
+                    NativeBlocks.Return(p, bytes);
                 _allocations.Clear();
             }
         }
@@ -120,7 +120,7 @@ public static partial class GramKernel
                     }
 
                     NativeMemory.Clear((void*)buffers.Sums, (nuint)_kp * sizeof(double));
-                    if (!ClearChecked((double*)buffers.Acc, (long)_kp * _kp) || !ProcessRows(t, _segmentStart[s], _segmentStart[s + 1], (double*)buffers.Acc, (double*)buffers.Sums))
+                    if (!ClearChecked((double*)buffers.Acc, _kp) || !ProcessRows(t, _segmentStart[s], _segmentStart[s + 1], (double*)buffers.Acc, (double*)buffers.Sums))
                     {
                         Abort();
                         return;
@@ -140,8 +140,7 @@ public static partial class GramKernel
                             }
                             else
                             {
-                                int n = _kp * _kp;
-                                Vec.Add(new ReadOnlySpan<double>((void*)done.Acc, n), new Span<double>((void*)_total.Acc, n));
+                                AddTriangle((double*)done.Acc, (double*)_total.Acc, _kp);
                                 Vec.Add(new ReadOnlySpan<double>((void*)done.Sums, _kp), new Span<double>((void*)_total.Sums, _kp));
                                 _free.Push(done);
                             }
@@ -243,20 +242,44 @@ public static partial class GramKernel
         }
 
         /// <summary>
-        /// Zeroes an accumulator in pieces of 8 MB, checking the token between them: a fresh accumulator of many columns
-        /// is hundreds of megabytes, and its first touch (page faults) took about a second per 320 MB on virtual machines.
+        /// Zeroes the part of an accumulator the tiles write (<see cref="UsedLength"/> values of each column), checking the token
+        /// about every 8 MB: a fresh accumulator of many columns is hundreds of megabytes, and its first touch (page faults) took
+        /// about a second per 320 MB on virtual machines.
         /// </summary>
         /// <returns>False when canceled.</returns>
-        private bool ClearChecked(double* p, long count)
+        private bool ClearChecked(double* p, int kp)
         {
             const long Piece = 1L << 20;
-            for (long at = 0; at < count; at += Piece)
+            long cleared = 0;
+            for (int b = 0; b < kp; b++)
             {
-                if (_ct.IsCancellationRequested)
-                    return false;
-                NativeMemory.Clear(p + at, (nuint)Math.Min(Piece, count - at) * sizeof(double));
+                if (cleared >= Piece)
+                {
+                    if (_ct.IsCancellationRequested)
+                        return false;
+                    cleared = 0;
+                }
+                int used = UsedLength(b);
+                NativeMemory.Clear(p + (long)b * kp, (nuint)used * sizeof(double));
+                cleared += used;
             }
-            return true;
+            return !_ct.IsCancellationRequested;
+        }
+
+        /// <summary>
+        /// Values of accumulator column <paramref name="b"/> the tiles write: rows a of the panels up to b's (panel(a) ≤ panel(b));
+        /// the rest of the column (about half the accumulator) is never written nor read.
+        /// </summary>
+        private static int UsedLength(int b) => (b / PanelWidth + 1) * PanelWidth;
+
+        /// <summary>total += done over the written part of two accumulators of <paramref name="kp"/> x <paramref name="kp"/>.</summary>
+        private static void AddTriangle(double* done, double* total, int kp)
+        {
+            for (int b = 0; b < kp; b++)
+            {
+                int used = UsedLength(b);
+                Vec.Add(new ReadOnlySpan<double>(done + (long)b * kp, used), new Span<double>(total + (long)b * kp, used));
+            }
         }
 
         /// <summary>Writes the full symmetric matrix and the sums of the one group (the job of <see cref="ShiftedGramCore"/>).</summary>
@@ -331,13 +354,13 @@ public static partial class GramKernel
             }
         }
 
-        /// <summary>64-byte aligned native doubles, recorded for <see cref="Free"/>.</summary>
+        /// <summary>64-byte aligned native doubles (<see cref="NativeBlocks"/>: perhaps a kept block, holding old values), recorded for <see cref="Free"/>.</summary>
         private nint Alloc(nuint doubles, bool clear)
         {
             nuint bytes = Math.Max(doubles, 1) * sizeof(double);
-            var p = (nint)NativeMemory.AlignedAlloc(bytes, 64);
+            var p = NativeBlocks.Rent(bytes);
             lock (_gate)
-                _allocations.Add(p);
+                _allocations.Add((p, bytes));
             if (clear)
                 NativeMemory.Clear((void*)p, bytes);
             return p;

@@ -28,7 +28,7 @@ public static partial class GramKernel
     /// (1-8; fewer than 8 only for the last panel, whose other columns are padding).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel512(int na, int nb, double* a, nint aStride, double* b, int m, double* c, nint ldc,
+    internal static unsafe void Kernel512(int na, int nb, double* a, nint aStride, double* b, int m, double* c, nint ldc,
                                          byte* pf1, nint step1, byte* pf2, nint step2)
     {
         switch (nb)
@@ -97,6 +97,68 @@ public static partial class GramKernel
         if (TB.Value > 5) AddTo<TA>(c + 5 * ldc, c05, c15, c25);
         if (TB.Value > 6) AddTo<TA>(c + 6 * ldc, c06, c16, c26);
         if (TB.Value > 7) AddTo<TA>(c + 7 * ldc, c07, c17, c27);
+    }
+
+    /// <summary>
+    /// The two diagonal tiles of a group of A panels fused into one pass over the rows: panel P against itself (1 x 8,
+    /// accumulators d) and panels P, P + 1 against P + 1 (2 x 8, accumulators e and f), 24 zmm accumulators as in the body's
+    /// 3 x 8 tiles, where the two tiles alone have 8 and 16 (the 1 x 8 tile is eight chains of dependent FMAs: latency-bound).
+    /// Each accumulator adds the same products in the same order as in the separate tiles, so the result is the same bits.
+    /// <paramref name="a"/> is panel P (P + 1 at <paramref name="a"/> + <paramref name="aStride"/>), <paramref name="c"/> its
+    /// diagonal tile in the accumulator (the second tile is at <paramref name="c"/> + 8 <paramref name="ldc"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void DiagonalPair512(double* a, nint aStride, int m, double* c, nint ldc, byte* pf1, nint step1, byte* pf2, nint step2)
+    {
+        Vector512<double> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
+        Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
+        Vector512<double> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+        Vector512<double> unused = default;
+        double* a1 = a + aStride;
+        nint end = (nint)m * PanelWidth;
+        for (nint o = 0; o < end; o += PanelWidth)
+        {
+            Vector512<double> x0 = Vector512.LoadAligned(a + o);
+            Vector512<double> x1 = Vector512.LoadAligned(a1 + o);
+            double* p = a + o, q = a1 + o;
+            Column<N1>(x0, default, default, p[0], ref d0, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[1], ref d1, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[2], ref d2, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[3], ref d3, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[4], ref d4, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[5], ref d5, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[6], ref d6, ref unused, ref unused);
+            Column<N1>(x0, default, default, p[7], ref d7, ref unused, ref unused);
+            Column<N2>(x0, x1, default, q[0], ref e0, ref f0, ref unused);
+            Column<N2>(x0, x1, default, q[1], ref e1, ref f1, ref unused);
+            Column<N2>(x0, x1, default, q[2], ref e2, ref f2, ref unused);
+            Column<N2>(x0, x1, default, q[3], ref e3, ref f3, ref unused);
+            Column<N2>(x0, x1, default, q[4], ref e4, ref f4, ref unused);
+            Column<N2>(x0, x1, default, q[5], ref e5, ref f5, ref unused);
+            Column<N2>(x0, x1, default, q[6], ref e6, ref f6, ref unused);
+            Column<N2>(x0, x1, default, q[7], ref e7, ref f7, ref unused);
+            Sse.Prefetch1(pf1);
+            Sse.Prefetch1(pf2);
+            pf1 += step1;
+            pf2 += step2;
+        }
+        AddTo<N1>(c, d0, default, default);
+        AddTo<N1>(c + ldc, d1, default, default);
+        AddTo<N1>(c + 2 * ldc, d2, default, default);
+        AddTo<N1>(c + 3 * ldc, d3, default, default);
+        AddTo<N1>(c + 4 * ldc, d4, default, default);
+        AddTo<N1>(c + 5 * ldc, d5, default, default);
+        AddTo<N1>(c + 6 * ldc, d6, default, default);
+        AddTo<N1>(c + 7 * ldc, d7, default, default);
+        double* c1 = c + 8 * ldc;
+        AddTo<N2>(c1, e0, f0, default);
+        AddTo<N2>(c1 + ldc, e1, f1, default);
+        AddTo<N2>(c1 + 2 * ldc, e2, f2, default);
+        AddTo<N2>(c1 + 3 * ldc, e3, f3, default);
+        AddTo<N2>(c1 + 4 * ldc, e4, f4, default);
+        AddTo<N2>(c1 + 5 * ldc, e5, f5, default);
+        AddTo<N2>(c1 + 6 * ldc, e6, f6, default);
+        AddTo<N2>(c1 + 7 * ldc, e7, f7, default);
     }
 
     /// <summary>One B column of a row: the first TA accumulators += the A vectors times the broadcast <paramref name="bj"/>.</summary>

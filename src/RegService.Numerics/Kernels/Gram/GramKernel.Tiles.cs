@@ -32,7 +32,14 @@ public static partial class GramKernel
                 return false;
             int na = Math.Min(3, panels - pa0);
             double* a = packed + pa0 * ps;
-            for (int pb = pa0; pb < panels; pb++)
+            int pb = pa0;
+            if (T.FusesDiagonal && pa0 + 1 < panels - 1)
+            {
+                // The group's two diagonal tiles (1 and 2 A panels) in one pass, when the second is a full panel.
+                T.DiagonalPair(a, ps, m, acc + (nint)PanelWidth * pa0 * kp + PanelWidth * pa0, kp, ref prefetcher, linesPerUnit, idle);
+                pb = pa0 + 2;
+            }
+            for (; pb < panels; pb++)
             {
                 double* b = packed + pb * ps;
                 double* c = acc + (nint)PanelWidth * pb * kp + PanelWidth * pa0;
@@ -55,6 +62,16 @@ public static partial class GramKernel
         /// </summary>
         static abstract void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
                                   int linesPerUnit, byte* idle);
+
+        /// <summary>Whether the tier runs a group's two diagonal tiles as one (<see cref="DiagonalPair"/>).</summary>
+        static virtual bool FusesDiagonal => false;
+
+        /// <summary>
+        /// The diagonal tiles of the group at A panel <paramref name="a"/>: 1 x 8 against itself and 2 x 8 against the next panel (the
+        /// accumulator tiles at <paramref name="c"/> and <paramref name="c"/> + 8 <paramref name="kp"/>), prefetching two units' lines.
+        /// </summary>
+        static virtual void DiagonalPair(double* a, nint ps, int m, double* c, int kp, ref Prefetcher prefetcher, int linesPerUnit, byte* idle) =>
+            throw new NotSupportedException();
     }
 
     /// <summary>Vector512: one <see cref="Kernel512(int, int, double*, nint, double*, int, double*, nint, byte*, nint, byte*, nint)"/>
@@ -71,6 +88,17 @@ public static partial class GramKernel
             prefetcher.Take(ref budget, m, idle, out byte* pf1, out nint step1);
             prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
             Kernel512(na, width, a, ps, b, m, c, kp, pf1, step1, pf2, step2);
+        }
+
+        public static bool FusesDiagonal => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void DiagonalPair(double* a, nint ps, int m, double* c, int kp, ref Prefetcher prefetcher, int linesPerUnit, byte* idle)
+        {
+            int budget = 2 * linesPerUnit;
+            prefetcher.Take(ref budget, m, idle, out byte* pf1, out nint step1);
+            prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
+            DiagonalPair512(a, ps, m, c, kp, pf1, step1, pf2, step2);
         }
     }
 

@@ -28,14 +28,17 @@ namespace RegService.Numerics.Kernels;
 /// no segment straddles two groups, and each group's segments are folded into that group's total.
 /// </para>
 /// <para>
-/// Memory, allocated once per call outside the managed heap: per thread one packed block (a few hundred
-/// rows x k rounded up to a multiple of 8), and up to threads + 3 accumulators of k x k (rounded likewise).
+/// Memory, outside the managed heap: per thread one packed block (a few hundred rows x k rounded up to a multiple of 8),
+/// and up to threads + 3 accumulators of k x k (rounded likewise), of which only the upper triangle of 8 x 8 tiles is
+/// cleared, written and folded. A call's blocks are kept for the next call of the same sizes (up to 32 MB, blocks up to
+/// 8 MB; <c>GramKernel.Memory.cs</c>), so repeated fits do not fault the pages in again.
 /// </para>
 /// <para>
 /// Files by role: this one holds the API and its checks; <c>GramKernel.Scalar.cs</c> the scalar twins;
 /// <c>GramKernel.Planning.cs</c> block sizes, segments and threads; <c>GramKernel.Job.cs</c> the scheduler and its native
 /// memory; <c>GramKernel.Tiles.cs</c> the tile loop and each instruction-set tier's tile; <c>GramKernel.MicroKernels.cs</c> the
-/// register-blocked kernels; <c>GramKernel.Prefetcher.cs</c> the L2 prefetcher; <c>GramKernel.Packing.cs</c> the packers.
+/// register-blocked kernels; <c>GramKernel.Prefetcher.cs</c> the L2 prefetcher; <c>GramKernel.Packing.cs</c> the packers;
+/// <c>GramKernel.Memory.cs</c> the native blocks kept between calls.
 /// The tier is <see cref="KernelIsa.Current"/>.
 /// </para>
 /// <para>
