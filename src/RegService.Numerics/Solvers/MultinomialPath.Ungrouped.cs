@@ -87,15 +87,7 @@ internal sealed partial class MultinomialPathSolver
     private bool _recomputeDue;
 
     /// <summary>The working features in order.</summary>
-    private int[] WorkingSet()
-    {
-        int q = 0;
-        for (int j = 0; j < _p; j++) if (_working[j]) q++;
-        var set = new int[q];
-        q = 0;
-        for (int j = 0; j < _p; j++) if (_working[j]) set[q++] = j;
-        return set;
-    }
+    private int[] WorkingSet() => _outer.Sorted();
 
     /// <summary>Working sets up to this size (and at most half the rows) solve the quadratic model on its Gram matrix.</summary>
     internal const int GramLimit = 2048;
