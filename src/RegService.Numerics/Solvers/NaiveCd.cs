@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -32,9 +34,11 @@ public sealed class NaiveCd : ICdCore
     private readonly double[] _rRef;
     private readonly double[] _gRef;
     private readonly double[] _rLast;      // the residual at the last KKT check
-    private readonly int[] _checkedAt;     // the check that last left a bound of |g_j| in Gradient[j] (0: none)
-    private int _checks;
+    private readonly double[] _previous;   // the bound of |g_j| the last check left (infinite where j was in the strong set)
+    private readonly double[] _upper;      // a check's bounds of |g_j|
+    private bool _checked;
     private readonly List<int> _candidates = [];
+    private readonly List<int> _unsettled = [];
     private readonly CoordinateDescent _cd;
     private double _raw;   // x_j'u of the coordinate a pass visits next
 
@@ -94,7 +98,9 @@ public sealed class NaiveCd : ICdCore
         _rRef = (double[])_u.Clone();
         _gRef = (double[])Gradient.Clone();
         _rLast = new double[_n];
-        _checkedAt = new int[q];
+        _previous = new double[q];
+        Array.Fill(_previous, double.PositiveInfinity);
+        _upper = new double[q];
     }
 
     /// <summary>Shadows up to this size are kept for the next fit (<see cref="Release"/>).</summary>
@@ -234,21 +240,27 @@ public sealed class NaiveCd : ICdCore
     {
         int q = Beta.Length;
         double radius = Distance(_u, _rRef);
-        double radiusLast = _checks > 0 ? Distance(_u, _rLast) : double.PositiveInfinity;
-        int last = _checks++;
+        // Before the first check every previous bound is infinite, whatever this radius.
+        double radiusLast = _checked ? Distance(_u, _rLast) : 0;
+        _checked = true;
         double bound = lambda * _alpha;
-        var line = _snapshots?.Extrapolate(_u);
+        var upper = _upper;
+        ReferenceBounds(_gRef, _previous, _norms, radius, radiusLast, upper);
+        _snapshots?.Extrapolate(_u)?.Tighten(_norms, _shadowWeights!, upper);
+        var v = _cd.PenaltyFactors;
+        var gradient = Gradient;
+        var previous = _previous;
         _candidates.Clear();
         for (int j = 0; j < q; j++)
         {
-            if (inStrong[j]) continue;
-            double norm = _norms[j];
-            double upper = Math.Abs(_gRef[j]) + norm * radius;
-            if (last > 0 && _checkedAt[j] == last) upper = Math.Min(upper, Math.Abs(Gradient[j]) + norm * radiusLast);
-            if (line is { } l) upper = Math.Min(upper, l.Bound(j, norm, _shadowWeights![j]));
-            _checkedAt[j] = _checks;
-            if (upper > bound * _cd.PenaltyFactors[j]) _candidates.Add(j);
-            else Gradient[j] = upper;
+            if (inStrong[j])
+            {
+                previous[j] = double.PositiveInfinity;
+                continue;
+            }
+            double u = upper[j];
+            if (u > bound * v[j]) _candidates.Add(j);
+            else previous[j] = gradient[j] = u;
         }
         _u.CopyTo(_rLast, 0);
         // With the shadow, a full screen also renews the snapshots, so it is taken once the features screened since the
@@ -262,9 +274,48 @@ public sealed class NaiveCd : ICdCore
             for (int j = 0; j < q; j++)
                 if (!inStrong[j] || _shadow is not null) _candidates.Add(j);
         }
+        _unsettled.Clear();
+        _unsettled.AddRange(_candidates);
         if (_shadow is not null) Screen(lambda, full ? inStrong : null);
         ComputeGradientsOf(_candidates);
+        // What this check left for each feature outside the strong set: the next check's bound starts from it.
+        foreach (int j in _unsettled)
+            if (!inStrong[j]) previous[j] = Math.Abs(gradient[j]);
         _refPending = full;
+    }
+
+    /// <summary>
+    /// <c>upper[j] = min(|gRef_j| + norm_j radius, previous_j + norm_j radiusLast)</c>: the bounds of |g_j| from the reference
+    /// residual and from the last check (<paramref name="previous"/> infinite where that check left none), vectorized
+    /// (<see cref="Vector{T}"/>; every element the same operations in the same order as <see cref="ReferenceBoundsScalar"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ReferenceBounds(ReadOnlySpan<double> gRef, ReadOnlySpan<double> previous, ReadOnlySpan<double> norms,
+        double radius, double radiusLast, Span<double> upper)
+    {
+        int q = upper.Length, i = 0;
+        if (gRef.Length < q || previous.Length < q || norms.Length < q) throw new ArgumentException("a bound needs every feature's reference, previous bound and norm");
+        if (Vector.IsHardwareAccelerated)
+        {
+            int w = Vector<double>.Count;
+            var a = new Vector<double>(radius);
+            var b = new Vector<double>(radiusLast);
+            for (; i + w <= q; i += w)
+            {
+                var norm = new Vector<double>(norms[i..]);
+                var fromRef = Vector.Abs(new Vector<double>(gRef[i..])) + norm * a;
+                var fromLast = new Vector<double>(previous[i..]) + norm * b;
+                Vector.Min(fromRef, fromLast).CopyTo(upper[i..]);
+            }
+        }
+        for (; i < q; i++) upper[i] = Math.Min(Math.Abs(gRef[i]) + norms[i] * radius, previous[i] + norms[i] * radiusLast);
+    }
+
+    /// <summary>The scalar twin of <see cref="ReferenceBounds"/>.</summary>
+    internal static void ReferenceBoundsScalar(ReadOnlySpan<double> gRef, ReadOnlySpan<double> previous, ReadOnlySpan<double> norms,
+        double radius, double radiusLast, Span<double> upper)
+    {
+        for (int i = 0; i < upper.Length; i++) upper[i] = Math.Min(Math.Abs(gRef[i]) + norms[i] * radius, previous[i] + norms[i] * radiusLast);
     }
 
     /// <summary>
