@@ -53,40 +53,6 @@ public static class GaussianPath
         bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
         int n = x.Rows, p = featureCols.Length;
-        var means = new double[p];
-        var scales = new double[p];
-        var variances = new double[p];
-        var warnings = new List<string>();
-        var active = new List<int>(p);
-        var rawMeans = new double[p];
-        var rawVariances = new double[p];
-        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
-        int parts = (long)p * n > 1_000_000 ? threads : 1;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
-        {
-            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
-            {
-                var col = x.Column(featureCols[j]);
-                double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
-                rawMeans[j] = m;
-                rawVariances[j] = Vec.SumSquaredDeviations(col, m) / n;
-            }
-        });
-        for (int j = 0; j < p; j++)
-        {
-            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
-            means[j] = scale.Center;
-            scales[j] = scale.Scale;
-            if (scale.Excluded)
-            {
-                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
-                continue;
-            }
-            // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
-            variances[j] = scale.Spread;
-            active.Add(j);
-        }
-
         var y = x.Column(targetCol);
         double yMean = 0;
         if (settings.FitIntercept)
@@ -103,6 +69,47 @@ public static class GaussianPath
         }
         yVariance /= n;
 
+        var means = new double[p];
+        var scales = new double[p];
+        var variances = new double[p];
+        var warnings = new List<string>();
+        var active = new List<int>(p);
+        var rawMeans = new double[p];
+        var rawVariances = new double[p];
+        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
+        int parts = (long)p * n > 1_000_000 ? threads : 1;
+        // One read of the data: each column's mean and variance, and, while it is in cache, its standardized 16-bit copy for
+        // the KKT screen and its gradient at b = 0 (NaiveCd.Shadow; a column left out is copied, then dropped).
+        var shadow = NaiveCd.UseShadow(n, p) ? NaiveCd.Shadow.Rent(n, p) : null;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
+            {
+                var col = x.Column(featureCols[j]);
+                double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
+                rawMeans[j] = m;
+                rawVariances[j] = Vec.SumSquaredDeviations(col, m) / n;
+                if (shadow is null) continue;
+                var scale = Standardization.Of(m, rawVariances[j], settings.FitIntercept, settings.Standardize);
+                if (!scale.Excluded) shadow.Build(j, col, scale.Center, scale.Scale, scale.Spread, yc);
+            }
+        });
+        for (int j = 0; j < p; j++)
+        {
+            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
+            {
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
+                continue;
+            }
+            // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
+            variances[j] = scale.Spread;
+            active.Add(j);
+        }
+        shadow?.Keep(active);
+
         int q = active.Count;
         var columns = new ReadOnlyMemory<double>[q];
         var activeMeans = new double[q];
@@ -118,7 +125,7 @@ public static class GaussianPath
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
         var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales, [.. active]);
-        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds);
+        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds, shadow);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, bounds);

@@ -18,7 +18,7 @@ namespace RegService.Numerics.Solvers;
 /// z_j'r = (x_j'u + t n m_j)/s_j (r sums to zero), and r -= d z_j is u -= (d/s_j) x_j, t += d m_j/s_j.
 /// The KKT check computes every gradient, split across threads; it also feeds the next strong rule.
 /// </remarks>
-public sealed class NaiveCd : ICdCore
+public sealed partial class NaiveCd : ICdCore
 {
 
     private readonly ReadOnlyMemory<double>[] _columns;
@@ -62,8 +62,11 @@ public sealed class NaiveCd : ICdCore
     /// <param name="threads">Threads for the gradient sweeps of the KKT check.</param>
     /// <param name="workingSets">Start each solve from a working set rather than the whole strong set (<see cref="CoordinateDescent.WorkingSets"/>).</param>
     /// <param name="bounds">Box constraints on the standardized coefficients (<see cref="CoordinateDescent.Bounds"/>), or null.</param>
+    /// <param name="shadow">The columns' shadow, built by the caller's read of the data (<see cref="Shadow.Build"/> of every
+    /// column, then <see cref="Shadow.Keep"/>), or null to build it here when <see cref="UseShadow"/> says so.</param>
     public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
-        double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null)
+        double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null,
+        Shadow? shadow = null)
     {
         int q = columns.Length;
         _columns = columns;
@@ -83,15 +86,25 @@ public sealed class NaiveCd : ICdCore
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
             _norms[j] = Math.Sqrt(_diagonal[j]);
         }
-        if (UseShadow(_n, q))
+        if (shadow is null && UseShadow(_n, q))
         {
-            _shadow = RentShadow((long)q * _n);
-            _steps = new double[q];
-            _shadowWeights = new double[q];
+            shadow = Shadow.Rent(_n, q);
+            Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+            {
+                for (int j = (int)((long)q * t / _threads); j < (int)((long)q * (t + 1) / _threads); j++)
+                    shadow.Build(j, columns[j].Span, means[j], scales[j], variances[j], centeredTarget);
+            });
+        }
+        if (shadow is not null)
+        {
+            if (shadow.Count != q || shadow.Rows != _n) throw new ArgumentException("the shadow must hold every column", nameof(shadow));
+            _shadow = shadow.Data;
+            _steps = shadow.Steps;
+            _shadowWeights = shadow.Weights;
+            shadow.Gradients.AsSpan(0, q).CopyTo(Gradient);
             _rShadow = new float[_n];
             _shadowError = ShadowErrorFactor(_n);
             _snapshots = new ResidualSnapshots(q, _n);
-            BuildShadow();
         }
         else ComputeGradients(null);
         C = (double[])Gradient.Clone();
@@ -103,29 +116,13 @@ public sealed class NaiveCd : ICdCore
         _upper = new double[q];
     }
 
-    /// <summary>Shadows up to this size are kept for the next fit (<see cref="Release"/>).</summary>
-    internal const long MaxSpareShadowBytes = 32L << 20;
-
-    // One spare shadow, kept between fits: the page faults and zeroing of a fresh 10 MB array (and the collection its
-    // allocation triggers) cost as much as a tenth of a 500 x 10k path. Taken whole by one fit at a time.
-    private static short[]? s_spareShadow;
-
-    /// <summary>The spare shadow if it is long enough, else a new array (huge pages advised: 4 KiB page faults on a fresh
-    /// copy of hundreds of MB cost more than building it).</summary>
-    private static short[] RentShadow(long length)
-    {
-        var spare = Interlocked.Exchange(ref s_spareShadow, null);
-        return spare is not null && spare.Length >= length ? spare : LargeArrays.Allocate<short>((int)length);
-    }
-
     /// <summary>
-    /// Ends this solver's use of its buffers: a shadow of at most <see cref="MaxSpareShadowBytes"/> becomes the spare the
+    /// Ends this solver's use of its buffers: a shadow of at most <see cref="Shadow.MaxSpareBytes"/> becomes the spare the
     /// next fit's solver takes. The solver must not be used afterwards.
     /// </summary>
     public void Release()
     {
-        if (_shadow is { } shadow && (long)shadow.Length * sizeof(short) <= MaxSpareShadowBytes)
-            Volatile.Write(ref s_spareShadow, shadow);
+        if (_shadow is { } shadow) Shadow.Return(shadow);
     }
 
     /// <summary>The screen is used when its error bound is tight (n u well below 1) and its 16-bit copy is at most 256 MB.</summary>
@@ -147,25 +144,6 @@ public sealed class NaiveCd : ICdCore
     /// </summary>
     internal static double ShadowWeight(in SingleDots.QuantizedColumn column, double norm, double factor) =>
         (Math.Max(Math.Sqrt(column.NormSquared), norm) + Math.Sqrt(column.ErrorSquared) / factor) * (1 + 1e-9);
-
-    /// <summary>
-    /// Builds the shadow and, while each column is still in cache, its gradient at b = 0 (one read of the data instead of two).
-    /// </summary>
-    private void BuildShadow()
-    {
-        int q = _columns.Length;
-        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
-        {
-            int from = (int)((long)q * t / _threads), to = (int)((long)q * (t + 1) / _threads);
-            for (int j = from; j < to; j++)
-            {
-                var column = SingleDots.Quantize(_columns[j].Span, _means[j], 1 / _scales[j], _shadow.AsSpan(j * _n, _n));
-                _steps![j] = column.Step;
-                _shadowWeights![j] = ShadowWeight(column, Math.Sqrt(_n * _diagonal[j]), _shadowError);
-                Gradient[j] = GradientOf(j);
-            }
-        });
-    }
 
     public double[] Beta { get; }
     public double[] Gradient { get; }
