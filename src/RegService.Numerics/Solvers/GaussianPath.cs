@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -53,40 +55,6 @@ public static class GaussianPath
         bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
         int n = x.Rows, p = featureCols.Length;
-        var means = new double[p];
-        var scales = new double[p];
-        var variances = new double[p];
-        var warnings = new List<string>();
-        var active = new List<int>(p);
-        var rawMeans = new double[p];
-        var rawVariances = new double[p];
-        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
-        int parts = (long)p * n > 1_000_000 ? threads : 1;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
-        {
-            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
-            {
-                var col = x.Column(featureCols[j]);
-                double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
-                rawMeans[j] = m;
-                rawVariances[j] = Vec.SumSquaredDeviations(col, m) / n;
-            }
-        });
-        for (int j = 0; j < p; j++)
-        {
-            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
-            means[j] = scale.Center;
-            scales[j] = scale.Scale;
-            if (scale.Excluded)
-            {
-                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
-                continue;
-            }
-            // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
-            variances[j] = scale.Spread;
-            active.Add(j);
-        }
-
         var y = x.Column(targetCol);
         double yMean = 0;
         if (settings.FitIntercept)
@@ -103,6 +71,47 @@ public static class GaussianPath
         }
         yVariance /= n;
 
+        var means = new double[p];
+        var scales = new double[p];
+        var variances = new double[p];
+        var warnings = new List<string>();
+        var active = new List<int>(p);
+        var rawMeans = new double[p];
+        var rawVariances = new double[p];
+        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
+        int parts = (long)p * n > 1_000_000 ? threads : 1;
+        // One read of the data: each column's mean and variance, and, while it is in cache, its standardized 16-bit copy for
+        // the KKT screen and its gradient at b = 0 (NaiveCd.Shadow; a column left out is copied, then dropped).
+        var shadow = NaiveCd.UseShadow(n, p) ? NaiveCd.Shadow.Rent(n, p) : null;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
+            {
+                var col = x.Column(featureCols[j]);
+                double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
+                rawMeans[j] = m;
+                rawVariances[j] = Vec.SumSquaredDeviations(col, m) / n;
+                if (shadow is null) continue;
+                var scale = Standardization.Of(m, rawVariances[j], settings.FitIntercept, settings.Standardize);
+                if (!scale.Excluded) shadow.Build(j, col, scale.Center, scale.Scale, scale.Spread, yc);
+            }
+        });
+        for (int j = 0; j < p; j++)
+        {
+            var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
+            means[j] = scale.Center;
+            scales[j] = scale.Scale;
+            if (scale.Excluded)
+            {
+                warnings.Add(Standardization.ZeroVarianceWarning(featureNames[j]));
+                continue;
+            }
+            // (1/n) sum (x - center)^2: the variance with an intercept, the mean square without.
+            variances[j] = scale.Spread;
+            active.Add(j);
+        }
+        shadow?.Keep(active);
+
         int q = active.Count;
         var columns = new ReadOnlyMemory<double>[q];
         var activeMeans = new double[q];
@@ -118,7 +127,7 @@ public static class GaussianPath
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
         var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales, [.. active]);
-        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds);
+        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds, shadow);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, bounds);
@@ -223,27 +232,26 @@ public static class GaussianPath
     {
         int q = problem.Active.Length;
         var beta = core.Beta;
-        int nonZero = 0;
-        for (int u = 0; u < q; u++)
-            if (beta[u] != 0) nonZero++;
+        var nonZeroAt = ArrayPool<int>.Shared.Rent(q);
+        int nonZero = NonZeroIndices(beta, nonZeroAt);
         var indices = new int[nonZero];
         var original = new double[nonZero];
         var standardized = new double[nonZero];
         double intercept = problem.TargetMean;
         // Active is ascending, so the indices are too.
-        for (int u = 0, k = 0; u < q; u++)
+        for (int k = 0; k < nonZero; k++)
         {
+            int u = nonZeroAt[k];
             double b = beta[u];
-            if (b == 0) continue;
             int j = problem.Active[u];
             indices[k] = j;
             standardized[k] = b;
             original[k] = b / problem.Scales[j];
             intercept -= problem.Means[j] * original[k];
-            k++;
         }
         double yVar = problem.TargetVariance;
-        var (rss, ry) = Residual(core, problem);
+        var (rss, ry) = Residual(core, problem, nonZeroAt.AsSpan(0, nonZero));
+        ArrayPool<int>.Shared.Return(nonZeroAt);
         double ratio = yVar > 0 ? 1 - rss / yVar : double.NaN;
         var coefficients = new SparseCoefficients(problem.Names.Length, indices, original, standardized);
         return new PathPoint(lambda, problem.Rows > 0 ? intercept : 0, coefficients, null)
@@ -253,6 +261,28 @@ public static class GaussianPath
         };
     }
 
+    /// <summary>
+    /// Writes the u with <paramref name="beta"/>[u] != 0 to <paramref name="into"/>, ascending, and returns how many: a wide
+    /// path's coefficients are nearly all 0, so runs of a vector's width of zeros are skipped at one comparison each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int NonZeroIndices(ReadOnlySpan<double> beta, Span<int> into)
+    {
+        int count = 0, u = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int w = Vector<double>.Count;
+            for (; u + w <= beta.Length; u += w)
+            {
+                if (Vector.EqualsAll(new Vector<double>(beta[u..]), Vector<double>.Zero)) continue;
+                for (int k = u; k < u + w; k++)
+                    if (beta[k] != 0) into[count++] = k;
+            }
+        }
+        for (; u < beta.Length; u++)
+            if (beta[u] != 0) into[count++] = u;
+        return count;
+    }
     /// <summary>
     /// The standard gap; with bounds that of the box-constrained problem, and without an L1 part (ridge by coordinate
     /// descent) the Fenchel gap of <see cref="BoxDualityGap"/> with no box: scikit-learn's dual point needs an L1 part to
@@ -264,15 +294,22 @@ public static class GaussianPath
             : StandardGap(core.Beta, core.Gradient, problem.V, rss, ry, lambda, alpha);
 
     /// <summary>(1/n)||r||² and (1/n) r'y at the current solution, from the Gram form: r'r = y'y - c'b - b'g, r'y = y'y - c'b.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (double Rss, double Ry) Residual(ICdCore core, Problem problem)
+    {
+        var nonZeroAt = ArrayPool<int>.Shared.Rent(core.Beta.Length);
+        var result = Residual(core, problem, nonZeroAt.AsSpan(0, NonZeroIndices(core.Beta, nonZeroAt)));
+        ArrayPool<int>.Shared.Return(nonZeroAt);
+        return result;
+    }
+
+    /// <summary><see cref="Residual(ICdCore, Problem)"/> given the nonzero coordinates, ascending.</summary>
+    private static (double Rss, double Ry) Residual(ICdCore core, Problem problem, ReadOnlySpan<int> nonZero)
     {
         double cb = 0, bg = 0;
         var beta = core.Beta;
         var g = core.Gradient;
-        for (int u = 0; u < beta.Length; u++)
+        foreach (int u in nonZero)
         {
-            if (beta[u] == 0) continue;
             cb += problem.C[u] * beta[u];
             bg += beta[u] * g[u];
         }
@@ -305,19 +342,55 @@ public static class GaussianPath
         double rss, double ry, double lambda, double alpha)
     {
         double l1 = lambda * alpha, l2 = lambda * (1 - alpha);
-        double support = 0, l2Norm = 0, dualNorm = 0;
-        for (int u = 0; u < beta.Length; u++)
+        double support = 0, l2Norm = 0, dualNorm = DualNorm(beta, gradient, v, l2);
+        var nonZeroAt = ArrayPool<int>.Shared.Rent(beta.Length);
+        int nonZero = NonZeroIndices(beta, nonZeroAt);
+        for (int k = 0; k < nonZero; k++)
         {
+            int u = nonZeroAt[k];
             double b = beta[u];
-            if (v[u] > 0)
-                dualNorm = Math.Max(dualNorm, Math.Abs(gradient[u] - l2 * v[u] * b) / v[u]);
-            if (b == 0) continue;
             support += v[u] * (l1 * Math.Abs(b) + l2 * b * b) - gradient[u] * b;
             l2Norm += v[u] * b * b;
         }
+        ArrayPool<int>.Shared.Return(nonZeroAt);
         // Without an L1 part (ridge) there is nothing to rescale to: callers take BoxDualityGap's Fenchel gap there.
         double s = l1 > 0 && dualNorm > l1 ? l1 / dualNorm : 1.0;
         double gap = support + (1 - s) * (ry - 0.5 * (1 + s) * (rss + l2 * l2Norm));
         return Math.Max(gap, 0);
+    }
+    /// <summary>
+    /// max_j |g_j - l2 v_j b_j| / v_j over the penalized features (v_j > 0), vectorized (<see cref="Vector{T}"/>; each
+    /// element the same operations as <see cref="DualNormScalar"/>, and a maximum does not depend on the order, so the two agree).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double DualNorm(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, double l2)
+    {
+        double norm = 0;
+        int u = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int w = Vector<double>.Count;
+            var l = new Vector<double>(l2);
+            var top = Vector<double>.Zero;
+            for (; u + w <= beta.Length; u += w)
+            {
+                var f = new Vector<double>(v[u..]);
+                var value = Vector.Abs(new Vector<double>(gradient[u..]) - l * f * new Vector<double>(beta[u..])) / f;
+                top = Vector.Max(top, Vector.ConditionalSelect(Vector.GreaterThan(f, Vector<double>.Zero), value, Vector<double>.Zero));
+            }
+            for (int k = 0; k < w; k++) norm = Math.Max(norm, top[k]);
+        }
+        for (; u < beta.Length; u++)
+            if (v[u] > 0) norm = Math.Max(norm, Math.Abs(gradient[u] - l2 * v[u] * beta[u]) / v[u]);
+        return norm;
+    }
+
+    /// <summary>The scalar twin of <see cref="DualNorm"/>.</summary>
+    internal static double DualNormScalar(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, double l2)
+    {
+        double norm = 0;
+        for (int u = 0; u < beta.Length; u++)
+            if (v[u] > 0) norm = Math.Max(norm, Math.Abs(gradient[u] - l2 * v[u] * beta[u]) / v[u]);
+        return norm;
     }
 }

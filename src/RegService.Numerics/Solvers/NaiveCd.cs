@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
@@ -16,7 +18,7 @@ namespace RegService.Numerics.Solvers;
 /// z_j'r = (x_j'u + t n m_j)/s_j (r sums to zero), and r -= d z_j is u -= (d/s_j) x_j, t += d m_j/s_j.
 /// The KKT check computes every gradient, split across threads; it also feeds the next strong rule.
 /// </remarks>
-public sealed class NaiveCd : ICdCore
+public sealed partial class NaiveCd : ICdCore
 {
 
     private readonly ReadOnlyMemory<double>[] _columns;
@@ -32,9 +34,11 @@ public sealed class NaiveCd : ICdCore
     private readonly double[] _rRef;
     private readonly double[] _gRef;
     private readonly double[] _rLast;      // the residual at the last KKT check
-    private readonly int[] _checkedAt;     // the check that last left a bound of |g_j| in Gradient[j] (0: none)
-    private int _checks;
+    private readonly double[] _previous;   // the bound of |g_j| the last check left (infinite where j was in the strong set)
+    private readonly double[] _upper;      // a check's bounds of |g_j|
+    private bool _checked;
     private readonly List<int> _candidates = [];
+    private readonly List<int> _unsettled = [];
     private readonly CoordinateDescent _cd;
     private double _raw;   // x_j'u of the coordinate a pass visits next
 
@@ -58,8 +62,11 @@ public sealed class NaiveCd : ICdCore
     /// <param name="threads">Threads for the gradient sweeps of the KKT check.</param>
     /// <param name="workingSets">Start each solve from a working set rather than the whole strong set (<see cref="CoordinateDescent.WorkingSets"/>).</param>
     /// <param name="bounds">Box constraints on the standardized coefficients (<see cref="CoordinateDescent.Bounds"/>), or null.</param>
+    /// <param name="shadow">The columns' shadow, built by the caller's read of the data (<see cref="Shadow.Build"/> of every
+    /// column, then <see cref="Shadow.Keep"/>), or null to build it here when <see cref="UseShadow"/> says so.</param>
     public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
-        double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null)
+        double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null,
+        Shadow? shadow = null)
     {
         int q = columns.Length;
         _columns = columns;
@@ -79,47 +86,43 @@ public sealed class NaiveCd : ICdCore
             _diagonal[j] = variances[j] / (scales[j] * scales[j]);
             _norms[j] = Math.Sqrt(_diagonal[j]);
         }
-        if (UseShadow(_n, q))
+        if (shadow is null && UseShadow(_n, q))
         {
-            _shadow = RentShadow((long)q * _n);
-            _steps = new double[q];
-            _shadowWeights = new double[q];
+            shadow = Shadow.Rent(_n, q);
+            Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+            {
+                for (int j = (int)((long)q * t / _threads); j < (int)((long)q * (t + 1) / _threads); j++)
+                    shadow.Build(j, columns[j].Span, means[j], scales[j], variances[j], centeredTarget);
+            });
+        }
+        if (shadow is not null)
+        {
+            if (shadow.Count != q || shadow.Rows != _n) throw new ArgumentException("the shadow must hold every column", nameof(shadow));
+            _shadow = shadow.Data;
+            _steps = shadow.Steps;
+            _shadowWeights = shadow.Weights;
+            shadow.Gradients.AsSpan(0, q).CopyTo(Gradient);
             _rShadow = new float[_n];
             _shadowError = ShadowErrorFactor(_n);
             _snapshots = new ResidualSnapshots(q, _n);
-            BuildShadow();
         }
         else ComputeGradients(null);
         C = (double[])Gradient.Clone();
         _rRef = (double[])_u.Clone();
         _gRef = (double[])Gradient.Clone();
         _rLast = new double[_n];
-        _checkedAt = new int[q];
-    }
-
-    /// <summary>Shadows up to this size are kept for the next fit (<see cref="Release"/>).</summary>
-    internal const long MaxSpareShadowBytes = 32L << 20;
-
-    // One spare shadow, kept between fits: the page faults and zeroing of a fresh 10 MB array (and the collection its
-    // allocation triggers) cost as much as a tenth of a 500 x 10k path. Taken whole by one fit at a time.
-    private static short[]? s_spareShadow;
-
-    /// <summary>The spare shadow if it is long enough, else a new array (huge pages advised: 4 KiB page faults on a fresh
-    /// copy of hundreds of MB cost more than building it).</summary>
-    private static short[] RentShadow(long length)
-    {
-        var spare = Interlocked.Exchange(ref s_spareShadow, null);
-        return spare is not null && spare.Length >= length ? spare : LargeArrays.Allocate<short>((int)length);
+        _previous = new double[q];
+        Array.Fill(_previous, double.PositiveInfinity);
+        _upper = new double[q];
     }
 
     /// <summary>
-    /// Ends this solver's use of its buffers: a shadow of at most <see cref="MaxSpareShadowBytes"/> becomes the spare the
+    /// Ends this solver's use of its buffers: a shadow of at most <see cref="Shadow.MaxSpareBytes"/> becomes the spare the
     /// next fit's solver takes. The solver must not be used afterwards.
     /// </summary>
     public void Release()
     {
-        if (_shadow is { } shadow && (long)shadow.Length * sizeof(short) <= MaxSpareShadowBytes)
-            Volatile.Write(ref s_spareShadow, shadow);
+        if (_shadow is { } shadow) Shadow.Return(shadow);
     }
 
     /// <summary>The screen is used when its error bound is tight (n u well below 1) and its 16-bit copy is at most 256 MB.</summary>
@@ -141,25 +144,6 @@ public sealed class NaiveCd : ICdCore
     /// </summary>
     internal static double ShadowWeight(in SingleDots.QuantizedColumn column, double norm, double factor) =>
         (Math.Max(Math.Sqrt(column.NormSquared), norm) + Math.Sqrt(column.ErrorSquared) / factor) * (1 + 1e-9);
-
-    /// <summary>
-    /// Builds the shadow and, while each column is still in cache, its gradient at b = 0 (one read of the data instead of two).
-    /// </summary>
-    private void BuildShadow()
-    {
-        int q = _columns.Length;
-        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
-        {
-            int from = (int)((long)q * t / _threads), to = (int)((long)q * (t + 1) / _threads);
-            for (int j = from; j < to; j++)
-            {
-                var column = SingleDots.Quantize(_columns[j].Span, _means[j], 1 / _scales[j], _shadow.AsSpan(j * _n, _n));
-                _steps![j] = column.Step;
-                _shadowWeights![j] = ShadowWeight(column, Math.Sqrt(_n * _diagonal[j]), _shadowError);
-                Gradient[j] = GradientOf(j);
-            }
-        });
-    }
 
     public double[] Beta { get; }
     public double[] Gradient { get; }
@@ -234,21 +218,27 @@ public sealed class NaiveCd : ICdCore
     {
         int q = Beta.Length;
         double radius = Distance(_u, _rRef);
-        double radiusLast = _checks > 0 ? Distance(_u, _rLast) : double.PositiveInfinity;
-        int last = _checks++;
+        // Before the first check every previous bound is infinite, whatever this radius.
+        double radiusLast = _checked ? Distance(_u, _rLast) : 0;
+        _checked = true;
         double bound = lambda * _alpha;
-        var line = _snapshots?.Extrapolate(_u);
+        var upper = _upper;
+        ReferenceBounds(_gRef, _previous, _norms, radius, radiusLast, upper);
+        _snapshots?.Extrapolate(_u)?.Tighten(_norms, _shadowWeights!, upper);
+        var v = _cd.PenaltyFactors;
+        var gradient = Gradient;
+        var previous = _previous;
         _candidates.Clear();
         for (int j = 0; j < q; j++)
         {
-            if (inStrong[j]) continue;
-            double norm = _norms[j];
-            double upper = Math.Abs(_gRef[j]) + norm * radius;
-            if (last > 0 && _checkedAt[j] == last) upper = Math.Min(upper, Math.Abs(Gradient[j]) + norm * radiusLast);
-            if (line is { } l) upper = Math.Min(upper, l.Bound(j, norm, _shadowWeights![j]));
-            _checkedAt[j] = _checks;
-            if (upper > bound * _cd.PenaltyFactors[j]) _candidates.Add(j);
-            else Gradient[j] = upper;
+            if (inStrong[j])
+            {
+                previous[j] = double.PositiveInfinity;
+                continue;
+            }
+            double u = upper[j];
+            if (u > bound * v[j]) _candidates.Add(j);
+            else previous[j] = gradient[j] = u;
         }
         _u.CopyTo(_rLast, 0);
         // With the shadow, a full screen also renews the snapshots, so it is taken once the features screened since the
@@ -262,9 +252,48 @@ public sealed class NaiveCd : ICdCore
             for (int j = 0; j < q; j++)
                 if (!inStrong[j] || _shadow is not null) _candidates.Add(j);
         }
+        _unsettled.Clear();
+        _unsettled.AddRange(_candidates);
         if (_shadow is not null) Screen(lambda, full ? inStrong : null);
         ComputeGradientsOf(_candidates);
+        // What this check left for each feature outside the strong set: the next check's bound starts from it.
+        foreach (int j in _unsettled)
+            if (!inStrong[j]) previous[j] = Math.Abs(gradient[j]);
         _refPending = full;
+    }
+
+    /// <summary>
+    /// <c>upper[j] = min(|gRef_j| + norm_j radius, previous_j + norm_j radiusLast)</c>: the bounds of |g_j| from the reference
+    /// residual and from the last check (<paramref name="previous"/> infinite where that check left none), vectorized
+    /// (<see cref="Vector{T}"/>; every element the same operations in the same order as <see cref="ReferenceBoundsScalar"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ReferenceBounds(ReadOnlySpan<double> gRef, ReadOnlySpan<double> previous, ReadOnlySpan<double> norms,
+        double radius, double radiusLast, Span<double> upper)
+    {
+        int q = upper.Length, i = 0;
+        if (gRef.Length < q || previous.Length < q || norms.Length < q) throw new ArgumentException("a bound needs every feature's reference, previous bound and norm");
+        if (Vector.IsHardwareAccelerated)
+        {
+            int w = Vector<double>.Count;
+            var a = new Vector<double>(radius);
+            var b = new Vector<double>(radiusLast);
+            for (; i + w <= q; i += w)
+            {
+                var norm = new Vector<double>(norms[i..]);
+                var fromRef = Vector.Abs(new Vector<double>(gRef[i..])) + norm * a;
+                var fromLast = new Vector<double>(previous[i..]) + norm * b;
+                Vector.Min(fromRef, fromLast).CopyTo(upper[i..]);
+            }
+        }
+        for (; i < q; i++) upper[i] = Math.Min(Math.Abs(gRef[i]) + norms[i] * radius, previous[i] + norms[i] * radiusLast);
+    }
+
+    /// <summary>The scalar twin of <see cref="ReferenceBounds"/>.</summary>
+    internal static void ReferenceBoundsScalar(ReadOnlySpan<double> gRef, ReadOnlySpan<double> previous, ReadOnlySpan<double> norms,
+        double radius, double radiusLast, Span<double> upper)
+    {
+        for (int i = 0; i < upper.Length; i++) upper[i] = Math.Min(Math.Abs(gRef[i]) + norms[i] * radius, previous[i] + norms[i] * radiusLast);
     }
 
     /// <summary>

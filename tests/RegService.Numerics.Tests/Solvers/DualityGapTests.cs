@@ -181,4 +181,29 @@ public class DualityGapTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(byGlmnet.DualityGap > target, $"glmnet rule's gap {byGlmnet.DualityGap:G3}");
         Assert.True(Distance(byGlmnet.Coefficients) > bound, $"glmnet rule's distance {Distance(byGlmnet.Coefficients):G3}");
     }
+
+    /// <summary>
+    /// The gap's vectorized parts against their scalar twins at every length up to twice the widest vector plus one: the dual
+    /// norm (unpenalized features left out, bit for bit) and the nonzero coordinates of a mostly zero vector.
+    /// </summary>
+    [Fact]
+    public void TheVectorizedDualNormAndNonZeroScanMatchTheirScalarTwins()
+    {
+        var rng = new Random(21);
+        for (int length = 0; length <= 2 * System.Runtime.Intrinsics.Vector512<double>.Count + 1; length++)
+        {
+            var beta = Enumerable.Range(0, length).Select(_ => rng.Next(4) == 0 ? rng.NextDouble() - 0.5 : 0.0).ToArray();
+            var g = Enumerable.Range(0, length).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            var v = Enumerable.Range(0, length).Select(_ => rng.Next(5) == 0 ? 0.0 : 0.5 + rng.NextDouble()).ToArray();
+            Assert.Equal(GaussianPath.DualNormScalar(beta, g, v, 0.3), GaussianPath.DualNorm(beta, g, v, 0.3));
+            double expected = 0;
+            for (int u = 0; u < length; u++)
+                if (v[u] > 0) expected = Math.Max(expected, Math.Abs(g[u] - 0.3 * v[u] * beta[u]) / v[u]);
+            Assert.Equal(expected, GaussianPath.DualNorm(beta, g, v, 0.3));
+
+            var into = new int[length];
+            int count = GaussianPath.NonZeroIndices(beta, into);
+            Assert.Equal(Enumerable.Range(0, length).Where(u => beta[u] != 0).ToArray(), into[..count]);
+        }
+    }
 }

@@ -159,4 +159,44 @@ public class ResidualSnapshotsTests
             Assert.True(Math.Abs(bound - single) <= 1e-5 * single + 1e-5, $"feature {j}: {bound} against {single}");
         }
     }
+
+    /// <summary>
+    /// The KKT check's bound loop, vectorized: the snapshot bound (<see cref="ResidualSnapshots.Line.Tighten"/>) and the
+    /// reference bounds (<see cref="NaiveCd.ReferenceBounds"/>) against their scalar twins bit for bit at every length up to
+    /// twice the widest vector plus one, infinite previous bounds included, and Tighten against <see cref="ResidualSnapshots.Line.Bound"/>.
+    /// </summary>
+    [Fact]
+    public void TheVectorizedBoundsMatchTheirScalarTwins()
+    {
+        var (shadow, _, norms, shadowNorms) = Columns(11);
+        var rng = new Random(12);
+        var r0 = Enumerable.Range(0, N).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var r1 = r0.Select(v => v + 0.05 * (rng.NextDouble() - 0.5)).ToArray();
+        var r = r1.Select(v => v + 0.07 * (rng.NextDouble() - 0.5)).ToArray();
+        var snapshots = new ResidualSnapshots(Q, N);
+        Take(snapshots, shadow, r0);
+        Take(snapshots, shadow, r1);
+        var line = snapshots.Extrapolate(r)!.Value;
+        for (int length = 0; length <= 2 * System.Runtime.Intrinsics.Vector512<double>.Count + 1; length++)
+        {
+            var gRef = Enumerable.Range(0, length).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            var previous = Enumerable.Range(0, length).Select(_ => rng.Next(3) == 0 ? double.PositiveInfinity : rng.NextDouble()).ToArray();
+            var vector = new double[length];
+            var scalar = new double[length];
+            NaiveCd.ReferenceBounds(gRef, previous, norms, 0.03, 0.01, vector);
+            NaiveCd.ReferenceBoundsScalar(gRef, previous, norms, 0.03, 0.01, scalar);
+            Assert.Equal(scalar, vector);
+            for (int j = 0; j < length; j++)
+                Assert.Equal(Math.Min(Math.Abs(gRef[j]) + norms[j] * 0.03, previous[j] + norms[j] * 0.01), vector[j]);
+
+            line.Tighten(norms, shadowNorms, vector);
+            line.TightenScalar(norms, shadowNorms, scalar);
+            Assert.Equal(scalar, vector);
+            for (int j = 0; j < length; j++)
+            {
+                double start = Math.Min(Math.Abs(gRef[j]) + norms[j] * 0.03, previous[j] + norms[j] * 0.01);
+                Assert.Equal(Math.Min(start, line.Bound(j, norms[j], shadowNorms[j])), vector[j]);
+            }
+        }
+    }
 }

@@ -147,4 +147,47 @@ public class WorkingSetTests
             Assert.Equal(first.Points[l].Iterations, again.Points[l].Iterations);
         }
     }
+
+    /// <summary>
+    /// The setup builds the KKT screen's 16-bit shadow in its one read of every column, before it knows which columns are
+    /// constant, then drops those (<see cref="NaiveCd.Shadow.Keep"/>): with constant columns among wide data the path is the
+    /// one of the data without them (the same lambdas, so the same gradients at b = 0; the same coefficients), with a warning each.
+    /// </summary>
+    [Fact]
+    public void ConstantColumnsAmongWideDataLeaveThePathOfTheRest()
+    {
+        const int n = 80, p = 600;
+        var x = SyntheticData.Gaussian(n, p, seed: 37, signal: 12, rho: 0.2);
+        int[] constant = [3, 250, 599];
+        var padded = new DenseMatrix(n, p + constant.Length + 1);
+        var kept = new List<int>();
+        for (int j = 0, k = 0, c = 0; j < p + constant.Length; j++)
+        {
+            if (c < constant.Length && j == constant[c] + c)
+            {
+                padded.Column(j).Fill(2.5);
+                c++;
+                continue;
+            }
+            x.Column(k++).CopyTo(padded.Column(j));
+            kept.Add(j);
+        }
+        x.Column(p).CopyTo(padded.Column(p + constant.Length));
+        Assert.True(NaiveCd.UseShadow(n, p + constant.Length));
+
+        var spec = WideSpec(p, 1.0, intercept: true, standardize: true);
+        var paddedSpec = WideSpec(p + constant.Length, 1.0, intercept: true, standardize: true);
+        var plain = Fit(x, spec, workingSets: true);
+        var withConstants = Fit(padded, paddedSpec, workingSets: true);
+        Assert.Equal(constant.Length, withConstants.Warnings.Count(w => w.Contains("zero variance", StringComparison.Ordinal)));
+        Assert.Equal(plain.Points.Length, withConstants.Points.Length);
+        for (int l = 0; l < plain.Points.Length; l++)
+        {
+            Assert.Equal(plain.Points[l].Lambda, withConstants.Points[l].Lambda, 14);
+            var a = plain.Points[l].Coefficients;
+            var b = withConstants.Points[l].Coefficients;
+            for (int k = 0; k < p; k++) Assert.Equal(a[k], b[kept[k]], 12);
+            for (int c = 0; c < constant.Length; c++) Assert.Equal(0.0, b[constant[c] + c]);
+        }
+    }
 }
