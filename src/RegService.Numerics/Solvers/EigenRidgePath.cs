@@ -45,6 +45,9 @@ public sealed class EigenRidgePath
         var sym = new double[_eigenvectors.Length];
         for (int i = 0; i < k; i++)
         {
+            // Per row: on a loaded 2-core machine (load average 60) a cancel at 0.3 s (ClosedFormCancellationTests, k = 2500)
+            // found this setup running unchecked for 0.3-0.45 s of CPU (2-4.5 s of wall time).
+            ct.ThrowIfCancellationRequested();
             for (int j = 0; j <= i; j++)
             {
                 double v = 0.5 * (a[i * k + j] + a[j * k + i]);

@@ -199,7 +199,14 @@ public class RidgeSolverTests
                 diff += (x1[j] - x2[j]) * (x1[j] - x2[j]);
                 norm += x1[j] * x1[j];
             }
-            Assert.True(Math.Sqrt(diff) <= 1e-10 * Math.Sqrt(norm), $"lambda={lambda}: relative difference {Math.Sqrt(diff / norm)}");
+            // Two backward-stable solves of (A + lambda I) x = b differ by up to about k eps cond (relative), cond =
+            // (d_max + lambda) / (d_min + lambda): 1e-10, or that where the system is worse conditioned (the nearly collinear
+            // design at lambda 1e-3 differed by 1.25e-10 with the kernels' scalar tier, DOTNET_EnableHWIntrinsic=0).
+            var d = path.Eigenvalues;
+            double cond = (d[k - 1] + lambda) / (Math.Max(d[0], 0.0) + lambda);
+            double tolerance = Math.Max(1e-10, k * 2.220446049250313e-16 * cond);
+            Assert.True(Math.Sqrt(diff) <= tolerance * Math.Sqrt(norm),
+                $"lambda={lambda}: relative difference {Math.Sqrt(diff / norm)} (tolerance {tolerance:e2}, condition number {cond:e2})");
         }
     }
 
