@@ -62,7 +62,13 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var partMax = new double[segments];
         var partShadow = shadow is null ? null : new double[segments];
 
-        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadow, partShadow);
+        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadow, partShadow)
+        {
+            Columns = [.. features.Select(ColumnStart)],
+            GradientMeans = [.. features.Select(j => data.Means[j])],
+            PointColumns = [.. point.Active.Select(ColumnStart)],
+            ShadowColumns = shadow is null ? null : [.. shadow.Active.Select(ColumnStart)],
+        };
         long work = (long)_n * (k + point.Active.Length);
         if (threads > 1 && segments > 1 && work >= 1L << 20)
             Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, s => Segment(plan, s));
@@ -108,12 +114,29 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         return shadowSum / _n + data.LossConstant;
     }
 
+    /// <summary>Where feature j's column starts in the source data.</summary>
+    private long ColumnStart(int j) => (long)data.SourceColumns[j] * data.Source.Rows;
+
     /// <summary>What one pass computes: gradient columns, the point and per-segment partial sums.</summary>
     private sealed record Plan(int[] Gradient, Predictor Point, bool Stats,
                                double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW, double[] PartMax,
-                               Predictor? Shadow, double[]? PartShadow);
+                               Predictor? Shadow, double[]? PartShadow)
+    {
+        /// <summary>Where each gradient column starts in the source data, and its mean (the dots' shift).</summary>
+        public long[] Columns { get; init; } = [];
+        public double[] GradientMeans { get; init; } = [];
 
-    /// <summary>Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses).</summary>
+        /// <summary>Where each of the point's (and the shadow's) columns starts in the source data.</summary>
+        public long[] PointColumns { get; init; } = [];
+        public long[]? ShadowColumns { get; init; }
+    }
+
+    /// <summary>
+    /// Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses): the
+    /// linear predictor four columns per sweep (<see cref="ColumnKernels.AddScaled"/>), the family's link, then the gradient
+    /// dots four columns per sweep (<see cref="ColumnKernels.AddShiftedDots"/>), which also prefetch the next block of every
+    /// gradient column (a superset of the predictor's).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Segment(Plan plan, int s)
     {
@@ -124,9 +147,17 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var shadow = plan.Shadow;
         var point = plan.Point;
         var family = data.Family;
+        var source = data.Source.Data;
+        var columns = plan.Columns;
+        var pointOffsets = new long[point.Active.Length];
+        var shadowOffsets = shadow is null ? null : new long[shadow.Active.Length];
+        var gradientOffsets = new long[k];
+        var partG = plan.PartG.AsSpan(s * k, k);
         for (int b = start; b < end; b += BlockRows)
         {
             int m = Math.Min(BlockRows, end - b);
+            // Prefetch the next block of this segment only (the last block's hints would fall in the next segment's rows).
+            int ahead = b + BlockRows < end ? BlockRows : 0;
             var e = eta[..m];
             var v = data.Weight is { } weight ? weight.AsSpan(b, m) : default;
             var offset = data.Offset is { } o ? o.AsSpan(b, m) : default;
@@ -134,14 +165,14 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             {
                 // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
                 e.Fill(shadow.Offset);
-                for (int a = 0; a < shadow.Active.Length; a++)
-                    Vec.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
+                Offsets(plan.ShadowColumns!, b, shadowOffsets!);
+                ColumnKernels.AddScaled(source, shadowOffsets, shadow.Coef, e);
                 if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
                 shadowLoss += family.NegativeLogLikelihood(e, data.Y.AsSpan(b, m), v);
             }
             e.Fill(point.Offset);
-            for (int a = 0; a < point.Active.Length; a++)
-                Vec.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
+            Offsets(plan.PointColumns, b, pointOffsets);
+            ColumnKernels.AddScaled(source, pointOffsets, point.Coef, e);
             if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
             var r = Resid.AsSpan(b, m);
             var w = Weight.AsSpan(b, m);
@@ -152,14 +183,14 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 sumW += w[i];
                 maxW = w[i] > maxW ? w[i] : maxW;
             }
-            for (int t = 0; t < k; t++)
+            Offsets(columns, b, gradientOffsets);
+            ColumnKernels.AddShiftedDots(source, gradientOffsets, plan.GradientMeans, r, partG, ahead);
+            if (plan.Stats)
             {
-                int j = plan.Gradient[t];
-                var col = data.Column(j).Slice(b, m);
-                plan.PartG[s * k + t] += LogisticKernels.DotShifted(col, data.Means[j], r);
-                if (plan.Stats)
+                for (int t = 0; t < k; t++)
                 {
-                    var (f, q) = LogisticKernels.WeightedMoments(col, data.Means[j], w);
+                    int j = plan.Gradient[t];
+                    var (f, q) = LogisticKernels.WeightedMoments(data.Column(j).Slice(b, m), data.Means[j], w);
                     plan.PartF![s * k + t] += f;
                     plan.PartS![s * k + t] += q;
                 }
@@ -170,5 +201,11 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
         plan.PartMax[s] = maxW;
+    }
+
+    /// <summary>Where row <paramref name="row"/> of each column starts in the source data (<paramref name="columnStarts"/>: row 0's).</summary>
+    private static void Offsets(long[] columnStarts, int row, long[] offsets)
+    {
+        for (int c = 0; c < columnStarts.Length; c++) offsets[c] = columnStarts[c] + row;
     }
 }
