@@ -181,18 +181,35 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         return snap;
     }
 
-    /// <summary>g_j = (1/n) z_j'v(y - mu) at the current point, for each of <paramref name="features"/> (in parallel when worth it).</summary>
+    /// <summary>
+    /// g_j = (1/n) z_j'v(y - mu) at the current point, for each of <paramref name="features"/>: four columns per sweep of the
+    /// residuals (<see cref="ColumnKernels.AddShiftedDots"/>), in parallel when worth it.
+    /// </summary>
     private double[] ExactGradients(int[] features)
     {
         var values = new double[features.Length];
         var resid = pass.Resid;
-        ForEach(features.Length, k =>
+        var source = data.Source;
+        ForEach((features.Length + DotGroup - 1) / DotGroup, group =>
         {
-            int j = features[k];
-            values[k] = LogisticKernels.DotShifted(data.Column(j), data.Means[j], resid) / (_n * data.Scales[j]);
-        });
+            int first = group * DotGroup, count = Math.Min(DotGroup, features.Length - first);
+            Span<long> offsets = stackalloc long[DotGroup];
+            Span<double> means = stackalloc double[DotGroup];
+            for (int c = 0; c < count; c++)
+            {
+                int j = features[first + c];
+                offsets[c] = (long)data.SourceColumns[j] * source.Rows;
+                means[c] = data.Means[j];
+            }
+            var dots = values.AsSpan(first, count);
+            ColumnKernels.AddShiftedDots(source.Data, offsets[..count], means[..count], resid, dots);
+            for (int c = 0; c < count; c++) dots[c] /= _n * data.Scales[features[first + c]];
+        }, DotGroup);
         return values;
     }
+
+    /// <summary>Columns per sweep of the residuals in <see cref="ExactGradients"/> (the column kernels' width).</summary>
+    private const int DotGroup = 4;
 
     /// <summary>
     /// g_j in single precision (<see cref="LogisticKernels.SingleDot"/> of the shadow column and the rounded residuals) and
@@ -217,13 +234,16 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         return (values, slack);
     }
 
-    /// <summary>Runs <paramref name="one"/>(k) for k below <paramref name="count"/> (column sweeps, in parallel when worth it).</summary>
-    private void ForEach(int count, Action<int> one)
+    /// <summary>
+    /// Runs <paramref name="one"/>(k) for k below <paramref name="count"/> (column sweeps, each of <paramref name="columns"/>
+    /// columns; in parallel when worth it).
+    /// </summary>
+    private void ForEach(int count, Action<int> one, int columns = 1)
     {
-        if (threads > 1 && count > 1 && (long)count * _n >= 1L << 20)
+        if (threads > 1 && count > 1 && (long)count * columns * _n >= 1L << 20)
         {
             // Chunks of about 64K values each, so short columns do not drown in scheduling.
-            int perChunk = (int)Math.Clamp((1L << 16) / _n, 1, count);
+            int perChunk = (int)Math.Clamp((1L << 16) / ((long)_n * columns), 1, count);
             int chunks = (count + perChunk - 1) / perChunk;
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, c =>
             {
