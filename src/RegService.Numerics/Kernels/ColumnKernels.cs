@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace RegService.Numerics.Kernels;
 
@@ -9,6 +10,10 @@ namespace RegService.Numerics.Kernels;
 /// vector is loaded and stored once per four columns, and one call covers all columns): <c>y += Σ_c a_c x_c</c>
 /// (<see cref="AddScaled"/>) and <c>result_c += x_c' r</c> (<see cref="AddDots"/>), where column c of the block is
 /// <c>data[offsets[c] .. offsets[c] + length)</c>. On every tier of <see cref="KernelIsa"/>, each with a scalar twin.
+/// With <c>ahead</c> &gt; 0 a kernel also prefetches, once per cache line it reads, the line <c>ahead</c> rows further down
+/// each column (on x86): a caller that walks row blocks passes the block's length, so the next block's columns stream in
+/// while this one is computed (column runs of a few KB are too short for the hardware prefetcher to follow 200 of them);
+/// <see cref="Prefetch"/> hints a block on its own.
 /// </summary>
 /// <remarks>
 /// <see cref="AddScaled"/> adds the columns to each element in column order, one multiply-add each, as its twin does
@@ -19,14 +24,14 @@ internal static class ColumnKernels
 {
     /// <summary>y += Σ_c a[c] · x_c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> a, Span<double> y)
+    public static void AddScaled(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> a, Span<double> y, int ahead = 0)
     {
         Check(data, offsets, a.Length, y.Length);
         switch (KernelIsa.Current)
         {
-            case KernelPath.Vector512: AddScaled<Simd512, Vector512<double>>(data, offsets, a, y); break;
-            case KernelPath.Vector256: AddScaled<Simd256, Vector256<double>>(data, offsets, a, y); break;
-            case KernelPath.Vector128: AddScaled<Simd128, Vector128<double>>(data, offsets, a, y); break;
+            case KernelPath.Vector512: AddScaled<Simd512, Vector512<double>>(data, offsets, a, y, ahead); break;
+            case KernelPath.Vector256: AddScaled<Simd256, Vector256<double>>(data, offsets, a, y, ahead); break;
+            case KernelPath.Vector128: AddScaled<Simd128, Vector128<double>>(data, offsets, a, y, ahead); break;
             default: AddScaledScalar(data, offsets, a, y); break;
         }
     }
@@ -42,14 +47,14 @@ internal static class ColumnKernels
 
     /// <summary>result[c] += x_c' r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddDots(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result)
+    public static void AddDots(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result, int ahead = 0)
     {
         Check(data, offsets, result.Length, r.Length);
         switch (KernelIsa.Current)
         {
-            case KernelPath.Vector512: AddDots<Simd512, Vector512<double>>(data, offsets, r, result); break;
-            case KernelPath.Vector256: AddDots<Simd256, Vector256<double>>(data, offsets, r, result); break;
-            case KernelPath.Vector128: AddDots<Simd128, Vector128<double>>(data, offsets, r, result); break;
+            case KernelPath.Vector512: AddDots<Simd512, Vector512<double>>(data, offsets, r, result, ahead); break;
+            case KernelPath.Vector256: AddDots<Simd256, Vector256<double>>(data, offsets, r, result, ahead); break;
+            case KernelPath.Vector128: AddDots<Simd128, Vector128<double>>(data, offsets, r, result, ahead); break;
             default: AddDotsScalar(data, offsets, r, result); break;
         }
     }
@@ -73,10 +78,51 @@ internal static class ColumnKernels
             if (o < 0 || o + length > data.Length) throw new ArgumentOutOfRangeException(nameof(offsets), $"a column at {o} of {length} rows is outside the data");
     }
 
+    /// <summary>
+    /// Hints every cache line of rows [<paramref name="row"/>, <paramref name="row"/> + <paramref name="length"/>) of the columns
+    /// starting at <paramref name="columnStarts"/> in <paramref name="data"/> (on x86; elsewhere nothing): a caller walking row
+    /// blocks hints the next block while it computes this one. Hints change no result.
+    /// </summary>
+    public static void Prefetch(ReadOnlySpan<double> data, ReadOnlySpan<long> columnStarts, int row, int length)
+    {
+        if (!Sse.IsSupported || length <= 0) return;
+        ref double d = ref MemoryMarshal.GetReference(data);
+        foreach (long start in columnStarts)
+        {
+            if (start < 0 || start + row + length > data.Length) throw new ArgumentOutOfRangeException(nameof(columnStarts), "rows outside the data");
+            ref double x = ref Unsafe.Add(ref d, (nint)(start + row));
+            for (int i = 0; i < length; i += LineMask + 1) Prefetch1(ref x, i);
+            Prefetch1(ref x, length - 1);
+        }
+    }
+
+    /// <summary>Doubles per cache line less one: a kernel prefetches once per line of its columns.</summary>
+    private const int LineMask = 7;
+
+    /// <summary>Hints the cache line at row <paramref name="i"/> of four columns (a hint: an address past the data is not read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch4(ref double x0, ref double x1, ref double x2, ref double x3, int i)
+    {
+        Sse.Prefetch0(Line(ref x0, i));
+        Sse.Prefetch0(Line(ref x1, i));
+        Sse.Prefetch0(Line(ref x2, i));
+        Sse.Prefetch0(Line(ref x3, i));
+    }
+
+    /// <summary>Hints the cache line at row <paramref name="i"/> of one column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch1(ref double x, int i) => Sse.Prefetch0(Line(ref x, i));
+
+    /// <summary>The address of row <paramref name="i"/> of a column, for a prefetch hint only (never dereferenced; if the
+    /// array moves, the hint is merely wasted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void* Line(ref double x, int i) => Unsafe.AsPointer(ref Unsafe.Add(ref x, i));
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddScaled<S, TV>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> a, Span<double> y)
+    private static void AddScaled<S, TV>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> a, Span<double> y, int ahead)
         where S : ISimd<TV> where TV : struct
     {
+        bool prefetch = ahead > 0 && Sse.IsSupported;
         ref double d = ref MemoryMarshal.GetReference(data);
         ref double yr = ref MemoryMarshal.GetReference(y);
         int n = y.Length, w = S.Count, columns = offsets.Length, c = 0;
@@ -91,6 +137,7 @@ internal static class ColumnKernels
             int i = 0;
             for (; i <= n - w; i += w)
             {
+                if (prefetch && (i & LineMask) == 0) Prefetch4(ref x0, ref x1, ref x2, ref x3, i + ahead);
                 var acc = S.Load(ref yr, (nuint)i);
                 acc = S.MultiplyAdd(v0, S.Load(ref x0, (nuint)i), acc);
                 acc = S.MultiplyAdd(v1, S.Load(ref x1, (nuint)i), acc);
@@ -115,16 +162,20 @@ internal static class ColumnKernels
             var v0 = S.Splat(a0);
             int i = 0;
             for (; i <= n - w; i += w)
+            {
+                if (prefetch && (i & LineMask) == 0) Prefetch1(ref x0, i + ahead);
                 S.Store(S.MultiplyAdd(v0, S.Load(ref x0, (nuint)i), S.Load(ref yr, (nuint)i)), ref yr, (nuint)i);
+            }
             for (; i < n; i++)
                 Unsafe.Add(ref yr, i) = double.MultiplyAddEstimate(a0, Unsafe.Add(ref x0, i), Unsafe.Add(ref yr, i));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddDots<S, TV>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result)
+    private static void AddDots<S, TV>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result, int ahead)
         where S : ISimd<TV> where TV : struct
     {
+        bool prefetch = ahead > 0 && Sse.IsSupported;
         ref double d = ref MemoryMarshal.GetReference(data);
         ref double rr = ref MemoryMarshal.GetReference(r);
         int n = r.Length, w = S.Count, columns = offsets.Length, c = 0;
@@ -138,6 +189,7 @@ internal static class ColumnKernels
             int i = 0;
             for (; i <= n - w; i += w)
             {
+                if (prefetch && (i & LineMask) == 0) Prefetch4(ref x0, ref x1, ref x2, ref x3, i + ahead);
                 var v = S.Load(ref rr, (nuint)i);
                 s0 = S.MultiplyAdd(S.Load(ref x0, (nuint)i), v, s0);
                 s1 = S.MultiplyAdd(S.Load(ref x1, (nuint)i), v, s1);
@@ -164,7 +216,10 @@ internal static class ColumnKernels
             TV s0 = S.Zero;
             int i = 0;
             for (; i <= n - w; i += w)
+            {
+                if (prefetch && (i & LineMask) == 0) Prefetch1(ref x0, i + ahead);
                 s0 = S.MultiplyAdd(S.Load(ref x0, (nuint)i), S.Load(ref rr, (nuint)i), s0);
+            }
             double t0 = S.Sum(s0);
             for (; i < n; i++)
                 t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i), Unsafe.Add(ref rr, i), t0);

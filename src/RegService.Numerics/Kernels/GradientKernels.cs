@@ -8,7 +8,8 @@ namespace RegService.Numerics.Kernels;
 /// The loss of a generalized linear model and its gradient over all rows in one fused pass over the column-major
 /// matrix: for each block of rows, <c>eta = c + sum_j x_j w_j</c>, the residual <c>r = mu(eta) - y</c> (gaussian
 /// <c>mu = eta</c>; binomial <c>mu = 1 / (1 + e^-eta)</c>), the loss, then <c>g_j += x_j' r</c> over the same block
-/// while it is still in cache, so the matrix is read from memory once. Row blocks are split across threads, each
+/// while it is still in cache, so the matrix is read from memory once; both sweeps prefetch the next block of their
+/// columns (<see cref="ColumnKernels"/>), whose runs of a block's length are too short for the hardware prefetcher. Row blocks are split across threads, each
 /// with its own accumulators, reduced in a fixed order at the end.
 /// </summary>
 /// <remarks>
@@ -151,11 +152,13 @@ public sealed class GradientKernels
         for (int start = _bounds[t]; start < _bounds[t + 1]; start += _block)
         {
             int len = Math.Min(_block, _bounds[t + 1] - start);
+            // Both sweeps hint the next block of their columns (none past this thread's rows).
+            int ahead = start + _block < _bounds[t + 1] ? _block : 0;
             var e = etaOut is null ? eta[..len] : etaOut.AsSpan(start, len);
             var res = r[..len];
             e.Fill(c);
             for (int k = 0; k < nz; k++) etaOffsets[k] = (long)nonzero[k] * n + start;
-            ColumnKernels.AddScaled(data, etaOffsets, weights.AsSpan(0, nz), e);
+            ColumnKernels.AddScaled(data, etaOffsets, weights.AsSpan(0, nz), e, ahead);
             var yy = y.AsSpan(start, len);
             if (etaPrev is null)
             {
@@ -174,7 +177,7 @@ public sealed class GradientKernels
             }
             if (!withGradient) continue;
             for (int k = 0; k < active.Length; k++) gradOffsets[k] = (long)_columns[active[k]] * n + start;
-            ColumnKernels.AddDots(data, gradOffsets, res, dots);
+            ColumnKernels.AddDots(data, gradOffsets, res, dots, ahead);
         }
         if (withGradient)
             for (int k = 0; k < active.Length; k++) grad[active[k]] = dots[k];

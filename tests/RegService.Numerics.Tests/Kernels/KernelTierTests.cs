@@ -139,13 +139,23 @@ public class KernelTierTests
                 ColumnKernels.AddScaled(data, offsets, a, y2);
                 Close(y1, y2, $"AddScaled {at}");
 
+                // With prefetch hints (ahead > 0, also past the end of the data): the same results.
+                var y3 = (double[])y.Clone();
+                ColumnKernels.AddScaled(data, offsets, a, y3, ahead: n + 64);
+                Close(y1, y3, $"AddScaled (prefetching) {at}");
+
                 var d1 = Random(rng, columns);
                 var d2 = (double[])d1.Clone();
+                var d3 = (double[])d1.Clone();
                 ColumnKernels.AddDotsScalar(data, offsets, y, d1);
                 ColumnKernels.AddDots(data, offsets, y, d2);
+                ColumnKernels.AddDots(data, offsets, y, d3, ahead: 256);
                 Close(d1, d2, $"AddDots {at}");
+                Close(d1, d3, $"AddDots (prefetching) {at}");
             }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
+        ColumnKernels.Prefetch(new double[10], [0L, 5L], 1, 4);   // a hint: nothing to observe but that it accepts rows inside the data
+        Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.Prefetch(new double[10], [5L], 1, 5));
     }
 
     /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>

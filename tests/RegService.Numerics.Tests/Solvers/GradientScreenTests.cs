@@ -54,6 +54,41 @@ public class GradientScreenTests
         }
     }
 
+    /// <summary>Four columns in one sweep: each within the single dot's bound of its exact dot, and of the twin's value.</summary>
+    [Fact]
+    public void FourSingleDotsInOneSweepAreEachWithinTheBound()
+    {
+        var rng = new Random(8);
+        foreach (int n in Lengths)
+        {
+            var r = Enumerable.Range(0, n).Select(_ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-2, 3))).ToArray();
+            var x = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, n).Select(_ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4))).ToArray()).ToArray();
+            var rs = r.Select(v => (float)v).ToArray();
+            var xs = x.Select(c => c.Select(v => (float)v).ToArray()).ToArray();
+            foreach (var path in KernelIsa.Available)
+            using (KernelIsa.Force(path))
+            {
+                var result = new double[4];
+                LogisticKernels.SingleDot4(xs[0], xs[1], xs[2], xs[3], rs, result);
+                for (int c = 0; c < 4; c++)
+                {
+                    double exact = 0, xx = 0, rr = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        exact += x[c][i] * r[i];
+                        xx += Math.Max(x[c][i] * x[c][i], (double)xs[c][i] * xs[c][i]);
+                        rr += Math.Max(r[i] * r[i], (double)rs[i] * rs[i]);
+                    }
+                    double bound = LogisticKernels.SingleDotErrorFactor * Math.Sqrt(xx) * Math.Sqrt(rr);
+                    Assert.True(Math.Abs(result[c] - exact) <= bound, $"{path}, n {n}, column {c}: error {Math.Abs(result[c] - exact):G3} exceeds {bound:G3}");
+                    double twin = LogisticKernels.SingleDotScalar(xs[c], rs);
+                    Assert.True(Math.Abs(result[c] - twin) <= 2 * bound, $"{path}, n {n}, column {c}: {result[c]:R} against the twin's {twin:R}");
+                }
+            }
+        }
+        Assert.Throws<ArgumentException>(() => LogisticKernels.SingleDot4(new float[3], new float[3], new float[2], new float[3], new float[3], new double[4]));
+    }
+
     [Fact]
     public void SingleCopiesMatchTheirScalarTwinElementForElement()
     {
