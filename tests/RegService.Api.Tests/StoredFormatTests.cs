@@ -40,7 +40,7 @@ public sealed class StoredFormatTests
         return body!["id"]!.GetValue<string>();
     }
 
-    private static async Task AssertPredictionsAsCaptured(HttpClient client, string fit, Capture capture)
+    private static async Task AssertPredictionsAsCaptured(HttpClient client, string fit, Capture capture, bool refitted = false)
     {
         foreach (var point in capture.Predictions)
         {
@@ -49,7 +49,7 @@ public sealed class StoredFormatTests
                 capture.Rows, "text/csv");
             Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
             body!.AsObject().Remove("fitId");
-            AssertAsCaptured(point["response"]!.ToJsonString(), body.ToJsonString());
+            AssertAsCaptured(point["response"]!.ToJsonString(), body.ToJsonString(), refitted);
         }
     }
 
@@ -160,8 +160,8 @@ public sealed class StoredFormatTests
         var result = job["result"]!;
         Assert.Equal(JsonSerializer.Serialize(StoredResults.Project(StoredResults.Read(row, options), All), options), result.ToJsonString());
         // The sections added since the capture (the prior of a linear fit, validation.measure) aside too.
-        AssertAsCaptured(WithoutTimings(capture.Response), WithoutTimings(Http.Dense(WithoutNewSections(result))));
-        await AssertPredictionsAsCaptured(client, fit, capture);
+        AssertAsCaptured(WithoutTimings(capture.Response), WithoutTimings(Http.Dense(WithoutNewSections(result))), refitted: true);
+        await AssertPredictionsAsCaptured(client, fit, capture, refitted: true);
     }
 
     [Fact]
@@ -187,9 +187,16 @@ public sealed class StoredFormatTests
 
     private const double OtherTierTolerance = 1e-12;
 
-    private static void AssertAsCaptured(string expected, string actual)
+    /// <summary>
+    /// A stored row read back, and the predictions of its stored model, must equal the capture as text on the capture's tier.
+    /// A fit computed again (<paramref name="refitted"/>) is held to the capture's shape and to its numbers within
+    /// <see cref="OtherTierTolerance"/> on every tier: the engine may add a sum's terms in another order from one version to
+    /// the next (since 2026-12-06 the proximal-Newton pass sums four columns per sweep of a row block: the binomial
+    /// expansion's intercept moved in its 16th digit), which is not a change of the stored format this test guards.
+    /// </summary>
+    private static void AssertAsCaptured(string expected, string actual, bool refitted = false)
     {
-        if (OnCaptureTier)
+        if (OnCaptureTier && !refitted)
         {
             Assert.Equal(expected, actual);
             return;
@@ -197,7 +204,7 @@ public sealed class StoredFormatTests
         double worst = 0;
         string where = "";
         Compare(JsonNode.Parse(expected), JsonNode.Parse(actual), "$", ref worst, ref where);
-        Assert.True(worst <= OtherTierTolerance, $"{where}: {worst:e3} relative from the capture (tolerance {OtherTierTolerance:e0} off the capture's tier)");
+        Assert.True(worst <= OtherTierTolerance, $"{where}: {worst:e3} relative from the capture (tolerance {OtherTierTolerance:e0} for a refit or off the capture's tier)");
     }
 
     /// <summary>The largest relative difference of two documents' numbers; a difference in shape, names or other values fails.</summary>

@@ -8,12 +8,12 @@ namespace RegService.Numerics.Kernels;
 /// <summary>
 /// A block of rows of several columns of column-major data times vectors, four columns per sweep of the vector (so the
 /// vector is loaded and stored once per four columns, and one call covers all columns): <c>y += Σ_c a_c x_c</c>
-/// (<see cref="AddScaled"/>) and <c>result_c += x_c' r</c> (<see cref="AddDots"/>), where column c of the block is
-/// <c>data[offsets[c] .. offsets[c] + length)</c>. On every tier of <see cref="KernelIsa"/>, each with a scalar twin.
-/// With <c>ahead</c> &gt; 0 a kernel also prefetches, once per cache line it reads, the line <c>ahead</c> rows further down
-/// each column (on x86): a caller that walks row blocks passes the block's length, so the next block's columns stream in
-/// while this one is computed (column runs of a few KB are too short for the hardware prefetcher to follow 200 of them);
-/// <see cref="Prefetch"/> hints a block on its own.
+/// (<see cref="AddScaled"/>), <c>result_c += x_c' r</c> (<see cref="AddDots"/>) and <c>result_c += (x_c − m_c)' r</c>
+/// (<see cref="AddShiftedDots"/>), where column c of the block is <c>data[offsets[c] .. offsets[c] + length)</c>. On every
+/// tier of <see cref="KernelIsa"/>, each with a scalar twin. With <c>ahead</c> &gt; 0 a kernel also prefetches, once per
+/// cache line it reads, the line <c>ahead</c> rows further down each column (on x86): a caller that walks row blocks
+/// passes the block's length, so the next block's columns stream in while this one is computed (column runs of a few
+/// KB are too short for the hardware prefetcher to follow 200 of them).
 /// </summary>
 /// <remarks>
 /// <see cref="AddScaled"/> adds the columns to each element in column order, one multiply-add each, as its twin does
@@ -50,50 +50,76 @@ internal static class ColumnKernels
     public static void AddDots(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result, int ahead = 0)
     {
         Check(data, offsets, result.Length, r.Length);
-        switch (KernelIsa.Current)
-        {
-            case KernelPath.Vector512: AddDots<Simd512, Vector512<double>>(data, offsets, r, result, ahead); break;
-            case KernelPath.Vector256: AddDots<Simd256, Vector256<double>>(data, offsets, r, result, ahead); break;
-            case KernelPath.Vector128: AddDots<Simd128, Vector128<double>>(data, offsets, r, result, ahead); break;
-            default: AddDotsScalar(data, offsets, r, result); break;
-        }
+        Dots<Unshifted>(data, offsets, default, r, result, ahead);
     }
 
     /// <summary>Scalar twin of <see cref="AddDots"/>.</summary>
     public static void AddDotsScalar(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result)
     {
         Check(data, offsets, result.Length, r.Length);
+        DotsScalar<Unshifted>(data, offsets, default, r, result);
+    }
+
+    /// <summary>
+    /// result[c] += (x_c − m[c])' r: the dot products of columns centered on the fly (a column with a large mean loses no
+    /// digits), four columns per sweep of r.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddShiftedDots(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> m, ReadOnlySpan<double> r,
+        Span<double> result, int ahead = 0)
+    {
+        Check(data, offsets, result.Length, r.Length);
+        if (m.Length != offsets.Length) throw new ArgumentException($"{m.Length} shifts for {offsets.Length} columns");
+        Dots<Shifted>(data, offsets, m, r, result, ahead);
+    }
+
+    /// <summary>Scalar twin of <see cref="AddShiftedDots"/>.</summary>
+    public static void AddShiftedDotsScalar(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> m, ReadOnlySpan<double> r,
+        Span<double> result)
+    {
+        Check(data, offsets, result.Length, r.Length);
+        if (m.Length != offsets.Length) throw new ArgumentException($"{m.Length} shifts for {offsets.Length} columns");
+        DotsScalar<Shifted>(data, offsets, m, r, result);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dots<H>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> m, ReadOnlySpan<double> r,
+        Span<double> result, int ahead) where H : IShift
+    {
+        switch (KernelIsa.Current)
+        {
+            case KernelPath.Vector512: Dots<Simd512, Vector512<double>, H>(data, offsets, m, r, result, ahead); break;
+            case KernelPath.Vector256: Dots<Simd256, Vector256<double>, H>(data, offsets, m, r, result, ahead); break;
+            case KernelPath.Vector128: Dots<Simd128, Vector128<double>, H>(data, offsets, m, r, result, ahead); break;
+            default: DotsScalar<H>(data, offsets, m, r, result); break;
+        }
+    }
+
+    private static void DotsScalar<H>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> m, ReadOnlySpan<double> r,
+        Span<double> result) where H : IShift
+    {
         for (int c = 0; c < offsets.Length; c++)
         {
-            double dot = 0;
-            for (int i = 0; i < r.Length; i++) dot = double.MultiplyAddEstimate(data[(int)(offsets[c] + i)], r[i], dot);
+            double dot = 0, shift = H.Shifts ? m[c] : 0.0;
+            for (int i = 0; i < r.Length; i++)
+            {
+                double x = data[(int)(offsets[c] + i)];
+                dot = double.MultiplyAddEstimate(H.Shifts ? x - shift : x, r[i], dot);
+            }
             result[c] += dot;
         }
     }
+
+    /// <summary>Whether the dot products center each column on its shift.</summary>
+    private interface IShift { static abstract bool Shifts { get; } }
+    private readonly struct Unshifted : IShift { public static bool Shifts => false; }
+    private readonly struct Shifted : IShift { public static bool Shifts => true; }
 
     private static void Check(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, int perColumn, int length)
     {
         if (perColumn != offsets.Length) throw new ArgumentException($"{perColumn} coefficients or results for {offsets.Length} columns");
         foreach (long o in offsets)
             if (o < 0 || o + length > data.Length) throw new ArgumentOutOfRangeException(nameof(offsets), $"a column at {o} of {length} rows is outside the data");
-    }
-
-    /// <summary>
-    /// Hints every cache line of rows [<paramref name="row"/>, <paramref name="row"/> + <paramref name="length"/>) of the columns
-    /// starting at <paramref name="columnStarts"/> in <paramref name="data"/> (on x86; elsewhere nothing): a caller walking row
-    /// blocks hints the next block while it computes this one. Hints change no result.
-    /// </summary>
-    public static void Prefetch(ReadOnlySpan<double> data, ReadOnlySpan<long> columnStarts, int row, int length)
-    {
-        if (!Sse.IsSupported || length <= 0) return;
-        ref double d = ref MemoryMarshal.GetReference(data);
-        foreach (long start in columnStarts)
-        {
-            if (start < 0 || start + row + length > data.Length) throw new ArgumentOutOfRangeException(nameof(columnStarts), "rows outside the data");
-            ref double x = ref Unsafe.Add(ref d, (nint)(start + row));
-            for (int i = 0; i < length; i += LineMask + 1) Prefetch1(ref x, i);
-            Prefetch1(ref x, length - 1);
-        }
     }
 
     /// <summary>Doubles per cache line less one: a kernel prefetches once per line of its columns.</summary>
@@ -172,8 +198,8 @@ internal static class ColumnKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddDots<S, TV>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> r, Span<double> result, int ahead)
-        where S : ISimd<TV> where TV : struct
+    private static void Dots<S, TV, H>(ReadOnlySpan<double> data, ReadOnlySpan<long> offsets, ReadOnlySpan<double> m, ReadOnlySpan<double> r,
+        Span<double> result, int ahead) where S : ISimd<TV> where TV : struct where H : IShift
     {
         bool prefetch = ahead > 0 && Sse.IsSupported;
         ref double d = ref MemoryMarshal.GetReference(data);
@@ -185,25 +211,27 @@ internal static class ColumnKernels
             ref double x1 = ref Unsafe.Add(ref d, (nint)offsets[c + 1]);
             ref double x2 = ref Unsafe.Add(ref d, (nint)offsets[c + 2]);
             ref double x3 = ref Unsafe.Add(ref d, (nint)offsets[c + 3]);
+            double m0 = H.Shifts ? m[c] : 0, m1 = H.Shifts ? m[c + 1] : 0, m2 = H.Shifts ? m[c + 2] : 0, m3 = H.Shifts ? m[c + 3] : 0;
+            TV v0 = S.Splat(m0), v1 = S.Splat(m1), v2 = S.Splat(m2), v3 = S.Splat(m3);
             TV s0 = S.Zero, s1 = s0, s2 = s0, s3 = s0;
             int i = 0;
             for (; i <= n - w; i += w)
             {
                 if (prefetch && (i & LineMask) == 0) Prefetch4(ref x0, ref x1, ref x2, ref x3, i + ahead);
                 var v = S.Load(ref rr, (nuint)i);
-                s0 = S.MultiplyAdd(S.Load(ref x0, (nuint)i), v, s0);
-                s1 = S.MultiplyAdd(S.Load(ref x1, (nuint)i), v, s1);
-                s2 = S.MultiplyAdd(S.Load(ref x2, (nuint)i), v, s2);
-                s3 = S.MultiplyAdd(S.Load(ref x3, (nuint)i), v, s3);
+                s0 = S.MultiplyAdd(Column<S, TV, H>(ref x0, i, v0), v, s0);
+                s1 = S.MultiplyAdd(Column<S, TV, H>(ref x1, i, v1), v, s1);
+                s2 = S.MultiplyAdd(Column<S, TV, H>(ref x2, i, v2), v, s2);
+                s3 = S.MultiplyAdd(Column<S, TV, H>(ref x3, i, v3), v, s3);
             }
             double t0 = S.Sum(s0), t1 = S.Sum(s1), t2 = S.Sum(s2), t3 = S.Sum(s3);
             for (; i < n; i++)
             {
                 double v = Unsafe.Add(ref rr, i);
-                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i), v, t0);
-                t1 = double.MultiplyAddEstimate(Unsafe.Add(ref x1, i), v, t1);
-                t2 = double.MultiplyAddEstimate(Unsafe.Add(ref x2, i), v, t2);
-                t3 = double.MultiplyAddEstimate(Unsafe.Add(ref x3, i), v, t3);
+                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i) - m0, v, t0);
+                t1 = double.MultiplyAddEstimate(Unsafe.Add(ref x1, i) - m1, v, t1);
+                t2 = double.MultiplyAddEstimate(Unsafe.Add(ref x2, i) - m2, v, t2);
+                t3 = double.MultiplyAddEstimate(Unsafe.Add(ref x3, i) - m3, v, t3);
             }
             result[c] += t0;
             result[c + 1] += t1;
@@ -213,17 +241,23 @@ internal static class ColumnKernels
         for (; c < columns; c++)
         {
             ref double x0 = ref Unsafe.Add(ref d, (nint)offsets[c]);
-            TV s0 = S.Zero;
+            double m0 = H.Shifts ? m[c] : 0;
+            TV v0 = S.Splat(m0), s0 = S.Zero;
             int i = 0;
             for (; i <= n - w; i += w)
             {
                 if (prefetch && (i & LineMask) == 0) Prefetch1(ref x0, i + ahead);
-                s0 = S.MultiplyAdd(S.Load(ref x0, (nuint)i), S.Load(ref rr, (nuint)i), s0);
+                s0 = S.MultiplyAdd(Column<S, TV, H>(ref x0, i, v0), S.Load(ref rr, (nuint)i), s0);
             }
             double t0 = S.Sum(s0);
             for (; i < n; i++)
-                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i), Unsafe.Add(ref rr, i), t0);
+                t0 = double.MultiplyAddEstimate(Unsafe.Add(ref x0, i) - m0, Unsafe.Add(ref rr, i), t0);
             result[c] += t0;
         }
     }
+
+    /// <summary>Rows [i, i + width) of a column, less its shift when the kernel shifts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Column<S, TV, H>(ref double x, int i, TV shift) where S : ISimd<TV> where TV : struct where H : IShift
+        => H.Shifts ? S.Subtract(S.Load(ref x, (nuint)i), shift) : S.Load(ref x, (nuint)i);
 }

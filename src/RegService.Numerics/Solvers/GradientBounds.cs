@@ -181,20 +181,34 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         return snap;
     }
 
-    /// <summary>g_j = (1/n) z_j'v(y - mu) at the current point, for each of <paramref name="features"/> (in parallel when worth it).</summary>
+    /// <summary>
+    /// g_j = (1/n) z_j'v(y - mu) at the current point, for each of <paramref name="features"/>: four columns per sweep of the
+    /// residuals (<see cref="ColumnKernels.AddShiftedDots"/>), in parallel when worth it.
+    /// </summary>
     private double[] ExactGradients(int[] features)
     {
         var values = new double[features.Length];
         var resid = pass.Resid;
-        ForEach(features.Length, k =>
+        var source = data.Source;
+        ForEach((features.Length + DotGroup - 1) / DotGroup, group =>
         {
-            int j = features[k];
-            values[k] = LogisticKernels.DotShifted(data.Column(j), data.Means[j], resid) / (_n * data.Scales[j]);
-        });
+            int first = group * DotGroup, count = Math.Min(DotGroup, features.Length - first);
+            Span<long> offsets = stackalloc long[DotGroup];
+            Span<double> means = stackalloc double[DotGroup];
+            for (int c = 0; c < count; c++)
+            {
+                int j = features[first + c];
+                offsets[c] = (long)data.SourceColumns[j] * source.Rows;
+                means[c] = data.Means[j];
+            }
+            var dots = values.AsSpan(first, count);
+            ColumnKernels.AddShiftedDots(source.Data, offsets[..count], means[..count], resid, dots);
+            for (int c = 0; c < count; c++) dots[c] /= _n * data.Scales[features[first + c]];
+        }, DotGroup);
         return values;
     }
 
-    /// <summary>Columns per sweep of the rounded residuals in <see cref="ScreenedGradients"/>.</summary>
+    /// <summary>Columns per sweep of the residuals in <see cref="ExactGradients"/> (the column kernels' width).</summary>
     private const int DotGroup = 4;
 
     /// <summary>

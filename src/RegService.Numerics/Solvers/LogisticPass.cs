@@ -65,6 +65,9 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadow, partShadow)
         {
             Columns = [.. features.Select(ColumnStart)],
+            GradientMeans = [.. features.Select(j => data.Means[j])],
+            PointColumns = [.. point.Active.Select(ColumnStart)],
+            ShadowColumns = shadow is null ? null : [.. shadow.Active.Select(ColumnStart)],
         };
         long work = (long)_n * (k + point.Active.Length);
         if (threads > 1 && segments > 1 && work >= 1L << 20)
@@ -119,15 +122,20 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                                double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW, double[] PartMax,
                                Predictor? Shadow, double[]? PartShadow)
     {
-        /// <summary>Where each gradient column starts in the source data (for the prefetch hints).</summary>
+        /// <summary>Where each gradient column starts in the source data, and its mean (the dots' shift).</summary>
         public long[] Columns { get; init; } = [];
+        public double[] GradientMeans { get; init; } = [];
+
+        /// <summary>Where each of the point's (and the shadow's) columns starts in the source data.</summary>
+        public long[] PointColumns { get; init; } = [];
+        public long[]? ShadowColumns { get; init; }
     }
 
     /// <summary>
-    /// Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses): first
-    /// a prefetch hint for the next block of every gradient column (<see cref="ColumnKernels.Prefetch"/>; a block's 2 KB run
-    /// of each of up to hundreds of columns is too short for the hardware prefetcher), then the linear predictor, the
-    /// family's link and the gradient dots, with the same kernels and sums as without the hints.
+    /// Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses): the
+    /// linear predictor four columns per sweep (<see cref="ColumnKernels.AddScaled"/>), the family's link, then the gradient
+    /// dots four columns per sweep (<see cref="ColumnKernels.AddShiftedDots"/>), which also prefetch the next block of every
+    /// gradient column (a superset of the predictor's).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Segment(Plan plan, int s)
@@ -141,6 +149,9 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var family = data.Family;
         var source = data.Source.Data;
         var columns = plan.Columns;
+        var pointOffsets = new long[point.Active.Length];
+        var shadowOffsets = shadow is null ? null : new long[shadow.Active.Length];
+        var gradientOffsets = new long[k];
         var partG = plan.PartG.AsSpan(s * k, k);
         for (int b = start; b < end; b += BlockRows)
         {
@@ -154,16 +165,14 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             {
                 // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
                 e.Fill(shadow.Offset);
-                for (int a = 0; a < shadow.Active.Length; a++)
-                    Vec.Axpy(shadow.Coef[a], data.Column(shadow.Active[a]).Slice(b, m), e);
+                Offsets(plan.ShadowColumns!, b, shadowOffsets!);
+                ColumnKernels.AddScaled(source, shadowOffsets, shadow.Coef, e);
                 if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
                 shadowLoss += family.NegativeLogLikelihood(e, data.Y.AsSpan(b, m), v);
             }
-            // Hint the next block of every working-set column (a superset of the predictor's) while this one is computed.
-            if (ahead > 0) ColumnKernels.Prefetch(source, columns, b + ahead, Math.Min(BlockRows, end - b - ahead));
             e.Fill(point.Offset);
-            for (int a = 0; a < point.Active.Length; a++)
-                Vec.Axpy(point.Coef[a], data.Column(point.Active[a]).Slice(b, m), e);
+            Offsets(plan.PointColumns, b, pointOffsets);
+            ColumnKernels.AddScaled(source, pointOffsets, point.Coef, e);
             if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
             var r = Resid.AsSpan(b, m);
             var w = Weight.AsSpan(b, m);
@@ -174,14 +183,14 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 sumW += w[i];
                 maxW = w[i] > maxW ? w[i] : maxW;
             }
-            for (int t = 0; t < k; t++)
+            Offsets(columns, b, gradientOffsets);
+            ColumnKernels.AddShiftedDots(source, gradientOffsets, plan.GradientMeans, r, partG, ahead);
+            if (plan.Stats)
             {
-                int j = plan.Gradient[t];
-                var col = data.Column(j).Slice(b, m);
-                partG[t] += LogisticKernels.DotShifted(col, data.Means[j], r);
-                if (plan.Stats)
+                for (int t = 0; t < k; t++)
                 {
-                    var (f, q) = LogisticKernels.WeightedMoments(col, data.Means[j], w);
+                    int j = plan.Gradient[t];
+                    var (f, q) = LogisticKernels.WeightedMoments(data.Column(j).Slice(b, m), data.Means[j], w);
                     plan.PartF![s * k + t] += f;
                     plan.PartS![s * k + t] += q;
                 }
@@ -192,5 +201,11 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
         plan.PartMax[s] = maxW;
+    }
+
+    /// <summary>Where row <paramref name="row"/> of each column starts in the source data (<paramref name="columnStarts"/>: row 0's).</summary>
+    private static void Offsets(long[] columnStarts, int row, long[] offsets)
+    {
+        for (int c = 0; c < columnStarts.Length; c++) offsets[c] = columnStarts[c] + row;
     }
 }

@@ -152,10 +152,29 @@ public class KernelTierTests
                 ColumnKernels.AddDots(data, offsets, y, d3, ahead: 256);
                 Close(d1, d2, $"AddDots {at}");
                 Close(d1, d3, $"AddDots (prefetching) {at}");
+
+                // Shifted by a large mean: the twin centers each value before the product, as the kernel must.
+                var shifts = Random(rng, columns, 1.5e3 - 0.5, 1.5e3 + 0.5);
+                var shifted = data.Select(x => x + 1.5e3).ToArray();
+                var s0 = Random(rng, columns);
+                var s1 = (double[])s0.Clone();
+                var s2 = (double[])s0.Clone();
+                var s3 = (double[])s1.Clone();
+                ColumnKernels.AddShiftedDotsScalar(shifted, offsets, shifts, y, s1);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, s2);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, s3, ahead: 8);
+                Close(s1, s2, $"AddShiftedDots {at}");
+                Close(s1, s3, $"AddShiftedDots (prefetching) {at}");
+                // Against the plain dot of the centered column, to within the rounding of the centering.
+                for (int c = 0; c < columns; c++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < n; i++) dot += (shifted[offsets[c] + i] - shifts[c]) * y[i];
+                    Assert.True(Math.Abs(s2[c] - s0[c] - dot) <= 1e-10 * (1 + n * 1e3), $"AddShiftedDots centered {at}: {s2[c] - s0[c]} against {dot}");
+                }
             }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
-        ColumnKernels.Prefetch(new double[10], [0L, 5L], 1, 4);   // a hint: nothing to observe but that it accepts rows inside the data
-        Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.Prefetch(new double[10], [5L], 1, 5));
+        Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDots(new double[10], [0L], [], new double[6], new double[1]));
     }
 
     /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>
