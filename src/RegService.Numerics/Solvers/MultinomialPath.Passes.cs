@@ -463,8 +463,7 @@ internal sealed partial class MultinomialPathSolver
     /// and lambda_max look only outside), reading each block of rows of the columns once for all classes.</summary>
     private void FullGradient()
     {
-        var included = new List<int>(_p);
-        for (int j = 0; j < _p; j++) if (!_excluded[j] && !_working[j]) included.Add(j);
+        var included = _outer.OutsideCandidates();
         if (included.Count == 0)
         {
             foreach (var g in _grad) Array.Clear(g);

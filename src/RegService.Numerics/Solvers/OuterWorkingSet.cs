@@ -99,6 +99,15 @@ internal sealed class OuterWorkingSet
         return outer;
     }
 
+    /// <summary>The candidates (features not excluded) outside the set, in feature order.</summary>
+    public List<int> OutsideCandidates()
+    {
+        var outer = new List<int>(_in.Length - _members.Count);
+        for (int j = 0; j < _in.Length; j++)
+            if (!_excluded[j] && !_in[j]) outer.Add(j);
+        return outer;
+    }
+
     /// <summary>The sequential strong rule's cut alpha max(2 lambda − lambda_prev, 0): feature j passes when |g_j| ≥ cut v_j.</summary>
     public double StrongCut(double lambda, double previousLambda) => _alpha * Math.Max(2 * lambda - previousLambda, 0);
 

@@ -27,6 +27,16 @@ public class OuterWorkingSetTests
     }
 
     [Fact]
+    public void TheCandidatesOutsideAreInFeatureOrderWithoutTheExcluded()
+    {
+        var set = new OuterWorkingSet(Factors, 0.5, Excluded);
+        set.Add(3);
+        set.Add(0);
+        Assert.Equal(new[] { 1, 2, 5 }, set.OutsideCandidates());   // 4 excluded, 0 and 3 in
+        Assert.Equal(set.Outside, set.OutsideCandidates().Count);
+    }
+
+    [Fact]
     public void TheStrongCutIsZeroWhenLambdaFallsByMoreThanHalf()
     {
         var set = new OuterWorkingSet(Factors, 1.0, Excluded);
