@@ -97,7 +97,7 @@ public static class CoefficientsApi
         string id, ClaimsPrincipal user, IFitStore fits, JsonSerializerOptionsProvider json,
         [Description("A number (interpolated between path lambdas as glmnet's coef(exact = FALSE)), min or 1se; omit for the returned model")] string? lambda = null,
         [Description("false (default) only: an exact solution is POST /v1/fits/{id}/refit")] string? exact = null,
-        [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
+        [Description(FitModels.GammaHelp)] string? gamma = null)
     {
         if (exact is not null && !exact.Equals("false", StringComparison.OrdinalIgnoreCase))
             return Problems.Invalid("exact", exact.Equals("true", StringComparison.OrdinalIgnoreCase)

@@ -48,9 +48,10 @@ public static class FitModels
         return (record, StoredResults.Read(record.ResultJson!, options), null);
     }
 
+    /// <summary>The <c>gamma</c> query parameter's description (coefficients and predict).</summary>
     public const string GammaHelp =
-        "a relaxed fit's gamma: a number in [0, 1], min or 1se (gammaMin or gamma1se of a validated relaxed fit); omitted, the gamma " +
-        "that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma), as glmnet's predict.cv.relaxed";
+        "A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, " +
+        "else the fit's returned gamma). 400 for a fit without relax";
 
     /// <summary>
     /// The model at <paramref name="lambda"/> and, for a relaxed fit, <paramref name="gamma"/> (both null: the fit's returned model),

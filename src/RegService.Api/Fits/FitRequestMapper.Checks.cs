@@ -31,9 +31,10 @@ public static partial class FitRequestMapper
             errors.Add("timeLimitSeconds", $"must be a number of seconds > 0 and at most {MaxTimeLimitText}; got {limit.ToString(CultureInfo.InvariantCulture)}");
         if (request.Model == ModelName.BayesianRidge)
         {
-            // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian.
-            if (request.Tolerance is not null) errors.Add("tolerance", "is the path solvers' threshold; model bayesianRidge takes bayesian.tolerance (default 1e-3)");
-            if (request.MaxIterations is not null) errors.Add("maxIterations", "is the path solvers' limit; model bayesianRidge takes bayesian.maxIterations (default 300)");
+            // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian (the defaults are the engine's).
+            var defaults = new BayesianSpec();
+            if (request.Tolerance is not null) errors.Add("tolerance", $"is the path solvers' threshold; model bayesianRidge takes bayesian.tolerance (default {Show(defaults.Tolerance)})");
+            if (request.MaxIterations is not null) errors.Add("maxIterations", $"is the path solvers' limit; model bayesianRidge takes bayesian.maxIterations (default {defaults.MaxIterations})");
         }
         return errors.ToDictionary();
     }

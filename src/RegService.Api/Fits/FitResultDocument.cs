@@ -115,7 +115,7 @@ public sealed record DiagnosticsDocument(
     [property: Description("True when every lambda's solve met the tolerance")] bool Converged,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? DualityGap,
     IReadOnlyList<string> Warnings,
-    [property: Description("Seconds per stage: load, then path, relax (a relaxed fit), validation, metrics, total; for bayesianRidge gram, eigen, evidence, total; for a trained network setup, train, epoch, metrics, total")] IReadOnlyDictionary<string, double> Timings,
+    [property: Description("Seconds per stage: load, then gram (closed form, covariance coordinate descent) or setup (the other path solvers), path, relax (a relaxed fit), validation, metrics, total; for bayesianRidge gram, eigen, evidence, metrics, total; for a trained network setup, train, epoch, metrics, total")] IReadOnlyDictionary<string, double> Timings,
     [property: Description("Lambdas whose solve stopped at maxIterations before meeting the tolerance")] IReadOnlyList<double>? NotConvergedLambdas = null,
     [property: Description("Deviance per row of the intercept-only model (gaussian: the target's variance)")]
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? NullDeviance = null,

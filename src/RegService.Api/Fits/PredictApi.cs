@@ -51,7 +51,7 @@ public static class PredictApi
         [Description("Score this stored data set instead of a posted body")] string? datasetId = null,
         [Description("true: add the predictive standard deviation per row (std); model bayesianRidge only")] string? returnStd = null,
         [Description("true: a fit with an offset column (or a multinomial fit's classOffsets columns) predicts with offset 0 for every row (else the rows must carry those columns)")] string? zeroOffset = null,
-        [Description("A relaxed fit's gamma in [0, 1], min or 1se; omit for the gamma that goes with lambda (min: gammaMin, 1se: gamma1se, else the fit's returned gamma). 400 for a fit without relax")] string? gamma = null)
+        [Description(FitModels.GammaHelp)] string? gamma = null)
     {
         var tenant = user.Tenant();
         var (record, stored, problem) = FitModels.Succeeded(fits, tenant, id, json.Options, "can predict");
@@ -153,7 +153,7 @@ public static class PredictApi
         return TypedResults.Ok(new PredictionDocument(
             id, at.Lambda, x.Rows, model.Family,
             predictions.Select(p => double.IsFinite(p) ? p : (double?)null).ToArray(),
-            model.Binomial ? predictions.Select(p => p > 0.5 ? 1 : 0).ToArray() : null,
+            model.Binomial ? predictions.Select(ClassificationMetrics.PredictedClass).ToArray() : null,
             at.Interpolated ? true : null, metrics,
             std?.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray(), at.Gamma));
     }

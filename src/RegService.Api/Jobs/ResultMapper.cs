@@ -21,7 +21,7 @@ public static class ResultMapper
         var points = result.Path;
         var timings = new Dictionary<string, double> { ["load"] = loadSeconds };
         foreach (var (key, value) in result.Timings) timings[key] = value;
-        var curve = Curve(result);
+        var curve = result.ReportedCurve();
         var notConverged = points.Where(p => !p.Converged).Select(p => p.Lambda).ToList();
         var family = SpecNames.Of(spec.Family);
         return new StoredResult
@@ -111,21 +111,8 @@ public static class ResultMapper
 
     private static StoredNetwork Network(FitSpec spec, NetworkModel network)
     {
-        var rates = spec.Training?.Dropout ?? [];
-        int hidden = network.Layers.Length - 1;
-        double[] dropout = [.. Enumerable.Range(0, hidden).Select(l => rates.Length == 0 ? 0 : rates.Length == 1 ? rates[0] : rates[l])];
+        double[] dropout = (spec.Training ?? new TrainingSpec()).DropoutPerLayer(network.Layers.Length - 1);
         return new StoredNetwork("relu", [.. network.Layers.Select(l => new StoredLayer(l.Inputs, l.Outputs, l.Weights, l.Biases))], dropout);
-    }
-
-    /// <summary>The validation curve: the engine's, or (from solvers that score each point) the points' own losses.</summary>
-    private static ValidationCurve? Curve(FitResult result)
-    {
-        if (result.Curve is { } curve) return curve;
-        if (result.Path.Length == 0 || result.Path.Any(p => p.Validation is null)) return null;
-        var measure = result.Path[0].Validation is RegressionMetrics ? "mse" : "deviance";
-        return new ValidationCurve(measure,
-            [.. result.Path.Select(p => p.Validation!.Loss)],
-            [.. result.Path.Select(p => p.Validation!.LossStandardError)]);
     }
 
     private static ValidationDocument? Validation(FitSpec spec, FitResult result)
@@ -156,14 +143,9 @@ public static class ResultMapper
         _ => throw new NotSupportedException($"no result document for metrics of type {metrics.GetType().Name}"),
     };
 
-    /// <summary>The stopping rule of the path solvers that iterate, with the request's tolerance and the value reached.</summary>
-    private static StoppingDocument? Stopping(FitSpec spec, FitResult result) => result.Solver switch
-    {
-        GaussianPath.SolverName => new StoppingDocument(spec.Stopping == StoppingRule.DualityGap ? "dualityGap" : "glmnet", spec.Tolerance, Finite(result.StoppingValue)),
-        BinomialPath.SolverName => new StoppingDocument("glmnet", spec.Tolerance),
-        ProximalGradientPath.SolverName => new StoppingDocument("proximalGradientMapping", spec.Tolerance, Finite(result.StoppingValue)),
-        _ => null,
-    };
+    /// <summary>The stopping rule of the path solvers that iterate (the engine names it), with the request's tolerance and the value reached.</summary>
+    private static StoppingDocument? Stopping(FitSpec spec, FitResult result) =>
+        result.StoppingRuleName(spec.Stopping) is { } rule ? new StoppingDocument(rule, spec.Tolerance, Finite(result.StoppingValue)) : null;
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
     private static double? Finite(double? v) => v is { } x ? Finite(x) : null;

@@ -1,4 +1,5 @@
 using RegService.Numerics.Metrics;
+using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 
@@ -139,6 +140,32 @@ public sealed record FitResult
 
     /// <summary>The stopping criterion's value at the returned lambda (<see cref="PathPoint.StoppingValue"/>).</summary>
     public double? StoppingValue { get; init; }
+
+    /// <summary>
+    /// The stopping rule the path solver ran by, as the request names it: coordinate descent the spec's rule (glmnet or
+    /// dualityGap), proximal Newton glmnet's, proximal gradient proximalGradientMapping (the value is
+    /// <see cref="StoppingValue"/>); null for the closed forms and the stochastic trainers.
+    /// </summary>
+    public string? StoppingRuleName(StoppingRule requested) => Solver switch
+    {
+        GaussianPath.SolverName => requested == StoppingRule.DualityGap ? "dualityGap" : "glmnet",
+        BinomialPath.SolverName => "glmnet",
+        ProximalGradientPath.SolverName => "proximalGradientMapping",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The validation curve to report: <see cref="Curve"/>, or where a solver scored its points itself (the stochastic
+    /// trainers' held-out rows) the points' own losses, mse for regression metrics and deviance otherwise; null when neither.
+    /// </summary>
+    public ValidationCurve? ReportedCurve()
+    {
+        if (Curve is { } curve) return curve;
+        if (Path.Length == 0 || Path.Any(p => p.Validation is null)) return null;
+        var measure = Path[0].Validation is RegressionMetrics ? "mse" : "deviance";
+        return new ValidationCurve(measure, [.. Path.Select(p => p.Validation!.Loss)], [.. Path.Select(p => p.Validation!.LossStandardError)]);
+    }
+
     public double NullDeviance { get; init; } = double.NaN;
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
@@ -178,8 +205,9 @@ public sealed record FitResult
     public RelaxedReport? Relaxed { get; init; }
 
     /// <summary>
-    /// Named timings in seconds: a path fit has path, relax (a relaxed fit), validation (with validation), metrics and total;
-    /// bayesianRidge gram, eigen, evidence and total; a trained network setup, train, epoch, metrics and total.
+    /// Named timings in seconds: a path fit has gram (the Gram routes: closed form, covariance coordinate descent) or setup
+    /// (the other path solvers), path, relax (a relaxed fit), validation (with validation), metrics and total;
+    /// bayesianRidge gram, eigen, evidence, metrics and total; a trained network setup, train, epoch, metrics and total.
     /// </summary>
     public IReadOnlyDictionary<string, double> Timings { get; init; } = new Dictionary<string, double>();
 

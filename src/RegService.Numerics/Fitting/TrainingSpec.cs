@@ -65,6 +65,14 @@ public sealed record TrainingSpec
     public EarlyStoppingSpec? EarlyStopping { get; init; }
     public AugmentationSpec? Augmentation { get; init; }
 
+    /// <summary>The dropout rate of each of <paramref name="hiddenLayers"/> hidden layers: one rate given applies to every
+    /// layer, none given is 0 everywhere.</summary>
+    public double[] DropoutPerLayer(int hiddenLayers)
+    {
+        var rates = Dropout ?? [];
+        return [.. Enumerable.Range(0, hiddenLayers).Select(l => rates.Length == 0 ? 0 : rates.Length == 1 ? rates[0] : rates[l])];
+    }
+
     /// <summary>Every null setting replaced by its default for <paramref name="solver"/> (sgd, adam or adamW) and <paramref name="model"/>.</summary>
     public TrainingSpec Resolved(SolverKind solver, ModelKind model) => this with
     {

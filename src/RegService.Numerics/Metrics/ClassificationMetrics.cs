@@ -24,6 +24,9 @@ public sealed record ClassificationMetrics(
     /// <summary>Probabilities are clamped to [Clamp, 1 - Clamp] in the log loss.</summary>
     public const double Clamp = 1e-15;
 
+    /// <summary>The class predicted from P(y = 1), as <see cref="Accuracy"/> counts it: 1 when the probability exceeds 0.5.</summary>
+    public static int PredictedClass(double probability) => probability > 0.5 ? 1 : 0;
+
     /// <summary>Metrics of the model <c>eta = b0 + X[rows, features] b</c> against the 0/1 target.</summary>
     public static ClassificationMetrics Compute(
         DenseMatrix x, ReadOnlySpan<int> features, int target, double intercept, ReadOnlySpan<double> coef, int[]? rows)

@@ -188,9 +188,6 @@ public sealed class DualSystem
     public double TargetVariance { get; }
     public IReadOnlyList<string> Warnings { get; }
 
-    /// <summary>The kernel ZZ'/n, n x n row-major.</summary>
-    public double[] Kernel => _kernel;
-
     /// <summary>y - mean (y without an intercept).</summary>
     public double[] CenteredTarget => _yc;
 

@@ -43,9 +43,8 @@ internal sealed record TrainingSettings
         if (!spec.Stochastic) throw new ArgumentException($"solver {SpecNames.Of(solver)} is not a stochastic solver", nameof(spec));
         var training = (spec.Training ?? new TrainingSpec()).Resolved(solver, spec.Model);
         var hidden = spec.Model == ModelKind.Mlp ? training.HiddenUnits! : [];
-        var rates = training.Dropout!;
-        double[]? dropout = rates.Length == 0 ? null : [.. Enumerable.Range(0, hidden.Length).Select(l => rates.Length == 1 ? rates[0] : rates[l])];
-        if (dropout is not null && dropout.All(r => r == 0)) dropout = null;
+        var perLayer = training.DropoutPerLayer(hidden.Length);
+        double[]? dropout = perLayer.Any(r => r != 0) ? perLayer : null;
         return new TrainingSettings
         {
             Family = spec.Family,
