@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RegService.Numerics.Fitting;
 
 namespace RegService.Api.Fits;
 
@@ -29,7 +30,7 @@ public enum JobStatus { Queued, Running, Succeeded, Failed, Canceled }
 /// penalized coefficient is zero) down to <c>minRatio * lambda_max</c>, as glmnet's nlambda and lambda.min.ratio.</summary>
 public sealed record PathRequest(
     [property: Description("Number of lambdas from lambda_max down, 1 to 1000 (glmnet's nlambda); like glmnet, the path stops early once the deviance ratio saturates")]
-    [property: DefaultValue(100)] int? Count = null,
+    [property: DefaultValue(LambdaPathSpec.DefaultCount)] int? Count = null,
     [property: Description("Smallest lambda as a fraction of lambda_max, in (0, 1) (glmnet's lambda.min.ratio); default 1e-4 when rows exceed features, else 1e-2")]
     double? MinRatio = null);
 
@@ -50,11 +51,11 @@ public sealed record ValidationRequest(
 /// <summary>Early stopping for sgd, adam and adamW: a seeded fraction of the rows is held out and scored every epoch.</summary>
 public sealed record EarlyStoppingRequest(
     [property: Description("Epochs without an improvement of more than minDelta in validation loss before training stops, >= 1")]
-    [property: DefaultValue(10)] int? Patience = null,
+    [property: DefaultValue(EarlyStoppingSpec.DefaultPatience)] int? Patience = null,
     [property: Description("Least decrease of the validation loss that counts as an improvement, >= 0")]
     [property: DefaultValue(0.0)] double? MinDelta = null,
     [property: Description("Fraction of the rows held out to watch, in (0, 1)")]
-    [property: DefaultValue(0.1)] double? ValidationFraction = null);
+    [property: DefaultValue(EarlyStoppingSpec.DefaultValidationFraction)] double? ValidationFraction = null);
 
 /// <summary>Noise augmentation for sgd, adam and adamW.</summary>
 public sealed record AugmentationRequest(
@@ -74,17 +75,17 @@ public sealed record ExpansionRequest(
 /// </summary>
 public sealed record BayesianRequest(
     [property: Description("Shape of the Gamma hyperprior on the noise precision alpha, >= 0 (scikit-learn's alpha_1)")]
-    [property: DefaultValue(1e-6)] double? Alpha1 = null,
+    [property: DefaultValue(BayesianSpec.DefaultHyperprior)] double? Alpha1 = null,
     [property: Description("Rate of the Gamma hyperprior on the noise precision alpha, >= 0 (alpha_2)")]
-    [property: DefaultValue(1e-6)] double? Alpha2 = null,
+    [property: DefaultValue(BayesianSpec.DefaultHyperprior)] double? Alpha2 = null,
     [property: Description("Shape of the Gamma hyperprior on the weight precision lambda, >= 0 (lambda_1)")]
-    [property: DefaultValue(1e-6)] double? Lambda1 = null,
+    [property: DefaultValue(BayesianSpec.DefaultHyperprior)] double? Lambda1 = null,
     [property: Description("Rate of the Gamma hyperprior on the weight precision lambda, >= 0 (lambda_2)")]
-    [property: DefaultValue(1e-6)] double? Lambda2 = null,
+    [property: DefaultValue(BayesianSpec.DefaultHyperprior)] double? Lambda2 = null,
     [property: Description("Most fixed-point steps, 1 to 100000 (scikit-learn's n_iter / max_iter)")]
-    [property: DefaultValue(300)] int? MaxIterations = null,
+    [property: DefaultValue(BayesianSpec.DefaultMaxIterations)] int? MaxIterations = null,
     [property: Description("Stop once the coefficients move by less than this in sum of absolute values, > 0 (tol)")]
-    [property: DefaultValue(1e-3)] double? Tolerance = null);
+    [property: DefaultValue(BayesianSpec.DefaultTolerance)] double? Tolerance = null);
 
 /// <summary>The relaxed lasso's settings (glmnet's relax = TRUE and its gamma).</summary>
 public sealed record RelaxRequest(
@@ -209,7 +210,7 @@ public sealed record FitRequest
     public ValidationRequest? Validation { get; init; }
 
     [Description("Convergence threshold of iterative solvers (glmnet's thresh), > 0; default 1e-7. The closed form is exact")]
-    [DefaultValue(1e-7)]
+    [DefaultValue(FitSpec.DefaultTolerance)]
     public double? Tolerance { get; init; }
 
     [Description("What ends coordinate descent at each lambda: glmnet (default; glmnet's rule, the largest weighted squared coefficient change below tolerance times the null deviance per row) or dualityGap (gaussian only: the standard duality gap, scikit-learn's, or with lowerLimits/upperLimits the box-constrained problem's, at most tolerance times the null deviance per row, which bounds the objective's excess)")]

@@ -32,9 +32,8 @@ public static partial class FitRequestMapper
         if (request.Model == ModelName.BayesianRidge)
         {
             // Said twice: bayesianRidge's own iteration limit and tolerance are under bayesian (the defaults are the engine's).
-            var defaults = new BayesianSpec();
-            if (request.Tolerance is not null) errors.Add("tolerance", $"is the path solvers' threshold; model bayesianRidge takes bayesian.tolerance (default {Show(defaults.Tolerance)})");
-            if (request.MaxIterations is not null) errors.Add("maxIterations", $"is the path solvers' limit; model bayesianRidge takes bayesian.maxIterations (default {defaults.MaxIterations})");
+            if (request.Tolerance is not null) errors.Add("tolerance", $"is the path solvers' threshold; model bayesianRidge takes bayesian.tolerance (default {Show(BayesianSpec.DefaultTolerance)})");
+            if (request.MaxIterations is not null) errors.Add("maxIterations", $"is the path solvers' limit; model bayesianRidge takes bayesian.maxIterations (default {BayesianSpec.DefaultMaxIterations})");
         }
         return errors.ToDictionary();
     }

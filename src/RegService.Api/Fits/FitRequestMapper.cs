@@ -209,7 +209,7 @@ public static partial class FitRequestMapper
             Bayesian = Bayesian(request.Bayesian),
             Training = Training(request),
             Expansion = request.Expansion is { PolynomialDegree: { } degree } e ? new ExpansionSpec(degree, e.Interactions) : null,
-            Relax = request.Relax is { } relax ? new RelaxSpec { Gammas = relax.Gamma ?? RelaxSpec.DefaultGammas } : null,
+            Relax = request.Relax is { } relax ? relax.Gamma is { } gammas ? new RelaxSpec { Gammas = gammas } : new RelaxSpec() : null,
         };
         if (request.Validation is { } v)
         {

@@ -118,15 +118,16 @@ public static class ResultMapper
     private static ValidationDocument? Validation(FitSpec spec, FitResult result)
     {
         var rule = SpecNames.Of(spec.Rule);
+        var method = SpecNames.Of(spec.Validation);
         var document = spec.Validation switch
         {
-            ValidationMethod.Holdout => new ValidationDocument("holdout", spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),
+            ValidationMethod.Holdout => new ValidationDocument(method, spec.Holdout!.Fraction, spec.Holdout.Seed, rule, result.TrainRows, result.ValidationRows),
             // K-fold and leave-one-out score every row once, out of fold.
-            ValidationMethod.KFold => new ValidationDocument("kfold", null, spec.KFold!.FoldIds is null ? spec.KFold.Seed : null, rule,
+            ValidationMethod.KFold => new ValidationDocument(method, null, spec.KFold!.FoldIds is null ? spec.KFold.Seed : null, rule,
                 result.TrainRows, result.ValidationMetrics?.Rows ?? result.TrainRows, Folds: spec.KFold.Folds,
                 FoldIds: result.FoldIds ?? spec.KFold.FoldIds),
-            ValidationMethod.LeaveOneOut => new ValidationDocument("loo", null, null, rule, result.TrainRows, result.TrainRows),
-            ValidationMethod.Gcv => new ValidationDocument("gcv", null, null, rule, result.TrainRows, result.ValidationRows),
+            ValidationMethod.LeaveOneOut => new ValidationDocument(method, null, null, rule, result.TrainRows, result.TrainRows),
+            ValidationMethod.Gcv => new ValidationDocument(method, null, null, rule, result.TrainRows, result.ValidationRows),
             _ => null,
         };
         // The measure scored: the curve's (auc falls back to deviance where it cannot be scored).

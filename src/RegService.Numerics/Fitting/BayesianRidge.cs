@@ -13,8 +13,14 @@ namespace RegService.Numerics.Fitting;
 /// fixed-point steps, stopped once the coefficients move by less than <paramref name="Tolerance"/> in sum of absolute values.
 /// </summary>
 public sealed record BayesianSpec(
-    double Alpha1 = 1e-6, double Alpha2 = 1e-6, double Lambda1 = 1e-6, double Lambda2 = 1e-6, int MaxIterations = 300, double Tolerance = 1e-3)
+    double Alpha1 = BayesianSpec.DefaultHyperprior, double Alpha2 = BayesianSpec.DefaultHyperprior, double Lambda1 = BayesianSpec.DefaultHyperprior,
+    double Lambda2 = BayesianSpec.DefaultHyperprior, int MaxIterations = BayesianSpec.DefaultMaxIterations, double Tolerance = BayesianSpec.DefaultTolerance)
 {
+    /// <summary>scikit-learn's alpha_1, alpha_2, lambda_1 and lambda_2 default.</summary>
+    public const double DefaultHyperprior = 1e-6;
+    public const int DefaultMaxIterations = 300;
+    public const double DefaultTolerance = 1e-3;
+
     /// <summary>Most fixed-point steps a spec may ask for.</summary>
     public const int MaxIterationsLimit = 100_000;
 }

@@ -31,7 +31,7 @@ public sealed partial record FitCost
             var expansion = spec.Expansion is { PolynomialDegree: > 1 } e ? e : null;
             _p = expansion is null ? inputs : FeatureExpansion.Count(inputs, expansion);
             _threads = spec.MaxThreads > 0 ? spec.MaxThreads : Environment.ProcessorCount;
-            _lambdas = Stochastic || spec.Penalty == Penalty.None || spec.Model == ModelKind.BayesianRidge ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? 100;
+            _lambdas = Stochastic || spec.Penalty == Penalty.None || spec.Model == ModelKind.BayesianRidge ? 1 : spec.Lambdas?.Length ?? spec.Path?.Count ?? LambdaPathSpec.DefaultCount;
             _lambdas = Math.Max(_lambdas, 1);
             (_folds, _m) = spec.Validation switch
             {

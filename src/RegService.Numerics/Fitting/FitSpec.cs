@@ -61,7 +61,11 @@ public sealed record KFoldSpec(int Folds = 10, int Seed = 0, int[]? FoldIds = nu
 /// for gaussian, absolute for binomial: <see cref="Paths.LambdaGrid.ShouldStop"/>). Resolved, MinRatio is
 /// never null.
 /// </summary>
-public sealed record LambdaPathSpec(int Count = 100, double? MinRatio = null);
+public sealed record LambdaPathSpec(int Count = LambdaPathSpec.DefaultCount, double? MinRatio = null)
+{
+    /// <summary>glmnet's nlambda default.</summary>
+    public const int DefaultCount = 100;
+}
 
 /// <summary>
 /// One fit, as the engine sees it. Columns are indices into the data set's matrix.
@@ -197,7 +201,10 @@ public sealed partial record FitSpec
 
     /// <summary>Convergence threshold of iterative solvers: the largest weighted squared coefficient change
     /// in a full pass, relative to the null deviance per row (glmnet's thresh).</summary>
-    public double Tolerance { get; init; } = 1e-7;
+    public double Tolerance { get; init; } = DefaultTolerance;
+
+    /// <summary>glmnet's thresh default.</summary>
+    public const double DefaultTolerance = 1e-7;
 
     /// <summary>What ends a coordinate-descent solve: glmnet's rule (default) or the duality gap (gaussian only).</summary>
     public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;

@@ -30,7 +30,7 @@ internal static class PathFitter
         if (notConverged.Count > 0)
             warnings.Add(NotConvergedWarning(source.Solver, full, spec.MaxIterations));
         if (full.StoppedEarly)
-            warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? 100} lambdas: the deviance ratio reached {full.Points[^1].DevianceRatio:G4} and grew by less than {(spec.Family == Family.Poisson ? "1e-4 of itself over the last 5 lambdas" : "1e-5")} (glmnet's rule)");
+            warnings.Add($"the path stopped after {lambdas.Length} of {spec.Path?.Count ?? LambdaPathSpec.DefaultCount} lambdas: {full.StopReason}");
         if (full.Partial == PartialReason.MaxIterations)
             warnings.Add($"{source.Solver} spent its {spec.MaxIterations} iterations (maxIterations, over the whole path) after {lambdas.Length} lambdas; the path ends at the last lambda fitted within them");
         var partial = full.Partial;

@@ -5,7 +5,12 @@ namespace RegService.Numerics.Fitting;
 /// validation loss has not improved by more than <see cref="MinDelta"/> for <see cref="Patience"/> epochs in a
 /// row, and the weights of the best epoch are restored.
 /// </summary>
-public sealed record EarlyStoppingSpec(int Patience = 10, double MinDelta = 0, double ValidationFraction = 0.1);
+public sealed record EarlyStoppingSpec(
+    int Patience = EarlyStoppingSpec.DefaultPatience, double MinDelta = 0, double ValidationFraction = EarlyStoppingSpec.DefaultValidationFraction)
+{
+    public const int DefaultPatience = 10;
+    public const double DefaultValidationFraction = 0.1;
+}
 
 /// <summary>
 /// Noise augmentation for the stochastic solvers: each epoch sees <see cref="Copies"/> copies of every training

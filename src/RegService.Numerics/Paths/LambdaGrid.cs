@@ -58,6 +58,25 @@ public static class LambdaGrid
         && ((devRatio - earlierDevRatio) / devRatio < 10 * step || devRatio > DevianceMax);
 
     /// <summary>
+    /// Why <paramref name="rule"/> stopped a generated path after a point of deviance ratio <paramref name="devRatio"/>, in words
+    /// (the fit's warning): past devmax, or a gain below fdev (<paramref name="step"/>) as <see cref="ShouldStop"/> and
+    /// <see cref="ShouldStopPoisson"/> measure it.
+    /// </summary>
+    public static string StopReason(EarlyStop rule, double devRatio, double step = DevianceStep)
+    {
+        string reached = $"the deviance ratio reached {devRatio:G4}";
+        if (devRatio > DevianceMax) return $"{reached}, above {DevianceMax} (glmnet's devmax)";
+        string fdev = step == 0 ? "0" : step.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture);
+        string tenFdev = step == 0 ? "0" : (10 * step).ToString("0e0", System.Globalization.CultureInfo.InvariantCulture);
+        return rule switch
+        {
+            EarlyStop.Relative => $"{reached} and grew by less than {fdev} of itself (glmnet's fdev)",
+            EarlyStop.Poisson => $"{reached} and grew by less than {tenFdev} of itself over the last {MinPathLambdas} lambdas (glmnet's fdev)",
+            _ => $"{reached} and grew by less than {fdev} (glmnet's fdev)",
+        };
+    }
+
+    /// <summary>
     /// Penalty factors as glmnet uses them: negatives clamped to 0, then rescaled to sum to the number of
     /// features. All ones when <paramref name="factors"/> is null.
     /// </summary>

@@ -95,6 +95,7 @@ public static class PathDriver
         double previousLambda = Math.Max(lambdaMax, lambdas.Length > 0 ? lambdas[0] : 0);
         int used = 0;
         bool stoppedEarly = false;
+        string? stopReason = null;
         PartialReason? partial = null;
         for (int l = 0; l < lambdas.Length; l++)
         {
@@ -135,6 +136,9 @@ public static class PathDriver
             if (generated && l + 1 < lambdas.Length && (outcome.EndsPath || ShouldStop(solver.Stop, l, lambdas.Length, points, settings.DevianceStep)))
             {
                 stoppedEarly = true;
+                stopReason = outcome.EndsPath
+                    ? $"the solver ended it at the deviance ratio {points[l].DevianceRatio:G4} (its warning says why)"
+                    : LambdaGrid.StopReason(solver.Stop, points[l].DevianceRatio, settings.DevianceStep);
                 // The path is done: its share of the fit's progress is used up, however many lambdas were left.
                 progress?.Report(new FitProgress(1, $"lambda {l + 1} of {l + 1} (stopped early)")
                 {
@@ -162,6 +166,7 @@ public static class PathDriver
             Rows = solver.Rows,
             Warnings = frame.Warnings,
             StoppedEarly = stoppedEarly,
+            StopReason = stopReason,
             Partial = partial,
         };
     }
@@ -169,7 +174,7 @@ public static class PathDriver
     /// <summary>The generated grid: <c>count</c> lambdas from lambda_max down to lambda_max * minRatio; [0] when lambda_max is 0.</summary>
     private static double[] Generate(LambdaPathSpec? spec, double lambdaMax, int rows, int features)
     {
-        int count = spec?.Count ?? 100;
+        int count = spec?.Count ?? LambdaPathSpec.DefaultCount;
         if (!(lambdaMax > 0)) return new double[Math.Min(count, 1)];
         return LambdaGrid.Geometric(lambdaMax, count, spec?.MinRatio ?? LambdaGrid.DefaultMinRatio(rows, features));
     }

@@ -45,7 +45,7 @@ public sealed record PathSettings
     public bool FitIntercept { get; init; } = true;
 
     /// <summary>glmnet's thresh: the largest weighted squared coefficient change per pass, relative to the null deviance per row.</summary>
-    public double Tolerance { get; init; } = 1e-7;
+    public double Tolerance { get; init; } = FitSpec.DefaultTolerance;
 
     /// <summary>What ends a coordinate-descent solve at one lambda: glmnet's rule (default) or the duality gap.</summary>
     public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;
@@ -91,6 +91,9 @@ public sealed class PathFit
 
     /// <summary>True when a generated path stopped before its count (deviance ratio saturated or stalled).</summary>
     public bool StoppedEarly { get; init; }
+
+    /// <summary>With <see cref="StoppedEarly"/>, what stopped it, in words (<see cref="LambdaGrid.StopReason"/>, or the solver's end).</summary>
+    public string? StopReason { get; init; }
 
     /// <summary>Non-null when the path holds only the lambdas completed before a cancellation or a spent budget (<see cref="PathSettings.KeepPartial"/>).</summary>
     public PartialReason? Partial { get; init; }

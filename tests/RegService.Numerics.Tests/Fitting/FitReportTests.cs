@@ -1,5 +1,6 @@
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Metrics;
+using RegService.Numerics.Paths;
 using RegService.Numerics.Tests.Solvers;
 using RegService.Numerics.Tests.Training;
 
@@ -55,6 +56,25 @@ public class FitReportTests
         var validation = Assert.Single(trained.Path).Validation!;
         Assert.Equal(validation.Loss, Assert.Single(curve.Mean));
         Assert.Equal(validation.LossStandardError, Assert.Single(curve.StandardError));
+    }
+
+    [Fact]
+    public void StopReasonNamesTheRuleThatStoppedThePath()
+    {
+        Assert.Equal("the deviance ratio reached 0.2 and grew by less than 1e-5 of itself (glmnet's fdev)", LambdaGrid.StopReason(EarlyStop.Relative, 0.2));
+        Assert.Equal("the deviance ratio reached 0.2 and grew by less than 1e-5 (glmnet's fdev)", LambdaGrid.StopReason(EarlyStop.Absolute, 0.2));
+        Assert.Equal("the deviance ratio reached 0.2 and grew by less than 1e-4 of itself over the last 5 lambdas (glmnet's fdev)",
+            LambdaGrid.StopReason(EarlyStop.Poisson, 0.2));
+        Assert.Equal("the deviance ratio reached 0.9995, above 0.999 (glmnet's devmax)", LambdaGrid.StopReason(EarlyStop.Absolute, 0.9995));
+        Assert.Equal("the deviance ratio reached 0.2 and grew by less than 0 (glmnet's fdev)", LambdaGrid.StopReason(EarlyStop.Absolute, 0.2, step: 0));
+
+        // A gaussian lasso whose deviance ratio stalls stops early, and the fit's warning says so by the relative rule.
+        var x = SyntheticData.Gaussian(300, 5, seed: 11, noise: 0.01);
+        var fit = FitEngine.Fit(x, SyntheticData.Spec(5, Penalty.Lasso) with { Tolerance = 1e-7 });
+        Assert.True(fit.Path.Length < 100);
+        var warning = Assert.Single(fit.Warnings, w => w.StartsWith("the path stopped after", StringComparison.Ordinal));
+        Assert.Contains($"of 100 lambdas: the deviance ratio reached", warning);
+        Assert.True(warning.Contains("of itself (glmnet's fdev)") || warning.Contains("(glmnet's devmax)"), warning);
     }
 
     [Fact]
