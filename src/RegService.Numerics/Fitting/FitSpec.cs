@@ -210,7 +210,10 @@ public sealed partial record FitSpec
     public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;
 
     /// <summary>Limit on coordinate-descent passes (over all lambdas of one path), as glmnet's maxit.</summary>
-    public int MaxIterations { get; init; } = 100_000;
+    public int MaxIterations { get; init; } = DefaultMaxIterations;
+
+    /// <summary>glmnet's maxit default.</summary>
+    public const int DefaultMaxIterations = 100_000;
 
     /// <summary>
     /// Per-column shift used to center the Gram pass (for example the data set's column means);

@@ -51,7 +51,7 @@ public sealed record PathSettings
     public StoppingRule Stopping { get; init; } = StoppingRule.Glmnet;
 
     /// <summary>Limit on passes over the whole path (glmnet's maxit).</summary>
-    public int MaxIterations { get; init; } = 100_000;
+    public int MaxIterations { get; init; } = FitSpec.DefaultMaxIterations;
     public int MaxThreads { get; init; }
 
     /// <summary>
