@@ -50,9 +50,13 @@ public static class GaussianPath
         IProgress<FitProgress>? progress = null, CancellationToken ct = default) =>
         Naive(x, featureCols, targetCol, featureNames, settings, UseWorkingSets(x.Rows, featureCols.Length), progress, ct);
 
-    /// <summary>The naive form with working sets on or off (<see cref="UseWorkingSets"/> chooses for the public overload).</summary>
+    /// <summary>
+    /// The naive form with working sets on or off (<see cref="UseWorkingSets"/> chooses for the public overload), and each
+    /// lambda's warm start extrapolated from the last two solutions or not (by default with working sets: wide data, where
+    /// it was measured; elsewhere the naive form keeps the covariance form's sequence of iterates; <see cref="NaiveCd"/>).
+    /// </summary>
     internal static PathFit Naive(DenseMatrix x, int[] featureCols, int targetCol, string[] featureNames, PathSettings settings,
-        bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default)
+        bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default, bool? extrapolate = null)
     {
         int n = x.Rows, p = featureCols.Length;
         var y = x.Column(targetCol);
@@ -127,7 +131,8 @@ public static class GaussianPath
         }
         var v = Restrict(settings.PenaltyFactors, [.. active]);
         var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales, [.. active]);
-        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds, shadow);
+        var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds, shadow,
+            extrapolate ?? workingSets);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, bounds);

@@ -73,6 +73,35 @@ public class WorkingSetTests
         Assert.True(ws.Points[^1].NonZero > 20);
     }
 
+    [Theory]
+    [InlineData(1.0, true, true)]
+    [InlineData(1.0, false, false)]
+    [InlineData(0.5, true, true)]
+    public void ExtrapolatedWarmStartsReachTheSameSolutionsInFewerPasses(double alpha, bool intercept, bool standardize)
+    {
+        const int n = 80, p = 600;
+        var x = SyntheticData.Gaussian(n, p, seed: 43, signal: 12, rho: 0.2);
+        var spec = WideSpec(p, alpha, intercept, standardize);
+        var settings = PathFitter.Settings(spec, 2);
+        var plain = GaussianPath.Naive(x, spec.FeatureColumns, spec.TargetColumn, spec.FeatureNames, settings, workingSets: true, extrapolate: false);
+        var moved = GaussianPath.Naive(x, spec.FeatureColumns, spec.TargetColumn, spec.FeatureNames, settings, workingSets: true, extrapolate: true);
+        Assert.Equal(plain.Points.Length, moved.Points.Length);
+        var v = Enumerable.Repeat(1.0, p).ToArray();
+        double yScale = Math.Sqrt(plain.NullDeviance);
+        for (int l = 0; l < moved.Points.Length; l++)
+        {
+            var a = plain.Points[l];
+            var b = moved.Points[l];
+            Assert.True(b.Converged);
+            double pa = Objective(x, spec, alpha, a), pb = Objective(x, spec, alpha, b);
+            Assert.True(Math.Abs(pa - pb) <= 1e-9 * plain.NullDeviance, $"lambda {l}: objective {pa} vs {pb}");
+            double kkt = SyntheticData.KktViolation(x, spec, moved.FeatureMeans, moved.FeatureScales, v, b);
+            Assert.True(kkt <= 1e-5 * yScale, $"lambda {l}: KKT violation {kkt}");
+        }
+        // The path is affine in lambda between knots, so the extrapolated start is closer and fewer passes reach the tolerance.
+        Assert.True(moved.Iterations < plain.Iterations, $"{moved.Iterations} passes against {plain.Iterations}");
+    }
+
     [Fact]
     public void WorkingSetsLeaveMoreFeaturesOutThanTheStrongRule()
     {
