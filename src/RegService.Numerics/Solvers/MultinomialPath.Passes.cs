@@ -401,9 +401,6 @@ internal sealed partial class MultinomialPathSolver
         var stepColumns = _stepColumns!;
         var coefficients = _stepCoefficients!;
         var (reference, hessian) = Reference(next, set);
-        var single = _exactPasses ? null : Single(stepColumns.AsSpan(0, nz), set);
-        _etaDrifted |= single is not null;
-        _singleUsed |= single is not null;
         double d0 = _d0[k];
         // |s_i| <= |Δb0_k| + sum_j |Δb_kj| max_i |z_ij|.
         if (_zMax is null)
@@ -428,8 +425,7 @@ internal sealed partial class MultinomialPathSolver
             sb.Fill(d0);
             var stepOffsets = scratch.StepOffsets.AsSpan(0, nz);
             BlockOffsets(stepColumns.AsSpan(0, nz), i0, stepOffsets);
-            if (single is null) ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
-            else SingleColumnKernels.AddScaled(single, stepOffsets, coefficients.AsSpan(0, nz), sb);
+            ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
             if (shift)
             {
                 // eta_k += s, the softmax for class k alone and class next's weights and residual, one pass (SoftmaxKernels).
@@ -450,8 +446,7 @@ internal sealed partial class MultinomialPathSolver
             }
             var gradOffsets = scratch.GradOffsets.AsSpan(0, q);
             BlockOffsets(set, i0, gradOffsets);
-            if (single is null) ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
-            else SingleColumnKernels.AddDots(single, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
+            ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
         });
         var dots = new double[q];
         AddParts(dotParts, segments, dots);
@@ -461,77 +456,6 @@ internal sealed partial class MultinomialPathSolver
         _prepared = new ClassPrep(next, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
         _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
-    }
-
-    /// <summary>The standardized columns in single precision (<see cref="StepAndPrepare"/>'s; column j at j n, made on first use).</summary>
-    private float[]? _zSingle;
-    private bool[]? _singleMade;
-
-    /// <summary>Whether a fused pass moved the linear predictors by single-precision columns since they were last computed from
-    /// the coefficients (<see cref="ExactLinearPredictors"/>).</summary>
-    private bool _etaDrifted;
-
-    /// <summary>Whether the fused passes read the double-precision columns (<see cref="Converge"/> sets it for the last Newton
-    /// steps at a lambda), and whether a Newton step's passes read the single-precision ones.</summary>
-    private bool _exactPasses, _singleUsed;
-
-    /// <summary><see cref="_zSingle"/> with the columns <paramref name="a"/> and <paramref name="b"/> made: z_j rounded to float.</summary>
-    private float[] Single(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
-    {
-        var single = _zSingle ??= LargeArrays.Allocate<float>(ArraySizes.Product(_n, _p, "the single-precision standardized features"));
-        var made = _singleMade ??= new bool[_p];
-        foreach (int j in a) Make(j);
-        foreach (int j in b) Make(j);
-        return single;
-
-        void Make(int j)
-        {
-            if (made[j]) return;
-            var z = Z(j);
-            var f = single.AsSpan(j * _n, _n);
-            for (int i = 0; i < f.Length; i++) f[i] = (float)z[i];
-            made[j] = true;
-        }
-    }
-
-    /// <summary>
-    /// eta_k = o_k + b0_k + Z b_k for every class from the coefficients in double (o the offset, 0 without), then the softmax and
-    /// the loss (<see cref="Refresh"/>): what the single-precision steps of the fused passes moved by up to 2^-24 |Δb_kj z_ij| per
-    /// step is put back exactly, so the KKT check, the loss and the next lambda see the linear predictors of the coefficients.
-    /// </summary>
-    private void ExactLinearPredictors()
-    {
-        _etaDrifted = false;
-        var columns = new int[_classes][];
-        var coefficients = new double[_classes][];
-        long nonzero = 0;
-        for (int k = 0; k < _classes; k++)
-        {
-            var b = _b[k];
-            var list = new List<int>();
-            for (int j = 0; j < _p; j++) if (b[j] != 0) list.Add(j);
-            columns[k] = [.. list];
-            coefficients[k] = [.. list.Select(j => b[j])];
-            nonzero += list.Count;
-        }
-        ForBlocks(Segments(0), (long)_n * (nonzero + _classes), (_, b, scratch) =>
-        {
-            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
-            for (int k = 0; k < _classes; k++)
-            {
-                var e = _eta[k].AsSpan(i0, len);
-                if (_offset is { } offset)
-                {
-                    offset[k].AsSpan(i0, len).CopyTo(e);
-                    TensorPrimitives.Add(e, _b0[k], e);
-                }
-                else e.Fill(_b0[k]);
-                var offsets = scratch.StepOffsets.AsSpan(0, columns[k].Length);
-                BlockOffsets(columns[k], i0, offsets);
-                ColumnKernels.AddScaled(_zData, offsets, coefficients[k], e);
-            }
-        });
-        Refresh();
     }
 
     /// <summary>The exact gradient g_kj = z_j'V(y_k - p_k)/n of every class and feature outside the working set (V the observation
