@@ -99,6 +99,8 @@ public static class BinomialPath
         }
         ct.ThrowIfCancellationRequested();
         var data = LogisticData.Create(x, featureCols, targetCol, rows, featureNames, settings, family ?? GlmFamily.Binomial, weights, offset);
-        return PathDriver.Run(new LogisticPathSolver(data, settings, mode, ct), settings, progress, ct);
+        var solver = new LogisticPathSolver(data, settings, mode, ct);
+        try { return PathDriver.Run(solver, settings, progress, ct); }
+        finally { solver.Release(); }
     }
 }

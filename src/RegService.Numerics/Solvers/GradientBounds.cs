@@ -44,6 +44,13 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     /// <summary>g_j at the point of its reference: exact after <see cref="Settle"/>, screened (within its rounding bound) after <see cref="Screen"/>.</summary>
     public double Reference(int j) => _gRef[j];
 
+    /// <summary>The fit is over: the single-precision copy's buffer may serve the next fit (a later screen would make a new copy).</summary>
+    public void Release()
+    {
+        _shadow?.Release();
+        _shadow = null;
+    }
+
     /// <summary>The point moved (a pass ran): distances to the snapshots are stale.</summary>
     public void Moved() => _epoch++;
 
@@ -283,10 +290,41 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     private sealed class Shadow(LogisticData data)
     {
         private readonly int _n = data.Rows;
-        private readonly float[] _z = GC.AllocateUninitializedArray<float>(data.Rows * data.Features);
+        private readonly float[] _z = Take(data.Rows * data.Features);
         private readonly double[] _norm = new double[data.Features];   // 0: not made yet
 
         public float[] Residual { get; } = new float[data.Rows];
+
+        /// <summary>
+        /// The copy's buffer goes back here at the end of a fit (<see cref="Release"/>) for the next fit to take: a fresh one
+        /// (40 MB for 50,000 x 200) cost the first touch of every page, about a quarter of poisson_path_50k_200's CPU (docs/benchmarks.md,
+        /// 2026-12-06). Held weakly, so a full collection frees it; a fit that finds none, or none of a fitting size, allocates.
+        /// Its stale values are never read: each column is rewritten before its first use (<see cref="Column"/>).
+        /// </summary>
+        private static readonly WeakReference<float[]> s_spare = new(null!);
+
+        private static float[] Take(int length)
+        {
+            lock (s_spare)
+            {
+                // Not one more than twice as long (plus 4 MB): a small fit does not pin a large buffer.
+                if (s_spare.TryGetTarget(out var spare) && spare.Length >= length && spare.Length <= 2L * length + (1 << 20))
+                {
+                    s_spare.SetTarget(null!);
+                    return spare;
+                }
+            }
+            return GC.AllocateUninitializedArray<float>(length);
+        }
+
+        /// <summary>Hands the buffer back for the next fit (kept unless a longer one is there); this copy is not used afterwards.</summary>
+        public void Release()
+        {
+            lock (s_spare)
+            {
+                if (!s_spare.TryGetTarget(out var spare) || spare.Length < _z.Length) s_spare.SetTarget(_z);
+            }
+        }
 
         /// <summary>Worth it when a double sweep is long enough to matter and the copy is at most 512 MB.</summary>
         public static bool Worth(LogisticData data) => data.Rows >= MinRows && (long)data.Rows * data.Features <= 128L << 20;

@@ -88,6 +88,9 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _warnings = [.. data.Warnings];
     }
 
+    /// <summary>The path is over (or abandoned): scratch worth keeping goes back for the next fit (<see cref="GradientBounds.Release"/>).</summary>
+    internal void Release() => _bounds.Release();
+
     public int Rows => _n;
     public int Features => _p;
     public EarlyStop Stop => _d.Family.Stop;

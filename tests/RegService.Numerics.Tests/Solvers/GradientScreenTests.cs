@@ -282,6 +282,41 @@ public class GradientScreenTests
         Assert.True(tighter >= outer.Count / 2, $"the line's bound halved the slack of only {tighter} of {outer.Count} features");
     }
 
+    /// <summary>
+    /// A fit's single-precision copy goes back for the next fit's (<see cref="GradientBounds.Release"/>): screened gradients
+    /// on one data set are the same before and after another data set of the same shape screened and released its copy.
+    /// </summary>
+    [Fact]
+    public void AReleasedCopyLeavesNoValuesInTheNextScreen()
+    {
+        const int n = 2000, p = 9;
+        double[] Screened(int seed)
+        {
+            var rng = new Random(seed);
+            var x = new DenseMatrix(n, p + 1);
+            for (int j = 0; j < p; j++)
+            for (int i = 0; i < n; i++)
+                x[i, j] = seed + (j + 1) * (rng.NextDouble() - 0.4);
+            for (int i = 0; i < n; i++) x[i, p] = Poisson(rng, Math.Exp(0.5 + 0.3 * (x[i, 0] - seed)));
+            var settings = new PathSettings { Alpha = 1, PenaltyFactors = [.. Enumerable.Repeat(1.0, p)] };
+            var data = LogisticData.Create(x, [.. Enumerable.Range(0, p)], p, null, [.. Enumerable.Range(0, p).Select(j => $"x{j}")],
+                settings, GlmFamily.Poisson, null, null);
+            var pass = new LogisticPass(data, intercept: true, threads: 1, CancellationToken.None);
+            var bounds = new GradientBounds(data, pass, new bool[p], intercept: true, threads: 1, CancellationToken.None);
+            pass.Run([], new Predictor([0], [0.2], 0.1), null, new double[p], null, null);
+            bounds.Moved();
+            bounds.Screen([.. Enumerable.Range(0, p)]);
+            var values = Enumerable.Range(0, p).Select(bounds.Reference).ToArray();
+            bounds.Release();
+            return values;
+        }
+        var first = Screened(3);
+        var other = Screened(40);
+        Assert.NotEqual(first, other);
+        Assert.Equal(first, Screened(3));
+        Assert.Equal(other, Screened(40));
+    }
+
     internal static double Poisson(Random rng, double mean)
     {
         double limit = Math.Exp(-mean), product = rng.NextDouble();
