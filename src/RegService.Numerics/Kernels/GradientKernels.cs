@@ -220,6 +220,7 @@ public sealed class GradientKernels
         // Four row vectors at a time (four strips of Vector512, two of Vector256, one of Vector128): eight independent
         // chains for eta, four residuals in flight, each column's gradient lanes loaded and stored once per four vectors.
         int perStrip = Strip / width, group = 4 / perStrip, s = first;
+        if (perStrip == 2) s = Quads<S, TV>(t, first, end, nz, a, ref acc);
         nint o1 = Offset(1, perStrip, width, q), o2 = Offset(2, perStrip, width, q), o3 = Offset(3, perStrip, width, q);
         for (; s + group <= end; s += group)
         {
@@ -313,6 +314,69 @@ public sealed class GradientKernels
         sums.Loss += S.Sum(acc.Loss);
         sums.LossB += S.Sum(acc.LossB);
         sums.SumR += S.Sum(acc.SumR);
+    }
+
+    /// <summary>
+    /// Vector256 (two row vectors per strip): groups of four strips, eight row vectors, so that each column's two gradient
+    /// lanes are loaded and stored once per 32 rows, as on Vector512. Returns the first strip not done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Quads<S, TV>(int t, int first, int end, int nz, PassArgs a, ref Accumulators<TV> acc) where S : ISimd<TV> where TV : struct
+    {
+        int q = _columns.Length, width = S.Count, active = a.Active.Length, s = first;
+        ref double px = ref _packed[_origin];
+        ref double yr = ref MemoryMarshal.GetArrayDataReference(a.Y);
+        ref double lr = ref MemoryMarshal.GetArrayDataReference(_lanes[t]);
+        ref int nzr = ref MemoryMarshal.GetArrayDataReference(_nonzero[t]);
+        ref double wr = ref MemoryMarshal.GetArrayDataReference(_nonzeroWeights[t]);
+        ref int ar = ref MemoryMarshal.GetArrayDataReference(a.Active);
+        bool store = a.EtaOut is not null;
+        ref double eo = ref store ? ref MemoryMarshal.GetArrayDataReference(a.EtaOut!) : ref Unsafe.NullRef<double>();
+        ref double ep = ref a.EtaPrev is not null ? ref MemoryMarshal.GetArrayDataReference(a.EtaPrev!) : ref Unsafe.NullRef<double>();
+        nint o = (nint)q * Strip;   // the next strip's same column
+        for (; s + 4 <= end; s += 4)
+        {
+            ref double xs = ref Unsafe.Add(ref px, (nint)s * o);
+            TV a0 = S.Splat(a.C), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int k = 0; k < nz; k++)
+            {
+                TV w0 = S.Splat(Unsafe.Add(ref wr, k));
+                ref double c0 = ref Unsafe.Add(ref xs, (nint)Unsafe.Add(ref nzr, k) * Strip);
+                a0 = S.MultiplyAdd(w0, S.Load(ref c0, 0), a0);
+                a1 = S.MultiplyAdd(w0, S.Load(ref c0, (nuint)width), a1);
+                a2 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o), 0), a2);
+                a3 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o), (nuint)width), a3);
+                a4 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 2 * o), 0), a4);
+                a5 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 2 * o), (nuint)width), a5);
+                a6 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 3 * o), 0), a6);
+                a7 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 3 * o), (nuint)width), a7);
+            }
+            nuint row = (nuint)(s * Strip), wd = (nuint)width;
+            TV r0 = Residual<S, TV>(a0, row, ref yr, ref eo, ref ep, store, ref acc);
+            TV r1 = Residual<S, TV>(a1, row + wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r2 = Residual<S, TV>(a2, row + 2 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r3 = Residual<S, TV>(a3, row + 3 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r4 = Residual<S, TV>(a4, row + 4 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r5 = Residual<S, TV>(a5, row + 5 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r6 = Residual<S, TV>(a6, row + 6 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            TV r7 = Residual<S, TV>(a7, row + 7 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            if (!a.WithGradient) continue;
+            for (int i = active - 1; i >= 0; i--)
+            {
+                nint c = (nint)Unsafe.Add(ref ar, i) * Strip;
+                ref double x0 = ref Unsafe.Add(ref xs, c);
+                ref double l = ref Unsafe.Add(ref lr, c);
+                TV g = S.MultiplyAdd(S.Load(ref x0, 0), r0, S.Load(ref l, 0));
+                TV h = S.MultiplyAdd(S.Load(ref x0, (nuint)width), r1, S.Load(ref l, (nuint)width));
+                g = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, o), 0), r2, g);
+                h = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, o), (nuint)width), r3, h);
+                g = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, 2 * o), 0), r4, g);
+                h = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, 2 * o), (nuint)width), r5, h);
+                S.Store(S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, 3 * o), 0), r6, g), ref l, 0);
+                S.Store(S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, 3 * o), (nuint)width), r7, h), ref l, (nuint)width);
+            }
+        }
+        return s;
     }
 
     /// <summary>Where row vector <paramref name="v"/> of a group starts, from the group's first: its strip, then its rows in the strip.</summary>
