@@ -28,6 +28,17 @@ public sealed class GradientKernels
     /// <summary>Rows per strip: one cache line of doubles.</summary>
     private const int Strip = 8;
 
+    /// <summary>Values of a row block of the column-major pass (over its columns) at most: 256 KB, inside L2.</summary>
+    private const int BlockValues = 32768;
+
+    /// <summary>
+    /// A pass that reads fewer than this share of the columns (weights not zero, or gradients asked for) reads them from
+    /// the column-major data: a strip is read whole, and one column's run of a row block costs about 1.6 times its bytes
+    /// read as a stream (docs/benchmarks.md, "The gradient pass reads a strip copy"). A quarter, not the break-even 0.6
+    /// those figures suggest: the FISTA path, whose working sets average 90 of 200 columns, ran faster on strips alone.
+    /// </summary>
+    private const double StripShare = 0.25;
+
     private readonly DenseMatrix _x;
     private readonly int[] _columns;
     private readonly int _threads, _rows, _strips;
@@ -38,6 +49,10 @@ public sealed class GradientKernels
     private readonly int[][] _nonzero;
     private readonly double[] _loss, _lossB, _sumR;
     private readonly int[] _all;
+    // The column-major pass, for passes that touch few of the columns (the copy's strips would be read whole).
+    private readonly int _block;
+    private readonly double[][] _blockBuffers, _dots;
+    private readonly long[][] _etaOffsets, _gradOffsets;
 
     /// <param name="x">The data, column-major.</param>
     /// <param name="columns">The feature columns; w_j multiplies column <paramref name="columns"/>[j].</param>
@@ -71,6 +86,18 @@ public sealed class GradientKernels
         _lossB = new double[_threads];
         _sumR = new double[_threads];
         _all = [.. Enumerable.Range(0, q)];
+        _block = Math.Clamp((BlockValues / Math.Max(q, 1)) & ~7, 64, 8192);
+        _blockBuffers = new double[_threads][];
+        _dots = new double[_threads][];
+        _etaOffsets = new long[_threads][];
+        _gradOffsets = new long[_threads][];
+        for (int t = 0; t < _threads; t++)
+        {
+            _blockBuffers[t] = new double[2 * _block];
+            _dots[t] = new double[q];
+            _etaOffsets[t] = new long[q];
+            _gradOffsets[t] = new long[q];
+        }
         // Pinned, so the aligned origin stays aligned; each thread copies its own strips.
         _packed = GC.AllocateUninitializedArray<double>(checked(_strips * q * Strip + Strip), pinned: true);
         _origin = AlignedOrigin(_packed);
@@ -133,8 +160,15 @@ public sealed class GradientKernels
         foreach (int k in active)
             if ((uint)k >= (uint)_columns.Length) throw new ArgumentException($"gradient column {k} is outside the kernel's {_columns.Length} columns");
         var pass = new PassArgs(w, c, y, binomial, etaOut, etaPrev, m, withGradient, active, KernelIsa.Current);
-        if (_threads == 1) Range(0, pass);
-        else Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t => Range(t, pass));
+        int touched = 0;
+        foreach (double v in w)
+            if (v != 0) touched++;
+        if (withGradient)
+            foreach (int k in active)
+                if (w[k] == 0) touched++;
+        Action<int> range = touched >= StripShare * _columns.Length ? t => Range(t, pass) : t => ColumnRange(t, pass);
+        if (_threads == 1) range(0);
+        else Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, range);
         double loss = 0;
         sumR = 0;
         lossB = 0;
@@ -157,6 +191,77 @@ public sealed class GradientKernels
     private sealed record PassArgs(double[] W, double C, double[] Y, bool Binomial, double[]? EtaOut, double[]? EtaPrev, double M,
                                    bool WithGradient, int[] Active, KernelPath Path);
 
+    /// <summary>
+    /// Thread <paramref name="t"/>'s rows from the column-major data, in row blocks: <c>eta</c> four columns per sweep
+    /// (<see cref="ColumnKernels.AddScaled"/>), the residual, then the gradient's dot products over the same block while it
+    /// is in L2 (<see cref="ColumnKernels.AddDots"/>), both prefetching the next block of their columns.
+    /// </summary>
+    private void ColumnRange(int t, PassArgs a)
+    {
+        int q = _columns.Length, n = _rows;
+        int rowsFrom = _bounds[t] * Strip, rowsTo = Math.Min(_bounds[t + 1] * Strip, n);
+        var eta = _blockBuffers[t].AsSpan(0, _block);
+        var r = _blockBuffers[t].AsSpan(_block, _block);
+        double loss = 0, lossB = 0, sumR = 0;
+        var data = _x.Data;
+        var nonzero = _nonzero[t];
+        var weights = _nonzeroWeights[t];
+        int nz = 0;
+        for (int j = 0; j < q; j++)
+            if (a.W[j] != 0)
+            {
+                nonzero[nz] = _columns[j];
+                weights[nz++] = a.W[j];
+            }
+        var etaOffsets = _etaOffsets[t].AsSpan(0, nz);
+        var gradOffsets = _gradOffsets[t].AsSpan(0, a.Active.Length);
+        var dots = _dots[t].AsSpan(0, a.Active.Length);
+        dots.Clear();
+        for (int start = rowsFrom; start < rowsTo; start += _block)
+        {
+            int len = Math.Min(_block, rowsTo - start);
+            int ahead = start + _block < rowsTo ? _block : 0;
+            var e = a.EtaOut is null ? eta[..len] : a.EtaOut.AsSpan(start, len);
+            var res = r[..len];
+            e.Fill(a.C);
+            for (int k = 0; k < nz; k++) etaOffsets[k] = (long)nonzero[k] * n + start;
+            ColumnKernels.AddScaled(data, etaOffsets, weights.AsSpan(0, nz), e, ahead);
+            var yy = a.Y.AsSpan(start, len);
+            if (a.EtaPrev is null)
+            {
+                double blockLoss = BlockResidual(e, yy, res, a.Binomial, ref sumR);
+                loss += blockLoss;
+                lossB += blockLoss;
+            }
+            else
+            {
+                loss += a.Binomial ? LogisticKernels.Loss(e, yy) : 0.5 * SpanOps.Sum<Terms.CenteredSquare>(e, yy, 0);
+                var eb = eta[..len];
+                var prev = a.EtaPrev.AsSpan(start, len);
+                for (int i = 0; i < len; i++) eb[i] = e[i] + a.M * (e[i] - prev[i]);
+                lossB += BlockResidual(eb, yy, res, a.Binomial, ref sumR);
+            }
+            if (!a.WithGradient) continue;
+            for (int k = 0; k < a.Active.Length; k++) gradOffsets[k] = (long)_columns[a.Active[k]] * n + start;
+            ColumnKernels.AddDots(data, gradOffsets, res, dots, ahead);
+        }
+        if (a.WithGradient)
+            for (int k = 0; k < a.Active.Length; k++) _grad[t][a.Active[k]] = dots[k];
+        _loss[t] = loss;
+        _lossB[t] = lossB;
+        _sumR[t] = sumR;
+    }
+
+    /// <summary>The loss of one block at predictor <paramref name="e"/>, its residuals into <paramref name="res"/>, their sum added to <paramref name="sumR"/>.</summary>
+    private static double BlockResidual(ReadOnlySpan<double> e, ReadOnlySpan<double> yy, Span<double> res, bool binomial, ref double sumR)
+    {
+        if (binomial) return LogisticKernels.Residual(e, yy, res, ref sumR);
+        System.Numerics.Tensors.TensorPrimitives.Subtract(e, yy, res);   // r = eta - y
+        sumR += System.Numerics.Tensors.TensorPrimitives.Sum<double>(res);
+        return 0.5 * System.Numerics.Tensors.TensorPrimitives.SumOfSquares<double>(res);
+    }
+
+    /// <summary>Thread <paramref name="t"/>'s strips from the copy (a pass that reads most of the columns).</summary>
     private void Range(int t, PassArgs a)
     {
         int q = _columns.Length;
