@@ -8,15 +8,16 @@ namespace RegService.Numerics.Kernels;
 /// <summary>
 /// The loss of a generalized linear model and its gradient over all rows in one fused pass: for each strip of 8 rows,
 /// <c>eta = c + sum_j x_j w_j</c>, the residual <c>r = mu(eta) - y</c> (gaussian <c>mu = eta</c>; binomial
-/// <c>mu = 1 / (1 + e^-eta)</c>), the loss, then <c>g_j += x_j' r</c> over the same strip while it is still in L1, so the
-/// data are read from memory once. The kernel reads its own copy of the columns, made once when it is built, in strips:
+/// <c>mu = 1 / (1 + e^-eta)</c>), the loss, then <c>g_j += x_j' r</c> over the same strips while they are still in L1, so
+/// the data are read from memory once. The kernel reads its own copy of the columns, made once when it is built, in strips:
 /// the 8 rows of a strip, column after column (one 64-byte cache line per column, the copy 64-byte aligned), strip after
 /// strip. A thread's rows are then one sequential stream, which the hardware prefetcher follows as it follows a plain
 /// array sum; a row block of the column-major matrix instead is hundreds of short runs, one per column, which it
 /// follows worse (docs/benchmarks.md, "The gradient pass reads a strip copy"). The copy costs one more n p doubles.
 /// Strips are split across threads, each with its own accumulators (the gradient per lane of a strip), reduced in a
 /// fixed order at the end. Every tier of <see cref="KernelIsa"/> (a strip is one Vector512, two Vector256 or four
-/// Vector128 per column); the scalar tier and a last, partial strip go row by row.
+/// Vector128 per column); the scalar tier and a last, partial strip go row by row. A pass that touches fewer than a
+/// quarter of the columns reads the column-major data instead, in row blocks (a strip is read whole).
 /// </summary>
 /// <remarks>
 /// Loss: gaussian <c>sum_i r_i^2 / 2</c>, binomial <c>sum_i [log(1 + e^eta_i) - y_i eta_i]</c> (the negative
