@@ -343,14 +343,16 @@ public sealed partial record FitCost
         }
 
         /// <summary>
-        /// Proximal gradient (<see cref="ProximalGradientSource"/>): per-row and per-feature vectors and the kernel's per-thread
-        /// buffers; a fold fit copies its training rows into a compact matrix.
+        /// Proximal gradient (<see cref="ProximalGradientSource"/>): per-row and per-feature vectors, the kernel's strip copy of
+        /// the columns (<see cref="Kernels.GradientKernels"/>: n x p) and per-thread buffers; a fold fit copies its training
+        /// rows into a compact matrix, and its kernel copies them once more.
         /// </summary>
         private string ProximalGradientCost()
         {
             long n = _n, p = _p;
             var full = Phase("path on all rows");
-            Add(full, "per-row vectors and kernel buffers", Doubles(10.0 * n + 24.0 * p + _threads * (4096.0 + p)));
+            Add(full, $"the gradient kernel's strip copy ({n:N0} x {p:N0})", Doubles((double)n * p));
+            Add(full, "per-row vectors and kernel buffers", Doubles(10.0 * n + 24.0 * p + _threads * 11.0 * p));
             _work += _lambdas * AssumedGradientIterations * 4.0 * n * p;
             if (_folds > 0)
             {
@@ -358,7 +360,8 @@ public sealed partial record FitCost
                 int fits = _folds;
                 var folds = Phase("validation fits");
                 Add(folds, $"{fits} fold fits: compact training rows ({m:N0} x {p:N0})", Doubles(fits * (double)m * p));
-                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (10.0 * m + 24.0 * p + 4096)));
+                Add(folds, $"{fits} fold fits: the gradient kernel's strip copies", Doubles(fits * (double)m * p));
+                Add(folds, $"{fits} fold fits: per-row vectors", Doubles(fits * (10.0 * m + 24.0 * p + 11.0 * p)));
                 _work += _folds * _lambdas * AssumedGradientIterations * 4.0 * m * p;
             }
             return "proximal gradient";

@@ -88,6 +88,81 @@ public class ProximalGradientTests
             else Assert.Equal(0.0, g[j]);
     }
 
+    public static TheoryData<string> Tiers()
+    {
+        var data = new TheoryData<string>();
+        foreach (var path in KernelIsa.Available) data.Add(path.ToString());
+        return data;
+    }
+
+    /// <summary>
+    /// On every tier this machine has (forced in-process), at every row count from 1 to twice the widest group of rows
+    /// (four Vector512 strips, 32 rows) plus one: whole groups, strips left over, and a last strip of fewer than 8 rows,
+    /// on one thread and on two, both passes against the scalar twin.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void PassesMatchTheScalarTwinOnEveryTierAndRowCount(string tier)
+    {
+        using var forced = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        foreach (int p in new[] { 1, 3, 6 })
+        {
+            var x = SyntheticData.Gaussian(2 * 32 + 1, p + 2, seed: 5 + p, binary: true);
+            for (int n = 1; n <= 2 * 32 + 1; n++)
+            {
+                var rows = new DenseMatrix(n, p + 2);
+                for (int j = 0; j < p + 2; j++)
+                    for (int i = 0; i < n; i++) rows[i, j] = x[i, j];
+                int[] cols = [.. Enumerable.Range(1, p)];
+                var y = rows.Column(p + 1).ToArray();
+                var dense = Enumerable.Range(0, p).Select(j => j == 1 ? 0 : 0.3 - 0.2 * j).ToArray();
+                // Sparse: one weight and one gradient column of six, which the kernel reads from the column-major data.
+                var sparse = Enumerable.Range(0, p).Select(j => j == 0 ? 0.3 : 0).ToArray();
+                var etaPrev = Enumerable.Range(0, n).Select(i => 0.1 * (i % 5) - 0.2).ToArray();
+                foreach (bool binomial in new[] { false, true })
+                    foreach (int threads in new[] { 1, 2 })
+                    foreach (var w in p == 6 ? new[] { dense, sparse } : [dense])
+                    {
+                        int[]? subset = w == sparse ? [0] : null;
+                        var kernel = new GradientKernels(rows, cols, threads);
+                        var g = new double[p];
+                        var gScalar = new double[p];
+                        double loss = kernel.Evaluate(w, 0.2, y, binomial, g, out double sumR);
+                        double lossScalar = GradientKernels.EvaluateScalar(rows, cols, w, 0.2, y, binomial, gScalar, out double sumRScalar);
+                        string what = $"{tier} n {n} p {p} binomial {binomial} threads {threads} sparse {subset is not null}";
+                        Assert.True(Math.Abs(loss - lossScalar) <= 1e-12 * Math.Max(1, Math.Abs(lossScalar)), $"{what}: loss {loss} against {lossScalar}");
+                        Assert.True(Math.Abs(sumR - sumRScalar) <= 1e-12 * n, $"{what}: sum of residuals {sumR} against {sumRScalar}");
+                        for (int j = 0; j < p; j++)
+                            Assert.True(Math.Abs(g[j] - gScalar[j]) <= 1e-12 * n * Math.Max(1, Math.Abs(gScalar[j])), $"{what}: gradient {j} {g[j]} against {gScalar[j]}");
+
+                        // The step's pass: eta at a stored, the loss and gradient at b = a + 0.6 (a - prev) from it.
+                        var etaOut = new double[n];
+                        var gb = new double[p];
+                        double lossA = kernel.Step(w, 0.2, y, binomial, etaOut, etaPrev, 0.6, gb, subset, out double sumRB, out double lossB);
+                        Assert.True(Math.Abs(lossA - lossScalar) <= 1e-12 * Math.Max(1, Math.Abs(lossScalar)), $"{what}: step loss {lossA} against {lossScalar}");
+                        var etaB = new double[n];
+                        double lossBTwin = 0, sumRBTwin = 0;
+                        var gbTwin = new double[p];
+                        for (int i = 0; i < n; i++)
+                        {
+                            double eta = 0.2;
+                            for (int j = 0; j < p; j++) eta += rows[i, cols[j]] * w[j];
+                            Assert.True(Math.Abs(etaOut[i] - eta) <= 1e-13 * Math.Max(1, Math.Abs(eta)), $"{what}: eta {i}");
+                            double e = eta + 0.6 * (eta - etaPrev[i]);
+                            double mu = binomial ? 1 / (1 + Math.Exp(-e)) : e;
+                            lossBTwin += binomial ? Math.Max(e, 0) - y[i] * e + Math.Log(1 + Math.Exp(-Math.Abs(e))) : 0.5 * (e - y[i]) * (e - y[i]);
+                            sumRBTwin += mu - y[i];
+                            for (int j = 0; j < p; j++) gbTwin[j] += rows[i, cols[j]] * (mu - y[i]);
+                        }
+                        Assert.True(Math.Abs(lossB - lossBTwin) <= 1e-12 * Math.Max(1, Math.Abs(lossBTwin)), $"{what}: loss at b {lossB} against {lossBTwin}");
+                        Assert.True(Math.Abs(sumRB - sumRBTwin) <= 1e-12 * n, $"{what}: residual sum at b");
+                        for (int j = 0; j < p; j++)
+                            Assert.True(Math.Abs(gb[j] - (subset is null || j == 0 ? gbTwin[j] : 0)) <= 1e-12 * n * Math.Max(1, Math.Abs(gbTwin[j])), $"{what}: gradient at b {j}");
+                    }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
