@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using RegService.Numerics.Data;
 
@@ -38,27 +39,33 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
     {
         int m = prediction.Length;
         if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        // Unweighted rows count 1; weights are normalized to sum to m over the rows scored, so the means divide by m.
-        var w = new double[m];
-        double total = 0;
-        for (int i = 0; i < m; i++) total += w[i] = weights is null ? 1.0 : weights[rows is null ? i : rows[i]];
-        if (!(total > 0)) return new RegressionMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-        for (int i = 0; i < m; i++) w[i] *= m / total;
+        // Unweighted rows count 1 (no weight array: 1 * v is v, so the sums are those with ones); weights are normalized to sum
+        // to m over the rows scored, so the means divide by m.
+        double[]? w = null;
+        if (weights is not null)
+        {
+            w = new double[m];
+            double total = 0;
+            for (int i = 0; i < m; i++) total += w[i] = weights[rows is null ? i : rows[i]];
+            if (!(total > 0)) return new RegressionMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+            for (int i = 0; i < m; i++) w[i] *= m / total;
+        }
         double mean = 0;
-        for (int i = 0; i < m; i++) mean += w[i] * y[rows is null ? i : rows[i]];
+        for (int i = 0; i < m; i++) mean += (w is null ? 1.0 : w[i]) * y[rows is null ? i : rows[i]];
         mean /= m;
         double sse = 0, sae = 0, sst = 0;
         for (int i = 0; i < m; i++)
         {
+            double wi = w is null ? 1.0 : w[i];
             double yi = y[rows is null ? i : rows[i]];
             double e = yi - prediction[i];
             prediction[i] = e * e;   // keep the squared error for its standard error
-            sse += w[i] * e * e;
-            sae += w[i] * Math.Abs(e);
-            sst += w[i] * (yi - mean) * (yi - mean);
+            sse += wi * e * e;
+            sae += wi * Math.Abs(e);
+            sst += wi * (yi - mean) * (yi - mean);
         }
         double mse = sse / m, spread = 0;
-        for (int i = 0; i < m; i++) spread += w[i] * (prediction[i] - mse) * (prediction[i] - mse);
+        for (int i = 0; i < m; i++) spread += (w is null ? 1.0 : w[i]) * (prediction[i] - mse) * (prediction[i] - mse);
         double se = m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN;
         return new RegressionMetrics(m, mse, Math.Sqrt(mse), sae / m, sst > 0 ? 1 - sse / sst : double.NaN, se);
     }
@@ -116,13 +123,47 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
         }
     }
 
-    /// <summary>prediction += X[start .. start + prediction.Length, features] coef, one axpy per nonzero coefficient.</summary>
+    /// <summary>
+    /// prediction += X[start .. start + prediction.Length, features] coef over the nonzero coefficients, bit for bit one
+    /// <see cref="Kernels.Vec.Axpy"/> per column: the whole vectors four columns per sweep of the prediction
+    /// (<see cref="Kernels.ColumnKernels.AddScaled"/>: the prediction is loaded and stored once per four columns instead of once
+    /// per column, each value still one fused multiply-add per column in column order, as the axpy's vector loop), the last
+    /// values that fill no vector (and everything on the scalar tier) one axpy per column, whose scalar tail they are.
+    /// </summary>
     private static void AddColumns(DenseMatrix x, ReadOnlySpan<int> features, ReadOnlySpan<double> coef, int start, Span<double> prediction)
     {
+        int nonZero = 0;
         for (int j = 0; j < features.Length; j++)
+            if (coef[j] != 0) nonZero++;
+        if (nonZero == 0) return;
+        int width = Kernels.KernelIsa.Current switch
         {
-            double b = coef[j];
-            if (b != 0) Kernels.Vec.Axpy(b, x.Column(features[j]).Slice(start, prediction.Length), prediction);
+            Kernels.KernelPath.Vector512 => 8,
+            Kernels.KernelPath.Vector256 => 4,
+            Kernels.KernelPath.Vector128 => 2,
+            _ => 0,
+        };
+        int n = prediction.Length, body = width == 0 ? 0 : n - n % width;
+        var offsets = ArrayPool<long>.Shared.Rent(nonZero);
+        var a = ArrayPool<double>.Shared.Rent(nonZero);
+        try
+        {
+            int q = 0;
+            for (int j = 0; j < features.Length; j++)
+            {
+                if (coef[j] == 0) continue;
+                offsets[q] = (long)features[j] * x.Rows + start;
+                a[q++] = coef[j];
+            }
+            if (body > 0) Kernels.ColumnKernels.AddScaled(x.Data, offsets.AsSpan(0, q), a.AsSpan(0, q), prediction[..body]);
+            if (body < n)
+                for (int c = 0; c < q; c++)
+                    Kernels.Vec.Axpy(a[c], x.Data.AsSpan((int)offsets[c] + body, n - body), prediction[body..]);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<double>.Shared.Return(a);
         }
     }
 }

@@ -121,6 +121,39 @@ public class GramKernelTests
         Assert.Equal(shuffledCopy, shuffled); // the caller's array is not reordered
     }
 
+    /// <summary>
+    /// On the Vector256 tier a last panel half with one real column runs the 24 x 1 kernel against it; its values are the same
+    /// chains of multiply-adds as the 12 x 4 kernel's, so the Gram of the first k columns is bit for bit the leading block of the
+    /// Gram of k + 3 columns (whose last half is full), at k = 25 and 29 (the half at column 24 and 28), one or more blocks.
+    /// </summary>
+    [Fact]
+    public void OneColumnHalfGivesTheBitsOfAFullHalf()
+    {
+        var rng = new Random(31);
+        foreach (int k in new[] { 25, 29 })
+        {
+            foreach (int blockRows in new[] { 0, 40 })
+            {
+                const int n = 3001;
+                int wide = k + 3;
+                var x = new DenseMatrix(n, wide);
+                for (int i = 0; i < x.Data.Length; i++) x.Data[i] = 4 * rng.NextDouble() - 1;
+                int[] narrowCols = [.. Enumerable.Range(0, k)], wideCols = [.. Enumerable.Range(0, wide)];
+                double[] shift = [.. wideCols.Select(c => 0.25 * (c % 5))];
+                var (gNarrow, sNarrow) = Run((g, s) => GramKernel.ShiftedGramCore(x, narrowCols, shift.AsSpan(0, k), null, g, s, 1, default,
+                                                                                 Path.Vector256, blockRows, forceThreads: true), k);
+                var (gWide, sWide) = Run((g, s) => GramKernel.ShiftedGramCore(x, wideCols, shift, null, g, s, 1, default,
+                                                                             Path.Vector256, blockRows, forceThreads: true), wide);
+                for (int a = 0; a < k; a++)
+                {
+                    Assert.Equal(sWide[a], sNarrow[a]);
+                    for (int b = 0; b < k; b++)
+                        Assert.True(gWide[a * wide + b] == gNarrow[a * k + b], $"k={k} block={blockRows} G[{a},{b}]: {gNarrow[a * k + b]:R} against {gWide[a * wide + b]:R}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void RepeatedCallsAreBitwiseIdentical()
     {

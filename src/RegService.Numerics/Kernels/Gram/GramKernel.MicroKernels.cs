@@ -213,6 +213,35 @@ public static partial class GramKernel
         AddTo(c, c00, c10, c20); AddTo(c + ldc, c01, c11, c21); AddTo(c + 2 * ldc, c02, c12, c22); AddTo(c + 3 * ldc, c03, c13, c23);
     }
 
+    /// <summary>
+    /// Vector256 micro-kernel against one B column: 24 A columns (3 panels at <paramref name="a"/>, stride
+    /// <paramref name="ps"/>: 6 ymm) x the column <paramref name="b"/>[0]: 6 accumulators, added to c + 0..23; prefetching
+    /// one line per row from each of <paramref name="pf1"/> and <paramref name="pf2"/> (the runs of the two calls it replaces).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel256x6x1(double* a, nint ps, double* b, int m, double* c, byte* pf1, nint step1, byte* pf2, nint step2)
+    {
+        Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        double* a1 = a + ps, a2 = a + 2 * ps;
+        for (int r = 0; r < m; r++)
+        {
+            Vector256<double> y = Vector256.Create(b[0]);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Load(a), y, c0); c1 = Vector256.FusedMultiplyAdd(Vector256.Load(a + 4), y, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Load(a1), y, c2); c3 = Vector256.FusedMultiplyAdd(Vector256.Load(a1 + 4), y, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Load(a2), y, c4); c5 = Vector256.FusedMultiplyAdd(Vector256.Load(a2 + 4), y, c5);
+            a += PanelWidth;
+            a1 += PanelWidth;
+            a2 += PanelWidth;
+            b += PanelWidth;
+            Sse.Prefetch1(pf1);
+            pf1 += step1;
+            Sse.Prefetch1(pf2);
+            pf2 += step2;
+        }
+        AddTo(c, c0, c1, c2);
+        AddTo(c + 12, c3, c4, c5);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void AddTo(double* c, Vector256<double> v0, Vector256<double> v1, Vector256<double> v2)
     {

@@ -105,7 +105,10 @@ public static partial class GramKernel
     /// <summary>
     /// Vector256: per half B panel (4 columns; the second half skipped when it is padding), 3 A panels as two runs of 12
     /// columns (3 ymm: <see cref="Kernel256x3"/>, 12 accumulators a call, each call prefetching one run), or on a diagonal
-    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>).
+    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>). A half that holds one real column
+    /// (the last panel's when k is 1 more than a multiple of 4) takes the 3 A panels against that column alone
+    /// (<see cref="Kernel256x6x1"/>: 6 accumulators instead of 4 x 6 of which 3 x 6 were padding; each value is the same
+    /// chain of multiply-adds over the rows, so the same bits).
     /// </summary>
     private readonly unsafe struct Tiles256 : ITiles
     {
@@ -121,7 +124,13 @@ public static partial class GramKernel
                 double* ch = c + half * (nint)kp;
                 int budget = linesPerUnit;
                 prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
-                if (na == 3)
+                if (na == 3 && width - half == 1)
+                {
+                    budget = linesPerUnit;
+                    prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
+                    Kernel256x6x1(a, ps, bh, m, ch, pf, step, pf2, step2);
+                }
+                else if (na == 3)
                 {
                     // Columns 0..11: panel pa0 and the first half of pa0 + 1; 12..23: its second half and pa0 + 2.
                     Kernel256x3(a, a + 4, a + ps, bh, m, ch, kp, pf, step);
