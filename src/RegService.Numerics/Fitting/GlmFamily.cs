@@ -193,7 +193,7 @@ public abstract class GlmFamily
             {
                 ValidationMeasure.Mse => 2 * (y - p) * (y - p),
                 ValidationMeasure.Mae => 2 * Math.Abs(y - p),
-                ValidationMeasure.Class => y == 1 ? (p <= 0.5 ? 1 : 0) : (p > 0.5 ? 1 : 0),
+                ValidationMeasure.Class => ClassificationMetrics.PredictedClass(p) == (y == 1 ? 1 : 0) ? 0 : 1,
                 _ => base.RowLoss(measure, y, eta),
             };
         }
