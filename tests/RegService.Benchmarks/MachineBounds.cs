@@ -53,13 +53,7 @@ internal sealed record MachineBounds(string Isa, double FmaPeakGflops, double Re
     {
         const long Iterations = 20_000_000;
         int threads = Environment.ProcessorCount;
-        int lanes = path switch
-        {
-            KernelPath.Vector512 => Vector512<double>.Count,
-            KernelPath.Vector256 => Vector256<double>.Count,
-            KernelPath.Vector128 => Vector128<double>.Count,
-            _ => 1,
-        };
+        int lanes = KernelIsa.Lanes(path);
         var watch = Stopwatch.StartNew();
         double sink = 0;
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>

@@ -64,6 +64,15 @@ internal static class KernelIsa
     /// lowered to what the hardware has.</summary>
     public static KernelPath Resolve(KernelPath requested) => requested == KernelPath.Auto ? Current : Max(requested, Best);
 
+    /// <summary>Doubles per vector of a resolved tier: 8, 4 or 2, and 1 for the scalar tier.</summary>
+    public static int Lanes(KernelPath path) => path switch
+    {
+        KernelPath.Vector512 => Vector512<double>.Count,
+        KernelPath.Vector256 => Vector256<double>.Count,
+        KernelPath.Vector128 => Vector128<double>.Count,
+        _ => 1,
+    };
+
     /// <summary>The tier's name as reports print it (Vector512, Vector256, Vector128, scalar).</summary>
     public static string Name(KernelPath path) => Resolve(path) is var p && p == KernelPath.Scalar ? "scalar" : p.ToString();
 

@@ -136,14 +136,9 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
         for (int j = 0; j < features.Length; j++)
             if (coef[j] != 0) nonZero++;
         if (nonZero == 0) return;
-        int width = Kernels.KernelIsa.Current switch
-        {
-            Kernels.KernelPath.Vector512 => 8,
-            Kernels.KernelPath.Vector256 => 4,
-            Kernels.KernelPath.Vector128 => 2,
-            _ => 0,
-        };
-        int n = prediction.Length, body = width == 0 ? 0 : n - n % width;
+        var path = Kernels.KernelIsa.Current;
+        int width = Kernels.KernelIsa.Lanes(path);
+        int n = prediction.Length, body = path == Kernels.KernelPath.Scalar ? 0 : n - n % width;
         var offsets = ArrayPool<long>.Shared.Rent(nonZero);
         var a = ArrayPool<double>.Shared.Rent(nonZero);
         try
