@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace RegService.Numerics.Kernels;
 
@@ -70,6 +71,7 @@ public sealed partial class GradientKernels
         bool step = a.EtaPrev is not null, store = a.EtaOut is not null, binomial = a.Binomial, withGradient = a.WithGradient;
         ref double eo = ref store ? ref MemoryMarshal.GetArrayDataReference(a.EtaOut!) : ref Unsafe.NullRef<double>();
         ref double ep = ref step ? ref MemoryMarshal.GetArrayDataReference(a.EtaPrev!) : ref Unsafe.NullRef<double>();
+        ref double rb = ref MemoryMarshal.GetArrayDataReference(_rowBuffers[t]);
         var acc = new Accumulators<TV>(S.Zero, S.Splat(a.M), S.Splat(0.5), step, binomial);
         // Four row vectors at a time (four strips of Vector512, two of Vector256, one of Vector128): eight independent
         // chains for eta, four residuals in flight, each column's gradient lanes loaded and stored once per four vectors.
@@ -80,12 +82,20 @@ public sealed partial class GradientKernels
         {
             ref double xs = ref Unsafe.Add(ref px, (nint)s * q * Strip);
             TV a0 = S.Splat(a.C), a1 = a0, a2 = a0, a3 = a0, b0 = S.Zero, b1 = b0, b2 = b0, b3 = b0;
+            nint ahead = s + 2 * group <= end ? 4 * o1 : 0;   // Vector512: the next group's same column, when the thread has one
             int k = 0;
             for (; k + 2 <= nz; k += 2)
             {
                 TV w0 = S.Splat(Unsafe.Add(ref wr, k)), w1 = S.Splat(Unsafe.Add(ref wr, k + 1));
                 ref double c0 = ref Unsafe.Add(ref xs, (nint)Unsafe.Add(ref nzr, k) * Strip);
                 ref double c1 = ref Unsafe.Add(ref xs, (nint)Unsafe.Add(ref nzr, k + 1) * Strip);
+                if (perStrip == 1)
+                {
+                    Prefetch(ref Unsafe.Add(ref c0, ahead));
+                    Prefetch(ref Unsafe.Add(ref c0, ahead + o1));
+                    Prefetch(ref Unsafe.Add(ref c1, ahead));
+                    Prefetch(ref Unsafe.Add(ref c1, ahead + o1));
+                }
                 a0 = S.MultiplyAdd(w0, S.Load(ref c0, 0), a0);
                 a1 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o1), 0), a1);
                 a2 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o2), 0), a2);
@@ -104,12 +114,14 @@ public sealed partial class GradientKernels
                 a2 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o2), 0), a2);
                 a3 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o3), 0), a3);
             }
-            nuint row = (nuint)(s * Strip);
-            TV r0 = Residual<S, TV>(S.Add(a0, b0), row, ref yr, ref eo, ref ep, store, ref acc);
-            TV r1 = Residual<S, TV>(S.Add(a1, b1), row + (nuint)width, ref yr, ref eo, ref ep, store, ref acc);
-            TV r2 = Residual<S, TV>(S.Add(a2, b2), row + (nuint)(2 * width), ref yr, ref eo, ref ep, store, ref acc);
-            TV r3 = Residual<S, TV>(S.Add(a3, b3), row + (nuint)(3 * width), ref yr, ref eo, ref ep, store, ref acc);
+            // The group's rows are contiguous: its predictors go to the buffer, the residuals come back in it.
+            S.Store(S.Add(a0, b0), ref rb, 0);
+            S.Store(S.Add(a1, b1), ref rb, (nuint)width);
+            S.Store(S.Add(a2, b2), ref rb, (nuint)(2 * width));
+            S.Store(S.Add(a3, b3), ref rb, (nuint)(3 * width));
+            Residuals<S, TV>(ref rb, 4 * width, (nuint)(s * Strip), ref yr, ref eo, ref ep, store, ref acc);
             if (!withGradient) continue;
+            TV r0 = S.Load(ref rb, 0), r1 = S.Load(ref rb, (nuint)width), r2 = S.Load(ref rb, (nuint)(2 * width)), r3 = S.Load(ref rb, (nuint)(3 * width));
             // g_k's lanes += x_k r, column by column, the last columns first: eta read them last, so they are still in L1.
             for (int i = active - 1; i >= 0; i--)
             {
@@ -118,6 +130,8 @@ public sealed partial class GradientKernels
                 ref double l = ref Unsafe.Add(ref lr, c);
                 if (perStrip == 1)
                 {
+                    Prefetch(ref Unsafe.Add(ref x0, ahead + o2));
+                    Prefetch(ref Unsafe.Add(ref x0, ahead + o3));
                     TV g = S.MultiplyAdd(S.Load(ref x0, 0), r0, S.Load(ref l, 0));
                     g = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, o1), 0), r1, g);
                     g = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, o2), 0), r2, g);
@@ -156,8 +170,10 @@ public sealed partial class GradientKernels
                 }
                 for (; k < nz; k++)
                     e0 = S.MultiplyAdd(S.Splat(Unsafe.Add(ref wr, k)), S.Load(ref xs, (nuint)(Unsafe.Add(ref nzr, k) * Strip + h)), e0);
-                TV r = Residual<S, TV>(S.Add(S.Add(e0, e1), S.Add(e2, e3)), (nuint)(s * Strip + h), ref yr, ref eo, ref ep, store, ref acc);
+                S.Store(S.Add(S.Add(e0, e1), S.Add(e2, e3)), ref rb, 0);
+                Residuals<S, TV>(ref rb, width, (nuint)(s * Strip + h), ref yr, ref eo, ref ep, store, ref acc);
                 if (!withGradient) continue;
+                TV r = S.Load(ref rb, 0);
                 for (int i = 0; i < active; i++)
                 {
                     nuint at = (nuint)(Unsafe.Add(ref ar, i) * Strip + h);
@@ -187,15 +203,19 @@ public sealed partial class GradientKernels
         bool store = a.EtaOut is not null;
         ref double eo = ref store ? ref MemoryMarshal.GetArrayDataReference(a.EtaOut!) : ref Unsafe.NullRef<double>();
         ref double ep = ref a.EtaPrev is not null ? ref MemoryMarshal.GetArrayDataReference(a.EtaPrev!) : ref Unsafe.NullRef<double>();
+        ref double rb = ref MemoryMarshal.GetArrayDataReference(_rowBuffers[t]);
         nint o = (nint)q * Strip;   // the next strip's same column
         for (; s + 4 <= end; s += 4)
         {
             ref double xs = ref Unsafe.Add(ref px, (nint)s * o);
+            nint ahead = s + 8 <= end ? 4 * o : 0;   // the next group's same column, when the thread has one
             TV a0 = S.Splat(a.C), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             for (int k = 0; k < nz; k++)
             {
                 TV w0 = S.Splat(Unsafe.Add(ref wr, k));
                 ref double c0 = ref Unsafe.Add(ref xs, (nint)Unsafe.Add(ref nzr, k) * Strip);
+                Prefetch(ref Unsafe.Add(ref c0, ahead));
+                Prefetch(ref Unsafe.Add(ref c0, ahead + o));
                 a0 = S.MultiplyAdd(w0, S.Load(ref c0, 0), a0);
                 a1 = S.MultiplyAdd(w0, S.Load(ref c0, (nuint)width), a1);
                 a2 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, o), 0), a2);
@@ -205,21 +225,26 @@ public sealed partial class GradientKernels
                 a6 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 3 * o), 0), a6);
                 a7 = S.MultiplyAdd(w0, S.Load(ref Unsafe.Add(ref c0, 3 * o), (nuint)width), a7);
             }
-            nuint row = (nuint)(s * Strip), wd = (nuint)width;
-            TV r0 = Residual<S, TV>(a0, row, ref yr, ref eo, ref ep, store, ref acc);
-            TV r1 = Residual<S, TV>(a1, row + wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r2 = Residual<S, TV>(a2, row + 2 * wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r3 = Residual<S, TV>(a3, row + 3 * wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r4 = Residual<S, TV>(a4, row + 4 * wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r5 = Residual<S, TV>(a5, row + 5 * wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r6 = Residual<S, TV>(a6, row + 6 * wd, ref yr, ref eo, ref ep, store, ref acc);
-            TV r7 = Residual<S, TV>(a7, row + 7 * wd, ref yr, ref eo, ref ep, store, ref acc);
+            nuint wd = (nuint)width;
+            S.Store(a0, ref rb, 0);
+            S.Store(a1, ref rb, wd);
+            S.Store(a2, ref rb, 2 * wd);
+            S.Store(a3, ref rb, 3 * wd);
+            S.Store(a4, ref rb, 4 * wd);
+            S.Store(a5, ref rb, 5 * wd);
+            S.Store(a6, ref rb, 6 * wd);
+            S.Store(a7, ref rb, 7 * wd);
+            Residuals<S, TV>(ref rb, 8 * width, (nuint)(s * Strip), ref yr, ref eo, ref ep, store, ref acc);
             if (!a.WithGradient) continue;
+            TV r0 = S.Load(ref rb, 0), r1 = S.Load(ref rb, wd), r2 = S.Load(ref rb, 2 * wd), r3 = S.Load(ref rb, 3 * wd);
+            TV r4 = S.Load(ref rb, 4 * wd), r5 = S.Load(ref rb, 5 * wd), r6 = S.Load(ref rb, 6 * wd), r7 = S.Load(ref rb, 7 * wd);
             for (int i = active - 1; i >= 0; i--)
             {
                 nint c = (nint)Unsafe.Add(ref ar, i) * Strip;
                 ref double x0 = ref Unsafe.Add(ref xs, c);
                 ref double l = ref Unsafe.Add(ref lr, c);
+                Prefetch(ref Unsafe.Add(ref x0, ahead + 2 * o));
+                Prefetch(ref Unsafe.Add(ref x0, ahead + 3 * o));
                 TV g = S.MultiplyAdd(S.Load(ref x0, 0), r0, S.Load(ref l, 0));
                 TV h = S.MultiplyAdd(S.Load(ref x0, (nuint)width), r1, S.Load(ref l, (nuint)width));
                 g = S.MultiplyAdd(S.Load(ref Unsafe.Add(ref x0, o), 0), r2, g);
@@ -231,6 +256,13 @@ public sealed partial class GradientKernels
             }
         }
         return s;
+    }
+
+    /// <summary>Asks for the cache line at <paramref name="at"/> (a hint: x86 only, nothing elsewhere).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(ref double at)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref at));
     }
 
     /// <summary>Where row vector <paramref name="v"/> of a group starts, from the group's first: its strip, then its rows in the strip.</summary>
@@ -245,36 +277,48 @@ public sealed partial class GradientKernels
     }
 
     /// <summary>
-    /// The residual mu - y of one row vector at predictor <paramref name="e"/> (stored to the eta output when there is one),
-    /// or, for a step, at the extrapolated <c>e + m (e - etaPrev)</c>; adds the losses and the residual sum. Not inlined:
-    /// five copies of the logistic's exp and log would exhaust the JIT's inlining budget for the strip loop.
+    /// The residuals mu - y of <paramref name="count"/> contiguous rows from <paramref name="row"/> on, whose predictors are
+    /// in <paramref name="buffer"/> (stored to the eta output when there is one), or, for a step, at the extrapolated
+    /// <c>e + m (e - etaPrev)</c>; the residuals replace the predictors in the buffer, and the losses and the residual sum
+    /// are added to <paramref name="acc"/>. The strip loops hand their row vectors over in a buffer, not as arguments and
+    /// results of a call per vector: a vector held in a register across a call is spilled (every vector register is
+    /// caller-saved), and the JIT spilled the predictor chains inside the loop over the columns, a store and a load per
+    /// column and vector. Not inlined: the logistic's exp and log would exhaust the JIT's inlining budget for the strip loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static TV Residual<S, TV>(TV e, nuint row, ref double yr, ref double eo, ref double ep, bool store, ref Accumulators<TV> acc)
+    private static void Residuals<S, TV>(ref double buffer, int count, nuint row, ref double yr, ref double eo, ref double ep, bool store,
+                                         ref Accumulators<TV> acc)
         where S : ISimd<TV> where TV : struct
     {
-        TV yv = S.Load(ref yr, row), r;
-        if (store) S.Store(e, ref eo, row);
-        if (acc.Step)
+        TV lossA = acc.Loss, lossB = acc.LossB, sumR = acc.SumR;
+        for (int v = 0; v < count; v += S.Count)
         {
-            acc.Loss = S.Add(acc.Loss, acc.Binomial ? SimdMath.Logistic<S, TV>(e, yv, out _, out _, out _) : Square<S, TV>(S.Subtract(e, yv), acc.Half));
-            e = S.MultiplyAdd(acc.M, S.Subtract(e, S.Load(ref ep, row)), e);
+            nuint at = row + (nuint)v;
+            TV e = S.Load(ref buffer, (nuint)v), yv = S.Load(ref yr, at), r, loss;
+            if (store) S.Store(e, ref eo, at);
+            if (acc.Step)
+            {
+                lossA = S.Add(lossA, acc.Binomial ? SimdMath.Logistic<S, TV>(e, yv, out _, out _, out _) : Square<S, TV>(S.Subtract(e, yv), acc.Half));
+                e = S.MultiplyAdd(acc.M, S.Subtract(e, S.Load(ref ep, at)), e);
+            }
+            if (acc.Binomial)
+            {
+                loss = SimdMath.Logistic<S, TV>(e, yv, out var mu, out _, out _);
+                r = S.Subtract(mu, yv);
+            }
+            else
+            {
+                r = S.Subtract(e, yv);
+                loss = Square<S, TV>(r, acc.Half);
+            }
+            if (acc.Step) lossB = S.Add(lossB, loss);
+            else lossA = S.Add(lossA, loss);
+            sumR = S.Add(sumR, r);
+            S.Store(r, ref buffer, (nuint)v);
         }
-        TV loss;
-        if (acc.Binomial)
-        {
-            loss = SimdMath.Logistic<S, TV>(e, yv, out var mu, out _, out _);
-            r = S.Subtract(mu, yv);
-        }
-        else
-        {
-            r = S.Subtract(e, yv);
-            loss = Square<S, TV>(r, acc.Half);
-        }
-        if (acc.Step) acc.LossB = S.Add(acc.LossB, loss);
-        else acc.Loss = S.Add(acc.Loss, loss);
-        acc.SumR = S.Add(acc.SumR, r);
-        return r;
+        acc.Loss = lossA;
+        acc.LossB = lossB;
+        acc.SumR = sumR;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -44,7 +44,7 @@ public sealed partial class GradientKernels
     private readonly int[] _bounds;   // strips of each thread: [_bounds[t], _bounds[t + 1])
     private readonly double[] _packed;
     private readonly int _origin;     // the first element of the copy: 64-byte aligned
-    private readonly double[][] _lanes, _grad, _nonzeroWeights;
+    private readonly double[][] _lanes, _grad, _nonzeroWeights, _rowBuffers;
     private readonly int[][] _nonzero;
     private readonly double[] _loss, _lossB, _sumR;
     private readonly int[] _all;
@@ -74,8 +74,10 @@ public sealed partial class GradientKernels
         _grad = new double[_threads][];
         _nonzeroWeights = new double[_threads][];
         _nonzero = new int[_threads][];
+        _rowBuffers = new double[_threads][];
         for (int t = 0; t < _threads; t++)
         {
+            _rowBuffers[t] = new double[4 * Strip];
             _lanes[t] = new double[q * Strip];
             _grad[t] = new double[q];
             _nonzeroWeights[t] = new double[q];
