@@ -267,13 +267,14 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     /// </summary>
     private void ForEach(int count, Action<int> one, int columns = 1)
     {
-        if (threads > 1 && count > 1 && (long)count * columns * _n >= 1L << 20)
+        if (threads > 1 && pass.Team is { } team && count > 1 && (long)count * columns * _n >= 1L << 20)
         {
             // Chunks of about 64K values each, so short columns do not drown in scheduling.
             int perChunk = (int)Math.Clamp((1L << 16) / ((long)_n * columns), 1, count);
             int chunks = (count + perChunk - 1) / perChunk;
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, c =>
+            team.For(chunks, c =>
             {
+                ct.ThrowIfCancellationRequested();
                 for (int k = c * perChunk, end = Math.Min(count, k + perChunk); k < end; k++) one(k);
             });
         }

@@ -20,6 +20,9 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
 
     private readonly int _n = data.Rows;
 
+    /// <summary>The fit's helper threads for the segments (and <see cref="GradientBounds"/>' sweeps); null on one thread.</summary>
+    public LogisticTeam? Team { get; } = threads > 1 ? new LogisticTeam(threads - 1) : null;
+
     /// <summary>v_i mu_i at the point of the last pass (binomial without weights: the probabilities).</summary>
     public double[] Prob { get; } = new double[data.Rows];
 
@@ -70,10 +73,18 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             ShadowColumns = shadow is null ? null : [.. shadow.Active.Select(ColumnStart)],
         };
         long work = (long)_n * (k + point.Active.Length);
-        if (threads > 1 && segments > 1 && work >= 1L << 20)
-            Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct }, s => Segment(plan, s));
+        if (Team is { } team && segments > 1 && work >= 1L << 20)
+        {
+            team.For(segments, s =>
+            {
+                ct.ThrowIfCancellationRequested();
+                Segment(plan, s);
+            });
+        }
         else
+        {
             for (int s = 0; s < segments; s++) Segment(plan, s);
+        }
 
         double lossSum = 0, rSum = 0, wSum = 0, wMax = 0;
         for (int s = 0; s < segments; s++)

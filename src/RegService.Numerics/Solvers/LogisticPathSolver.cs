@@ -89,7 +89,11 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     }
 
     /// <summary>The path is over (or abandoned): scratch worth keeping goes back for the next fit (<see cref="GradientBounds.Release"/>).</summary>
-    internal void Release() => _bounds.Release();
+    internal void Release()
+    {
+        _bounds.Release();
+        _pass.Team?.Stop();
+    }
 
     public int Rows => _n;
     public int Features => _p;

@@ -1,0 +1,139 @@
+using System.Runtime.ExceptionServices;
+
+namespace RegService.Numerics.Solvers;
+
+/// <summary>
+/// Helper threads of one proximal-Newton fit (<see cref="LogisticPass"/>, <see cref="GradientBounds"/>) that wait between
+/// the fit's parallel loops spinning, not parked in the thread pool. A pass of poisson_path_50k_200 is 13 row segments and
+/// 2-3 ms; from <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> the pool's second thread started so late
+/// that the calling thread had run every segment alone in about half of the passes (docs/benchmarks.md, 2026-12-06, wave 9).
+/// A helper spins with a pause instruction for about 100 microseconds after each loop (the solver's steps between passes
+/// are shorter), then yields its core for a while, then blocks; after <see cref="IdleMilliseconds"/> with no loop it ends,
+/// and the next loop starts another. The caller takes items too and waits only for items a helper has taken, so a helper
+/// that is late costs nothing but its share. Which thread runs an item does not change what the item computes.
+/// </summary>
+internal sealed class LogisticTeam(int helpers)
+{
+    /// <summary>Pause iterations (about 50 ns each) before a waiting helper starts yielding.</summary>
+    private const int Spins = 2000;
+
+    /// <summary>Iterations (pauses, then yields) before a waiting helper blocks.</summary>
+    private const int SpinsBeforeBlocking = Spins + 1000;
+
+    /// <summary>A helper blocked this long with no loop ends (a fit left without <see cref="Stop"/> leaves no thread behind).</summary>
+    internal const int IdleMilliseconds = 250;
+
+    private readonly object _lock = new();
+    private volatile Job? _job;
+    private int _sleepers;
+    private int _running;           // helpers alive (under _lock)
+    private volatile bool _stopped;
+
+    /// <summary>One loop: its body, its item count, the next item to take and the items finished.</summary>
+    private sealed class Job(int count, Action<int> body)
+    {
+        public readonly int Count = count;
+        public readonly Action<int> Body = body;
+        public int Next;
+        public int Done;
+        public Exception? Error;
+
+        /// <summary>Takes and runs items until none is left.</summary>
+        public void Work()
+        {
+            for (int i = Interlocked.Increment(ref Next) - 1; i < Count; i = Interlocked.Increment(ref Next) - 1)
+            {
+                try
+                {
+                    if (Volatile.Read(ref Error) is null) Body(i);   // after a failure the items left are only counted
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref Error, e, null);
+                }
+                Interlocked.Increment(ref Done);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/>(i) for i below <paramref name="count"/>, on this thread and the helpers.</summary>
+    public void For(int count, Action<int> body)
+    {
+        if (count <= 0) return;
+        if (_stopped) throw new ObjectDisposedException(nameof(LogisticTeam));
+        var job = new Job(count, body);
+        _job = job;   // a volatile write: the job's fields are visible before it is
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _sleepers) > 0 || Volatile.Read(ref _running) < helpers)
+        {
+            lock (_lock)
+            {
+                while (_running < helpers)
+                {
+                    _running++;
+                    new Thread(Loop) { IsBackground = true, Name = "RegService proximal-Newton helper" }.Start();
+                }
+                Monitor.PulseAll(_lock);
+            }
+        }
+        job.Work();
+        // Only items a helper took are left: wait for those.
+        for (int spins = 0; Volatile.Read(ref job.Done) < count; spins++)
+        {
+            if (spins < Spins) Thread.SpinWait(1);
+            else Thread.Yield();
+        }
+        _job = null;
+        if (job.Error is { } error) ExceptionDispatchInfo.Throw(error);
+    }
+
+    /// <summary>The helpers end (the fit is over); a later <see cref="For"/> is an error.</summary>
+    public void Stop()
+    {
+        _stopped = true;
+        lock (_lock) Monitor.PulseAll(_lock);
+    }
+
+    private void Loop()
+    {
+        Job? last = null;
+        while (true)
+        {
+            Job? job;
+            for (int spins = 0; ((job = _job) is null || job == last) && !_stopped; spins++)
+            {
+                if (spins < Spins)
+                {
+                    Thread.SpinWait(1);
+                    continue;
+                }
+                if (spins < SpinsBeforeBlocking)
+                {
+                    Thread.Yield();
+                    continue;
+                }
+                lock (_lock)
+                {
+                    Interlocked.Increment(ref _sleepers);   // a full fence before reading the job (pairs with the caller's)
+                    bool signaled = true;
+                    while (((job = _job) is null || job == last) && !_stopped && signaled)
+                        signaled = Monitor.Wait(_lock, IdleMilliseconds);
+                    Interlocked.Decrement(ref _sleepers);
+                    if (!signaled && ((job = _job) is null || job == last))
+                    {
+                        _running--;   // idle: this helper ends; the next loop starts another
+                        return;
+                    }
+                }
+                spins = 0;
+            }
+            if (_stopped)
+            {
+                lock (_lock) _running--;
+                return;
+            }
+            last = job;
+            job!.Work();
+        }
+    }
+}
