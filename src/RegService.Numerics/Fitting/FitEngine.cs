@@ -47,7 +47,7 @@ public static class FitEngine
         progress?.Report(new FitProgress(0.0, "gram"));
         var watch = Stopwatch.StartNew();
         // The resolved solver decides (FitSpec.Rules); here only how each one stores the problem.
-        PathSource source = spec.Solver switch
+        using PathSource source = spec.Solver switch
         {
             SolverKind.ProximalGradient => new ProximalGradientSource(x, spec, folds, threads),
             // Ridge with more features than rows: the n x n dual instead of the p x p Gram. Penalty none (lambda 0)

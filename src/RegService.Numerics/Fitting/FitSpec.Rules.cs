@@ -151,7 +151,7 @@ public sealed partial record FitSpec
             Bayesian = bayesian ? (Bayesian ?? new BayesianSpec()) : null,
             Relax = Relax is { } relax ? relax with { Gammas = [.. (relax.Gammas ?? RelaxSpec.DefaultGammas).Order()] } : null,
             Classes = Family != Family.Multinomial ? null
-                : Classes ?? (data.ReadColumn(TargetColumn) is { } target ? ClassLabels(target).Length : null),
+                : Classes ?? (data.ReadColumn(TargetColumn) is { } target ? ClassLabels(target.Span).Length : null),
         }, []);
     }
 
@@ -184,8 +184,14 @@ public sealed partial record FitSpec
             else if (!seen.Add(c)) add($"featureColumns[{i}]", $"{name} is named twice");
             else if (c == TargetColumn) add($"featureColumns[{i}]", $"{name} is the target; a column cannot be both");
         }
-        if (!targetInside || data.ReadColumn(TargetColumn) is not { Length: > 0 } y) return;
-        double min = y.Min(), max = y.Max();
+        if (!targetInside || data.ReadColumn(TargetColumn) is not { Length: > 0 } column) return;
+        var y = column.Span;
+        double min = y[0], max = y[0];
+        foreach (double v in y)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
         if (min == max) add("targetColumn", $"{Target} is constant (every value is {Show(min)}); there is nothing to fit");
         else if (Family == Family.Binomial && NotBinary(y) is { } values)
             add("targetColumn", $"{Target} takes values {values}; binomial needs a target whose values are all 0 or 1");
@@ -346,7 +352,7 @@ public sealed partial record FitSpec
     }
 
     /// <summary>Null when every value is 0 or 1; else the distinct values, smallest first (a few of them).</summary>
-    private static string? NotBinary(double[] values)
+    private static string? NotBinary(ReadOnlySpan<double> values)
     {
         const int Shown = 5, Kept = 64;
         bool binary = true, more = false;

@@ -83,19 +83,28 @@ public abstract class GlmFamily
         double[]? weights = null, double[]? offset = null, int threads = 1)
     {
         int m = rows?.Length ?? x.Rows;
-        var eta = new double[m];
-        RegressionMetrics.Predict(x, features, intercept, coefficients, rows, eta, threads);
-        var column = x.Column(target);
-        var y = new double[m];
-        var w = weights is null ? null : new double[m];
-        for (int i = 0; i < m; i++)
+        var eta = KeptArrays.Take(m, clear: false);   // kept between fits: a fresh n-array's first touch is a page fault per 4 KB
+        try
         {
-            int r = rows is null ? i : rows[i];
-            y[i] = column[r];
-            if (offset is not null) eta[i] += offset[r];
-            if (w is not null) w[i] = weights![r];
+            RegressionMetrics.Predict(x, features, intercept, coefficients, rows, eta, threads);
+            var column = x.Column(target);
+            // All rows without an offset: y and the weights as they are, not copied.
+            if (rows is null && offset is null) return FromPredictions(column, eta, weights);
+            var y = new double[m];
+            var w = weights is null ? null : new double[m];
+            for (int i = 0; i < m; i++)
+            {
+                int r = rows is null ? i : rows[i];
+                y[i] = column[r];
+                if (offset is not null) eta[i] += offset[r];
+                if (w is not null) w[i] = weights![r];
+            }
+            return FromPredictions(y, eta, w);
         }
-        return FromPredictions(y, eta, w);
+        finally
+        {
+            KeptArrays.Give(eta);
+        }
     }
 
     /// <summary>Metrics of linear predictors <paramref name="eta"/> (overwritten) against <paramref name="y"/>, weighted by

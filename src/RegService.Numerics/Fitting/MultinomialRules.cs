@@ -39,7 +39,8 @@ public sealed partial record FitSpec
                 + "{\"<class label>\": \"<column>\", ...}), not offset: one column added to every class's linear predictor cancels in the "
                 + "softmax and changes nothing");
         CheckClassOffsetValues(data.Rows, add);
-        if ((uint)TargetColumn >= (uint)data.Columns || data.ReadColumn(TargetColumn) is not { Length: > 0 } y) return;
+        if ((uint)TargetColumn >= (uint)data.Columns || data.ReadColumn(TargetColumn) is not { Length: > 0 } column) return;
+        var y = column.Span;
         var labels = ClassLabels(y);
         if (labels.Length > MaxClasses)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using RegService.Numerics.Data;
 using RegService.Numerics.Kernels;
 using RegService.Numerics.Metrics;
@@ -117,54 +118,65 @@ public sealed record PriorReading(
         if (active.Length == 0) return 0;
         int p = spec.FeatureColumns.Length, k = active.Length + 1, n = x.Rows;
         var index = active.Append(p).ToArray();   // into [features, target]
-        var gram = new double[ArraySizes.Square(k, $"the Gram matrix of {k - 1} features")];
-        var sums = new double[k];
-        var shift = new double[k];
-        if (all is { } g)
+        // The Gram's copy and A in pooled buffers (fresh k x k arrays cost a page fault per 4 KB); A is factored in place.
+        int square = ArraySizes.Square(k, $"the Gram matrix of {k - 1} features");
+        var gram = ArrayPool<double>.Shared.Rent(square);
+        var buffer = ArrayPool<double>.Shared.Rent(square);
+        try
         {
-            for (int a = 0; a < k; a++)
+            var sums = new double[k];
+            var shift = new double[k];
+            if (all is { } g)
             {
-                sums[a] = g.Sums[index[a]];
-                shift[a] = g.Shift[index[a]];
-                for (int b = 0; b < k; b++) gram[(long)a * k + b] = g.Gram[(long)index[a] * (p + 1) + index[b]];
+                for (int a = 0; a < k; a++)
+                {
+                    sums[a] = g.Sums[index[a]];
+                    shift[a] = g.Shift[index[a]];
+                    for (int b = 0; b < k; b++) gram[(long)a * k + b] = g.Gram[(long)index[a] * (p + 1) + index[b]];
+                }
             }
-        }
-        else
-        {
-            var cols = index.Select(j => j < p ? spec.FeatureColumns[j] : spec.TargetColumn).ToArray();
-            if (spec.FitIntercept && spec.ColumnShift is { } columnShift)
-                for (int a = 0; a < k; a++) shift[a] = columnShift[cols[a]];
-            GramKernel.ShiftedGram(x, cols, shift, null, gram, sums, threads, ct);
-        }
-        var names = active.Select(j => spec.FeatureNames[j]).ToArray();
-        var system = NormalSystem.From(gram, sums, shift, n, names, spec.Standardize, spec.FitIntercept, ct);
-        var v = LambdaGrid.RescalePenaltyFactors(spec.PenaltyFactors, p);
-        int q = system.Active.Length;
-        var m = (double[])system.A.Clone();
-        var penalty = new double[q];
-        for (int u = 0; u < q; u++)
-        {
-            penalty[u] = l2 * v[active[system.Active[u]]];
-            m[(long)u * q + u] += penalty[u];
-        }
-        SymmetricSolve.CholeskyFactor(m, q, ct);
-        // [(M)⁻¹]_jj = |L⁻¹ e_j|²: forward substitution from row j on (x_i = 0 above j), q³/6 in all.
-        var column = new double[q];
-        double df = q;
-        for (int j = 0; j < q; j++)
-        {
-            if (penalty[j] == 0) continue;
-            ct.ThrowIfCancellationRequested();
-            column[j] = 1.0 / m[(long)j * q + j];
-            double norm2 = column[j] * column[j];
-            for (int i = j + 1; i < q; i++)
+            else
             {
-                long row = (long)i * q;
-                column[i] = -System.Numerics.Tensors.TensorPrimitives.Dot(m.AsSpan((int)(row + j), i - j), column.AsSpan(j, i - j)) / m[row + i];
-                norm2 += column[i] * column[i];
+                var cols = index.Select(j => j < p ? spec.FeatureColumns[j] : spec.TargetColumn).ToArray();
+                if (spec.FitIntercept && spec.ColumnShift is { } columnShift)
+                    for (int a = 0; a < k; a++) shift[a] = columnShift[cols[a]];
+                GramKernel.ShiftedGram(x, cols, shift, null, gram.AsSpan(0, square), sums, threads, ct);
             }
-            df -= penalty[j] * norm2;
+            var names = active.Select(j => spec.FeatureNames[j]).ToArray();
+            var system = NormalSystem.From(gram, sums, shift, n, names, spec.Standardize, spec.FitIntercept, ct, buffer);
+            var v = LambdaGrid.RescalePenaltyFactors(spec.PenaltyFactors, p);
+            int q = system.Active.Length;
+            var m = system.A;
+            var penalty = new double[q];
+            for (int u = 0; u < q; u++)
+            {
+                penalty[u] = l2 * v[active[system.Active[u]]];
+                m[(long)u * q + u] += penalty[u];
+            }
+            SymmetricSolve.CholeskyFactor(m.AsSpan(0, q * q), q, ct);
+            // [(M)⁻¹]_jj = |L⁻¹ e_j|²: forward substitution from row j on (x_i = 0 above j), q³/6 in all.
+            var column = new double[q];
+            double df = q;
+            for (int j = 0; j < q; j++)
+            {
+                if (penalty[j] == 0) continue;
+                ct.ThrowIfCancellationRequested();
+                column[j] = 1.0 / m[(long)j * q + j];
+                double norm2 = column[j] * column[j];
+                for (int i = j + 1; i < q; i++)
+                {
+                    long row = (long)i * q;
+                    column[i] = -System.Numerics.Tensors.TensorPrimitives.Dot(m.AsSpan((int)(row + j), i - j), column.AsSpan(j, i - j)) / m[row + i];
+                    norm2 += column[i] * column[i];
+                }
+                df -= penalty[j] * norm2;
+            }
+            return df;
         }
-        return df;
+        finally
+        {
+            ArrayPool<double>.Shared.Return(gram);
+            ArrayPool<double>.Shared.Return(buffer);
+        }
     }
 }

@@ -41,22 +41,22 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
         if (m == 0) return new RegressionMetrics(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         // Unweighted rows count 1 (no weight array: 1 * v is v, so the sums are those with ones); weights are normalized to sum
         // to m over the rows scored, so the means divide by m.
-        double[]? w = null;
+        // The normalized weight of row i is weights[row] * (m / total), formed where it is used (no array of m weights).
+        double scale = 1;
         if (weights is not null)
         {
-            w = new double[m];
             double total = 0;
-            for (int i = 0; i < m; i++) total += w[i] = weights[rows is null ? i : rows[i]];
+            for (int i = 0; i < m; i++) total += weights[rows is null ? i : rows[i]];
             if (!(total > 0)) return new RegressionMetrics(m, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-            for (int i = 0; i < m; i++) w[i] *= m / total;
+            scale = m / total;
         }
         double mean = 0;
-        for (int i = 0; i < m; i++) mean += (w is null ? 1.0 : w[i]) * y[rows is null ? i : rows[i]];
+        for (int i = 0; i < m; i++) mean += Weight(weights, rows, i, scale) * y[rows is null ? i : rows[i]];
         mean /= m;
         double sse = 0, sae = 0, sst = 0;
         for (int i = 0; i < m; i++)
         {
-            double wi = w is null ? 1.0 : w[i];
+            double wi = Weight(weights, rows, i, scale);
             double yi = y[rows is null ? i : rows[i]];
             double e = yi - prediction[i];
             prediction[i] = e * e;   // keep the squared error for its standard error
@@ -65,10 +65,15 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
             sst += wi * (yi - mean) * (yi - mean);
         }
         double mse = sse / m, spread = 0;
-        for (int i = 0; i < m; i++) spread += (w is null ? 1.0 : w[i]) * (prediction[i] - mse) * (prediction[i] - mse);
+        for (int i = 0; i < m; i++) spread += Weight(weights, rows, i, scale) * (prediction[i] - mse) * (prediction[i] - mse);
         double se = m > 1 ? Math.Sqrt(spread / (m - 1) / m) : double.NaN;
         return new RegressionMetrics(m, mse, Math.Sqrt(mse), sae / m, sst > 0 ? 1 - sse / sst : double.NaN, se);
     }
+
+    /// <summary>Row i's normalized weight (1 without weights): the same product the normalized copy held.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Weight(double[]? weights, int[]? rows, int i, double scale) =>
+        weights is null ? 1.0 : weights[rows is null ? i : rows[i]] * scale;
 
     /// <summary>prediction = b0 + X[rows, features] b, one column at a time (contiguous reads).</summary>
     /// <summary>Multiply-adds from which a prediction over all rows is split between threads.</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Paths;
 
@@ -22,8 +24,17 @@ public static class ClosedFormRidge
     public static PathFit FromGram(double[] gram, double[] sums, double[] shift, int n, string[] featureNames, PathSettings settings,
         IProgress<FitProgress>? progress = null, CancellationToken ct = default)
     {
-        var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept, ct);
-        return PathDriver.Run(new PointSolver(system, n, featureNames.Length), settings, progress, ct);
+        // A in a pooled buffer (it does not outlive the path): a fresh one per fit cost a page fault per 4 KB (320 KB at 200 features).
+        var buffer = ArrayPool<double>.Shared.Rent(ArraySizes.Square(featureNames.Length, "the normal equations"));
+        try
+        {
+            var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept, ct, buffer);
+            return PathDriver.Run(new PointSolver(system, n, featureNames.Length), settings, progress, ct);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>

@@ -172,12 +172,12 @@ public sealed class NormalSystem
     public double[] Solve(double lambda, CancellationToken ct = default)
     {
         var beta = new double[_c.Length];
-        SymmetricSolve.RidgeSolve(_a, _c, lambda, beta, ct);
+        SymmetricSolve.RidgeSolve(_a.AsSpan(0, _c.Length * _c.Length), _c, lambda, beta, ct);
         return beta;
     }
 
     /// <summary>One eigendecomposition of A serving every lambda.</summary>
-    public EigenRidgePath Eigen(CancellationToken ct = default) => new(_a, _c.Length, ct);
+    public EigenRidgePath Eigen(CancellationToken ct = default) => new(_a.AsSpan(0, _c.Length * _c.Length), _c.Length, ct);
 
     public double[] Solve(EigenRidgePath eigen, double lambda)
     {
