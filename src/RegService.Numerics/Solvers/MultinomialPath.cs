@@ -249,6 +249,7 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         double lambda = step.Lambda;
         // The strong rule on the gradient of the previous solution.
         _outer.JoinStrong(new ClassScores(_grad, _grouped), lambda, step.PreviousLambda);
+        if (!_grouped) Extrapolate(lambda, step.PreviousLambda);
         var (converged, steps) = Converge(lambda, step.Budget, ct);
         return new PointOutcome(converged, steps, _outer.Outside, EndsPath: _separated);
     }
