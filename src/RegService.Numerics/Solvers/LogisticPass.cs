@@ -21,7 +21,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
     private readonly int _n = data.Rows;
 
     /// <summary>The fit's helper threads for the segments (and <see cref="GradientBounds"/>' sweeps); null on one thread.</summary>
-    public LogisticTeam? Team { get; } = threads > 1 ? new LogisticTeam(threads - 1) : null;
+    public FitTeam? Team { get; } = threads > 1 ? new FitTeam(threads - 1) : null;
 
     /// <summary>v_i mu_i at the point of the last pass (binomial without weights: the probabilities).</summary>
     public double[] Prob { get; } = new double[data.Rows];

@@ -45,6 +45,16 @@ internal sealed partial class MultinomialPathSolver
 
     private readonly ConcurrentBag<BlockScratch> _blockScratch = [];
 
+    /// <summary>The fit's helper threads for the passes (started at the first parallel pass; <see cref="Release"/> stops them).</summary>
+    private FitTeam? _team;
+
+    /// <summary>The path is over (or abandoned): the helper threads end (a later pass would start others).</summary>
+    internal void Release()
+    {
+        _team?.Stop();
+        _team = null;
+    }
+
     private BlockScratch TakeScratch() => _blockScratch.TryTake(out var s) ? s : new BlockScratch(Math.Min(RowBlock, _n), _p);
 
     /// <summary>Passes touching fewer row-column values than this run on one thread (a block is then a few microseconds).</summary>
@@ -77,8 +87,13 @@ internal sealed partial class MultinomialPathSolver
         }
         if (_threads > 1 && segments > 1 && work >= ParallelWork)
         {
-            Parallel.For(0, segments, new ParallelOptions { MaxDegreeOfParallelism = _threads }, TakeScratch,
-                         (segment, _, scratch) => { Run(segment, scratch); return scratch; }, _blockScratch.Add);
+            _team ??= new FitTeam(_threads - 1);
+            _team.For(segments, segment =>
+            {
+                var scratch = TakeScratch();
+                Run(segment, scratch);
+                _blockScratch.Add(scratch);
+            });
             return;
         }
         var one = TakeScratch();

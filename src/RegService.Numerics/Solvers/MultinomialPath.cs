@@ -77,7 +77,14 @@ public static class MultinomialPath
         if (labels.Length < 2) throw new ArgumentException("a multinomial fit needs at least 2 classes");
         ct.ThrowIfCancellationRequested();
         var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, weights, offsets);
-        return PathDriver.Run(solver, settings, progress, ct);
+        try
+        {
+            return PathDriver.Run(solver, settings, progress, ct);
+        }
+        finally
+        {
+            solver.Release();
+        }
     }
 }
 

@@ -3,16 +3,16 @@ using RegService.Numerics.Solvers;
 namespace RegService.Numerics.Tests.Solvers;
 
 /// <summary>
-/// The proximal-Newton fit's helper threads (<see cref="LogisticTeam"/>): every item of a loop runs exactly once, on the
+/// A fit's helper threads (<see cref="FitTeam"/>): every item of a loop runs exactly once, on the
 /// caller and the helpers, loop after loop (with waits between them long enough for a helper to block or end); an item's
 /// exception reaches the caller; a stopped team refuses work.
 /// </summary>
-public class LogisticTeamTests
+public class FitTeamTests
 {
     [Fact]
     public void EveryItemRunsOnceInEachLoop()
     {
-        var team = new LogisticTeam(helpers: 1);
+        var team = new FitTeam(helpers: 1);
         try
         {
             var threads = new HashSet<int>();
@@ -29,7 +29,7 @@ public class LogisticTeamTests
                 Assert.All(runs, r => Assert.Equal(1, r));
                 // Now and then a wait past the helper's spinning, and once past its idle end.
                 if (loop % 50 == 10) Thread.Sleep(20);
-                if (loop == 120) Thread.Sleep(LogisticTeam.IdleMilliseconds + 200);
+                if (loop == 120) Thread.Sleep(FitTeam.IdleMilliseconds + 200);
             }
             Assert.Contains(Environment.CurrentManagedThreadId, threads);
         }
@@ -42,7 +42,7 @@ public class LogisticTeamTests
     [Fact]
     public void AnItemsExceptionReachesTheCaller()
     {
-        var team = new LogisticTeam(helpers: 1);
+        var team = new FitTeam(helpers: 1);
         try
         {
             var e = Assert.Throws<InvalidOperationException>(() => team.For(64, i =>

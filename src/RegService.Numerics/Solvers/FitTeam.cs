@@ -3,8 +3,8 @@ using System.Runtime.ExceptionServices;
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
-/// Helper threads of one proximal-Newton fit (<see cref="LogisticPass"/>, <see cref="GradientBounds"/>) that wait between
-/// the fit's parallel loops spinning, not parked in the thread pool. A pass of poisson_path_50k_200 is 13 row segments and
+/// Helper threads of one fit's many short parallel loops (the proximal-Newton passes of <see cref="LogisticPass"/> and
+/// <see cref="GradientBounds"/>' sweeps; the multinomial passes) that wait between loops spinning, not parked in the thread pool. A pass of poisson_path_50k_200 is 13 row segments and
 /// 2-3 ms; from <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> the pool's second thread started so late
 /// that the calling thread had run every segment alone in about half of the passes (docs/benchmarks.md, 2026-12-06, wave 9).
 /// A helper spins with a pause instruction for about 100 microseconds after each loop (the solver's steps between passes
@@ -12,7 +12,7 @@ namespace RegService.Numerics.Solvers;
 /// and the next loop starts another. The caller takes items too and waits only for items a helper has taken, so a helper
 /// that is late costs nothing but its share. Which thread runs an item does not change what the item computes.
 /// </summary>
-internal sealed class LogisticTeam(int helpers)
+internal sealed class FitTeam(int helpers)
 {
     /// <summary>Pause iterations (about 50 ns each) before a waiting helper starts yielding.</summary>
     private const int Spins = 2000;
@@ -60,7 +60,7 @@ internal sealed class LogisticTeam(int helpers)
     public void For(int count, Action<int> body)
     {
         if (count <= 0) return;
-        if (_stopped) throw new ObjectDisposedException(nameof(LogisticTeam));
+        if (_stopped) throw new ObjectDisposedException(nameof(FitTeam));
         var job = new Job(count, body);
         _job = job;   // a volatile write: the job's fields are visible before it is
         Interlocked.MemoryBarrier();
@@ -71,7 +71,7 @@ internal sealed class LogisticTeam(int helpers)
                 while (_running < helpers)
                 {
                     _running++;
-                    new Thread(Loop) { IsBackground = true, Name = "RegService proximal-Newton helper" }.Start();
+                    new Thread(Loop) { IsBackground = true, Name = "RegService fit helper" }.Start();
                 }
                 Monitor.PulseAll(_lock);
             }
