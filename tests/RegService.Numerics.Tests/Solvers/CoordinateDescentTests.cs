@@ -222,4 +222,65 @@ public class CoordinateDescentTests
             for (int s = 0; s < length; s++) Assert.Equal(original[items[s]], keys[s]);
         }
     }
+
+    /// <summary>A covariance-form coordinate store on a dense A: g = c - A b kept for every coordinate.</summary>
+    private readonly struct DenseCoordinates(double[,] a, double[] c) : ICoordinates
+    {
+        public double[] Beta { get; } = new double[c.Length];
+        public double[] Gradient { get; } = (double[])c.Clone();
+        public void Begin(int first) { }
+        public double GradientAt(int j) => Gradient[j];
+        public double Curvature(int j) => a[j, j];
+        public double ChangeWeight(int j) => a[j, j];
+        public void Stay(int j, double g, int next) { }
+        public void Move(int j, double delta, double g, int next)
+        {
+            for (int k = 0; k < c.Length; k++) Gradient[k] -= delta * a[j, k];
+        }
+        public void BeforeKkt(bool[] inStrong, double lambda) { }
+        public void Finish(List<int> strong) { }
+    }
+
+    [Fact]
+    public void SettlingTheActiveSetTighterEndsNearerTheSolutionUnderTheSameConvergenceTest()
+    {
+        // Strongly correlated columns: the passes shrink some directions slowly, where glmnet's change rule stops short.
+        const int n = 200, p = 40;
+        var x = SyntheticData.Gaussian(n, p, seed: 5, signal: 8, rho: 0.9);
+        var a = new double[p, p];
+        var c = new double[p];
+        for (int j = 0; j < p; j++)
+        {
+            for (int k = 0; k < p; k++)
+                for (int i = 0; i < n; i++) a[j, k] += x[i, j] * x[i, k] / n;
+            for (int i = 0; i < n; i++) c[j] += x[i, j] * x[i, p] / n;
+        }
+        var v = Enumerable.Repeat(1.0, p).ToArray();
+        double lambda = 0.02 * c.Max(Math.Abs);
+        (double[] Beta, CdOutcome Outcome) Solve(double tolerance, double settle)
+        {
+            var cd = new CoordinateDescent(p, v, 1.0) { SettleFactor = settle };
+            var coordinates = new DenseCoordinates(a, c);
+            var outcome = cd.Solve(ref coordinates, lambda, lambda, tolerance, 100_000, CancellationToken.None);
+            return (coordinates.Beta, outcome);
+        }
+        double Objective(double[] b)
+        {
+            double value = 0;
+            for (int j = 0; j < p; j++)
+            {
+                value += lambda * Math.Abs(b[j]) - c[j] * b[j];
+                for (int k = 0; k < p; k++) value += 0.5 * b[j] * a[j, k] * b[k];
+            }
+            return value;
+        }
+        double best = Objective(Solve(1e-24, 1).Beta);
+        var glmnet = Solve(1e-5, 1);
+        var settled = Solve(1e-5, 0.5);
+        Assert.True(glmnet.Outcome.Converged && settled.Outcome.Converged);
+        Assert.True(settled.Outcome.Passes > glmnet.Outcome.Passes, $"{settled.Outcome.Passes} passes against {glmnet.Outcome.Passes}");
+        double excess = Objective(glmnet.Beta) - best, settledExcess = Objective(settled.Beta) - best;
+        Assert.True(excess > 0, $"the change rule at 1e-5 stopped at the optimum ({excess})");
+        Assert.True(settledExcess < 0.5 * excess, $"excess {settledExcess} against {excess}");
+    }
 }
