@@ -283,4 +283,67 @@ public class CoordinateDescentTests
         Assert.True(excess > 0, $"the change rule at 1e-5 stopped at the optimum ({excess})");
         Assert.True(settledExcess < 0.5 * excess, $"excess {settledExcess} against {excess}");
     }
+
+    /// <summary>Features for the screening loops: zero and nonzero coefficients, unpenalized ones, gradients on either side of
+    /// the cut and exactly on it, a NaN now and then, and flags set here and there.</summary>
+    private static (double[] Beta, double[] Gradient, double[] V, bool[] Flags) Features(int q, Random rng, double cut)
+    {
+        var beta = new double[q];
+        var gradient = new double[q];
+        var v = new double[q];
+        var flags = new bool[q];
+        for (int j = 0; j < q; j++)
+        {
+            v[j] = rng.Next(10) == 0 ? 0 : rng.Next(4) == 0 ? 2 : 1;
+            beta[j] = rng.Next(6) == 0 ? rng.NextDouble() - 0.5 : 0;
+            int kind = rng.Next(12);
+            gradient[j] = kind == 0 ? -cut * v[j] : kind == 1 ? double.NaN : (rng.NextDouble() - 0.5) * 2.4 * cut * Math.Max(v[j], 1);
+            flags[j] = rng.Next(7) == 0;
+        }
+        return (beta, gradient, v, flags);
+    }
+
+    [Fact]
+    public void VectorizedScreeningLoopsMatchTheirScalarTwins()
+    {
+        int widest = 2 * System.Numerics.Vector<double>.Count + 1;
+        var rng = new Random(17);
+        for (int q = 0; q <= 2 * widest + 3; q++)
+            for (int trial = 0; trial < 20; trial++)
+            {
+                const double cut = 0.7;
+                var (beta, gradient, v, flags) = Features(q, rng, cut);
+
+                var strong = new List<int>();
+                var strongScalar = new List<int>();
+                var strongFlags = new bool[q];
+                var strongFlagsScalar = new bool[q];
+                CoordinateDescent.AddStrong(beta, gradient, v, cut, strongFlags, strong);
+                CoordinateDescent.AddStrongScalar(beta, gradient, v, cut, strongFlagsScalar, strongScalar);
+                Assert.Equal(strongScalar, strong);
+                Assert.Equal(strongFlagsScalar, strongFlags);
+
+                var joined = new List<int>();
+                var joinedScalar = new List<int>();
+                var kkt = (bool[])flags.Clone();
+                var kktScalar = (bool[])flags.Clone();
+                Assert.Equal(CoordinateDescent.AddViolatorsScalar(gradient, v, cut, kktScalar, joinedScalar),
+                    CoordinateDescent.AddViolators(gradient, v, cut, kkt, joined));
+                Assert.Equal(joinedScalar, joined);
+                Assert.Equal(kktScalar, kkt);
+
+                var upper = gradient.Select(Math.Abs).ToArray();
+                var previous = Enumerable.Repeat(-1.0, q).ToArray();
+                var previousScalar = (double[])previous.Clone();
+                var settled = (double[])beta.Clone();
+                var settledScalar = (double[])beta.Clone();
+                var candidates = new List<int>();
+                var candidatesScalar = new List<int>();
+                NaiveCd.Settle(flags, upper, v, cut, previous, settled, candidates);
+                NaiveCd.SettleScalar(flags, upper, v, cut, previousScalar, settledScalar, candidatesScalar);
+                Assert.Equal(candidatesScalar, candidates);
+                Assert.Equal(previousScalar, previous);
+                Assert.Equal(settledScalar, settled);
+            }
+    }
 }
