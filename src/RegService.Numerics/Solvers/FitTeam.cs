@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using RegService.Numerics.Training;
 
 namespace RegService.Numerics.Solvers;
 
@@ -7,19 +8,13 @@ namespace RegService.Numerics.Solvers;
 /// <see cref="GradientBounds"/>' sweeps; the multinomial passes) that wait between loops spinning, not parked in the thread pool. A pass of poisson_path_50k_200 is 13 row segments and
 /// 2-3 ms; from <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> the pool's second thread started so late
 /// that the calling thread had run every segment alone in about half of the passes (docs/benchmarks.md, 2026-12-06, wave 9).
-/// A helper spins with a pause instruction for about 100 microseconds after each loop (the solver's steps between passes
-/// are shorter), then yields its core for a while, then blocks; after <see cref="IdleMilliseconds"/> with no loop it ends,
+/// A helper waits as <see cref="Spinning"/> says after each loop (a pause for about 100 microseconds: the solver's steps
+/// between passes are shorter; then yields; then blocks); after <see cref="IdleMilliseconds"/> with no loop it ends,
 /// and the next loop starts another. The caller takes items too and waits only for items a helper has taken, so a helper
 /// that is late costs nothing but its share. Which thread runs an item does not change what the item computes.
 /// </summary>
 internal sealed class FitTeam(int helpers)
 {
-    /// <summary>Pause iterations (about 50 ns each) before a waiting helper starts yielding.</summary>
-    private const int Spins = 2000;
-
-    /// <summary>Iterations (pauses, then yields) before a waiting helper blocks.</summary>
-    private const int SpinsBeforeBlocking = Spins + 1000;
-
     /// <summary>A helper blocked this long with no loop ends (a fit left without <see cref="Stop"/> leaves no thread behind).</summary>
     internal const int IdleMilliseconds = 250;
 
@@ -80,8 +75,7 @@ internal sealed class FitTeam(int helpers)
         // Only items a helper took are left: wait for those.
         for (int spins = 0; Volatile.Read(ref job.Done) < count; spins++)
         {
-            if (spins < Spins) Thread.SpinWait(1);
-            else Thread.Yield();
+            if (!Spinning.Wait(spins)) Thread.Yield();
         }
         _job = null;
         if (job.Error is { } error) ExceptionDispatchInfo.Throw(error);
@@ -102,16 +96,7 @@ internal sealed class FitTeam(int helpers)
             Job? job;
             for (int spins = 0; ((job = _job) is null || job == last) && !_stopped; spins++)
             {
-                if (spins < Spins)
-                {
-                    Thread.SpinWait(1);
-                    continue;
-                }
-                if (spins < SpinsBeforeBlocking)
-                {
-                    Thread.Yield();
-                    continue;
-                }
+                if (Spinning.Wait(spins)) continue;
                 lock (_lock)
                 {
                     Interlocked.Increment(ref _sleepers);   // a full fence before reading the job (pairs with the caller's)
