@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RegService.Api.Fits;
+using RegService.Api.Infrastructure;
 using RegService.Api.Jobs;
 using RegService.Api.Storage;
 using RegService.Numerics.Fitting;
@@ -315,6 +318,52 @@ public sealed class FitLifecycleTests
     {
         double error = Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-300);
         Assert.True(error <= tolerance, $"expected {expected:R}, got {actual:R} (relative error {error:E2})");
+    }
+
+    [Fact]
+    public async Task AStoreThatFailsWhileAFitReadsItsDataIsWaitedOutNotAFailedFit()
+    {
+        var runner = new StoreFailingRunner(failures: 2);
+        using var factory = new ApiFactory(workers: 1, runner: runner);
+        runner.Inner = new EngineFitRunner(factory.Services.GetRequiredService<IDatasetStore>(),
+            factory.Services.GetRequiredService<IOptions<JobsOptions>>());
+        using var client = factory.CreateClient();
+        var id = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n4,4\n");
+        var fit = await Http.Submit(client, new { datasetId = id, target = "y", penalty = "ridge", lambda = 1 });
+        var job = await Http.WaitForFit(client, fit, TimeSpan.FromSeconds(30));
+        Assert.True(job["status"]!.GetValue<string>() == "succeeded", job.ToJsonString());
+        Assert.Equal(3, runner.Calls);
+        Assert.Equal(1, job["attempts"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AStoreThatKeepsFailingEndsTheFitWithAStoreErrorNotAnInternalOne()
+    {
+        var runner = new StoreFailingRunner(failures: int.MaxValue);
+        using var factory = new ApiFactory(workers: 1, runner: runner);
+        using var client = factory.CreateClient();
+        var id = await Http.UploadCsv(client, "x,y\n1,2\n2,3\n3,5\n4,4\n");
+        var fit = await Http.Submit(client, new { datasetId = id, target = "y", penalty = "ridge", lambda = 1 });
+        var job = await Http.WaitForFit(client, fit, TimeSpan.FromSeconds(60));
+        Assert.True(job["status"]!.GetValue<string>() == "failed", job.ToJsonString());
+        Assert.Equal("Store unavailable", job["error"]!["title"]!.GetValue<string>());
+        Assert.Contains($"failed {FitWorker.StoreTries} times while the fit read its data set", job["error"]!["detail"]!.GetValue<string>());
+        Assert.Equal(FitWorker.StoreTries, runner.Calls);
+    }
+
+    /// <summary>Fails as an unreachable store would for its first <c>failures</c> calls, then runs <see cref="Inner"/>.</summary>
+    private sealed class StoreFailingRunner(int failures) : IFitRunner
+    {
+        private int _calls;
+        public int Calls => Volatile.Read(ref _calls);
+        public IFitRunner? Inner { get; set; }
+
+        public Task<StoredResult> RunAsync(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress, CancellationToken ct)
+        {
+            if (Interlocked.Increment(ref _calls) <= failures)
+                return Task.FromException<StoredResult>(new SqliteException("unable to open database file", 14));
+            return Inner!.RunAsync(job, submission, progress, ct);
+        }
     }
 
     /// <summary>Runs until canceled, reporting progress once, so tests can catch a fit while it runs.</summary>

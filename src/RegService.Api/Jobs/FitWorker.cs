@@ -218,7 +218,7 @@ public sealed class FitWorker(
             if (seconds is { } limit) timeLimit.CancelAfter(TimeSpan.FromSeconds(limit));
             StoredResult result;
             using (var progress = new StoreProgress(fits, job.Id, token, json.Options, logger))
-                result = await runner.RunAsync(job, submission, progress, fitSource.Token);
+                result = await RunThroughStoreFaults(job, submission, progress, run, fitSource.Token);
             if (result.PartialReason == ResultMapper.CanceledReason)
             {
                 // The engine kept the lambdas it finished before the token fired: whose cancellation was it? A lost lease
@@ -263,6 +263,13 @@ public sealed class FitWorker(
         {
             await Fail(job, token, run, ex.Title, ex.Message, stoppingToken);
         }
+        catch (Exception ex) when (StoreFaults.Classify(ex) is { } fault)
+        {
+            logger.LogError(ex, "The store failed {Tries} times while the fit read its data", StoreTries);
+            await Fail(job, token, run, fault.Title,
+                $"the store failed {StoreTries} times while the fit read its data set ({ex.GetType().Name}: {ex.Message.Split('\n')[0].Trim()}); "
+                + "submit the fit again once the store answers", stoppingToken);
+        }
         catch (NumericalBreakdownException ex)
         {
             await Fail(job, token, run, "Numerical breakdown", ex.Message, stoppingToken);
@@ -277,6 +284,37 @@ public sealed class FitWorker(
         {
             run.Done = true;
             running.Remove(job.Id);
+        }
+    }
+
+    /// <summary>Tries of a run whose reads of its data set fail on the store (<see cref="RunThroughStoreFaults"/>).</summary>
+    public const int StoreTries = 8;
+
+    /// <summary>
+    /// Runs the fit; when the store fails under it (unreachable, locked: <see cref="StoreFaults.Classify"/>), which can only be
+    /// while the run reads its data set (the engine does not touch the store, and a failed progress write is skipped), runs it
+    /// again after a pause that doubles from 100 ms to 5 s, up to <see cref="StoreTries"/> tries in all. A database restarted
+    /// under a running fit is the store's outage, not the fit's failure; the lease is renewed meanwhile by the heartbeat.
+    /// </summary>
+    private async Task<StoredResult> RunThroughStoreFaults(FitRecord job, StoredSubmission submission, IProgress<FitProgress> progress,
+        RunningFit run, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await runner.RunAsync(job, submission, progress, ct);
+            }
+            catch (Exception ex) when (attempt < StoreTries && !ct.IsCancellationRequested && !run.LeaseLost
+                                       && StoreFaults.Classify(ex) is not null)
+            {
+                logger.LogWarning(ex, "The store failed while the fit read its data; trying again in {Delay} ms (try {Try} of {Tries})",
+                    (int)delay.TotalMilliseconds, attempt + 1, StoreTries);
+                await Delay(delay, ct);
+                ct.ThrowIfCancellationRequested();
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
         }
     }
 
