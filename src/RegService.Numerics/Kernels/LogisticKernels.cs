@@ -246,7 +246,9 @@ public static partial class LogisticKernels
         return loss;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined: a caller's tier-1 body (GlmFamily's NegativeLogLikelihood) took this whole loop in and then ran out of
+    // inlining budget for SimdMath.Exp, which it called as a separate method at tier 0 (its Simd256 helpers calls too).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static double Poisson<S, TV, O>(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, ReadOnlySpan<double> v, Span<double> vmu,
         Span<double> w, Span<double> r, double clamp) where S : ISimd<TV> where TV : struct where O : IPoissonOutput
     {
