@@ -154,7 +154,7 @@ public static partial class LogisticKernels
         return Math.Max(t, 0) - y * t + Math.Log(1 + e);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]   // see Poisson
     private static double Link<S, TV>(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, Span<double> p, Span<double> w, Span<double> r)
         where S : ISimd<TV> where TV : struct
     {
@@ -322,7 +322,7 @@ public static partial class LogisticKernels
 
     private static double LossOne(double t, double y) => Math.Max(t, 0) - y * t + Math.Log(1 + Math.Exp(-Math.Abs(t)));
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]   // see Poisson
     private static double Loss<S, TV>(ReadOnlySpan<double> eta, ReadOnlySpan<double> y) where S : ISimd<TV> where TV : struct
     {
         ref double er = ref MemoryMarshal.GetReference(eta);
@@ -366,7 +366,7 @@ public static partial class LogisticKernels
         return loss;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]   // see Poisson
     private static double Residual<S, TV>(ReadOnlySpan<double> eta, ReadOnlySpan<double> y, Span<double> res, ref double sumResidual)
         where S : ISimd<TV> where TV : struct
     {
