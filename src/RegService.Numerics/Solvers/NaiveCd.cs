@@ -16,7 +16,8 @@ namespace RegService.Numerics.Solvers;
 /// The standardized column z_j = (x_j - m_j)/s_j is never formed. The residual is kept as r = u + t
 /// (a vector and a scalar), so an update is one dot product and one axpy over the raw column:
 /// z_j'r = (x_j'u + t n m_j)/s_j (r sums to zero), and r -= d z_j is u -= (d/s_j) x_j, t += d m_j/s_j.
-/// The KKT check computes every gradient, split across threads; it also feeds the next strong rule.
+/// The KKT check bounds, screens or computes every gradient outside the strong set, the screens and sweeps split across the
+/// fit's helper threads (<see cref="FitTeam"/>); it also feeds the next strong rule.
 /// </remarks>
 public sealed partial class NaiveCd : ICdCore
 {
