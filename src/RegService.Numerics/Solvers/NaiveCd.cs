@@ -488,13 +488,19 @@ public sealed partial class NaiveCd : ICdCore
     /// coordinate of the strong set keeps the gradient of its last visit, which the later updates of that pass,
     /// each below the tolerance, have moved only slightly; it only guides the next strong rule. When the
     /// reference of the KKT bound moves, every strong gradient is made exact first, since the bound needs them exact.
+    /// Many are split across the fit's threads as the check's exact gradients are (the helper still spins after the check).
     /// </summary>
     private void Finish(List<int> strong)
     {
+        var finishing = _finishing;
+        finishing.Clear();
         foreach (int j in strong)
-            if (Beta[j] != 0 || _refPending) Gradient[j] = GradientOf(j);
+            if (Beta[j] != 0 || _refPending) finishing.Add(j);
+        ComputeGradientsOf(finishing);
         if (_refPending) MoveReference();
     }
+
+    private readonly List<int> _finishing = [];
 
     /// <summary>Makes the current residual and gradients the reference of the bound (all gradients must be exact).</summary>
     private void MoveReference()
