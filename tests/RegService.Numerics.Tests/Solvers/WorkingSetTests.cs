@@ -181,7 +181,7 @@ public class WorkingSetTests
     /// On two threads the setup's statistics, the KKT screens, and the exact gradients at the checks and at each solve's end
     /// are split into items the fit's helper thread shares (<see cref="FitTeam"/>); which thread computes a column does not
     /// change its value, so the path is the one-thread path bit for bit. 512 x 2,100 is large enough for every split: the
-    /// setup's (over a million values), the full screens' (items of 256 columns) and the end-of-solve gradients' (64).
+    /// setup's (over a million values), the full screens' (items of 256 columns) and the end-of-solve gradients' (64 columns).
     /// </summary>
     [Fact]
     public void TwoThreadsGiveTheOneThreadPathBitForBit()
