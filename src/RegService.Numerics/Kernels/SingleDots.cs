@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace RegService.Numerics.Kernels;
 
@@ -65,6 +66,21 @@ public static class SingleDots
             var sss = Vector<double>.Zero;
             var see = sss;
             ref short qr = ref MemoryMarshal.GetReference(q);
+            if (Vector<double>.Count == Vector256<double>.Count && Avx.IsSupported && !Avx512DQ.VL.IsSupported)
+            {
+                // Without AVX-512 there is no double-to-int64 instruction and Vector.ConvertToInt64 goes element by element:
+                // the entries are integers within ±32767, so the truncating conversion to int32 and a saturating pack to 16 bits
+                // give the same values.
+                for (; i + step4 <= n; i += step4)
+                {
+                    var l0 = Avx.ConvertToVector128Int32WithTruncation(PartRounded(ref xr, i, m, f, to, st, ref sss, ref see).AsVector256());
+                    var l1 = Avx.ConvertToVector128Int32WithTruncation(PartRounded(ref xr, i + w, m, f, to, st, ref sss, ref see).AsVector256());
+                    var l2 = Avx.ConvertToVector128Int32WithTruncation(PartRounded(ref xr, i + 2 * w, m, f, to, st, ref sss, ref see).AsVector256());
+                    var l3 = Avx.ConvertToVector128Int32WithTruncation(PartRounded(ref xr, i + 3 * w, m, f, to, st, ref sss, ref see).AsVector256());
+                    Sse2.PackSignedSaturate(l0, l1).StoreUnsafe(ref qr, (nuint)i);
+                    Sse2.PackSignedSaturate(l2, l3).StoreUnsafe(ref qr, (nuint)(i + 2 * w));
+                }
+            }
             for (; i + step4 <= n; i += step4)
             {
                 var l0 = Part(ref xr, i, m, f, to, st, ref sss, ref see);
@@ -84,6 +100,20 @@ public static class SingleDots
             ee += e * e;
         }
         return new QuantizedColumn(stepSize, ss, ee);
+    }
+
+    /// <summary>One vector of <see cref="Part"/>, the rounded entries r left in double (integers within ±32767).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<double> PartRounded(ref double x, int i, Vector<double> m, Vector<double> f, Vector<double> to, Vector<double> step,
+        ref Vector<double> ss, ref Vector<double> ee)
+    {
+        var z = (Vector.LoadUnsafe(ref x, (nuint)i) - m) * f;
+        var r = Vector.Round(z * to);
+        var zq = r * step;
+        var e = z - zq;
+        ss += zq * zq;
+        ee += e * e;
+        return r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,6 +23,7 @@ internal sealed class FitTeam(int helpers)
     private int _sleepers;
     private int _running;           // helpers alive (under _lock)
     private volatile bool _stopped;
+    private int _wakes;             // Wake calls (under _lock)
 
     /// <summary>One loop: its body, its item count, the next item to take and the items finished.</summary>
     private sealed class Job(int count, Action<int> body)
@@ -81,6 +82,20 @@ internal sealed class FitTeam(int helpers)
         if (job.Error is { } error) ExceptionDispatchInfo.Throw(error);
     }
 
+    /// <summary>
+    /// Wakes blocked helpers ahead of a loop the caller expects shortly (they wait for it spinning, as after a loop), so the
+    /// loop does not pay their wake-up: a blocked helper took a few of the items of a short loop, or none.
+    /// </summary>
+    public void Wake()
+    {
+        if (_stopped || Volatile.Read(ref _sleepers) == 0) return;
+        lock (_lock)
+        {
+            _wakes++;
+            Monitor.PulseAll(_lock);
+        }
+    }
+
     /// <summary>The helpers end (the fit is over); a later <see cref="For"/> is an error.</summary>
     public void Stop()
     {
@@ -101,7 +116,8 @@ internal sealed class FitTeam(int helpers)
                 {
                     Interlocked.Increment(ref _sleepers);   // a full fence before reading the job (pairs with the caller's)
                     bool signaled = true;
-                    while (((job = _job) is null || job == last) && !_stopped && signaled)
+                    int wakes = _wakes;
+                    while (((job = _job) is null || job == last) && !_stopped && signaled && _wakes == wakes)
                         signaled = Monitor.Wait(_lock, IdleMilliseconds);
                     Interlocked.Decrement(ref _sleepers);
                     if (!signaled && ((job = _job) is null || job == last))

@@ -83,13 +83,16 @@ public static class GaussianPath
         var rawMeans = new double[p];
         var rawVariances = new double[p];
         int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
-        int parts = (long)p * n > 1_000_000 ? threads : 1;
+        // The statistics loop and the solver's screens share the fit's helper threads (FitTeam: items taken as threads come
+        // free; from Parallel.For the pool's second thread could start late).
+        var team = threads > 1 ? new FitTeam(threads - 1) : null;
+        int block = (long)p * n > 1_000_000 && team is not null ? Math.Max(16, 131072 / Math.Max(n, 1)) : p;
         // One read of the data: each column's mean and variance, and, while it is in cache, its standardized 16-bit copy for
         // the KKT screen and its gradient at b = 0 (NaiveCd.Shadow; a column left out is copied, then dropped).
         var shadow = NaiveCd.UseShadow(n, p) ? NaiveCd.Shadow.Rent(n, p) : null;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        void Statistics(int t)
         {
-            for (int j = (int)((long)p * t / parts); j < (int)((long)p * (t + 1) / parts); j++)
+            for (int j = t * block; j < Math.Min(p, (t + 1) * block); j++)
             {
                 var col = x.Column(featureCols[j]);
                 double m = System.Numerics.Tensors.TensorPrimitives.Sum(col) / n;
@@ -99,7 +102,10 @@ public static class GaussianPath
                 var scale = Standardization.Of(m, rawVariances[j], settings.FitIntercept, settings.Standardize);
                 if (!scale.Excluded) shadow.Build(j, col, scale.Center, scale.Scale, scale.Spread, yc);
             }
-        });
+        }
+        int blocks = (p + block - 1) / block;
+        if (blocks > 1) team!.For(blocks, Statistics);
+        else if (p > 0) Statistics(0);
         for (int j = 0; j < p; j++)
         {
             var scale = Standardization.Of(rawMeans[j], rawVariances[j], settings.FitIntercept, settings.Standardize);
@@ -132,7 +138,7 @@ public static class GaussianPath
         var v = Restrict(settings.PenaltyFactors, [.. active]);
         var bounds = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, scales, [.. active]);
         var core = new NaiveCd(columns, activeMeans, activeScales, activeVariances, yc, v, settings.Alpha, threads, workingSets, bounds, shadow,
-            extrapolate ?? workingSets);
+            extrapolate ?? workingSets, team);
         var diagonal = new double[q];
         for (int u = 0; u < q; u++) diagonal[u] = core.Diagonal(u);
         var problem = new Problem([.. active], v, core.C, diagonal, means, scales, yMean, yVariance, n, featureNames, warnings, bounds);

@@ -16,7 +16,8 @@ namespace RegService.Numerics.Solvers;
 /// The standardized column z_j = (x_j - m_j)/s_j is never formed. The residual is kept as r = u + t
 /// (a vector and a scalar), so an update is one dot product and one axpy over the raw column:
 /// z_j'r = (x_j'u + t n m_j)/s_j (r sums to zero), and r -= d z_j is u -= (d/s_j) x_j, t += d m_j/s_j.
-/// The KKT check computes every gradient, split across threads; it also feeds the next strong rule.
+/// The KKT check bounds, screens or computes every gradient outside the strong set, the screens and sweeps split across the
+/// fit's helper threads (<see cref="FitTeam"/>); it also feeds the next strong rule.
 /// </remarks>
 public sealed partial class NaiveCd : ICdCore
 {
@@ -29,6 +30,7 @@ public sealed partial class NaiveCd : ICdCore
     private readonly double _alpha;
     private readonly int _n;
     private readonly int _threads;
+    private readonly FitTeam? _team;   // the helper threads of the screens and gradient sweeps (threads - 1 of them), or null
     private readonly double[] _u;
     private double _t;
     private readonly double[] _rRef;
@@ -66,9 +68,11 @@ public sealed partial class NaiveCd : ICdCore
     /// column, then <see cref="Shadow.Keep"/>), or null to build it here when <see cref="UseShadow"/> says so.</param>
     /// <param name="extrapolate">Start each lambda of a path from the last two solutions extrapolated (<see cref="WarmStart"/>)
     /// rather than from the last one.</param>
-    public NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
+    /// <param name="team">The fit's helper threads (<paramref name="threads"/> - 1 of them) for the screens and gradient sweeps, shared
+    /// with the caller's setup; null to start them here. <see cref="Release"/> stops them.</param>
+    internal NaiveCd(ReadOnlyMemory<double>[] columns, double[] means, double[] scales, double[] variances, double[] centeredTarget,
         double[] penaltyFactors, double alpha, int threads, bool workingSets = false, CoefficientBounds? bounds = null,
-        Shadow? shadow = null, bool extrapolate = true)
+        Shadow? shadow = null, bool extrapolate = true, FitTeam? team = null)
     {
         _extrapolate = extrapolate;
         int q = columns.Length;
@@ -85,6 +89,7 @@ public sealed partial class NaiveCd : ICdCore
         };
         _n = centeredTarget.Length;
         _threads = Math.Max(1, threads);
+        _team = _threads > 1 ? team ?? new FitTeam(_threads - 1) : null;
         _u = (double[])centeredTarget.Clone();
         Beta = new double[q];
         Gradient = new double[q];
@@ -132,6 +137,7 @@ public sealed partial class NaiveCd : ICdCore
     public void Release()
     {
         if (_shadow is { } shadow) Shadow.Return(shadow);
+        _team?.Stop();
     }
 
     /// <summary>The screen is used when its error bound is tight (n u well below 1) and its 16-bit copy is at most 256 MB.</summary>
@@ -290,6 +296,7 @@ public sealed partial class NaiveCd : ICdCore
     /// </summary>
     private void CheckOutside(bool[] inStrong, double lambda)
     {
+        _team?.Wake();   // the screen below may split its columns: have the helpers spinning by then
         int q = Beta.Length;
         double radius = Distance(_u, _rRef);
         // Before the first check every previous bound is infinite, whatever this radius.
@@ -441,11 +448,11 @@ public sealed partial class NaiveCd : ICdCore
         var screened = _screened ??= new double[Beta.Length];
         void Range(int from, int to) =>
             SingleDots.Dots(_shadow, _n, CollectionsMarshal.AsSpan(_candidates)[from..to], rs, screened.AsSpan(from, to - from));
-        if (_threads == 1 || (long)count * _n < 500_000)
+        int chunk = SweepChunk(_n);
+        if (_team is null || count < 2 * chunk)
             Range(0, count);
         else
-            Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads },
-                t => Range((int)((long)count * t / _threads), (int)((long)count * (t + 1) / _threads)));
+            _team.For((count + chunk - 1) / chunk, k => Range(k * chunk, Math.Min(count, (k + 1) * chunk)));
         var steps = _steps!;
         for (int s = 0; s < count; s++) screened[s] *= steps[_candidates[s]];
         if (snapshot is not null) _snapshots!.Take(screened.AsSpan(0, count), _u, scale);
@@ -481,13 +488,19 @@ public sealed partial class NaiveCd : ICdCore
     /// coordinate of the strong set keeps the gradient of its last visit, which the later updates of that pass,
     /// each below the tolerance, have moved only slightly; it only guides the next strong rule. When the
     /// reference of the KKT bound moves, every strong gradient is made exact first, since the bound needs them exact.
+    /// Many are split across the fit's threads as the check's exact gradients are (the helper still spins after the check).
     /// </summary>
     private void Finish(List<int> strong)
     {
+        var finishing = _finishing;
+        finishing.Clear();
         foreach (int j in strong)
-            if (Beta[j] != 0 || _refPending) Gradient[j] = GradientOf(j);
+            if (Beta[j] != 0 || _refPending) finishing.Add(j);
+        ComputeGradientsOf(finishing);
         if (_refPending) MoveReference();
     }
+
+    private readonly List<int> _finishing = [];
 
     /// <summary>Makes the current residual and gradients the reference of the bound (all gradients must be exact).</summary>
     private void MoveReference()
@@ -499,17 +512,24 @@ public sealed partial class NaiveCd : ICdCore
 
     private void ComputeGradientsOf(List<int> features)
     {
-        if (_threads == 1 || (long)features.Count * _n < 1_000_000)
+        int count = features.Count, chunk = SweepChunk(_n) / 4;
+        if (_team is null || count < 2 * chunk)
         {
             foreach (int j in features) Gradient[j] = GradientOf(j);
             return;
         }
-        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, t =>
+        _team.For((count + chunk - 1) / chunk, k =>
         {
-            int from = (int)((long)features.Count * t / _threads), to = (int)((long)features.Count * (t + 1) / _threads);
-            for (int s = from; s < to; s++) Gradient[features[s]] = GradientOf(features[s]);
+            for (int s = k * chunk; s < Math.Min(count, (k + 1) * chunk); s++) Gradient[features[s]] = GradientOf(features[s]);
         });
     }
+
+    /// <summary>
+    /// Columns per item of a screen split between the fit's threads (<see cref="FitTeam"/>: items are taken as threads come
+    /// free): about 256 KB of the 16-bit copy, a multiple of the screen's four columns per sweep (260 columns of 500 rows).
+    /// The exact gradients take a quarter as many (double columns).
+    /// </summary>
+    internal static int SweepChunk(int n) => Math.Max(4, (131072 / Math.Max(n, 1)) & ~3);
 
     /// <summary>z_j'r/n with r = u + t.</summary>
     private double GradientOf(int j) =>

@@ -4,7 +4,8 @@ namespace RegService.Numerics.Tests.Solvers;
 
 /// <summary>
 /// A fit's helper threads (<see cref="FitTeam"/>): every item of a loop runs exactly once, on the
-/// caller and the helpers, loop after loop (with waits between them long enough for a helper to block or end); an item's
+/// caller and the helpers, loop after loop (with waits between them long enough for a helper to block or end, and with
+/// helpers woken ahead of a loop); an item's
 /// exception reaches the caller; a stopped team refuses work.
 /// </summary>
 public class FitTeamTests
@@ -37,6 +38,37 @@ public class FitTeamTests
         {
             team.Stop();
         }
+    }
+
+    [Fact]
+    public void AWakeAheadOfALoopLeavesItsItemsRunOnceAndAHelperTakesSome()
+    {
+        var team = new FitTeam(helpers: 1);
+        try
+        {
+            int caller = Environment.CurrentManagedThreadId, byHelper = 0;
+            for (int loop = 0; loop < 40; loop++)
+            {
+                // The helper has blocked (past its spinning) before the wake; the loop follows it closely.
+                Thread.Sleep(loop % 4 == 0 ? 30 : 1);
+                team.Wake();
+                team.Wake();
+                var runs = new int[32];
+                team.For(runs.Length, i =>
+                {
+                    Interlocked.Increment(ref runs[i]);
+                    if (Environment.CurrentManagedThreadId != caller) Interlocked.Increment(ref byHelper);
+                    Thread.Sleep(1);
+                });
+                Assert.All(runs, r => Assert.Equal(1, r));
+            }
+            Assert.True(byHelper > 0, "the helper took no item of 40 loops of 32 one-millisecond items");
+        }
+        finally
+        {
+            team.Stop();
+        }
+        team.Wake();   // after Stop: nothing to wake, and no error
     }
 
     [Fact]

@@ -178,6 +178,33 @@ public class WorkingSetTests
     }
 
     /// <summary>
+    /// On two threads the setup's statistics, the KKT screens, and the exact gradients at the checks and at each solve's end
+    /// are split into items the fit's helper thread shares (<see cref="FitTeam"/>); which thread computes a column does not
+    /// change its value, so the path is the one-thread path bit for bit. 512 x 2,100 is large enough for every split: the
+    /// setup's (over a million values), the full screens' (items of 256 columns) and the end-of-solve gradients' (64 columns).
+    /// </summary>
+    [Fact]
+    public void TwoThreadsGiveTheOneThreadPathBitForBit()
+    {
+        const int n = 512, p = 2100;
+        var x = SyntheticData.Gaussian(n, p, seed: 41, signal: 150, rho: 0.3);
+        var spec = WideSpec(p, 1.0, true, true) with { Tolerance = 1e-7, Path = new LambdaPathSpec(Count: 40) };
+        Assert.True(GaussianPath.UseWorkingSets(n, p) && NaiveCd.UseShadow(n, p) && NaiveCd.SweepChunk(n) == 256);
+        PathFit Run(int threads) =>
+            GaussianPath.Naive(x, spec.FeatureColumns, spec.TargetColumn, spec.FeatureNames, PathFitter.Settings(spec, threads), workingSets: true);
+        var one = Run(1);
+        var two = Run(2);
+        Assert.True(one.Points[^1].NonZero >= 128, $"only {one.Points[^1].NonZero} nonzeros at the last lambda");
+        Assert.Equal(one.Points.Length, two.Points.Length);
+        for (int l = 0; l < one.Points.Length; l++)
+        {
+            Assert.Equal(one.Points[l].Lambda, two.Points[l].Lambda);
+            Assert.Equal(one.Points[l].Coefficients, two.Points[l].Coefficients);
+            Assert.Equal(one.Points[l].Iterations, two.Points[l].Iterations);
+        }
+    }
+
+    /// <summary>
     /// The setup builds the KKT screen's 16-bit shadow in its one read of every column, before it knows which columns are
     /// constant, then drops those (<see cref="NaiveCd.Shadow.Keep"/>): with constant columns among wide data the path is the
     /// one of the data without them (the same lambdas, so the same gradients at b = 0; the same coefficients), with a warning each.
