@@ -44,6 +44,15 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
     /// <summary>g_j at the point of its reference: exact after <see cref="Settle"/>, screened (within its rounding bound) after <see cref="Screen"/>.</summary>
     public double Reference(int j) => _gRef[j];
 
+    /// <summary>
+    /// A lower bound on |g_j| at the point of the last pass: from a reference taken there (exact, or screened less its rounding
+    /// bound), else 0.
+    /// </summary>
+    public double LowerBound(int j) =>
+        _refSnapshot is not null && _snapshots.Count > 0 && _snapshots[^1].Epoch == _epoch && _refSnapshot[j] == _snapshots[^1].Id
+            ? Math.Max(Math.Abs(_gRef[j]) - _slack[j], 0.0)
+            : 0.0;
+
     /// <summary>The fit is over: the single-precision copy's buffer may serve the next fit (a later screen would make a new copy).</summary>
     public void Release()
     {

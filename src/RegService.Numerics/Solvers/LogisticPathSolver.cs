@@ -387,14 +387,26 @@ internal sealed partial class LogisticPathSolver : IPointSolver
 
     /// <summary>
     /// KKT over the candidates outside the working set at the current point: |g_j| ≤ lambda alpha v_j, settled by the
-    /// bound where it can be and by the exact gradient where not. Returns the violators (their gradients in <see cref="_grad"/>).
+    /// bound where it can be and by the exact gradient where not. Returns the violators (their gradients in <see cref="_grad"/>);
+    /// with <paramref name="refuseEarly"/> (the caller asks only whether there is one), the first a screen shows to violate,
+    /// alone, before any exact dot.
     /// </summary>
-    private List<int> OuterKkt(double lambda, bool[] candidate, double margin = 0)
+    private List<int> OuterKkt(double lambda, bool[] candidate, double margin = 0, bool refuseEarly = false)
     {
         var violators = new List<int>();
         if (!_exactPoint) Evaluate();   // the condition is checked at an exact point
         double cut = _set.KktCut(lambda);
         var unsure = Unsure(_set.OutsideOf(candidate), j => cut * _v[j] - margin * _d.BoundNorms[j], strict: true, everyOuter: candidate == _all);
+        if (refuseEarly)
+        {
+            // A screen here that already shows a violation (its value less its rounding bound) answers the question: one
+            // violator is returned, with no exact dots.
+            foreach (int j in unsure)
+            {
+                if (_bounds.LowerBound(j) + margin * _d.BoundNorms[j] > cut * _v[j])
+                    return [j];
+            }
+        }
         SettleAll(unsure);
         foreach (int j in unsure)
         {
@@ -416,7 +428,12 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         margin = 0;
         if (_set.Outside == 0) return true;
         margin = MoveMargin(idx, newBeta, d0);
-        return double.IsFinite(margin) && OuterKkt(lambda, candidate, margin).Count == 0;
+        if (!double.IsFinite(margin)) return false;
+        // A feature whose room the margin alone uses up fails whatever its gradient: no screen or exact dot can pass it.
+        double cut = _set.KktCut(lambda);
+        foreach (int j in _set.OutsideOf(candidate))
+            if (margin * _d.BoundNorms[j] > cut * _v[j]) return false;
+        return OuterKkt(lambda, candidate, margin, refuseEarly: true).Count == 0;
     }
 
     /// <summary>The margin of the move from the exact point of the last pass to beta + d, b0 + d0 (<see cref="MoveMargin(double, int, double)"/>).</summary>

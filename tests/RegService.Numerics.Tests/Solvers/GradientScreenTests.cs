@@ -155,7 +155,8 @@ public class GradientScreenTests
 
     /// <summary>
     /// After a screen at a point, each feature's bound holds its exact gradient there and exceeds it by at most twice the
-    /// screen's error; settling makes the reference the exact gradient (poisson and binomial, with and without weights).
+    /// screen's error, and its lower bound (0 before the screen) stays below it by at most as much; settling makes the
+    /// reference the exact gradient (poisson and binomial, with and without weights).
     /// </summary>
     [Theory]
     [InlineData(Family.Poisson, false)]
@@ -191,6 +192,7 @@ public class GradientScreenTests
             double offset = Math.Log(x.Column(p).ToArray().Average()) - coef[0] * data.Means[0] - coef[1] * data.Means[1];
             pass.Run([.. all], new Predictor([0, 1], coef, offset), null, grad, null, null);
             bounds.Moved();
+            for (int j = 0; j < p; j++) Assert.Equal(0.0, bounds.LowerBound(j));   // no reference at this point yet
             bounds.Screen(all);
             double largest = 0;
             for (int j = 0; j < p; j++) largest = Math.Max(largest, Math.Abs(grad[j]));
@@ -199,12 +201,16 @@ public class GradientScreenTests
                 double bound = bounds.Bound(j);
                 Assert.True(bound >= Math.Abs(grad[j]), $"feature {j}: bound {bound:G6} below |g| = {Math.Abs(grad[j]):G6}");
                 Assert.True(bound - Math.Abs(grad[j]) <= 1e-3 * largest, $"feature {j}: bound {bound:G6} far above |g| = {Math.Abs(grad[j]):G6}");
+                double lower = bounds.LowerBound(j);
+                Assert.True(lower <= Math.Abs(grad[j]), $"feature {j}: lower bound {lower:G6} above |g| = {Math.Abs(grad[j]):G6}");
+                Assert.True(Math.Abs(grad[j]) - lower <= 1e-3 * largest, $"feature {j}: lower bound {lower:G6} far below |g| = {Math.Abs(grad[j]):G6}");
             }
             bounds.Settle(all);
             for (int j = 0; j < p; j++)
             {
                 Assert.Equal(grad[j], bounds.Reference(j), 1e-12 * (largest + 1));
                 Assert.Equal(Math.Abs(bounds.Reference(j)), bounds.Bound(j));
+                Assert.Equal(Math.Abs(bounds.Reference(j)), bounds.LowerBound(j));
             }
         }
     }
