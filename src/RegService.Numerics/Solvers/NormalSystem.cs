@@ -179,6 +179,9 @@ public sealed class NormalSystem
     /// <summary>One eigendecomposition of A serving every lambda.</summary>
     public EigenRidgePath Eigen(CancellationToken ct = default) => new(_a.AsSpan(0, _c.Length * _c.Length), _c.Length, ct);
 
+    /// <summary>One Householder reduction of A serving every lambda of a path (<see cref="TridiagonalRidge"/>; dispose it after).</summary>
+    internal TridiagonalRidge Reduce(CancellationToken ct = default) => new(_a.AsSpan(0, _c.Length * _c.Length), _c.Length, _c, ct);
+
     public double[] Solve(EigenRidgePath eigen, double lambda)
     {
         var beta = new double[_c.Length];
