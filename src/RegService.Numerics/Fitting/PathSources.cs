@@ -79,19 +79,17 @@ internal abstract class PathSource(DenseMatrix x, FitSpec spec, Folds? folds) : 
     /// <summary>The classes of a multinomial fit (the target's distinct values, sorted); null for the other families.</summary>
     public virtual double[]? ClassLabels => null;
 
-    /// <summary>Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it.</summary>
+    /// <summary>
+    /// Metrics of the out-of-fold predictions at the chosen lambda: every row scored by the fold fit that did not see it. The
+    /// predictions read each column once for all folds (<see cref="RegressionMetrics.PredictByFold"/>), split between the fit's threads.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual IFitMetrics OutOfFold(PathFit[] fits, int chosen)
     {
         var eta = new double[X.Rows];
-        for (int k = 0; k < Folds!.Rows.Length; k++)
-        {
-            var point = fits[k].Points[chosen];
-            var foldRows = Folds.Rows[k];
-            var part = new double[foldRows.Length];
-            RegressionMetrics.Predict(X, Spec.FeatureColumns, point.Intercept, point.Coefficients, foldRows, part);
-            for (int i = 0; i < foldRows.Length; i++) eta[foldRows[i]] = part[i];
-        }
+        var points = fits.Select(f => f.Points[chosen]).ToArray();
+        RegressionMetrics.PredictByFold(X, Spec.FeatureColumns, Folds!.Rows, [.. points.Select(pt => pt.Intercept)],
+            [.. points.Select(pt => pt.Coefficients)], eta, Spec.MaxThreads > 0 ? Spec.MaxThreads : Environment.ProcessorCount);
         return FromPredictions(X.Column(Spec.TargetColumn), eta);
     }
 

@@ -129,6 +129,92 @@ public sealed record RegressionMetrics(int Rows, double Mse, double Rmse, double
     }
 
     /// <summary>
+    /// Out-of-fold linear predictors: <c>eta[i] = intercepts[k] + X[i, features] coefs[k]</c> for the rows i of each fold k
+    /// (<paramref name="foldRows"/>[k], ascending; other rows are left as they are), bit for bit <see cref="Predict"/> over each
+    /// fold's rows (the same products added in column order, each fold's zero coefficients skipped), column by column over all
+    /// folds: a column is read for every fold while it is in cache (fold by fold, every fold read the whole matrix again).
+    /// With <paramref name="threads"/> &gt; 1 each thread takes a range of the rows of every fold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PredictByFold(DenseMatrix x, int[] features, int[][] foldRows, double[] intercepts, double[][] coefs, double[] eta,
+        int threads = 1)
+    {
+        int folds = foldRows.Length;
+        if (intercepts.Length != folds || coefs.Length != folds) throw new ArgumentException("one intercept and one coefficient vector per fold");
+        long work = 0;
+        for (int k = 0; k < folds; k++)
+        {
+            int nonZero = 0;
+            foreach (double b in coefs[k]) if (b != 0) nonZero++;
+            work += (long)nonZero * foldRows[k].Length;
+        }
+        int parts = threads > 1 && work >= ParallelPredictMinWork ? threads : 1;
+        if (parts == 1) AddByFold(x, features, foldRows, intercepts, coefs, eta, 0, int.MaxValue);
+        else
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+                AddByFold(x, features, foldRows, intercepts, coefs, eta, (int)((long)eta.Length * t / parts),
+                    t == parts - 1 ? int.MaxValue : (int)((long)eta.Length * (t + 1) / parts)));
+    }
+
+    /// <summary>The rows in [<paramref name="from"/>, <paramref name="to"/>) of every fold of <see cref="PredictByFold"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddByFold(DenseMatrix x, int[] features, int[][] foldRows, double[] intercepts, double[][] coefs, double[] eta,
+        int from, int to)
+    {
+        int folds = foldRows.Length;
+        // Each fold's predictions side by side in one buffer (contiguous adds), scattered to eta at the end.
+        var first = new int[folds + 1];
+        var end = new int[folds];
+        var start = new int[folds + 1];
+        for (int k = 0; k < folds; k++)
+        {
+            first[k] = LowerBound(foldRows[k], from);
+            end[k] = LowerBound(foldRows[k], to);
+            start[k + 1] = start[k] + end[k] - first[k];
+        }
+        var buffer = ArrayPool<double>.Shared.Rent(Math.Max(start[folds], 1));
+        try
+        {
+            for (int k = 0; k < folds; k++) buffer.AsSpan(start[k], end[k] - first[k]).Fill(intercepts[k]);
+            for (int j = 0; j < features.Length; j++)
+            {
+                var column = x.Column(features[j]);
+                for (int k = 0; k < folds; k++)
+                {
+                    double b = coefs[k][j];
+                    if (b == 0) continue;
+                    var rows = foldRows[k].AsSpan(first[k], end[k] - first[k]);
+                    var part = buffer.AsSpan(start[k], rows.Length);
+                    for (int r = 0; r < rows.Length; r++) part[r] += b * column[rows[r]];
+                }
+            }
+            for (int k = 0; k < folds; k++)
+            {
+                var rows = foldRows[k].AsSpan(first[k], end[k] - first[k]);
+                var part = buffer.AsSpan(start[k], rows.Length);
+                for (int r = 0; r < rows.Length; r++) eta[rows[r]] = part[r];
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The first index of the ascending <paramref name="rows"/> whose value is at least <paramref name="value"/>.</summary>
+    private static int LowerBound(int[] rows, int value)
+    {
+        int lo = 0, hi = rows.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (rows[mid] < value) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>
     /// prediction += X[start .. start + prediction.Length, features] coef over the nonzero coefficients, bit for bit one
     /// <see cref="Kernels.Vec.Axpy"/> per column: the whole vectors four columns per sweep of the prediction
     /// (<see cref="Kernels.ColumnKernels.AddScaled"/>: the prediction is loaded and stored once per four columns instead of once

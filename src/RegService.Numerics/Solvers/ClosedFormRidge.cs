@@ -29,7 +29,8 @@ public static class ClosedFormRidge
         try
         {
             var system = NormalSystem.From(gram, sums, shift, n, featureNames, settings.Standardize, settings.FitIntercept, ct, buffer);
-            return PathDriver.Run(new PointSolver(system, n, featureNames.Length), settings, progress, ct);
+            using var solver = new PointSolver(system, n, featureNames.Length);
+            return PathDriver.Run(solver, settings, progress, ct);
         }
         finally
         {
@@ -38,14 +39,18 @@ public static class ClosedFormRidge
     }
 
     /// <summary>
-    /// One lambda by Cholesky, or, when the path has several, from one eigendecomposition made at the first.
+    /// One lambda by Cholesky, or, when the path has several, from one Householder reduction of A made at the first
+    /// (<see cref="TridiagonalRidge"/>: a tridiagonal solve and the map back per lambda, the deviance ratio from the
+    /// tridiagonal system in O(p); an eigendecomposition's QL iterations were most of the path's time).
     /// Every generated lambda is fitted (no early stop: a point costs O(p^2)).
     /// </summary>
-    private sealed class PointSolver(NormalSystem system, int rows, int features) : IPointSolver
+    private sealed class PointSolver(NormalSystem system, int rows, int features) : IPointSolver, IDisposable
     {
-        private EigenRidgePath? _eigen;
+        private TridiagonalRidge? _reduced;
         private double[] _beta = [];
         private double _ratio;
+
+        public void Dispose() => _reduced?.Dispose();
 
         public int Rows => rows;
         public int Features => features;
@@ -56,9 +61,19 @@ public static class ClosedFormRidge
 
         public PointOutcome Solve(in PathStep step, CancellationToken ct)
         {
-            if (step.Index == 0 && step.Count > 1) _eigen = system.Eigen(ct);
-            _beta = _eigen is null ? system.Solve(step.Lambda, ct) : system.Solve(_eigen, step.Lambda);
-            _ratio = DevianceRatio(system, _beta, ct);
+            if (step.Index == 0 && step.Count > 1) _reduced = system.Reduce(ct);
+            if (_reduced is null)
+            {
+                _beta = system.Solve(step.Lambda, ct);
+                _ratio = DevianceRatio(system, _beta, ct);
+            }
+            else
+            {
+                ct.ThrowIfCancellationRequested();
+                _beta = new double[system.C.Length];
+                _reduced.Solve(step.Lambda, _beta, out double cb, out double bab);
+                _ratio = DevianceRatio(system.TargetVariance, cb, bab);
+            }
             return new PointOutcome(true, 0);
         }
 
@@ -89,7 +104,10 @@ public static class ClosedFormRidge
             double row = System.Numerics.Tensors.TensorPrimitives.Dot<double>(a.AsSpan((int)((long)u * q), q), beta);
             bab += beta[u] * row;
         }
-        double yVar = system.TargetVariance;
-        return yVar > 0 ? 1 - Math.Max(yVar - 2 * cb + bab, 0) / yVar : double.NaN;
+        return DevianceRatio(system.TargetVariance, cb, bab);
     }
+
+    /// <summary>1 - RSS/TSS from var(y), c'b and b'Ab.</summary>
+    private static double DevianceRatio(double yVar, double cb, double bab) =>
+        yVar > 0 ? 1 - Math.Max(yVar - 2 * cb + bab, 0) / yVar : double.NaN;
 }

@@ -170,3 +170,105 @@ public sealed class EigenRidgePath
             throw new ArgumentException($"{name} has length {length} but the matrix has order {_k}", name);
     }
 }
+
+/// <summary>
+/// Ridge solutions (A + λI)⁻¹·c of one right-hand side for many penalties λ from one Householder reduction A = V·T·Vᵀ
+/// (<see cref="SymmetricEigen.Householder"/>, T tridiagonal, V kept as its k − 1 reflectors): with u = Vᵀ·c projected once,
+/// each λ solves the tridiagonal (T + λI)·x = u in O(k) and maps back, β = V·x, through the reflectors in O(k²) (what a
+/// product with V formed would cost). Neither V formed (half of the reduction's work) nor the eigendecomposition's QL
+/// iterations (two thirds of <see cref="EigenRidgePath"/>'s work at k = 200, each a rotation of whole rows) are needed for a
+/// path; the eigenvalues (leave-one-out, GCV) are not read by it.
+/// </summary>
+/// <remarks>
+/// The fit's quantities follow from x without A: cᵀβ = uᵀx and βᵀAβ = xᵀTx = uᵀx − λ·xᵀx (as (T + λI)·x = u). T + λI is
+/// factored as L·D·Lᵀ without pivoting, which is backward stable for a positive definite tridiagonal; a pivot that is not
+/// positive means A + λI is not positive definite (the eigen route's test d + λ &gt; 0), and throws as it does. The
+/// reflectors live in a pooled buffer, handed back by <see cref="Dispose"/>.
+/// </remarks>
+internal sealed class TridiagonalRidge : IDisposable
+{
+    private readonly int _k;
+    private double[]? _w;                 // the reflectors (SymmetricEigen.Householder), k x k row-major, pooled
+    private readonly double[] _d, _e, _h; // T's diagonal and off-diagonal (e[j] = T[j, j - 1]); the reflectors' scalars
+    private readonly double[] _u;         // Vᵀc
+    private readonly double[] _x, _pivot, _lower;
+
+    /// <summary>Reduces the symmetric k x k <paramref name="a"/> (symmetrized as (A + Aᵀ)/2) and projects <paramref name="c"/>.</summary>
+    /// <exception cref="NumericalBreakdownException">A holds values that are not finite.</exception>
+    public TridiagonalRidge(ReadOnlySpan<double> a, int k, ReadOnlySpan<double> c, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        if (a.Length != (long)k * k || c.Length != k)
+            throw new ArgumentException($"a has {a.Length} values and c {c.Length} but the order is {k}");
+        foreach (double v in a)
+            if (!double.IsFinite(v))
+                throw new NumericalBreakdownException("Tridiagonal reduction needs a finite matrix; it holds NaN or infinity.");
+        _k = k;
+        var w = _w = ArrayPool<double>.Shared.Rent(Math.Max(ArraySizes.Square(k, "the reduction"), 1));
+        for (int i = 0; i < k; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            for (int j = 0; j <= i; j++)
+            {
+                double v = 0.5 * (a[i * k + j] + a[j * k + i]);
+                w[i * k + j] = v;
+                w[j * k + i] = v;
+            }
+        }
+        (_d, _e, _h) = SymmetricEigen.Householder(w, k, ct);
+        _u = c.ToArray();
+        SymmetricEigen.Reflect(w, k, _h, _u);
+        _x = new double[k];
+        _pivot = new double[k];
+        _lower = new double[k];
+    }
+
+    /// <summary>
+    /// β = (A + λI)⁻¹·c into <paramref name="beta"/> (length k), with cᵀβ and βᵀAβ (<paramref name="cb"/>, <paramref name="bab"/>).
+    /// </summary>
+    /// <exception cref="NumericalBreakdownException">A + λI is not positive definite.</exception>
+    public void Solve(double lambda, Span<double> beta, out double cb, out double bab)
+    {
+        if (!double.IsFinite(lambda)) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be finite");
+        if (beta.Length != _k) throw new ArgumentException($"beta has length {beta.Length} but the order is {_k}", nameof(beta));
+        var w = _w ?? throw new ObjectDisposedException(nameof(TridiagonalRidge));
+        int k = _k;
+        cb = bab = 0;
+        if (k == 0) return;
+        var (d, e, u, x, pivot, lower) = (_d, _e, _u, _x, _pivot, _lower);
+        // L D Lᵀ of T + λI, forward substitution into x.
+        for (int i = 0; i < k; i++)
+        {
+            double diagonal = d[i] + lambda, rhs = u[i];
+            if (i > 0)
+            {
+                lower[i] = e[i] / pivot[i - 1];
+                diagonal -= lower[i] * e[i];
+                rhs -= lower[i] * x[i - 1];
+            }
+            if (!(diagonal > 0))
+                throw new NumericalBreakdownException($"A + lambda*I is not positive definite: pivot {i} is {diagonal} at lambda {lambda}.", i, diagonal);
+            pivot[i] = diagonal;
+            x[i] = rhs;
+        }
+        x[k - 1] /= pivot[k - 1];
+        for (int i = k - 2; i >= 0; i--) x[i] = x[i] / pivot[i] - lower[i + 1] * x[i + 1];
+        double ux = 0, xx = 0;
+        for (int i = 0; i < k; i++)
+        {
+            ux += u[i] * x[i];
+            xx += x[i] * x[i];
+        }
+        cb = ux;
+        bab = ux - lambda * xx;
+        x.CopyTo(beta);
+        SymmetricEigen.ReflectBack(w, k, _h, beta);
+    }
+
+    /// <summary>Hands the reduction's buffer back to the pool; the object is not used after.</summary>
+    public void Dispose()
+    {
+        if (_w is { } w) ArrayPool<double>.Shared.Return(w);
+        _w = null;
+    }
+}

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 
@@ -142,6 +144,8 @@ public sealed class NormalSystem
         int n, int k, bool fitIntercept, double[] aMatrix, double[] c, CancellationToken ct)
     {
         int q = active.Length, p = k - 1;
+        // Every feature active (the usual case): row u of A is a contiguous stretch of row u of the Gram, built in vectors.
+        bool contiguous = q == p;
         for (int u = from; u < to; u++)
         {
             if (ct.IsCancellationRequested) return;
@@ -149,12 +153,55 @@ public sealed class NormalSystem
             long rowU = (long)ju * k, outU = (long)u * q;
             double nsu = n * scales[ju];
             c[u] = Cross(gram, minusGram, factor, s, n, fitIntercept, rowU + p, ju, p) / nsu;
-            for (int v = 0; v < q; v++)
+            int v = contiguous
+                ? RowBody(gram.AsSpan((int)rowU, q), minusGram is null ? default : minusGram.AsSpan((int)rowU, q), factor, s.AsSpan(0, q),
+                    s[ju], n, fitIntercept, scales.AsSpan(0, q), nsu, aMatrix.AsSpan((int)outU, q))
+                : 0;
+            for (; v < q; v++)
             {
                 int jv = active[v];
                 aMatrix[outU + v] = Cross(gram, minusGram, factor, s, n, fitIntercept, rowU + jv, ju, jv) / (nsu * scales[jv]);
             }
         }
+    }
+
+    /// <summary>
+    /// The whole vectors of one row of A over contiguous features, <c>a[v] = cross(v) / (nsu · scales[v])</c> with
+    /// <c>cross(v) = g[v] − (sa · s[v]) / n</c> (or g[v] without an intercept) and <c>g[v] = gram[v]</c> or
+    /// <c>(gram[v] − minus[v]) · factor</c>: the scalar <see cref="Cross"/>'s operations in its order, each exactly rounded, so
+    /// the same bits on every tier. Returns where the scalar tail starts (0 on the scalar tier).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int RowBody(ReadOnlySpan<double> gram, ReadOnlySpan<double> minus, double factor, ReadOnlySpan<double> s, double sa, int n,
+        bool fitIntercept, ReadOnlySpan<double> scales, double nsu, Span<double> a) => Kernels.KernelIsa.Current switch
+        {
+            Kernels.KernelPath.Vector512 => RowBody<Kernels.Simd512, Vector512<double>>(gram, minus, factor, s, sa, n, fitIntercept, scales, nsu, a),
+            Kernels.KernelPath.Vector256 => RowBody<Kernels.Simd256, Vector256<double>>(gram, minus, factor, s, sa, n, fitIntercept, scales, nsu, a),
+            Kernels.KernelPath.Vector128 => RowBody<Kernels.Simd128, Vector128<double>>(gram, minus, factor, s, sa, n, fitIntercept, scales, nsu, a),
+            _ => 0,
+        };
+
+    private static int RowBody<S, TV>(ReadOnlySpan<double> gram, ReadOnlySpan<double> minus, double factor, ReadOnlySpan<double> s, double sa,
+        int n, bool fitIntercept, ReadOnlySpan<double> scales, double nsu, Span<double> a) where S : Kernels.ISimd<TV> where TV : struct
+    {
+        int q = a.Length, w = S.Count, v = 0;
+        if (gram.Length < q || s.Length < q || scales.Length < q || (!minus.IsEmpty && minus.Length < q))
+            throw new ArgumentException("the row's inputs are shorter than the row");
+        ref double g = ref MemoryMarshal.GetReference(gram);
+        ref double m = ref MemoryMarshal.GetReference(minus);
+        ref double sr = ref MemoryMarshal.GetReference(s);
+        ref double sc = ref MemoryMarshal.GetReference(scales);
+        ref double ar = ref MemoryMarshal.GetReference(a);
+        bool difference = !minus.IsEmpty;
+        TV vf = S.Splat(factor), vsa = S.Splat(sa), vn = S.Splat(n), vnsu = S.Splat(nsu);
+        for (; v <= q - w; v += w)
+        {
+            TV x = S.Load(ref g, (nuint)v);
+            if (difference) x = S.Multiply(S.Subtract(x, S.Load(ref m, (nuint)v)), vf);
+            if (fitIntercept) x = S.Subtract(x, S.Divide(S.Multiply(vsa, S.Load(ref sr, (nuint)v)), vn));
+            S.Store(S.Divide(x, S.Multiply(vnsu, S.Load(ref sc, (nuint)v))), ref ar, (nuint)v);
+        }
+        return v;
     }
 
     /// <summary>The centered cross-product of columns a and b: <c>G_ab − S_a S_b / n</c> with an intercept, else <c>G_ab</c>.</summary>
@@ -178,6 +225,9 @@ public sealed class NormalSystem
 
     /// <summary>One eigendecomposition of A serving every lambda.</summary>
     public EigenRidgePath Eigen(CancellationToken ct = default) => new(_a.AsSpan(0, _c.Length * _c.Length), _c.Length, ct);
+
+    /// <summary>One Householder reduction of A serving every lambda of a path (<see cref="TridiagonalRidge"/>; dispose it after).</summary>
+    internal TridiagonalRidge Reduce(CancellationToken ct = default) => new(_a.AsSpan(0, _c.Length * _c.Length), _c.Length, _c, ct);
 
     public double[] Solve(EigenRidgePath eigen, double lambda)
     {

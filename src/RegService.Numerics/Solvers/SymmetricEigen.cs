@@ -43,6 +43,66 @@ internal static class SymmetricEigen
         return d;
     }
 
+    /// <summary>
+    /// The Householder reduction alone (tred2, no QL): the symmetric k x k matrix held row-major in <paramref name="w"/> is
+    /// overwritten by Vᵀ, where A = V T Vᵀ with V orthogonal and T tridiagonal (row j of <paramref name="w"/> is column j of V).
+    /// Returns T's diagonal and its off-diagonal, <c>Offdiagonal[j]</c> = T[j, j − 1] for j ≥ 1 (<c>Offdiagonal[0]</c> = 0).
+    /// About a third of <see cref="Decompose"/>'s work at k = 200: the QL iterations rotate whole rows of Vᵀ.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was canceled.</exception>
+    public static (double[] Diagonal, double[] Offdiagonal) Tridiagonal(double[] w, int k, CancellationToken ct)
+    {
+        if (w.LongLength < (long)k * k)
+            throw new ArgumentException($"w has {w.LongLength} values but a {k} x {k} matrix needs {(long)k * k}", nameof(w));
+        var d = new double[k];
+        var e = new double[k];
+        if (k > 0) Tridiagonalize(w, k, d, e, ct);
+        return (d, e);
+    }
+
+    /// <summary>
+    /// The Householder reduction without forming V: A = V T Vᵀ with V = H_{k−1} ⋯ H_1 kept as its reflectors (see
+    /// <see cref="Reflect"/>, <see cref="ReflectBack"/>), the k x k row-major <paramref name="w"/> overwritten by them. Returns
+    /// T's diagonal, its off-diagonal (<c>Offdiagonal[j]</c> = T[j, j − 1], <c>Offdiagonal[0]</c> = 0) and the reflectors'
+    /// scalars. Half of <see cref="Tridiagonal"/>'s work: applying V to a vector costs what multiplying by it does.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was canceled.</exception>
+    public static (double[] Diagonal, double[] Offdiagonal, double[] Scalars) Householder(double[] w, int k, CancellationToken ct)
+    {
+        if (w.LongLength < (long)k * k)
+            throw new ArgumentException($"w has {w.LongLength} values but a {k} x {k} matrix needs {(long)k * k}", nameof(w));
+        var h = new double[k];
+        var e = new double[k];
+        var diagonal = new double[k];
+        if (k == 0) return (diagonal, e, h);
+        Reduce(w, k, h, e, ct);
+        for (int i = 0; i < k; i++) diagonal[i] = w[(long)i * k + i];
+        e[0] = 0.0;
+        return (diagonal, e, h);
+    }
+
+    /// <summary>y ← Vᵀ y = H_1 ⋯ H_{k−1} y for the reflectors of <see cref="Householder"/>.</summary>
+    public static void Reflect(double[] w, int k, double[] h, Span<double> y)
+    {
+        for (int i = k - 1; i >= 1; i--) ApplyReflector(w, k, h, i, y);
+    }
+
+    /// <summary>y ← V y = H_{k−1} ⋯ H_1 y for the reflectors of <see cref="Householder"/>.</summary>
+    public static void ReflectBack(double[] w, int k, double[] h, Span<double> y)
+    {
+        for (int i = 1; i < k; i++) ApplyReflector(w, k, h, i, y);
+    }
+
+    /// <summary>y[0, i) −= u (uᵀ y[0, i)) / h_i with u row i of <paramref name="w"/>, columns [0, i).</summary>
+    private static void ApplyReflector(double[] w, int k, double[] h, int i, Span<double> y)
+    {
+        if (h[i] == 0.0) return;
+        var u = Row(w, k, i, 0, i);
+        var head = y[..i];
+        double g = Vec.Dot(u, head) / h[i];
+        Vec.Axpy(-g, u, head);
+    }
+
     /// <summary>Row <paramref name="i"/> of the k x k row-major matrix, columns [from, to).</summary>
     private static Span<double> Row(double[] w, int k, int i, int from, int to) => w.AsSpan((int)((long)i * k + from), to - from);
 
@@ -51,6 +111,18 @@ internal static class SymmetricEigen
     /// orthogonal transformation in W.
     /// </summary>
     private static void Tridiagonalize(double[] w, int n, double[] d, double[] e, CancellationToken ct)
+    {
+        Reduce(w, n, d, e, ct);
+        Accumulate(w, n, d, e, ct);
+    }
+
+    /// <summary>
+    /// The first half of tred2, the reduction: on return T's diagonal is on the diagonal of <paramref name="w"/>, its
+    /// off-diagonal in <paramref name="e"/> (e[i] = T[i, i − 1], e[0] not yet cleared), and for i ≥ 1 the Householder step i,
+    /// H_i = I − u uᵀ / h acting on coordinates [0, i), has u in row i of <paramref name="w"/>, columns [0, i), and h in
+    /// <paramref name="d"/>[i] (0: H_i is the identity). A = V T Vᵀ with V = H_{n−1} ⋯ H_1.
+    /// </summary>
+    private static void Reduce(double[] w, int n, double[] d, double[] e, CancellationToken ct)
     {
         for (int j = 0; j < n; j++) d[j] = w[(long)j * n + n - 1];
 
@@ -116,8 +188,14 @@ internal static class SymmetricEigen
             }
             d[i] = h;
         }
+    }
 
-        // Accumulate the transformations.
+    /// <summary>
+    /// The second half of tred2: the transformations (row i of <paramref name="w"/>, columns [0, i), the Householder vector of
+    /// step i, with its scalar in <paramref name="d"/>[i]) accumulated into W = Vᵀ, and T's diagonal moved into <paramref name="d"/>.
+    /// </summary>
+    private static void Accumulate(double[] w, int n, double[] d, double[] e, CancellationToken ct)
+    {
         for (int i = 0; i < n - 1; i++)
         {
             ct.ThrowIfCancellationRequested();

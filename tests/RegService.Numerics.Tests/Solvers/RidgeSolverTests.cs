@@ -152,6 +152,11 @@ public class RidgeSolverTests
         Assert.Contains("pivot 1", e.Message);
         Assert.Throws<NumericalBreakdownException>(() => SymmetricSolve.RidgeSolve(indefinite, [1.0, 1.0], 0.5, new double[2]));
         Assert.Throws<NumericalBreakdownException>(() => new EigenRidgePath(indefinite, 2).Solve([1.0, 1.0], 0.5, new double[2]));
+        using (var reduced = new TridiagonalRidge(indefinite, 2, [1.0, 1.0]))
+        {
+            Assert.Throws<NumericalBreakdownException>(() => reduced.Solve(0.5, new double[2], out _, out _));
+            reduced.Solve(1.5, new double[2], out _, out _);
+        }
         SymmetricSolve.RidgeSolve(indefinite, [1.0, 1.0], 1.5, new double[2]);
 
         // Singular positive semi-definite: fails at λ = 0, fine with a penalty.
@@ -165,6 +170,7 @@ public class RidgeSolverTests
         double[] notANumber = [1, double.NaN, double.NaN, 1];
         Assert.Throws<NumericalBreakdownException>(() => SymmetricSolve.CholeskyFactor((double[])notANumber.Clone(), 2));
         Assert.Throws<NumericalBreakdownException>(() => new EigenRidgePath(notANumber, 2));
+        Assert.Throws<NumericalBreakdownException>(() => new TridiagonalRidge(notANumber, 2, [1.0, 1.0]));
     }
 
     [Fact]
@@ -207,7 +213,88 @@ public class RidgeSolverTests
             double tolerance = Math.Max(1e-10, k * 2.220446049250313e-16 * cond);
             Assert.True(Math.Sqrt(diff) <= tolerance * Math.Sqrt(norm),
                 $"lambda={lambda}: relative difference {Math.Sqrt(diff / norm)} (tolerance {tolerance:e2}, condition number {cond:e2})");
+
+            // The path's reduction to a tridiagonal: the same solution, and c'x and x'Ax as from A.
+            using var reduced = new TridiagonalRidge(a, k, b);
+            var x3 = new double[k];
+            reduced.Solve(lambda, x3, out double cb, out double bab);
+            double diff3 = 0;
+            for (int j = 0; j < k; j++) diff3 += (x1[j] - x3[j]) * (x1[j] - x3[j]);
+            Assert.True(Math.Sqrt(diff3) <= tolerance * Math.Sqrt(norm),
+                $"lambda={lambda}: tridiagonal relative difference {Math.Sqrt(diff3 / norm)} (tolerance {tolerance:e2})");
+            double[] ax = MatVec(a, x3, k);
+            double expectedCb = 0, expectedBab = 0;
+            for (int j = 0; j < k; j++)
+            {
+                expectedCb += b[j] * x3[j];
+                expectedBab += x3[j] * ax[j];
+            }
+            Assert.Equal(expectedCb, cb, tolerance * Math.Abs(expectedCb));
+            Assert.Equal(expectedBab, bab, tolerance * (Math.Abs(expectedBab) + lambda * norm));
         }
+    }
+
+    /// <summary>
+    /// The Householder reduction without V formed: V T Vᵀ rebuilt from its reflectors (V applied to the unit vectors) is A, V is
+    /// orthogonal, and T is the tridiagonal tred2 leaves before its QL iterations (the same diagonal as the reduction that forms V).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(17)]
+    [InlineData(64)]
+    public void HouseholderReflectorsRebuildTheMatrix(int k)
+    {
+        var rng = new Random(100 + k);
+        double[] a = RandomSpd(rng, k);
+        var w = (double[])a.Clone();
+        var (diagonal, off, h) = SymmetricEigen.Householder(w, k, default);
+        var formed = (double[])a.Clone();
+        var (formedDiagonal, formedOff) = SymmetricEigen.Tridiagonal(formed, k, default);
+        Assert.Equal(formedDiagonal, diagonal);
+        Assert.Equal(formedOff, off);
+        Assert.Equal(0.0, off[0]);
+        var v = new double[k * k];   // column j of V = V e_j
+        for (int j = 0; j < k; j++)
+        {
+            var column = new double[k];
+            column[j] = 1;
+            SymmetricEigen.ReflectBack(w, k, h, column);
+            for (int i = 0; i < k; i++) v[i * k + j] = column[i];
+            for (int i = 0; i < k; i++) Assert.Equal(formed[j * k + i], column[i], 1e-13);   // tred2's Vᵀ row j
+            var back = (double[])column.Clone();
+            SymmetricEigen.Reflect(w, k, h, back);   // Vᵀ V e_j = e_j
+            for (int i = 0; i < k; i++) Assert.Equal(i == j ? 1.0 : 0.0, back[i], 1e-13);
+        }
+        double scale = a.Max(Math.Abs);
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
+            {
+                double sum = 0;
+                for (int m = 0; m < k; m++)
+                {
+                    double tv = diagonal[m] * v[j * k + m];
+                    if (m > 0) tv += off[m] * v[j * k + m - 1];
+                    if (m + 1 < k) tv += off[m + 1] * v[j * k + m + 1];
+                    sum += v[i * k + m] * tv;
+                }
+                Assert.Equal(a[i * k + j], sum, 1e-12 * scale * k);
+            }
+    }
+
+    /// <summary>A diagonal matrix needs no reflection (every reflector is the identity): the solves are c_j / (a_jj + λ).</summary>
+    [Fact]
+    public void TridiagonalRidgeOnADiagonalMatrix()
+    {
+        const int k = 6;
+        var a = new double[k * k];
+        for (int j = 0; j < k; j++) a[j * k + j] = j + 1;
+        double[] c = [.. Enumerable.Range(0, k).Select(j => 1.0 - j)];
+        using var reduced = new TridiagonalRidge(a, k, c);
+        var x = new double[k];
+        reduced.Solve(0.5, x, out _, out _);
+        for (int j = 0; j < k; j++) Assert.Equal(c[j] / (j + 1.5), x[j], 1e-15);
     }
 
     private static double[] RandomSpd(Random rng, int k)
