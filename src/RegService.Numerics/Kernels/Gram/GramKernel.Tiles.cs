@@ -108,7 +108,10 @@ public static partial class GramKernel
     /// B panel the runs are the outer loop and the halves the inner one, so a run's A lines (1.5 panels) are read twice in a
     /// row and the second call finds them in L1 (the other order read every A line from L2 once per half; the accumulators
     /// get the same chains of multiply-adds either way, so the same bits). On a diagonal
-    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>). A half that holds one real column
+    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>), except that a diagonal tile against a
+    /// full B panel leaves out the rows below the diagonal: one panel against itself is one 12-accumulator call
+    /// (<see cref="Diagonal256"/>, 12 multiply-adds a row instead of 16), two panels take their first 12 columns against B
+    /// columns 0..3 in one <see cref="Kernel256x3"/> call (instead of two calls of 8 accumulators). A half that holds one real column
     /// (the last panel's when k is 1 more than a multiple of 4) takes the 3 A panels against that column alone
     /// (<see cref="Kernel256x6x1"/>: 6 accumulators instead of 4 x 6 of which 3 x 6 were padding; each value is the same
     /// chain of multiply-adds over the rows, so the same bits).
@@ -136,6 +139,24 @@ public static partial class GramKernel
                         Kernel256x3(a0, a1, a2, b + half, m, c + half * (nint)kp + 12 * run, kp, pf, step);
                     }
                 }
+                return;
+            }
+            if (na < 3 && width == PanelWidth)
+            {
+                // A diagonal tile (its last A panel is the B panel) skips the A rows below the diagonal, which the mirror
+                // never reads: against B columns 0..3 the B panel's own rows 4..7.
+                int budget = linesPerUnit;
+                prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                budget = linesPerUnit;
+                prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
+                if (na == 1)
+                {
+                    Diagonal256(a, m, c, kp, pf, step, pf2, step2);
+                    return;
+                }
+                Kernel256x3(a, a + 4, a + ps, b, m, c, kp, pf, step);
+                for (int i = 0; i < 2; i++)
+                    Kernel256(a + i * ps, b + 4, m, c + 4 * (nint)kp + PanelWidth * i, kp, i == 0 ? pf2 : idle, i == 0 ? step2 : 0);
                 return;
             }
             for (int half = 0; half < width; half += 4)
