@@ -103,9 +103,15 @@ public static partial class GramKernel
     }
 
     /// <summary>
-    /// Vector256: per half B panel (4 columns; the second half skipped when it is padding), 3 A panels as two runs of 12
-    /// columns (3 ymm: <see cref="Kernel256x3"/>, 12 accumulators a call, each call prefetching one run), or on a diagonal
-    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>). A half that holds one real column
+    /// Vector256: 3 A panels as two runs of 12 columns (3 ymm: <see cref="Kernel256x3"/>, 12 accumulators a call, each call
+    /// prefetching one run) against each half B panel (4 columns; the second half skipped when it is padding). Against a full
+    /// B panel the runs are the outer loop and the halves the inner one, so a run's A lines (1.5 panels) are read twice in a
+    /// row and the second call finds them in L1 (the other order read every A line from L2 once per half; the accumulators
+    /// get the same chains of multiply-adds either way, so the same bits). On a diagonal
+    /// group that needs fewer, 1 A panel x 4 columns at a time (<see cref="Kernel256"/>), except that a diagonal tile against a
+    /// full B panel leaves out the rows below the diagonal: one panel against itself is one 12-accumulator call
+    /// (<see cref="Diagonal256"/>, 12 multiply-adds a row instead of 16), two panels take their first 12 columns against B
+    /// columns 0..3 in one <see cref="Kernel256x3"/> call (instead of two calls of 8 accumulators). A half that holds one real column
     /// (the last panel's when k is 1 more than a multiple of 4) takes the 3 A panels against that column alone
     /// (<see cref="Kernel256x6x1"/>: 6 accumulators instead of 4 x 6 of which 3 x 6 were padding; each value is the same
     /// chain of multiply-adds over the rows, so the same bits).
@@ -118,6 +124,41 @@ public static partial class GramKernel
         public static void Tile(int na, int width, double* a, nint ps, double* b, int m, double* c, int kp, ref Prefetcher prefetcher,
                                 int linesPerUnit, byte* idle)
         {
+            if (na == 3 && width == PanelWidth)
+            {
+                // Columns 0..11: panel pa0 and the first half of pa0 + 1; 12..23: its second half and pa0 + 2.
+                for (int run = 0; run < 2; run++)
+                {
+                    double* a0 = run == 0 ? a : a + ps + 4;
+                    double* a1 = run == 0 ? a + 4 : a + 2 * ps;
+                    double* a2 = run == 0 ? a + ps : a + 2 * ps + 4;
+                    for (int half = 0; half < PanelWidth; half += 4)
+                    {
+                        int budget = linesPerUnit;
+                        prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                        Kernel256x3(a0, a1, a2, b + half, m, c + half * (nint)kp + 12 * run, kp, pf, step);
+                    }
+                }
+                return;
+            }
+            if (na < 3 && width == PanelWidth)
+            {
+                // A diagonal tile (its last A panel is the B panel) skips the A rows below the diagonal, which the mirror
+                // never reads: against B columns 0..3 the B panel's own rows 4..7.
+                int budget = linesPerUnit;
+                prefetcher.Take(ref budget, m, idle, out byte* pf, out nint step);
+                budget = linesPerUnit;
+                prefetcher.Take(ref budget, m, idle, out byte* pf2, out nint step2);
+                if (na == 1)
+                {
+                    Diagonal256(a, m, c, kp, pf, step, pf2, step2);
+                    return;
+                }
+                Kernel256x3(a, a + 4, a + ps, b, m, c, kp, pf, step);
+                for (int i = 0; i < 2; i++)
+                    Kernel256(a + i * ps, b + 4, m, c + 4 * (nint)kp + PanelWidth * i, kp, i == 0 ? pf2 : idle, i == 0 ? step2 : 0);
+                return;
+            }
             for (int half = 0; half < width; half += 4)
             {
                 double* bh = b + half;
