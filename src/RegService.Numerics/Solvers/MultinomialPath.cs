@@ -283,12 +283,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             while (steps < MultinomialPath.MaxNewtonSteps && passes < budget)
             {
                 ct.ThrowIfCancellationRequested();
+                _outsideGradientFresh = false;
                 double change = _grouped ? GroupedStep(lambda, ref passes) : UngroupedSteps(lambda, ref passes);
-                Symmetrize();
+                Symmetrize();   // moves no probability: a gradient the step's last pass made stays exact
                 steps++;
                 if (change < _threshold) { small = true; break; }
             }
-            FullGradient();
+            if (!(small && _outsideGradientFresh)) FullGradient();
             if (!small) return (false, steps);
             if (_outer.JoinViolators(new ClassScores(_grad, _grouped), lambda) == 0) return (true, steps);
         }
