@@ -54,9 +54,15 @@ internal sealed partial class MultinomialPathSolver
         _earlierLambda = previousLambda;
         if (!any) return;
         double before = _loss + Penalty(lambda, 0, false);
-        double after = MoveAll(1) + Penalty(lambda, 1, true);
+        _prepared = null;
+        // The pass also prepares the first Newton step's first class (its weights, residual and working-set gradient) at the
+        // extrapolated point, while the block's rows are in cache; undone with the move.
+        var set = WorkingSet();
+        var first = UseGram(set.Length) ? set : null;
+        double after = MoveAll(1, first) + Penalty(lambda, 1, true);
         if (!(after < before))
         {
+            _prepared = null;
             MoveAll(-1);
             return;
         }
@@ -65,13 +71,14 @@ internal sealed partial class MultinomialPathSolver
             _b0[k] += _d0[k];
             for (int j = 0; j < _p; j++) _b[k][j] += _d[k][j];
         }
-        _prepared = null;
-        Symmetrize();
+        Symmetrize();   // moves no probability: the prepared class stays exact
     }
 
     /// <summary>eta_k += <paramref name="scale"/> (Δb0_k + Z Δb_k) for every class, then the softmax recomputed from the linear
-    /// predictors, in one pass over blocks of rows; returns the mean negative log-likelihood.</summary>
-    private double MoveAll(double scale)
+    /// predictors, in one pass over blocks of rows; returns the mean negative log-likelihood. With <paramref name="prepare"/> (the
+    /// working set) the pass also makes class 0's weights, residual and working-set gradient there (<see cref="_prepared"/>,
+    /// the bits of <see cref="PrepareClass"/>).</summary>
+    private double MoveAll(double scale, int[]? prepare = null)
     {
         int K = _classes;
         var columns = new int[K][];
@@ -85,11 +92,13 @@ internal sealed partial class MultinomialPathSolver
             TensorPrimitives.Multiply(coefficients[k], scale, coefficients[k]);
             stepWork += nz;
         }
-        int segments = Segments(2);
-        var sums = new double[2 * segments];   // per run: loss, smallest observed probability
-        sums.AsSpan(segments).Fill(1);
+        int q = prepare?.Length ?? 0, segments = Segments(prepare is null ? 2 : q + 3);
+        var sums = new double[5 * segments];   // per run: loss, smallest observed probability; prepared: sum w, sum r, sum |w - w_ref|
+        sums.AsSpan(segments, segments).Fill(1);
+        var dotParts = new double[segments * q];
+        var (reference, hessian) = prepare is null ? (null, null) : Reference(0, prepare);
         Indicator(0);   // made before the threads read it
-        ForBlocks(segments, (long)_n * (stepWork + 4 * K), (g, b, scratch) =>
+        ForBlocks(segments, (long)_n * (stepWork + 4 * K + q), (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var sb = scratch.Step.AsSpan(0, len);
@@ -104,8 +113,21 @@ internal sealed partial class MultinomialPathSolver
                 TensorPrimitives.Add(e, sb, e);
             }
             sums[g] += RefreshRows(i0, len, scratch.Max, scratch.Sum, ref sums[segments + g]);
+            if (prepare is null) return;
+            ClassRows(0, i0, len, reference, ref sums[2 * segments + g], ref sums[3 * segments + g], ref sums[4 * segments + g]);
+            var gradOffsets = scratch.GradOffsets.AsSpan(0, q);
+            BlockOffsets(prepare, i0, gradOffsets);
+            ColumnKernels.AddDots(_zData, gradOffsets, _q[0].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
         });
         _separated = Smallest(sums.AsSpan(segments, segments)) > 1 - 1e-9;
+        if (prepare is not null)
+        {
+            var dots = new double[q];
+            AddParts(dotParts, segments, dots);
+            double wsum = SumParts(sums.AsSpan(2 * segments, segments)), rsum = SumParts(sums.AsSpan(3 * segments, segments));
+            double drift = SumParts(sums.AsSpan(4 * segments, segments));
+            _prepared = new ClassPrep(0, prepare, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
+        }
         return _loss = SumParts(sums.AsSpan(0, segments)) / _n;
     }
 }

@@ -169,8 +169,14 @@ internal sealed partial class MultinomialPathSolver
                 for (int k = 0; k < _classes; k++)
                 {
                     _b0[k] -= c;
+                    // Vectorized, the bits of e[i] - c; by blocks of rows, so that no store is non-temporal (TensorPrimitives
+                    // streams past the cache above 256 KB) and eta stays in cache for the next pass.
                     var e = _eta[k];
-                    for (int i = 0; i < _n; i++) e[i] -= c;
+                    for (int i0 = 0; i0 < _n; i0 += RowBlock)
+                    {
+                        var block = e.AsSpan(i0, Math.Min(RowBlock, _n - i0));
+                        TensorPrimitives.Subtract(block, c, block);
+                    }
                 }
         }
         var column = new double[_classes];

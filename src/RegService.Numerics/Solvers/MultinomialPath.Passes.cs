@@ -53,6 +53,21 @@ internal sealed partial class MultinomialPathSolver
     {
         _team?.Stop();
         _team = null;
+        // The standardized columns are kept for the next fit of the same size (one buffer per process, at most KeptArrays'
+        // 64 MB; nothing of the path's result refers to them).
+        if (_zData.Length <= KeptArrays.MaxKeptValues) Interlocked.Exchange(ref s_keptColumns, _zData);
+    }
+
+    /// <summary>The standardized columns of the last fit released (pinned, on huge pages where the system allows): a fresh 16 MB
+    /// buffer costs its page faults and the kernel's zeroing on first touch in every fit (about 2-4% of a fit of
+    /// multinom_path_20k_100 on the 2-core VM).</summary>
+    private static double[]? s_keptColumns;
+
+    /// <summary>The kept columns if they have <paramref name="length"/> values (contents undefined), else a new buffer.</summary>
+    private static double[] TakeKeptColumns(int length)
+    {
+        var kept = Interlocked.Exchange(ref s_keptColumns, null);
+        return kept is not null && kept.Length == length ? kept : LargeArrays.Allocate(length);
     }
 
     private BlockScratch TakeScratch() => _blockScratch.TryTake(out var s) ? s : new BlockScratch(Math.Min(RowBlock, _n), _p);
@@ -410,9 +425,13 @@ internal sealed partial class MultinomialPathSolver
     /// Returns the mean negative log-likelihood after the step, as <see cref="Refresh"/>. The softmax is updated for class k
     /// alone (<see cref="ShiftClass(int, int, ReadOnlySpan{double}, ref double)"/>) unless <paramref name="recompute"/> or the step is too large for it.
     /// </summary>
-    private double StepAndPrepare(int k, int next, int[] set, bool recompute)
+    private double StepAndPrepare(int k, int next, int[] set, bool recompute, bool kkt = false)
     {
-        int nz = StepColumns(k), q = set.Length, segments = Segments(q + 5);
+        // The KKT gradient instead of class next's preparation: every class's residual against the columns outside the working set.
+        int[] outside = kkt ? [.. _outer.OutsideCandidates()] : [];
+        int m = outside.Length, length = _classes * m;
+        int q = kkt ? 0 : set.Length;
+        int nz = StepColumns(k), segments = Segments(kkt ? Math.Max(length, 5) : q + 5);
         var stepColumns = _stepColumns!;
         var coefficients = _stepCoefficients!;
         var (reference, hessian) = Reference(next, set);
@@ -428,11 +447,12 @@ internal sealed partial class MultinomialPathSolver
         bool shift = !recompute && bound <= ShiftLimit;
         var eta = _eta[k];
         var dotParts = new double[segments * q];
+        var gradientParts = kkt ? new double[segments * length] : [];
         var sums = new double[5 * segments];   // per run: loss, smallest observed probability, sum w, sum r, sum |w - w_ref|
         sums.AsSpan(segments, segments).Fill(1);
         Indicator(0);   // made before the threads read it
         var labels = Labels();
-        ForBlocks(segments, (long)_n * (q + nz + 4 * _classes), (g, b, scratch) =>
+        ForBlocks(segments, (long)_n * (q + nz + 4 * _classes + length), (g, b, scratch) =>
         {
             int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
             var e = eta.AsSpan(i0, len);
@@ -441,6 +461,22 @@ internal sealed partial class MultinomialPathSolver
             var stepOffsets = scratch.StepOffsets.AsSpan(0, nz);
             BlockOffsets(stepColumns.AsSpan(0, nz), i0, stepOffsets);
             ColumnKernels.AddScaled(_zData, stepOffsets, coefficients.AsSpan(0, nz), sb);
+            if (kkt)
+            {
+                if (shift)
+                {
+                    var moved = SoftmaxKernels.ShiftClass(_prob, i0, k, sb, e, labels.AsSpan(i0, len), ObservationSpan(i0, len), -1, [], [], []);
+                    sums[g] += moved.LossChange;
+                    sums[segments + g] = Math.Min(sums[segments + g], moved.Worst);
+                }
+                else
+                {
+                    TensorPrimitives.Add(e, sb, e);
+                    sums[g] += RefreshRows(i0, len, scratch.Max, scratch.Sum, ref sums[segments + g]);
+                }
+                OutsideDots(outside, i0, len, scratch, gradientParts.AsSpan(g * length, length));
+                return;
+            }
             if (shift)
             {
                 // eta_k += s, the softmax for class k alone and class next's weights and residual, one pass (SoftmaxKernels).
@@ -463,13 +499,19 @@ internal sealed partial class MultinomialPathSolver
             BlockOffsets(set, i0, gradOffsets);
             ColumnKernels.AddDots(_zData, gradOffsets, _q[next].AsSpan(i0, len), dotParts.AsSpan(g * q, q));
         });
+        double loss = SumParts(sums.AsSpan(0, segments), shift ? _loss * _n : 0), worst = Smallest(sums.AsSpan(segments, segments));
+        _separated = worst > 1 - 1e-9;
+        if (kkt)
+        {
+            SetOutsideGradient(outside, gradientParts, segments);
+            _prepared = null;
+            return _loss = loss / _n;
+        }
         var dots = new double[q];
         AddParts(dotParts, segments, dots);
-        double loss = SumParts(sums.AsSpan(0, segments), shift ? _loss * _n : 0), worst = Smallest(sums.AsSpan(segments, segments));
         double wsum = SumParts(sums.AsSpan(2 * segments, segments)), rsum = SumParts(sums.AsSpan(3 * segments, segments));
         double drift = SumParts(sums.AsSpan(4 * segments, segments));
         _prepared = new ClassPrep(next, set, dots, wsum, rsum, reference is null ? double.PositiveInfinity : drift, hessian);
-        _separated = worst > 1 - 1e-9;
         return _loss = loss / _n;
     }
 
@@ -478,35 +520,54 @@ internal sealed partial class MultinomialPathSolver
     /// and lambda_max look only outside), reading each block of rows of the columns once for all classes.</summary>
     private void FullGradient()
     {
-        var included = _outer.OutsideCandidates();
-        if (included.Count == 0)
-        {
-            foreach (var g in _grad) Array.Clear(g);
-            return;
-        }
-        int m = included.Count, length = _classes * m, segments = Segments(length);
-        var columns = included.ToArray();
+        var columns = _outer.OutsideCandidates().ToArray();
+        int m = columns.Length, length = _classes * m, segments = Segments(length);
         var dotParts = new double[segments * length];
-        Indicator(0);   // made before the threads read it
-        ForBlocks(segments, (long)_n * length, (g, b, scratch) =>
+        if (m > 0)
         {
-            int i0 = b * RowBlock, len = Math.Min(RowBlock, _n - i0);
-            var offsets = scratch.GradOffsets.AsSpan(0, m);
-            BlockOffsets(columns, i0, offsets);
-            var r = scratch.Sum.AsSpan(0, len);
-            for (int k = 0; k < _classes; k++)
+            Indicator(0);   // made before the threads read it
+            ForBlocks(segments, (long)_n * length, (g, b, scratch) =>
             {
-                TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r);
-                if (_obs is { } obs) TensorPrimitives.Multiply(r, obs.AsSpan(i0, len), r);   // v (y_k - p_k)
-                ColumnKernels.AddDots(_zData, offsets, r, dotParts.AsSpan(g * length + k * m, m));
-            }
-        });
+                int i0 = b * RowBlock;
+                OutsideDots(columns, i0, Math.Min(RowBlock, _n - i0), scratch, dotParts.AsSpan(g * length, length));
+            });
+        }
+        SetOutsideGradient(columns, dotParts, segments);
+    }
+
+    /// <summary>Adds z_j'V(y_k - p_k) over rows [i0, i0 + len) for every class k and feature j of <paramref name="columns"/> to
+    /// <paramref name="parts"/> (class-major: k m + a).</summary>
+    private void OutsideDots(int[] columns, int i0, int len, BlockScratch scratch, Span<double> parts)
+    {
+        int m = columns.Length;
+        if (m == 0) return;
+        var offsets = scratch.GradOffsets.AsSpan(0, m);
+        BlockOffsets(columns, i0, offsets);
+        var r = scratch.Sum.AsSpan(0, len);
+        for (int k = 0; k < _classes; k++)
+        {
+            TensorPrimitives.Subtract(Indicator(k).AsSpan(i0, len), _prob[k].AsSpan(i0, len), r);
+            if (_obs is { } obs) TensorPrimitives.Multiply(r, obs.AsSpan(i0, len), r);   // v (y_k - p_k)
+            ColumnKernels.AddDots(_zData, offsets, r, parts.Slice(k * m, m));
+        }
+    }
+
+    /// <summary>The gradient outside the working set (<see cref="_grad"/>, 0 elsewhere) from the runs' dot products of
+    /// <see cref="OutsideDots"/>, added in run order.</summary>
+    private void SetOutsideGradient(int[] columns, double[] parts, int segments)
+    {
+        int m = columns.Length, length = _classes * m;
         var dots = new double[length];
-        AddParts(dotParts, segments, dots);
+        AddParts(parts, segments, dots);
         for (int k = 0; k < _classes; k++)
         {
             Array.Clear(_grad[k]);
             for (int a = 0; a < m; a++) _grad[k][columns[a]] = dots[k * m + a] / _n;
         }
+        _outsideGradientFresh = true;
     }
+
+    /// <summary>Whether <see cref="_grad"/> is the gradient at the current point (the last class pass of a Newton step that ends
+    /// its round computed it: <see cref="Converge"/> then needs no pass of its own). Cleared by every Newton step.</summary>
+    private bool _outsideGradientFresh;
 }

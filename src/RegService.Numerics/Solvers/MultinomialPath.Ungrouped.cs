@@ -56,7 +56,10 @@ internal sealed partial class MultinomialPathSolver
             double after;
             bool recompute = k + 1 == _classes && _recomputeDue;
             if (recompute) _recomputeDue = false;
-            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute);
+            // The last class of a Newton step whose every class step is below the threshold: the step ends the round (Converge),
+            // so its pass makes the KKT gradient outside the working set instead of the next Newton step's first class.
+            bool last = k + 1 == _classes && change < _threshold;
+            if (gram) after = StepAndPrepare(k, (k + 1) % _classes, set, recompute, kkt: last);
             else
             {
                 s = StepVector(k, rowStep[k] ??= new double[_n]);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using RegService.Numerics.Data;
 using RegService.Numerics.Fitting;
 using RegService.Numerics.Kernels;
@@ -163,7 +164,8 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
         _sourceCols = cols;
         _threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
         // Huge pages where the system allows them (LargeArrays): every class step streams the working columns, 16 MB at 20k x 100.
-        _zData = LargeArrays.Allocate(ArraySizes.Product(_n, _p, "the standardized features"));
+        // The last fit's copy of that size is taken when there is one (Release keeps it): its pages are already the process's.
+        _zData = TakeKeptColumns(ArraySizes.Product(_n, _p, "the standardized features"));
         var obs = _obs;
         var standardized = Standardization.Features(featureNames, _intercept, settings.Standardize,
                                                     j => ObservationWeights.Moments(source.Column(cols[j]), obs));   // weighted as glmnet's with weights
@@ -179,7 +181,15 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             }
             var c = source.Column(cols[j]);
             double center = _means[j], inv = 1 / _scales[j];
-            for (int i = 0; i < _n; i++) z[i] = (c[i] - center) * inv;
+            // (c_i - center) * inv, vectorized (the same two roundings as the scalar expression), by blocks of rows so that no
+            // store is non-temporal (TensorPrimitives streams past the cache above 256 KB).
+            for (int i0 = 0; i0 < _n; i0 += RowBlock)
+            {
+                int len = Math.Min(RowBlock, _n - i0);
+                var zb = z.Slice(i0, len);
+                TensorPrimitives.Subtract(c.Slice(i0, len), center, zb);
+                TensorPrimitives.Multiply(zb, inv, zb);
+            }
         }
         _b0 = new double[_classes];
         _d0 = new double[_classes];
@@ -273,12 +283,13 @@ internal sealed partial class MultinomialPathSolver : IPointSolver
             while (steps < MultinomialPath.MaxNewtonSteps && passes < budget)
             {
                 ct.ThrowIfCancellationRequested();
+                _outsideGradientFresh = false;
                 double change = _grouped ? GroupedStep(lambda, ref passes) : UngroupedSteps(lambda, ref passes);
-                Symmetrize();
+                Symmetrize();   // moves no probability: a gradient the step's last pass made stays exact
                 steps++;
                 if (change < _threshold) { small = true; break; }
             }
-            FullGradient();
+            if (!(small && _outsideGradientFresh)) FullGradient();
             if (!small) return (false, steps);
             if (_outer.JoinViolators(new ClassScores(_grad, _grouped), lambda) == 0) return (true, steps);
         }
