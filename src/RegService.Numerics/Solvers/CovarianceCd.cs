@@ -22,14 +22,6 @@ public sealed class CovarianceCd : ICdCore
     private readonly int _q;
     private readonly CoordinateDescent _cd;
 
-    /// <summary>
-    /// <see cref="CoordinateDescent.SettleFactor"/> on the covariance route: the active set's passes (q x q, in cache) run to
-    /// half the tolerance before the full pass that ends a solve. At glmnet's rule alone the weighted lasso path of
-    /// wlasso_path_50k_500 ended up to 1.55e-6 above default glmnet's objective (lambda 45 of 80); at half, 5.2e-7 in 570
-    /// passes instead of 516 (glmnet 693), and lasso_path_50k_500 5.8e-7 instead of 7.1e-7 (561 passes instead of 516).
-    /// </summary>
-    internal const double ActiveSettle = 0.5;
-
     /// <summary>Starts at b = <paramref name="start"/> (or 0, feasible for <paramref name="bounds"/>), so g = c - A b.</summary>
     public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null, CoefficientBounds? bounds = null)
     {
@@ -37,7 +29,7 @@ public sealed class CovarianceCd : ICdCore
         _a = a;
         _c = c[..q];
         _q = q;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = ActiveSettle };
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = CoordinateDescent.GaussianSettle };
         Beta = new double[q];
         Gradient = c[..q];
         if (start is not null)
