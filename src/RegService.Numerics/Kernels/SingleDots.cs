@@ -118,16 +118,7 @@ public static class SingleDots
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<long> Part(ref double x, int i, Vector<double> m, Vector<double> f, Vector<double> to, Vector<double> step,
-        ref Vector<double> ss, ref Vector<double> ee)
-    {
-        var z = (Vector.LoadUnsafe(ref x, (nuint)i) - m) * f;
-        var r = Vector.Round(z * to);
-        var zq = r * step;
-        var e = z - zq;
-        ss += zq * zq;
-        ee += e * e;
-        return Vector.ConvertToInt64(r);
-    }
+        ref Vector<double> ss, ref Vector<double> ee) => Vector.ConvertToInt64(PartRounded(ref x, i, m, f, to, step, ref ss, ref ee));
 
     /// <summary>The scalar twin of <see cref="Quantize"/>: the same entries and step, the sums in order.</summary>
     public static QuantizedColumn QuantizeScalar(ReadOnlySpan<double> x, double mean, double inverseScale, Span<short> q)
