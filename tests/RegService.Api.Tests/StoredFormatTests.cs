@@ -160,7 +160,8 @@ public sealed class StoredFormatTests
         var result = job["result"]!;
         Assert.Equal(JsonSerializer.Serialize(StoredResults.Project(StoredResults.Read(row, options), All), options), result.ToJsonString());
         // The sections added since the capture (the prior of a linear fit, validation.measure) aside too.
-        AssertAsCaptured(WithoutTimings(capture.Response), WithoutTimings(Http.Dense(WithoutNewSections(result))), refitted: true);
+        AssertAsCaptured(WithoutSolverEffort(WithoutTimings(capture.Response)), WithoutSolverEffort(WithoutTimings(Http.Dense(WithoutNewSections(result)))),
+            refitted: true);
         await AssertPredictionsAsCaptured(client, fit, capture, refitted: true);
     }
 
@@ -188,11 +189,24 @@ public sealed class StoredFormatTests
     private const double OtherTierTolerance = 1e-12;
 
     /// <summary>
+    /// A fit computed again goes through the solvers of this version, which may stop elsewhere within the tolerance than the
+    /// capture's did (since 2026-12-06 coordinate descent settles its active set to half the tolerance before the pass that
+    /// ends a solve: one more pass at one lambda of the k-fold case, whose coefficients moved by up to 9.4e-5 and its
+    /// intercept of -0.0036 by 5.8e-5; the binomial expansion's coefficients by 3.9e-9 relative). glmnet's rule at the default
+    /// tolerance 1e-7 bounds a standardized coefficient's last change by about its square root, 3.2e-4, so a refit's numbers
+    /// are held to the capture's within this share of the larger of their magnitudes and 1, and the counts of passes and
+    /// screened-out features are left out (<see cref="WithoutSolverEffort"/>). The solvers' accuracy is the business of the
+    /// glmnet and scikit-learn fixtures' tests; this test's is the stored format.
+    /// </summary>
+    private const double RefitTolerance = 1e-3;
+
+    /// <summary>
     /// A stored row read back, and the predictions of its stored model, must equal the capture as text on the capture's tier.
     /// A fit computed again (<paramref name="refitted"/>) is held to the capture's shape and to its numbers within
-    /// <see cref="OtherTierTolerance"/> on every tier: the engine may add a sum's terms in another order from one version to
+    /// <see cref="RefitTolerance"/> on every tier: the engine may add a sum's terms in another order from one version to
     /// the next (since 2026-12-06 the proximal-Newton pass sums four columns per sweep of a row block: the binomial
-    /// expansion's intercept moved in its 16th digit), which is not a change of the stored format this test guards.
+    /// expansion's intercept moved in its 16th digit) or stop its solvers elsewhere within their tolerance, which is not a
+    /// change of the stored format this test guards.
     /// </summary>
     private static void AssertAsCaptured(string expected, string actual, bool refitted = false)
     {
@@ -203,28 +217,32 @@ public sealed class StoredFormatTests
         }
         double worst = 0;
         string where = "";
-        Compare(JsonNode.Parse(expected), JsonNode.Parse(actual), "$", ref worst, ref where);
-        Assert.True(worst <= OtherTierTolerance, $"{where}: {worst:e3} relative from the capture (tolerance {OtherTierTolerance:e0} for a refit or off the capture's tier)");
+        Compare(JsonNode.Parse(expected), JsonNode.Parse(actual), "$", ref worst, ref where, refitted ? 1 : 0);
+        double tolerance = refitted ? RefitTolerance : OtherTierTolerance;
+        Assert.True(worst <= tolerance, $"{where}: {worst:e3} relative from the capture (tolerance {tolerance:e0} {(refitted ? "for a refit" : "off the capture's tier")})");
     }
 
-    /// <summary>The largest relative difference of two documents' numbers; a difference in shape, names or other values fails.</summary>
-    private static void Compare(JsonNode? expected, JsonNode? actual, string path, ref double worst, ref string where)
+    /// <summary>
+    /// The largest difference of two documents' numbers relative to the larger magnitude (or to <paramref name="floor"/> where that
+    /// is larger); a difference in shape, names or other values fails.
+    /// </summary>
+    private static void Compare(JsonNode? expected, JsonNode? actual, string path, ref double worst, ref string where, double floor = 0)
     {
         switch (expected)
         {
             case JsonObject e:
                 var a = Assert.IsType<JsonObject>(actual);
                 Assert.Equal(e.Select(p => p.Key), a.Select(p => p.Key));
-                foreach (var (key, value) in e) Compare(value, a[key], $"{path}.{key}", ref worst, ref where);
+                foreach (var (key, value) in e) Compare(value, a[key], $"{path}.{key}", ref worst, ref where, floor);
                 break;
             case JsonArray e:
                 var list = Assert.IsType<JsonArray>(actual);
                 Assert.True(e.Count == list.Count, $"{path}: {list.Count} items, the capture {e.Count}");
-                for (int i = 0; i < e.Count; i++) Compare(e[i], list[i], $"{path}[{i}]", ref worst, ref where);
+                for (int i = 0; i < e.Count; i++) Compare(e[i], list[i], $"{path}[{i}]", ref worst, ref where, floor);
                 break;
             case JsonValue e when e.GetValueKind() == JsonValueKind.Number && actual?.GetValueKind() == JsonValueKind.Number:
                 double x = e.GetValue<double>(), y = actual.GetValue<double>();
-                double d = x == y ? 0 : Math.Abs(x - y) / Math.Max(Math.Abs(x), Math.Abs(y));
+                double d = x == y ? 0 : Math.Abs(x - y) / Math.Max(Math.Max(Math.Abs(x), Math.Abs(y)), floor);
                 if (d > worst) (worst, where) = (d, $"{path}: {y:R} against the capture's {x:R}");
                 break;
             default:
@@ -249,6 +267,16 @@ public sealed class StoredFormatTests
         // dualityGap changed meaning (issue 14: the standard gap on the objective's scale, no longer relative); DualityGapTests check it.
         copy["diagnostics"]!.AsObject().Remove("dualityGap");
         copy["path"]?.AsObject().Remove("dualityGap");
+        return copy.ToJsonString();
+    }
+
+    /// <summary>The document without its solver's effort: the passes (overall and per lambda) and the features screened out per lambda.</summary>
+    private static string WithoutSolverEffort(string document)
+    {
+        var copy = JsonNode.Parse(document)!;
+        copy["diagnostics"]?.AsObject().Remove("iterations");
+        copy["path"]?.AsObject().Remove("iterations");
+        copy["path"]?.AsObject().Remove("screenedOut");
         return copy.ToJsonString();
     }
 
