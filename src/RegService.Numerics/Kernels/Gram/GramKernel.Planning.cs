@@ -69,7 +69,7 @@ public static partial class GramKernel
     /// finished segments waiting for an earlier one to be folded. At least threads + 3; more, up to one per segment, while
     /// they fit <see cref="RunAheadBytes"/>: a worker whose thread the system takes off its core mid-segment holds up the
     /// fold, and with only threads + 3 buffers the other worker ran three segments ahead and then waited for it, so both
-    /// cores were lost instead of one (200,000 x 200 on two threads at load 19: waits of 7-345 ms in 6 of 16 calls of
+    /// cores were lost instead of one (200,000 x 200 on two threads at load 19: waits of 7-345 ms in 7 of 16 calls of
     /// 0.4-1 s). Buffers are taken only when needed, so a call whose workers keep pace holds about threads + 1.
     /// </summary>
     private static int MaxBuffers(int threads, int segments, int kp)
