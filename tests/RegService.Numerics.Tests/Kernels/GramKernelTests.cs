@@ -420,4 +420,16 @@ public class GramKernelTests
             }
         }
     }
+
+    [Fact]
+    public void NativeBytesCountOneAccumulatorPerSegmentWhileTheyFitTheRunAheadBudget()
+    {
+        // 200,000 x 200 on two threads: 16 segments whose 200 x 200 accumulators (320 KB each) fit 16 MB, so a worker may run
+        // ahead of a descheduled one up to the last segment; at k = 2000 (32 MB each) only threads + 3 are allowed.
+        const long Small = (200L * 200 + 200) * sizeof(double), Large = (2000L * 2000 + 2000) * sizeof(double);
+        long small = GramKernel.NativeBytes(200_000, 200, maxThreads: 2);
+        Assert.InRange(small, 16 * Small, 16 * Small + 2L * 256 * 201 * sizeof(double));
+        long large = GramKernel.NativeBytes(200_000, 2000, maxThreads: 2);
+        Assert.InRange(large, 5 * Large, 5 * Large + 2L * 256 * 2001 * sizeof(double));
+    }
 }

@@ -56,7 +56,7 @@ public static partial class GramKernel
             _segments = segmentGroup.Length;
             Threads = threads;
             // In flight at most: one buffer per thread, finished segments waiting for an earlier one, the running total.
-            _maxBuffers = threads + 3;
+            _maxBuffers = MaxBuffers(threads, _segments, kp);
             _path = path;
             _ct = ct;
             _outGrams = outGrams;

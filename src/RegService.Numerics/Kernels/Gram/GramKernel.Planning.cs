@@ -44,7 +44,7 @@ public static partial class GramKernel
     /// <summary>
     /// The most native bytes one call allocates for <paramref name="rows"/> rows of <paramref name="k"/> columns in
     /// <paramref name="groups"/> groups with at most <paramref name="maxThreads"/> threads (0: all processors): per thread
-    /// a packed block and a zero row, and at most min(segments, threads + 3) accumulators of kp x kp plus kp sums,
+    /// a packed block and a zero row, and at most min(segments, <see cref="MaxBuffers"/>) accumulators of kp x kp plus kp sums,
     /// with the block size, segments and threads chosen as <see cref="CreateJob"/> chooses them. For cost estimates.
     /// </summary>
     internal static long NativeBytes(long rows, int k, int maxThreads, int groups = 1)
@@ -59,9 +59,24 @@ public static partial class GramKernel
         threads = Math.Min(threads, segments);
         double work = (double)rows * kp * kp / 2;
         threads = (long)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
-        long buffers = Math.Min(segments, threads + 3);
+        long buffers = Math.Min(segments, MaxBuffers((int)threads, (int)segments, (int)kp));
         double bytes = sizeof(double) * (threads * ((double)mb * kp + mb) + buffers * ((double)kp * kp + kp));
         return bytes >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)bytes;
+    }
+
+    /// <summary>
+    /// The most segment accumulators (kp x kp plus kp sums) one call holds at once: one per thread, the running total, and
+    /// finished segments waiting for an earlier one to be folded. At least threads + 3; more, up to one per segment, while
+    /// they fit <see cref="RunAheadBytes"/>: a worker whose thread the system takes off its core mid-segment holds up the
+    /// fold, and with only threads + 3 buffers the other worker ran three segments ahead and then waited for it, so both
+    /// cores were lost instead of one (200,000 x 200 on two threads at load 19: waits of 7-345 ms in 7 of 16 calls of
+    /// 0.4-1 s). Buffers are taken only when needed, so a call whose workers keep pace holds about threads + 1.
+    /// </summary>
+    private static int MaxBuffers(int threads, int segments, int kp)
+    {
+        long bufferBytes = ((long)kp * kp + kp) * sizeof(double);
+        long fit = RunAheadBytes / Math.Max(bufferBytes, 1);
+        return (int)Math.Max(threads + 3L, Math.Min(segments, fit));
     }
 
     /// <summary>

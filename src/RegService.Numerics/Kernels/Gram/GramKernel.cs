@@ -29,7 +29,7 @@ namespace RegService.Numerics.Kernels;
 /// </para>
 /// <para>
 /// Memory, outside the managed heap: per thread one packed block (a few hundred rows x k rounded up to a multiple of 8),
-/// and up to threads + 3 accumulators of k x k (rounded likewise), of which only the upper triangle of 8 x 8 tiles is
+/// and up to threads + 3 accumulators of k x k (rounded likewise; more, up to one per segment, within 16 MB), of which only the upper triangle of 8 x 8 tiles is
 /// cleared, written and folded. A call's blocks are kept for the next call of the same sizes (up to 32 MB, blocks up to
 /// 8 MB; <c>GramKernel.Memory.cs</c>), so repeated fits do not fault the pages in again.
 /// </para>
@@ -69,6 +69,9 @@ public static partial class GramKernel
 
     /// <summary>At most this many row segments (each with its own accumulator while in flight).</summary>
     private const int MaxSegments = 16;
+
+    /// <summary>Segment accumulators beyond threads + 3 are allowed while all of them fit this many bytes (see <see cref="MaxBuffers"/>).</summary>
+    private const long RunAheadBytes = 16L << 20;
 
     /// <summary>Below this many multiply-adds per thread, extra threads are not worth starting.</summary>
     private const long MinMultiplyAddsPerThread = 1L << 22;
