@@ -29,7 +29,7 @@
 //                   Rscript tests/RegService.Benchmarks/anchor_objectives.R /tmp/anchors /tmp/anchor_objectives.json
 //               (glmnet's default path and its objective at each lambda for lasso_path_50k_500,
 //               wlasso_path_50k_500 (weighted: the loss and the scales s_j weighted as glmnet's),
-//               lasso_path_500_10k, logit_enet_path_50k_200, poisson_path_50k_200 and multinom_path_20k_100; an optional third argument THRESH,
+//               lasso_path_500_10k, logit_enet_path_50k_200, poisson_path_50k_200, multinom_path_20k_100 and lasso_path_1k_50k; an optional third argument THRESH,
 //               e.g. 1e-12, fits glmnet tighter for a near-exact reference, and a fourth, KEYS, runs only
 //               those workloads). The engine is fitted, untimed, at
 //               glmnet's lambdas with the default tolerance (--tolerance T: with T instead, to see how much of a

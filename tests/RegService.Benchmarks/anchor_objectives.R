@@ -2,7 +2,7 @@
 # Usage: Rscript tests/RegService.Benchmarks/anchor_objectives.R DATADIR OUT.json [THRESH [KEYS]]
 #
 # For each path workload with a comparable lambda (lasso_path_50k_500, wlasso_path_50k_500,
-# lasso_path_500_10k, logit_enet_path_50k_200, poisson_path_50k_200, multinom_path_20k_100), runs the call of
+# lasso_path_500_10k, logit_enet_path_50k_200, poisson_path_50k_200, multinom_path_20k_100, lasso_path_1k_50k), runs the call of
 # ../shared/anchors/bench_glmnet.R (default path, default thresh) and writes, per workload key: family, alpha,
 # glmnet's lambdas, npasses, the weights file (weighted workloads), and
 #   gaussian: (1/2) sum_i w_i (y - a0 - X b)^2            + lambda * P(b)
@@ -75,4 +75,5 @@ run("lasso_path_500_10k", "lasso_500_10k", "gaussian", 1)
 run("logit_enet_path_50k_200", "logit_50k_200", "binomial", 0.5)
 if (file.exists(file.path(d, "poisson_50k_200.csv"))) run("poisson_path_50k_200", "poisson_50k_200", "poisson", 1)
 if (file.exists(file.path(d, "multinom_20k_100.csv"))) run("multinom_path_20k_100", "multinom_20k_100", "multinomial", 1)
+if (file.exists(file.path(d, "lasso_1k_50k.csv"))) run("lasso_path_1k_50k", "lasso_1k_50k", "gaussian", 1)
 writeLines(paste0("{\n", paste(entries, collapse = ",\n"), "\n}"), out)
