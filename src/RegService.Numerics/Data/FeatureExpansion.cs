@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Text;
-using RegService.Numerics.Fitting;
 
 namespace RegService.Numerics.Data;
 

@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 

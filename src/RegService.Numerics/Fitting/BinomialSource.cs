@@ -1,9 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Selection;
-using RegService.Numerics.Solvers;
-
 namespace RegService.Numerics.Fitting;
 
 /// <summary>Binomial and poisson fits by proximal Newton (with observation weights and the offset), on all rows or the rows

@@ -1,9 +1,4 @@
 using System.Globalization;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Selection;
-using RegService.Numerics.Solvers;
-using RegService.Numerics.Training;
 
 namespace RegService.Numerics.Fitting;
 

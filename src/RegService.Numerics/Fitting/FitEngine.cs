@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using RegService.Numerics.Data;
-using RegService.Numerics.Selection;
-using RegService.Numerics.Training;
 
 namespace RegService.Numerics.Fitting;
 

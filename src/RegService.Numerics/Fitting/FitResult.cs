@@ -1,6 +1,3 @@
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Solvers;
-
 namespace RegService.Numerics.Fitting;
 
 /// <summary>The model at one lambda, with how its solve went.</summary>

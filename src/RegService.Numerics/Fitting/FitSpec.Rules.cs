@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
-using RegService.Numerics.Data;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Selection;
 using static RegService.Numerics.Fitting.SpecNames;
 
 namespace RegService.Numerics.Fitting;

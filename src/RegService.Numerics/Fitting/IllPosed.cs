@@ -1,7 +1,4 @@
 using System.Globalization;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 

@@ -1,5 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Selection;
 using static RegService.Numerics.Fitting.SpecNames;
 
 namespace RegService.Numerics.Fitting;

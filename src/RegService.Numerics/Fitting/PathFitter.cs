@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using RegService.Numerics.Data;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Selection;
 
 namespace RegService.Numerics.Fitting;
 

@@ -1,11 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Selection;
-using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 

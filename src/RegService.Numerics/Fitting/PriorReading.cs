@@ -1,9 +1,4 @@
 using System.Buffers;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Fitting;
 

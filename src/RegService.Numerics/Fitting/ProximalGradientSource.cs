@@ -1,9 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Metrics;
-using RegService.Numerics.Paths;
-using RegService.Numerics.Selection;
-using RegService.Numerics.Solvers;
-
 namespace RegService.Numerics.Fitting;
 
 /// <summary>Gaussian and binomial fits by full-batch proximal gradient (FISTA), on all rows or the rows outside a fold.</summary>

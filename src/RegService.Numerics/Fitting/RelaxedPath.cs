@@ -1,5 +1,3 @@
-using RegService.Numerics.Paths;
-
 namespace RegService.Numerics.Fitting;
 
 /// <summary>

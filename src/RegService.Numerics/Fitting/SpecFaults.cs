@@ -1,5 +1,4 @@
 using System.Globalization;
-using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Fitting;
 

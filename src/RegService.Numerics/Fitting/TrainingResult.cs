@@ -1,6 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Metrics;
-
 namespace RegService.Numerics.Fitting;
 
 /// <summary>Why iterative training ended.</summary>

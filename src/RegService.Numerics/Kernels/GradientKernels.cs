@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Kernels;
 

@@ -1,5 +1,3 @@
-using RegService.Numerics.Data;
-
 namespace RegService.Numerics.Metrics;
 
 /// <summary>Binomial-family metrics on a set of rows (target 0 or 1, predicted probability p = 1/(1 + e^-eta)).</summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Metrics;
 

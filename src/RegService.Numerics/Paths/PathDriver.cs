@@ -1,5 +1,3 @@
-using RegService.Numerics.Fitting;
-
 namespace RegService.Numerics.Paths;
 
 /// <summary>One lambda of a path, as the driver hands it to a point solver.</summary>

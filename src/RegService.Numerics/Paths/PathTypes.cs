@@ -1,6 +1,3 @@
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Solvers;
-
 namespace RegService.Numerics.Paths;
 
 /// <summary>How one solution path is fitted: penalty, lambdas and solver settings, family-independent.</summary>

@@ -1,5 +1,3 @@
-using RegService.Numerics.Fitting;
-
 namespace RegService.Numerics.Selection;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Paths;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>

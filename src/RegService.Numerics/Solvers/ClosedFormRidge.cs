@@ -1,7 +1,4 @@
 using System.Buffers;
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Paths;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,8 +1,4 @@
 using System.Numerics.Tensors;
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Paths;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Numerics.Tensors;
-using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Solvers;
 

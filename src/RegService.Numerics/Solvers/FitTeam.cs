@@ -1,5 +1,4 @@
 using System.Runtime.ExceptionServices;
-using RegService.Numerics.Training;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,5 +1,3 @@
-using RegService.Numerics.Data;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>The rows a solver fits, as contiguous feature columns.</summary>

@@ -1,10 +1,6 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Paths;
 
 namespace RegService.Numerics.Solvers;
 

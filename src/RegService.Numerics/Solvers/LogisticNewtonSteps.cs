@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

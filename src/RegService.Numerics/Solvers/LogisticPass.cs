@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,8 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Paths;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
@@ -18,8 +13,6 @@ internal sealed partial class LogisticPathSolver : IPointSolver
 
     /// <summary>Rebuild the Gram matrix when sum |w - w_ref| / sum w_ref exceeds this.</summary>
     private const double DriftLimit = 0.05;
-
-
 
     private readonly LogisticData _d;
     private readonly PathSettings _settings;

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

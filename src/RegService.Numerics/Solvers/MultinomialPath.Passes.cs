@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,6 +1,3 @@
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>

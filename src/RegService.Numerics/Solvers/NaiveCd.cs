@@ -2,8 +2,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

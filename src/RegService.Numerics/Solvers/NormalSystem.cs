@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,5 +1,3 @@
-using RegService.Numerics.Kernels;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
 
 namespace RegService.Numerics.Solvers;
 

@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Solvers;
 

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Kernels;
 
 namespace RegService.Numerics.Training;
 

@@ -1,5 +1,3 @@
-using RegService.Numerics.Fitting;
-
 namespace RegService.Numerics.Training;
 
 /// <summary>What to do after an epoch: whether its weights are the best so far (keep a copy), and whether to stop.</summary>

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using RegService.Numerics.Data;
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Metrics;
 
 namespace RegService.Numerics.Training;
 

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-using RegService.Numerics.Kernels;
-
 namespace RegService.Numerics.Training;
 
 /// <summary>The constants of optimizer step t (1-based): Adam's beta1 0.9, beta2 0.999 and epsilon 1e-8 are fixed.</summary>

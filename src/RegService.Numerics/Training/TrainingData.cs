@@ -1,7 +1,4 @@
 using System.Runtime.InteropServices;
-using RegService.Numerics.Data;
-using RegService.Numerics.Kernels;
-using RegService.Numerics.Solvers;
 
 namespace RegService.Numerics.Training;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using RegService.Numerics.Fitting;
 
 namespace RegService.Numerics.Training;
 

@@ -1,6 +1,3 @@
-using RegService.Numerics.Fitting;
-using RegService.Numerics.Paths;
-
 namespace RegService.Numerics.Training;
 
 /// <summary>A stochastic fit's settings, every default filled in, as the trainer reads them.</summary>

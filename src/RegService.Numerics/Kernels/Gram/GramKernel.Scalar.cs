@@ -1,5 +1,3 @@
-using RegService.Numerics.Data;
-
 namespace RegService.Numerics.Kernels;
 
 /// <summary>The scalar twins of the Gram kernels: one thread, one term at a time in row order (references for tests).</summary>

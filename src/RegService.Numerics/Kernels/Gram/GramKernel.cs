@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using RegService.Numerics.Data;
 
 namespace RegService.Numerics.Kernels;
 
@@ -76,7 +75,6 @@ public static partial class GramKernel
     /// <summary>Below this many multiply-adds per thread, extra threads are not worth starting.</summary>
     private const long MinMultiplyAddsPerThread = 1L << 22;
 
-
     /// <summary>
     /// Computes the shifted Gram matrix and the shifted column sums of the selected columns over the selected rows:
     /// <c>gram[a*k + b] = Σ_{r∈R} (X[r, cols[a]] − shift[a]) · (X[r, cols[b]] − shift[b])</c> and
@@ -105,7 +103,6 @@ public static partial class GramKernel
                                    Span<double> gram, Span<double> sums, int maxThreads = 0, CancellationToken ct = default)
         => ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, KernelPath.Auto, blockRows: 0, forceThreads: false);
 
-
     /// <summary>
     /// Weighted twin of <see cref="ShiftedGram"/>: <c>gram[a*k + b] = Σ_i w_i (X[r_i, cols[a]] − shift[a]) (X[r_i, cols[b]] − shift[b])</c>
     /// and <c>sums[a] = Σ_i w_i (X[r_i, cols[a]] − shift[a])</c>, where <c>r_i</c> is the i-th row of <paramref name="rows"/>
@@ -132,7 +129,6 @@ public static partial class GramKernel
     public static void WeightedShiftedGram(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
                                            int[]? rows, Span<double> gram, Span<double> sums, int maxThreads = 0, CancellationToken ct = default)
         => WeightedShiftedGramCore(x, cols, shift, weights, rows, gram, sums, maxThreads, ct, KernelPath.Auto, blockRows: 0, forceThreads: false);
-
 
     /// <summary>Implementation of <see cref="WeightedShiftedGram"/> with the knobs of <see cref="ShiftedGramCore"/>.</summary>
     /// <param name="x">The column-major data.</param>
