@@ -149,6 +149,27 @@ public static class SingleDots
     }
 
     /// <summary>
+    /// Four columns' dots (<see cref="Dots"/>) from their vector sums: the rows from <paramref name="whole"/> on, below a vector,
+    /// added one at a time, into <paramref name="result"/>[0..3].
+    /// </summary>
+    private static void FinishFour(ref short a0, ref short a1, ref short a2, ref short a3, ref float rv, int whole, int n,
+                                   float t0, float t1, float t2, float t3, Span<double> result)
+    {
+        for (int i = whole; i < n; i++)
+        {
+            float v = Unsafe.Add(ref rv, i);
+            t0 += Unsafe.Add(ref a0, i) * v;
+            t1 += Unsafe.Add(ref a1, i) * v;
+            t2 += Unsafe.Add(ref a2, i) * v;
+            t3 += Unsafe.Add(ref a3, i) * v;
+        }
+        result[0] = t0;
+        result[1] = t1;
+        result[2] = t2;
+        result[3] = t3;
+    }
+
+    /// <summary>
     /// <c>result[s] = Σ_i q[which[s] * n + i] · r[i]</c> for 16-bit columns (<see cref="Quantize"/>), summed in single
     /// precision: each entry widened to 32 bits and converted to float exactly, then multiplied and added (four columns at a
     /// time on Vector512 and Vector256, two on Vector128, fused multiply-adds where the machine has them), so the rounding
@@ -189,19 +210,8 @@ public static class SingleDots
                     s2 = Vector512.FusedMultiplyAdd(Wide512(ref a2, i), v, s2);
                     s3 = Vector512.FusedMultiplyAdd(Wide512(ref a3, i), v, s3);
                 }
-                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-                for (int i = whole; i < n; i++)
-                {
-                    float v = Unsafe.Add(ref rv, i);
-                    t0 += Unsafe.Add(ref a0, i) * v;
-                    t1 += Unsafe.Add(ref a1, i) * v;
-                    t2 += Unsafe.Add(ref a2, i) * v;
-                    t3 += Unsafe.Add(ref a3, i) * v;
-                }
-                result[s] = t0;
-                result[s + 1] = t1;
-                result[s + 2] = t2;
-                result[s + 3] = t3;
+                FinishFour(ref a0, ref a1, ref a2, ref a3, ref rv, whole, n, Vector512.Sum(s0), Vector512.Sum(s1), Vector512.Sum(s2),
+                           Vector512.Sum(s3), result.Slice(s, 4));
             }
         }
         else if (path == KernelPath.Vector256)
@@ -225,19 +235,8 @@ public static class SingleDots
                     s2 = Vector256.MultiplyAddEstimate(Wide256(ref a2, i), v, s2);
                     s3 = Vector256.MultiplyAddEstimate(Wide256(ref a3, i), v, s3);
                 }
-                float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
-                for (int i = whole; i < n; i++)
-                {
-                    float v = Unsafe.Add(ref rv, i);
-                    t0 += Unsafe.Add(ref a0, i) * v;
-                    t1 += Unsafe.Add(ref a1, i) * v;
-                    t2 += Unsafe.Add(ref a2, i) * v;
-                    t3 += Unsafe.Add(ref a3, i) * v;
-                }
-                result[s] = t0;
-                result[s + 1] = t1;
-                result[s + 2] = t2;
-                result[s + 3] = t3;
+                FinishFour(ref a0, ref a1, ref a2, ref a3, ref rv, whole, n, Vector256.Sum(s0), Vector256.Sum(s1), Vector256.Sum(s2),
+                           Vector256.Sum(s3), result.Slice(s, 4));
             }
         }
         else if (path == KernelPath.Vector128)
