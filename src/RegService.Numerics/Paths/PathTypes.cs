@@ -58,6 +58,19 @@ public sealed record PathSettings
     /// lambda k - 1). Off, a cancellation throws and a spent budget leaves the remaining lambdas unconverged.
     /// </summary>
     public bool KeepPartial { get; init; }
+
+    /// <summary>
+    /// The checks a path solver makes of these settings for <paramref name="features"/> feature columns with
+    /// <paramref name="names"/> names (the engine's callers have checked the spec; these guard direct use).
+    /// </summary>
+    internal void CheckFor(int features, int names)
+    {
+        if (names != features) throw new ArgumentException("one name per feature column is needed");
+        if (PenaltyFactors.Length != features)
+            throw new ArgumentException($"{PenaltyFactors.Length} penalty factors for {features} features");
+        if (!(Alpha >= 0 && Alpha <= 1)) throw new ArgumentException("alpha (l1Ratio) must be in [0, 1]");
+        if (!(Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
+    }
 }
 
 /// <summary>A starting point of a path solve (<see cref="PathSettings.Start"/>): original-scale intercept and coefficients.</summary>

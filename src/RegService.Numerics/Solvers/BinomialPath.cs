@@ -79,11 +79,7 @@ public static class BinomialPath
         ArgumentNullException.ThrowIfNull(featureCols);
         ArgumentNullException.ThrowIfNull(featureNames);
         ArgumentNullException.ThrowIfNull(settings);
-        if (featureNames.Length != featureCols.Length) throw new ArgumentException("one name per feature column is needed");
-        if (settings.PenaltyFactors.Length != featureCols.Length)
-            throw new ArgumentException($"{settings.PenaltyFactors.Length} penalty factors for {featureCols.Length} features");
-        if (!(settings.Alpha >= 0 && settings.Alpha <= 1)) throw new ArgumentException("alpha (l1Ratio) must be in [0, 1]");
-        if (!(settings.Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
+        settings.CheckFor(featureCols.Length, featureNames.Length);
         if (settings.MaxIterations < 1) throw new ArgumentException("maxIterations must be at least 1");
         foreach (int c in featureCols.Append(targetCol))
             if ((uint)c >= (uint)x.Columns) throw new ArgumentException($"column {c} is outside the matrix's {x.Columns} columns");

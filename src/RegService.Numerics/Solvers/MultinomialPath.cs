@@ -66,11 +66,7 @@ public static class MultinomialPath
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(settings);
-        if (featureNames.Length != featureCols.Length) throw new ArgumentException("one name per feature column is needed");
-        if (settings.PenaltyFactors.Length != featureCols.Length)
-            throw new ArgumentException($"{settings.PenaltyFactors.Length} penalty factors for {featureCols.Length} features");
-        if (!(settings.Alpha >= 0 && settings.Alpha <= 1)) throw new ArgumentException("alpha (l1Ratio) must be in [0, 1]");
-        if (!(settings.Tolerance > 0)) throw new ArgumentException("tolerance must be positive");
+        settings.CheckFor(featureCols.Length, featureNames.Length);
         if (labels.Length < 2) throw new ArgumentException("a multinomial fit needs at least 2 classes");
         ct.ThrowIfCancellationRequested();
         var solver = new MultinomialPathSolver(x, featureCols, targetCol, rows, labels, featureNames, settings, grouped, weights, offsets);

@@ -19,29 +19,7 @@ public static partial class GramKernel
         int k = Validate(x, cols, shift, gram, sums);
         if (rows is not null)
             ValidateRows(rows, x.Rows, out _);
-        int count = rows?.Length ?? x.Rows;
-        for (int a = 0; a < k; a++)
-        {
-            ReadOnlySpan<double> ca = x.Column(cols[a]);
-            double sa = shift[a];
-            double s = 0;
-            for (int i = 0; i < count; i++)
-                s += ca[rows is null ? i : rows[i]] - sa;
-            sums[a] = s;
-            for (int b = a; b < k; b++)
-            {
-                ReadOnlySpan<double> cb = x.Column(cols[b]);
-                double sb = shift[b];
-                double g = 0;
-                for (int i = 0; i < count; i++)
-                {
-                    int r = rows is null ? i : rows[i];
-                    g += (ca[r] - sa) * (cb[r] - sb);
-                }
-                gram[a * k + b] = g;
-                gram[b * k + a] = g;
-            }
-        }
+        ScalarCore(x, cols, shift, default, rows, rows?.Length ?? x.Rows, k, gram, sums);
     }
 
     /// <summary>Plain scalar twin of <see cref="WeightedShiftedGram"/>: one thread, one term at a time in row order. For tests.</summary>
@@ -60,13 +38,24 @@ public static partial class GramKernel
             ValidateRows(rows, x.Rows, out _);
         int count = rows?.Length ?? x.Rows;
         ValidateWeights(weights, count);
+        ScalarCore(x, cols, shift, weights, rows, count, k, gram, sums);
+    }
+
+    /// <summary>
+    /// The twins' one loop: weight w_i (1 where <paramref name="weights"/> is empty: 1 · d is d, so the plain twin's terms are its
+    /// own) times the shifted values, one term at a time in row order.
+    /// </summary>
+    private static void ScalarCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
+                                   int[]? rows, int count, int k, Span<double> gram, Span<double> sums)
+    {
+        bool plain = weights.IsEmpty;
         for (int a = 0; a < k; a++)
         {
             ReadOnlySpan<double> ca = x.Column(cols[a]);
             double sa = shift[a];
             double s = 0;
             for (int i = 0; i < count; i++)
-                s += weights[i] * (ca[rows is null ? i : rows[i]] - sa);
+                s += (plain ? 1.0 : weights[i]) * (ca[rows is null ? i : rows[i]] - sa);
             sums[a] = s;
             for (int b = a; b < k; b++)
             {
@@ -76,7 +65,7 @@ public static partial class GramKernel
                 for (int i = 0; i < count; i++)
                 {
                     int r = rows is null ? i : rows[i];
-                    g += weights[i] * (ca[r] - sa) * (cb[r] - sb);
+                    g += (plain ? 1.0 : weights[i]) * (ca[r] - sa) * (cb[r] - sb);
                 }
                 gram[a * k + b] = g;
                 gram[b * k + a] = g;
