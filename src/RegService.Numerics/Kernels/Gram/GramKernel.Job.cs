@@ -21,6 +21,7 @@ public static partial class GramKernel
         private readonly double[] _shift;     // kp entries; 0 for padding columns
         private readonly double[]? _sqrtWeights; // by position in the row set; null when unweighted
         private readonly int _k, _kp, _panels, _mb, _segments, _maxBuffers;
+        private readonly int _firstPanel;   // B panels before it are skipped (WeightedShiftedGramFrom)
         private readonly KernelPath _path;
         private readonly CancellationToken _ct;
         private readonly int[] _segmentStart;   // segments + 1 entries
@@ -42,8 +43,9 @@ public static partial class GramKernel
 
         public GramJob(ColumnBlock x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int kp, int mb,
                        int[] segmentStart, int[] segmentGroup, int threads, KernelPath path, CancellationToken ct, double[]? sqrtWeights,
-                       double[][]? outGrams, double[][]? outSums, bool accumulate)
+                       double[][]? outGrams, double[][]? outSums, bool accumulate, int firstPanel = 0)
         {
+            _firstPanel = firstPanel;
             _data = x.Data;
             _sqrtWeights = sqrtWeights;
             _rows = rows;
@@ -220,10 +222,10 @@ public static partial class GramKernel
                     int lastWidth = _k - (_panels - 1) * PanelWidth;
                     bool done = _path switch
                     {
-                        KernelPath.Vector512 => Tiles<Tiles512>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector256 => Tiles<Tiles256>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
-                        KernelPath.Vector128 => Tiles<Tiles128>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
-                        _ => Tiles<TilesScalar>(packed, m, _panels, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector512 => Tiles<Tiles512>(packed, m, _panels, _firstPanel, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector256 => Tiles<Tiles256>(packed, m, _panels, _firstPanel, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        KernelPath.Vector128 => Tiles<Tiles128>(packed, m, _panels, _firstPanel, lastWidth, acc, _kp, ref prefetcher, _ct),
+                        _ => Tiles<TilesScalar>(packed, m, _panels, _firstPanel, lastWidth, acc, _kp, ref prefetcher, _ct),
                     };
                     if (!done)
                         return false;

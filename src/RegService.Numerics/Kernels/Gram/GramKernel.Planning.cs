@@ -6,7 +6,7 @@ public static partial class GramKernel
     /// <summary>Chooses the block size, the segments and the thread count, and creates the job (not yet allocated).</summary>
     private static GramJob CreateJob(ColumnBlock x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows, int[] groupStart,
                                      double[][]? outGrams, double[][]? outSums, bool accumulate, int maxThreads, CancellationToken ct,
-                                     KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights)
+                                     KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights, int fromColumn = 0)
     {
         int count = groupStart[^1] - groupStart[0];
         path = KernelIsa.Resolve(path);
@@ -24,10 +24,11 @@ public static partial class GramKernel
         threads = Math.Min(threads, segments);
         if (!forceThreads)
         {
-            long work = (long)count * kp * kp / 2;
+            long work = (long)count * (kp * kp - (long)fromColumn * fromColumn) / 2;
             threads = (int)Math.Max(1, Math.Min(threads, work / MinMultiplyAddsPerThread));
         }
-        return new GramJob(x, cols, shift, rows, kp, mb, segmentStart, segmentGroup, threads, path, ct, sqrtWeights, outGrams, outSums, accumulate);
+        return new GramJob(x, cols, shift, rows, kp, mb, segmentStart, segmentGroup, threads, path, ct, sqrtWeights, outGrams, outSums, accumulate,
+                           fromColumn / PanelWidth);
     }
 
     /// <summary>Allocates the job's buffers and runs its workers on the calling thread or in parallel.</summary>

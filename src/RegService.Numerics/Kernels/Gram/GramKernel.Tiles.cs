@@ -14,16 +14,18 @@ public static partial class GramKernel
     /// <typeparamref name="T"/> (<see cref="Tiles512"/>, <see cref="Tiles256"/>, <see cref="Tiles128"/>,
     /// <see cref="TilesScalar"/>; the first two prefetch the next block). Diagonal tiles use only the A
     /// panels that are needed, and tiles of the last B panel only as much of it as holds its <paramref name="lastWidth"/>
-    /// real columns (the rest is padding). The prefetcher's lines are spread evenly over the tiers' prefetch units.
+    /// real columns (the rest is padding). B panels before <paramref name="firstPanel"/> are skipped (a Gram matrix grown by
+    /// columns); every tile that runs is the one the full loop runs. The prefetcher's lines are spread evenly over the tiers'
+    /// prefetch units.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Tiles<T>(double* packed, int m, int panels, int lastWidth, double* acc, int kp, ref Prefetcher prefetcher,
-                                        CancellationToken ct) where T : struct, ITiles
+    private static unsafe bool Tiles<T>(double* packed, int m, int panels, int firstPanel, int lastWidth, double* acc, int kp,
+                                        ref Prefetcher prefetcher, CancellationToken ct) where T : struct, ITiles
     {
         nint ps = (nint)m * PanelWidth;
         int units = 0;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
-            units += T.Units(PanelWidth) * (panels - pa0 - 1) + T.Units(lastWidth);
+            units += T.Units(PanelWidth) * (panels - Math.Max(pa0, firstPanel) - 1) + T.Units(lastWidth);
         int linesPerUnit = units == 0 ? 0 : (int)((prefetcher.Lines + units - 1) / units);
         byte* idle = (byte*)packed;
         for (int pa0 = 0; pa0 < panels; pa0 += 3)
@@ -32,8 +34,8 @@ public static partial class GramKernel
                 return false;
             int na = Math.Min(3, panels - pa0);
             double* a = packed + pa0 * ps;
-            int pb = pa0;
-            if (T.FusesDiagonal && pa0 + 1 < panels - 1)
+            int pb = Math.Max(pa0, firstPanel);
+            if (T.FusesDiagonal && pb == pa0 && pa0 + 1 < panels - 1)
             {
                 // The group's two diagonal tiles (1 and 2 A panels) in one pass, when the second is a full panel.
                 T.DiagonalPair(a, ps, m, acc + (nint)PanelWidth * pa0 * kp + PanelWidth * pa0, kp, ref prefetcher, linesPerUnit, idle);

@@ -130,6 +130,30 @@ public static partial class GramKernel
                                            int[]? rows, Span<double> gram, Span<double> sums, int maxThreads = 0, CancellationToken ct = default)
         => WeightedShiftedGramCore(x, cols, shift, weights, rows, gram, sums, maxThreads, ct, KernelPath.Auto, blockRows: 0, forceThreads: false);
 
+    /// <summary>
+    /// <see cref="WeightedShiftedGram"/> for a Gram matrix that grows by columns: only the entries of the columns from
+    /// <paramref name="fromColumn"/> on (<c>gram[a*k + b]</c> and <c>gram[b*k + a]</c> for every a and b ≥
+    /// <paramref name="fromColumn"/>) and all the sums are computed; the entries among the earlier columns are left
+    /// unspecified, for the caller to take from the matrix it had. The computed entries and the sums are bit for bit those of
+    /// <see cref="WeightedShiftedGram"/> on the same arguments (the same tiles run; the others are skipped), at about
+    /// <c>1 − (fromColumn / k)²</c> of its multiply-adds.
+    /// </summary>
+    /// <param name="x">The column-major data.</param>
+    /// <param name="cols">The column indices.</param>
+    /// <param name="shift">One shift per selected column.</param>
+    /// <param name="weights">One weight per selected row.</param>
+    /// <param name="rows">The row indices, or <see langword="null"/> for all rows.</param>
+    /// <param name="fromColumn">The first column whose entries are computed, in [0, k].</param>
+    /// <param name="gram">Receives the entries of the columns from <paramref name="fromColumn"/> on.</param>
+    /// <param name="sums">Receives the k weighted shifted column sums.</param>
+    /// <param name="maxThreads">Upper bound on the threads; 0 means <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="ct">Checked between row blocks.</param>
+    internal static void WeightedShiftedGramFrom(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
+                                                 int[]? rows, int fromColumn, Span<double> gram, Span<double> sums, int maxThreads = 0,
+                                                 CancellationToken ct = default)
+        => WeightedShiftedGramCore(x, cols, shift, weights, rows, gram, sums, maxThreads, ct, KernelPath.Auto, blockRows: 0, forceThreads: false,
+                                   fromColumn);
+
     /// <summary>Implementation of <see cref="WeightedShiftedGram"/> with the knobs of <see cref="ShiftedGramCore"/>.</summary>
     /// <param name="x">The column-major data.</param>
     /// <param name="cols">The column indices.</param>
@@ -143,9 +167,10 @@ public static partial class GramKernel
     /// <param name="path">Instruction-set path.</param>
     /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
     /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads.</param>
+    /// <param name="fromColumn">Compute only the entries of the columns from this one on (<see cref="WeightedShiftedGramFrom"/>).</param>
     internal static void WeightedShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, ReadOnlySpan<double> weights,
                                                  int[]? rows, Span<double> gram, Span<double> sums, int maxThreads, CancellationToken ct,
-                                                 KernelPath path, int blockRows, bool forceThreads)
+                                                 KernelPath path, int blockRows, bool forceThreads, int fromColumn = 0)
     {
         bool ascending = true;
         if (rows is not null)
@@ -169,7 +194,7 @@ public static partial class GramKernel
                 rows = (int[])rows.Clone();
                 Array.Sort(rows, sqrtWeights, 0, count);
             }
-            ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
+            ShiftedGramCore(x, cols, shift, rows, gram, sums, maxThreads, ct, path, blockRows, forceThreads, sqrtWeights, fromColumn);
         }
         finally
         {
@@ -201,13 +226,16 @@ public static partial class GramKernel
     /// <param name="blockRows">Rows per block (multiple of 8), 0 for the heuristic.</param>
     /// <param name="forceThreads">Use exactly <paramref name="maxThreads"/> threads (as far as there are segments), ignoring the small-problem heuristic.</param>
     /// <param name="sqrtWeights">Square roots of the row weights by position (rows already ascending), or null for no weights.</param>
+    /// <param name="fromColumn">Compute only the entries of the columns from this one on (<see cref="WeightedShiftedGramFrom"/>).</param>
     internal static void ShiftedGramCore(DenseMatrix x, ReadOnlySpan<int> cols, ReadOnlySpan<double> shift, int[]? rows,
                                          Span<double> gram, Span<double> sums, int maxThreads, CancellationToken ct,
-                                         KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights = null)
+                                         KernelPath path, int blockRows, bool forceThreads, double[]? sqrtWeights = null, int fromColumn = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxThreads);
         ArgumentOutOfRangeException.ThrowIfNegative(blockRows);
         int k = Validate(x, cols, shift, gram, sums);
+        ArgumentOutOfRangeException.ThrowIfNegative(fromColumn);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(fromColumn, k);
         ct.ThrowIfCancellationRequested();
 
         if (rows is not null)
@@ -229,7 +257,7 @@ public static partial class GramKernel
 
         // The one-group case of the grouped job: the single group's total is reduced into the spans here.
         var job = CreateJob(x, cols, shift, rows, [0, count], outGrams: null, outSums: null, accumulate: false,
-                            maxThreads, ct, path, blockRows, forceThreads, sqrtWeights);
+                            maxThreads, ct, path, blockRows, forceThreads, sqrtWeights, fromColumn);
         try
         {
             Execute(job, ct);
