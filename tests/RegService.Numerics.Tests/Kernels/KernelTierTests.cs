@@ -165,6 +165,27 @@ public class KernelTierTests
                 ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, s3, ahead: 8);
                 Close(s1, s2, $"AddShiftedDots {at}");
                 Close(s1, s3, $"AddShiftedDots (prefetching) {at}");
+                // Against a second vector in the same sweep: each result as the one-vector kernel's, bit for bit, on every tier.
+                var y2nd = Random(rng, n);
+                var p1 = Random(rng, columns);
+                var p2 = Random(rng, columns);
+                var q1 = (double[])p1.Clone();
+                var q2 = (double[])p2.Clone();
+                var e1 = (double[])p1.Clone();
+                var e2 = (double[])p2.Clone();
+                var t1 = (double[])p1.Clone();
+                var t2 = (double[])p2.Clone();
+                ColumnKernels.AddShiftedDotsPair(shifted, offsets, shifts, y, y2nd, p1, p2);
+                ColumnKernels.AddShiftedDotsPair(shifted, offsets, shifts, y, y2nd, q1, q2, ahead: 8);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, e1);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y2nd, e2);
+                ColumnKernels.AddShiftedDotsPairScalar(shifted, offsets, shifts, y, y2nd, t1, t2);
+                Assert.Equal(e1, p1);
+                Assert.Equal(e2, p2);
+                Assert.Equal(e1, q1);
+                Assert.Equal(e2, q2);
+                Close(t1, p1, $"AddShiftedDotsPair (first) {at}");
+                Close(t2, p2, $"AddShiftedDotsPair (second) {at}");
                 // Against the plain dot of the centered column, to within the rounding of the centering.
                 for (int c = 0; c < columns; c++)
                 {
@@ -175,6 +196,7 @@ public class KernelTierTests
             }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
         Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDots(new double[10], [0L], [], new double[6], new double[1]));
+        Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDotsPair(new double[10], [0L], [0.0], new double[6], new double[5], new double[1], new double[1]));
     }
 
     /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>
