@@ -144,6 +144,22 @@ public class KernelTierTests
                 ColumnKernels.AddScaled(data, offsets, a, y3, ahead: n + 64);
                 Close(y1, y3, $"AddScaled (prefetching) {at}");
 
+                // Two coefficient vectors in one sweep (one with zeros): each result as AddScaled's, bit for bit, and the twin's.
+                var a2 = Random(rng, columns);
+                if (columns > 1) a2[1] = 0;
+                var z = Random(rng, n);
+                var (f1, f2) = ((double[])y.Clone(), (double[])z.Clone());
+                var (g1, g2) = ((double[])y.Clone(), (double[])z.Clone());
+                var (h1, h2) = ((double[])y.Clone(), (double[])z.Clone());
+                ColumnKernels.AddScaledPair(data, offsets, a, a2, f1, f2);
+                ColumnKernels.AddScaled(data, offsets, a, g1);
+                ColumnKernels.AddScaled(data, offsets, a2, g2);
+                ColumnKernels.AddScaledPairScalar(data, offsets, a, a2, h1, h2);
+                Assert.Equal(g1, f1);
+                Assert.Equal(g2, f2);
+                Close(h1, f1, $"AddScaledPair (first) {at}");
+                Close(h2, f2, $"AddScaledPair (second) {at}");
+
                 var d1 = Random(rng, columns);
                 var d2 = (double[])d1.Clone();
                 var d3 = (double[])d1.Clone();
@@ -196,6 +212,7 @@ public class KernelTierTests
             }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
         Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDots(new double[10], [0L], [], new double[6], new double[1]));
+        Assert.Throws<ArgumentException>(() => ColumnKernels.AddScaledPair(new double[10], [0L], [1.0], [1.0], new double[6], new double[5]));
         Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDotsPair(new double[10], [0L], [0.0], new double[6], new double[5], new double[1], new double[1]));
     }
 
