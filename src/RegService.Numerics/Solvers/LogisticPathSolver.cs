@@ -246,7 +246,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         }
         else if (_shadows.Exists(s => s.Index >= 0))
         {
-            Evaluate();
+            ResolveLast();
         }
         foreach (var (index, ratio) in _resolved)
             points[index] = points[index] with { DevianceRatio = ratio };
@@ -254,6 +254,20 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     }
 
     public PathFrame Frame() => new((double[])_d.Means.Clone(), (double[])_d.Scales.Clone(), 2 * _nullLoss, _warnings);
+
+    /// <summary>
+    /// The path is over: the points still waiting for their exact deviance get it from a pass that computes only losses (no
+    /// gradient dots); the last of them, when it is the current point, from the pass's own loss.
+    /// </summary>
+    private void ResolveLast()
+    {
+        bool current = !_exactPoint;
+        var others = _shadows.ConvertAll(s => s.Point);
+        if (current) others.RemoveAt(others.Count - 1);
+        double[] losses = [.. _pass.Run([], LinearPredictor(), others, _grad, null, null) ?? [], .. current ? [_pass.Loss] : Array.Empty<double>()];
+        _bounds.Moved();
+        ResolvePending(losses);
+    }
 
     /// <summary>Points whose deviance came from the quadratic model get the exact one, computed by a pass (one loss per shadow).</summary>
     private void ResolvePending(double[]? losses)
