@@ -20,7 +20,7 @@ namespace RegService.Numerics.Kernels;
 /// (fused on every tier where the hardware has FMA: then the results are the same bits). The dot products add in another
 /// order than their twins, so the last bits can differ.
 /// </remarks>
-internal static class ColumnKernels
+internal static partial class ColumnKernels
 {
     /// <summary>y += Σ_c a[c] · x_c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -7,7 +7,10 @@ namespace RegService.Numerics.Paths;
 /// <param name="PreviousLambda">The lambda of the warm start (lambda_max, or the first lambda if larger, before the first point), for the strong rule.</param>
 /// <param name="Budget">Iterations the solver may spend here (its unit: passes, Newton steps or gradient steps).</param>
 /// <param name="Generated">True when the sequence is the generated grid (its first lambda is lambda_max).</param>
-public readonly record struct PathStep(int Index, int Count, double Lambda, double PreviousLambda, int Budget, bool Generated);
+/// <param name="Following">The lambdas after this one in the sequence, which a solver may start on ahead (a generated
+/// path may stop before them).</param>
+public readonly record struct PathStep(int Index, int Count, double Lambda, double PreviousLambda, int Budget, bool Generated,
+                                       ReadOnlyMemory<double> Following = default);
 
 /// <summary>What one point solve did; the driver stamps it on the point (the duality gap, where a solver computes one, is on the point).</summary>
 /// <param name="Converged">The tolerance was met within the budget.</param>
@@ -98,7 +101,7 @@ public static class PathDriver
         for (int l = 0; l < lambdas.Length; l++)
         {
             int budget = Math.Max(0, settings.MaxIterations - (solver.BudgetSpansPath ? used : 0));
-            var step = new PathStep(l, lambdas.Length, lambdas[l], previousLambda, budget, generated);
+            var step = new PathStep(l, lambdas.Length, lambdas[l], previousLambda, budget, generated, lambdas.AsMemory(l + 1));
             PointOutcome outcome;
             try
             {

@@ -16,8 +16,10 @@ internal sealed partial class LogisticPathSolver
     /// c = g - u g0 / W + A beta.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private (CdOutcome Outcome, double D0, double Measure) GramStep(int[] idx, double[] newBeta, double lambda, double screenLambda, int budget)
+    private (CdOutcome Outcome, double D0, double Measure) GramStep(int[] idx, double[] newBeta, double lambda, double screenLambda, int budget,
+                                                                    bool ahead, out Pair? pair)
     {
+        pair = null;
         int q = idx.Length;
         if (_h is null || _hStale || !_h.Set.AsSpan().SequenceEqual(idx) || Drift() > DriftLimit)
         {
@@ -55,6 +57,23 @@ internal sealed partial class LogisticPathSolver
         }
         double d0 = _intercept && h.W > 0 ? (_g0 - ud) / h.W : 0.0;
         measure = Math.Max(measure, Math.Max(h.W, WeightFloor) * d0 * d0);
+        // Which lambda a point ahead is for: after a step that takes a pass and leaves this lambda to be confirmed from the
+        // point it reaches, the next; after one below the threshold from a point on the model (the pass confirms this
+        // lambda, and the next most likely ends on the model from its point), the one after.
+        int skip = !ahead ? 0 : measure >= _thr ? 1 : !_exactPoint && _following.Length > 1 ? 2 : 0;
+        double aheadLambda = skip > 0 ? _following.Span[skip - 1] : double.NaN;
+        if (double.IsFinite(aheadLambda) && outcome.Converged && budget > outcome.Passes)
+        {
+            // The next lambda's minimizer of the same model (the linear term does not change along it), warm from this one.
+            var next = cd.Solve(aheadLambda, lambda, _thr * _d.Family.NewtonInnerFactor, budget - outcome.Passes, _ct);
+            if (next.Converged)
+            {
+                var beta = (double[])cd.Beta.Clone();
+                double ud2 = 0;
+                for (int a = 0; a < q; a++) ud2 += h.U[a] * (beta[a] - start[a]);
+                pair = new Pair(skip, aheadLambda, beta, _intercept && h.W > 0 ? (_g0 - ud2) / h.W : 0.0);
+            }
+        }
         return (outcome, d0, measure);
     }
 

@@ -22,35 +22,55 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
     /// <summary>The fit's helper threads for the segments (and <see cref="GradientBounds"/>' sweeps); null on one thread.</summary>
     public FitTeam? Team { get; } = threads > 1 ? new FitTeam(threads - 1) : null;
 
+    private PointSums _point = new(data.Rows), _second = new(data.Rows);
+
     /// <summary>v_i mu_i at the point of the last pass (binomial without weights: the probabilities).</summary>
-    public double[] Prob { get; } = new double[data.Rows];
+    public double[] Prob => _point.Prob;
 
     /// <summary>w_i = v_i b''(eta_i) (binomial: v p (1 - p); poisson: v mu).</summary>
-    public double[] Weight { get; } = new double[data.Rows];
+    public double[] Weight => _point.Weight;
 
     /// <summary>v_i (y_i - mu_i).</summary>
-    public double[] Resid { get; } = new double[data.Rows];
+    public double[] Resid => _point.Resid;
 
     /// <summary>Mean loss: (1/n) sum v [b(eta) - y eta] + the saturated model's constant (half the deviance per row).</summary>
-    public double Loss { get; private set; }
+    public double Loss => _point.Loss;
 
     /// <summary>The intercept's gradient, sum v (y - mu) / n (0 without an intercept).</summary>
-    public double G0 { get; private set; }
+    public double G0 => _point.G0;
 
     /// <summary>sum w / n.</summary>
-    public double WeightSum { get; private set; }
+    public double WeightSum => _point.WeightSum;
 
     /// <summary>max w.</summary>
-    public double MaxWeight { get; private set; }
+    public double MaxWeight => _point.MaxWeight;
+
+    /// <summary>What a pass leaves of one point: its per-row vectors and sums.</summary>
+    private sealed class PointSums(int rows)
+    {
+        public readonly double[] Prob = new double[rows], Weight = new double[rows], Resid = new double[rows];
+        public double Loss, G0, WeightSum, MaxWeight;
+    }
+
+    /// <summary>
+    /// The second point of the last pass (<see cref="Run"/>'s <c>second</c>) becomes the point of the last pass: its
+    /// per-row vectors and sums take the place of the first's (whose are kept as the second's, for reuse).
+    /// </summary>
+    public void TakeSecond() => (_point, _second) = (_second, _point);
 
     /// <summary>
     /// Runs the pass at <paramref name="point"/>: for each feature j of <paramref name="features"/>, grad[j] = (1/n) z_j'(y - p)
     /// and, with <paramref name="wm"/> and <paramref name="xv"/>, sum w z_j / n and sum w z_j^2 / n. With
-    /// <paramref name="shadow"/>, also returns the mean loss at that predictor (read from the same blocks).
+    /// <paramref name="shadows"/>, also returns the mean loss at each of those predictors (read from the same blocks). With
+    /// <paramref name="second"/> (not in the naive mode), the same pass evaluates that point too from the same blocks, its
+    /// gradients into <paramref name="secondGrad"/> and its vectors and sums kept for <see cref="TakeSecond"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double? Run(int[] features, Predictor point, Predictor? shadow, double[] grad, double[]? wm, double[]? xv)
+    public double[]? Run(int[] features, Predictor point, IReadOnlyList<Predictor>? shadows, double[] grad, double[]? wm, double[]? xv,
+                         Predictor? second = null, double[]? secondGrad = null)
     {
+        if (second is not null && (wm is not null || secondGrad is null)) throw new ArgumentException("a second point needs its gradient array and no moments");
+        if (shadows is { Count: 0 }) shadows = null;
         ct.ThrowIfCancellationRequested();
         int k = features.Length;
         int segments = (_n + SegmentRows - 1) / SegmentRows;
@@ -62,15 +82,44 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         var partR = new double[segments];
         var partW = new double[segments];
         var partMax = new double[segments];
-        var partShadow = shadow is null ? null : new double[segments];
+        var partShadow = shadows is null ? null : new double[segments * shadows.Count];
 
-        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadow, partShadow)
+        var plan = new Plan(features, point, stats, partG, partF, partS, partLoss, partR, partW, partMax, shadows, partShadow)
         {
             Columns = [.. features.Select(ColumnStart)],
             GradientMeans = [.. features.Select(j => data.Means[j])],
             PointColumns = [.. point.Active.Select(ColumnStart)],
-            ShadowColumns = shadow is null ? null : [.. shadow.Active.Select(ColumnStart)],
+            ShadowColumns = shadows is null ? null : [.. shadows.Select(sh => sh.Active.Select(ColumnStart).ToArray())],
+            Target = _point,
         };
+        if (second is not null)
+        {
+            plan.Second = second;
+            plan.SecondColumns = [.. second.Active.Select(ColumnStart)];
+            plan.SecondTarget = _second;
+            plan.SecondSums = new double[segments * (k + 4)];
+            var position = new Dictionary<int, int>(k);
+            for (int t = 0; t < k; t++) position.TryAdd(features[t], t);
+            double[]? Aligned(Predictor predictor)
+            {
+                var coef = new double[k];
+                for (int a = 0; a < predictor.Active.Length; a++)
+                {
+                    if (!position.TryGetValue(predictor.Active[a], out int t)) return null;
+                    coef[t] = predictor.Coef[a];
+                }
+                return coef;
+            }
+            var pointAligned = Aligned(point);
+            var secondAligned = Aligned(second);
+            var shadowsAligned = shadows?.Select(Aligned).ToArray() ?? [];
+            if (pointAligned is not null && secondAligned is not null && shadowsAligned.All(a => a is not null))
+            {
+                plan.PointAligned = pointAligned;
+                plan.SecondAligned = secondAligned;
+                plan.ShadowsAligned = shadowsAligned!;
+            }
+        }
         long work = (long)_n * (k + point.Active.Length);
         if (Team is { } team && segments > 1 && work >= 1L << 20)
         {
@@ -93,10 +142,34 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             wSum += partW[s];
             wMax = Math.Max(wMax, partMax[s]);
         }
-        MaxWeight = wMax;
-        Loss = lossSum / _n + data.LossConstant;
-        G0 = intercept ? rSum / _n : 0.0;
-        WeightSum = wSum / _n;
+        _point.MaxWeight = wMax;
+        _point.Loss = lossSum / _n + data.LossConstant;
+        _point.G0 = intercept ? rSum / _n : 0.0;
+        _point.WeightSum = wSum / _n;
+        if (plan.SecondSums is { } sums)
+        {
+            // Per segment: the k gradient dots, then the loss, sum r, sum w and max w.
+            int stride = k + 4;
+            double l2 = 0, r2 = 0, w2 = 0, m2 = 0;
+            for (int s = 0; s < segments; s++)
+            {
+                l2 += sums[s * stride + k];
+                r2 += sums[s * stride + k + 1];
+                w2 += sums[s * stride + k + 2];
+                m2 = Math.Max(m2, sums[s * stride + k + 3]);
+            }
+            _second.MaxWeight = m2;
+            _second.Loss = l2 / _n + data.LossConstant;
+            _second.G0 = intercept ? r2 / _n : 0.0;
+            _second.WeightSum = w2 / _n;
+            for (int t = 0; t < k; t++)
+            {
+                double g = 0;
+                for (int s = 0; s < segments; s++) g += sums[s * stride + t];
+                int j = features[t];
+                secondGrad![j] = g / (_n * data.Scales[j]);
+            }
+        }
         for (int t = 0; t < k; t++)
         {
             double g = 0, f = 0, q = 0;
@@ -119,9 +192,14 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             }
         }
         if (partShadow is null) return null;
-        double shadowSum = 0;
-        for (int s = 0; s < segments; s++) shadowSum += partShadow[s];
-        return shadowSum / _n + data.LossConstant;
+        var shadowLoss = new double[shadows!.Count];
+        for (int c = 0; c < shadowLoss.Length; c++)
+        {
+            double shadowSum = 0;
+            for (int s = 0; s < segments; s++) shadowSum += partShadow[s * shadowLoss.Length + c];
+            shadowLoss[c] = shadowSum / _n + data.LossConstant;
+        }
+        return shadowLoss;
     }
 
     /// <summary>Where feature j's column starts in the source data.</summary>
@@ -130,7 +208,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
     /// <summary>What one pass computes: gradient columns, the point and per-segment partial sums.</summary>
     private sealed record Plan(int[] Gradient, Predictor Point, bool Stats,
                                double[] PartG, double[]? PartF, double[]? PartS, double[] PartLoss, double[] PartR, double[] PartW, double[] PartMax,
-                               Predictor? Shadow, double[]? PartShadow)
+                               IReadOnlyList<Predictor>? Shadows, double[]? PartShadow)
     {
         /// <summary>Where each gradient column starts in the source data, and its mean (the dots' shift).</summary>
         public long[] Columns { get; init; } = [];
@@ -138,14 +216,33 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
 
         /// <summary>Where each of the point's (and the shadow's) columns starts in the source data.</summary>
         public long[] PointColumns { get; init; } = [];
-        public long[]? ShadowColumns { get; init; }
+        public long[][]? ShadowColumns { get; init; }
+
+        /// <summary>Where the point's vectors go.</summary>
+        public PointSums Target { get; init; } = null!;
+
+        /// <summary>A second point evaluated from the same blocks, where its vectors go, and its per-segment sums (k dots, loss, sum r, sum w, max w).</summary>
+        public Predictor? Second { get; set; }
+        public long[]? SecondColumns { get; set; }
+        public PointSums? SecondTarget { get; set; }
+        public double[]? SecondSums { get; set; }
+
+        /// <summary>
+        /// With a second point whose columns, the first's and the shadows' are all gradient columns: their coefficients over
+        /// the gradient columns (0 where inactive), so two predictors are read in one sweep (<see cref="ColumnKernels.AddScaledPair"/>).
+        /// </summary>
+        public double[]? PointAligned { get; set; }
+        public double[]? SecondAligned { get; set; }
+        public double[][]? ShadowsAligned { get; set; }
     }
 
     /// <summary>
     /// Rows of segment <paramref name="s"/>, block by block (every column's block stays in cache between its two uses): the
     /// linear predictor four columns per sweep (<see cref="ColumnKernels.AddScaled"/>), the family's link, then the gradient
     /// dots four columns per sweep (<see cref="ColumnKernels.AddShiftedDots"/>), which also prefetch the next block of every
-    /// gradient column (a superset of the predictor's).
+    /// gradient column (a superset of the predictor's). With a second point whose columns (and the shadows') are gradient
+    /// columns, the predictors go two at a time (<see cref="ColumnKernels.AddScaledPair"/>) and the dots of both residuals in
+    /// one sweep (<see cref="ColumnKernels.AddShiftedDotsPair"/>): each column's block is read once per pair, the sums the same.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Segment(Plan plan, int s)
@@ -153,14 +250,22 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         int start = s * SegmentRows, end = Math.Min(_n, start + SegmentRows);
         int k = plan.Gradient.Length;
         Span<double> eta = stackalloc double[BlockRows];
-        double loss = 0, sumR = 0, sumW = 0, maxW = 0, shadowLoss = 0;
-        var shadow = plan.Shadow;
+        Span<double> eta2 = stackalloc double[plan.PointAligned is null ? 0 : BlockRows];
+        double loss = 0, sumR = 0, sumW = 0, maxW = 0;
+        var shadows = plan.Shadows;
+        int shadowCount = shadows?.Count ?? 0;
+        Span<double> shadowLoss = stackalloc double[shadowCount];
+        shadowLoss.Clear();
         var point = plan.Point;
+        var second = plan.Second;
+        double loss2 = 0, sumR2 = 0, sumW2 = 0, maxW2 = 0;
+        var secondOffsets = second is null ? null : new long[second.Active.Length];
+        var partG2 = second is null ? default : plan.SecondSums.AsSpan(s * (k + 4), k);
         var family = data.Family;
         var source = data.Source.Data;
         var columns = plan.Columns;
         var pointOffsets = new long[point.Active.Length];
-        var shadowOffsets = shadow is null ? null : new long[shadow.Active.Length];
+        var shadowOffsets = shadows is null ? null : shadows.Select(sh => new long[sh.Active.Length]).ToArray();
         var gradientOffsets = new long[k];
         var partG = plan.PartG.AsSpan(s * k, k);
         for (int b = start; b < end; b += BlockRows)
@@ -171,22 +276,80 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             var e = eta[..m];
             var v = data.Weight is { } weight ? weight.AsSpan(b, m) : default;
             var offset = data.Offset is { } o ? o.AsSpan(b, m) : default;
-            if (shadow is not null)
+            if (plan.PointAligned is not null)
             {
-                // The loss at the point the last lambda ended on (its columns are read again just below, from cache).
+                // Two points and their shadows: the predictors two at a time over the gradient columns, each column read
+                // once per pair (the same sums as one at a time).
+                var e2 = eta2[..m];
+                var y = data.Y.AsSpan(b, m);
+                Offsets(columns, b, gradientOffsets);
+                int c = 0;
+                for (; c + 1 < shadowCount; c += 2)
+                {
+                    e.Fill(shadows![c].Offset);
+                    e2.Fill(shadows[c + 1].Offset);
+                    ColumnKernels.AddScaledPair(source, gradientOffsets, plan.ShadowsAligned![c], plan.ShadowsAligned[c + 1], e, e2);
+                    if (!offset.IsEmpty)
+                    {
+                        Vec.Axpy(1.0, offset, e);
+                        Vec.Axpy(1.0, offset, e2);
+                    }
+                    shadowLoss[c] += family.NegativeLogLikelihood(e, y, v);
+                    shadowLoss[c + 1] += family.NegativeLogLikelihood(e2, y, v);
+                }
+                if (c < shadowCount)
+                {
+                    e.Fill(shadows![c].Offset);
+                    ColumnKernels.AddScaled(source, gradientOffsets, plan.ShadowsAligned![c], e);
+                    if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
+                    shadowLoss[c] += family.NegativeLogLikelihood(e, y, v);
+                }
+                e.Fill(point.Offset);
+                e2.Fill(second!.Offset);
+                ColumnKernels.AddScaledPair(source, gradientOffsets, plan.PointAligned, plan.SecondAligned!, e, e2);
+                if (!offset.IsEmpty)
+                {
+                    Vec.Axpy(1.0, offset, e);
+                    Vec.Axpy(1.0, offset, e2);
+                }
+                var t1 = plan.Target;
+                var r1 = t1.Resid.AsSpan(b, m);
+                var w1 = t1.Weight.AsSpan(b, m);
+                loss += family.Irls(e, y, v, t1.Prob.AsSpan(b, m), w1, r1);
+                var t2 = plan.SecondTarget!;
+                var r2 = t2.Resid.AsSpan(b, m);
+                var w2 = t2.Weight.AsSpan(b, m);
+                loss2 += family.Irls(e2, y, v, t2.Prob.AsSpan(b, m), w2, r2);
+                for (int i = 0; i < m; i++)
+                {
+                    sumR += r1[i];
+                    sumW += w1[i];
+                    maxW = w1[i] > maxW ? w1[i] : maxW;
+                    sumR2 += r2[i];
+                    sumW2 += w2[i];
+                    maxW2 = w2[i] > maxW2 ? w2[i] : maxW2;
+                }
+                ColumnKernels.AddShiftedDotsPair(source, gradientOffsets, plan.GradientMeans, r1, r2, partG, partG2, ahead);
+                continue;
+            }
+            for (int c = 0; c < shadowCount; c++)
+            {
+                // The loss at a point a lambda ended on (its columns are read again just below, from cache).
+                var shadow = shadows![c];
                 e.Fill(shadow.Offset);
-                Offsets(plan.ShadowColumns!, b, shadowOffsets!);
-                ColumnKernels.AddScaled(source, shadowOffsets, shadow.Coef, e);
+                Offsets(plan.ShadowColumns![c], b, shadowOffsets![c]);
+                ColumnKernels.AddScaled(source, shadowOffsets[c], shadow.Coef, e);
                 if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
-                shadowLoss += family.NegativeLogLikelihood(e, data.Y.AsSpan(b, m), v);
+                shadowLoss[c] += family.NegativeLogLikelihood(e, data.Y.AsSpan(b, m), v);
             }
             e.Fill(point.Offset);
             Offsets(plan.PointColumns, b, pointOffsets);
             ColumnKernels.AddScaled(source, pointOffsets, point.Coef, e);
             if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
-            var r = Resid.AsSpan(b, m);
-            var w = Weight.AsSpan(b, m);
-            loss += family.Irls(e, data.Y.AsSpan(b, m), v, Prob.AsSpan(b, m), w, r);
+            var target = plan.Target;
+            var r = target.Resid.AsSpan(b, m);
+            var w = target.Weight.AsSpan(b, m);
+            loss += family.Irls(e, data.Y.AsSpan(b, m), v, target.Prob.AsSpan(b, m), w, r);
             for (int i = 0; i < m; i++)
             {
                 sumR += r[i];
@@ -194,7 +357,30 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 maxW = w[i] > maxW ? w[i] : maxW;
             }
             Offsets(columns, b, gradientOffsets);
-            ColumnKernels.AddShiftedDots(source, gradientOffsets, plan.GradientMeans, r, partG, ahead);
+            if (second is not null)
+            {
+                // The second point from the same block (its columns still in cache); its dots prefetch the next block,
+                // after the first's have read this one.
+                var t2 = plan.SecondTarget!;
+                e.Fill(second.Offset);
+                Offsets(plan.SecondColumns!, b, secondOffsets!);
+                ColumnKernels.AddScaled(source, secondOffsets, second.Coef, e);
+                if (!offset.IsEmpty) Vec.Axpy(1.0, offset, e);
+                var r2 = t2.Resid.AsSpan(b, m);
+                var w2 = t2.Weight.AsSpan(b, m);
+                loss2 += family.Irls(e, data.Y.AsSpan(b, m), v, t2.Prob.AsSpan(b, m), w2, r2);
+                for (int i = 0; i < m; i++)
+                {
+                    sumR2 += r2[i];
+                    sumW2 += w2[i];
+                    maxW2 = w2[i] > maxW2 ? w2[i] : maxW2;
+                }
+                ColumnKernels.AddShiftedDotsPair(source, gradientOffsets, plan.GradientMeans, r, r2, partG, partG2, ahead);
+            }
+            else
+            {
+                ColumnKernels.AddShiftedDots(source, gradientOffsets, plan.GradientMeans, r, partG, ahead);
+            }
             if (plan.Stats)
             {
                 for (int t = 0; t < k; t++)
@@ -207,7 +393,15 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             }
         }
         plan.PartLoss[s] = loss;
-        if (plan.PartShadow is not null) plan.PartShadow[s] = shadowLoss;
+        for (int c = 0; c < shadowCount; c++) plan.PartShadow![s * shadowCount + c] = shadowLoss[c];
+        if (second is not null)
+        {
+            var sums = plan.SecondSums.AsSpan(s * (k + 4) + k, 4);
+            sums[0] = loss2;
+            sums[1] = sumR2;
+            sums[2] = sumW2;
+            sums[3] = maxW2;
+        }
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
         plan.PartMax[s] = maxW;

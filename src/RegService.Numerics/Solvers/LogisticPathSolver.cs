@@ -53,8 +53,12 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     private double _nullLoss, _thr;
     private bool _exactPoint;           // the current point's probabilities, gradient and loss come from a pass
     private double _modelMargin;        // on a model point: |g_j − g_j(last pass)| ≤ _modelMargin BoundNorms[j] (MoveMargin)
-    private Predictor? _shadow;         // a point ended on the model, whose exact loss the next pass computes
-    private readonly List<int> _pending = [];   // points whose deviance came from the model
+    // Points ended on the model, whose exact loss the next pass computes, with their index on the path once it is known (-1 before).
+    private readonly List<(Predictor Point, int Index)> _shadows = [];
+    private ReadOnlyMemory<double> _following;  // the path's lambdas after this one, for which a pass may evaluate a point ahead
+    private int _index;                 // the path step being solved
+    private Ahead? _ahead;              // that point, evaluated by the last pass beside the current one
+    private readonly double[] _gradAhead;
     private readonly List<(int Index, double Ratio)> _resolved = [];   // their exact deviance ratios, not yet on the path
     private int _pointCount;
     private bool[] _all = [];
@@ -85,6 +89,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _grad = new double[_p];
         _xv = new double[_p];
         _wm = new double[_p];
+        _gradAhead = new double[_p];
         _pass = new LogisticPass(data, _intercept, _threads, ct);
         _bounds = new GradientBounds(data, _pass, _set.Flags, _intercept, _threads, ct);
         _limits = CoefficientBounds.Standardized(settings.LowerLimits, settings.UpperLimits, data.Scales);
@@ -97,6 +102,9 @@ internal sealed partial class LogisticPathSolver : IPointSolver
         _bounds.Release();
         _pass.Team?.Stop();
     }
+
+    /// <summary>Lambdas that started at a point a pass evaluated ahead, beside the previous lambda's (<see cref="TakeAhead"/>).</summary>
+    internal int PointsAhead { get; private set; }
 
     public int Rows => _n;
     public int Features => _p;
@@ -182,6 +190,13 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     public PointOutcome Solve(in PathStep step, CancellationToken ct)
     {
         double lambda = step.Lambda;
+        _following = step.Following;
+        _index = step.Index;
+        if (_ahead is { } ahead && ahead.Index <= step.Index)
+        {
+            _ahead = null;
+            if (ahead.Index == step.Index && ahead.Lambda == lambda) TakeAhead(ahead);
+        }
         bool converged;
         int steps, screenedOut;
         if (step.Generated && step.Index == 0 && _alpha >= LambdaGrid.AlphaFloor)
@@ -229,11 +244,12 @@ internal sealed partial class LogisticPathSolver : IPointSolver
     {
         if (!final)
         {
-            if (!_exactPoint) _pending.Add(_pointCount - 1);   // deviance from the model until a pass computes it
+            // Deviance from the model until a pass computes it.
+            if (!_exactPoint) _shadows[^1] = (_shadows[^1].Point, _pointCount - 1);
         }
-        else if (_pending.Count > 0)
+        else if (_shadows.Exists(s => s.Index >= 0))
         {
-            Evaluate();
+            ResolveLast();
         }
         foreach (var (index, ratio) in _resolved)
             points[index] = points[index] with { DevianceRatio = ratio };
@@ -242,12 +258,27 @@ internal sealed partial class LogisticPathSolver : IPointSolver
 
     public PathFrame Frame() => new((double[])_d.Means.Clone(), (double[])_d.Scales.Clone(), 2 * _nullLoss, _warnings);
 
-    /// <summary>Points whose deviance came from the quadratic model get the exact one, computed by a pass.</summary>
-    private void ResolvePending(double loss)
+    /// <summary>
+    /// The path is over: the points still waiting for their exact deviance get it from a pass that computes only losses (no
+    /// gradient dots); the last of them, when it is the current point, from the pass's own loss.
+    /// </summary>
+    private void ResolveLast()
     {
-        foreach (int index in _pending)
-            _resolved.Add((index, 1 - loss / _nullLoss));
-        _pending.Clear();
+        bool current = !_exactPoint;
+        var others = _shadows.ConvertAll(s => s.Point);
+        if (current) others.RemoveAt(others.Count - 1);
+        double[] losses = [.. _pass.Run([], LinearPredictor(), others, _grad, null, null) ?? [], .. current ? [_pass.Loss] : Array.Empty<double>()];
+        _bounds.Moved();
+        ResolvePending(losses);
+    }
+
+    /// <summary>Points whose deviance came from the quadratic model get the exact one, computed by a pass (one loss per shadow).</summary>
+    private void ResolvePending(double[]? losses)
+    {
+        if (losses is null) return;
+        for (int c = 0; c < losses.Length; c++)
+            if (_shadows[c].Index >= 0) _resolved.Add((_shadows[c].Index, 1 - losses[c] / _nullLoss));
+        _shadows.Clear();
     }
 
     /// <summary>glmnet's test: the weights sum to at most pmin(1 - pmin)(1 + pmin) per row; every probability is within pmin of 0 or 1.</summary>
@@ -296,10 +327,12 @@ internal sealed partial class LogisticPathSolver : IPointSolver
             var newBeta = new double[idx.Length];
             double d0, measure;
             CdOutcome outcome;
+            Pair? pair = null;
             if (_naive)
                 (outcome, d0, measure) = NaiveStep(idx, newBeta, lambda, budget);
             else
-                (outcome, d0, measure) = GramStep(idx, newBeta, lambda, steps == 0 ? previousLambda : lambda, budget);
+                (outcome, d0, measure) = GramStep(idx, newBeta, lambda, steps == 0 ? previousLambda : lambda, budget,
+                                                  steps == 0 && Pairs(candidate), out pair);
             passes += outcome.Passes;
             screenedInside = outcome.ScreenedOut;
             if (!_naive && _exactPoint && outcome.Converged && measure < _thr && EndsOnModel(idx, newBeta, d0, lambda, candidate, out double margin))
@@ -311,7 +344,7 @@ internal sealed partial class LogisticPathSolver : IPointSolver
                 _modelMargin = margin;
                 return (true, steps + 1, candidates - _set.Count + screenedInside);
             }
-            measure = Apply(idx, newBeta, d0, lambda, measure);
+            measure = Apply(idx, newBeta, d0, lambda, measure, pair);
             steps++;
             if (Saturated)
                 return (false, steps, candidates - _set.Count + screenedInside);

@@ -144,6 +144,22 @@ public class KernelTierTests
                 ColumnKernels.AddScaled(data, offsets, a, y3, ahead: n + 64);
                 Close(y1, y3, $"AddScaled (prefetching) {at}");
 
+                // Two coefficient vectors in one sweep (one with zeros): each result as AddScaled's, bit for bit, and the twin's.
+                var a2 = Random(rng, columns);
+                if (columns > 1) a2[1] = 0;
+                var z = Random(rng, n);
+                var (f1, f2) = ((double[])y.Clone(), (double[])z.Clone());
+                var (g1, g2) = ((double[])y.Clone(), (double[])z.Clone());
+                var (h1, h2) = ((double[])y.Clone(), (double[])z.Clone());
+                ColumnKernels.AddScaledPair(data, offsets, a, a2, f1, f2);
+                ColumnKernels.AddScaled(data, offsets, a, g1);
+                ColumnKernels.AddScaled(data, offsets, a2, g2);
+                ColumnKernels.AddScaledPairScalar(data, offsets, a, a2, h1, h2);
+                Assert.Equal(g1, f1);
+                Assert.Equal(g2, f2);
+                Close(h1, f1, $"AddScaledPair (first) {at}");
+                Close(h2, f2, $"AddScaledPair (second) {at}");
+
                 var d1 = Random(rng, columns);
                 var d2 = (double[])d1.Clone();
                 var d3 = (double[])d1.Clone();
@@ -165,6 +181,27 @@ public class KernelTierTests
                 ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, s3, ahead: 8);
                 Close(s1, s2, $"AddShiftedDots {at}");
                 Close(s1, s3, $"AddShiftedDots (prefetching) {at}");
+                // Against a second vector in the same sweep: each result as the one-vector kernel's, bit for bit, on every tier.
+                var y2nd = Random(rng, n);
+                var p1 = Random(rng, columns);
+                var p2 = Random(rng, columns);
+                var q1 = (double[])p1.Clone();
+                var q2 = (double[])p2.Clone();
+                var e1 = (double[])p1.Clone();
+                var e2 = (double[])p2.Clone();
+                var t1 = (double[])p1.Clone();
+                var t2 = (double[])p2.Clone();
+                ColumnKernels.AddShiftedDotsPair(shifted, offsets, shifts, y, y2nd, p1, p2);
+                ColumnKernels.AddShiftedDotsPair(shifted, offsets, shifts, y, y2nd, q1, q2, ahead: 8);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y, e1);
+                ColumnKernels.AddShiftedDots(shifted, offsets, shifts, y2nd, e2);
+                ColumnKernels.AddShiftedDotsPairScalar(shifted, offsets, shifts, y, y2nd, t1, t2);
+                Assert.Equal(e1, p1);
+                Assert.Equal(e2, p2);
+                Assert.Equal(e1, q1);
+                Assert.Equal(e2, q2);
+                Close(t1, p1, $"AddShiftedDotsPair (first) {at}");
+                Close(t2, p2, $"AddShiftedDotsPair (second) {at}");
                 // Against the plain dot of the centered column, to within the rounding of the centering.
                 for (int c = 0; c < columns; c++)
                 {
@@ -175,6 +212,8 @@ public class KernelTierTests
             }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColumnKernels.AddDots(new double[10], [5L], new double[6], new double[1]));
         Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDots(new double[10], [0L], [], new double[6], new double[1]));
+        Assert.Throws<ArgumentException>(() => ColumnKernels.AddScaledPair(new double[10], [0L], [1.0], [1.0], new double[6], new double[5]));
+        Assert.Throws<ArgumentException>(() => ColumnKernels.AddShiftedDotsPair(new double[10], [0L], [0.0], new double[6], new double[5], new double[1], new double[1]));
     }
 
     /// <summary>The link over predictors from −800 to 800 (past the underflow of e^−|eta|) and around 0.</summary>

@@ -146,7 +146,7 @@ public class ModelEndTests
     }
 
     /// <summary>Correlated features (<see cref="SyntheticData.Gaussian"/>) with a binomial target, or a poisson count from a few of them.</summary>
-    private static DenseMatrix Problem(Family kind, int n, int p, int seed)
+    internal static DenseMatrix Problem(Family kind, int n, int p, int seed)
     {
         var x = SyntheticData.Gaussian(n, p, seed, binary: kind == Family.Binomial);
         if (kind != Family.Poisson) return x;
