@@ -320,15 +320,8 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 var r2 = t2.Resid.AsSpan(b, m);
                 var w2 = t2.Weight.AsSpan(b, m);
                 loss2 += family.Irls(e2, y, v, t2.Prob.AsSpan(b, m), w2, r2);
-                for (int i = 0; i < m; i++)
-                {
-                    sumR += r1[i];
-                    sumW += w1[i];
-                    maxW = w1[i] > maxW ? w1[i] : maxW;
-                    sumR2 += r2[i];
-                    sumW2 += w2[i];
-                    maxW2 = w2[i] > maxW2 ? w2[i] : maxW2;
-                }
+                AddRowSums(r1, w1, ref sumR, ref sumW, ref maxW);
+                AddRowSums(r2, w2, ref sumR2, ref sumW2, ref maxW2);
                 ColumnKernels.AddShiftedDotsPair(source, gradientOffsets, plan.GradientMeans, r1, r2, partG, partG2, ahead);
                 continue;
             }
@@ -350,12 +343,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
             var r = target.Resid.AsSpan(b, m);
             var w = target.Weight.AsSpan(b, m);
             loss += family.Irls(e, data.Y.AsSpan(b, m), v, target.Prob.AsSpan(b, m), w, r);
-            for (int i = 0; i < m; i++)
-            {
-                sumR += r[i];
-                sumW += w[i];
-                maxW = w[i] > maxW ? w[i] : maxW;
-            }
+            AddRowSums(r, w, ref sumR, ref sumW, ref maxW);
             Offsets(columns, b, gradientOffsets);
             if (second is not null)
             {
@@ -369,12 +357,7 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
                 var r2 = t2.Resid.AsSpan(b, m);
                 var w2 = t2.Weight.AsSpan(b, m);
                 loss2 += family.Irls(e, data.Y.AsSpan(b, m), v, t2.Prob.AsSpan(b, m), w2, r2);
-                for (int i = 0; i < m; i++)
-                {
-                    sumR2 += r2[i];
-                    sumW2 += w2[i];
-                    maxW2 = w2[i] > maxW2 ? w2[i] : maxW2;
-                }
+                AddRowSums(r2, w2, ref sumR2, ref sumW2, ref maxW2);
                 ColumnKernels.AddShiftedDotsPair(source, gradientOffsets, plan.GradientMeans, r, r2, partG, partG2, ahead);
             }
             else
@@ -405,6 +388,20 @@ internal sealed class LogisticPass(LogisticData data, bool intercept, int thread
         plan.PartR[s] = sumR;
         plan.PartW[s] = sumW;
         plan.PartMax[s] = maxW;
+    }
+
+    /// <summary>A block's residuals and working weights added to a point's sums in row order, and the largest weight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRowSums(ReadOnlySpan<double> r, ReadOnlySpan<double> w, ref double sumR, ref double sumW, ref double maxW)
+    {
+        double sr = sumR, sw = sumW, mw = maxW;
+        for (int i = 0; i < r.Length; i++)
+        {
+            sr += r[i];
+            sw += w[i];
+            mw = w[i] > mw ? w[i] : mw;
+        }
+        (sumR, sumW, maxW) = (sr, sw, mw);
     }
 
     /// <summary>Where row <paramref name="row"/> of each column starts in the source data (<paramref name="columnStarts"/>: row 0's).</summary>
