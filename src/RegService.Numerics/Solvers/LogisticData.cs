@@ -114,17 +114,20 @@ internal sealed class LogisticData
 
         var (source, sourceCols) = FittedRows.Features(x, featureCols, rows);
 
-        var standardized = Standardization.Features(featureNames, settings.FitIntercept, settings.Standardize, j =>
+        // Each feature's weighted moments, the features spread over the fit's threads (each column's sums alone: the same
+        // values on any thread count).
+        var moments = new (double Mean, double Variance, double? MeanSquare)[p];
+        int threads = settings.MaxThreads > 0 ? settings.MaxThreads : Environment.ProcessorCount;
+        Parallel.For(0, p, new ParallelOptions { MaxDegreeOfParallelism = (long)n * p >= 1L << 20 ? threads : 1 }, j =>
         {
             var c = source.Column(sourceCols[j]);
-            double mean = 0;
-            for (int i = 0; i < n; i++) mean += v[i] * c[i];
-            mean /= n;
+            double mean = LogisticKernels.WeightedMoments(c, 0.0, v).First / n;
             // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
             double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, v).Second / n, 0.0);
             double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, v).Second / n;
-            return (mean, variance, meanSquare);
+            moments[j] = (mean, variance, meanSquare);
         });
+        var standardized = Standardization.Features(featureNames, settings.FitIntercept, settings.Standardize, j => moments[j]);
         var (means, scales, excluded) = (standardized.Means, standardized.Scales, standardized.Excluded);
         var norms = new double[p];
         var boundNorms = new double[p];

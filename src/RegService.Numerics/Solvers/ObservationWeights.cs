@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
@@ -40,16 +42,9 @@ internal static class ObservationWeights
         int n = column.Length;
         if (weights is null)
         {
-            double mean = 0;
-            for (int i = 0; i < n; i++) mean += column[i];
-            mean /= n;
-            double variance = 0, square = 0;
-            for (int i = 0; i < n; i++)
-            {
-                variance += (column[i] - mean) * (column[i] - mean);
-                square += column[i] * column[i];
-            }
-            return (mean, variance / n, square / n);
+            double mean = TensorPrimitives.Sum(column) / n;
+            return (mean, SpanOps.Sum<Terms.SquaredDeviation>(column, column, mean) / n,
+                    SpanOps.Sum<Terms.SquaredDeviation>(column, column, 0.0) / n);
         }
         double m = LogisticKernels.WeightedMoments(column, 0.0, weights).First / n;
         return (m, Math.Max(LogisticKernels.WeightedMoments(column, m, weights).Second / n, 0.0),
