@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace RegService.Numerics.Solvers;
@@ -114,10 +115,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         var r = pass.Resid;
         if (!intercept || data.Weight is not null) return r;
         var c = _centered ??= new double[_n];
-        double mean = 0;
-        for (int i = 0; i < _n; i++) mean += r[i];
-        mean /= _n;
-        for (int i = 0; i < _n; i++) c[i] = r[i] - mean;
+        TensorPrimitives.Subtract(r, TensorPrimitives.Sum(r) / _n, c);
         return c;
     }
 
@@ -341,19 +339,15 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         /// <summary>Rows below which the exact sweep is cheap enough.</summary>
         public const int MinRows = 64;
 
-        /// <summary>r̂ = fl(r); returns max(||r||, ||r̂||), slightly rounded up.</summary>
+        /// <summary>
+        /// r̂ = fl(r); returns a bound of max(||r||, ||r̂||): |r̂_i| ≤ |r_i| (1 + 2^-24) + 2^-150 (the last for single precision's
+        /// subnormals), so ||r̂|| ≤ ||r|| (1 + 2^-24) + sqrt(rows) 2^-150; the factor 1 + 2e-7 also covers the roundings of the
+        /// sum of squares (relative, at most rows x 2^-53).
+        /// </summary>
         public double Round(double[] r)
         {
-            double rr = 0, rrShadow = 0;
-            var rs = Residual;
-            for (int i = 0; i < r.Length; i++)
-            {
-                float v = (float)r[i];
-                rs[i] = v;
-                rr += r[i] * r[i];
-                rrShadow += (double)v * v;
-            }
-            return Math.Sqrt(Math.Max(rr, rrShadow)) * (1 + 1e-9);
+            LogisticKernels.ToSingleShifted(r, 0.0, 1.0, Residual);   // (r - 0) 1 = r exactly: r̂_i = (float)r_i
+            return Math.Sqrt(SpanOps.Sum<Terms.SquaredDeviation>(r, r, 0.0)) * (1 + 2e-7) + Math.Sqrt(r.Length) * 1e-45;
         }
 
         /// <summary>ẑ_j, made on first use (each feature by one thread at a time: a sweep lists a feature once).</summary>

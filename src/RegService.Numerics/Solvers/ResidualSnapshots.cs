@@ -24,6 +24,7 @@ internal sealed class ResidualSnapshots(int features, int rows)
     private readonly double[][] _gradients = [new double[features], new double[features]];
     private readonly double[][] _residuals = [new double[rows], new double[rows]];
     private readonly double[] _errors = new double[2];
+    private readonly double[] _squares = new double[2];   // each residual's sum of squares
     private int _count, _newest = 1;
 
     /// <summary>Snapshots kept (0, 1 or 2).</summary>
@@ -58,6 +59,7 @@ internal sealed class ResidualSnapshots(int features, int rows)
     {
         int slot = 1 - _newest;
         r.CopyTo(_residuals[slot], 0);
+        _squares[slot] = SpanOps.Sum<Terms.SquaredDeviation>(r, r, 0.0);
         _errors[slot] = error;
         _newest = slot;
         _count = Math.Min(2, _count + 1);
@@ -67,36 +69,20 @@ internal sealed class ResidualSnapshots(int features, int rows)
     public Line? Extrapolate(double[] r)
     {
         if (_count == 0) return null;
+        bool two = _count > 1;
         var r1 = _residuals[_newest];
-        var r0 = _count > 1 ? _residuals[1 - _newest] : null;
-        double a = 0;
-        if (r0 is not null)
-        {
-            double dD = 0, DD = 0;
-            for (int i = 0; i < rows; i++)
-            {
-                double d = r[i] - r1[i], D = r1[i] - r0[i];
-                dD += d * D;
-                DD += D * D;
-            }
-            a = DD > 0 ? dD / DD : 0;
-        }
+        var r0 = two ? _residuals[1 - _newest] : r1;   // one snapshot: the line is the point r1 (a = 0)
+        var (along, step, rr) = LineKernels.Project(r, r1, r0);
+        double a = step > 0 ? along / step : 0;
         // r = c1 r1 + c0 r0 + e holds exactly for these two doubles and the exact e; e is computed with at most a few
         // roundings of its largest term per entry, which the allowance below covers.
         double c1 = 1 + a, c0 = -a;
-        double ee = 0, rr = 0, rr1 = 0, rr0 = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            double e = r[i] - c1 * r1[i] - (r0 is null ? 0 : c0 * r0[i]);
-            ee += e * e;
-            rr += r[i] * r[i];
-            rr1 += r1[i] * r1[i];
-            if (r0 is not null) rr0 += r0[i] * r0[i];
-        }
+        double ee = LineKernels.Off(r, r1, r0, c1, c0);
+        double rr1 = _squares[_newest], rr0 = two ? _squares[1 - _newest] : 0;
         double allowance = 4 * Unit * (Math.Sqrt(rr) + Math.Abs(c1) * Math.Sqrt(rr1) + Math.Abs(c0) * Math.Sqrt(rr0));
         double radius = (Math.Sqrt(ee) * (1 + 1e-9) + allowance * (1 + 1e-9)) / Math.Sqrt(rows);
-        double error = Math.Abs(c1) * _errors[_newest] + (r0 is null ? 0 : Math.Abs(c0) * _errors[1 - _newest]);
-        return new Line(c1, r0 is null ? 0 : c0, _gradients[_newest], _gradients[1 - _newest], error, radius);
+        double error = Math.Abs(c1) * _errors[_newest] + (two ? Math.Abs(c0) * _errors[1 - _newest] : 0);
+        return new Line(c1, two ? c0 : 0, _gradients[_newest], _gradients[1 - _newest], error, radius);
     }
 
     /// <summary>The bound at one residual: <see cref="Bound"/> per feature.</summary>

@@ -79,6 +79,13 @@ public class KernelTierTests
             var (f2, s2) = LogisticKernels.WeightedMoments(a, m, w);
             Close(f1, f2, scale, $"WeightedMoments.First {at}");
             Close(s1, s2, scale, $"WeightedMoments.Second {at}");
+            var c = Random(rng, n + o).AsSpan(o);
+            var (along1, step1, norm1) = LineKernels.ProjectScalar(a, b, c);
+            var (along2, step2, norm2) = LineKernels.Project(a, b, c);
+            Close(along1, along2, 4 * scale, $"LineKernels.Project.Along {at}");
+            Close(step1, step2, 4 * scale, $"LineKernels.Project.Step {at}");
+            Close(norm1, norm2, scale, $"LineKernels.Project.Norm {at}");
+            Close(LineKernels.OffScalar(a, b, c, 1.25, -0.25), LineKernels.Off(a, b, c, 1.25, -0.25), 9 * scale, $"LineKernels.Off {at}");
         }
     }
 
