@@ -339,16 +339,8 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         /// <summary>Rows below which the exact sweep is cheap enough.</summary>
         public const int MinRows = 64;
 
-        /// <summary>
-        /// r̂ = fl(r); returns a bound of max(||r||, ||r̂||): |r̂_i| ≤ |r_i| (1 + 2^-24) + 2^-150 (the last for single precision's
-        /// subnormals), so ||r̂|| ≤ ||r|| (1 + 2^-24) + sqrt(rows) 2^-150; the factor 1 + 2e-7 also covers the roundings of the
-        /// sum of squares (relative, at most rows x 2^-53).
-        /// </summary>
-        public double Round(double[] r)
-        {
-            LogisticKernels.ToSingleShifted(r, 0.0, 1.0, Residual);   // (r - 0) 1 = r exactly: r̂_i = (float)r_i
-            return Math.Sqrt(SpanOps.Sum<Terms.SquaredDeviation>(r, r, 0.0)) * (1 + 2e-7) + Math.Sqrt(r.Length) * 1e-45;
-        }
+        /// <summary>r̂ = fl(r); returns a bound of max(||r||, ||r̂||) (<see cref="LogisticKernels.ToSingleNormBound"/>).</summary>
+        public double Round(double[] r) => LogisticKernels.ToSingleNormBound(r, Residual);
 
         /// <summary>ẑ_j, made on first use (each feature by one thread at a time: a sweep lists a feature once).</summary>
         public ReadOnlySpan<float> Column(int j, out double norm)

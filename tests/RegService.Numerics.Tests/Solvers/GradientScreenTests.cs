@@ -108,6 +108,46 @@ public class GradientScreenTests
         }
     }
 
+    /// <summary>
+    /// The rounded residual is fl32(r) element for element on every tier, and its norm bound is at least both ||r|| and
+    /// ||fl32(r)|| (each summed exactly enough here in decimal), single precision's subnormals and rounding up to the
+    /// smallest of them included.
+    /// </summary>
+    [Fact]
+    public void RoundedResidualsAndTheirNormBoundHoldOnEveryTier()
+    {
+        var rng = new Random(8);
+        foreach (int n in Lengths.Where(n => n > 0))
+        {
+            var mixed = Enumerable.Range(0, n).Select(i => (i % 5) switch
+            {
+                0 => 8e-46,                                   // rounds up to float's smallest subnormal, 1.4e-45
+                1 => (rng.NextDouble() - 0.5) * 1e-40,        // float subnormals
+                _ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-8, 9)),
+            }).ToArray();
+            var tiny = Enumerable.Repeat(8e-46, n).ToArray();   // ||fl32(r)|| = 1.75 ||r||: only the subnormal term covers it
+            foreach (var r in new[] { mixed, tiny })
+            foreach (var path in KernelIsa.Available)
+            using (KernelIsa.Force(path))
+            {
+                var rounded = new float[n];
+                double bound = LogisticKernels.ToSingleNormBound(r, rounded);
+                Assert.Equal(r.Select(v => (float)v).ToArray(), rounded);
+                // Both norms scaled by 2^100 (exact) so the subnormals' squares do not underflow; 1e-10 leaves room for
+                // this sum's own rounding and nothing more.
+                Assert.True(bound >= ScaledNorm(r) * (1 - 1e-10), $"{path}, n {n}: {bound:R} below ||r||");
+                Assert.True(bound >= ScaledNorm([.. rounded.Select(v => (double)v)]) * (1 - 1e-10), $"{path}, n {n}: {bound:R} below ||fl32(r)||");
+            }
+        }
+    }
+
+    private static double ScaledNorm(double[] values)
+    {
+        double scale = Math.Pow(2, 100), sum = 0;
+        foreach (double v in values) sum += v * scale * (v * scale);
+        return Math.Sqrt(sum) / scale;
+    }
+
     /// <summary>The vector poisson link (e^eta by a polynomial) against its Math.Exp twin, with and without weights, clamped.</summary>
     [Fact]
     public void PoissonLinkMatchesItsScalarTwinOnEveryTier()
