@@ -190,8 +190,8 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
 
     /// <summary>
     /// The sequential strong rule: flags and appends (ascending) every j with b_j != 0, v_j = 0 or |g_j| >= rule v_j.
-    /// Vectorized (<see cref="Vector{T}"/>): a block of features none of which can join is passed over at one test, any
-    /// other block is decided feature by feature as <see cref="AddStrongScalar"/> does, so the two give the same set.
+    /// Vectorized (<see cref="Vector{T}"/>): each block tests its lanes with the twin's three tests and appends the lanes
+    /// that join (<see cref="LaneBits"/>), so the two give the same set.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AddStrong(ReadOnlySpan<double> beta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, double rule,
@@ -206,9 +206,16 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
             for (; j + w <= q; j += w)
             {
                 var f = new Vector<double>(v[j..]);
-                if (Vector.EqualsAll(new Vector<double>(beta[j..]), Vector<double>.Zero) && Vector.GreaterThanAll(f, Vector<double>.Zero)
-                    && Vector.LessThanAll(Vector.Abs(new Vector<double>(gradient[j..])), r * f)) continue;
-                AddStrongScalar(beta[j..(j + w)], gradient[j..(j + w)], v[j..(j + w)], rule, flags[j..(j + w)], into, j);
+                // b_j != 0, v_j == 0 or |g_j| >= rule v_j, lane by lane as the twin tests them.
+                var join = Vector.OnesComplement(Vector.Equals(new Vector<double>(beta[j..]), Vector<double>.Zero))
+                           | Vector.Equals(f, Vector<double>.Zero)
+                           | Vector.GreaterThanOrEqual(Vector.Abs(new Vector<double>(gradient[j..])), r * f);
+                for (uint lanes = LaneBits.Of(join); lanes != 0; lanes &= lanes - 1)
+                {
+                    int k = j + BitOperations.TrailingZeroCount(lanes);
+                    flags[k] = true;
+                    into.Add(k);
+                }
             }
         }
         AddStrongScalar(beta[j..q], gradient[j..q], v[j..q], rule, flags[j..q], into, j);

@@ -88,7 +88,8 @@ public sealed partial class NaiveCd
     /// Sorts the features by their bounds <paramref name="upper"/>: one in the strong set gets an infinite previous bound,
     /// one whose bound is within <c>bound v_j</c> is settled (its previous bound and gradient entry become that bound), and
     /// the rest are appended to <paramref name="candidates"/>, ascending. Vectorized (<see cref="Vector{T}"/>): a block with
-    /// no strong feature and every bound within is stored whole, any other block goes feature by feature as
+    /// no strong feature stores its settled bounds by a select and appends the lanes of its candidates (<see cref="LaneBits"/>,
+    /// the twin's test <c>u &gt; bound v_j</c> per lane); a block with a strong feature goes feature by feature as
     /// <see cref="SettleScalar"/>, so the two write the same values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -104,14 +105,23 @@ public sealed partial class NaiveCd
             var flags = MemoryMarshal.AsBytes(inStrong);
             for (; j + w <= q; j += w)
             {
+                if (AnyFlag(flags.Slice(j, w)))
+                {
+                    SettleScalar(inStrong[j..(j + w)], upper[j..(j + w)], v[j..(j + w)], bound, previous[j..(j + w)], gradient[j..(j + w)], candidates, j);
+                    continue;
+                }
                 var u = new Vector<double>(upper[j..]);
-                if (!AnyFlag(flags.Slice(j, w)) && Vector.LessThanOrEqualAll(u, b * new Vector<double>(v[j..])))
+                var over = Vector.GreaterThan(u, b * new Vector<double>(v[j..]));
+                uint lanes = LaneBits.Of(over);
+                if (lanes == 0)
                 {
                     u.CopyTo(previous[j..]);
                     u.CopyTo(gradient[j..]);
                     continue;
                 }
-                SettleScalar(inStrong[j..(j + w)], upper[j..(j + w)], v[j..(j + w)], bound, previous[j..(j + w)], gradient[j..(j + w)], candidates, j);
+                Vector.ConditionalSelect(over, new Vector<double>(previous[j..]), u).CopyTo(previous[j..]);
+                Vector.ConditionalSelect(over, new Vector<double>(gradient[j..]), u).CopyTo(gradient[j..]);
+                for (; lanes != 0; lanes &= lanes - 1) candidates.Add(j + BitOperations.TrailingZeroCount(lanes));
             }
         }
         SettleScalar(inStrong[j..q], upper[j..q], v[j..q], bound, previous[j..q], gradient[j..q], candidates, j);
