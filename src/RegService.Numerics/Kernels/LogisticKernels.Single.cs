@@ -152,12 +152,14 @@ public static partial class LogisticKernels
     /// r̂ = fl32(r) into <paramref name="rounded"/>; returns a bound of max(||r||, ||r̂||), the norm a screen's rounding bound
     /// scales with: |r̂_i| ≤ |r_i| (1 + 2^-24) + 2^-150 (the last for single precision's subnormals), so
     /// ||r̂|| ≤ ||r|| (1 + 2^-24) + sqrt(n) 2^-150; the factor 1 + 2e-7 also covers the roundings of the sum of squares
-    /// (relative, at most n 2^-53).
+    /// (relative, at most n 2^-53). Infinite when ||r|| reaches single precision's largest value (an entry may round to
+    /// infinity there) or is not a number.
     /// </summary>
     public static double ToSingleNormBound(ReadOnlySpan<double> r, Span<float> rounded)
     {
         ToSingleShifted(r, 0.0, 1.0, rounded);   // (r - 0) 1 = r exactly: r̂_i = (float)r_i
-        return Math.Sqrt(SpanOps.Sum<Terms.SquaredDeviation>(r, r, 0.0)) * (1 + 2e-7) + Math.Sqrt(r.Length) * 1e-45;
+        double norm = Math.Sqrt(Vec.SumSquaredDeviations(r, 0.0));
+        return norm < float.MaxValue ? norm * (1 + 2e-7) + Math.Sqrt(r.Length) * 1e-45 : double.PositiveInfinity;
     }
 
     /// <summary>z_i = fl32((x_i − m) · s): a column shifted and scaled in double, then rounded to single precision.</summary>

@@ -127,6 +127,14 @@ internal static class SpanOps
 /// <summary>The terms and updates of the span kernels.</summary>
 internal static class Terms
 {
+    /// <summary>a (b is not read).</summary>
+    public readonly struct Value : ISumTerm
+    {
+        public static double Add(double sum, double a, double b, double c) => sum + a;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Add<S, TV>(TV sum, TV a, TV b, TV c) where S : ISimd<TV> where TV : struct => S.Add(sum, a);
+    }
+
     /// <summary>a − b.</summary>
     public readonly struct Difference : ISumTerm
     {
@@ -173,6 +181,15 @@ internal static class Terms
             var d = S.Subtract(a, c);
             return S.MultiplyAdd(d, d, sum);
         }
+    }
+
+    /// <summary>x − c (y and v are not read: a shifted copy).</summary>
+    public readonly struct ShiftedCopy : IUpdate
+    {
+        public static bool ReadsV => false;
+        public static double Apply(double y, double x, double v, double a, double c) => x - c;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Apply<S, TV>(TV y, TV x, TV v, TV a, TV c) where S : ISimd<TV> where TV : struct => S.Subtract(x, c);
     }
 
     /// <summary>y + a x (v is not read).</summary>

@@ -41,6 +41,20 @@ public static class Vec
     /// <summary>y += x, element by element (exactly: <c>1 · x + y</c> rounds once).</summary>
     internal static void Add(ReadOnlySpan<double> x, Span<double> y) => Axpy(1.0, x, y);
 
+    /// <summary>Σ x_i, vectorized.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Sum(ReadOnlySpan<double> x) => SpanOps.Sum<Terms.Value>(x, x, 0);
+
+    /// <summary>Scalar twin of <see cref="Sum"/>.</summary>
+    public static double SumScalar(ReadOnlySpan<double> x) => SpanOps.SumScalar<Terms.Value>(x, x, 0);
+
+    /// <summary>y = x − m, element by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Shift(ReadOnlySpan<double> x, double m, Span<double> y) => SpanOps.Update<Terms.ShiftedCopy>(y, x, x, 0, m);
+
+    /// <summary>Scalar twin of <see cref="Shift"/>.</summary>
+    public static void ShiftScalar(ReadOnlySpan<double> x, double m, Span<double> y) => SpanOps.UpdateScalar<Terms.ShiftedCopy>(y, x, x, 0, m);
+
     /// <summary>Σ (x_i − m)², vectorized (the second pass of a two-pass variance).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumSquaredDeviations(ReadOnlySpan<double> x, double m) => SpanOps.Sum<Terms.SquaredDeviation>(x, x, m);

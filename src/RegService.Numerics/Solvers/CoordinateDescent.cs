@@ -237,7 +237,8 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
 
     /// <summary>
     /// The KKT check over the features not flagged: flags and appends (ascending) every j with |g_j| > bound v_j, and returns
-    /// how many. Vectorized as <see cref="AddStrong"/>: a block with every |g_j| at most bound v_j is passed over at one test.
+    /// how many. Vectorized (<see cref="Vector{T}"/>): a block with every |g_j| at most bound v_j is passed over at one test,
+    /// any other block is decided feature by feature as <see cref="AddViolatorsScalar"/> does (violators are rare).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int AddViolators(ReadOnlySpan<double> gradient, ReadOnlySpan<double> v, double bound, Span<bool> flags, List<int> into)

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace RegService.Numerics.Solvers;
@@ -115,7 +114,7 @@ internal sealed class GradientBounds(LogisticData data, LogisticPass pass, bool[
         var r = pass.Resid;
         if (!intercept || data.Weight is not null) return r;
         var c = _centered ??= new double[_n];
-        TensorPrimitives.Subtract(r, TensorPrimitives.Sum(r) / _n, c);
+        Vec.Shift(r, Vec.Sum(r) / _n, c);
         return c;
     }
 

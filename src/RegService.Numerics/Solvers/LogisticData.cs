@@ -121,10 +121,11 @@ internal sealed class LogisticData
         Parallel.For(0, p, new ParallelOptions { MaxDegreeOfParallelism = (long)n * p >= 1L << 20 ? threads : 1 }, j =>
         {
             var c = source.Column(sourceCols[j]);
-            double mean = LogisticKernels.WeightedMoments(c, 0.0, v).First / n;
-            // Two passes: the variance about the mean (and the mean square, about 0, without an intercept).
+            // Two passes: the sums about 0 (the mean, and the mean square without an intercept), then the variance about the mean.
+            var (sum, squares) = LogisticKernels.WeightedMoments(c, 0.0, v);
+            double mean = sum / n;
             double variance = Math.Max(LogisticKernels.WeightedMoments(c, mean, v).Second / n, 0.0);
-            double? meanSquare = settings.FitIntercept ? null : LogisticKernels.WeightedMoments(c, 0.0, v).Second / n;
+            double? meanSquare = settings.FitIntercept ? null : squares / n;
             moments[j] = (mean, variance, meanSquare);
         });
         var standardized = Standardization.Features(featureNames, settings.FitIntercept, settings.Standardize, j => moments[j]);

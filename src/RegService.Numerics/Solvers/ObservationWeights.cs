@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace RegService.Numerics.Solvers;
 
 /// <summary>
@@ -42,9 +40,8 @@ internal static class ObservationWeights
         int n = column.Length;
         if (weights is null)
         {
-            double mean = TensorPrimitives.Sum(column) / n;
-            return (mean, SpanOps.Sum<Terms.SquaredDeviation>(column, column, mean) / n,
-                    SpanOps.Sum<Terms.SquaredDeviation>(column, column, 0.0) / n);
+            double mean = Vec.Sum(column) / n;
+            return (mean, Vec.SumSquaredDeviations(column, mean) / n, Vec.SumSquaredDeviations(column, 0.0) / n);
         }
         double m = LogisticKernels.WeightedMoments(column, 0.0, weights).First / n;
         return (m, Math.Max(LogisticKernels.WeightedMoments(column, m, weights).Second / n, 0.0),

@@ -81,6 +81,7 @@ internal sealed class ResidualSnapshots(int features, int rows)
         double rr1 = _squares[_newest], rr0 = two ? _squares[1 - _newest] : 0;
         double allowance = 4 * Unit * (Math.Sqrt(rr) + Math.Abs(c1) * Math.Sqrt(rr1) + Math.Abs(c0) * Math.Sqrt(rr0));
         double radius = (Math.Sqrt(ee) * (1 + 1e-9) + allowance * (1 + 1e-9)) / Math.Sqrt(rows);
+        if (double.IsNaN(radius)) radius = double.PositiveInfinity;   // a residual not finite: the bound says nothing
         double error = Math.Abs(c1) * _errors[_newest] + (two ? Math.Abs(c0) * _errors[1 - _newest] : 0);
         return new Line(c1, two ? c0 : 0, _gradients[_newest], _gradients[1 - _newest], error, radius);
     }

@@ -86,7 +86,32 @@ public class KernelTierTests
             Close(step1, step2, 4 * scale, $"LineKernels.Project.Step {at}");
             Close(norm1, norm2, scale, $"LineKernels.Project.Norm {at}");
             Close(LineKernels.OffScalar(a, b, c, 1.25, -0.25), LineKernels.Off(a, b, c, 1.25, -0.25), 9 * scale, $"LineKernels.Off {at}");
+            Close(Vec.SumScalar(a), Vec.Sum(a), scale, $"Sum {at}");
         }
+    }
+
+    /// <summary>
+    /// Each term of <see cref="LineKernels.Off"/> is computed with its twin's operations (two products, two subtractions, no
+    /// fused step), which the residual snapshots' rounding allowance relies on: with one nonzero entry the sum is that one
+    /// term's square, so the two agree bit for bit at every position (a fused step differs in the last bit for most inputs).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void LineResidualTermsAreTheTwinsBitForBit(string tier)
+    {
+        var rng = new Random(13);
+        using var _ = KernelIsa.Force(Enum.Parse<KernelPath>(tier));
+        for (int n = 1; n <= 2 * WidestStep + 1; n++)
+            for (int k = 0; k < n; k++)
+            {
+                double[] r = new double[n], r1 = new double[n], r0 = new double[n];
+                r[k] = rng.NextDouble() - 0.5;
+                r1[k] = rng.NextDouble() - 0.5;
+                r0[k] = rng.NextDouble() - 0.5;
+                double c1 = 1 + (rng.NextDouble() - 0.5) / 3, c0 = 1 - c1;
+                Assert.Equal(BitConverter.DoubleToInt64Bits(LineKernels.OffScalar(r, r1, r0, c1, c0)),
+                             BitConverter.DoubleToInt64Bits(LineKernels.Off(r, r1, r0, c1, c0)));
+            }
     }
 
     [Theory]
@@ -121,6 +146,12 @@ public class KernelTierTests
             LogisticKernels.SubtractWeightedShiftedScalar(0.7, v, x, 0.2, y1);
             LogisticKernels.SubtractWeightedShifted(0.7, v, x, 0.2, y2);
             Close(y1, y2, $"SubtractWeightedShifted {at}");
+
+            y1 = y.AsSpan(o).ToArray();
+            y2 = y.AsSpan(o).ToArray();
+            Vec.ShiftScalar(x, 0.3, y1);
+            Vec.Shift(x, 0.3, y2);
+            Assert.Equal(y1, y2);   // one subtraction per element: the same bits
         }
     }
 

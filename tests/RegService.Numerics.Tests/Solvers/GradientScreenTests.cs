@@ -126,7 +126,9 @@ public class GradientScreenTests
                 _ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-8, 9)),
             }).ToArray();
             var tiny = Enumerable.Repeat(8e-46, n).ToArray();   // ||fl32(r)|| = 1.75 ||r||: only the subnormal term covers it
-            foreach (var r in new[] { mixed, tiny })
+            // Each entry rounds up by almost 2^-24 of itself: ||fl32(r)|| / ||r|| = 1 + 5.96e-8, which a factor of 1 + 1e-9 misses.
+            var up = Enumerable.Repeat(1 + Math.Pow(2, -24) + Math.Pow(2, -40), n).ToArray();
+            foreach (var r in new[] { mixed, tiny, up })
             foreach (var path in KernelIsa.Available)
             using (KernelIsa.Force(path))
             {
@@ -138,6 +140,20 @@ public class GradientScreenTests
                 Assert.True(bound >= ScaledNorm(r) * (1 - 1e-10), $"{path}, n {n}: {bound:R} below ||r||");
                 Assert.True(bound >= ScaledNorm([.. rounded.Select(v => (double)v)]) * (1 - 1e-10), $"{path}, n {n}: {bound:R} below ||fl32(r)||");
             }
+        }
+    }
+
+    [Fact]
+    public void RoundedResidualNormBoundIsInfiniteWhereSinglePrecisionOverflows()
+    {
+        foreach (var path in KernelIsa.Available)
+        using (KernelIsa.Force(path))
+        {
+            var r = new double[] { 0.5, 4e38, -1 };   // 4e38 rounds to single precision's infinity
+            var rounded = new float[3];
+            Assert.Equal(double.PositiveInfinity, LogisticKernels.ToSingleNormBound(r, rounded));
+            Assert.True(float.IsPositiveInfinity(rounded[1]));
+            Assert.Equal(double.PositiveInfinity, LogisticKernels.ToSingleNormBound([0.5, double.NaN], new float[2]));
         }
     }
 
