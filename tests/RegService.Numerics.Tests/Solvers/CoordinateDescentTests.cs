@@ -306,13 +306,12 @@ public class CoordinateDescentTests
     /// <summary>
     /// The screening loops against their scalar twins bit for bit on special values: ±0, ±infinity, NaN and the smallest
     /// subnormal in the coefficients, gradients, penalty factors and bounds, and a NaN rule now and then (every lane must take
-    /// the twin's branch; doubles are compared by their bits, so -0.0 and 0.0 or two NaNs do not pass for each other).
+    /// the twin's branch).
     /// </summary>
     [Fact]
     public void VectorizedScreeningLoopsMatchTheirTwinsBitForBitOnSpecialValues()
     {
         double[] special = [0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity, double.NaN, double.Epsilon, 0.7, -0.7, 1, 2];
-        static long[] Bits(double[] a) => [.. a.Select(BitConverter.DoubleToInt64Bits)];
         int widest = 2 * System.Numerics.Vector<double>.Count + 1;
         var rng = new Random(23);
         for (int q = 0; q <= 2 * widest + 3; q++)
@@ -323,37 +322,7 @@ public class CoordinateDescentTests
                 var gradient = Enumerable.Range(0, q).Select(_ => Pick()).ToArray();
                 var v = Enumerable.Range(0, q).Select(_ => rng.Next(4) == 0 ? Pick() : 1.0).ToArray();
                 var flags = Enumerable.Range(0, q).Select(_ => rng.Next(5) == 0).ToArray();
-                double cut = trial % 10 == 0 ? double.NaN : 0.7;
-
-                var strong = new List<int>();
-                var strongScalar = new List<int>();
-                var strongFlags = new bool[q];
-                var strongFlagsScalar = new bool[q];
-                CoordinateDescent.AddStrong(beta, gradient, v, cut, strongFlags, strong);
-                CoordinateDescent.AddStrongScalar(beta, gradient, v, cut, strongFlagsScalar, strongScalar);
-                Assert.Equal(strongScalar, strong);
-                Assert.Equal(strongFlagsScalar, strongFlags);
-
-                var joined = new List<int>();
-                var joinedScalar = new List<int>();
-                var kkt = (bool[])flags.Clone();
-                var kktScalar = (bool[])flags.Clone();
-                Assert.Equal(CoordinateDescent.AddViolatorsScalar(gradient, v, cut, kktScalar, joinedScalar),
-                    CoordinateDescent.AddViolators(gradient, v, cut, kkt, joined));
-                Assert.Equal(joinedScalar, joined);
-                Assert.Equal(kktScalar, kkt);
-
-                var previous = Enumerable.Repeat(-1.0, q).ToArray();
-                var previousScalar = (double[])previous.Clone();
-                var settled = (double[])beta.Clone();
-                var settledScalar = (double[])beta.Clone();
-                var candidates = new List<int>();
-                var candidatesScalar = new List<int>();
-                NaiveCd.Settle(flags, gradient, v, cut, previous, settled, candidates);
-                NaiveCd.SettleScalar(flags, gradient, v, cut, previousScalar, settledScalar, candidatesScalar);
-                Assert.Equal(candidatesScalar, candidates);
-                Assert.Equal(Bits(previousScalar), Bits(previous));
-                Assert.Equal(Bits(settledScalar), Bits(settled));
+                AssertScreeningLoopsMatchTwins(beta, gradient, v, flags, trial % 10 == 0 ? double.NaN : 0.7, gradient);
             }
     }
 
@@ -367,37 +336,47 @@ public class CoordinateDescentTests
             {
                 const double cut = 0.7;
                 var (beta, gradient, v, flags) = Features(q, rng, cut);
-
-                var strong = new List<int>();
-                var strongScalar = new List<int>();
-                var strongFlags = new bool[q];
-                var strongFlagsScalar = new bool[q];
-                CoordinateDescent.AddStrong(beta, gradient, v, cut, strongFlags, strong);
-                CoordinateDescent.AddStrongScalar(beta, gradient, v, cut, strongFlagsScalar, strongScalar);
-                Assert.Equal(strongScalar, strong);
-                Assert.Equal(strongFlagsScalar, strongFlags);
-
-                var joined = new List<int>();
-                var joinedScalar = new List<int>();
-                var kkt = (bool[])flags.Clone();
-                var kktScalar = (bool[])flags.Clone();
-                Assert.Equal(CoordinateDescent.AddViolatorsScalar(gradient, v, cut, kktScalar, joinedScalar),
-                    CoordinateDescent.AddViolators(gradient, v, cut, kkt, joined));
-                Assert.Equal(joinedScalar, joined);
-                Assert.Equal(kktScalar, kkt);
-
-                var upper = gradient.Select(Math.Abs).ToArray();
-                var previous = Enumerable.Repeat(-1.0, q).ToArray();
-                var previousScalar = (double[])previous.Clone();
-                var settled = (double[])beta.Clone();
-                var settledScalar = (double[])beta.Clone();
-                var candidates = new List<int>();
-                var candidatesScalar = new List<int>();
-                NaiveCd.Settle(flags, upper, v, cut, previous, settled, candidates);
-                NaiveCd.SettleScalar(flags, upper, v, cut, previousScalar, settledScalar, candidatesScalar);
-                Assert.Equal(candidatesScalar, candidates);
-                Assert.Equal(previousScalar, previous);
-                Assert.Equal(settledScalar, settled);
+                AssertScreeningLoopsMatchTwins(beta, gradient, v, flags, cut, [.. gradient.Select(Math.Abs)]);
             }
+    }
+
+    /// <summary>
+    /// <see cref="CoordinateDescent.AddStrong"/>, <see cref="CoordinateDescent.AddViolators"/> and <see cref="NaiveCd.Settle"/>
+    /// against their scalar twins on the same inputs (<paramref name="upper"/>: Settle's bounds): the same lists and flags,
+    /// and doubles compared by their bits, so -0.0 and 0.0 or two NaNs do not pass for each other.
+    /// </summary>
+    private static void AssertScreeningLoopsMatchTwins(double[] beta, double[] gradient, double[] v, bool[] flags, double cut, double[] upper)
+    {
+        static long[] Bits(double[] a) => [.. a.Select(BitConverter.DoubleToInt64Bits)];
+        int q = beta.Length;
+        var strong = new List<int>();
+        var strongScalar = new List<int>();
+        var strongFlags = new bool[q];
+        var strongFlagsScalar = new bool[q];
+        CoordinateDescent.AddStrong(beta, gradient, v, cut, strongFlags, strong);
+        CoordinateDescent.AddStrongScalar(beta, gradient, v, cut, strongFlagsScalar, strongScalar);
+        Assert.Equal(strongScalar, strong);
+        Assert.Equal(strongFlagsScalar, strongFlags);
+
+        var joined = new List<int>();
+        var joinedScalar = new List<int>();
+        var kkt = (bool[])flags.Clone();
+        var kktScalar = (bool[])flags.Clone();
+        Assert.Equal(CoordinateDescent.AddViolatorsScalar(gradient, v, cut, kktScalar, joinedScalar),
+            CoordinateDescent.AddViolators(gradient, v, cut, kkt, joined));
+        Assert.Equal(joinedScalar, joined);
+        Assert.Equal(kktScalar, kkt);
+
+        var previous = Enumerable.Repeat(-1.0, q).ToArray();
+        var previousScalar = (double[])previous.Clone();
+        var settled = (double[])beta.Clone();
+        var settledScalar = (double[])beta.Clone();
+        var candidates = new List<int>();
+        var candidatesScalar = new List<int>();
+        NaiveCd.Settle(flags, upper, v, cut, previous, settled, candidates);
+        NaiveCd.SettleScalar(flags, upper, v, cut, previousScalar, settledScalar, candidatesScalar);
+        Assert.Equal(candidatesScalar, candidates);
+        Assert.Equal(Bits(previousScalar), Bits(previous));
+        Assert.Equal(Bits(settledScalar), Bits(settled));
     }
 }
