@@ -192,6 +192,14 @@ public static partial class GramKernel
         Vector256<double> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector256<double> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector256<double> c20 = default, c21 = default, c22 = default, c23 = default;
+        // The accumulator tile's lines (12 doubles in each of 4 columns: 2 lines a column), asked for now so that the adds
+        // after the row loop find them in L1; the accumulator of k = 200 (346 KB) shares L2 with the packed block and is
+        // often in L3. One thread, 200,000 x 200: the fastest of 8 calls 0.202 s against 0.205 s (six pairs).
+        for (nint j = 0; j < 4; j++)
+        {
+            Sse.Prefetch0(c + j * ldc);
+            Sse.Prefetch0(c + j * ldc + 11);
+        }
         for (int r = 0; r < m; r++)
         {
             Vector256<double> x0 = Vector256.Load(a0), x1 = Vector256.Load(a1), x2 = Vector256.Load(a2);
