@@ -28,7 +28,7 @@ public sealed class CovarianceCd : ICdCore
         _a = a;
         _c = c[..q];
         _q = q;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = CoordinateDescent.GaussianSettle };
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = CoordinateDescent.GaussianSettle, Extrapolates = true };
         Beta = new double[q];
         Gradient = c[..q];
         if (start is not null)
@@ -78,6 +78,14 @@ public sealed class CovarianceCd : ICdCore
         public void Move(int j, double delta, double g, int next) => Vec.Axpy(-delta, owner._a.AsSpan(j * owner._q, owner._q), owner.Gradient);
 
         public void BeforeKkt(bool[] inStrong, double lambda) { }
+
+        /// <summary>(1/2) b'Ab - c'b = -(1/2) b'(c + g) with g = c - A b, over the coordinates that can be nonzero.</summary>
+        public double Smooth(List<int> active)
+        {
+            double sum = 0;
+            foreach (int j in active) sum += owner.Beta[j] * (owner._c[j] + owner.Gradient[j]);
+            return -0.5 * sum;
+        }
 
         /// <summary>Recomputes g = c - A b from the nonzero coordinates, so rounding does not drift along a path.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

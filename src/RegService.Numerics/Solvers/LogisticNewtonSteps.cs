@@ -287,6 +287,7 @@ internal sealed partial class LogisticPathSolver
 
         public void BeforeKkt(bool[] inStrong, double lambda) { }
         public void Finish(List<int> strong) { }
+        public double Smooth(List<int> active) => double.NaN;
     }
 
     /// <summary>

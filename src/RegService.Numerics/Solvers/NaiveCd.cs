@@ -270,6 +270,8 @@ public sealed partial class NaiveCd : ICdCore
         }
 
         public void Finish(List<int> strong) => owner.Finish(strong);
+
+        public double Smooth(List<int> active) => double.NaN;
     }
 
     /// <summary>

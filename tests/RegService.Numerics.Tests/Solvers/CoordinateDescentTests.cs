@@ -113,8 +113,10 @@ public class CoordinateDescentTests
     [Fact]
     public void CovarianceAndNaiveFormsAgree()
     {
+        // The same problem in both forms. Their iterates differ (the covariance form's active passes are extrapolated), so
+        // they are compared near the solution, at a tight tolerance.
         var x = SyntheticData.Gaussian(300, 25, seed: 11);
-        var spec = SyntheticData.Spec(25, Penalty.ElasticNet, 0.7);
+        var spec = SyntheticData.Spec(25, Penalty.ElasticNet, 0.7) with { Tolerance = 1e-22 };
         var covariance = Run(x, spec, naive: false);
         var naive = Run(x, spec with { Lambdas = covariance.Lambdas, Path = null }, naive: true);
         for (int l = 0; l < covariance.Points.Length; l++)
@@ -239,6 +241,97 @@ public class CoordinateDescentTests
         }
         public void BeforeKkt(bool[] inStrong, double lambda) { }
         public void Finish(List<int> strong) { }
+        public double Smooth(List<int> active)
+        {
+            double sum = 0;
+            foreach (int j in active) sum += Beta[j] * (c[j] + Gradient[j]);
+            return -0.5 * sum;
+        }
+    }
+
+    /// <summary>A = X'X/n and c = X'y/n of a design whose columns correlate by <paramref name="rho"/>.</summary>
+    private static (double[,] A, double[] C) Quadratic(int n, int p, double rho, int seed)
+    {
+        var x = SyntheticData.Gaussian(n, p, seed: seed, signal: 8, rho: rho);
+        var a = new double[p, p];
+        var c = new double[p];
+        for (int j = 0; j < p; j++)
+        {
+            for (int k = 0; k < p; k++)
+                for (int i = 0; i < n; i++) a[j, k] += x[i, j] * x[i, k] / n;
+            for (int i = 0; i < n; i++) c[j] += x[i, j] * x[i, p] / n;
+        }
+        return (a, c);
+    }
+
+    private static double LassoObjective(double[,] a, double[] c, double lambda, double[] b)
+    {
+        double value = 0;
+        for (int j = 0; j < c.Length; j++)
+        {
+            value += lambda * Math.Abs(b[j]) - c[j] * b[j];
+            for (int k = 0; k < c.Length; k++) value += 0.5 * b[j] * a[j, k] * b[k];
+        }
+        return value;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ExtrapolatedActivePassesReachTheSameSolutionInFewerPasses(bool bounded)
+    {
+        // Correlated columns: the cyclic passes converge slowly along some directions, which the extrapolation cuts short.
+        const int p = 40;
+        var (a, c) = Quadratic(200, p, 0.9, seed: 5);
+        var v = Enumerable.Repeat(1.0, p).ToArray();
+        double lambda = 0.01 * c.Max(Math.Abs);
+        // Bounded: every coefficient in [-0.4, 0.4], which several of the unbounded solution's leave.
+        var bounds = bounded ? new CoefficientBounds(Enumerable.Repeat(-0.4, p).ToArray(), Enumerable.Repeat(0.4, p).ToArray()) : null;
+        (double[] Beta, CdOutcome Outcome, (int Tried, int Taken) Extrapolations) Solve(double tolerance, bool extrapolate)
+        {
+            var cd = new CoordinateDescent(p, v, 1.0) { Extrapolates = extrapolate, Bounds = bounds };
+            var coordinates = new DenseCoordinates(a, c);
+            var outcome = cd.Solve(ref coordinates, lambda, lambda, tolerance, 100_000, CancellationToken.None);
+            return (coordinates.Beta, outcome, cd.Extrapolations);
+        }
+        var exact = Solve(1e-28, false);
+        if (bounded) Assert.Contains(exact.Beta, b => Math.Abs(b) == 0.4);
+        var plain = Solve(1e-20, false);
+        var extrapolated = Solve(1e-20, true);
+        Assert.True(plain.Outcome.Converged && extrapolated.Outcome.Converged);
+        Assert.True(extrapolated.Extrapolations.Taken > 0, $"{extrapolated.Extrapolations} extrapolations tried / taken");
+        Assert.True(extrapolated.Outcome.Passes < 0.7 * plain.Outcome.Passes,
+            $"{extrapolated.Outcome.Passes} passes (extrapolations counted) against {plain.Outcome.Passes}");
+        Assert.All(extrapolated.Beta, b => Assert.InRange(b, bounded ? -0.4 : double.MinValue, bounded ? 0.4 : double.MaxValue));
+        for (int j = 0; j < p; j++) Assert.Equal(exact.Beta[j], extrapolated.Beta[j], 1e-8);
+        double best = LassoObjective(a, c, lambda, exact.Beta);
+        Assert.True(LassoObjective(a, c, lambda, extrapolated.Beta) - best <= 1e-12 * Math.Abs(best));
+    }
+
+    [Fact]
+    public void AndersonWeightsSumToOneAndEqualizeTheNormalEquations()
+    {
+        const int K = CoordinateDescent.AndersonDepth;
+        var rng = new Random(11);
+        var u = new double[K, 9];
+        for (int k = 0; k < K; k++)
+            for (int a = 0; a < 9; a++) u[k, a] = rng.NextDouble() - 0.5;
+        var m = new double[K * K];
+        for (int k = 0; k < K; k++)
+            for (int l = 0; l < K; l++)
+                for (int a = 0; a < 9; a++) m[k * K + l] += u[k, a] * u[l, a];
+        var copy = (double[])m.Clone();
+        var z = new double[K];
+        Assert.True(CoordinateDescent.SolveOnes(m, z));
+        Assert.Equal(1.0, z.Sum(), 1e-12);
+        // M z is the same in every row (the multiplier of the constraint 1'z = 1).
+        var mz = Enumerable.Range(0, K).Select(k => Enumerable.Range(0, K).Sum(l => copy[k * K + l] * z[l])).ToArray();
+        Assert.All(mz, value => Assert.Equal(mz[0], value, 1e-9 * Math.Abs(mz[0])));
+        // Dependent differences (a repeated row) or none at all: no weights.
+        for (int l = 0; l < K; l++) { copy[(K - 1) * K + l] = copy[(K - 2) * K + l]; copy[l * K + K - 1] = copy[l * K + K - 2]; }
+        copy[(K - 1) * K + K - 1] = copy[(K - 2) * K + K - 2];
+        Assert.False(CoordinateDescent.SolveOnes(copy, z));
+        Assert.False(CoordinateDescent.SolveOnes(new double[K * K], z));
     }
 
     [Fact]

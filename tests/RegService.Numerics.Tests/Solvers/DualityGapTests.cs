@@ -177,7 +177,10 @@ public class DualityGapTests(Xunit.Abstractions.ITestOutputHelper output)
 
         output.WriteLine($"gap rule: gap {byGap.DualityGap:G3}, distance {Distance(byGap.Coefficients):G3}, {byGap.Iterations} passes; " +
             $"glmnet rule: gap {byGlmnet.DualityGap:G3}, distance {Distance(byGlmnet.Coefficients):G3}, {byGlmnet.Iterations} passes; bound {bound:G3}");
-        // glmnet's rule at the same tolerance stops where its change measure says so, not where the gap does.
+        // glmnet's rule at the same tolerance stops where its change measure says so, not where the gap does: shown on the naive
+        // form, whose iterates are glmnet's. The covariance form extrapolates its active passes, and here its glmnet-rule point
+        // happens to lie within the bound: nothing in that rule says so.
+        if (!naive) return;
         Assert.True(byGlmnet.DualityGap > target, $"glmnet rule's gap {byGlmnet.DualityGap:G3}");
         Assert.True(Distance(byGlmnet.Coefficients) > bound, $"glmnet rule's distance {Distance(byGlmnet.Coefficients):G3}");
     }
