@@ -112,8 +112,8 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
     public double SettleFactor { get; init; } = 1.0;
 
     /// <summary>
-    /// <see cref="SettleFactor"/> of the gaussian forms (covariance and naive residual, which keep the same sequence of
-    /// iterates): half the tolerance. At glmnet's rule alone 3 of 100 lambdas of lasso_path_500_10k (from the extrapolated
+    /// <see cref="SettleFactor"/> of the gaussian forms (covariance and naive residual; they kept the same sequence of
+    /// iterates until the covariance form's active passes were extrapolated, <see cref="Extrapolates"/>): half the tolerance. At glmnet's rule alone 3 of 100 lambdas of lasso_path_500_10k (from the extrapolated
     /// start) ended up to 2.1e-6 above default glmnet's objective, and wlasso_path_50k_500 (covariance form) up to 1.55e-6
     /// at lambda 45 of 80; at half, +2.6e-8 and +5.2e-7 (570 passes instead of 516, glmnet 693; lasso_path_50k_500 561
     /// instead of 516, +5.8e-7 instead of +7.1e-7). 0.25 and 0.1 cost 617 and 715 passes there for no need.

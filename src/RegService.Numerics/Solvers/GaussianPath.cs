@@ -49,7 +49,8 @@ public static class GaussianPath
     /// <summary>
     /// The naive form with working sets on or off (<see cref="UseWorkingSets"/> chooses for the public overload), and each
     /// lambda's warm start extrapolated from the last two solutions or not (by default with working sets: wide data, where
-    /// it was measured; elsewhere the naive form keeps the covariance form's sequence of iterates; <see cref="NaiveCd"/>).
+    /// it was measured; elsewhere the naive form keeps glmnet's sequence of iterates, which the covariance form leaves only by
+    /// extrapolating its active passes, <see cref="CoordinateDescent.Extrapolates"/>; <see cref="NaiveCd"/>).
     /// </summary>
     internal static PathFit Naive(DenseMatrix x, int[] featureCols, int targetCol, string[] featureNames, PathSettings settings,
         bool workingSets, IProgress<FitProgress>? progress = null, CancellationToken ct = default, bool? extrapolate = null)
