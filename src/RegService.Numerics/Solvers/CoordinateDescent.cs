@@ -124,7 +124,7 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
     /// When true, the passes over the active set are extrapolated (Anderson acceleration of coordinate descent: Bertrand &amp;
     /// Massias 2021, skglm's AndersonCD): after every <see cref="AndersonDepth"/> + 1 passes in a row over the active set, the
     /// affine combination of the last iterates whose successive differences cancel best replaces the current point when the
-    /// objective is lower there (<see cref="TryExtrapolate"/>). Each try costs about one pass and is counted as one; the
+    /// objective is lower there (<see cref="TryExtrapolate"/>). Each try that moves costs about one pass and is counted as one; the
     /// stopping rule is unchanged (the largest weighted change of a pass). Only for a form whose whole state is Beta and
     /// Gradient and which computes <see cref="ICoordinates.Smooth"/> (the covariance form).
     /// </summary>
@@ -196,11 +196,8 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
                     Record(beta, recorded++);
                     if (recorded <= AndersonDepth) continue;
                     recorded = 0;
-                    if (change >= tolerance * SettleFactor && passes < maxPasses)
-                    {
-                        TryExtrapolate(ref c, lambda);
+                    if (change >= tolerance * SettleFactor && passes < maxPasses && TryExtrapolate(ref c, lambda))
                         passes++;
-                    }
                 } while (change >= tolerance * SettleFactor && passes < maxPasses);
                 if (passes >= maxPasses) break;
                 change = Pass(ref c, strong, lambda);
@@ -393,7 +390,8 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
     /// there when the objective (<see cref="ICoordinates.Smooth"/> plus the penalty) is lower, else Beta and Gradient are put
     /// back as they were. Nothing moves when U U' is singular to working precision (the iterates no longer change).
     /// </summary>
-    private void TryExtrapolate<T>(ref T c, double lambda) where T : struct, ICoordinates
+    /// <returns>Whether the form was moved (kept or put back: the work of about a pass), false when nothing moved.</returns>
+    private bool TryExtrapolate<T>(ref T c, double lambda) where T : struct, ICoordinates
     {
         const int K = AndersonDepth;
         int m = _active.Count;
@@ -411,7 +409,7 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
                 normal[k * K + l] = normal[l * K + k] = sum;
             }
         }
-        if (!SolveOnes(normal, _weights)) return;
+        if (!SolveOnes(normal, _weights)) return false;
         _tried++;
 
         double before = Objective(ref c, lambda);
@@ -433,10 +431,11 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
         if (Objective(ref c, lambda) < before)
         {
             _taken++;
-            return;
+            return true;
         }
         for (int a = 0; a < m; a++) beta[_active[a]] = h[K * m + a];
         copy.CopyTo(gradient, 0);
+        return true;
     }
 
     /// <summary>The objective at the current point: the form's smooth part plus the penalty over the active coordinates.</summary>
