@@ -65,6 +65,10 @@ internal interface ICoordinates
 /// set, passes over the active set run until the largest weighted change max_j A_jj Δb_j² falls below the tolerance,
 /// then a full pass confirms; finally the KKT conditions |g_j| ≤ lambda alpha v_j are checked over the features left
 /// out, and any violators join and the solve goes on. The token is checked before every round and every active pass.
+/// With <see cref="Extrapolates"/> the active passes are extrapolated every few passes (the covariance form). A solve
+/// is converged only when the last pass of its round was a full pass over the strong set whose change is below the
+/// tolerance and the KKT check adds nobody: a budget that runs out in the active passes, or after a KKT check added
+/// features, ends it unconverged.
 /// </remarks>
 internal sealed class CoordinateDescent(int count, double[] penaltyFactors, double alpha)
 {
@@ -181,8 +185,16 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            if (passes >= maxPasses)
+            {
+                // The budget ran out in a round whose KKT check added features: they have not been solved for.
+                converged = false;
+                break;
+            }
             double change = Pass(ref c, strong, lambda);
             passes++;
+            // Whether the round's last pass was over the whole strong set: only such a pass's change can end a solve.
+            bool confirmed = true;
             while ((change >= tolerance || (passes == 1 && change > 0)) && passes < maxPasses)
             {
                 // Settle the active set before another full pass.
@@ -199,12 +211,16 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
                     if (change >= tolerance * SettleFactor && passes < maxPasses && TryExtrapolate(ref c, lambda))
                         passes++;
                 } while (change >= tolerance * SettleFactor && passes < maxPasses);
-                if (passes >= maxPasses) break;
+                if (passes >= maxPasses)
+                {
+                    confirmed = false;
+                    break;
+                }
                 change = Pass(ref c, strong, lambda);
                 passes++;
             }
             c.BeforeKkt(_inStrong, lambda);
-            if (change >= tolerance)
+            if (!confirmed || change >= tolerance)
             {
                 converged = false;
                 break;
@@ -390,7 +406,10 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
     /// there when the objective (<see cref="ICoordinates.Smooth"/> plus the penalty) is lower, else Beta and Gradient are put
     /// back as they were. Nothing moves when U U' is singular to working precision (the iterates no longer change).
     /// </summary>
-    /// <returns>Whether the form was moved (kept or put back: the work of about a pass), false when nothing moved.</returns>
+    /// <returns>
+    /// Whether the form was moved (kept or put back: the work of about a pass); false when nothing moved: U U' singular, the
+    /// objective not finite (then nothing could be compared), or every coordinate already at its extrapolated value.
+    /// </returns>
     private bool TryExtrapolate<T>(ref T c, double lambda) where T : struct, ICoordinates
     {
         const int K = AndersonDepth;
@@ -410,13 +429,15 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
             }
         }
         if (!SolveOnes(normal, _weights)) return false;
+        double before = Objective(ref c, lambda);
+        if (!double.IsFinite(before)) return false;
         _tried++;
 
-        double before = Objective(ref c, lambda);
         var gradient = c.Gradient;
         var copy = _gradientCopy ??= new double[gradient.Length];
         gradient.CopyTo(copy, 0);
         var bounds = Bounds;
+        bool moved = false;
         for (int a = 0; a < m; a++)
         {
             int j = _active[a];
@@ -427,7 +448,9 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
             if (d == 0 || !double.IsFinite(d)) continue;
             beta[j] = e;
             c.Move(j, d, 0, -1);
+            moved = true;
         }
+        if (!moved) return false;
         if (Objective(ref c, lambda) < before)
         {
             _taken++;
@@ -446,6 +469,9 @@ internal sealed class CoordinateDescent(int count, double[] penaltyFactors, doub
         double l1 = lambda * Alpha, l2 = lambda * (1 - Alpha) / 2, penalty = 0;
         foreach (int j in _active)
         {
+            // Unpenalized coordinates add nothing (their term would be 0 * inf at the lambda of 1e300 that starts a path
+            // with unpenalized features, and the objective NaN).
+            if (v[j] == 0) continue;
             double b = beta[j];
             penalty += v[j] * (l1 * Math.Abs(b) + l2 * b * b);
         }

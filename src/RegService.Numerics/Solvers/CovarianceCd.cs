@@ -21,14 +21,18 @@ public sealed class CovarianceCd : ICdCore
     private readonly int _q;
     private readonly CoordinateDescent _cd;
 
-    /// <summary>Starts at b = <paramref name="start"/> (or 0, feasible for <paramref name="bounds"/>), so g = c - A b.</summary>
-    public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null, CoefficientBounds? bounds = null)
+    /// <summary>
+    /// Starts at b = <paramref name="start"/> (or 0, feasible for <paramref name="bounds"/>), so g = c - A b. The passes over the
+    /// active set are extrapolated (<see cref="CoordinateDescent.Extrapolates"/>) unless <paramref name="extrapolate"/> is false.
+    /// </summary>
+    public CovarianceCd(double[] a, double[] c, int q, double[] penaltyFactors, double alpha, double[]? start = null, CoefficientBounds? bounds = null,
+                        bool extrapolate = true)
     {
         if (a.Length < (long)q * q || c.Length < q || penaltyFactors.Length < q) throw new ArgumentException("A, c and the penalty factors must match q");
         _a = a;
         _c = c[..q];
         _q = q;
-        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = CoordinateDescent.GaussianSettle, Extrapolates = true };
+        _cd = new CoordinateDescent(q, penaltyFactors, alpha) { Bounds = bounds, SettleFactor = CoordinateDescent.GaussianSettle, Extrapolates = extrapolate };
         Beta = new double[q];
         Gradient = c[..q];
         if (start is not null)
@@ -51,6 +55,12 @@ public sealed class CovarianceCd : ICdCore
 
     /// <summary>Coordinates that have been nonzero at some point (never shrinks).</summary>
     public IReadOnlyList<int> Active => _cd.Active;
+
+    /// <summary>Extrapolations tried and kept so far.</summary>
+    internal (int Tried, int Taken) Extrapolations => _cd.Extrapolations;
+
+    /// <summary>(1/2) b'Ab - c'b at the current solution as the extrapolation's objective test computes it (from b and g).</summary>
+    internal double QuadraticPart() => new Coordinates(this).Smooth(_cd.Active);
 
     /// <summary>
     /// Solves at <paramref name="lambda"/> from the current solution. <paramref name="previousLambda"/> is the

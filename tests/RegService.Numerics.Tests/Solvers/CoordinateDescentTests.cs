@@ -226,7 +226,7 @@ public class CoordinateDescentTests
     }
 
     /// <summary>A covariance-form coordinate store on a dense A: g = c - A b kept for every coordinate.</summary>
-    private readonly struct DenseCoordinates(double[,] a, double[] c) : ICoordinates
+    private readonly struct DenseCoordinates(double[,] a, double[] c, CoefficientBounds? watch = null, int[]? outside = null) : ICoordinates
     {
         public double[] Beta { get; } = new double[c.Length];
         public double[] Gradient { get; } = (double[])c.Clone();
@@ -238,6 +238,8 @@ public class CoordinateDescentTests
         public void Move(int j, double delta, double g, int next)
         {
             for (int k = 0; k < c.Length; k++) Gradient[k] -= delta * a[j, k];
+            // Counts every move that leaves the watched box (a pass clamps its own updates: only a jump could).
+            if (watch is not null && (Beta[j] < watch.Lower[j] || Beta[j] > watch.Upper[j])) outside![0]++;
         }
         public void BeforeKkt(bool[] inStrong, double lambda) { }
         public void Finish(List<int> strong) { }
@@ -287,10 +289,11 @@ public class CoordinateDescentTests
         double lambda = 0.01 * c.Max(Math.Abs);
         // Bounded: every coefficient in [-0.4, 0.4], which several of the unbounded solution's leave.
         var bounds = bounded ? new CoefficientBounds(Enumerable.Repeat(-0.4, p).ToArray(), Enumerable.Repeat(0.4, p).ToArray()) : null;
+        var outside = new int[1];
         (double[] Beta, CdOutcome Outcome, (int Tried, int Taken) Extrapolations) Solve(double tolerance, bool extrapolate)
         {
             var cd = new CoordinateDescent(p, v, 1.0) { Extrapolates = extrapolate, Bounds = bounds };
-            var coordinates = new DenseCoordinates(a, c);
+            var coordinates = new DenseCoordinates(a, c, bounds, outside);
             var outcome = cd.Solve(ref coordinates, lambda, lambda, tolerance, 100_000, CancellationToken.None);
             return (coordinates.Beta, outcome, cd.Extrapolations);
         }
@@ -303,9 +306,96 @@ public class CoordinateDescentTests
         Assert.True(extrapolated.Outcome.Passes < 0.7 * plain.Outcome.Passes,
             $"{extrapolated.Outcome.Passes} passes (extrapolations counted) against {plain.Outcome.Passes}");
         Assert.All(extrapolated.Beta, b => Assert.InRange(b, bounded ? -0.4 : double.MinValue, bounded ? 0.4 : double.MaxValue));
+        Assert.Equal(0, outside[0]);   // no extrapolated point left the box, even for a moment
         for (int j = 0; j < p; j++) Assert.Equal(exact.Beta[j], extrapolated.Beta[j], 1e-8);
         double best = LassoObjective(a, c, lambda, exact.Beta);
         Assert.True(LassoObjective(a, c, lambda, extrapolated.Beta) - best <= 1e-12 * Math.Abs(best));
+    }
+
+    [Fact]
+    public void CovarianceFormExtrapolatesAndMeasuresItsObjectiveFromTheKeptGradient()
+    {
+        const int p = 40;
+        var (a2, c) = Quadratic(200, p, 0.9, seed: 7);
+        var a = new double[p * p];
+        for (int j = 0; j < p; j++)
+            for (int k = 0; k < p; k++) a[j * p + k] = a2[j, k];
+        var v = Enumerable.Repeat(1.0, p).ToArray();
+        double lambda = 0.01 * c.Max(Math.Abs);
+        var on = new CovarianceCd(a, c, p, v, 1.0);
+        var off = new CovarianceCd(a, c, p, v, 1.0, extrapolate: false);
+        var withOn = on.Solve(lambda, lambda, 1e-20, 100_000);
+        var withOff = off.Solve(lambda, lambda, 1e-20, 100_000);
+        Assert.True(withOn.Converged && withOff.Converged);
+        Assert.True(on.Extrapolations.Taken > 0, $"{on.Extrapolations} extrapolations tried / kept");
+        Assert.Equal((0, 0), off.Extrapolations);
+        Assert.True(withOn.Passes < 0.7 * withOff.Passes, $"{withOn.Passes} passes against {withOff.Passes}");
+        for (int j = 0; j < p; j++) Assert.Equal(off.Beta[j], on.Beta[j], 1e-8);
+        // The objective the acceptance test reads is (1/2) b'Ab - c'b.
+        double direct = 0;
+        for (int j = 0; j < p; j++)
+        {
+            direct -= c[j] * on.Beta[j];
+            for (int k = 0; k < p; k++) direct += 0.5 * on.Beta[j] * a2[j, k] * on.Beta[k];
+        }
+        Assert.Equal(direct, on.QuadraticPart(), 1e-12 * Math.Abs(direct));
+    }
+
+    [Fact]
+    public void UnpenalizedCoordinatesAtAnEnormousLambdaStillExtrapolate()
+    {
+        // A path with unpenalized features starts by solving at lambda = 1e300: the penalized coordinates stay at 0 and the
+        // unpenalized ones (8 of them, here about 1e8-1e9) are a least-squares fit. Their penalty term is 0, not 0 * infinity.
+        const int p = 12;
+        var (a, c0) = Quadratic(200, p, 0.9, seed: 9);
+        var c = c0.Select(x => x * 1e9).ToArray();
+        var v = Enumerable.Range(0, p).Select(j => j < 8 ? 0.0 : 1.0).ToArray();
+        (CdOutcome Outcome, (int Tried, int Taken) Extrapolations, double[] Beta) Solve(bool extrapolate)
+        {
+            var cd = new CoordinateDescent(p, v, 1.0) { Extrapolates = extrapolate };
+            var coordinates = new DenseCoordinates(a, c);
+            return (cd.Solve(ref coordinates, 1e300, 1e300, 1e-10, 100_000, CancellationToken.None), cd.Extrapolations, coordinates.Beta);
+        }
+        var on = Solve(true);
+        var off = Solve(false);
+        Assert.True(on.Outcome.Converged && off.Outcome.Converged);
+        Assert.Contains(on.Beta.Take(8), b => Math.Abs(b) > 1e8);
+        Assert.All(on.Beta.Skip(8), b => Assert.Equal(0.0, b));
+        Assert.True(on.Extrapolations.Taken > 0, $"{on.Extrapolations} extrapolations tried / kept");
+        Assert.True(on.Outcome.Passes < off.Outcome.Passes, $"{on.Outcome.Passes} passes against {off.Outcome.Passes}");
+    }
+
+    [Theory]
+    [InlineData(false, 1.0)]
+    [InlineData(false, 0.5)]
+    [InlineData(true, 1.0)]
+    [InlineData(true, 0.5)]
+    public void ABudgetOnlyTruncatesASolveItNeverEndsItAsConverged(bool extrapolate, double alpha)
+    {
+        // A solve is deterministic, so under a budget it follows the unlimited solve's steps until the budget runs out: it
+        // may say converged only if it got to the unlimited solve's end, the same point after the same passes. A budget that
+        // runs out in the active passes (which settle to half the tolerance, below the convergence test) or after the KKT
+        // check added features must end it unconverged, and within the budget.
+        const int p = 40;
+        var (a, c) = Quadratic(200, p, 0.9, seed: 5);
+        var v = Enumerable.Repeat(1.0, p).ToArray();
+        double lambda = 0.01 * c.Max(Math.Abs), tolerance = 1e-9;
+        (CdOutcome Outcome, double[] Beta) Solve(int budget)
+        {
+            var cd = new CoordinateDescent(p, v, alpha) { Extrapolates = extrapolate, SettleFactor = CoordinateDescent.GaussianSettle };
+            var coordinates = new DenseCoordinates(a, c);
+            return (cd.Solve(ref coordinates, lambda, 0.5 * lambda, tolerance, budget, CancellationToken.None), coordinates.Beta);
+        }
+        var full = Solve(100_000);
+        Assert.True(full.Outcome.Converged);
+        for (int budget = 1; budget <= full.Outcome.Passes + 2; budget++)
+        {
+            var (outcome, beta) = Solve(budget);
+            Assert.True(outcome.Passes <= budget, $"{outcome.Passes} passes under a budget of {budget}");
+            if (!outcome.Converged) continue;
+            Assert.True(outcome.Passes == full.Outcome.Passes && beta.SequenceEqual(full.Beta),
+                $"budget {budget}: converged after {outcome.Passes} passes; the unlimited solve converges after {full.Outcome.Passes}");
+        }
     }
 
     [Fact]
