@@ -428,16 +428,8 @@ public class CoordinateDescentTests
     public void SettlingTheActiveSetTighterEndsNearerTheSolutionUnderTheSameConvergenceTest()
     {
         // Strongly correlated columns: the passes shrink some directions slowly, where glmnet's change rule stops short.
-        const int n = 200, p = 40;
-        var x = SyntheticData.Gaussian(n, p, seed: 5, signal: 8, rho: 0.9);
-        var a = new double[p, p];
-        var c = new double[p];
-        for (int j = 0; j < p; j++)
-        {
-            for (int k = 0; k < p; k++)
-                for (int i = 0; i < n; i++) a[j, k] += x[i, j] * x[i, k] / n;
-            for (int i = 0; i < n; i++) c[j] += x[i, j] * x[i, p] / n;
-        }
+        const int p = 40;
+        var (a, c) = Quadratic(200, p, 0.9, seed: 5);
         var v = Enumerable.Repeat(1.0, p).ToArray();
         double lambda = 0.02 * c.Max(Math.Abs);
         (double[] Beta, CdOutcome Outcome) Solve(double tolerance, double settle)
@@ -447,16 +439,7 @@ public class CoordinateDescentTests
             var outcome = cd.Solve(ref coordinates, lambda, lambda, tolerance, 100_000, CancellationToken.None);
             return (coordinates.Beta, outcome);
         }
-        double Objective(double[] b)
-        {
-            double value = 0;
-            for (int j = 0; j < p; j++)
-            {
-                value += lambda * Math.Abs(b[j]) - c[j] * b[j];
-                for (int k = 0; k < p; k++) value += 0.5 * b[j] * a[j, k] * b[k];
-            }
-            return value;
-        }
+        double Objective(double[] b) => LassoObjective(a, c, lambda, b);
         double best = Objective(Solve(1e-24, 1).Beta);
         var glmnet = Solve(1e-5, 1);
         var settled = Solve(1e-5, 0.5);
